@@ -1,0 +1,35 @@
+import { Option, type Command } from 'commander';
+import type { EngineConfigInput } from '../../../../engine/src/index.js';
+
+/** Engine flags shared by every command that runs an engine; env vars give the defaults. */
+export function addEngineOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--workers <n>', 'worker threads owning pair sockets').env('TANDEM_WORKERS').argParser(parseInteger))
+    .addOption(new Option('--bind <address>', 'address leg sockets bind to').env('TANDEM_BIND_ADDRESS').default('127.0.0.1'))
+    .addOption(new Option('--ports <min-max>', 'UDP port range for leg sockets').env('TANDEM_PORT_RANGE').default('21000-29999'))
+    .addOption(new Option('--codec <name>', 'default leg format').choices(['ulaw', 'alaw', 'slin', 'slin16']).env('TANDEM_CODEC').default('ulaw'));
+}
+
+export interface EngineFlags {
+  workers?: number;
+  bind: string;
+  ports: string;
+  codec: 'ulaw' | 'alaw' | 'slin' | 'slin16';
+}
+
+export function engineConfigFromFlags(flags: EngineFlags): EngineConfigInput {
+  const match = /^(\d+)-(\d+)$/.exec(flags.ports);
+  if (!match) throw new Error(`--ports must look like 21000-29999, got ${JSON.stringify(flags.ports)}`);
+  return {
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    bindAddress: flags.bind,
+    portRange: { min: Number(match[1]), max: Number(match[2]) },
+    codec: flags.codec,
+  };
+}
+
+export function parseInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${JSON.stringify(value)}`);
+  return n;
+}

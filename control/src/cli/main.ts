@@ -1,0 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { registerDemoCommand } from './commands/demo.js';
+import { registerEngineCommand } from './commands/engine.js';
+
+/**
+ * `tandem` — one binary for the media node's commands. Each command lives in
+ * its own module under commands/ and registers itself here.
+ */
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('tandem')
+    .description('RTP media engine and control plane behind Asterisk: every call becomes an isolated two-leg session.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerEngineCommand(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.stderr.write(`tandem: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);

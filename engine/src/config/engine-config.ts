@@ -1,0 +1,52 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from '../common/errors.js';
+
+/**
+ * Every engine setting in one place, with its default. `parseEngineConfig`
+ * is the only way in, so a wrong key is reported once, by name, at startup.
+ */
+const portRangeSchema = z
+  .object({ min: z.number().int().min(1024).max(65535), max: z.number().int().min(1024).max(65535) })
+  .refine((r) => r.max >= r.min, { message: 'max must be >= min' });
+
+export const engineConfigSchema = z.object({
+  /** Worker threads that own pair sockets. Default: one per core. */
+  workers: z.number().int().min(1).max(64).default(() => Math.max(1, availableParallelism())),
+  /** Address every leg socket binds to. Loopback unless Asterisk runs elsewhere. */
+  bindAddress: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+  /**
+   * UDP ports for leg sockets; each pair takes two; shards split the range.
+   * Default sits between Asterisk's own RTP range (rtp.conf 10000-20000) and
+   * Linux's ephemeral ports (32768+), so neither can take a leg's port.
+   */
+  portRange: portRangeSchema.default({ min: 21000, max: 29999 }),
+  /** Kernel socket buffers; RcvbufErrors in /proc/net/snmp is how undersizing shows. */
+  socketBufferBytes: z.number().int().min(65536).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+  /** Default externalMedia format of a pair's legs. */
+  codec: z.enum(['ulaw', 'alaw', 'slin', 'slin16']).default('ulaw'),
+  jitter: z
+    .object({
+      minDepthMs: z.number().int().min(20).max(1000).default(20),
+      maxDepthMs: z.number().int().min(20).max(2000).default(200),
+    })
+    .refine((j) => j.maxDepthMs >= j.minDepthMs, { message: 'maxDepthMs must be >= minDepthMs' })
+    .default({ minDepthMs: 20, maxDepthMs: 200 }),
+  /** Sub-slots per 20 ms period; pairs are spread over them so sends are not one burst. */
+  scheduleSlots: z.number().int().min(1).max(20).default(4),
+  /** Deadline for a control message to a worker (open, close, stats...). */
+  requestTimeoutMs: z.number().int().min(50).max(60000).default(5000),
+});
+
+export type EngineConfig = z.output<typeof engineConfigSchema>;
+export type EngineConfigInput = z.input<typeof engineConfigSchema>;
+
+export function parseEngineConfig(input: unknown = {}): EngineConfig {
+  const result = engineConfigSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = issue && issue.path.length > 0 ? issue.path.join('.') : 'engine';
+    throw new ConfigError(key, issue?.message ?? 'invalid engine configuration');
+  }
+  return result.data;
+}

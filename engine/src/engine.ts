@@ -1,0 +1,262 @@
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { InvalidStateError, TimeoutError, errorMessage } from './common/errors.js';
+import { logger } from './common/logger.js';
+import { TypedEmitter } from './common/typed-emitter.js';
+import { parseEngineConfig, type EngineConfig, type EngineConfigInput } from './config/engine-config.js';
+import { EngineError } from './session/errors.js';
+import type {
+  LegName,
+  OpenPairRequest,
+  OpenPairResult,
+  ShardNotification,
+  ShardStats,
+  ShardTaskInput,
+  UdpEndpoint,
+} from './worker/protocol.js';
+import { ShardClient } from './worker/shard-client.js';
+import { validateEndpoint, validateOpenPairRequest } from './worker/validate.js';
+
+export type EngineEvents = {
+  /** A pair was closed by the engine itself (worker crash), not by closePair(). */
+  pairclosed: [pairId: string, reason: string];
+  shardcrash: [shard: number, error: Error];
+  listenererror: [event: string, error: unknown];
+};
+
+export interface EngineStats {
+  shards: ShardStats[];
+  pairs: number;
+  sockets: number;
+}
+
+interface ShardSlot {
+  index: number;
+  client: ShardClient;
+  task: Promise<unknown>;
+}
+
+/**
+ * Where the worker module lives. Under the TypeScript sources (tests, tsx) the
+ * worker is loaded through tsx; from the build it is plain JS.
+ */
+function workerModule(): { filename: string; execArgv: string[] } {
+  const fromSource = import.meta.url.endsWith('.ts');
+  return {
+    filename: new URL(`./worker/shard.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
+    execArgv: fromSource ? ['--import', 'tsx'] : [],
+  };
+}
+
+/**
+ * The media engine, seen from the main thread. Pairs are sharded across a
+ * piscina pool of worker threads: each worker runs exactly one long-lived shard
+ * task (concurrentTasksPerWorker 1, min = max threads, atomics disabled so the
+ * worker's event loop is never parked between tasks) and owns the sockets of
+ * its pairs until they close. Control messages travel over a MessagePort per
+ * shard. docs/engine-workers.md records why this is sound.
+ */
+export class MediaEngine extends TypedEmitter<EngineEvents> {
+  readonly config: EngineConfig;
+  readonly #pool: Piscina;
+  readonly #shards: ShardSlot[] = [];
+  /** pairId -> shard index; reserved before the worker is asked, so a pairId opens once. */
+  readonly #placement = new Map<string, number>();
+  readonly #log = logger('engine');
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  private constructor(config: EngineConfig) {
+    super();
+    this.config = config;
+    const { filename, execArgv } = workerModule();
+    this.#pool = new Piscina({
+      filename,
+      execArgv,
+      minThreads: config.workers,
+      maxThreads: config.workers,
+      concurrentTasksPerWorker: 1,
+      atomics: 'disabled',
+      name: 'default',
+    });
+  }
+
+  static async start(input: EngineConfigInput | EngineConfig = {}): Promise<MediaEngine> {
+    const engine = new MediaEngine(parseEngineConfig(input));
+    try {
+      await Promise.all(Array.from({ length: engine.config.workers }, (_, i) => engine.#startShard(i)));
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    engine.#log.info({ workers: engine.config.workers, bind: engine.config.bindAddress, ports: engine.config.portRange }, 'engine started');
+    return engine;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The worker threads, for supervision and crash tests. */
+  get threads(): readonly import('node:worker_threads').Worker[] {
+    return this.#pool.threads;
+  }
+
+  get pairCount(): number {
+    return this.#placement.size;
+  }
+
+  hasPair(pairId: string): boolean {
+    return this.#placement.has(pairId);
+  }
+
+  shardOf(pairId: string): number | undefined {
+    return this.#placement.get(pairId);
+  }
+
+  /** Opens a pair on the least loaded shard and returns where Asterisk must send each leg. */
+  async openPair(request: OpenPairRequest): Promise<OpenPairResult> {
+    this.#assertOpen();
+    validateOpenPairRequest(request);
+    if (this.#placement.has(request.pairId)) {
+      throw new EngineError('PAIR_EXISTS', `pair ${request.pairId} is already open`);
+    }
+    const shard = this.#leastLoadedShard();
+    this.#placement.set(request.pairId, shard.index);
+    try {
+      return await shard.client.request<OpenPairResult>({ type: 'openPair', request });
+    } catch (err) {
+      if (this.#placement.get(request.pairId) === shard.index) this.#placement.delete(request.pairId);
+      if (err instanceof TimeoutError) {
+        // The worker may still finish opening: close whatever it opened.
+        void shard.client.request({ type: 'closePair', pairId: request.pairId }).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  /** Tells a leg where Asterisk's side is (UNICASTRTP_LOCAL_ADDRESS / PORT). */
+  async setRemote(pairId: string, leg: LegName, remote: UdpEndpoint): Promise<void> {
+    this.#assertOpen();
+    if (leg !== 'A' && leg !== 'B') throw new TypeError(`leg must be 'A' or 'B', got ${String(leg)}`);
+    validateEndpoint(remote, 'remote');
+    await this.#shardFor(pairId).client.request({ type: 'setRemote', pairId, leg, remote });
+  }
+
+  /** Closes a pair; false if it was not open. Idempotent. */
+  async closePair(pairId: string): Promise<boolean> {
+    if (this.#closed) return false;
+    const index = this.#placement.get(pairId);
+    if (index === undefined) return false;
+    const shard = this.#shards[index];
+    this.#placement.delete(pairId);
+    if (!shard || shard.client.closed) return false;
+    return await shard.client.request<boolean>({ type: 'closePair', pairId });
+  }
+
+  async stats(): Promise<EngineStats> {
+    this.#assertOpen();
+    const shards = await Promise.all(this.#shards.map((s) => s.client.request<ShardStats>({ type: 'stats' })));
+    return {
+      shards,
+      pairs: shards.reduce((n, s) => n + s.pairs, 0),
+      sockets: shards.reduce((n, s) => n + s.sockets, 0),
+    };
+  }
+
+  /** Closes every pair, then the workers. Idempotent; concurrent calls share one closing. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(
+      this.#shards.map(async (shard) => {
+        try {
+          await shard.client.request({ type: 'shutdown' }, 2000);
+        } catch {
+          // A dead or stuck worker is terminated by destroy() below.
+        }
+        shard.client.close();
+      }),
+    );
+    this.#placement.clear();
+    await this.#pool.destroy();
+    this.removeAllListeners();
+    this.#log.info('engine closed');
+  }
+
+  async #startShard(index: number): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    let markReady: () => void = () => {};
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    const client = new ShardClient(index, port1, this.config.requestTimeoutMs, (n: ShardNotification) => {
+      if (n.kind === 'ready') markReady();
+      else if (n.kind === 'pairClosed') this.#onPairClosedByShard(index, n.pairId, n.reason);
+    });
+    const input: ShardTaskInput = { shard: index, shardCount: this.config.workers, config: this.config, port: port2 };
+    const task = this.#pool.run(input, { transferList: [port2] });
+    const slot: ShardSlot = { index, client, task };
+    this.#shards[index] = slot;
+    task.then(
+      () => client.close(),
+      (err: unknown) => this.#onShardCrash(slot, err),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`shard ${index} did not start within ${this.config.requestTimeoutMs} ms`)), this.config.requestTimeoutMs);
+    });
+    try {
+      await Promise.race([ready, timeout, task.then(() => { throw new EngineError('WORKER_CRASHED', `shard ${index} exited during start`); })]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #onShardCrash(slot: ShardSlot, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(errorMessage(err));
+    slot.client.close(new EngineError('WORKER_CRASHED', `shard ${slot.index} crashed: ${error.message}`));
+    if (this.#closed) return;
+    this.#log.error({ shard: slot.index, err: error }, 'shard crashed; its pairs are lost');
+    for (const [pairId, index] of [...this.#placement]) {
+      if (index !== slot.index) continue;
+      this.#placement.delete(pairId);
+      this.safeEmit('pairclosed', pairId, 'worker-crash');
+    }
+    this.safeEmit('shardcrash', slot.index, error);
+    this.#startShard(slot.index).catch((restartErr: unknown) => {
+      this.#log.error({ shard: slot.index, err: restartErr }, 'shard restart failed');
+    });
+  }
+
+  #onPairClosedByShard(index: number, pairId: string, reason: string): void {
+    if (this.#placement.get(pairId) !== index) return;
+    this.#placement.delete(pairId);
+    this.safeEmit('pairclosed', pairId, reason);
+  }
+
+  #leastLoadedShard(): ShardSlot {
+    const load = new Array<number>(this.#shards.length).fill(0);
+    for (const index of this.#placement.values()) load[index] = (load[index] ?? 0) + 1;
+    let best: ShardSlot | undefined;
+    for (const shard of this.#shards) {
+      if (shard.client.closed) continue;
+      if (!best || (load[shard.index] ?? 0) < (load[best.index] ?? 0)) best = shard;
+    }
+    if (!best) throw new EngineError('WORKER_CRASHED', 'no shard is running');
+    return best;
+  }
+
+  #shardFor(pairId: string): ShardSlot {
+    const index = this.#placement.get(pairId);
+    const shard = index === undefined ? undefined : this.#shards[index];
+    if (!shard) throw new EngineError('UNKNOWN_PAIR', `no open pair ${pairId}`);
+    return shard;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidStateError('the engine is closed');
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The seam between the two legs of a pair. Each direction (A→B, B→A) runs one
+ * stage chain on the worker's 20 ms tick: the source leg's jitter buffer yields a
+ * frame, the stage turns it into what the opposite leg should hear this tick.
+ * The identity stage makes the engine a transparent duplex; translation stages
+ * slot in here without the legs knowing.
+ */
+export type Direction = 'A->B' | 'B->A';
+
+export type FrameStatus = 'audio' | 'concealed' | 'silence';
+
+export interface MediaFrame {
+  /** PCM, valid for `samples` samples. Owned by the caller and reused on the next tick: copy what you keep. */
+  pcm: Int16Array;
+  samples: number;
+  sampleRate: number;
+  pairId: string;
+  /** The extension whose speech this is (EXT_A for A->B). */
+  srcExt: string;
+  direction: Direction;
+  /** RTP timestamp of the source frame, in the source stream's clock. */
+  rtpTimestamp: number;
+  status: FrameStatus;
+}
+
+export interface PipelineStage {
+  /**
+   * Called once per tick. `frame` is null when the source has nothing to play
+   * (not started, or idle). Returns the frame to send to the opposite leg now,
+   * or null to send nothing this tick. Must not block: asynchronous work belongs
+   * behind a queue whose output this method drains.
+   */
+  process(frame: MediaFrame | null): MediaFrame | null;
+  /** Drops anything queued for output (e.g. the listener started talking). */
+  flush(): void;
+  close(): void;
+}
+
+export type StageFactory = (context: StageContext) => PipelineStage;
+
+export interface StageContext {
+  pairId: string;
+  direction: Direction;
+  srcExt: string;
+  dstExt: string;
+}

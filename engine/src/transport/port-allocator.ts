@@ -1,0 +1,72 @@
+import dgram from 'node:dgram';
+import { EngineError } from '../session/errors.js';
+
+/**
+ * Binds UDP sockets inside this shard's share of the configured port range.
+ * Shards take interleaved ports (min + shard, min + shard + shardCount, ...), so
+ * two workers never race for the same port; a port taken by someone else is
+ * skipped and the cursor moves on, so a busy range costs one failed bind each.
+ */
+export interface PortAllocatorOptions {
+  bindAddress: string;
+  min: number;
+  max: number;
+  shard: number;
+  shardCount: number;
+  socketBufferBytes: number;
+}
+
+export class PortAllocator {
+  readonly #options: PortAllocatorOptions;
+  readonly #slots: number;
+  #cursor = 0;
+
+  constructor(options: PortAllocatorOptions) {
+    this.#options = options;
+    const span = options.max - options.min + 1;
+    this.#slots = Math.max(0, Math.ceil((span - options.shard) / options.shardCount));
+  }
+
+  /** Binds a socket on the next free port of this shard's share. */
+  async bind(): Promise<dgram.Socket> {
+    const { min, max, shard, shardCount } = this.#options;
+    for (let attempt = 0; attempt < this.#slots; attempt++) {
+      const slot = (this.#cursor + attempt) % this.#slots;
+      const port = min + shard + slot * shardCount;
+      if (port > max) continue;
+      const socket = await this.#tryBind(port);
+      if (socket !== null) {
+        this.#cursor = (slot + 1) % this.#slots;
+        return socket;
+      }
+    }
+    throw new EngineError(
+      'PORT_RANGE_EXHAUSTED',
+      `no free UDP port in ${min}-${max} for shard ${shard} on ${this.#options.bindAddress}`,
+    );
+  }
+
+  #tryBind(port: number): Promise<dgram.Socket | null> {
+    const type = this.#options.bindAddress.includes(':') ? 'udp6' : 'udp4';
+    const socket = dgram.createSocket({
+      type,
+      recvBufferSize: this.#options.socketBufferBytes,
+      sendBufferSize: this.#options.socketBufferBytes,
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        socket.off('listening', onListening);
+        socket.close();
+        if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(null);
+        else reject(err);
+      };
+      const onListening = (): void => {
+        socket.off('error', onError);
+        resolve(socket);
+      };
+      socket.once('error', onError);
+      socket.once('listening', onListening);
+      socket.bind({ port, address: this.#options.bindAddress, exclusive: true });
+    });
+  }
+}

@@ -1,0 +1,126 @@
+import type { CodecName } from '../codec/index.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { EngineConfig } from '../config/engine-config.js';
+
+/**
+ * Messages between the engine (main thread) and a shard (worker thread) over
+ * one MessagePort. Requests carry an id and get exactly one response; the
+ * shard may also send notifications at any time.
+ */
+export type LegName = 'A' | 'B';
+
+export interface UdpEndpoint {
+  address: string;
+  port: number;
+}
+
+export interface OpenPairRequest {
+  pairId: string;
+  extA: string;
+  extB: string;
+  codec?: CodecName;
+  /** Asterisk's UNICASTRTP_LOCAL_ADDRESS:PORT per leg, when already known. */
+  remoteA?: UdpEndpoint;
+  remoteB?: UdpEndpoint;
+}
+
+export interface OpenPairResult {
+  pairId: string;
+  shard: number;
+  /** Where Asterisk must send each leg's RTP (externalMedia `external_host`). */
+  legA: UdpEndpoint;
+  legB: UdpEndpoint;
+}
+
+export type ShardRequestBody =
+  | { type: 'openPair'; request: OpenPairRequest }
+  | { type: 'setRemote'; pairId: string; leg: LegName; remote: UdpEndpoint }
+  | { type: 'closePair'; pairId: string }
+  | { type: 'stats' }
+  | { type: 'shutdown' };
+
+export type ShardRequest = ShardRequestBody & { id: number };
+
+export interface ShardErrorPayload {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+export type ShardResponse =
+  | { kind: 'response'; id: number; ok: true; result: unknown }
+  | { kind: 'response'; id: number; ok: false; error: ShardErrorPayload };
+
+export type ShardNotification =
+  | { kind: 'ready'; shard: number }
+  | { kind: 'pairClosed'; pairId: string; reason: string };
+
+export type ShardMessage = ShardResponse | ShardNotification;
+
+export interface ShardTaskInput {
+  shard: number;
+  shardCount: number;
+  config: EngineConfig;
+  port: MessagePort;
+}
+
+export interface LegStats {
+  local: UdpEndpoint;
+  remote: UdpEndpoint | null;
+  connected: boolean;
+  rxPackets: number;
+  rxBytes: number;
+  /** Datagrams dropped before the jitter buffer, by reason (parse error codes, FOREIGN_SOURCE, PAYLOAD_TYPE). */
+  rxDropped: Record<string, number>;
+  txPackets: number;
+  txBytes: number;
+  txErrors: number;
+  txSkippedNotConnected: number;
+  jitter: {
+    received: number;
+    lost: number;
+    late: number;
+    duplicate: number;
+    reordered: number;
+    concealed: number;
+    resyncs: number;
+    overflow: number;
+    played: number;
+    depthMs: number;
+    targetMs: number;
+    jitterMs: number;
+  };
+}
+
+export interface PairStats {
+  pairId: string;
+  extA: string;
+  extB: string;
+  codec: CodecName;
+  legA: LegStats;
+  legB: LegStats;
+}
+
+export interface ShardStats {
+  shard: number;
+  /** worker_threads threadId of the worker that owns this shard. */
+  threadId: number;
+  /** V8 heap in use by that worker, for leak checks under load. */
+  heapUsedBytes: number;
+  pairs: number;
+  sockets: number;
+  ticks: number;
+  lateTicks: number;
+  maxTickLatenessMs: number;
+  skippedTicks: number;
+  pairStats: PairStats[];
+}
+
+/** Structured-clone-safe description of an error, so a worker's error keeps its name and code. */
+export function toErrorPayload(err: unknown): ShardErrorPayload {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' ? { name: err.name, message: err.message, code } : { name: err.name, message: err.message };
+  }
+  return { name: 'Error', message: String(err) };
+}

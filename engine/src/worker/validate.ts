@@ -1,0 +1,31 @@
+import { EngineError } from '../session/errors.js';
+import type { OpenPairRequest, UdpEndpoint } from './protocol.js';
+
+const PAIR_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const EXTENSION = /^[0-9A-Za-z_+*#-]{1,32}$/;
+
+/** Rejects malformed pair requests before any socket is bound. */
+export function validateOpenPairRequest(request: OpenPairRequest): void {
+  if (typeof request.pairId !== 'string' || !PAIR_ID.test(request.pairId)) {
+    throw new EngineError('INVALID_PAIR', `invalid pairId ${JSON.stringify(request.pairId)}: 1-64 of [A-Za-z0-9_.-]`);
+  }
+  for (const [key, ext] of [['extA', request.extA], ['extB', request.extB]] as const) {
+    if (typeof ext !== 'string' || !EXTENSION.test(ext)) {
+      throw new EngineError('INVALID_PAIR', `invalid ${key} ${JSON.stringify(ext)} for pair ${request.pairId}`);
+    }
+  }
+  if (request.remoteA) validateEndpoint(request.remoteA, 'remoteA');
+  if (request.remoteB) validateEndpoint(request.remoteB, 'remoteB');
+}
+
+export function validateEndpoint(endpoint: UdpEndpoint, key: string): void {
+  if (
+    typeof endpoint.address !== 'string' ||
+    endpoint.address.length === 0 ||
+    !Number.isInteger(endpoint.port) ||
+    endpoint.port < 1 ||
+    endpoint.port > 65535
+  ) {
+    throw new TypeError(`${key} must be { address, port 1-65535 }, got ${JSON.stringify(endpoint)}`);
+  }
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { MediaEngine } from '../../../engine/src/index.js';
+import { RtpPeer, boundUdpPorts, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+
+describe('engine resource lifecycle', () => {
+  it('returns registries and sockets to zero after 1,000 open/close cycles', async () => {
+    const engine = await MediaEngine.start({ workers: 2, portRange: { min: 23000, max: 23999 } });
+    const used = new Set<number>();
+    try {
+      for (let round = 0; round < 50; round++) {
+        const opened = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => engine.openPair({ pairId: `cyc_${round}_${i}`, extA: '7000', extB: '7001' })),
+        );
+        for (const o of opened) {
+          used.add(o.legA.port);
+          used.add(o.legB.port);
+        }
+        const closed = await Promise.all(opened.map((o) => engine.closePair(o.pairId)));
+        expect(closed.every(Boolean)).toBe(true);
+      }
+      const stats = await engine.stats();
+      expect(engine.pairCount).toBe(0);
+      expect(stats.pairs).toBe(0);
+      expect(stats.sockets).toBe(0);
+      const bound = await boundUdpPorts();
+      expect([...used].filter((p) => bound.has(p))).toEqual([]);
+      // Both shards took part.
+      expect(used.size).toBeGreaterThan(40);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('closes the pairs of a crashed worker, frees their sockets, and keeps serving', async () => {
+    const engine = await MediaEngine.start({ workers: 2, portRange: { min: 24000, max: 24199 } });
+    const closedByEngine: string[] = [];
+    engine.on('pairclosed', (pairId, reason) => {
+      if (reason === 'worker-crash') closedByEngine.push(pairId);
+    });
+    try {
+      const opened = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => engine.openPair({ pairId: `crash_${i}`, extA: '7000', extB: '7001' })),
+      );
+      const victimShard = engine.shardOf('crash_0');
+      expect(victimShard).toBeDefined();
+      const victims = opened.filter((o) => o.shard === victimShard);
+      const survivors = opened.filter((o) => o.shard !== victimShard);
+      expect(victims.length).toBeGreaterThan(0);
+      expect(survivors.length).toBeGreaterThan(0);
+
+      const before = await boundUdpPorts();
+      expect(before.has(victims[0]!.legA.port)).toBe(true);
+      const stats = await engine.stats();
+      const owner = stats.shards.find((s) => s.shard === victimShard)!.threadId;
+      const thread = engine.threads.find((t) => t.threadId === owner);
+      expect(thread).toBeDefined();
+      await thread!.terminate();
+      await waitFor(() => closedByEngine.length === victims.length);
+      expect(closedByEngine.sort()).toEqual(victims.map((v) => v.pairId).sort());
+      const after = await boundUdpPorts();
+      for (const v of victims) {
+        expect(after.has(v.legA.port)).toBe(false);
+        expect(after.has(v.legB.port)).toBe(false);
+      }
+      for (const s of survivors) expect(engine.hasPair(s.pairId)).toBe(true);
+      expect(engine.pairCount).toBe(survivors.length);
+
+      // The shard is restarted and the engine keeps opening pairs on it.
+      await waitFor(() => engine.threads.length === 2, 5000);
+      const reopened = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => engine.openPair({ pairId: `after_${i}`, extA: '7000', extB: '7001' })),
+      );
+      // The restarted shard is the least loaded one, so it takes them.
+      expect(reopened.every((r) => r.shard === victimShard)).toBe(true);
+      for (const s of survivors) await engine.closePair(s.pairId);
+      for (const r of reopened) await engine.closePair(r.pairId);
+      const finalStats = await engine.stats();
+      expect(finalStats.sockets).toBe(0);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('keeps receiving with no loss while its worker gets no control messages', async () => {
+    // The piscina worker runs one long task and sits idle between control
+    // messages; its sockets must keep being served the whole time.
+    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 24200, max: 24299 } });
+    const a = await RtpPeer.open();
+    const b = await RtpPeer.open();
+    try {
+      const opened = await engine.openPair({ pairId: 'idle_1', extA: '7000', extB: '7001', remoteA: a.endpoint, remoteB: b.endpoint });
+      await sleep(50);
+      const frames = 150; // 3 s of audio per direction, not one control message meanwhile
+      const start = performance.now();
+      for (let i = 0; i < frames; i++) {
+        await a.sendRtp(opened.legA, taggedUlawFrame(i));
+        await b.sendRtp(opened.legB, taggedUlawFrame(2000 + i));
+        const next = start + (i + 1) * 20;
+        await sleep(Math.max(0, next - performance.now()));
+      }
+      await waitFor(() => a.received.length >= frames && b.received.length >= frames, 3000);
+      const stats = await engine.stats();
+      const pair = stats.shards[0]!.pairStats[0]!;
+      expect(pair.legA.rxPackets).toBe(frames);
+      expect(pair.legB.rxPackets).toBe(frames);
+      expect(pair.legA.jitter.lost + pair.legB.jitter.lost).toBe(0);
+      expect(b.received.length).toBe(frames);
+      expect(a.received.length).toBe(frames);
+    } finally {
+      a.close();
+      b.close();
+      await engine.close();
+    }
+  });
+});

@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineError, MediaEngine } from '../../../engine/src/index.js';
+import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+
+describe('mirrored injection through the engine', () => {
+  let engine: MediaEngine;
+
+  beforeAll(async () => {
+    engine = await MediaEngine.start({ workers: 2, portRange: { min: 22000, max: 22399 } });
+  });
+
+  afterAll(async () => {
+    await engine.close();
+  });
+
+  it("carries A's audio into leg B and B's into leg A, re-packetized, and nothing else", async () => {
+    const opened = await engine.openPair({ pairId: 'pair_001', extA: '7000', extB: '7001' });
+    expect(opened.legA.address).toBe('127.0.0.1');
+    expect(opened.legA.port).toBeGreaterThanOrEqual(22000);
+    expect(opened.legB.port).not.toBe(opened.legA.port);
+    const asteriskA = await RtpPeer.open(0xaaaa0001);
+    const asteriskB = await RtpPeer.open(0xbbbb0001);
+    try {
+      await engine.setRemote('pair_001', 'A', asteriskA.endpoint);
+      await engine.setRemote('pair_001', 'B', asteriskB.endpoint);
+      await sleep(50); // connect() completes asynchronously in the worker
+      const frames = 40;
+      await paced(frames, async (i) => {
+        await asteriskA.sendRtp(opened.legA, taggedUlawFrame(i));
+        await asteriskB.sendRtp(opened.legB, taggedUlawFrame(1000 + i));
+      });
+      await waitFor(() => exactFrameIndexes(asteriskB.received).length >= frames - 1 && exactFrameIndexes(asteriskA.received).length >= frames - 1);
+      await sleep(100);
+
+      // What A said reached B in order, byte for byte (µ-law survives decode→encode), and B's reached A.
+      const atB = exactFrameIndexes(asteriskB.received);
+      const atA = exactFrameIndexes(asteriskA.received);
+      expect(atB.every((n) => n >= 0 && n < frames)).toBe(true);
+      expect(atA.every((n) => n >= 1000)).toBe(true);
+      expect(atB.length).toBeGreaterThanOrEqual(frames - 1);
+      expect(atA.length).toBeGreaterThanOrEqual(frames - 1);
+      for (let i = 1; i < atB.length; i++) expect(atB[i]!).toBeGreaterThan(atB[i - 1]!);
+      expect(asteriskB.received[5]?.payload.equals(taggedUlawFrame(5))).toBe(true);
+
+      // Re-packetized by the engine: its own SSRC, PT 0, consecutive seq, +160 timestamps, marker first.
+      const out = asteriskB.received;
+      expect(out[0]?.ssrc).not.toBe(asteriskA.ssrc);
+      expect(new Set(out.map((p) => p.ssrc)).size).toBe(1);
+      expect(out.every((p) => p.payloadType === 0)).toBe(true);
+      expect(out[0]?.marker).toBe(true);
+      expect(out.slice(1).some((p) => p.marker)).toBe(false);
+      for (let i = 1; i < out.length; i++) {
+        expect(out[i]?.sequenceNumber).toBe(((out[i - 1]?.sequenceNumber ?? 0) + 1) & 0xffff);
+        expect(out[i]?.timestamp).toBe(((out[i - 1]?.timestamp ?? 0) + 160) >>> 0);
+      }
+      // Sent from the leg's own socket (symmetric RTP).
+      expect(out.every((p) => p.from.port === opened.legB.port)).toBe(true);
+      expect(asteriskA.received.every((p) => p.from.port === opened.legA.port)).toBe(true);
+
+      const stats = await engine.stats();
+      const pair = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_001');
+      expect(pair?.legA.rxPackets).toBe(frames);
+      // After the last real frame B keeps getting concealment, then silence, until A's stream counts as idle.
+      expect(pair?.legB.txPackets).toBeGreaterThanOrEqual(frames);
+      expect(pair?.legA.jitter.duplicate).toBe(0);
+    } finally {
+      asteriskA.close();
+      asteriskB.close();
+      await engine.closePair('pair_001');
+    }
+  });
+
+  it('latches a leg onto the first valid source and ignores every other sender', async () => {
+    const opened = await engine.openPair({ pairId: 'pair_latch', extA: '7002', extB: '7003' });
+    const asteriskA = await RtpPeer.open();
+    const intruder = await RtpPeer.open();
+    const asteriskB = await RtpPeer.open();
+    try {
+      await engine.setRemote('pair_latch', 'B', asteriskB.endpoint);
+      await asteriskA.sendRtp(opened.legA, taggedUlawFrame(1)); // latches A
+      await sleep(50);
+      await paced(28, async (i) => {
+        await asteriskA.sendRtp(opened.legA, taggedUlawFrame(i + 2));
+        await intruder.sendRtp(opened.legA, taggedUlawFrame(3000 + i));
+      });
+      await sleep(150);
+      const heard = exactFrameIndexes(asteriskB.received);
+      expect(heard.length).toBeGreaterThan(20);
+      expect(heard.every((n) => n < 3000)).toBe(true);
+      const stats = await engine.stats();
+      const pair = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_latch');
+      expect(pair?.legA.remote).toEqual(asteriskA.endpoint);
+    } finally {
+      asteriskA.close();
+      intruder.close();
+      asteriskB.close();
+      await engine.closePair('pair_latch');
+    }
+  });
+
+  it('counts and drops malformed datagrams without disturbing the stream', async () => {
+    const opened = await engine.openPair({ pairId: 'pair_bad', extA: '7004', extB: '7005' });
+    const asteriskA = await RtpPeer.open();
+    const asteriskB = await RtpPeer.open();
+    try {
+      await engine.setRemote('pair_bad', 'A', asteriskA.endpoint);
+      await engine.setRemote('pair_bad', 'B', asteriskB.endpoint);
+      await sleep(50);
+      const rtcpReceiverReport = Buffer.from('81c90007aaaaaaaabbbbbbbb00000000000000000000000000000000000000000000', 'hex');
+      await asteriskA.sendRaw(opened.legA, Buffer.from([0x80, 0x00])); // truncated
+      await asteriskA.sendRaw(opened.legA, Buffer.alloc(172, 0x40)); // version 1
+      await asteriskA.sendRaw(opened.legA, rtcpReceiverReport);
+      await asteriskA.sendRtp(opened.legA, taggedUlawFrame(1), 18); // G.729 is not this leg's format
+      await paced(10, (i) => asteriskA.sendRtp(opened.legA, taggedUlawFrame(i)));
+      await waitFor(() => exactFrameIndexes(asteriskB.received).length >= 9);
+      const stats = await engine.stats();
+      const pair = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_bad');
+      expect(pair?.legA.rxDropped).toEqual({ TOO_SHORT: 1, BAD_VERSION: 1, RTCP: 1, PAYLOAD_TYPE: 1 });
+      expect(pair?.legA.jitter.received).toBe(10);
+    } finally {
+      asteriskA.close();
+      asteriskB.close();
+      await engine.closePair('pair_bad');
+    }
+  });
+
+  it('reports clear errors for bad requests', async () => {
+    await engine.openPair({ pairId: 'pair_dup', extA: '7006', extB: '7007' });
+    await expect(engine.openPair({ pairId: 'pair_dup', extA: '7006', extB: '7007' })).rejects.toMatchObject({ code: 'PAIR_EXISTS' });
+    await expect(engine.openPair({ pairId: 'bad id!', extA: '1', extB: '2' })).rejects.toMatchObject({ code: 'INVALID_PAIR' });
+    await expect(engine.openPair({ pairId: 'p', extA: '', extB: '2' })).rejects.toBeInstanceOf(EngineError);
+    await expect(engine.setRemote('pair_nope', 'A', { address: '127.0.0.1', port: 5000 })).rejects.toMatchObject({ code: 'UNKNOWN_PAIR' });
+    await expect(engine.setRemote('pair_dup', 'A', { address: '127.0.0.1', port: 70000 })).rejects.toBeInstanceOf(TypeError);
+    expect(await engine.closePair('pair_dup')).toBe(true);
+    expect(await engine.closePair('pair_dup')).toBe(false);
+    expect(await engine.closePair('pair_never')).toBe(false);
+  });
+});
+
+describe('engine lifecycle errors', () => {
+  it('rejects use after close and closes idempotently', async () => {
+    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 22400, max: 22499 } });
+    await engine.close();
+    await engine.close();
+    expect(engine.closed).toBe(true);
+    await expect(engine.openPair({ pairId: 'p1', extA: '1', extB: '2' })).rejects.toBeInstanceOf(InvalidStateError);
+  });
+
+  it('rejects a bad configuration by key', async () => {
+    await expect(MediaEngine.start({ portRange: { min: 5000, max: 4000 } })).rejects.toThrow(/portRange/);
+    await expect(MediaEngine.start({ workers: 0 })).rejects.toThrow(/workers/);
+  });
+
+  it('reports an exhausted port range', async () => {
+    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 22500, max: 22502 } });
+    try {
+      await engine.openPair({ pairId: 'p1', extA: '1', extB: '2' });
+      await expect(engine.openPair({ pairId: 'p2', extA: '3', extB: '4' })).rejects.toMatchObject({ code: 'PORT_RANGE_EXHAUSTED' });
+      expect(engine.hasPair('p2')).toBe(false);
+    } finally {
+      await engine.close();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { PlayoutScheduler, type TickTask } from '../../../engine/src/worker/playout-scheduler.js';
+
+function fakeClock(): { now: () => number; advance: (ms: number) => void } {
+  let t = 1000;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+function recorder(): TickTask & { at: number[] } {
+  const at: number[] = [];
+  return { at, tick: (now) => void at.push(now) };
+}
+
+describe('PlayoutScheduler', () => {
+  it('runs every task exactly once per period, on absolute deadlines, spread over slots', () => {
+    const clock = fakeClock();
+    const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 4, now: clock.now });
+    const tasks = Array.from({ length: 8 }, recorder);
+    tasks.forEach((t) => scheduler.add(t));
+    scheduler.start();
+    scheduler.stop(); // drive by hand
+    for (let step = 0; step < 400; step++) {
+      clock.advance(1.3); // uneven wake-ups must not accumulate drift
+      scheduler.runDue();
+    }
+    for (const t of tasks) {
+      for (let i = 1; i < t.at.length; i++) expect(t.at[i]! - t.at[i - 1]!).toBeCloseTo(20, 9);
+    }
+    const counts = tasks.map((t) => t.at.length);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    expect(counts[0]).toBeGreaterThanOrEqual(25);
+    // Two tasks per slot: slot phases differ by 5 ms.
+    const phases = new Set(tasks.map((t) => (t.at[0]! - 1000) % 20));
+    expect(phases.size).toBe(4);
+  });
+
+  it('catches up missed slots after a short stall and skips (counted) after a long one', () => {
+    const clock = fakeClock();
+    const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 1, maxCatchUpMs: 100, now: clock.now });
+    const task = recorder();
+    scheduler.add(task);
+    scheduler.start();
+    scheduler.stop();
+    clock.advance(20);
+    scheduler.runDue();
+    expect(task.at.length).toBe(1);
+    clock.advance(60); // three periods late: catch up
+    scheduler.runDue();
+    expect(task.at.length).toBe(4);
+    expect(scheduler.stats.lateTicks).toBeGreaterThan(0);
+    clock.advance(1000); // a second's stall: skip forward
+    scheduler.runDue();
+    expect(scheduler.stats.skippedTicks).toBeGreaterThanOrEqual(40);
+    expect(task.at.length).toBeLessThan(4 + 10);
+  });
+
+  it('isolates a throwing task and removes tasks', () => {
+    const clock = fakeClock();
+    const errors: unknown[] = [];
+    const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 1, now: clock.now, onTaskError: (e) => errors.push(e) });
+    const good = recorder();
+    scheduler.add({ tick: () => { throw new Error('boom'); } });
+    scheduler.add(good);
+    scheduler.start();
+    scheduler.stop();
+    clock.advance(20);
+    scheduler.runDue();
+    expect(errors).toHaveLength(1);
+    expect(good.at).toHaveLength(1);
+    scheduler.remove(good);
+    clock.advance(20);
+    scheduler.runDue();
+    expect(good.at).toHaveLength(1);
+    expect(scheduler.stats.tasks).toBe(1);
+  });
+
+  it('ticks on a real timer', async () => {
+    const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 2 });
+    const task = recorder();
+    scheduler.add(task);
+    scheduler.start();
+    await new Promise((r) => setTimeout(r, 250));
+    scheduler.stop();
+    expect(task.at.length).toBeGreaterThanOrEqual(8);
+    expect(task.at.length).toBeLessThanOrEqual(14);
+  });
+});
