@@ -1,0 +1,305 @@
+import ariClient from 'ari-client';
+import { errorMessage } from '../../../engine/src/common/errors.js';
+import { logger } from '../../../engine/src/common/logger.js';
+import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import type { AriClient, AriConnectionEvents, ExternalMediaParams, OriginateParams } from './client.js';
+import { AriError, type AriErrorCode } from './errors.js';
+import { AriEventParseError, parseAriEvent } from './events.js';
+import { ConcurrencyLimiter } from './limiter.js';
+import { applicationSchema, bridgeSchema, channelSchema, type AriApplication, type AriBridge, type AriChannel } from './models.js';
+
+export interface AriConnectOptions {
+  /** Base URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088 */
+  url: string;
+  username: string;
+  password: string;
+  app: string;
+  /** Deadline per REST request. */
+  requestTimeoutMs?: number;
+  /** Concurrent REST requests; keep well under http.conf sessionlimit. */
+  maxConcurrentRequests?: number;
+  /** Backoff for our own reconnect loop once ari-client gives up. */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+/** The slice of ari-client's dynamically built API we call. */
+interface RawAri {
+  start(app: string): Promise<void>;
+  stop(): void;
+  on(event: string, listener: (...args: unknown[]) => void): void;
+  removeAllListeners(): void;
+  channels: Record<string, (params?: Record<string, unknown>) => Promise<unknown>>;
+  bridges: Record<string, (params?: Record<string, unknown>) => Promise<unknown>>;
+  applications: Record<string, (params?: Record<string, unknown>) => Promise<unknown>>;
+}
+
+const connectRaw = ariClient.connect.bind(ariClient) as (url: string, user: string, pass: string) => Promise<RawAri>;
+
+/**
+ * ari-client (the user's choice) loses the HTTP status of a failed request: it
+ * rejects with `new Error(<response body>)` (lib/client.js, swaggerError). The
+ * body texts Asterisk sends are stable (observed/FINDINGS.md §5), so the code
+ * is recovered from them here, in one place.
+ */
+export function classifyAriFailure(err: unknown): { code: AriErrorCode; status: number | null; message: string } {
+  const text = errorMessage(err);
+  let message = text;
+  try {
+    const body = JSON.parse(text) as { message?: unknown; error?: unknown };
+    if (typeof body.message === 'string') message = body.message;
+    else if (typeof body.error === 'string') message = body.error;
+  } catch {
+    // Not a response body: a transport error.
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)$/.test(code)) {
+    return { code: 'UNAVAILABLE', status: null, message };
+  }
+  if (/not found/i.test(message)) return { code: 'NOT_FOUND', status: 404, message };
+  if (/already exists/i.test(message)) return { code: 'CONFLICT', status: 409, message };
+  if (/authentication required/i.test(message)) return { code: 'UNAUTHORIZED', status: 401, message };
+  if (/(must be|cannot be empty|is required|invalid)/i.test(message)) return { code: 'BAD_REQUEST', status: 400, message };
+  if (/allocation failed|internal error|unable to/i.test(message)) return { code: 'SERVER_ERROR', status: 500, message };
+  return { code: 'SERVER_ERROR', status: null, message };
+}
+
+/** ari-client's resource objects carry a back-reference to the client; keep only data. */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (key.startsWith('_') || typeof field === 'function') continue;
+    out[key] = field;
+  }
+  return out;
+}
+
+function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, value: unknown, operation: string): T {
+  const result = schema.safeParse(plain(value));
+  if (!result.success) throw new AriError('BAD_RESPONSE', `unexpected response shape: ${result.error.message}`, null, operation);
+  return result.data;
+}
+
+/**
+ * AriClient over ari-client. Adds what it lacks: a deadline per request, a
+ * bound on concurrent requests, status codes, parsed events, and a reconnect
+ * loop that never gives up (ari-client stops after 10 WebSocket retries).
+ */
+export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implements AriClient {
+  readonly app: string;
+  readonly #options: Required<AriConnectOptions>;
+  readonly #limiter: ConcurrencyLimiter;
+  readonly #log = logger('control.ari');
+  #raw: RawAri | null = null;
+  #connected = false;
+  #everConnected = false;
+  #closed = false;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #attempt = 0;
+
+  private constructor(options: AriConnectOptions) {
+    super();
+    this.app = options.app;
+    this.#options = {
+      requestTimeoutMs: 10_000,
+      maxConcurrentRequests: 40,
+      reconnectMinMs: 250,
+      reconnectMaxMs: 10_000,
+      ...options,
+    };
+    this.#limiter = new ConcurrencyLimiter(this.#options.maxConcurrentRequests);
+  }
+
+  /** Connects (swagger download + event WebSocket) and resolves once events flow. */
+  static async connect(options: AriConnectOptions): Promise<AriClientAdapter> {
+    const adapter = new AriClientAdapter(options);
+    await adapter.#open();
+    return adapter;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async originate(p: OriginateParams): Promise<AriChannel> {
+    const params: Record<string, unknown> = { endpoint: p.endpoint, app: p.app, appArgs: p.appArgs, channelId: p.channelId };
+    if (p.callerId !== undefined) params['callerId'] = p.callerId;
+    if (p.timeoutSeconds !== undefined) params['timeout'] = p.timeoutSeconds;
+    if (p.variables) params['variables'] = p.variables;
+    const result = await this.#call('channels', 'originate', params);
+    return parseWith(channelSchema, result, 'originate');
+  }
+
+  async externalMedia(p: ExternalMediaParams): Promise<AriChannel> {
+    const params: Record<string, unknown> = { app: p.app, external_host: p.externalHost, format: p.format, channelId: p.channelId };
+    if (p.variables) params['variables'] = p.variables;
+    const result = await this.#call('channels', 'externalMedia', params);
+    return parseWith(channelSchema, result, 'externalMedia');
+  }
+
+  async hangup(channelId: string, reason?: string): Promise<boolean> {
+    return await this.#ignoreNotFound(() => this.#call('channels', 'hangup', reason ? { channelId, reason } : { channelId }));
+  }
+
+  async answer(channelId: string): Promise<void> {
+    await this.#call('channels', 'answer', { channelId });
+  }
+
+  async setVariable(channelId: string, name: string, value: string): Promise<void> {
+    await this.#call('channels', 'setChannelVar', { channelId, variable: name, value });
+  }
+
+  async listChannels(): Promise<AriChannel[]> {
+    const result = await this.#call('channels', 'list');
+    return parseWith(channelSchema.array(), result, 'listChannels');
+  }
+
+  async createBridge(bridgeId: string, name: string, type = 'mixing'): Promise<AriBridge> {
+    // Through the operation, not client.Bridge(): that pre-generates a UUID
+    // which overrides the bridgeId we pass (FACTS.md).
+    const result = await this.#call('bridges', 'create', { type, bridgeId, name });
+    return parseWith(bridgeSchema, result, 'createBridge');
+  }
+
+  async destroyBridge(bridgeId: string): Promise<boolean> {
+    return await this.#ignoreNotFound(() => this.#call('bridges', 'destroy', { bridgeId }));
+  }
+
+  async addChannels(bridgeId: string, channelIds: readonly string[]): Promise<void> {
+    await this.#call('bridges', 'addChannel', { bridgeId, channel: channelIds.join(',') });
+  }
+
+  async listBridges(): Promise<AriBridge[]> {
+    const result = await this.#call('bridges', 'list');
+    return parseWith(bridgeSchema.array(), result, 'listBridges');
+  }
+
+  async getApplication(): Promise<AriApplication> {
+    const result = await this.#call('applications', 'get', { applicationName: this.app });
+    return parseWith(applicationSchema, result, 'getApplication');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+    this.#dispose(this.#raw);
+    this.#raw = null;
+    this.#connected = false;
+    this.removeAllListeners();
+  }
+
+  async #open(): Promise<void> {
+    const { url, username, password } = this.#options;
+    const raw = await withDeadline(connectRaw(url, username, password), this.#options.requestTimeoutMs, 'connect');
+    if (this.#closed) {
+      this.#dispose(raw);
+      return;
+    }
+    this.#raw = raw;
+    raw.on('*', (event: unknown) => this.#onRawEvent(event));
+    raw.on('WebSocketConnected', () => this.#onConnected());
+    raw.on('WebSocketReconnecting', (err: unknown) => this.#onDisconnected(`websocket reconnecting: ${errorMessage(err)}`));
+    raw.on('WebSocketMaxRetries', (err: unknown) => {
+      this.#onDisconnected(`ari-client gave up: ${errorMessage(err)}`);
+      this.#scheduleReconnect(raw);
+    });
+    await withDeadline(raw.start(this.app), this.#options.requestTimeoutMs, 'start');
+  }
+
+  #onConnected(): void {
+    const reconnect = this.#everConnected;
+    this.#everConnected = true;
+    this.#connected = true;
+    this.#attempt = 0;
+    this.#log.info({ app: this.app, reconnect }, 'ARI events connected');
+    this.safeEmit('connected', { reconnect });
+  }
+
+  #onDisconnected(reason: string): void {
+    if (!this.#connected) return;
+    this.#connected = false;
+    this.#log.warn({ app: this.app, reason }, 'ARI events disconnected');
+    this.safeEmit('disconnected', reason);
+  }
+
+  #scheduleReconnect(dead: RawAri): void {
+    if (this.#closed) return;
+    this.#dispose(dead);
+    if (this.#raw === dead) this.#raw = null;
+    const { reconnectMinMs, reconnectMaxMs } = this.#options;
+    const delay = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      this.#open().catch((err: unknown) => {
+        this.#log.warn({ err: errorMessage(err), attempt: this.#attempt }, 'ARI reconnect failed');
+        this.#scheduleReconnect(dead);
+      });
+    }, delay);
+  }
+
+  #dispose(raw: RawAri | null): void {
+    if (!raw) return;
+    raw.removeAllListeners();
+    try {
+      raw.stop();
+    } catch {
+      // Best effort: the socket may already be gone.
+    }
+  }
+
+  #onRawEvent(event: unknown): void {
+    let parsed;
+    try {
+      parsed = parseAriEvent(plain(event));
+    } catch (err) {
+      const error = err instanceof AriEventParseError ? err : new AriEventParseError(errorMessage(err));
+      this.#log.warn({ err: error.message }, 'dropped malformed ARI event');
+      this.safeEmit('badevent', error);
+      return;
+    }
+    if (parsed.type === 'ApplicationReplaced') this.#onDisconnected('application replaced by another connection');
+    this.safeEmit('event', parsed);
+  }
+
+  async #call(resource: 'channels' | 'bridges' | 'applications', operation: string, params?: Record<string, unknown>): Promise<unknown> {
+    if (this.#closed) throw new AriError('UNAVAILABLE', 'the ARI client is closed', null, operation);
+    return await this.#limiter.run(async () => {
+      const raw = this.#raw;
+      const fn = raw?.[resource][operation];
+      if (!raw || !fn) throw new AriError('UNAVAILABLE', 'not connected to ARI', null, `${resource}.${operation}`);
+      try {
+        return await withDeadline(fn.call(raw[resource], params), this.#options.requestTimeoutMs, `${resource}.${operation}`);
+      } catch (err) {
+        if (err instanceof AriError) throw err;
+        const failure = classifyAriFailure(err);
+        throw new AriError(failure.code, failure.message, failure.status, `${resource}.${operation}`);
+      }
+    });
+  }
+
+  async #ignoreNotFound(request: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await request();
+      return true;
+    } catch (err) {
+      if (err instanceof AriError && err.code === 'NOT_FOUND') return false;
+      throw err;
+    }
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AriError('TIMEOUT', `no answer within ${ms} ms`, null, operation)), ms);
+  });
+  return Promise.race([Promise.resolve(promise), deadline]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,307 @@
+import type { Logger } from '../../../engine/src/common/logger.js';
+import { errorMessage } from '../../../engine/src/common/errors.js';
+import type { OpenPairResult } from '../../../engine/src/index.js';
+import type { PairSession } from '../alloc/index.js';
+import type { AriClient, AriEvent } from '../ari/index.js';
+import type { CallConfig } from './call-config.js';
+import { pairObjectIds, type PairObjectIds } from './naming.js';
+import type { MediaEnginePort } from './ports.js';
+
+/** Why a pair came down; also the reason logged and reported to listeners. */
+export type TeardownReason =
+  | 'caller-hangup'
+  | 'legb-hangup'
+  | 'legb-busy'
+  | 'legb-no-answer'
+  | 'legb-failed'
+  | 'originate-failed'
+  | 'setup-failed'
+  | 'external-media-lost'
+  | 'engine-error'
+  | 'missed-hangup'
+  | 'lease-lost'
+  | 'shutdown';
+
+/** The ARI hangup reason given to the surviving leg, so the caller hears why. */
+const CALLER_HANGUP_REASON: Partial<Record<TeardownReason, string>> = {
+  'legb-busy': 'busy',
+  'legb-no-answer': 'no_answer',
+  'originate-failed': 'congestion',
+  'setup-failed': 'congestion',
+  'engine-error': 'congestion',
+  'external-media-lost': 'congestion',
+  'lease-lost': 'congestion',
+};
+
+export interface CallPairDeps {
+  ari: AriClient;
+  engine: MediaEnginePort;
+  config: CallConfig;
+  lease: PairSession;
+  callerChannelId: string;
+  callerId: string | null;
+  log: Logger;
+  /** Returns the lease; called exactly once, at the end of teardown. */
+  releaseLease: (pairId: string) => Promise<void>;
+  onActive?: (pair: CallPair) => void;
+  onClosed: (pair: CallPair, reason: TeardownReason) => void;
+}
+
+export type CallPairState = 'setting-up' | 'ringing' | 'active' | 'tearing-down' | 'closed';
+
+/**
+ * One call: the caller's channel, its pair, two bridges, leg B and two
+ * externalMedia channels, and the engine session between them. It owns all of
+ * them and tears every one down exactly once, whatever order events arrive in.
+ */
+export class CallPair {
+  readonly pairId: string;
+  readonly extA: string;
+  readonly extB: string;
+  readonly ids: PairObjectIds;
+  readonly callerChannelId: string;
+  readonly startedAt = Date.now();
+  #state: CallPairState = 'setting-up';
+  readonly #deps: CallPairDeps;
+  readonly #log: Logger;
+  #bridgesReady: Promise<void> | null = null;
+  #legBAnswered = false;
+  #legBJoined: Promise<void> | null = null;
+  #callerGone = false;
+  #legBGone = false;
+  #engineOpened: OpenPairResult | null = null;
+  #teardown: Promise<void> | null = null;
+  #answerTimer: NodeJS.Timeout | null = null;
+  /** Requests still on their way; teardown waits for them so nothing they create outlives the pair. */
+  readonly #inflight = new Set<Promise<unknown>>();
+  /** Milliseconds from setup start until both externalMedia legs were bridged with a phone. */
+  setupMs: number | null = null;
+
+  constructor(deps: CallPairDeps) {
+    this.#deps = deps;
+    this.pairId = deps.lease.pairId;
+    this.extA = deps.lease.extA;
+    this.extB = deps.lease.extB;
+    this.ids = pairObjectIds(this.pairId);
+    this.callerChannelId = deps.callerChannelId;
+    this.#log = deps.log.child({ pairId: this.pairId });
+  }
+
+  get state(): CallPairState {
+    return this.#state;
+  }
+
+  /** Channel and bridge ids that belong to this pair (for event routing and reconciliation). */
+  get channelIds(): string[] {
+    return [this.callerChannelId, this.ids.legB, this.ids.mediaA, this.ids.mediaB];
+  }
+
+  get engineLegs(): OpenPairResult | null {
+    return this.#engineOpened;
+  }
+
+  /**
+   * Builds the pair. Steps that do not depend on each other run together so
+   * one slow request does not serialize call setup.
+   */
+  async setup(): Promise<void> {
+    const { ari, engine, config } = this.#deps;
+    const { ids, pairId, extA, extB } = this;
+    const tag = (ext: string): Record<string, string> => ({ PAIR_ID: pairId, SRC_EXT: ext });
+    try {
+      this.#bridgesReady = Promise.all([
+        this.#track(ari.createBridge(ids.bridgeA, ids.bridgeA, 'mixing')),
+        this.#track(ari.createBridge(ids.bridgeB, ids.bridgeB, 'mixing')),
+      ]).then(() => undefined);
+      const [opened] = await Promise.all([
+        this.#track(engine.openPair({ pairId, extA, extB, codec: config.format })),
+        this.#bridgesReady,
+        this.#track(ari.setVariable(this.callerChannelId, 'PAIR_ID', pairId)),
+        this.#track(ari.setVariable(this.callerChannelId, 'SRC_EXT', extA)),
+      ]);
+      this.#engineOpened = opened;
+      this.#checkAlive();
+
+      const originate = this.#track(
+        ari.originate({
+          endpoint: `${config.legBTechnology}/${extB}`,
+          app: config.app,
+          appArgs: `${pairId},${extA},${extB}`,
+          channelId: ids.legB,
+          timeoutSeconds: config.originateTimeoutSeconds,
+          variables: tag(extB),
+          ...(this.#deps.callerId ? { callerId: this.#deps.callerId } : {}),
+        }),
+      ).then(() => {
+          if (this.#state === 'setting-up') this.#state = 'ringing';
+        });
+      const [mediaA, mediaB] = await Promise.all([
+        this.#track(ari.externalMedia({ app: config.app, externalHost: `${opened.legA.address}:${opened.legA.port}`, format: config.format, channelId: ids.mediaA, variables: tag(extA) })),
+        this.#track(ari.externalMedia({ app: config.app, externalHost: `${opened.legB.address}:${opened.legB.port}`, format: config.format, channelId: ids.mediaB, variables: tag(extB) })),
+        originate.catch((err: unknown) => {
+          throw new SetupError('originate-failed', err);
+        }),
+      ]);
+      this.#checkAlive();
+      await Promise.all([
+        this.#track(engine.setRemote(pairId, 'A', unicastRtpPeer(mediaA.channelvars, ids.mediaA))),
+        this.#track(engine.setRemote(pairId, 'B', unicastRtpPeer(mediaB.channelvars, ids.mediaB))),
+        this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])),
+        this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB])),
+      ]);
+      this.#checkAlive();
+      this.#answerTimer = setTimeout(() => {
+        if (!this.#legBAnswered) void this.teardown('legb-no-answer');
+      }, config.answerDeadlineMs);
+      this.#answerTimer.unref();
+      if (this.#legBAnswered) await this.#joinLegB();
+    } catch (err) {
+      if (err instanceof PairClosedDuringSetup) return;
+      const reason: TeardownReason = err instanceof SetupError ? err.reason : 'setup-failed';
+      this.#log.warn({ err: errorMessage(err instanceof SetupError ? err.cause : err), reason }, 'pair setup failed');
+      await this.teardown(reason);
+    }
+  }
+
+  /** Events for this pair's channels, routed here by the app. */
+  handleEvent(event: AriEvent): void {
+    switch (event.type) {
+      case 'StasisStart':
+        if (event.channel.id === this.ids.legB) this.#onLegBAnswered();
+        return;
+      case 'StasisEnd':
+        this.#onChannelLeaving(event.channel.id, null);
+        return;
+      case 'ChannelHangupRequest':
+        // Busy arrives as a hangup request with cause 17 before ChannelDestroyed.
+        this.#onChannelLeaving(event.channel.id, event.cause ?? null);
+        return;
+      case 'ChannelDestroyed':
+        this.#onChannelLeaving(event.channel.id, event.cause);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Tears everything down once; later calls return the same promise. */
+  teardown(reason: TeardownReason): Promise<void> {
+    this.#teardown ??= this.#runTeardown(reason);
+    return this.#teardown;
+  }
+
+  #onLegBAnswered(): void {
+    if (this.#legBAnswered || this.#teardown) return;
+    this.#legBAnswered = true;
+    if (this.#answerTimer) clearTimeout(this.#answerTimer);
+    // Bridges may still be on their way: join once they exist (the StasisStart of
+    // leg B can beat the originate response, FACTS.md).
+    if (this.#bridgesReady) void this.#joinLegB();
+  }
+
+  #joinLegB(): Promise<void> {
+    this.#legBJoined ??= (async () => {
+      try {
+        await this.#bridgesReady;
+        this.#checkAlive();
+        await this.#track(this.#deps.ari.addChannels(this.ids.bridgeB, [this.ids.legB]));
+        this.#checkAlive();
+        this.#state = 'active';
+        this.setupMs = Date.now() - this.startedAt;
+        this.#log.info({ extA: this.extA, extB: this.extB, setupMs: this.setupMs }, 'pair active');
+        this.#deps.onActive?.(this);
+      } catch (err) {
+        if (err instanceof PairClosedDuringSetup) return;
+        this.#log.warn({ err: errorMessage(err) }, 'joining leg B failed');
+        await this.teardown('setup-failed');
+      }
+    })();
+    return this.#legBJoined;
+  }
+
+  #onChannelLeaving(channelId: string, cause: number | null): void {
+    if (channelId === this.callerChannelId) {
+      this.#callerGone = true;
+      void this.teardown('caller-hangup');
+    } else if (channelId === this.ids.legB) {
+      this.#legBGone = true;
+      void this.teardown(this.#legBEndReason(cause));
+    } else if ((channelId === this.ids.mediaA || channelId === this.ids.mediaB) && !this.#teardown) {
+      void this.teardown('external-media-lost');
+    }
+  }
+
+  #legBEndReason(cause: number | null): TeardownReason {
+    if (this.#legBAnswered) return 'legb-hangup';
+    if (cause === 17) return 'legb-busy';
+    if (cause === 19) return 'legb-no-answer';
+    return cause === null || cause === 16 ? 'legb-hangup' : 'legb-failed';
+  }
+
+  async #runTeardown(reason: TeardownReason): Promise<void> {
+    const previous = this.#state;
+    this.#state = 'tearing-down';
+    if (this.#answerTimer) clearTimeout(this.#answerTimer);
+    const { ari, engine } = this.#deps;
+    const { ids } = this;
+    // Whatever setup still has on the wire may create objects: let it land first.
+    await Promise.allSettled([...this.#inflight]);
+    const callerReason = CALLER_HANGUP_REASON[reason];
+    // Best effort throughout: an object that is already gone is fine, and one
+    // that cannot be removed now is left to reconciliation.
+    const attempt = async (what: string, op: () => Promise<unknown>): Promise<void> => {
+      try {
+        await op();
+      } catch (err) {
+        this.#log.warn({ err: errorMessage(err), what }, 'teardown step failed; reconciliation will retry');
+      }
+    };
+    await Promise.all([
+      this.#callerGone ? Promise.resolve() : attempt('hangup caller', () => ari.hangup(this.callerChannelId, callerReason)),
+      this.#legBGone ? Promise.resolve() : attempt('hangup leg B', () => ari.hangup(ids.legB)),
+      attempt('hangup externalMedia A', () => ari.hangup(ids.mediaA)),
+      attempt('hangup externalMedia B', () => ari.hangup(ids.mediaB)),
+    ]);
+    await Promise.all([
+      attempt('destroy bridge A', () => ari.destroyBridge(ids.bridgeA)),
+      attempt('destroy bridge B', () => ari.destroyBridge(ids.bridgeB)),
+      attempt('close engine pair', () => engine.closePair(this.pairId)),
+    ]);
+    await attempt('release pair', () => this.#deps.releaseLease(this.pairId));
+    this.#state = 'closed';
+    this.#log.info({ reason, previous, durationMs: Date.now() - this.startedAt }, 'pair released');
+    this.#deps.onClosed(this, reason);
+  }
+
+  #track<T>(request: Promise<T>): Promise<T> {
+    this.#inflight.add(request);
+    const settle = (): void => void this.#inflight.delete(request);
+    request.then(settle, settle);
+    return request;
+  }
+
+  #checkAlive(): void {
+    if (this.#teardown) throw new PairClosedDuringSetup();
+  }
+}
+
+class PairClosedDuringSetup extends Error {}
+
+class SetupError extends Error {
+  constructor(
+    readonly reason: TeardownReason,
+    override readonly cause: unknown,
+  ) {
+    super(errorMessage(cause));
+  }
+}
+
+/** Asterisk's side of an externalMedia channel, from the POST response's channelvars. */
+export function unicastRtpPeer(channelvars: Record<string, string> | undefined, channelId: string): { address: string; port: number } {
+  const address = channelvars?.['UNICASTRTP_LOCAL_ADDRESS'];
+  const port = Number(channelvars?.['UNICASTRTP_LOCAL_PORT']);
+  if (!address || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`externalMedia ${channelId} response lacks UNICASTRTP_LOCAL_ADDRESS/PORT`);
+  }
+  return { address, port };
+}

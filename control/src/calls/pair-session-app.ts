@@ -1,0 +1,244 @@
+import { errorMessage } from '../../../engine/src/common/errors.js';
+import { logger } from '../../../engine/src/common/logger.js';
+import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { LeaseKeeper, PoolExhaustedError, type PairStore } from '../alloc/index.js';
+import { isExternalMediaChannel, type AriClient, type AriEvent, type AriKnownEvent } from '../ari/index.js';
+import type { CallConfig } from './call-config.js';
+import { CallPair, type TeardownReason } from './call-pair.js';
+import { pairIdOf } from './naming.js';
+import type { MediaEnginePort } from './ports.js';
+
+export type PairSessionAppEvents = {
+  pairactive: [pair: CallPair];
+  pairclosed: [pairId: string, reason: TeardownReason];
+  callrejected: [channelId: string, reason: 'pool-exhausted' | 'allocation-failed'];
+  reconciled: [report: ReconcileReport];
+  listenererror: [event: string, error: unknown];
+};
+
+export interface ReconcileReport {
+  hungUpChannels: string[];
+  destroyedBridges: string[];
+  releasedLeases: string[];
+  tornDownPairs: string[];
+}
+
+export interface PairSessionAppDeps {
+  ari: AriClient;
+  engine: MediaEnginePort;
+  store: PairStore;
+  config: CallConfig;
+  /** This node's name in the pair store (leases it holds carry it). */
+  node: string;
+}
+
+/**
+ * The `pair_session` Stasis application. It only dispatches: a new caller
+ * becomes a CallPair, every other event goes to the pair owning the channel.
+ * The registry lives here and nowhere else; a pair removes itself (onClosed)
+ * exactly where it was inserted.
+ */
+export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
+  readonly #deps: PairSessionAppDeps;
+  readonly #keeper: LeaseKeeper;
+  readonly #pairs = new Map<string, CallPair>();
+  readonly #byChannel = new Map<string, CallPair>();
+  readonly #log = logger('control.calls');
+  #reconciling: Promise<ReconcileReport> | null = null;
+  #closed = false;
+
+  constructor(deps: PairSessionAppDeps) {
+    super();
+    this.#deps = deps;
+    this.#keeper = new LeaseKeeper(deps.store);
+    this.#keeper.on('lost', ({ pairId }) => void this.#pairs.get(pairId)?.teardown('lease-lost'));
+    deps.ari.on('event', this.#onEvent);
+    deps.ari.on('connected', this.#onConnected);
+    deps.engine.on('pairclosed', this.#onEnginePairClosed);
+  }
+
+  get pairCount(): number {
+    return this.#pairs.size;
+  }
+
+  pairs(): CallPair[] {
+    return [...this.#pairs.values()];
+  }
+
+  /** Cleans up what a previous run left behind; call once after connecting. */
+  async start(): Promise<ReconcileReport> {
+    return await this.reconcile();
+  }
+
+  /**
+   * Compares Asterisk and the pair store with the live pairs: tears down pairs
+   * whose hangup was missed while disconnected (Asterisk replays nothing),
+   * hangs up channels and destroys bridges no live pair owns, and releases
+   * leases this node holds without a live call.
+   */
+  reconcile(): Promise<ReconcileReport> {
+    this.#reconciling ??= this.#reconcile().finally(() => {
+      this.#reconciling = null;
+    });
+    return this.#reconciling;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#deps.ari.off('event', this.#onEvent);
+    this.#deps.ari.off('connected', this.#onConnected);
+    this.#deps.engine.off('pairclosed', this.#onEnginePairClosed);
+    await Promise.allSettled([...this.#pairs.values()].map((p) => p.teardown('shutdown')));
+    await this.#keeper.close();
+    this.removeAllListeners();
+  }
+
+  readonly #onEvent = (event: AriEvent): void => {
+    if (this.#closed || event.type === 'Other') return;
+    const channelId = channelOf(event);
+    if (channelId === null) return;
+    const owner = this.#byChannel.get(channelId);
+    if (owner) {
+      owner.handleEvent(event);
+      return;
+    }
+    if (event.type === 'StasisStart') this.#onUnownedStasisStart(event);
+  };
+
+  #onUnownedStasisStart(event: Extract<AriKnownEvent, { type: 'StasisStart' }>): void {
+    const { channel } = event;
+    const ownerPairId = pairIdOf(channel.id);
+    if (ownerPairId !== null || isExternalMediaChannel(channel)) {
+      // One of ours whose pair is gone (a leg B answering after teardown, or left
+      // from before a restart): nobody will ever bridge it.
+      this.#log.info({ channelId: channel.id, pairId: ownerPairId }, 'hanging up orphan channel');
+      void this.#deps.ari.hangup(channel.id).catch(() => false);
+      return;
+    }
+    void this.#acceptCall(channel.id, event.args[0] ?? channel.caller?.number ?? null);
+  }
+
+  async #acceptCall(callerChannelId: string, callerId: string | null): Promise<void> {
+    let lease;
+    try {
+      lease = await this.#keeper.allocate({ callerId, node: this.#deps.node });
+    } catch (err) {
+      const exhausted = err instanceof PoolExhaustedError;
+      this.#log.warn({ callerChannelId, err: errorMessage(err) }, exhausted ? 'pool exhausted: rejecting call' : 'pair allocation failed: rejecting call');
+      // A clean rejection the caller can hear (congestion), never a silent hang.
+      await this.#deps.ari.hangup(callerChannelId, 'congestion').catch(() => false);
+      this.safeEmit('callrejected', callerChannelId, exhausted ? 'pool-exhausted' : 'allocation-failed');
+      return;
+    }
+    if (this.#closed) {
+      await this.#keeper.release(lease.pairId).catch(() => false);
+      return;
+    }
+    const pair = new CallPair({
+      ari: this.#deps.ari,
+      engine: this.#deps.engine,
+      config: this.#deps.config,
+      lease,
+      callerChannelId,
+      callerId,
+      log: this.#log,
+      releaseLease: async (pairId) => {
+        await this.#keeper.release(pairId);
+      },
+      onActive: (p) => {
+        void this.#deps.store.setState(p.pairId, lease.leaseToken, 'active').catch(() => false);
+        this.safeEmit('pairactive', p);
+      },
+      onClosed: (p, reason) => this.#remove(p, reason),
+    });
+    this.#pairs.set(pair.pairId, pair);
+    for (const id of pair.channelIds) this.#byChannel.set(id, pair);
+    this.#log.info({ pairId: pair.pairId, extA: pair.extA, extB: pair.extB, callerChannelId, callerId }, 'pair allocated');
+    await pair.setup();
+  }
+
+  #remove(pair: CallPair, reason: TeardownReason): void {
+    if (this.#pairs.get(pair.pairId) !== pair) return;
+    this.#pairs.delete(pair.pairId);
+    for (const id of pair.channelIds) {
+      if (this.#byChannel.get(id) === pair) this.#byChannel.delete(id);
+    }
+    this.safeEmit('pairclosed', pair.pairId, reason);
+  }
+
+  readonly #onConnected = ({ reconnect }: { reconnect: boolean }): void => {
+    if (!reconnect || this.#closed) return;
+    this.reconcile().catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, 'reconcile after reconnect failed'));
+  };
+
+  readonly #onEnginePairClosed = (pairId: string, reason: string): void => {
+    const pair = this.#pairs.get(pairId);
+    if (!pair) return;
+    this.#log.error({ pairId, reason }, 'engine lost the pair');
+    void pair.teardown('engine-error');
+  };
+
+  async #reconcile(): Promise<ReconcileReport> {
+    const { ari, store, node } = this.#deps;
+    const report: ReconcileReport = { hungUpChannels: [], destroyedBridges: [], releasedLeases: [], tornDownPairs: [] };
+    const [channels, bridges, leases] = await Promise.all([ari.listChannels(), ari.listBridges(), store.list()]);
+    const present = new Set(channels.map((c) => c.id));
+
+    // Pairs whose caller or answered leg B vanished while we were not listening.
+    await Promise.all(
+      [...this.#pairs.values()].map(async (pair) => {
+        const callerMissing = !present.has(pair.callerChannelId);
+        const legBMissing = pair.state === 'active' && !present.has(pair.ids.legB);
+        if (pair.state !== 'tearing-down' && pair.state !== 'closed' && (callerMissing || legBMissing)) {
+          report.tornDownPairs.push(pair.pairId);
+          await pair.teardown('missed-hangup');
+        }
+      }),
+    );
+
+    // Pairs alive anywhere: ours, and leases other nodes hold in a shared store.
+    const live = new Set<string>(this.#pairs.keys());
+    for (const lease of leases) if (lease.node !== node) live.add(lease.pairId);
+
+    for (const channel of channels) {
+      if (this.#byChannel.has(channel.id)) continue;
+      const pairId = pairIdOf(channel.id);
+      const ours = pairId !== null || isExternalMediaChannel(channel);
+      if (!ours || (pairId !== null && live.has(pairId))) continue;
+      if (await ari.hangup(channel.id).catch(() => false)) report.hungUpChannels.push(channel.id);
+    }
+    for (const bridge of bridges) {
+      const pairId = pairIdOf(bridge.id);
+      if (pairId === null || !bridge.id.startsWith('brg_') || live.has(pairId)) continue;
+      if (await ari.destroyBridge(bridge.id).catch(() => false)) report.destroyedBridges.push(bridge.id);
+    }
+    for (const lease of leases) {
+      if (lease.node !== node || this.#pairs.has(lease.pairId)) continue;
+      if (await store.release(lease.pairId, lease.leaseToken).catch(() => false)) report.releasedLeases.push(lease.pairId);
+    }
+    const changed = report.hungUpChannels.length + report.destroyedBridges.length + report.releasedLeases.length + report.tornDownPairs.length;
+    if (changed > 0) this.#log.warn({ ...report }, 'reconciled leftovers');
+    this.safeEmit('reconciled', report);
+    return report;
+  }
+}
+
+function channelOf(event: AriKnownEvent): string | null {
+  switch (event.type) {
+    case 'StasisStart':
+    case 'StasisEnd':
+    case 'ChannelHangupRequest':
+    case 'ChannelDestroyed':
+    case 'ChannelStateChange':
+      return event.channel.id;
+    case 'Dial':
+      return event.peer.id;
+    case 'ChannelEnteredBridge':
+      return event.channel?.id ?? null;
+    case 'ChannelLeftBridge':
+      return event.channel.id;
+    default:
+      return null;
+  }
+}

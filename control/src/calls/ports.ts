@@ -1,0 +1,10 @@
+import type { LegName, OpenPairRequest, OpenPairResult, UdpEndpoint } from '../../../engine/src/index.js';
+
+/** What a call needs from the media engine; MediaEngine satisfies it. */
+export interface MediaEnginePort {
+  openPair(request: OpenPairRequest): Promise<OpenPairResult>;
+  setRemote(pairId: string, leg: LegName, remote: UdpEndpoint): Promise<void>;
+  closePair(pairId: string): Promise<boolean>;
+  on(event: 'pairclosed', listener: (pairId: string, reason: string) => void): unknown;
+  off(event: 'pairclosed', listener: (pairId: string, reason: string) => void): unknown;
+}
