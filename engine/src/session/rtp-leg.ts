@@ -253,9 +253,12 @@ export class RtpLeg {
   #logSocketError(err: unknown): void {
     // Power-of-two sampling: the first errors are visible, a flood is not a log flood.
     const n = this.#socketErrors + this.#txErrors;
-    if ((n & (n - 1)) === 0) {
-      this.#log.warn({ pairId: this.#pairId, leg: this.name, err, count: n }, 'leg socket error');
-    }
+    if ((n & (n - 1)) !== 0) return;
+    // ICMP port unreachable from Asterisk's side: normal while a channel is torn down first.
+    const refused = (err as { code?: unknown } | null)?.code === 'ECONNREFUSED';
+    const fields = { pairId: this.#pairId, leg: this.name, err: err instanceof Error ? err.message : String(err), count: n };
+    if (refused) this.#log.debug(fields, 'leg peer unreachable');
+    else this.#log.warn(fields, 'leg socket error');
   }
 
   #resample(pcm: Int16Array, samples: number, sampleRate: number): { pcm: Int16Array; samples: number } | null {
