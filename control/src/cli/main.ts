@@ -1,6 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEngineCommand } from './commands/engine.js';
+import { registerExtensionsCommand } from './commands/extensions.js';
+import { registerLoadtestCommand } from './commands/loadtest.js';
+import { registerMigrateCommand } from './commands/migrate.js';
+import { registerPairsCommand } from './commands/pairs.js';
+import { registerProvisionPairsCommand } from './commands/provision-pairs.js';
+import { registerStartCommand } from './commands/start.js';
+import { registerSyncExtensionsCommand } from './commands/sync-extensions.js';
 
 /**
  * `tandem` — one binary for the media node's commands. Each command lives in
@@ -13,8 +20,15 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
+  registerStartCommand(program);
   registerEngineCommand(program);
   registerDemoCommand(program);
+  registerLoadtestCommand(program);
+  registerPairsCommand(program);
+  registerMigrateCommand(program);
+  registerExtensionsCommand(program);
+  registerSyncExtensionsCommand(program);
+  registerProvisionPairsCommand(program);
   return program;
 }
 

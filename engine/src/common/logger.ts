@@ -19,3 +19,8 @@ const root: Logger = pino({
 export function logger(namespace: string, bindings: Record<string, unknown> = {}): Logger {
   return root.child({ ns: namespace, ...bindings });
 }
+
+/** Changes the level of every logger in this thread (children follow the root). */
+export function setLogLevel(level: string): void {
+  root.level = level;
+}

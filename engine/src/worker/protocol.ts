@@ -86,6 +86,11 @@ export interface LegStats {
     resyncs: number;
     overflow: number;
     played: number;
+    /** Frames dropped one at a time to bring the depth back to target. */
+    accelerated: number;
+    /** Frames discarded when a stream went idle or was replaced. */
+    flushed: number;
+    decodeErrors: number;
     depthMs: number;
     targetMs: number;
     jitterMs: number;

@@ -1,0 +1,63 @@
+import { Option, type Command } from 'commander';
+import { z } from 'zod';
+import { ConfigError } from '../../../../engine/src/common/errors.js';
+import { logger } from '../../../../engine/src/common/logger.js';
+import { pairStoreSettingsFromEnv } from '../../alloc/index.js';
+import { TandemNode } from '../../node/tandem-node.js';
+import { addEngineOptions, engineConfigFromFlags, type EngineFlags } from './engine-options.js';
+import { untilSignal } from './signals.js';
+
+/**
+ * `tandem start`: the control plane and the engine together against
+ * ARI_URL. Pairs live in Redis when REDIS_URL is set, in memory otherwise.
+ */
+const startEnvSchema = z.object({
+  ARI_URL: z.url({ message: 'ARI_URL must be a URL like http://127.0.0.1:8088' }),
+  ARI_USERNAME: z.string().min(1).default('tandem'),
+  ARI_PASSWORD: z.string().min(1, 'ARI_PASSWORD is required (ari.conf password of the ARI user)'),
+  ARI_APP: z.string().min(1).default('pair_session'),
+  TANDEM_API_SOCKET: z.string().min(1).optional(),
+  TANDEM_API_TOKEN: z.string().min(16).optional(),
+  TANDEM_API_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  TANDEM_ORIGINATE_TIMEOUT: z.coerce.number().int().min(1).max(600).optional(),
+});
+
+export function readStartEnv(env: NodeJS.ProcessEnv): z.output<typeof startEnvSchema> {
+  const result = startEnvSchema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? 'env'), issue?.message ?? 'invalid environment');
+  }
+  return result.data;
+}
+
+export function registerStartCommand(program: Command): void {
+  addEngineOptions(
+    program
+      .command('start')
+      .description('run the pair_session ARI app and the media engine together (needs ARI_URL, ARI_PASSWORD)')
+      .addOption(new Option('--no-api', 'do not serve the internal HTTP API')),
+  ).action(async (flags: EngineFlags & { api: boolean }) => {
+    const log = logger('cli.start');
+    const env = readStartEnv(process.env);
+    const api = flags.api
+      ? env.TANDEM_API_SOCKET
+        ? { socketPath: env.TANDEM_API_SOCKET }
+        : env.TANDEM_API_TOKEN
+          ? { token: env.TANDEM_API_TOKEN, port: env.TANDEM_API_PORT ?? 8089 }
+          : undefined
+      : undefined;
+    if (flags.api && !api) log.warn('internal API not served: set TANDEM_API_SOCKET, or TANDEM_API_TOKEN for TCP on 127.0.0.1');
+    const node = await TandemNode.start({
+      engine: engineConfigFromFlags(flags),
+      store: pairStoreSettingsFromEnv(process.env),
+      ari: { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD },
+      calls: { app: env.ARI_APP, format: flags.codec, ...(env.TANDEM_ORIGINATE_TIMEOUT ? { originateTimeoutSeconds: env.TANDEM_ORIGINATE_TIMEOUT } : {}) },
+      ...(api ? { api } : {}),
+    });
+    process.stdout.write(`tandem running: app ${env.ARI_APP} on ${env.ARI_URL}${node.apiAddress ? `, API ${JSON.stringify(node.apiAddress)}` : ''}; Ctrl-C stops it\n`);
+    const signal = await untilSignal();
+    log.info({ signal }, 'stopping');
+    await node.close();
+  });
+}
