@@ -1,0 +1,131 @@
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ConfigError, InvalidStateError } from '../../../engine/src/common/errors.js';
+import { logger } from '../../../engine/src/common/logger.js';
+import type { PairStore } from '../alloc/index.js';
+import { registerBearerAuth } from './auth.js';
+import { ApiError, errorBodySchema, errorHandler } from './errors.js';
+import { registerHealthRoutes } from './health-routes.js';
+import { grantedSessionSchema, publicSessionSchema, registerPairRoutes } from './pairs-routes.js';
+
+export interface ControlApiOptions {
+  store: PairStore;
+  /** Bearer token; required on TCP, optional on a Unix socket (its file mode protects it). */
+  token?: string;
+  /** TCP host, default 127.0.0.1. */
+  host?: string;
+  /** TCP port, default 0 (any free port; `listen()` says which). */
+  port?: number;
+  /** Listen on this Unix socket instead of TCP; created with mode 0600. */
+  socketPath?: string;
+  /** Per-request timeout in ms (default 10000): a slow store never pins a connection. */
+  requestTimeoutMs?: number;
+}
+
+export type ListenAddress = { url: string } | { socketPath: string };
+
+export interface ControlApi {
+  /**
+   * The Fastify instance: other areas add their routes here (`app.register(plugin)`)
+   * before `listen()`. Every route gets bearer auth unless its config says
+   * `PUBLIC_ROUTE`, and errors thrown as ApiError become `{ code, message }`.
+   */
+  readonly app: FastifyInstance;
+  listen(): Promise<ListenAddress>;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+const MIN_TOKEN_LENGTH = 16;
+const log = logger('control.http');
+
+/** The internal HTTP API of the control plane (see docs/http-api.md). */
+export function createControlApi(options: ControlApiOptions): ControlApi {
+  const { store, token, socketPath } = options;
+  const host = options.host ?? '127.0.0.1';
+  if (socketPath === undefined && token === undefined) {
+    throw new ConfigError('token', 'the HTTP API on TCP needs a bearer token (or use a Unix socket)');
+  }
+  if (token !== undefined && (token.length < MIN_TOKEN_LENGTH || /\s/.test(token))) {
+    throw new ConfigError('token', `must be at least ${MIN_TOKEN_LENGTH} characters without whitespace`);
+  }
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535)) {
+    throw new ConfigError('port', `must be an integer in 0..65535, got ${options.port}`);
+  }
+
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast only drops pino's custom-level generic.
+    loggerInstance: log as FastifyBaseLogger,
+    // Per-request logs would be noise at call rates; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    bodyLimit: 16 * 1024,
+    // Strict validation: a wrongly typed or unknown field is a 400, not silently coerced or dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  });
+  app.addSchema(errorBodySchema);
+  app.addSchema(publicSessionSchema);
+  app.addSchema(grantedSessionSchema);
+  app.setErrorHandler(errorHandler(log));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` });
+  });
+  if (token !== undefined) registerBearerAuth(app, token);
+  registerHealthRoutes(app, { store });
+  registerPairRoutes(app, { store });
+
+  let listening = false;
+  let closed = false;
+  let closing: Promise<void> | null = null;
+
+  return {
+    app,
+    get closed() {
+      return closed;
+    },
+    async listen(): Promise<ListenAddress> {
+      if (closed) throw new InvalidStateError('control API is closed');
+      if (listening) throw new InvalidStateError('control API is already listening');
+      listening = true;
+      if (socketPath !== undefined) {
+        await removeStaleSocket(socketPath);
+        await app.listen({ path: socketPath });
+        await chmod(socketPath, 0o600);
+        log.info({ socketPath, auth: token !== undefined }, 'control API listening');
+        return { socketPath };
+      }
+      await app.listen({ host, port: options.port ?? 0 });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') throw new InvalidStateError('control API has no TCP address');
+      const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      log.info({ url }, 'control API listening');
+      return { url };
+    },
+    close(): Promise<void> {
+      closed = true;
+      closing ??= app.close().then(() => log.debug('control API closed'));
+      return closing;
+    },
+  };
+}
+
+/**
+ * A socket file left by a crashed process would make listen fail with EADDRINUSE;
+ * remove it, but only when nothing answers on it (never steal a live server's socket).
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  const stat = await lstat(path).catch(() => null);
+  if (stat === null) return;
+  if (!stat.isSocket()) throw new ConfigError('socketPath', `${path} exists and is not a socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new ApiError(500, 'SOCKET_IN_USE', `${path} is in use by a running server`);
+  await unlink(path);
+}
