@@ -30,6 +30,8 @@ export interface PairSessionAppDeps {
   config: CallConfig;
   /** This node's name in the pair store (leases it holds carry it). */
   node: string;
+  /** Periodic reconciliation, for leftovers of crashed nodes whose leases have since expired. 0 = off. */
+  reconcileIntervalMs?: number;
 }
 
 /**
@@ -43,8 +45,11 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   readonly #keeper: LeaseKeeper;
   readonly #pairs = new Map<string, CallPair>();
   readonly #byChannel = new Map<string, CallPair>();
+  /** Callers between StasisStart and their pair's registration (allocation in flight). */
+  readonly #accepting = new Set<string>();
   readonly #log = logger('control.calls');
   #reconciling: Promise<ReconcileReport> | null = null;
+  #reconcileTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(deps: PairSessionAppDeps) {
@@ -67,7 +72,16 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
 
   /** Cleans up what a previous run left behind; call once after connecting. */
   async start(): Promise<ReconcileReport> {
-    return await this.reconcile();
+    const report = await this.reconcile();
+    const every = this.#deps.reconcileIntervalMs ?? 60_000;
+    if (every > 0 && !this.#closed) {
+      this.#reconcileTimer = setInterval(() => {
+        if (!this.#deps.ari.connected) return;
+        this.reconcile().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'periodic reconcile failed'));
+      }, every);
+      this.#reconcileTimer.unref();
+    }
+    return report;
   }
 
   /**
@@ -86,6 +100,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
     this.#deps.ari.off('event', this.#onEvent);
     this.#deps.ari.off('connected', this.#onConnected);
     this.#deps.engine.off('pairclosed', this.#onEnginePairClosed);
@@ -120,6 +135,15 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   }
 
   async #acceptCall(callerChannelId: string, callerId: string | null): Promise<void> {
+    this.#accepting.add(callerChannelId);
+    try {
+      await this.#allocateAndSetUp(callerChannelId, callerId);
+    } finally {
+      this.#accepting.delete(callerChannelId);
+    }
+  }
+
+  async #allocateAndSetUp(callerChannelId: string, callerId: string | null): Promise<void> {
     let lease;
     try {
       lease = await this.#keeper.allocate({ callerId, node: this.#deps.node });
@@ -182,8 +206,9 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   async #reconcile(): Promise<ReconcileReport> {
     const { ari, store, node } = this.#deps;
     const report: ReconcileReport = { hungUpChannels: [], destroyedBridges: [], releasedLeases: [], tornDownPairs: [] };
-    const [channels, bridges, leases] = await Promise.all([ari.listChannels(), ari.listBridges(), store.list()]);
+    const [channels, bridges, leases, application] = await Promise.all([ari.listChannels(), ari.listBridges(), store.list(), ari.getApplication()]);
     const present = new Set(channels.map((c) => c.id));
+    const inOurApp = new Set(application.channel_ids);
 
     // Pairs whose caller or answered leg B vanished while we were not listening.
     await Promise.all(
@@ -202,10 +227,13 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     for (const lease of leases) if (lease.node !== node) live.add(lease.pairId);
 
     for (const channel of channels) {
-      if (this.#byChannel.has(channel.id)) continue;
+      if (this.#byChannel.has(channel.id) || this.#accepting.has(channel.id)) continue;
       const pairId = pairIdOf(channel.id);
-      const ours = pairId !== null || isExternalMediaChannel(channel);
-      if (!ours || (pairId !== null && live.has(pairId))) continue;
+      if (pairId !== null && live.has(pairId)) continue;
+      // Ours: named by Tandem, an externalMedia leg, or any channel in our Stasis
+      // app (a caller whose pair died with a previous process can never be served).
+      const ours = pairId !== null || isExternalMediaChannel(channel) || inOurApp.has(channel.id);
+      if (!ours) continue;
       if (await ari.hangup(channel.id).catch(() => false)) report.hungUpChannels.push(channel.id);
     }
     for (const bridge of bridges) {
