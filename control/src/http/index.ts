@@ -3,3 +3,4 @@ export { registerPairRoutes, publicSessionSchema, grantedSessionSchema, type Pai
 export { registerHealthRoutes } from './health-routes.js';
 export { registerBearerAuth, PUBLIC_ROUTE } from './auth.js';
 export { ApiError, errorBodySchema, errorHandler, toApiError, type ApiErrorBody } from './errors.js';
+export { registerPresenceRoutes, type PresenceFeed, type PresenceRoutesOptions } from './presence-routes.js';
