@@ -78,9 +78,11 @@ export class PgPresenceStore implements PresenceStore {
          UPDATE extensions e SET
            status = $2::text,
            status_at = $3::timestamptz,
-           -- a snapshot of an already-online contact is not a new registration
+           -- a registration is a transition to online or a contact at a new IP; a snapshot
+           -- of an online contact, or DeviceStateChange INUSE/NOT_INUSE during calls, is not
            last_registered_at = CASE
-             WHEN $2::text = 'online' AND NOT (old.status = 'online' AND $5::text = 'snapshot') THEN $3::timestamptz
+             WHEN $2::text = 'online' AND (old.status IS DISTINCT FROM 'online'
+                  OR ($4::text IS NOT NULL AND $4::text IS DISTINCT FROM old.last_registered_ip)) THEN $3::timestamptz
              ELSE e.last_registered_at END,
            last_registered_ip = CASE
              WHEN $2::text = 'online' THEN coalesce($4::text, e.last_registered_ip)
@@ -95,7 +97,7 @@ export class PgPresenceStore implements PresenceStore {
               (SELECT last_registered_at FROM upd) AS registered_at,
               (SELECT last_registered_ip FROM upd) AS ip
          FROM old`,
-      [update.number, update.status, update.at, update.ip, update.source],
+      [update.number, update.status, update.at, update.ip],
     );
     const row = r.rows[0];
     if (!row) {

@@ -183,23 +183,7 @@ export class RtpLeg {
       txBytes: this.#txBytes,
       txErrors: this.#txErrors,
       txSkippedNotConnected: this.#txSkippedNotConnected,
-      jitter: {
-        received: j.received,
-        lost: j.lost,
-        late: j.late,
-        duplicate: j.duplicate,
-        reordered: j.reordered,
-        concealed: j.concealed,
-        resyncs: j.resyncs,
-        overflow: j.overflow,
-        played: j.played,
-        accelerated: j.accelerated,
-        flushed: j.flushed,
-        decodeErrors: j.decodeErrors,
-        depthMs: j.depthMs,
-        targetMs: j.targetMs,
-        jitterMs: j.jitterMs,
-      },
+      jitter: { ...j },
     };
   }
 

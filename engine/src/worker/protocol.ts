@@ -1,4 +1,5 @@
 import type { CodecName } from '../codec/index.js';
+import type { JitterStats } from '../jitter/index.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { EngineConfig } from '../config/engine-config.js';
 
@@ -76,25 +77,8 @@ export interface LegStats {
   txBytes: number;
   txErrors: number;
   txSkippedNotConnected: number;
-  jitter: {
-    received: number;
-    lost: number;
-    late: number;
-    duplicate: number;
-    reordered: number;
-    concealed: number;
-    resyncs: number;
-    overflow: number;
-    played: number;
-    /** Frames dropped one at a time to bring the depth back to target. */
-    accelerated: number;
-    /** Frames discarded when a stream went idle or was replaced. */
-    flushed: number;
-    decodeErrors: number;
-    depthMs: number;
-    targetMs: number;
-    jitterMs: number;
-  };
+  /** The leg's jitter buffer counters (see JitterStats). */
+  jitter: JitterStats;
 }
 
 export interface PairStats {

@@ -54,8 +54,11 @@ describe('PgPresenceStore', () => {
     const moved = await store.apply({ number: '1001', status: 'online', at: at(3), ip: '198.51.100.7', source: 'ContactStatus' });
     expect(moved).toMatchObject({ previous: 'online', status: 'online', ip: '198.51.100.7' });
     // a DeviceStateChange carries no IP: the known one stays
+    expect((await svc.get('1001'))?.lastRegisteredAt).toEqual(at(3));
     await store.apply({ number: '1001', status: 'online', at: at(4), ip: null, source: 'DeviceStateChange' });
     expect((await svc.get('1001'))?.lastRegisteredIp).toBe('198.51.100.7');
+    // a device going INUSE during a call is not a registration: the time stays
+    expect((await svc.get('1001'))?.lastRegisteredAt).toEqual(at(3));
   });
 
   it('unknown numbers give null and write nothing', async () => {

@@ -1,0 +1,508 @@
+import { randomBytes } from 'node:crypto';
+import { createConnection, type Socket } from 'node:net';
+import { ConfigError, InvalidStateError, TimeoutError, errorMessage } from '../../../engine/src/common/errors.js';
+import { logger } from '../../../engine/src/common/logger.js';
+import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { AmiActionError, AmiAuthError, AmiConnectionError, AmiError } from './errors.js';
+import { parseAmiEvent, type AmiEvent } from './events.js';
+import { AmiFramer } from './framer.js';
+import { encodeAction, parseAmiMessage, toFields, type AmiField, type AmiMessage } from './message.js';
+
+export interface AmiBackoffOptions {
+  /** First retry delay. Default 500 ms. */
+  initialDelayMs?: number;
+  /** Cap. Default 30 000 ms. */
+  maxDelayMs?: number;
+  /** Growth per failed attempt. Default 2. */
+  factor?: number;
+  /** ± fraction of randomness so a fleet does not reconnect in lockstep. Default 0.2. */
+  jitter?: number;
+}
+
+export interface AmiConnectionOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 5038. */
+  port?: number;
+  username: string;
+  /** Never logged. */
+  secret: string;
+  /** TCP connect + banner. Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Login answer (a refused Login is answered after ≈ 1 s). Default 5000 ms. */
+  loginTimeoutMs?: number;
+  /** Default for `action()`. Default 10 000 ms. */
+  actionTimeoutMs?: number;
+  /** Ping period while logged in; 0 disables. Default 15 000 ms. */
+  heartbeatIntervalMs?: number;
+  /** A Ping unanswered this long means the link is dead. Default 5000 ms. */
+  heartbeatTimeoutMs?: number;
+  backoff?: AmiBackoffOptions;
+  /** Largest single message accepted. Default 1 MiB. */
+  maxMessageChars?: number;
+}
+
+interface ResolvedOptions {
+  host: string;
+  port: number;
+  username: string;
+  secret: string;
+  connectTimeoutMs: number;
+  loginTimeoutMs: number;
+  actionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  backoff: Required<AmiBackoffOptions>;
+  maxMessageChars: number;
+}
+
+/** Validates once; a bad setting is a `ConfigError` naming its key. */
+export function resolveAmiConnectionOptions(options: AmiConnectionOptions): ResolvedOptions {
+  const int = (key: string, value: number | undefined, fallback: number, min: number): number => {
+    const v = value ?? fallback;
+    if (!Number.isInteger(v) || v < min) throw new ConfigError(key, `must be an integer >= ${min}, got ${String(v)}`);
+    return v;
+  };
+  if (typeof options.username !== 'string' || options.username.length === 0) throw new ConfigError('ami.username', 'must be a non-empty string');
+  if (typeof options.secret !== 'string') throw new ConfigError('ami.secret', 'must be a string');
+  const port = int('ami.port', options.port, 5038, 1);
+  if (port > 65535) throw new ConfigError('ami.port', `must be <= 65535, got ${port}`);
+  const b = options.backoff ?? {};
+  const factor = b.factor ?? 2;
+  const jitter = b.jitter ?? 0.2;
+  if (!(factor >= 1)) throw new ConfigError('ami.backoff.factor', 'must be >= 1');
+  if (!(jitter >= 0 && jitter < 1)) throw new ConfigError('ami.backoff.jitter', 'must be in [0, 1)');
+  const initialDelayMs = int('ami.backoff.initialDelayMs', b.initialDelayMs, 500, 1);
+  const maxDelayMs = int('ami.backoff.maxDelayMs', b.maxDelayMs, 30_000, initialDelayMs);
+  return {
+    host: options.host ?? '127.0.0.1',
+    port,
+    username: options.username,
+    secret: options.secret,
+    connectTimeoutMs: int('ami.connectTimeoutMs', options.connectTimeoutMs, 5000, 1),
+    loginTimeoutMs: int('ami.loginTimeoutMs', options.loginTimeoutMs, 5000, 1),
+    actionTimeoutMs: int('ami.actionTimeoutMs', options.actionTimeoutMs, 10_000, 1),
+    heartbeatIntervalMs: int('ami.heartbeatIntervalMs', options.heartbeatIntervalMs, 15_000, 0),
+    heartbeatTimeoutMs: int('ami.heartbeatTimeoutMs', options.heartbeatTimeoutMs, 5000, 1),
+    backoff: { initialDelayMs, maxDelayMs, factor, jitter },
+    maxMessageChars: int('ami.maxMessageChars', options.maxMessageChars, 1024 * 1024, 1024),
+  };
+}
+
+/** Delay before reconnect attempt `attempt` (0-based): exponential, capped, with ± jitter. */
+export function backoffDelay(attempt: number, backoff: Required<AmiBackoffOptions>, random: () => number = Math.random): number {
+  const base = Math.min(backoff.maxDelayMs, backoff.initialDelayMs * backoff.factor ** Math.min(attempt, 64));
+  const spread = base * backoff.jitter * (random() * 2 - 1);
+  return Math.max(0, Math.round(Math.min(backoff.maxDelayMs, base + spread)));
+}
+
+export interface AmiActionOptions {
+  timeoutMs?: number;
+}
+
+/** The answer to an action: the `Response` message, plus the list events for EventList actions (without the `...Complete` marker). */
+export interface AmiActionResult {
+  response: AmiMessage;
+  events: AmiMessage[];
+  /** The closing `...Complete` event of an EventList action, or null. */
+  complete: AmiMessage | null;
+}
+
+export interface AmiDisconnect {
+  reason: string;
+  error: Error | null;
+}
+
+export type AmiConnectionEvents = {
+  /** First successful login of this connection object. */
+  connected: [];
+  /** A later successful login, after a disconnect. */
+  reconnected: [];
+  /** A logged-in session ended. */
+  disconnected: [AmiDisconnect];
+  /** An unsolicited event (list events belonging to a pending action are not repeated here). */
+  event: [AmiEvent];
+  /** A failed attempt (connect, login, heartbeat); the supervisor retries unless closed. */
+  error: [Error];
+  listenererror: [string, unknown];
+};
+
+export type AmiConnectionState = 'idle' | 'connecting' | 'loggingIn' | 'loggedIn' | 'waiting' | 'closed';
+
+interface Pending {
+  action: string;
+  resolve: (result: AmiActionResult) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  response: AmiMessage | null;
+  events: AmiMessage[];
+}
+
+export interface AmiConnectionStats {
+  attempts: number;
+  logins: number;
+  authFailures: number;
+  heartbeatFailures: number;
+  eventsIn: number;
+  unparseableMessages: number;
+  orphanResponses: number;
+}
+
+/**
+ * A supervised AMI session over TCP: connect, wait for the banner, Login (with
+ * a timeout), then Ping every `heartbeatIntervalMs`; on any loss (socket error,
+ * close, protocol error, missed Pong, refused login) pending actions are
+ * rejected and a new attempt is scheduled with capped exponential backoff and
+ * jitter. Events are parsed once into `AmiEvent` and emitted in wire order.
+ *
+ * Why not asterisk-manager's own socket: see `README.md` in this folder.
+ */
+export class AmiConnection extends TypedEmitter<AmiConnectionEvents> {
+  readonly #log;
+  readonly #o: ResolvedOptions;
+  readonly #idPrefix = `tnd-${randomBytes(3).toString('hex')}`;
+  readonly #pending = new Map<string, Pending>();
+  readonly #stats: AmiConnectionStats = { attempts: 0, logins: 0, authFailures: 0, heartbeatFailures: 0, eventsIn: 0, unparseableMessages: 0, orphanResponses: 0 };
+  #state: AmiConnectionState = 'idle';
+  #socket: Socket | null = null;
+  #framer: AmiFramer | null = null;
+  #nextId = 1;
+  #failures = 0;
+  #everLoggedIn = false;
+  #sessionError: Error | null = null;
+  #connectTimer: NodeJS.Timeout | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #heartbeatTimer: NodeJS.Timeout | null = null;
+  #firstOutcome: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | null = null;
+  #closing: Promise<void> | null = null;
+  #socketClosed: Promise<void> = Promise.resolve();
+
+  constructor(options: AmiConnectionOptions) {
+    super();
+    this.#o = resolveAmiConnectionOptions(options);
+    this.#log = logger('ami.connection', { host: this.#o.host, port: this.#o.port, username: this.#o.username });
+  }
+
+  get state(): AmiConnectionState {
+    return this.#state;
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  get loggedIn(): boolean {
+    return this.#state === 'loggedIn';
+  }
+
+  get stats(): Readonly<AmiConnectionStats> {
+    return { ...this.#stats };
+  }
+
+  /** Begins supervising (idempotent). Failures are reported on `error` and retried. */
+  start(): void {
+    if (this.#state === 'closed') throw new InvalidStateError('AmiConnection is closed');
+    if (this.#state !== 'idle') return;
+    this.#attempt();
+  }
+
+  /**
+   * Starts supervising and settles with the outcome of the first attempt:
+   * resolves once logged in, rejects with that attempt's error (`AmiAuthError`
+   * for a refused Login). Supervision keeps retrying after a rejection until
+   * `close()`.
+   */
+  connect(): Promise<void> {
+    if (this.#state === 'closed') return Promise.reject(new InvalidStateError('AmiConnection is closed'));
+    if (this.#state === 'loggedIn') return Promise.resolve();
+    if (!this.#firstOutcome) {
+      let resolve!: () => void;
+      let reject!: (err: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Callers may only await `connected` events; an unobserved rejection must not crash the process.
+      promise.catch(() => undefined);
+      this.#firstOutcome = { promise, resolve, reject };
+    }
+    const { promise } = this.#firstOutcome;
+    this.start();
+    return promise;
+  }
+
+  /**
+   * Sends an action and resolves with its response. For EventList actions
+   * (`EventList: start`) it also collects the list events until the
+   * `...Complete` event. `Response: Error` rejects with `AmiActionError`; no
+   * answer in time rejects with `TimeoutError`; a lost connection with
+   * `AmiConnectionError` (`AMI_NOT_CONNECTED`, `AMI_DISCONNECTED`, or
+   * `AMI_CLOSED` when `close()` interrupts it); use after close with
+   * `InvalidStateError`.
+   */
+  action(
+    name: string,
+    fields: Readonly<Record<string, string>> | readonly AmiField[] = {},
+    options: AmiActionOptions = {},
+  ): Promise<AmiActionResult> {
+    if (this.#state === 'closed') return Promise.reject(new InvalidStateError('AmiConnection is closed'));
+    if (this.#state !== 'loggedIn') {
+      return Promise.reject(new AmiConnectionError('AMI_NOT_CONNECTED', `AMI not logged in (state ${this.#state}); ${name} not sent`));
+    }
+    if (name.toLowerCase() === 'login' || name.toLowerCase() === 'logoff') {
+      return Promise.reject(new TypeError(`${name} is managed by AmiConnection`));
+    }
+    return this.#send(name, toFields(fields), options.timeoutMs ?? this.#o.actionTimeoutMs);
+  }
+
+  /**
+   * Stops supervising: rejects pending actions (`AMI_CLOSED`), sends a
+   * best-effort Logoff, and resolves once the socket is closed. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const wasLoggedIn = this.#state === 'loggedIn';
+    this.#state = 'closed';
+    this.#clearTimers();
+    this.#rejectAll(new AmiConnectionError('AMI_CLOSED', 'AmiConnection closed'));
+    this.#firstOutcome?.reject(new AmiConnectionError('AMI_CLOSED', 'AmiConnection closed before login'));
+    const socket = this.#socket;
+    if (socket && !socket.destroyed) {
+      if (wasLoggedIn) {
+        // Best effort: Asterisk logs a cleaner session end; the answer is not awaited.
+        socket.end(encodeAction('Logoff', [], this.#newActionId()));
+        const force = setTimeout(() => socket.destroy(), 1000);
+        socket.once('close', () => clearTimeout(force));
+      } else {
+        socket.destroy();
+      }
+    }
+    this.#closing = this.#socketClosed.then(() => {
+      this.#log.info('AMI connection closed');
+    });
+    return this.#closing;
+  }
+
+  #newActionId(): string {
+    return `${this.#idPrefix}-${this.#nextId++}`;
+  }
+
+  #send(name: string, fields: AmiField[], timeoutMs: number): Promise<AmiActionResult> {
+    const socket = this.#socket;
+    if (!socket) return Promise.reject(new AmiConnectionError('AMI_NOT_CONNECTED', 'no AMI socket'));
+    const id = this.#newActionId();
+    let wire: string;
+    try {
+      wire = encodeAction(name, fields, id);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return new Promise<AmiActionResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new TimeoutError(`AMI action ${name} got no complete answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, { action: name, resolve, reject, timer, response: null, events: [] });
+      socket.write(wire);
+    });
+  }
+
+  #attempt(): void {
+    if (this.#state === 'closed') return;
+    this.#retryTimer = null;
+    this.#state = 'connecting';
+    this.#stats.attempts++;
+    this.#sessionError = null;
+    this.#framer = new AmiFramer({ expectBanner: true, maxFrameChars: this.#o.maxMessageChars });
+    const socket = createConnection({ host: this.#o.host, port: this.#o.port });
+    this.#socket = socket;
+    let markClosed!: () => void;
+    this.#socketClosed = new Promise<void>((resolve) => {
+      markClosed = resolve;
+    });
+    socket.setEncoding('utf8');
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    this.#connectTimer = setTimeout(() => {
+      this.#fail(new AmiConnectionError('AMI_CONNECT_FAILED', `no AMI banner within ${this.#o.connectTimeoutMs} ms`));
+    }, this.#o.connectTimeoutMs);
+    socket.on('data', (chunk: string) => this.#onData(socket, chunk));
+    socket.on('error', (err) => {
+      const established = this.#state === 'loggedIn' || this.#state === 'loggingIn';
+      this.#sessionError ??= new AmiConnectionError(established ? 'AMI_DISCONNECTED' : 'AMI_CONNECT_FAILED', `AMI socket error: ${err.message}`);
+    });
+    socket.on('close', () => {
+      markClosed();
+      this.#onClose(socket);
+    });
+  }
+
+  /** Ends the current socket because of `err`; `close` does the rest. */
+  #fail(err: Error): void {
+    this.#sessionError ??= err;
+    this.#socket?.destroy();
+  }
+
+  #onData(socket: Socket, chunk: string): void {
+    if (socket !== this.#socket || !this.#framer) return;
+    let frames;
+    try {
+      frames = this.#framer.push(chunk);
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    for (const frame of frames) {
+      if (socket !== this.#socket) return;
+      if (frame.kind === 'banner') {
+        this.#onBanner(frame.version);
+        continue;
+      }
+      let message: AmiMessage;
+      try {
+        message = parseAmiMessage(frame.raw);
+      } catch (err) {
+        this.#stats.unparseableMessages++;
+        this.#log.warn({ err: errorMessage(err), code: err instanceof AmiError ? err.code : undefined }, 'unparseable AMI message dropped');
+        continue;
+      }
+      this.#onMessage(message);
+    }
+    if (this.#framer?.overflow && socket === this.#socket) this.#fail(this.#framer.overflow);
+  }
+
+  #onBanner(version: string): void {
+    if (this.#connectTimer) clearTimeout(this.#connectTimer);
+    this.#connectTimer = null;
+    this.#state = 'loggingIn';
+    this.#log.debug({ version }, 'AMI banner received, logging in');
+    const login = this.#send('Login', [['Username', this.#o.username], ['Secret', this.#o.secret]], this.#o.loginTimeoutMs);
+    login.then(
+      () => this.#onLoggedIn(),
+      (err: unknown) => {
+        if (err instanceof AmiActionError) {
+          this.#stats.authFailures++;
+          this.#fail(new AmiAuthError(this.#o.username, err.serverMessage));
+        } else if (err instanceof TimeoutError) {
+          this.#fail(new AmiConnectionError('AMI_CONNECT_FAILED', `AMI Login unanswered within ${this.#o.loginTimeoutMs} ms`));
+        }
+        // AmiConnectionError: the socket is already gone and #onClose handles it.
+      },
+    );
+  }
+
+  #onLoggedIn(): void {
+    if (this.#state !== 'loggingIn') return;
+    this.#state = 'loggedIn';
+    this.#failures = 0;
+    this.#stats.logins++;
+    const reconnect = this.#everLoggedIn;
+    this.#everLoggedIn = true;
+    this.#log.info({ reconnect }, 'AMI logged in');
+    this.#scheduleHeartbeat();
+    this.#firstOutcome?.resolve();
+    this.safeEmit(reconnect ? 'reconnected' : 'connected');
+  }
+
+  #onMessage(message: AmiMessage): void {
+    const id = message.actionId;
+    const pending = id !== undefined ? this.#pending.get(id) : undefined;
+    const kind = message.kind;
+    if (kind === 'response') {
+      if (!pending || id === undefined) {
+        this.#stats.orphanResponses++;
+        return;
+      }
+      if (message.get('Response')?.toLowerCase() === 'error') {
+        this.#settle(id, pending, new AmiActionError(pending.action, (message.get('Message') ?? '').replace(/\n$/, '')));
+        return;
+      }
+      pending.response = message;
+      if (message.get('EventList')?.toLowerCase() !== 'start') this.#settle(id, pending, null);
+      return;
+    }
+    if (kind === 'event') {
+      if (pending && id !== undefined && pending.response) {
+        if (message.get('EventList')?.toLowerCase() === 'complete') {
+          this.#settle(id, pending, null, message);
+        } else {
+          pending.events.push(message);
+        }
+        return;
+      }
+      this.#stats.eventsIn++;
+      this.safeEmit('event', parseAmiEvent(message));
+      return;
+    }
+    this.#stats.unparseableMessages++;
+  }
+
+  #settle(id: string, pending: Pending, err: Error | null, complete: AmiMessage | null = null): void {
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    if (err) pending.reject(err);
+    else pending.resolve({ response: pending.response as AmiMessage, events: pending.events, complete });
+  }
+
+  #scheduleHeartbeat(): void {
+    if (this.#o.heartbeatIntervalMs === 0) return;
+    this.#heartbeatTimer = setTimeout(() => {
+      this.#heartbeatTimer = null;
+      if (this.#state !== 'loggedIn') return;
+      const socket = this.#socket;
+      this.#send('Ping', [], this.#o.heartbeatTimeoutMs).then(
+        () => {
+          if (this.#state === 'loggedIn' && socket === this.#socket) this.#scheduleHeartbeat();
+        },
+        (err: unknown) => {
+          if (socket !== this.#socket || this.#state !== 'loggedIn') return;
+          this.#stats.heartbeatFailures++;
+          this.#fail(new AmiConnectionError('AMI_DISCONNECTED', `AMI heartbeat failed: ${errorMessage(err)}`));
+        },
+      );
+    }, this.#o.heartbeatIntervalMs);
+  }
+
+  #onClose(socket: Socket): void {
+    if (socket !== this.#socket) return;
+    this.#socket = null;
+    this.#framer = null;
+    const wasLoggedIn = this.#state === 'loggedIn';
+    const err = this.#sessionError ?? new AmiConnectionError('AMI_DISCONNECTED', 'AMI connection closed by peer');
+    if (this.#connectTimer) clearTimeout(this.#connectTimer);
+    this.#connectTimer = null;
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = null;
+    this.#rejectAll(new AmiConnectionError('AMI_DISCONNECTED', `AMI connection lost: ${err.message}`));
+    if (this.#state === 'closed') return;
+    if (wasLoggedIn) {
+      this.#log.warn({ reason: err.message }, 'AMI disconnected');
+      this.safeEmit('disconnected', { reason: err.message, error: err });
+    } else {
+      // The error names the user for auth failures; the secret is never part of it.
+      this.#log.warn({ err: err.message, code: err instanceof AmiError ? err.code : undefined }, 'AMI attempt failed');
+      this.#firstOutcome?.reject(err);
+      this.safeEmit('error', err);
+    }
+    this.#firstOutcome = null;
+    const delay = backoffDelay(this.#failures++, this.#o.backoff);
+    this.#state = 'waiting';
+    this.#log.info({ delayMs: delay, attempt: this.#failures }, 'AMI reconnect scheduled');
+    this.#retryTimer = setTimeout(() => this.#attempt(), delay);
+  }
+
+  #rejectAll(err: Error): void {
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+      p.reject(err);
+    }
+  }
+
+  #clearTimers(): void {
+    for (const t of [this.#connectTimer, this.#retryTimer, this.#heartbeatTimer]) if (t) clearTimeout(t);
+    this.#connectTimer = null;
+    this.#retryTimer = null;
+    this.#heartbeatTimer = null;
+  }
+}
