@@ -1,11 +1,17 @@
 import { hostname } from 'node:os';
-import { errorMessage } from '../../../engine/src/common/errors.js';
+import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { MediaEngine, type EngineConfigInput } from '../../../engine/src/index.js';
 import { createPairStore, type PairStore, type PairStoreConfig } from '../alloc/index.js';
 import { AriClientAdapter, type AriClient } from '../ari/index.js';
 import { PairSessionApp, parseCallConfig, type CallConfigInput } from '../calls/index.js';
-import { createControlApi, type ControlApi, type ListenAddress } from '../http/index.js';
+import { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
+import { createControlApi, registerPresenceRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
+import { createPgPool } from '../realtime/db.js';
+import { PgPresenceStore } from '../realtime/presence-store.js';
+import { PairAvailabilitySync } from './pair-availability.js';
 
 export interface TandemNodeOptions {
   engine?: EngineConfigInput;
@@ -14,6 +20,10 @@ export interface TandemNodeOptions {
   calls?: CallConfigInput;
   /** The internal HTTP API; omitted = not served. */
   api?: { token?: string; host?: string; port?: number; socketPath?: string };
+  /** PostgreSQL with the realtime schema: pairs follow PJSIP realtime, presence is stored. */
+  database?: { url: string; availabilityIntervalMs?: number };
+  /** AMI for presence (needs `database`). */
+  ami?: AmiConnectionOptions;
 }
 
 /**
@@ -28,55 +38,94 @@ export class TandemNode {
   readonly app: PairSessionApp;
   readonly api: ControlApi | null;
   readonly apiAddress: ListenAddress | null;
+  readonly presence: AmiPresenceService | null;
+  readonly #closers: Array<() => Promise<void>>;
   #closing: Promise<void> | null = null;
 
-  private constructor(parts: { engine: MediaEngine; store: PairStore; ari: AriClient; app: PairSessionApp; api: ControlApi | null; apiAddress: ListenAddress | null }) {
+  private constructor(parts: {
+    engine: MediaEngine;
+    store: PairStore;
+    ari: AriClient;
+    app: PairSessionApp;
+    api: ControlApi | null;
+    apiAddress: ListenAddress | null;
+    presence: AmiPresenceService | null;
+    closers: Array<() => Promise<void>>;
+  }) {
     this.engine = parts.engine;
     this.store = parts.store;
     this.ari = parts.ari;
     this.app = parts.app;
     this.api = parts.api;
     this.apiAddress = parts.apiAddress;
+    this.presence = parts.presence;
+    this.#closers = parts.closers;
   }
 
   static async start(options: TandemNodeOptions): Promise<TandemNode> {
     const log = logger('control.node');
     const calls = parseCallConfig(options.calls ?? {});
-    const opened: Array<{ close(): Promise<void> }> = [];
+    if (options.ami && !options.database) throw new ConfigError('ami', 'AMI presence needs a database (DATABASE_URL) to store it in');
+    // Closed in reverse order of opening, each once, on failure and on close().
+    const closers: Array<() => Promise<void>> = [];
+    const closeAll = async (): Promise<void> => {
+      for (const close of closers.splice(0).reverse()) await close().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'close step failed'));
+    };
     try {
       const node = options.store?.node ?? `${hostname()}:${process.pid}`;
       const store = createPairStore({ ...(options.store ?? {}), node });
-      opened.push(store);
+      closers.push(() => store.close());
+      let db: Pool | null = null;
+      if (options.database) {
+        const pool = createPgPool({ connectionString: options.database.url });
+        db = pool;
+        closers.push(() => pool.end());
+        const availability = new PairAvailabilitySync(store, pool);
+        closers.push(async () => availability.stop());
+        const report = await availability.start(options.database.availabilityIntervalMs);
+        log.info({ enabled: report.enabled, disabled: report.disabled.length }, 'pair pool follows PJSIP realtime');
+      }
       const engine = await MediaEngine.start({ codec: calls.format, ...(options.engine ?? {}) });
-      opened.push(engine);
+      closers.push(() => engine.close());
       const ari = await AriClientAdapter.connect({ ...options.ari, app: calls.app });
-      opened.push(ari);
+      closers.push(() => ari.close());
       const app = new PairSessionApp({ ari, engine, store, config: calls, node });
-      opened.push(app);
+      closers.push(() => app.close());
       await app.start();
+      let presence: AmiPresenceService | null = null;
+      let presenceStore: PgPresenceStore | null = null;
+      if (options.ami && db) {
+        const redisUrl = options.store?.redisUrl;
+        const redis = redisUrl ? new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }) : null;
+        if (redis) closers.push(async () => void redis.disconnect());
+        presenceStore = new PgPresenceStore(db);
+        const service = new AmiPresenceService({ ami: options.ami, store: presenceStore, redis, redisPrefix: options.store?.redisKeyPrefix ?? 'tandem:' });
+        presence = service;
+        closers.push(() => service.close());
+        // A first failure is logged; supervision keeps retrying in the background.
+        await service.start().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'AMI not reachable yet; retrying'));
+      }
       let api: ControlApi | null = null;
       let apiAddress: ListenAddress | null = null;
       if (options.api) {
-        api = createControlApi({ store, ...options.api });
-        opened.push(api);
-        apiAddress = await api.listen();
+        const controlApi = createControlApi({ store, ...options.api });
+        api = controlApi;
+        if (presence && presenceStore) registerPresenceRoutes(controlApi.app, { feed: presence.tracker, store: presenceStore });
+        closers.push(() => controlApi.close());
+        apiAddress = await controlApi.listen();
       }
-      log.info({ app: calls.app, ari: options.ari.url, store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress }, 'tandem node started');
-      return new TandemNode({ engine, store, ari, app, api, apiAddress });
+      log.info({ app: calls.app, ari: options.ari.url, store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
+      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, closers });
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'tandem node failed to start');
-      for (const part of opened.reverse()) await part.close().catch(() => undefined);
+      await closeAll();
       throw err;
     }
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.api?.close().catch(() => undefined);
-      await this.app.close();
-      await this.ari.close();
-      await this.engine.close();
-      await this.store.close();
+      for (const close of this.#closers.splice(0).reverse()) await close().catch(() => undefined);
     })();
     return this.#closing;
   }

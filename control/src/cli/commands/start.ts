@@ -20,6 +20,12 @@ const startEnvSchema = z.object({
   TANDEM_API_TOKEN: z.string().min(16).optional(),
   TANDEM_API_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   TANDEM_ORIGINATE_TIMEOUT: z.coerce.number().int().min(1).max(600).optional(),
+  /** With the realtime schema: pairs follow PJSIP realtime; with AMI too, presence is tracked. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres://').optional(),
+  AMI_HOST: z.string().min(1).default('127.0.0.1'),
+  AMI_PORT: z.coerce.number().int().min(1).max(65535).default(5038),
+  AMI_USERNAME: z.string().min(1).optional(),
+  AMI_SECRET: z.string().min(1).optional(),
 });
 
 export function readStartEnv(env: NodeJS.ProcessEnv): z.output<typeof startEnvSchema> {
@@ -54,6 +60,8 @@ export function registerStartCommand(program: Command): void {
       ari: { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD },
       calls: { app: env.ARI_APP, format: flags.codec, ...(env.TANDEM_ORIGINATE_TIMEOUT ? { originateTimeoutSeconds: env.TANDEM_ORIGINATE_TIMEOUT } : {}) },
       ...(api ? { api } : {}),
+      ...(env.DATABASE_URL ? { database: { url: env.DATABASE_URL } } : {}),
+      ...(env.AMI_USERNAME && env.AMI_SECRET ? { ami: { host: env.AMI_HOST, port: env.AMI_PORT, username: env.AMI_USERNAME, secret: env.AMI_SECRET } } : {}),
     });
     process.stdout.write(`tandem running: app ${env.ARI_APP} on ${env.ARI_URL}${node.apiAddress ? `, API ${JSON.stringify(node.apiAddress)}` : ''}; Ctrl-C stops it\n`);
     const signal = await untilSignal();
