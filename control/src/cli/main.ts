@@ -8,6 +8,7 @@ import { registerPairsCommand } from './commands/pairs.js';
 import { registerProvisionPairsCommand } from './commands/provision-pairs.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerSyncExtensionsCommand } from './commands/sync-extensions.js';
+import { registerVerifyConfigCommand } from './commands/verify-config.js';
 
 /**
  * `tandem` — one binary for the media node's commands. Each command lives in
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerExtensionsCommand(program);
   registerSyncExtensionsCommand(program);
   registerProvisionPairsCommand(program);
+  registerVerifyConfigCommand(program);
   return program;
 }
 
