@@ -3,7 +3,7 @@ import { errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
 import type { AriClient, AriConnectionEvents, ExternalMediaParams, OriginateParams } from './client.js';
-import { AriError, type AriErrorCode } from './errors.js';
+import { AriError, codeForStatus, type AriErrorCode } from './errors.js';
 import { AriEventParseError, parseAriEvent } from './events.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { applicationSchema, bridgeSchema, channelSchema, type AriApplication, type AriBridge, type AriChannel } from './models.js';
@@ -198,6 +198,10 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
 
   async #open(): Promise<void> {
     const { url, username, password } = this.#options;
+    // ari-client's swagger loader reports a refused login twice: it rejects, and
+    // it also raises an unhandled error of its own. Ask first, so bad
+    // credentials are one clear AriError and ari-client never sees them.
+    await this.#preflight();
     const raw = await withDeadline(connectRaw(url, username, password), this.#options.requestTimeoutMs, 'connect');
     if (this.#closed) {
       this.#dispose(raw);
@@ -212,6 +216,23 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
       this.#scheduleReconnect(raw);
     });
     await withDeadline(raw.start(this.app), this.#options.requestTimeoutMs, 'start');
+  }
+
+  async #preflight(): Promise<void> {
+    const { url, username, password, requestTimeoutMs } = this.#options;
+    const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    let response: Response;
+    try {
+      response = await fetch(`${url.replace(/\/+$/, '')}/ari/asterisk/info`, { headers: { authorization }, signal: AbortSignal.timeout(requestTimeoutMs) });
+    } catch (err) {
+      const timedOut = err instanceof Error && err.name === 'TimeoutError';
+      throw new AriError(timedOut ? 'TIMEOUT' : 'UNAVAILABLE', `${url}: ${errorMessage(err)}`, null, 'connect');
+    }
+    await response.body?.cancel();
+    if (response.status === 401 || response.status === 403) {
+      throw new AriError('UNAUTHORIZED', `${url} refused user ${JSON.stringify(username)}: check ari.conf and ARI_USERNAME/ARI_PASSWORD`, response.status, 'connect');
+    }
+    if (!response.ok) throw new AriError(codeForStatus(response.status), `${url}/ari/asterisk/info answered ${response.status}`, response.status, 'connect');
   }
 
   #onConnected(): void {

@@ -2,7 +2,7 @@ import type { Logger } from '../../../engine/src/common/logger.js';
 import { errorMessage } from '../../../engine/src/common/errors.js';
 import type { OpenPairResult } from '../../../engine/src/index.js';
 import type { PairSession } from '../alloc/index.js';
-import type { AriClient, AriEvent } from '../ari/index.js';
+import { AriError, type AriClient, type AriEvent } from '../ari/index.js';
 import type { CallConfig } from './call-config.js';
 import { pairObjectIds, type PairObjectIds } from './naming.js';
 import type { MediaEnginePort } from './ports.js';
@@ -116,8 +116,8 @@ export class CallPair {
       const [opened] = await Promise.all([
         this.#track(engine.openPair({ pairId, extA, extB, codec: config.format })),
         this.#bridgesReady,
-        this.#track(ari.setVariable(this.callerChannelId, 'PAIR_ID', pairId)),
-        this.#track(ari.setVariable(this.callerChannelId, 'SRC_EXT', extA)),
+        this.#track(ari.setVariable(this.callerChannelId, 'PAIR_ID', pairId)).catch(vanished('caller-hangup')),
+        this.#track(ari.setVariable(this.callerChannelId, 'SRC_EXT', extA)).catch(vanished('caller-hangup')),
       ]);
       this.#engineOpened = opened;
       this.#checkAlive();
@@ -146,7 +146,7 @@ export class CallPair {
       await Promise.all([
         this.#track(engine.setRemote(pairId, 'A', unicastRtpPeer(mediaA.channelvars, ids.mediaA))),
         this.#track(engine.setRemote(pairId, 'B', unicastRtpPeer(mediaB.channelvars, ids.mediaB))),
-        this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])),
+        this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])).catch(vanished('caller-hangup')),
         this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB])),
       ]);
       this.#checkAlive();
@@ -158,7 +158,9 @@ export class CallPair {
     } catch (err) {
       if (err instanceof PairClosedDuringSetup) return;
       const reason: TeardownReason = err instanceof SetupError ? err.reason : 'setup-failed';
-      this.#log.warn({ err: errorMessage(err instanceof SetupError ? err.cause : err), reason }, 'pair setup failed');
+      if (reason !== 'caller-hangup' && reason !== 'legb-hangup') {
+        this.#log.warn({ err: errorMessage(err instanceof SetupError ? err.cause : err), reason }, 'pair setup failed');
+      }
       await this.teardown(reason);
     }
   }
@@ -204,7 +206,7 @@ export class CallPair {
       try {
         await this.#bridgesReady;
         this.#checkAlive();
-        await this.#track(this.#deps.ari.addChannels(this.ids.bridgeB, [this.ids.legB]));
+        await this.#track(this.#deps.ari.addChannels(this.ids.bridgeB, [this.ids.legB])).catch(vanished('legb-hangup'));
         this.#checkAlive();
         this.#state = 'active';
         this.setupMs = Date.now() - this.startedAt;
@@ -212,8 +214,9 @@ export class CallPair {
         this.#deps.onActive?.(this);
       } catch (err) {
         if (err instanceof PairClosedDuringSetup) return;
-        this.#log.warn({ err: errorMessage(err) }, 'joining leg B failed');
-        await this.teardown('setup-failed');
+        const reason: TeardownReason = err instanceof SetupError ? err.reason : 'setup-failed';
+        if (reason === 'setup-failed') this.#log.warn({ err: errorMessage(err) }, 'joining leg B failed');
+        await this.teardown(reason);
       }
     })();
     return this.#legBJoined;
@@ -294,6 +297,18 @@ class SetupError extends Error {
   ) {
     super(errorMessage(cause));
   }
+}
+
+/**
+ * A channel that vanished under a setup request (404, or 400 "Channel not
+ * found" from addChannel) means its party hung up while we were building:
+ * report that, not a setup failure.
+ */
+function vanished(reason: TeardownReason): (err: unknown) => never {
+  return (err: unknown) => {
+    if (err instanceof AriError && (err.code === 'NOT_FOUND' || /channel not found/i.test(err.message))) throw new SetupError(reason, err);
+    throw err;
+  };
 }
 
 /** Asterisk's side of an externalMedia channel, from the POST response's channelvars. */
