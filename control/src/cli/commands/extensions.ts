@@ -1,3 +1,4 @@
+import { withCacheExpirer } from './cache-expirer-from-env.js';
 import { Option, type Command } from 'commander';
 import { commaList, databaseUrl, positiveInt, readSecretFromStream, runDbCommand } from '../../realtime/cli-support.js';
 import type { Extension } from '../../realtime/extension-schema.js';
@@ -76,13 +77,12 @@ export function registerExtensionsCommand(program: Command): void {
         await assertMigrated(pool);
         await resolvePassword(flags);
         const generated = flags.password === undefined ? generatePassword() : undefined;
-        const svc = new ExtensionService(pool);
-        const created = await svc.create({
+        const created = await withCacheExpirer((cacheExpirer) => new ExtensionService(pool, { cacheExpirer }).create({
           number,
           ...writeFields(flags),
           ...(generated !== undefined ? { password: generated } : {}),
           ...(flags.disabled ? { enabled: false } : {}),
-        });
+        }));
         process.stdout.write(`created ${describe(created)}\n`);
         if (generated !== undefined) process.stdout.write(`password: ${generated}\n`);
       });
@@ -100,7 +100,7 @@ export function registerExtensionsCommand(program: Command): void {
           ...(flags.enable ? { enabled: true } : {}),
           ...(flags.disable ? { enabled: false } : {}),
         };
-        const updated = await new ExtensionService(pool).update(number, patch);
+        const updated = await withCacheExpirer((cacheExpirer) => new ExtensionService(pool, { cacheExpirer }).update(number, patch));
         process.stdout.write(`updated ${describe(updated)}\n`);
       });
     });
@@ -112,7 +112,7 @@ export function registerExtensionsCommand(program: Command): void {
     .action(async (number: string, flags: CommonFlags) => {
       await runDbCommand(databaseUrl(flags.databaseUrl), async (pool) => {
         await assertMigrated(pool);
-        await new ExtensionService(pool).delete(number);
+        await withCacheExpirer((cacheExpirer) => new ExtensionService(pool, { cacheExpirer }).delete(number));
         process.stdout.write(`removed ${number}\n`);
       });
     });

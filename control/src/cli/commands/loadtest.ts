@@ -20,6 +20,7 @@ interface LoadtestFlags {
   ports?: string;
   tone: boolean;
   heap: boolean;
+  cpuProfDir?: string;
 }
 
 function positiveNumber(value: string): number {
@@ -66,6 +67,7 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--generator-threads <n>', 'generator core threads (default: one per 250 pairs, at most 2)').argParser(positiveInteger))
     .addOption(new Option('--ports <min-max>', 'engine leg port range (default 10000-19999)'))
     .addOption(new Option('--tone', 'play a tone sweep instead of espeak-ng speech').default(false))
+    .addOption(new Option('--cpu-prof-dir <dir>', 'profile every engine thread over the measured window into .cpuprofile files'))
     .addOption(new Option('--no-heap', 'skip the heap probe (full GC of every engine thread at both ends of the window)'))
     .action(async (flags: LoadtestFlags) => {
       const options: LoadTestOptions = {
@@ -78,6 +80,7 @@ export function registerLoadtestCommand(program: Command): void {
         onProgress: (p) => process.stderr.write(progressLine(p)),
       };
       if (flags.workers !== undefined) options.workers = flags.workers;
+      if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
       if (flags.generatorThreads !== undefined) options.generatorThreads = flags.generatorThreads;
       if (flags.ports !== undefined) {
         const match = /^(\d+)-(\d+)$/.exec(flags.ports);
