@@ -63,7 +63,7 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--json <file>', 'also write the report as JSON to this file'))
     .addOption(new Option('--workers <n>', 'engine worker threads (default: one per core)').argParser(positiveInteger))
     .addOption(new Option('--codec <name>', 'leg format (the generator sends 172-byte µ-law)').choices(['ulaw']).default('ulaw'))
-    .addOption(new Option('--warmup <seconds>', 'unmeasured seconds before the measured window').default(3).argParser(nonNegativeNumber))
+    .addOption(new Option('--warmup <seconds>', 'unmeasured seconds before the measured window').default(5).argParser(nonNegativeNumber))
     .addOption(new Option('--generator-threads <n>', 'generator core threads (default: one per 250 pairs, at most 2)').argParser(positiveInteger))
     .addOption(new Option('--ports <min-max>', 'engine leg port range (default 10000-19999)'))
     .addOption(new Option('--tone', 'play a tone sweep instead of espeak-ng speech').default(false))

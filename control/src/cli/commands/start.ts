@@ -29,7 +29,9 @@ const startEnvSchema = z.object({
 });
 
 export function readStartEnv(env: NodeJS.ProcessEnv): z.output<typeof startEnvSchema> {
-  const result = startEnvSchema.safeParse(env);
+  // An empty variable means unset (as `FOO= tandem start` intends).
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = startEnvSchema.safeParse(present);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new ConfigError(String(issue?.path[0] ?? 'env'), issue?.message ?? 'invalid environment');

@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { waitFor } from '../../support/rtp-peer.js';
+
+const cli = fileURLToPath(new URL('../../../control/src/cli/main.ts', import.meta.url));
+
+describe('tandem start', () => {
+  it('runs the control plane and the engine against ARI_URL, serves calls, and stops cleanly on SIGTERM', async () => {
+    const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret', endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) } } });
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', '28600-28699'], {
+      env: { ...process.env, ARI_URL: sim.ariUrl, ARI_PASSWORD: 'ari-secret', TANDEM_LOG_LEVEL: 'warn', REDIS_URL: '', DATABASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => out.includes('tandem running'), 20_000);
+      const call = sim.placeCall({ callerNumber: '555', audio: tone(440) });
+      await waitFor(() => sim.bridges().length === 2 && sim.channels().length === 4, 10_000);
+      sim.hangup(call.channelId);
+      await waitFor(() => sim.channels().length === 0 && sim.bridges().length === 0, 10_000);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).not.toMatch(/"level":50/); // no error logged
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await sim.close();
+    }
+  }, 60_000);
+
+  it('refuses to start without ARI_URL, with a clear message and exit code 1', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start'], { env: { ...process.env, ARI_URL: '', ARI_PASSWORD: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain('ARI_URL');
+  }, 30_000);
+});
