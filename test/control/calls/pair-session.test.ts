@@ -9,6 +9,21 @@ afterEach(async () => {
   h = null;
 });
 
+/**
+ * The reason Tandem gave when it hung a channel up. Asterisk maps it to the
+ * Q.850 cause the phone hears (busy 17, congestion 34); ARI's own
+ * ChannelHangupRequest for a DELETE always says 32 (the soft-hangup flag, as recorded).
+ */
+function spyHangupReasons(harness: Harness): Map<string, string | undefined> {
+  const reasons = new Map<string, string | undefined>();
+  const original = harness.node.ari.hangup.bind(harness.node.ari);
+  harness.node.ari.hangup = async (channelId: string, reason?: string) => {
+    reasons.set(channelId, reason);
+    return await original(channelId, reason);
+  };
+  return reasons;
+}
+
 const answering = (answerAfterMs = 50, hz = 880) => ({ behaviour: 'answer' as const, answerAfterMs, audio: tone(hz) });
 
 describe('pair_session against the Asterisk simulator', () => {
@@ -72,11 +87,11 @@ describe('pair_session against the Asterisk simulator', () => {
 
   it('maps a busy leg B to a busy hangup of the caller', async () => {
     h = await startHarness({ portBase: 25000, endpoints: { '7001': { behaviour: 'busy' } } });
-    h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
+    const reasons = spyHangupReasons(h);
+    const call = h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
     await waitFor(() => h!.closed.length === 1, 10_000);
     expect(h.closed[0]?.reason).toBe('legb-busy');
-    const hangups = h.sim.events().filter((e) => e.event['type'] === 'ChannelHangupRequest');
-    expect(hangups.length).toBeGreaterThan(0);
+    expect(reasons.get(call.channelId)).toBe('busy');
     await expectAllReleased(h);
   });
 
@@ -90,11 +105,13 @@ describe('pair_session against the Asterisk simulator', () => {
 
   it('rejects calls beyond the pool with a congestion hangup and never hangs', async () => {
     h = await startHarness({ portBase: 25000, poolSize: 2, endpoints: { '7001': answering(), '7003': answering() } });
+    const reasons = spyHangupReasons(h);
     const calls = [0, 1, 2].map((i) => h!.sim.placeCall({ callerNumber: `20${i}`, audio: tone(440) }));
     await waitFor(() => h!.active.length === 2 && h!.rejected.length === 1, 10_000);
     const rejected = h.rejected[0]!;
     expect(calls.map((c) => c.channelId)).toContain(rejected);
     await waitFor(() => !h!.sim.channels().some((c) => c.id === rejected), 5000);
+    expect(reasons.get(rejected)).toBe('congestion');
     for (const c of calls) h.sim.hangup(c.channelId);
     await expectAllReleased(h);
   });
@@ -114,6 +131,19 @@ describe('pair_session against the Asterisk simulator', () => {
     // The second call is untouched and still torn down normally afterwards.
     expect(h.node.app.pairCount).toBe(1);
     h.sim.hangup(second.channelId);
+    await expectAllReleased(h);
+  });
+
+  it('tears the call down when the engine loses the pair (worker crash)', async () => {
+    h = await startHarness({ portBase: 25000, workers: 1, endpoints: { '7001': answering() } });
+    const call = h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
+    await waitFor(() => h!.active.length === 1, 10_000);
+    const stats = await h.node.engine.stats();
+    const owner = h.node.engine.threads.find((t) => t.threadId === stats.shards[0]!.threadId);
+    await owner!.terminate();
+    await waitFor(() => h!.closed.length === 1, 10_000);
+    expect(h.closed[0]?.reason).toBe('engine-error');
+    expect(h.sim.channels().find((c) => c.id === call.channelId)).toBeUndefined();
     await expectAllReleased(h);
   });
 });
