@@ -41,7 +41,9 @@ describe('event order relative to responses', () => {
   });
 
   it('recorded: the originate 200 comes before any event of its channel', async () => {
-    const { sim, ws } = await start({ endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 100 } } });
+    // The recorded first Dial trails the response by 2–6 ms; a wider gap here keeps the
+    // check about order, not about how fast a loaded test machine reads a response.
+    const { sim, ws } = await start({ dialDelayMs: 300, endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 100 } } });
     const orig = await rest(sim.ariUrl, 'POST', '/channels?endpoint=PJSIP/7001&app=pair_session&appArgs=a,b&channelId=chan_B');
     expect(orig.status).toBe(200);
     expect(sim.events().filter((e) => subjectOf(e.event as WsEvent) === 'chan_B')).toEqual([]);
