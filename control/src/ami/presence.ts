@@ -13,8 +13,8 @@ import { contactUriIp } from './uri.js';
 /** What the tracker needs from the AMI connection (`AmiConnection` fits; tests can drive a fake). */
 export interface PresenceAmiSource {
   readonly loggedIn: boolean;
-  on<K extends keyof AmiConnectionEvents & string>(event: K, listener: (...args: AmiConnectionEvents[K]) => void): unknown;
-  off<K extends keyof AmiConnectionEvents & string>(event: K, listener: (...args: AmiConnectionEvents[K]) => void): unknown;
+  on<K extends Extract<keyof AmiConnectionEvents, string>>(event: K, listener: (...args: AmiConnectionEvents[K]) => void): unknown;
+  off<K extends Extract<keyof AmiConnectionEvents, string>>(event: K, listener: (...args: AmiConnectionEvents[K]) => void): unknown;
   action(name: string, fields?: Readonly<Record<string, string>> | readonly AmiField[], options?: AmiActionOptions): Promise<AmiActionResult>;
 }
 
@@ -228,7 +228,7 @@ export class PresenceTracker extends TypedEmitter<PresenceTrackerEvents> {
       if (!m) return this.#ignore(event, 'not a PJSIP device');
       const number = m[1] as string;
       const status = deviceStateToStatus(event.state);
-      const ip = status === 'online' ? this.#statusFromContacts(this.#contacts.get(number) ?? new Map(), null).ip : null;
+      const ip = status === 'online' ? this.#statusFromContacts(this.#contacts.get(number) ?? (new Map() as ContactTable), null).ip : null;
       return { number, status, at, ip, source: 'DeviceStateChange' };
     }
     return null;
@@ -295,7 +295,7 @@ export class PresenceTracker extends TypedEmitter<PresenceTrackerEvents> {
       this.#log.error({ number, err: errorMessage(err) }, 'presence task failed');
     });
     this.#chains.set(number, next);
-    this.#track(next).finally(() => {
+    void this.#track(next).finally(() => {
       if (this.#chains.get(number) === next) this.#chains.delete(number);
     });
   }

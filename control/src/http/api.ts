@@ -55,7 +55,7 @@ export function createControlApi(options: ControlApiOptions): ControlApi {
   }
 
   const app = Fastify({
-    // pino's Logger is a FastifyBaseLogger; the cast only drops pino's custom-level generic.
+    // The cast types the app with FastifyBaseLogger, which route plugins expect.
     loggerInstance: log as FastifyBaseLogger,
     // Per-request logs would be noise at call rates; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),

@@ -30,7 +30,7 @@ export class RealtimeError extends Error {
 /** PostgreSQL SQLSTATE of a driver error, if it is one. */
 export function pgErrorCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

@@ -18,9 +18,9 @@ export interface Codec {
   /** Payload bytes per 20 ms: ulaw/alaw 160, slin 320, slin16 640. */
   readonly frameBytes: number;
   /** Decodes `length` payload bytes at src[srcOffset] into dst[0..); returns samples written. */
-  decode(src: Uint8Array, srcOffset: number, length: number, dst: Int16Array): number;
+  readonly decode: (src: Uint8Array, srcOffset: number, length: number, dst: Int16Array) => number;
   /** Encodes src[0..count) into dst at dstOffset; returns bytes written. */
-  encode(src: Int16Array, count: number, dst: Uint8Array, dstOffset: number): number;
+  readonly encode: (src: Int16Array, count: number, dst: Uint8Array, dstOffset: number) => number;
 }
 
 const FRAME_MS = 20;

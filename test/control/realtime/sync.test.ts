@@ -51,7 +51,7 @@ describe('syncAll', () => {
 
     const progress: SyncProgress[] = [];
     const result = await syncAll(db.pool, { batchSize: 1000, onProgress: (p) => progress.push(p) });
-    // eslint-disable-next-line no-console
+     
     console.log(`syncAll of ${N} extensions took ${result.durationMs.toFixed(0)} ms in ${result.batches} batches`);
     expect(result.total).toBe(N);
     expect(result.batches).toBe(N / 1000);

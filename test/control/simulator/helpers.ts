@@ -53,7 +53,7 @@ export class EventSocket {
   private constructor(ws: WebSocket) {
     this.#ws = ws;
     ws.on('message', (data) => {
-      this.events.push(JSON.parse(String(data)) as WsEvent);
+      this.events.push(JSON.parse((data as Buffer).toString('utf8')) as WsEvent);
       for (const w of this.#waiters.splice(0)) w();
     });
   }

@@ -112,7 +112,7 @@ describe('serializeRtpInto / rtpByteLength', () => {
     ['paddingLength 256', { paddingLength: 256 }],
     ['paddingLength -1', { paddingLength: -1 }],
   ])('rejects %s with RangeError', (_name, patch) => {
-    const fields = { ...base, ...patch } as RtpHeaderFields;
+    const fields = { ...base, ...patch };
     expect(() => rtpByteLength(fields, 0)).toThrow(RangeError);
     expect(() => serializeRtpInto(fields, new Uint8Array(0), new Uint8Array(2000))).toThrow(RangeError);
     expect(() => serializeRtp(fields, new Uint8Array(0))).toThrow(RangeError);

@@ -58,7 +58,7 @@ export function registerLoadtestCommand(program: Command): void {
   program
     .command('loadtest')
     .description('drive the engine with N pairs of real-time µ-law RTP from a generator process and report loss, latency, pacing, CPU and memory')
-    .addOption(new Option('--pairs <n>', 'pairs (two RTP streams each way per pair)').default(100).argParser(positiveInteger))
+    .addOption(new Option('--pairs <n>', 'pairs to open (each: two RTP streams into the engine, two injected streams back)').default(100).argParser(positiveInteger))
     .addOption(new Option('--seconds <s>', 'measured seconds').default(20).argParser(positiveNumber))
     .addOption(new Option('--json <file>', 'also write the report as JSON to this file'))
     .addOption(new Option('--workers <n>', 'engine worker threads (default: one per core)').argParser(positiveInteger))

@@ -81,6 +81,9 @@ export function dominantFrequency(chunks: readonly HeardChunk[]): number {
 export function rms(chunks: readonly HeardChunk[]): number {
   let sum = 0;
   let n = 0;
-  for (const c of chunks) for (const s of c.samples) (sum += s * s), n++;
+  for (const c of chunks) {
+    for (const s of c.samples) sum += s * s;
+    n += c.samples.length;
+  }
   return n === 0 ? 0 : Math.sqrt(sum / n);
 }
