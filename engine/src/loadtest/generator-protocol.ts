@@ -1,0 +1,146 @@
+import { z } from 'zod';
+
+/**
+ * Messages between the orchestrator (engine process) and the generator child
+ * process over the fork IPC channel, and between the generator's main thread
+ * and its core threads. Every message arriving from another process or thread
+ * is parsed once here into a typed union; anything else is rejected.
+ */
+
+/** Set in the forked generator's environment; its entry module starts only then. */
+export const GENERATOR_ENV = 'TANDEM_LOADTEST_GENERATOR';
+
+const endpoint = z.object({ address: z.string().min(1), port: z.number().int().min(1).max(65535) });
+
+export const histogramSnapshotSchema = z.object({
+  bucketWidth: z.number().positive(),
+  bucketCount: z.number().int().positive(),
+  count: z.number().nonnegative(),
+  sum: z.number().nonnegative(),
+  min: z.number(),
+  max: z.number(),
+  overflow: z.number().nonnegative(),
+  buckets: z.array(z.tuple([z.number().int().nonnegative(), z.number().nonnegative()])),
+});
+
+const pairSpec = z.object({
+  /** Global pair index; stream ids are 2·index (A) and 2·index+1 (B). */
+  index: z.number().int().nonnegative(),
+  legA: endpoint,
+  legB: endpoint,
+});
+export type GeneratorPairSpec = z.infer<typeof pairSpec>;
+
+const pairPorts = z.object({ index: z.number().int().nonnegative(), portA: z.number().int(), portB: z.number().int() });
+export type GeneratorPairPorts = z.infer<typeof pairPorts>;
+
+export const scheduleSchema = z.object({
+  warmupMs: z.number().nonnegative(),
+  measureMs: z.number().positive(),
+  drainMs: z.number().nonnegative(),
+});
+export type GeneratorSchedule = z.infer<typeof scheduleSchema>;
+
+const progress = z.object({
+  sent: z.number().nonnegative(),
+  received: z.number().nonnegative(),
+  measuredSent: z.number().nonnegative(),
+  measuredReceived: z.number().nonnegative(),
+  maxSendLateMs: z.number(),
+});
+export type GeneratorProgress = z.infer<typeof progress>;
+
+const directionResult = z.object({
+  /** Frames sent in the measured window. */
+  sent: z.number().nonnegative(),
+  /** Of those, frames seen (once) on the other socket of the pair. */
+  received: z.number().nonnegative(),
+  duplicates: z.number().nonnegative(),
+  latency: histogramSnapshotSchema,
+});
+export type DirectionResult = z.infer<typeof directionResult>;
+
+export const coreResultSchema = z.object({
+  aToB: directionResult,
+  bToA: directionResult,
+  /** |interarrival − 20 ms| of the injected streams, arrivals in the measured window. */
+  pacing: histogramSnapshotSchema,
+  /** How late the generator itself sent (actual − deadline), measured window: its own health. */
+  sendLateness: histogramSnapshotSchema,
+  sentTotal: z.number().nonnegative(),
+  receivedTotal: z.number().nonnegative(),
+  /** Received datagrams that were not RTP v2. */
+  badPackets: z.number().nonnegative(),
+  /** RTP without a valid frame tag (concealment, silence, or misrouted audio). */
+  untagged: z.number().nonnegative(),
+  /** Valid tag for a frame no longer in the send ring (later than ~5 s). */
+  stale: z.number().nonnegative(),
+  skippedSends: z.number().nonnegative(),
+  socketErrors: z.number().nonnegative(),
+});
+export type CoreResult = z.infer<typeof coreResultSchema>;
+
+const audioInfo = z.object({ source: z.enum(['espeak-ng', 'tone-sweep']), seconds: z.number() });
+
+/** Orchestrator → generator process. */
+export const toGeneratorSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('setup'),
+    pairs: z.array(pairSpec),
+    threads: z.number().int().min(1).max(16),
+    socketBufferBytes: z.number().int().positive(),
+    preferTone: z.boolean(),
+  }),
+  z.object({ type: z.literal('start'), schedule: scheduleSchema }),
+  /** After the result: the engine's pairs are closed, the generator may close its sockets and exit 0. */
+  z.object({ type: z.literal('stop') }),
+  z.object({ type: z.literal('abort') }),
+]);
+export type ToGenerator = z.infer<typeof toGeneratorSchema>;
+
+/** Generator process → orchestrator. */
+export const fromGeneratorSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('hello') }),
+  z.object({ type: z.literal('ready'), ports: z.array(pairPorts), audio: audioInfo, threads: z.number().int() }),
+    /** 'probe' comes ~1.5 s before the measured window (when the warm-up allows): time for a heap probe whose GC pause stays out of the window. */
+  z.object({ type: z.literal('phase'), phase: z.enum(['probe', 'measuring', 'draining']) }),
+  z.object({ type: z.literal('progress'), elapsedMs: z.number(), progress }),
+  /** cpuPct: the generator process (all threads) over the measured window, % of one core. */
+  z.object({ type: z.literal('result'), result: coreResultSchema, cpuPct: z.number(), cpuWaitPct: z.number().nullable() }),
+  z.object({ type: z.literal('error'), message: z.string() }),
+]);
+export type FromGenerator = z.infer<typeof fromGeneratorSchema>;
+
+/** Generator main thread → a core thread. */
+export const toCoreSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('setup'),
+    pairs: z.array(pairSpec),
+    socketBufferBytes: z.number().int().positive(),
+    audio: z.instanceof(Uint8Array),
+  }),
+  /** startAtEpochMs is on the shared timeline performance.timeOrigin + performance.now(). */
+  z.object({ type: z.literal('start'), startAtEpochMs: z.number(), schedule: scheduleSchema }),
+  z.object({ type: z.literal('progress') }),
+  z.object({ type: z.literal('close') }),
+]);
+export type ToCore = z.infer<typeof toCoreSchema>;
+
+/** A core thread → the generator main thread. */
+export const fromCoreSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), ports: z.array(pairPorts) }),
+  z.object({ type: z.literal('progress'), progress }),
+  z.object({ type: z.literal('result'), result: coreResultSchema }),
+  z.object({ type: z.literal('error'), message: z.string() }),
+]);
+export type FromCore = z.infer<typeof fromCoreSchema>;
+
+/** Parses one message; a message of the wrong shape is a protocol error with the first issue named. */
+export function parseMessage<T>(schema: z.ZodType<T>, message: unknown, what: string): T {
+  const result = schema.safeParse(message);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new TypeError(`malformed ${what} message at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}

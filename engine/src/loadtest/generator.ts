@@ -1,0 +1,244 @@
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { errorMessage } from '../common/errors.js';
+import {
+  GENERATOR_ENV,
+  fromCoreSchema,
+  parseMessage,
+  toGeneratorSchema,
+  type CoreResult,
+  type FromCore,
+  type FromGenerator,
+  type GeneratorPairPorts,
+  type GeneratorPairSpec,
+  type GeneratorProgress,
+  type GeneratorSchedule,
+  type ToCore,
+  type ToGenerator,
+} from './generator-protocol.js';
+import { mergeCoreResults } from './result-merge.js';
+import { loadSpeechAudio } from './speech.js';
+import { readSchedTimes, schedWaitPct, type SchedTimes } from './system-counters.js';
+
+/**
+ * The generator child process (`child_process.fork` from the orchestrator):
+ * plays Asterisk for every pair so the engine process measures only itself.
+ * Its main thread only coordinates; the streams run on core threads
+ * (generator-worker), whole pairs per thread. It stops by itself after the
+ * drain and exits; losing its parent ends it too.
+ */
+const START_DELAY_MS = 200;
+const CORE_TIMEOUT_MS = 30_000;
+/** How long before the measured window the heap probe runs, when the warm-up is long enough. */
+const PROBE_LEAD_MS = 1500;
+
+interface CoreHandle {
+  worker: Worker;
+  progress: GeneratorProgress;
+  result: CoreResult | null;
+}
+
+function send(message: FromGenerator): void {
+  if (process.connected) process.send?.(message);
+}
+
+/**
+ * Starts a core thread. From the TypeScript sources the thread boots from a
+ * one-line script that registers tsx's loader in the thread, then imports
+ * the .ts module (--import in a Worker's execArgv does not load hooks on Node 20).
+ */
+function startCoreWorker(): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(`./generator-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  if (!fromSource) return new Worker(url);
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+class GeneratorProcess {
+  readonly #cores: CoreHandle[] = [];
+  #timers: NodeJS.Timeout[] = [];
+  #startedAt = 0;
+  #finished = false;
+  #cpuStart: { usage: NodeJS.CpuUsage; at: number; sched: SchedTimes | null } | null = null;
+  #cpuPct = 0;
+  #cpuWaitPct: number | null = null;
+
+  async setup(message: Extract<ToGenerator, { type: 'setup' }>): Promise<void> {
+    const audio = await loadSpeechAudio({ preferTone: message.preferTone });
+    const threads = Math.max(1, Math.min(message.threads, message.pairs.length));
+    const ready: Array<Promise<GeneratorPairPorts[]>> = [];
+    for (let t = 0; t < threads; t++) {
+      const pairs = message.pairs.filter((_, i) => i % threads === t);
+      const worker = startCoreWorker();
+      const handle: CoreHandle = {
+        worker,
+        progress: { sent: 0, received: 0, measuredSent: 0, measuredReceived: 0, maxSendLateMs: 0 },
+        result: null,
+      };
+      this.#cores.push(handle);
+      ready.push(this.#watch(handle, pairs));
+      const setupMessage: ToCore = { type: 'setup', pairs, socketBufferBytes: message.socketBufferBytes, audio: new Uint8Array(audio.ulaw) };
+      worker.postMessage(setupMessage);
+    }
+    const ports = (await withTimeout(Promise.all(ready), CORE_TIMEOUT_MS, 'generator sockets')).flat();
+    ports.sort((a, b) => a.index - b.index);
+    send({ type: 'ready', ports, audio: { source: audio.source, seconds: audio.seconds }, threads });
+  }
+
+  start(schedule: GeneratorSchedule): void {
+    const startAtEpochMs = performance.timeOrigin + performance.now() + START_DELAY_MS;
+    this.#startedAt = performance.now() + START_DELAY_MS;
+    for (const core of this.#cores) core.worker.postMessage({ type: 'start', startAtEpochMs, schedule } satisfies ToCore);
+    const at = (ms: number, fn: () => void): void => {
+      this.#timers.push(setTimeout(fn, Math.max(0, START_DELAY_MS + ms)));
+    };
+    if (schedule.warmupMs >= PROBE_LEAD_MS + 500) at(schedule.warmupMs - PROBE_LEAD_MS, () => send({ type: 'phase', phase: 'probe' }));
+    at(schedule.warmupMs, () => {
+      this.#cpuStart = { usage: process.cpuUsage(), at: performance.now(), sched: readSchedTimes() };
+      send({ type: 'phase', phase: 'measuring' });
+    });
+    at(schedule.warmupMs + schedule.measureMs, () => {
+      const start = this.#cpuStart;
+      if (start) {
+        const used = process.cpuUsage(start.usage);
+        const wallMs = performance.now() - start.at;
+        this.#cpuPct = ((used.user + used.system) / 1000 / wallMs) * 100;
+        this.#cpuWaitPct = schedWaitPct(start.sched, readSchedTimes(), wallMs);
+      }
+      send({ type: 'phase', phase: 'draining' });
+    });
+    const interval = setInterval(() => {
+      for (const core of this.#cores) core.worker.postMessage({ type: 'progress' } satisfies ToCore);
+      // Reports the totals from the previous poll: one second stale at most, and never blocks.
+      send({ type: 'progress', elapsedMs: performance.now() - this.#startedAt, progress: this.#sumProgress() });
+    }, 1000);
+    this.#timers.push(interval);
+    const deadline = START_DELAY_MS + schedule.warmupMs + schedule.measureMs + schedule.drainMs + CORE_TIMEOUT_MS;
+    this.#timers.push(setTimeout(() => this.#abort('generator cores did not report in time'), deadline));
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = [];
+    await Promise.all(this.#cores.map((c) => c.worker.terminate().catch(() => undefined)));
+  }
+
+  #abort(reason: string): void {
+    send({ type: 'error', message: reason });
+    void this.close().finally(() => process.exit(1));
+  }
+
+  #watch(handle: CoreHandle, pairs: GeneratorPairSpec[]): Promise<GeneratorPairPorts[]> {
+    return new Promise((resolve, reject) => {
+      handle.worker.on('error', (err) => {
+        reject(err);
+        this.#abort(`generator core crashed: ${errorMessage(err)}`);
+      });
+      handle.worker.on('exit', (code) => {
+        if (!this.#finished && handle.result === null && code !== 0) this.#abort(`generator core exited with code ${code}`);
+      });
+      handle.worker.on('message', (raw: unknown) => {
+        let message: FromCore;
+        try {
+          message = parseMessage(fromCoreSchema, raw, 'core');
+        } catch (err) {
+          this.#abort(errorMessage(err));
+          return;
+        }
+        switch (message.type) {
+          case 'ready':
+            if (message.ports.length !== pairs.length) reject(new Error(`core opened ${message.ports.length} of ${pairs.length} pairs`));
+            else resolve(message.ports);
+            break;
+          case 'progress':
+            handle.progress = message.progress;
+            break;
+          case 'result':
+            handle.result = message.result;
+            this.#maybeFinish();
+            break;
+          case 'error':
+            reject(new Error(message.message));
+            this.#abort(`generator core: ${message.message}`);
+            break;
+        }
+      });
+    });
+  }
+
+  #sumProgress(): GeneratorProgress {
+    const total: GeneratorProgress = { sent: 0, received: 0, measuredSent: 0, measuredReceived: 0, maxSendLateMs: 0 };
+    for (const { progress } of this.#cores) {
+      total.sent += progress.sent;
+      total.received += progress.received;
+      total.measuredSent += progress.measuredSent;
+      total.measuredReceived += progress.measuredReceived;
+      total.maxSendLateMs = Math.max(total.maxSendLateMs, progress.maxSendLateMs);
+    }
+    return total;
+  }
+
+  #maybeFinish(): void {
+    if (this.#finished || this.#cores.some((c) => c.result === null)) return;
+    this.#finished = true;
+    for (const t of this.#timers) clearTimeout(t);
+    // Still bounded: without a 'stop' from the orchestrator, leave on our own.
+    this.#timers = [setTimeout(() => this.#abort('no stop from the orchestrator after the result'), CORE_TIMEOUT_MS)];
+    const results = this.#cores.map((c) => c.result as CoreResult);
+    // Sockets stay open until the orchestrator has closed the engine's pairs and says 'stop'.
+    send({ type: 'result', result: mergeCoreResults(results), cpuPct: this.#cpuPct, cpuWaitPct: this.#cpuWaitPct });
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} not ready within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function main(): void {
+  if (!process.send) {
+    process.stderr.write('the load generator runs as a child of `tandem loadtest`, not on its own\n');
+    process.exit(2);
+  }
+  const generator = new GeneratorProcess();
+  process.on('disconnect', () => {
+    void generator.close().finally(() => process.exit(0));
+  });
+  process.on('message', (raw: unknown) => {
+    let message: ToGenerator;
+    try {
+      message = parseMessage(toGeneratorSchema, raw, 'orchestrator');
+    } catch (err) {
+      // A protocol error: report it and leave; the orchestrator fails the run with the message.
+      send({ type: 'error', message: errorMessage(err) });
+      void generator.close().finally(() => process.exit(1));
+      return;
+    }
+    switch (message.type) {
+      case 'setup':
+        generator.setup(message).catch((err: unknown) => {
+          send({ type: 'error', message: `generator setup failed: ${errorMessage(err)}` });
+          void generator.close().finally(() => process.exit(1));
+        });
+        break;
+      case 'start':
+        generator.start(message.schedule);
+        break;
+      case 'stop':
+        void generator.close().finally(() => process.exit(0));
+        break;
+      case 'abort':
+        void generator.close().finally(() => process.exit(1));
+        break;
+    }
+  });
+  send({ type: 'hello' });
+}
+
+// Only as the forked generator: importing this module elsewhere must not start anything.
+if (process.env[GENERATOR_ENV] === '1') main();
