@@ -32,8 +32,10 @@ export const engineConfigSchema = z.object({
     })
     .refine((j) => j.maxDepthMs >= j.minDepthMs, { message: 'maxDepthMs must be >= minDepthMs' })
     .default({ minDepthMs: 20, maxDepthMs: 200 }),
-  /** Sub-slots per 20 ms period; pairs are spread over them so sends are not one burst. */
-  scheduleSlots: z.number().int().min(1).max(20).default(4),
+  /** Sub-slots per 20 ms period (default 10: 2 ms apart); each stream's tick sits in the slot just after its packets arrive. */
+  scheduleSlots: z.number().int().min(1).max(20).default(10),
+  /** How long after a stream's arrival phase its tick comes: slack for arrival jitter. */
+  alignMarginMs: z.number().min(0).max(20).default(2),
   /** Deadline for a control message to a worker (open, close, stats...). */
   requestTimeoutMs: z.number().int().min(50).max(60000).default(5000),
 });

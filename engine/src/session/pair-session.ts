@@ -2,7 +2,7 @@ import type { Logger } from '../common/logger.js';
 import type { Codec } from '../codec/index.js';
 import type { StageFactory } from '../pipeline/index.js';
 import type { LegName, PairStats, UdpEndpoint } from '../worker/protocol.js';
-import { MediaDirection } from './media-direction.js';
+import { MediaDirection, type SlotPlanner } from './media-direction.js';
 import { RtpLeg } from './rtp-leg.js';
 
 /**
@@ -18,6 +18,9 @@ export interface PairSessionOptions {
   legB: RtpLeg;
   stageFactory: StageFactory;
   log: Logger;
+  /** The worker's scheduler, so each direction can align its tick with its packets. */
+  planner?: SlotPlanner;
+  alignMarginMs?: number;
 }
 
 export class PairSession {
@@ -39,8 +42,10 @@ export class PairSession {
     this.legB = options.legB;
     this.#log = options.log;
     const { pairId, extA, extB, stageFactory } = options;
-    this.#aToB = new MediaDirection(pairId, 'A->B', this.legA, this.legB, stageFactory({ pairId, direction: 'A->B', srcExt: extA, dstExt: extB }));
-    this.#bToA = new MediaDirection(pairId, 'B->A', this.legB, this.legA, stageFactory({ pairId, direction: 'B->A', srcExt: extB, dstExt: extA }));
+    const planner = options.planner ?? null;
+    const margin = options.alignMarginMs ?? 2;
+    this.#aToB = new MediaDirection(pairId, 'A->B', this.legA, this.legB, stageFactory({ pairId, direction: 'A->B', srcExt: extA, dstExt: extB }), planner, margin);
+    this.#bToA = new MediaDirection(pairId, 'B->A', this.legB, this.legA, stageFactory({ pairId, direction: 'B->A', srcExt: extB, dstExt: extA }), planner, margin);
   }
 
   get closed(): boolean {
@@ -59,11 +64,9 @@ export class PairSession {
     this.leg(name).setRemote(remote);
   }
 
-  /** One 20 ms step of both directions. */
-  tick(nowMs: number): void {
-    if (this.#closed) return;
-    this.#aToB.tick(nowMs);
-    this.#bToA.tick(nowMs);
+  /** The two directions; each is its own scheduler task. */
+  get directions(): readonly [MediaDirection, MediaDirection] {
+    return [this.#aToB, this.#bToA];
   }
 
   stats(): PairStats {

@@ -61,6 +61,8 @@ export class RtpLeg {
   #upsampler: Upsampler8to16 | null = null;
   #downsampler: Downsampler16to8 | null = null;
 
+  /** performance.now() of the last packet accepted into the jitter buffer (NaN before any). */
+  lastArrivalMs = Number.NaN;
   #rxPackets = 0;
   #rxBytes = 0;
   readonly #rxDropped: Record<string, number> = {};
@@ -225,7 +227,9 @@ export class RtpLeg {
       this.#log.info({ pairId: this.#pairId, leg: this.name, remote: `${rinfo.address}:${rinfo.port}` }, 'leg peer latched');
       this.setRemote({ address: rinfo.address, port: rinfo.port });
     }
-    this.jitter.push(view, performance.now());
+    const now = performance.now();
+    this.lastArrivalMs = now;
+    this.jitter.push(view, now);
   };
 
   readonly #onError = (err: Error): void => {

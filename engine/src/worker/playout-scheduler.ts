@@ -8,8 +8,9 @@ import { performance } from 'node:perf_hooks';
  * instead of one large one; each task still runs exactly once per period.
  *
  * After a stall (GC, a busy event loop) missed slots run back to back, up to
- * `maxCatchUpMs`; beyond that the schedule jumps forward and counts the skip,
- * because a burst of stale audio helps no listener.
+ * `maxCatchUpMs` (default 200 ms, the jitter buffers' maximum depth: audio that
+ * arrived during the stall is still played rather than overflowing the
+ * buffers); beyond that the schedule jumps forward and counts the skip.
  */
 export interface TickTask {
   tick(nowMs: number): void;
@@ -43,6 +44,9 @@ export class PlayoutScheduler {
   #nextDeadline = 0;
   #slotIndex = 0;
   #running = false;
+  /** True while slot tasks run: moves requested then wait until the slot is done. */
+  #inSlot = false;
+  readonly #pendingMoves = new Map<TickTask, number>();
   readonly #stats: SchedulerStats = { ticks: 0, lateTicks: 0, maxLatenessMs: 0, skippedTicks: 0, tasks: 0 };
 
   constructor(options: PlayoutSchedulerOptions = {}) {
@@ -51,7 +55,7 @@ export class PlayoutScheduler {
     if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`slots must be a positive integer, got ${slots}`);
     this.slotMs = this.periodMs / slots;
     this.#slots = Array.from({ length: slots }, () => []);
-    this.#maxCatchUpMs = options.maxCatchUpMs ?? 100;
+    this.#maxCatchUpMs = options.maxCatchUpMs ?? 200;
     this.#now = options.now ?? (() => performance.now());
     this.#onTaskError = options.onTaskError ?? (() => {});
   }
@@ -73,12 +77,54 @@ export class PlayoutScheduler {
   }
 
   remove(task: TickTask): void {
+    this.#pendingMoves.delete(task);
     const slot = this.#slotOf.get(task);
     if (slot === undefined) return;
     this.#slotOf.delete(task);
     const list = this.#slots[slot] as TickTask[];
     const index = list.indexOf(task);
     if (index >= 0) list.splice(index, 1);
+  }
+
+  get slotCount(): number {
+    return this.#slots.length;
+  }
+
+  slotOf(task: TickTask): number | undefined {
+    return this.#pendingMoves.get(task) ?? this.#slotOf.get(task);
+  }
+
+  /**
+   * The slot whose next deadline is the first at or after `timeMs` (same clock
+   * as `now`). A stream's task placed there runs just after its packets arrive,
+   * so a frame waits a slot width at most instead of up to a whole period.
+   */
+  slotAfter(timeMs: number): number {
+    // Slots repeat every period, so a time in the past maps to the same slot a period later.
+    const ahead = Math.ceil((timeMs - this.#nextDeadline) / this.slotMs - 1e-9);
+    const count = this.#slots.length;
+    return (((this.#slotIndex + ahead) % count) + count) % count;
+  }
+
+  /** Moves a task to another slot; inside a tick the move waits until the slot has run. */
+  move(task: TickTask, slot: number): void {
+    if (!this.#slotOf.has(task)) return;
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.#slots.length) throw new RangeError(`slot must be 0..${this.#slots.length - 1}, got ${slot}`);
+    if (this.#inSlot) {
+      this.#pendingMoves.set(task, slot);
+      return;
+    }
+    this.#applyMove(task, slot);
+  }
+
+  #applyMove(task: TickTask, slot: number): void {
+    const from = this.#slotOf.get(task);
+    if (from === undefined || from === slot) return;
+    const list = this.#slots[from] as TickTask[];
+    const index = list.indexOf(task);
+    if (index >= 0) list.splice(index, 1);
+    (this.#slots[slot] as TickTask[]).push(task);
+    this.#slotOf.set(task, slot);
   }
 
   start(): void {
@@ -117,12 +163,21 @@ export class PlayoutScheduler {
 
   #runSlot(index: number, deadline: number): void {
     const tasks = this.#slots[index] as TickTask[];
-    for (let i = 0; i < tasks.length; i++) {
-      try {
-        (tasks[i] as TickTask).tick(deadline);
-      } catch (err) {
-        this.#onTaskError(err);
+    this.#inSlot = true;
+    try {
+      for (let i = 0; i < tasks.length; i++) {
+        try {
+          (tasks[i] as TickTask).tick(deadline);
+        } catch (err) {
+          this.#onTaskError(err);
+        }
       }
+    } finally {
+      this.#inSlot = false;
+    }
+    if (this.#pendingMoves.size > 0) {
+      for (const [task, slot] of this.#pendingMoves) this.#applyMove(task, slot);
+      this.#pendingMoves.clear();
     }
   }
 

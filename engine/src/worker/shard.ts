@@ -79,13 +79,23 @@ export class Shard {
       const jitter = this.#config.jitter;
       const legA = new RtpLeg({ pairId, name: 'A', ext: request.extA, codec, socket: socketA, jitter, remote: request.remoteA, log });
       const legB = new RtpLeg({ pairId, name: 'B', ext: request.extB, codec, socket: socketB, jitter, remote: request.remoteB, log });
-      const session = new PairSession({ pairId, extA: request.extA, extB: request.extB, legA, legB, stageFactory: identityStageFactory, log });
+      const session = new PairSession({
+        pairId,
+        extA: request.extA,
+        extB: request.extB,
+        legA,
+        legB,
+        stageFactory: identityStageFactory,
+        log,
+        planner: this.#scheduler,
+        alignMarginMs: this.#config.alignMarginMs,
+      });
       if (this.#closed) {
         session.close('shard closed');
         throw new EngineError('ENGINE_CLOSED', 'the shard closed while the pair was opening');
       }
       this.#pairs.set(pairId, session);
-      this.#scheduler.add(session);
+      for (const direction of session.directions) this.#scheduler.add(direction);
       log.info({ pairId, extA: request.extA, extB: request.extB, codec: codec.name, legA: legA.local, legB: legB.local }, 'pair opened');
       return { pairId, shard: this.index, legA: legA.local, legB: legB.local };
     } finally {
@@ -101,7 +111,7 @@ export class Shard {
   closePair(pairId: string, reason: string): boolean {
     const session = this.#pairs.get(pairId);
     if (!session) return false;
-    this.#scheduler.remove(session);
+    for (const direction of session.directions) this.#scheduler.remove(direction);
     this.#pairs.delete(pairId);
     session.close(reason);
     return true;

@@ -84,4 +84,36 @@ describe('PlayoutScheduler', () => {
     expect(task.at.length).toBeGreaterThanOrEqual(8);
     expect(task.at.length).toBeLessThanOrEqual(14);
   });
+
+  it('places a task in the slot just after a given time, and moves tasks only between slot runs', () => {
+    const clock = fakeClock();
+    const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 10, now: clock.now });
+    scheduler.start();
+    scheduler.stop(); // next deadline: 1002, slot 0
+    expect(scheduler.slotAfter(1002)).toBe(0);
+    expect(scheduler.slotAfter(1002.5)).toBe(1);
+    expect(scheduler.slotAfter(1007)).toBe(3); // deadlines 1002, 1004, 1006, 1008 → slot 3
+    expect(scheduler.slotAfter(1007 - 20)).toBe(3); // a past arrival maps to the same phase
+    expect(scheduler.slotAfter(1007 + 40)).toBe(3);
+
+    const at: number[] = [];
+    const mover: TickTask = {
+      tick: (now) => {
+        at.push(now);
+        scheduler.move(mover, 7); // requested mid-slot: applied after the slot ran
+      },
+    };
+    const other = recorder();
+    scheduler.add(mover);
+    scheduler.add(other);
+    expect(scheduler.slotOf(mover)).toBe(0);
+    clock.advance(2);
+    scheduler.runDue();
+    expect(at).toEqual([1002]);
+    expect(scheduler.slotOf(mover)).toBe(7);
+    clock.advance(18);
+    scheduler.runDue();
+    expect(at).toEqual([1002, 1016]);
+    expect(() => scheduler.move(mover, 10)).toThrow(RangeError);
+  });
 });

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { HOT_PATH_OPERATION } from '../../../engine/src/bench/native/hot-path-compare.js';
+import { runNative, type NativeRunOptions } from '../../../engine/src/bench/native/run-native.js';
+
+const small: NativeRunOptions = {
+  rounds: 1,
+  opMs: 5,
+  loadPairs: 3,
+  seconds: 1,
+  warmupSeconds: 1,
+  steps: [2, 5],
+  threads: 1,
+  skipEngine: false,
+  budgetSeconds: 200,
+  command: 'test',
+};
+
+describe('bench:native', () => {
+  it('hot-path only: the ratio is Tandem ÷ C of the hot-path operation, no engine figures', async () => {
+    const lines: string[] = [];
+    const report = await runNative({ ...small, skipEngine: true, print: (l) => lines.push(l) });
+    const hot = report.hot_path.operations.find((o) => o.name === HOT_PATH_OPERATION);
+    expect(hot).toBeDefined();
+    expect(report.hot_path_ratio).toBeCloseTo(hot!.tandem_tinybench_ns / hot!.c_ns, 2);
+    expect(report.hot_path_ratio_batched).toBeCloseTo(hot!.tandem_batched_ns / hot!.c_ns, 2);
+    expect(report.engine_cpu_ratio).toBeNull();
+    expect(report.engine_pairs_ratio).toBeNull();
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.machine.loadavg).toHaveLength(3);
+    expect(lines.some((l) => l.includes(HOT_PATH_OPERATION))).toBe(true);
+  }, 120_000);
+
+  it('drives Tandem and the C relay with the same generator and searches pairs stepwise', async () => {
+    const report = await runNative({ ...small, print: () => undefined });
+    const engine = report.engine!;
+    expect(engine.tandem).toMatchObject({ variant: 'tandem', pairs: 3 });
+    expect(engine.c_mmsg).toMatchObject({ variant: 'c-relay-mmsg', pairs: 3 });
+    expect(engine.c_socket).toMatchObject({ variant: 'c-relay-socket', pairs: 3 });
+    for (const run of [engine.tandem, engine.c_mmsg, engine.c_socket]) {
+      expect(run).not.toHaveProperty('error');
+      expect(run.relayed_packets).toBe(Math.min(run.packets_in, run.packets_out));
+      expect(run.relayed_packets).toBeGreaterThan(0);
+      expect(run.cpu_us_per_packet).toBeGreaterThan(0);
+    }
+    expect(report.engine_cpu_ratio).toBeCloseTo(engine.tandem.cpu_us_per_packet / engine.c_mmsg.cpu_us_per_packet, 2);
+    // Steps in order, the comparison load reused as one of them, and each side stops at its first failure.
+    const search = report.pairs_search!;
+    for (const side of [search.tandem, search.c_mmsg]) {
+      const pairs = side.map((r) => r.pairs);
+      expect(pairs).toEqual([2, 3, 5].slice(0, pairs.length));
+      expect(side.slice(0, -1).every((r) => r.sustained)).toBe(true);
+    }
+    expect(search.c_mmsg[1]).toBe(engine.c_mmsg);
+    const last = (side: typeof search.tandem): number => [...side].reverse().find((r) => r.sustained)?.pairs ?? 0;
+    expect(search.tandem_sustained_pairs).toBe(last(search.tandem));
+    expect(search.c_sustained_pairs).toBe(last(search.c_mmsg));
+    if (search.c_sustained_pairs > 0) expect(report.engine_pairs_ratio).toBeCloseTo(search.tandem_sustained_pairs / search.c_sustained_pairs, 2);
+  }, 240_000);
+});
