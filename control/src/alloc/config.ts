@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../../../engine/src/common/errors.js';
+import { parseConfig } from '../../../engine/src/common/parse-config.js';
 
 /**
  * Settings of the pair store, one place, with their defaults:
@@ -35,11 +36,7 @@ export type PairStoreConfig = z.input<typeof pairStoreSettingsSchema>;
 
 /** Validates `input`; a ConfigError names the first offending key. */
 export function parsePairStoreSettings(input: unknown): PairStoreSettings {
-  const result = pairStoreSettingsSchema.strict().safeParse(input ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const key = issue?.path.length ? issue.path.join('.') : (issue?.code === 'unrecognized_keys' ? issue.keys.join(',') : 'pairStore');
-  throw new ConfigError(key, issue?.message ?? 'invalid settings');
+  return parseConfig(pairStoreSettingsSchema.strict(), input, 'pairStore');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../../engine/src/common/errors.js';
+import { parseConfig } from '../../../engine/src/common/parse-config.js';
 
 export const callConfigSchema = z.object({
   /** The Stasis application name, as in the dialplan's Stasis(pair_session,...). */
@@ -18,10 +18,5 @@ export type CallConfig = z.output<typeof callConfigSchema>;
 export type CallConfigInput = z.input<typeof callConfigSchema>;
 
 export function parseCallConfig(input: unknown = {}): CallConfig {
-  const result = callConfigSchema.safeParse(input ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ConfigError(issue?.path.join('.') || 'calls', issue?.message ?? 'invalid call configuration');
-  }
-  return result.data;
+  return parseConfig(callConfigSchema, input, 'calls');
 }

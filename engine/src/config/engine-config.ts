@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { ConfigError } from '../common/errors.js';
+import { parseConfig } from '../common/parse-config.js';
 
 /**
  * Every engine setting in one place, with its default. `parseEngineConfig`
@@ -44,11 +44,5 @@ export type EngineConfig = z.output<typeof engineConfigSchema>;
 export type EngineConfigInput = z.input<typeof engineConfigSchema>;
 
 export function parseEngineConfig(input: unknown = {}): EngineConfig {
-  const result = engineConfigSchema.safeParse(input ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const key = issue && issue.path.length > 0 ? issue.path.join('.') : 'engine';
-    throw new ConfigError(key, issue?.message ?? 'invalid engine configuration');
-  }
-  return result.data;
+  return parseConfig(engineConfigSchema, input, 'engine');
 }
