@@ -34,8 +34,12 @@ export const engineConfigSchema = z.object({
     .default({ minDepthMs: 20, maxDepthMs: 200 }),
   /** Sub-slots per 20 ms period (default 10: 2 ms apart); each stream's tick sits in the slot just after its packets arrive. */
   scheduleSlots: z.number().int().min(1).max(20).default(10),
-  /** How long after a stream's arrival phase its tick comes: slack for arrival jitter. */
-  alignMarginMs: z.number().min(0).max(20).default(2),
+  /**
+   * How long after a stream's arrival phase its tick comes. A packet up to this
+   * late still makes its tick (no concealment, no depth growth); each ms here
+   * is a ms of added latency. 6 ms keeps p50 latency well under 30 ms.
+   */
+  alignMarginMs: z.number().min(0).max(20).default(6),
   /** Deadline for a control message to a worker (open, close, stats...). */
   requestTimeoutMs: z.number().int().min(50).max(60000).default(5000),
 });
