@@ -34,6 +34,43 @@ export type GeneratorPairSpec = z.infer<typeof pairSpec>;
 const pairPorts = z.object({ index: z.number().int().nonnegative(), portA: z.number().int(), portB: z.number().int() });
 export type GeneratorPairPorts = z.infer<typeof pairPorts>;
 
+/** Network impairment the generator applies to what it sends (never to what it receives). */
+export const impairmentSchema = z.object({
+  /** Each packet is held back a uniformly random 0..jitterMs before it is sent (reorders naturally). */
+  jitterMs: z.number().min(0).max(1000),
+  /** Packets dropped before sending, percent. */
+  lossPct: z.number().min(0).max(100),
+  /** Packets swapped with the next packet of their stream, percent. */
+  reorderPct: z.number().min(0).max(100),
+});
+export type Impairment = z.infer<typeof impairmentSchema>;
+export const NO_IMPAIRMENT: Impairment = Object.freeze({ jitterMs: 0, lossPct: 0, reorderPct: 0 });
+
+const loadCodec = z.enum(['ulaw', 'alaw', 'slin16']);
+
+/**
+ * One second of the run on the generator's clock (window k covers
+ * [start + k s, start + (k+1) s)). Frames belong to the window they were
+ * scheduled in; a frame received after the window settled counts as lost.
+ */
+export const windowSampleSchema = z.object({
+  index: z.number().int().nonnegative(),
+  /** Pairs sending at the end of the window. */
+  pairs: z.number().int().nonnegative(),
+  /** Datagrams put on the wire in the window (every pair, settled or not): the engine's input rate. */
+  packets: z.number().nonnegative(),
+  /** Frames scheduled in the window and put on the wire (impairment drops and pairs still settling excluded). */
+  sent: z.number().nonnegative(),
+  /** Of those, frames seen once on the other socket of their pair. */
+  received: z.number().nonnegative(),
+  /** Frames the impairment dropped before sending. */
+  dropped: z.number().nonnegative(),
+  /** Datagrams that arrived in the window, tagged or not. */
+  arrivals: z.number().nonnegative(),
+  latency: histogramSnapshotSchema,
+});
+export type WindowSample = z.infer<typeof windowSampleSchema>;
+
 export const scheduleSchema = z.object({
   warmupMs: z.number().nonnegative(),
   measureMs: z.number().positive(),
@@ -57,6 +94,8 @@ const directionResult = z.object({
   received: z.number().nonnegative(),
   duplicates: z.number().nonnegative(),
   latency: histogramSnapshotSchema,
+  /** Frames the impairment dropped before sending (measured window): not the engine's fault. */
+  impairmentDropped: z.number().nonnegative(),
 });
 export type DirectionResult = z.infer<typeof directionResult>;
 
@@ -77,6 +116,12 @@ export const coreResultSchema = z.object({
   stale: z.number().nonnegative(),
   skippedSends: z.number().nonnegative(),
   socketErrors: z.number().nonnegative(),
+  /** Packets the impairment swapped with their successor, and packets it delayed (whole run). */
+  reordered: z.number().nonnegative(),
+  delayed: z.number().nonnegative(),
+  /** Delayed sends that found the delay wheel full and went out at once. */
+  delayOverflow: z.number().nonnegative(),
+  windows: z.array(windowSampleSchema),
 });
 export type CoreResult = z.infer<typeof coreResultSchema>;
 
@@ -90,8 +135,17 @@ export const toGeneratorSchema = z.discriminatedUnion('type', [
     threads: z.number().int().min(1).max(16),
     socketBufferBytes: z.number().int().positive(),
     preferTone: z.boolean(),
+    codec: loadCodec,
+    impairment: impairmentSchema,
+    /** Most pairs the run will have (ramp): cores preallocate for their share. */
+    capacityPairs: z.number().int().positive(),
   }),
-  z.object({ type: z.literal('start'), schedule: scheduleSchema }),
+  /** startAtEpochMs (performance.timeOrigin + performance.now()): the orchestrator aligns its CPU samples to the windows. */
+  z.object({ type: z.literal('start'), schedule: scheduleSchema, startAtEpochMs: z.number().optional() }),
+  /** Pairs opened while running (ramp): the generator answers 'pairsAdded' with their ports. */
+  z.object({ type: z.literal('addPairs'), pairs: z.array(pairSpec) }),
+  /** Ends the measured window now (a ramp that found its knee); the drain and the result follow. */
+  z.object({ type: z.literal('finish') }),
   /** After the result: the engine's pairs are closed, the generator may close its sockets and exit 0. */
   z.object({ type: z.literal('stop') }),
   z.object({ type: z.literal('abort') }),
@@ -105,6 +159,9 @@ export const fromGeneratorSchema = z.discriminatedUnion('type', [
     /** 'probe' comes ~1.5 s before the measured window (when the warm-up allows): time for a heap probe whose GC pause stays out of the window. */
   z.object({ type: z.literal('phase'), phase: z.enum(['probe', 'measuring', 'draining']) }),
   z.object({ type: z.literal('progress'), elapsedMs: z.number(), progress }),
+  z.object({ type: z.literal('pairsAdded'), ports: z.array(pairPorts) }),
+  /** A settled window, all cores merged. */
+  z.object({ type: z.literal('window'), window: windowSampleSchema }),
   /** cpuPct: the generator process (all threads) over the measured window, % of one core. */
   z.object({ type: z.literal('result'), result: coreResultSchema, cpuPct: z.number(), cpuWaitPct: z.number().nullable() }),
   z.object({ type: z.literal('error'), message: z.string() }),
@@ -118,7 +175,12 @@ export const toCoreSchema = z.discriminatedUnion('type', [
     pairs: z.array(pairSpec),
     socketBufferBytes: z.number().int().positive(),
     audio: z.instanceof(Uint8Array),
+    codec: loadCodec,
+    impairment: impairmentSchema,
+    capacityPairs: z.number().int().positive(),
   }),
+  z.object({ type: z.literal('addPairs'), pairs: z.array(pairSpec) }),
+  z.object({ type: z.literal('finish') }),
   /** startAtEpochMs is on the shared timeline performance.timeOrigin + performance.now(). */
   z.object({ type: z.literal('start'), startAtEpochMs: z.number(), schedule: scheduleSchema }),
   z.object({ type: z.literal('progress') }),
@@ -129,7 +191,8 @@ export type ToCore = z.infer<typeof toCoreSchema>;
 /** A core thread → the generator main thread. */
 export const fromCoreSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), ports: z.array(pairPorts) }),
-  z.object({ type: z.literal('progress'), progress }),
+  z.object({ type: z.literal('pairsAdded'), ports: z.array(pairPorts) }),
+  z.object({ type: z.literal('progress'), progress, windows: z.array(windowSampleSchema) }),
   z.object({ type: z.literal('result'), result: coreResultSchema }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);

@@ -24,6 +24,9 @@ port.on('message', (raw: unknown) => {
         const created = new GeneratorCore({
           pairs: message.pairs,
           audio: message.audio,
+          codec: message.codec,
+          impairment: message.impairment,
+          capacityPairs: message.capacityPairs,
           socketBufferBytes: message.socketBufferBytes,
           onFinished: (result) => post({ type: 'result', result }),
         });
@@ -40,8 +43,19 @@ port.on('message', (raw: unknown) => {
         core.start(message.startAtEpochMs - performance.timeOrigin, message.schedule);
         break;
       }
+      case 'addPairs': {
+        if (core === null) throw new Error('addPairs before setup');
+        core.addPairs(message.pairs).then(
+          (ports) => post({ type: 'pairsAdded', ports }),
+          (err: unknown) => post({ type: 'error', message: `adding pairs failed: ${errorMessage(err)}` }),
+        );
+        break;
+      }
+      case 'finish':
+        core?.endMeasurement();
+        break;
       case 'progress':
-        if (core !== null) post({ type: 'progress', progress: core.progress() });
+        if (core !== null) post({ type: 'progress', progress: core.progress(), windows: core.takeWindows() });
         break;
       case 'close':
         core?.close();

@@ -15,8 +15,10 @@ import {
   type GeneratorSchedule,
   type ToCore,
   type ToGenerator,
+  type WindowSample,
 } from './generator-protocol.js';
-import { mergeCoreResults } from './result-merge.js';
+import { audioForCodec } from './load-codec.js';
+import { mergeCoreResults, mergeWindows } from './result-merge.js';
 import { loadSpeechAudio } from './speech.js';
 import { readSchedTimes, schedWaitPct, type SchedTimes } from './system-counters.js';
 
@@ -36,6 +38,8 @@ interface CoreHandle {
   worker: Worker;
   progress: GeneratorProgress;
   result: CoreResult | null;
+  /** addPairs requests awaiting 'pairsAdded', in order. */
+  adding: Array<{ resolve: (ports: GeneratorPairPorts[]) => void; reject: (err: Error) => void }>;
 }
 
 function send(message: FromGenerator): void {
@@ -64,22 +68,37 @@ class GeneratorProcess {
   #cpuStart: { usage: NodeJS.CpuUsage; at: number; sched: SchedTimes | null } | null = null;
   #cpuPct = 0;
   #cpuWaitPct: number | null = null;
+  #endMeasuring: (() => void) | null = null;
+  /** Windows some cores have reported, by index, until every core has. */
+  readonly #windows = new Map<number, { samples: WindowSample[] }>();
 
   async setup(message: Extract<ToGenerator, { type: 'setup' }>): Promise<void> {
     const audio = await loadSpeechAudio({ preferTone: message.preferTone });
-    const threads = Math.max(1, Math.min(message.threads, message.pairs.length));
+    const payload = audioForCodec(audio.ulaw, message.codec);
+    const capacity = Math.max(message.capacityPairs, message.pairs.length);
+    const threads = Math.max(1, Math.min(message.threads, capacity));
     const ready: Array<Promise<GeneratorPairPorts[]>> = [];
     for (let t = 0; t < threads; t++) {
-      const pairs = message.pairs.filter((_, i) => i % threads === t);
+      // Pair i always lives on core i mod threads, also when it is added later.
+      const pairs = message.pairs.filter((p) => p.index % threads === t);
       const worker = startCoreWorker();
       const handle: CoreHandle = {
         worker,
         progress: { sent: 0, received: 0, measuredSent: 0, measuredReceived: 0, maxSendLateMs: 0 },
         result: null,
+        adding: [],
       };
       this.#cores.push(handle);
       ready.push(this.#watch(handle, pairs));
-      const setupMessage: ToCore = { type: 'setup', pairs, socketBufferBytes: message.socketBufferBytes, audio: new Uint8Array(audio.ulaw) };
+      const setupMessage: ToCore = {
+        type: 'setup',
+        pairs,
+        socketBufferBytes: message.socketBufferBytes,
+        audio: new Uint8Array(payload),
+        codec: message.codec,
+        impairment: message.impairment,
+        capacityPairs: Math.ceil(capacity / threads) + 1,
+      };
       worker.postMessage(setupMessage);
     }
     const ports = (await withTimeout(Promise.all(ready), CORE_TIMEOUT_MS, 'generator sockets')).flat();
@@ -87,19 +106,26 @@ class GeneratorProcess {
     send({ type: 'ready', ports, audio: { source: audio.source, seconds: audio.seconds }, threads });
   }
 
-  start(schedule: GeneratorSchedule): void {
-    const startAtEpochMs = performance.timeOrigin + performance.now() + START_DELAY_MS;
-    this.#startedAt = performance.now() + START_DELAY_MS;
+  start(schedule: GeneratorSchedule, requestedStartEpochMs?: number): void {
+    const nowEpoch = performance.timeOrigin + performance.now();
+    const startAtEpochMs = requestedStartEpochMs !== undefined && requestedStartEpochMs > nowEpoch ? requestedStartEpochMs : nowEpoch + START_DELAY_MS;
+    const delay = startAtEpochMs - nowEpoch;
+    this.#startedAt = performance.now() + delay;
     for (const core of this.#cores) core.worker.postMessage({ type: 'start', startAtEpochMs, schedule } satisfies ToCore);
-    const at = (ms: number, fn: () => void): void => {
-      this.#timers.push(setTimeout(fn, Math.max(0, START_DELAY_MS + ms)));
+    const at = (ms: number, fn: () => void): NodeJS.Timeout => {
+      const timer = setTimeout(fn, Math.max(0, delay + ms));
+      this.#timers.push(timer);
+      return timer;
     };
     if (schedule.warmupMs >= PROBE_LEAD_MS + 500) at(schedule.warmupMs - PROBE_LEAD_MS, () => send({ type: 'phase', phase: 'probe' }));
     at(schedule.warmupMs, () => {
       this.#cpuStart = { usage: process.cpuUsage(), at: performance.now(), sched: readSchedTimes() };
       send({ type: 'phase', phase: 'measuring' });
     });
-    at(schedule.warmupMs + schedule.measureMs, () => {
+    const endMeasuring = (): void => {
+      if (this.#endMeasuring === null) return;
+      this.#endMeasuring = null;
+      clearTimeout(endTimer);
       const start = this.#cpuStart;
       if (start) {
         const used = process.cpuUsage(start.usage);
@@ -108,7 +134,9 @@ class GeneratorProcess {
         this.#cpuWaitPct = schedWaitPct(start.sched, readSchedTimes(), wallMs);
       }
       send({ type: 'phase', phase: 'draining' });
-    });
+    };
+    this.#endMeasuring = endMeasuring;
+    const endTimer = at(schedule.warmupMs + schedule.measureMs, endMeasuring);
     const interval = setInterval(() => {
       for (const core of this.#cores) core.worker.postMessage({ type: 'progress' } satisfies ToCore);
       // Reports the totals from the previous poll: one second stale at most, and never blocks.
@@ -117,6 +145,27 @@ class GeneratorProcess {
     this.#timers.push(interval);
     const deadline = START_DELAY_MS + schedule.warmupMs + schedule.measureMs + schedule.drainMs + CORE_TIMEOUT_MS;
     this.#timers.push(setTimeout(() => this.#abort('generator cores did not report in time'), deadline));
+  }
+
+  /** Pairs opened while running: each core opens its share; answers with every port. */
+  async addPairs(pairs: GeneratorPairSpec[]): Promise<void> {
+    const threads = this.#cores.length;
+    const requests = this.#cores.map((core, t) => {
+      const share = pairs.filter((p) => p.index % threads === t);
+      if (share.length === 0) return Promise.resolve([]);
+      const added = new Promise<GeneratorPairPorts[]>((resolve, reject) => core.adding.push({ resolve, reject }));
+      core.worker.postMessage({ type: 'addPairs', pairs: share } satisfies ToCore);
+      return added;
+    });
+    const ports = (await withTimeout(Promise.all(requests), CORE_TIMEOUT_MS, 'added pairs')).flat();
+    ports.sort((a, b) => a.index - b.index);
+    send({ type: 'pairsAdded', ports });
+  }
+
+  /** Ends the measured window now: the cores stop sending and drain; 'draining' goes out at once. */
+  finish(): void {
+    for (const core of this.#cores) core.worker.postMessage({ type: 'finish' } satisfies ToCore);
+    this.#endMeasuring?.();
   }
 
   async close(): Promise<void> {
@@ -152,8 +201,14 @@ class GeneratorProcess {
             if (message.ports.length !== pairs.length) reject(new Error(`core opened ${message.ports.length} of ${pairs.length} pairs`));
             else resolve(message.ports);
             break;
+          case 'pairsAdded': {
+            const waiter = handle.adding.shift();
+            waiter?.resolve(message.ports);
+            break;
+          }
           case 'progress':
             handle.progress = message.progress;
+            for (const w of message.windows) this.#onWindow(w);
             break;
           case 'result':
             handle.result = message.result;
@@ -161,11 +216,25 @@ class GeneratorProcess {
             break;
           case 'error':
             reject(new Error(message.message));
+            for (const waiter of handle.adding.splice(0)) waiter.reject(new Error(message.message));
             this.#abort(`generator core: ${message.message}`);
             break;
         }
       });
     });
+  }
+
+  /** A window is forwarded once every core has settled it. */
+  #onWindow(window: WindowSample): void {
+    let entry = this.#windows.get(window.index);
+    if (entry === undefined) {
+      entry = { samples: [] };
+      this.#windows.set(window.index, entry);
+    }
+    entry.samples.push(window);
+    if (entry.samples.length < this.#cores.length) return;
+    this.#windows.delete(window.index);
+    send({ type: 'window', window: mergeWindows(entry.samples) });
   }
 
   #sumProgress(): GeneratorProgress {
@@ -227,7 +296,16 @@ function main(): void {
         });
         break;
       case 'start':
-        generator.start(message.schedule);
+        generator.start(message.schedule, message.startAtEpochMs);
+        break;
+      case 'addPairs':
+        generator.addPairs(message.pairs).catch((err: unknown) => {
+          send({ type: 'error', message: `adding pairs failed: ${errorMessage(err)}` });
+          void generator.close().finally(() => process.exit(1));
+        });
+        break;
+      case 'finish':
+        generator.finish();
         break;
       case 'stop':
         void generator.close().finally(() => process.exit(0));

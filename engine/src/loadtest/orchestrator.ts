@@ -13,12 +13,25 @@ import {
   type FromGenerator,
   type GeneratorPairPorts,
   type GeneratorProgress,
+  type Impairment,
   type ToGenerator,
+  type WindowSample,
 } from './generator-protocol.js';
+import { isLoadCodecName, type LoadCodecName } from './load-codec.js';
 import { startCpuProfiling } from './cpu-profiler.js';
 import { sampleHeap, type HeapSample } from './heap-probe.js';
 import { Histogram } from './histogram.js';
-import { HEAP_GROWTH_TOLERANCE_MB, round, type DirectionReport, type EngineCounters, type LoadTestReport } from './report.js';
+import {
+  HEAP_GROWTH_TOLERANCE_MB,
+  round,
+  type DirectionReport,
+  type EngineCounters,
+  type ImpairmentReport,
+  type LoadTestReport,
+  type RampReport,
+  type RampStopReason,
+  type TimelineSample,
+} from './report.js';
 import { machineInfo, readSchedTimes, readUdpCounters, schedWaitPct, type UdpCounters } from './system-counters.js';
 
 /**
@@ -33,9 +46,18 @@ export interface LoadTestOptions {
   seconds: number;
   /** Engine worker threads. Default: one per core. */
   workers?: number;
-  /** The generator sends 172-byte µ-law packets: ulaw is the only codec it speaks. */
-  codec?: 'ulaw';
-  /** Unmeasured seconds before the measured window (jitter buffers settle, JIT warms up). Default 5. */
+  /** What the generator sends and every pair opens with. Default ulaw. */
+  codec?: LoadCodecName;
+  /** Generator-side network impairment. Default none. */
+  impairment?: Partial<Impairment>;
+  /**
+   * Ramp instead of a fixed load: start with `pairsPerSecond` pairs, add as
+   * many every second until a 1 s window loses more than `lossPct` or its p99
+   * latency passes `latencyMs`, `pairs` (the cap) is reached, or `seconds`
+   * (which then bounds the ramp) runs out.
+   */
+  ramp?: { pairsPerSecond?: number; lossPct?: number; latencyMs?: number };
+  /** Unmeasured seconds before the measured window (jitter buffers settle, JIT warms up). Default 5, ramps 2. */
   warmupSeconds?: number;
   /** Time after the last send for in-flight frames to come back. Default 600 ms (> 200 ms max jitter depth). */
   drainMs?: number;
@@ -60,6 +82,7 @@ export interface LoadTestOptions {
 
 export interface LoadTestProgress {
   phase: 'warmup' | 'measuring' | 'draining';
+  /** Pairs open now (grows during a ramp). */
   elapsedSeconds: number;
   pairs: number;
   /** Packets per second the generator sent (engine in) and received (engine out) since the last line. */
@@ -86,8 +109,17 @@ const STEP_TIMEOUT_MS = 30_000;
 const OPEN_CONCURRENCY = 16;
 const log = logger('loadtest');
 
+interface ResolvedRamp {
+  pairsPerSecond: number;
+  lossPct: number;
+  latencyMs: number;
+}
+
 interface Resolved {
   pairs: number;
+  codec: LoadCodecName;
+  impairment: Impairment;
+  ramp: ResolvedRamp | null;
   seconds: number;
   workers: number | undefined;
   warmupSeconds: number;
@@ -107,8 +139,20 @@ function resolveOptions(o: LoadTestOptions): Resolved {
   };
   if (!Number.isInteger(o.pairs) || o.pairs < 1) bad(`pairs must be a positive integer, got ${o.pairs}`);
   if (!(o.seconds > 0) || o.seconds > 3600) bad(`seconds must be in (0, 3600], got ${o.seconds}`);
-  if (o.codec !== undefined && o.codec !== 'ulaw') bad(`codec: the generator only speaks ulaw, got ${String(o.codec)}`);
-  const warmupSeconds = o.warmupSeconds ?? 5;
+  const codec = o.codec ?? 'ulaw';
+  if (!isLoadCodecName(codec)) bad(`codec must be ulaw, alaw or slin16, got ${String(o.codec)}`);
+  const impairment: Impairment = { jitterMs: o.impairment?.jitterMs ?? 0, lossPct: o.impairment?.lossPct ?? 0, reorderPct: o.impairment?.reorderPct ?? 0 };
+  if (!(impairment.jitterMs >= 0 && impairment.jitterMs <= 1000)) bad(`jitter must be in [0, 1000] ms, got ${impairment.jitterMs}`);
+  if (!(impairment.lossPct >= 0 && impairment.lossPct <= 100)) bad(`loss must be in [0, 100] %, got ${impairment.lossPct}`);
+  if (!(impairment.reorderPct >= 0 && impairment.reorderPct <= 100)) bad(`reorder must be in [0, 100] %, got ${impairment.reorderPct}`);
+  let ramp: ResolvedRamp | null = null;
+  if (o.ramp !== undefined) {
+    ramp = { pairsPerSecond: o.ramp.pairsPerSecond ?? 10, lossPct: o.ramp.lossPct ?? 0.1, latencyMs: o.ramp.latencyMs ?? 100 };
+    if (!Number.isInteger(ramp.pairsPerSecond) || ramp.pairsPerSecond < 1) bad(`ramp pairs per second must be a positive integer, got ${ramp.pairsPerSecond}`);
+    if (!(ramp.lossPct >= 0)) bad(`ramp loss threshold must be ≥ 0 %, got ${ramp.lossPct}`);
+    if (!(ramp.latencyMs > 0)) bad(`ramp latency threshold must be > 0 ms, got ${ramp.latencyMs}`);
+  }
+  const warmupSeconds = o.warmupSeconds ?? (ramp ? 2 : 5);
   if (!(warmupSeconds >= 0) || warmupSeconds > 600) bad(`warmupSeconds must be in [0, 600], got ${warmupSeconds}`);
   const portRange = o.portRange ?? { min: 10000, max: 19999 };
   if (portRange.max - portRange.min + 1 < o.pairs * 2) bad(`port range ${portRange.min}-${portRange.max} is too small for ${o.pairs} pairs`);
@@ -118,6 +162,9 @@ function resolveOptions(o: LoadTestOptions): Resolved {
   const drainMs = o.drainMs ?? 600;
   return {
     pairs: o.pairs,
+    codec,
+    impairment,
+    ramp,
     seconds: o.seconds,
     workers: o.workers,
     warmupSeconds,
@@ -295,7 +342,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
           bindAddress: '127.0.0.1',
           portRange: o.portRange,
-          codec: 'ulaw',
+          codec: o.codec,
           socketBufferBytes: o.socketBufferBytes,
         });
         if (over) {
@@ -304,7 +351,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
         }
         engine = started;
         options.hooks?.engineStarted?.(started);
-        const progress = new ProgressTracker(o.pairs, options.onProgress);
+        const progress = new ProgressTracker(o.ramp ? Math.min(o.pairs, o.ramp.pairsPerSecond) : o.pairs, options.onProgress);
         link = new GeneratorLink((m) => progress.onMessage(m));
         options.hooks?.generatorForked?.(link.child);
         return await drive(engine, link, o, progress, machine);
@@ -332,33 +379,28 @@ async function drive(
   let phaseListener: (phase: 'probe' | 'measuring' | 'draining') => void = () => {};
   progress.onPhase = (phase) => phaseListener(phase);
   await link.waitFor('hello', STEP_TIMEOUT_MS);
-  const indices = Array.from({ length: o.pairs }, (_, i) => i);
-  const opened: OpenPairResult[] = await mapLimit(indices, OPEN_CONCURRENCY, (i) =>
-    engine.openPair({ pairId: `lt_${String(i).padStart(5, '0')}`, extA: String(7000 + 2 * i), extB: String(7001 + 2 * i) }),
-  );
-  log.info({ pairs: o.pairs, workers: engine.config.workers }, 'pairs open');
-  const ready = link.waitFor('ready', STEP_TIMEOUT_MS + o.pairs * 20);
+  const initialPairs = o.ramp ? Math.min(o.pairs, o.ramp.pairsPerSecond) : o.pairs;
+  const opened: OpenPairResult[] = await openPairs(engine, o.codec, 0, initialPairs);
+  log.info({ pairs: initialPairs, workers: engine.config.workers, codec: o.codec }, 'pairs open');
+  const ready = link.waitFor('ready', STEP_TIMEOUT_MS + initialPairs * 20);
   link.send({
     type: 'setup',
     pairs: opened.map((p, index) => ({ index, legA: p.legA, legB: p.legB })),
     threads: o.generatorThreads,
     socketBufferBytes: o.socketBufferBytes,
     preferTone: o.preferTone,
+    codec: o.codec,
+    impairment: o.impairment,
+    capacityPairs: o.pairs,
   });
   const { ports, audio, threads } = await ready;
-  const byIndex = new Map<number, GeneratorPairPorts>(ports.map((p) => [p.index, p]));
-  await mapLimit(opened, OPEN_CONCURRENCY * 2, async (pair, index) => {
-    const p = byIndex.get(index);
-    if (!p) throw new LoadTestError('GENERATOR_FAILED', `generator opened no sockets for pair ${index}`);
-    await engine.setRemote(pair.pairId, 'A', { address: '127.0.0.1', port: p.portA });
-    await engine.setRemote(pair.pairId, 'B', { address: '127.0.0.1', port: p.portB });
-  });
+  await connectPairs(engine, opened, 0, ports);
 
   const runMs = (o.warmupSeconds + o.seconds) * 1000 + o.drainMs;
   // Only the summary outlives the result message, so the end heap probe does not measure it.
   const result = link
     .waitFor('result', STEP_TIMEOUT_MS + runMs)
-    .then((m) => ({ summary: summarizeGenerator(m.result), cpuPct: m.cpuPct, cpuWaitPct: m.cpuWaitPct }));
+    .then((m) => ({ summary: summarizeGenerator(m.result), windows: m.result.windows, cpuPct: m.cpuPct, cpuWaitPct: m.cpuWaitPct }));
   // The heap probe (a full GC per thread) runs at 'probe' when the warm-up has room for it, else at 'measuring'.
   let heapStart: Promise<HeapSample | null> | null = null;
   const measuring = new Promise<void>((resolve, reject) => {
@@ -368,54 +410,303 @@ async function drive(
     };
     result.catch(reject);
   });
-  link.send({ type: 'start', schedule: { warmupMs: o.warmupSeconds * 1000, measureMs: o.seconds * 1000, drainMs: o.drainMs } });
-  log.info({ pairs: o.pairs, seconds: o.seconds, warmupSeconds: o.warmupSeconds, audio: audio.source, generatorThreads: threads }, 'load test running');
+  // Both sides agree on when window 0 starts, so the engine CPU samples line up with the generator's windows.
+  const startAtEpochMs = performance.timeOrigin + performance.now() + START_LEAD_MS;
+  const cpuSampler = new CpuWindowSampler(startAtEpochMs - performance.timeOrigin);
+  const schedule = { warmupMs: o.warmupSeconds * 1000, measureMs: o.seconds * 1000, drainMs: o.drainMs };
+  link.send({ type: 'start', schedule, startAtEpochMs });
+  log.info({ pairs: initialPairs, seconds: o.seconds, warmupSeconds: o.warmupSeconds, audio: audio.source, generatorThreads: threads, ramp: o.ramp !== null }, 'load test running');
 
-  await withTimeout(measuring, STEP_TIMEOUT_MS + o.warmupSeconds * 1000, 'the measured window did not start');
-  const draining = link.waitFor('phase', STEP_TIMEOUT_MS + o.seconds * 1000);
-  const cpu0 = process.cpuUsage();
-  const sched0 = readSchedTimes();
-  const t0 = performance.now();
-  // Reduced at once: a stats object of every pair must not sit in the heap the end probe measures.
-  const startTotals = engineTotals(await engineStats(engine));
-  const startUdp = readUdpCounters();
-  heapStart ??= o.heapProbe ? probeHeap() : Promise.resolve(null);
-  const profiling = o.cpuProfileDir !== undefined ? await startCpuProfiling().catch((err: unknown) => {
-    log.warn({ err: errorMessage(err) }, 'CPU profiling did not start');
-    return null;
-  }) : null;
-  let rssPeak = process.memoryUsage().rss;
-  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 1000);
-  let cpuPct: number;
-  let rss: number;
-  let summary: GeneratorSummary;
-  let generatorCpuPct: number;
-  let generatorCpuWaitPct: number | null;
-  let cpuWaitPct: number | null;
+  let rampRun: RampController | null = null;
   try {
-    await draining;
-    const cpu = process.cpuUsage(cpu0);
-    const wallMs = performance.now() - t0;
-    cpuPct = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
-    cpuWaitPct = schedWaitPct(sched0, readSchedTimes(), wallMs);
-    if (profiling && o.cpuProfileDir !== undefined) {
-      const files = await profiling.stop(o.cpuProfileDir).catch((err: unknown) => {
-        log.warn({ err: errorMessage(err) }, 'writing CPU profiles failed');
-        return [];
-      });
-      log.warn({ files }, 'CPU profiles written');
+    await withTimeout(measuring, STEP_TIMEOUT_MS + o.warmupSeconds * 1000, 'the measured window did not start');
+    const draining = link.waitFor('phase', STEP_TIMEOUT_MS + o.seconds * 1000);
+    if (o.ramp) {
+      rampRun = new RampController(engine, link, o, o.ramp, opened.length, progress);
+      rampRun.start(draining.then(() => undefined));
     }
-    rss = process.memoryUsage().rss;
-    rssPeak = Math.max(rssPeak, rss);
-    ({ summary, cpuPct: generatorCpuPct, cpuWaitPct: generatorCpuWaitPct } = await result);
+    const cpu0 = process.cpuUsage();
+    const sched0 = readSchedTimes();
+    const t0 = performance.now();
+    // Reduced at once: a stats object of every pair must not sit in the heap the end probe measures.
+    const startTotals = engineTotals(await engineStats(engine));
+    const startUdp = readUdpCounters();
+    heapStart ??= o.heapProbe ? probeHeap() : Promise.resolve(null);
+    const profiling = o.cpuProfileDir !== undefined ? await startCpuProfiling().catch((err: unknown) => {
+      log.warn({ err: errorMessage(err) }, 'CPU profiling did not start');
+      return null;
+    }) : null;
+    let rssPeak = process.memoryUsage().rss;
+    const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 1000);
+    let cpuPct: number;
+    let rss: number;
+    let summary: GeneratorSummary;
+    let windows: WindowSample[];
+    let generatorCpuPct: number;
+    let generatorCpuWaitPct: number | null;
+    let cpuWaitPct: number | null;
+    try {
+      await draining;
+      const cpu = process.cpuUsage(cpu0);
+      const wallMs = performance.now() - t0;
+      cpuPct = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
+      cpuWaitPct = schedWaitPct(sched0, readSchedTimes(), wallMs);
+      if (profiling && o.cpuProfileDir !== undefined) {
+        const files = await profiling.stop(o.cpuProfileDir).catch((err: unknown) => {
+          log.warn({ err: errorMessage(err) }, 'writing CPU profiles failed');
+          return [];
+        });
+        log.warn({ files }, 'CPU profiles written');
+      }
+      rss = process.memoryUsage().rss;
+      rssPeak = Math.max(rssPeak, rss);
+      ({ summary, windows, cpuPct: generatorCpuPct, cpuWaitPct: generatorCpuWaitPct } = await result);
+      cpuSampler.stop();
+      await rampRun?.stopped();
+    } finally {
+      clearInterval(rssTimer);
+    }
+    const start: Snapshot = { totals: startTotals, udp: startUdp, heap: await heapStart };
+    const endTotals = engineTotals(await engineStats(engine));
+    const endUdp = readUdpCounters();
+    const end: Snapshot = { totals: endTotals, udp: endUdp, heap: o.heapProbe ? await probeHeap() : null };
+    const timeline = buildTimeline(windows, cpuSampler.samples);
+    return buildReport({
+      o,
+      machine,
+      audioSource: audio.source,
+      threads,
+      start,
+      end,
+      cpuPct,
+      rss,
+      rssPeak,
+      summary,
+      generatorCpuPct,
+      generatorCpuWaitPct,
+      cpuWaitPct,
+      workers: engine.config.workers,
+      timeline,
+      finalPairs: rampRun?.pairs ?? o.pairs,
+      ramp: rampRun && o.ramp ? rampReport(o.ramp, o.warmupSeconds, timeline, rampRun.reason ?? 'time', rampRun.pairs) : null,
+    });
   } finally {
-    clearInterval(rssTimer);
+    cpuSampler.stop();
+    rampRun?.halt();
   }
-  const start: Snapshot = { totals: startTotals, udp: startUdp, heap: await heapStart };
-  const endTotals = engineTotals(await engineStats(engine));
-  const endUdp = readUdpCounters();
-  const end: Snapshot = { totals: endTotals, udp: endUdp, heap: o.heapProbe ? await probeHeap() : null };
-  return buildReport({ o, machine, audioSource: audio.source, threads, start, end, cpuPct, rss, rssPeak, summary, generatorCpuPct, generatorCpuWaitPct, cpuWaitPct, workers: engine.config.workers });
+}
+
+/** Opens pairs first..first+count-1 on the engine, with the run's codec. */
+function openPairs(engine: MediaEngine, codec: LoadCodecName, first: number, count: number): Promise<OpenPairResult[]> {
+  const indices = Array.from({ length: count }, (_, i) => first + i);
+  return mapLimit(indices, OPEN_CONCURRENCY, (i) =>
+    engine.openPair({ pairId: `lt_${String(i).padStart(5, '0')}`, extA: String(7000 + 2 * i), extB: String(7001 + 2 * i), codec }),
+  );
+}
+
+/** Points each engine leg at the generator socket that plays its Asterisk side. */
+async function connectPairs(engine: MediaEngine, opened: readonly OpenPairResult[], first: number, ports: readonly GeneratorPairPorts[]): Promise<void> {
+  const byIndex = new Map<number, GeneratorPairPorts>(ports.map((p) => [p.index, p]));
+  await mapLimit(opened, OPEN_CONCURRENCY * 2, async (pair, i) => {
+    const p = byIndex.get(first + i);
+    if (!p) throw new LoadTestError('GENERATOR_FAILED', `generator opened no sockets for pair ${first + i}`);
+    await engine.setRemote(pair.pairId, 'A', { address: '127.0.0.1', port: p.portA });
+    await engine.setRemote(pair.pairId, 'B', { address: '127.0.0.1', port: p.portB });
+  });
+}
+
+const START_LEAD_MS = 300;
+
+/** Engine-process CPU per 1 s window, on the generator's window grid (this process's clock). */
+class CpuWindowSampler {
+  readonly samples = new Map<number, number>();
+  readonly #startAt: number;
+  #index = 0;
+  #last: NodeJS.CpuUsage | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(startAt: number) {
+    this.#startAt = startAt;
+    this.#timer = setTimeout(this.#tick, Math.max(0, startAt - performance.now()));
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  readonly #tick = (): void => {
+    this.#timer = null;
+    if (this.#stopped) return;
+    const usage = process.cpuUsage();
+    if (this.#last !== null) {
+      const d = (usage.user - this.#last.user + usage.system - this.#last.system) / 1000;
+      this.samples.set(this.#index, round((d / 1000) * 100, 1));
+      this.#index++;
+    }
+    this.#last = usage;
+    const next = this.#startAt + (this.#index + 1) * 1000;
+    this.#timer = setTimeout(this.#tick, Math.max(0, next - performance.now()));
+  };
+}
+
+/** One sample per generator window, with the engine CPU of the same second. */
+export function buildTimeline(windows: readonly WindowSample[], cpu: ReadonlyMap<number, number>): TimelineSample[] {
+  return windows.map((w) => {
+    const h = Histogram.fromSnapshot(w.latency);
+    return {
+      t: w.index + 1,
+      pairs: w.pairs,
+      pps_in: w.packets,
+      pps_out: w.arrivals,
+      loss_pct: w.sent > 0 ? round((Math.max(0, w.sent - w.received) / w.sent) * 100, 3) : 0,
+      cpu_pct: cpu.get(w.index) ?? null,
+      latency_p99_ms: w.received > 0 ? round(h.percentile(99), 1) : null,
+    };
+  });
+}
+
+/** Whether a 1 s window met the ramp's thresholds. */
+function windowPasses(ramp: ResolvedRamp, s: TimelineSample): boolean {
+  return s.loss_pct <= ramp.lossPct && s.latency_p99_ms !== null && s.latency_p99_ms <= ramp.latencyMs;
+}
+
+/**
+ * The knee: walking the measured windows in order, the pair count of the last
+ * window that met both thresholds before the first that did not.
+ */
+export function findKnee(ramp: { lossPct: number; latencyMs: number }, timeline: readonly TimelineSample[], warmupSeconds: number): number | null {
+  let knee: number | null = null;
+  for (const s of timeline) {
+    // Warm-up, and seconds with nothing measured (every pair still settling), say nothing.
+    if (s.t <= warmupSeconds || s.pairs === 0 || (s.latency_p99_ms === null && s.loss_pct === 0)) continue;
+    if (!windowPasses({ pairsPerSecond: 0, ...ramp }, s)) break;
+    knee = knee === null ? s.pairs : Math.max(knee, s.pairs);
+  }
+  return knee;
+}
+
+function rampReport(ramp: ResolvedRamp, warmupSeconds: number, timeline: readonly TimelineSample[], reason: RampStopReason, maxPairs: number): RampReport {
+  return {
+    pairs_per_second: ramp.pairsPerSecond,
+    loss_threshold_pct: ramp.lossPct,
+    latency_threshold_ms: ramp.latencyMs,
+    knee_pairs: findKnee(ramp, timeline, warmupSeconds),
+    max_pairs: maxPairs,
+    stopped_because: reason,
+  };
+}
+
+/**
+ * Adds pairs once a second while the measured window runs, watches the
+ * generator's settled windows and ends the run (generator 'finish') at the
+ * first window over a threshold, or once a window at the cap has passed.
+ */
+class RampController {
+  readonly #engine: MediaEngine;
+  readonly #link: GeneratorLink;
+  readonly #o: Resolved;
+  readonly #ramp: ResolvedRamp;
+  readonly #progress: ProgressTracker;
+  #pairs: number;
+  #reason: RampStopReason | null = null;
+  #halted = false;
+  #loop: Promise<void> = Promise.resolve();
+  #wake: (() => void) | null = null;
+
+  constructor(engine: MediaEngine, link: GeneratorLink, o: Resolved, ramp: ResolvedRamp, pairs: number, progress: ProgressTracker) {
+    this.#engine = engine;
+    this.#link = link;
+    this.#o = o;
+    this.#ramp = ramp;
+    this.#pairs = pairs;
+    this.#progress = progress;
+  }
+
+  get pairs(): number {
+    return this.#pairs;
+  }
+
+  get reason(): RampStopReason | null {
+    return this.#reason;
+  }
+
+  start(draining: Promise<void>): void {
+    this.#progress.onWindow = (w) => this.#onWindow(w);
+    void draining.then(
+      () => this.#stop('time'),
+      () => this.halt(),
+    );
+    this.#loop = this.#run().catch((err: unknown) => {
+      log.error({ err: errorMessage(err) }, 'the ramp failed to add pairs; ending the run');
+      this.#stop('error');
+    });
+  }
+
+  /** Resolves once the add loop has returned. */
+  stopped(): Promise<void> {
+    return this.#loop;
+  }
+
+  halt(): void {
+    this.#halted = true;
+    this.#progress.onWindow = () => {};
+    this.#wake?.();
+  }
+
+  #stop(reason: RampStopReason): void {
+    if (this.#reason !== null) return;
+    this.#reason = reason;
+    log.info({ reason, pairs: this.#pairs }, 'ramp stopping');
+    // 'time': the generator ended the window itself; otherwise it is told to.
+    if (reason !== 'time') {
+      try {
+        this.#link.send({ type: 'finish' });
+      } catch {
+        // The generator is gone: the run fails on its own with that error.
+      }
+    }
+    this.halt();
+  }
+
+  #onWindow(w: WindowSample): void {
+    if (this.#reason !== null) return;
+    // Warm-up windows do not count (the jitter buffers are still settling).
+    if (w.index + 1 <= this.#o.warmupSeconds || w.sent === 0) return;
+    const [sample] = buildTimeline([w], new Map());
+    if (sample === undefined) return;
+    if (sample.loss_pct > this.#ramp.lossPct) this.#stop('loss');
+    else if (sample.latency_p99_ms === null || sample.latency_p99_ms > this.#ramp.latencyMs) this.#stop('latency');
+    else if (w.pairs >= this.#o.pairs) this.#stop('cap');
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#halted && this.#pairs < this.#o.pairs) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#wake = null;
+          resolve();
+        }, 1000);
+        this.#wake = () => {
+          clearTimeout(timer);
+          this.#wake = null;
+          resolve();
+        };
+      });
+      if (this.#halted) return;
+      const count = Math.min(this.#ramp.pairsPerSecond, this.#o.pairs - this.#pairs);
+      const first = this.#pairs;
+      const opened = await openPairs(this.#engine, this.#o.codec, first, count);
+      const added = this.#link.waitFor('pairsAdded', STEP_TIMEOUT_MS);
+      this.#link.send({ type: 'addPairs', pairs: opened.map((p, i) => ({ index: first + i, legA: p.legA, legB: p.legB })) });
+      const { ports } = await added;
+      await connectPairs(this.#engine, opened, first, ports);
+      this.#pairs = first + count;
+      this.#progress.pairs = this.#pairs;
+    }
+  }
 }
 
 async function probeHeap(): Promise<HeapSample | null> {
@@ -544,6 +835,9 @@ interface ReportInput {
   generatorCpuWaitPct: number | null;
   cpuWaitPct: number | null;
   workers: number;
+  timeline: TimelineSample[];
+  finalPairs: number;
+  ramp: RampReport | null;
 }
 
 const MB = 1024 * 1024;
@@ -556,6 +850,7 @@ function direction(d: CoreResult['aToB']): DirectionReport {
     received: d.received,
     lost,
     loss_pct: d.sent > 0 ? round((lost / d.sent) * 100, 4) : 0,
+    impairment_dropped: d.impairmentDropped,
     duplicates: d.duplicates,
     latency_p50_ms: round(h.percentile(50)),
     latency_p99_ms: round(h.percentile(99)),
@@ -578,6 +873,34 @@ interface GeneratorSummary {
   stale: number;
   badPackets: number;
   socketErrors: number;
+  dropped: number;
+  reordered: number;
+  delayed: number;
+  delayOverflow: number;
+  latencyHistogram: LoadTestReport['latency_histogram'];
+}
+
+/** Re-buckets a fine latency histogram into at most ~120 bars covering everything up to p99.9 (×1.25). */
+export function coarseLatencyHistogram(h: Histogram): LoadTestReport['latency_histogram'] {
+  const snap = h.snapshot();
+  if (snap.count === 0) return { bucket_ms: 1, buckets: [], overflow: 0 };
+  const top = Math.max(1, h.percentile(99.9) * 1.25);
+  const steps = [0.25, 0.5, 1, 2, 5, 10, 20, 50, 100];
+  const width = steps.find((w) => top / w <= 120) ?? 200;
+  const limit = Math.ceil(top / width) * width;
+  const counts = new Map<number, number>();
+  let overflow = snap.overflow;
+  for (const [index, count] of snap.buckets) {
+    const lower = index * snap.bucketWidth;
+    if (lower >= limit) {
+      overflow += count;
+      continue;
+    }
+    const b = Math.floor(lower / width);
+    counts.set(b, (counts.get(b) ?? 0) + count);
+  }
+  const buckets = [...counts.entries()].sort((a, b) => a[0] - b[0]).map(([b, c]): [number, number] => [round(b * width, 3), c]);
+  return { bucket_ms: width, buckets, overflow };
 }
 
 function summarizeGenerator(g: CoreResult): GeneratorSummary {
@@ -600,6 +923,26 @@ function summarizeGenerator(g: CoreResult): GeneratorSummary {
     stale: g.stale,
     badPackets: g.badPackets,
     socketErrors: g.socketErrors,
+    dropped: g.aToB.impairmentDropped + g.bToA.impairmentDropped,
+    reordered: g.reordered,
+    delayed: g.delayed,
+    delayOverflow: g.delayOverflow,
+    latencyHistogram: coarseLatencyHistogram(latency),
+  };
+}
+
+function impairmentReport(i: Impairment, g: GeneratorSummary): ImpairmentReport {
+  const scheduled = g.sent + g.dropped;
+  return {
+    applied: i.jitterMs > 0 || i.lossPct > 0 || i.reorderPct > 0,
+    jitter_ms: i.jitterMs,
+    loss_pct: i.lossPct,
+    reorder_pct: i.reorderPct,
+    dropped_frames: g.dropped,
+    reordered_packets: g.reordered,
+    delayed_packets: g.delayed,
+    delay_overflow: g.delayOverflow,
+    end_to_end_loss_pct: scheduled > 0 ? round((Math.max(0, scheduled - g.received) / scheduled) * 100, 4) : 0,
   };
 }
 
@@ -618,11 +961,11 @@ function buildReport(x: ReportInput): LoadTestReport {
   const pacingP99 = g.pacingP99;
   const { rx, tx, legs: _legs, targetMsSum: _targetMsSum, ...engineCounters } = engine;
   return {
-    pairs: o.pairs,
+    pairs: x.finalPairs,
     seconds: o.seconds,
     warmup_seconds: o.warmupSeconds,
     workers: x.workers,
-    codec: 'ulaw',
+    codec: o.codec,
     audio_source: x.audioSource,
     loss_pct: lossPct,
     latency_p50_ms: latencyP50,
@@ -672,28 +1015,35 @@ function buildReport(x: ReportInput): LoadTestReport {
       latency_p50_at_most_30_ms: latencyP50 <= 30,
       no_heap_growth: heapGrowth === null ? null : heapGrowth < HEAP_GROWTH_TOLERANCE_MB,
     },
+    impairment: impairmentReport(o.impairment, g),
+    latency_histogram: g.latencyHistogram,
+    timeline: x.timeline,
+    ramp: x.ramp,
   };
 }
 
 /** Turns the generator's once-a-second totals into progress lines. */
 class ProgressTracker {
-  readonly #pairs: number;
+  /** Pairs open now: a ramp raises it. */
+  pairs: number;
   readonly #onProgress: ((p: LoadTestProgress) => void) | undefined;
   #phase: LoadTestProgress['phase'] = 'warmup';
   #last: { at: number; p: GeneratorProgress } | null = null;
 
   constructor(pairs: number, onProgress: ((p: LoadTestProgress) => void) | undefined) {
-    this.#pairs = pairs;
+    this.pairs = pairs;
     this.#onProgress = onProgress;
   }
 
   onPhase: (phase: 'probe' | 'measuring' | 'draining') => void = () => {};
+  onWindow: (window: WindowSample) => void = () => {};
 
   onMessage(m: FromGenerator): void {
     if (m.type === 'phase') {
       if (m.phase !== 'probe') this.#phase = m.phase;
       this.onPhase(m.phase);
     }
+    if (m.type === 'window') this.onWindow(m.window);
     if (m.type !== 'progress') return;
     const last = this.#last;
     this.#last = { at: m.elapsedMs, p: m.progress };
@@ -704,7 +1054,7 @@ class ProgressTracker {
     this.#onProgress({
       phase: this.#phase,
       elapsedSeconds: round(m.elapsedMs / 1000, 1),
-      pairs: this.#pairs,
+      pairs: this.pairs,
       ppsOut: Math.round((p.sent - last.p.sent) / dt),
       ppsIn: Math.round((p.received - last.p.received) / dt),
       lossSoFarPct: p.measuredSent > 0 ? round(((p.measuredSent - p.measuredReceived) / p.measuredSent) * 100, 3) : 0,

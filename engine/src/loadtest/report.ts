@@ -11,6 +11,8 @@ export interface DirectionReport {
   received: number;
   lost: number;
   loss_pct: number;
+  /** Frames the generator's impairment dropped before sending: not in `sent`, not the engine's fault. */
+  impairment_dropped: number;
   duplicates: number;
   latency_p50_ms: number;
   latency_p99_ms: number;
@@ -52,6 +54,50 @@ export interface GeneratorHealth {
   socket_errors: number;
 }
 
+/** One second of the run (t = end of the window, seconds since the generator started, warm-up included). */
+export interface TimelineSample {
+  t: number;
+  /** Pairs sending at the end of the second. */
+  pairs: number;
+  /** Packets into the engine (every datagram the generator sent) and out of it (generator arrivals) in that second. */
+  pps_in: number;
+  pps_out: number;
+  /** Frames sent in the second that never came back (within the window's settle time). */
+  loss_pct: number;
+  /** Engine process CPU in that second, % of one core; null when not sampled. */
+  cpu_pct: number | null;
+  /** null when no frame of the second came back. */
+  latency_p99_ms: number | null;
+}
+
+export interface ImpairmentReport {
+  applied: boolean;
+  jitter_ms: number;
+  loss_pct: number;
+  reorder_pct: number;
+  /** Frames dropped by the impairment in the measured window (both directions). */
+  dropped_frames: number;
+  reordered_packets: number;
+  delayed_packets: number;
+  /** Delayed packets the delay wheel had no room for (sent at once). */
+  delay_overflow: number;
+  /** Loss as the far end hears it: impairment drops plus engine loss. The top-level loss_pct is the engine's alone. */
+  end_to_end_loss_pct: number;
+}
+
+export type RampStopReason = 'loss' | 'latency' | 'cap' | 'time' | 'error';
+
+export interface RampReport {
+  pairs_per_second: number;
+  loss_threshold_pct: number;
+  latency_threshold_ms: number;
+  /** The last pair count whose 1 s window met both thresholds (null: not even the first did). */
+  knee_pairs: number | null;
+  /** Pairs open when the ramp stopped. */
+  max_pairs: number;
+  stopped_because: RampStopReason;
+}
+
 export interface LoadTestReport {
   pairs: number;
   seconds: number;
@@ -59,7 +105,7 @@ export interface LoadTestReport {
   workers: number;
   codec: string;
   audio_source: 'espeak-ng' | 'tone-sweep';
-  /** Frames sent in the measured window that never came out of the other leg (both directions). */
+  /** Frames sent in the measured window that never came out of the other leg (both directions); impairment drops are not counted as sent. */
   loss_pct: number;
   /** Engine-added latency: frame sent into leg A → the same frame out of leg B (both directions). */
   latency_p50_ms: number;
@@ -99,6 +145,13 @@ export interface LoadTestReport {
     latency_p50_at_most_30_ms: boolean;
     no_heap_growth: boolean | null;
   };
+  impairment: ImpairmentReport;
+  /** Latency of every measured frame (both directions), coarse buckets: [lower edge ms, frames]; beyond the last bucket: overflow. */
+  latency_histogram: { bucket_ms: number; buckets: Array<[number, number]>; overflow: number };
+  /** Per-second samples over the whole run. */
+  timeline: TimelineSample[];
+  /** null unless the run was a ramp. */
+  ramp: RampReport | null;
 }
 
 /** Heap growth below this (after a full GC) is noise: V8 code and metadata caches settle, not a leak. */
@@ -139,5 +192,17 @@ export function formatReport(r: LoadTestReport): string {
     `  generator        ${r.generator.threads} threads, CPU ${r.generator.cpu_pct} % (wait ${r.generator.cpu_wait_pct ?? '?'} %), send lateness p99 ${r.generator.send_late_p99_ms} ms (max ${r.generator.send_late_max_ms}), skipped ${r.generator.skipped_sends}, untagged ${r.generator.untagged_frames}, stale ${r.generator.stale_frames}, bad ${r.generator.bad_packets}`,
     `  UDP (host-wide)  RcvbufErrors +${r.rcvbuf_errors ?? '?'}, SndbufErrors +${r.sndbuf_errors ?? '?'}`,
   ];
+  const i = r.impairment;
+  if (i.applied) {
+    lines.push(
+      `  impairment       jitter 0..${i.jitter_ms} ms, loss ${i.loss_pct} %, reorder ${i.reorder_pct} %: dropped ${i.dropped_frames} frames, reordered ${i.reordered_packets}, delayed ${i.delayed_packets} (wheel overflow ${i.delay_overflow}); end-to-end loss ${i.end_to_end_loss_pct} % (the loss above is the engine's alone)`,
+    );
+  }
+  if (r.ramp) {
+    const p = r.ramp;
+    lines.push(
+      `  ramp             +${p.pairs_per_second} pairs/s up to ${p.max_pairs}, stopped because: ${p.stopped_because}; knee ${p.knee_pairs ?? 'none'} pairs (loss ≤ ${p.loss_threshold_pct} %, p99 ≤ ${p.latency_threshold_ms} ms per 1 s window)`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

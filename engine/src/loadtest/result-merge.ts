@@ -1,4 +1,4 @@
-import type { CoreResult } from './generator-protocol.js';
+import type { CoreResult, WindowSample } from './generator-protocol.js';
 import { Histogram } from './histogram.js';
 
 /** Sums core results; histograms merge bucket by bucket. */
@@ -10,6 +10,7 @@ export function mergeCoreResults(results: CoreResult[]): CoreResult {
     into.sent += from.sent;
     into.received += from.received;
     into.duplicates += from.duplicates;
+    into.impairmentDropped += from.impairmentDropped;
     const h = Histogram.fromSnapshot(into.latency);
     h.merge(from.latency);
     into.latency = h.snapshot();
@@ -22,10 +23,40 @@ export function mergeCoreResults(results: CoreResult[]): CoreResult {
       h.merge(r[key]);
       merged[key] = h.snapshot();
     }
-    for (const key of ['sentTotal', 'receivedTotal', 'badPackets', 'untagged', 'stale', 'skippedSends', 'socketErrors'] as const) {
+    for (const key of ['sentTotal', 'receivedTotal', 'badPackets', 'untagged', 'stale', 'skippedSends', 'socketErrors', 'reordered', 'delayed', 'delayOverflow'] as const) {
       merged[key] += r[key];
     }
   }
+  // Windows by index: every core settles the same indices, but a core may end one short.
+  const byIndex = new Map<number, WindowSample[]>();
+  for (const r of results) {
+    for (const w of r.windows) {
+      const list = byIndex.get(w.index);
+      if (list) list.push(w);
+      else byIndex.set(w.index, [w]);
+    }
+  }
+  merged.windows = [...byIndex.keys()].sort((a, b) => a - b).map((index) => mergeWindows(byIndex.get(index) as WindowSample[]));
+  return merged;
+}
+
+/** Sums the same window from several cores (pairs too: each core counts its own). */
+export function mergeWindows(samples: readonly WindowSample[]): WindowSample {
+  const [first, ...rest] = samples;
+  if (first === undefined) throw new RangeError('no windows to merge');
+  const latency = Histogram.fromSnapshot(first.latency);
+  const merged: WindowSample = { ...first };
+  for (const w of rest) {
+    if (w.index !== first.index) throw new RangeError(`cannot merge window ${w.index} into window ${first.index}`);
+    merged.pairs += w.pairs;
+    merged.packets += w.packets;
+    merged.sent += w.sent;
+    merged.received += w.received;
+    merged.dropped += w.dropped;
+    merged.arrivals += w.arrivals;
+    latency.merge(w.latency);
+  }
+  merged.latency = latency.snapshot();
   return merged;
 }
 

@@ -114,8 +114,8 @@ describe('mergeCoreResults', () => {
       return x;
     };
     const part = (sent: number, values: number[]): CoreResult => ({
-      aToB: { sent, received: values.length, duplicates: 1, latency: h(values).snapshot() },
-      bToA: { sent, received: values.length, duplicates: 0, latency: h(values).snapshot() },
+      aToB: { sent, received: values.length, duplicates: 1, latency: h(values).snapshot(), impairmentDropped: 2 },
+      bToA: { sent, received: values.length, duplicates: 0, latency: h(values).snapshot(), impairmentDropped: 0 },
       pacing: h(values).snapshot(),
       sendLateness: h([]).snapshot(),
       sentTotal: sent * 2,
@@ -125,6 +125,12 @@ describe('mergeCoreResults', () => {
       stale: 0,
       skippedSends: 0,
       socketErrors: 0,
+      reordered: 1,
+      delayed: 3,
+      delayOverflow: 0,
+      windows: [
+        { index: 0, pairs: 1, packets: sent, sent, received: values.length, dropped: 1, arrivals: values.length, latency: h(values).snapshot() },
+      ],
     });
     const merged = mergeCoreResults([part(10, [1, 2, 3]), part(5, [40, 50])]);
     expect(merged.aToB.sent).toBe(15);
@@ -134,6 +140,12 @@ describe('mergeCoreResults', () => {
     expect(merged.aToB.latency.max).toBe(50);
     expect(merged.sentTotal).toBe(30);
     expect(merged.untagged).toBe(4);
+    expect(merged.aToB.impairmentDropped).toBe(4);
+    expect(merged.reordered).toBe(2);
+    expect(merged.delayed).toBe(6);
+    expect(merged.windows).toHaveLength(1);
+    expect(merged.windows[0]).toMatchObject({ index: 0, pairs: 2, sent: 15, received: 5, dropped: 2, arrivals: 5 });
+    expect(merged.windows[0]?.latency.count).toBe(5);
     expect(Histogram.fromSnapshot(merged.pacing).percentile(100)).toBe(50);
     expect(() => mergeCoreResults([])).toThrow(RangeError);
   });

@@ -53,8 +53,14 @@ describe('Histogram', () => {
           const ha = new Histogram(WIDTH, BUCKETS);
           const hb = new Histogram(WIDTH, BUCKETS);
           const all = new Histogram(WIDTH, BUCKETS);
-          for (const v of a) (ha.record(v), all.record(v));
-          for (const v of b) (hb.record(v), all.record(v));
+          for (const v of a) {
+            ha.record(v);
+            all.record(v);
+          }
+          for (const v of b) {
+            hb.record(v);
+            all.record(v);
+          }
           const merged = Histogram.fromSnapshot(ha.snapshot());
           merged.merge(hb.snapshot());
           const { sum: mergedSum, ...mergedRest } = merged.snapshot();

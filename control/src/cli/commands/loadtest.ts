@@ -1,10 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import {
+  LOAD_CODECS,
   LoadTestError,
   formatReport,
+  mainPlotSvg,
+  renderHtmlReport,
+  renderPng,
   reportToJson,
   runLoadTest,
+  type LoadCodecName,
   type LoadTestOptions,
   type LoadTestProgress,
 } from '../../../../engine/src/loadtest/index.js';
@@ -14,8 +19,16 @@ interface LoadtestFlags {
   seconds: number;
   json?: string;
   workers?: number;
-  codec: 'ulaw';
-  warmup: number;
+  codec: LoadCodecName;
+  warmup?: number;
+  jitter: number;
+  loss: number;
+  reorder: number;
+  ramp?: number | true;
+  rampLossPct: number;
+  rampLatencyMs: number;
+  html?: string;
+  png?: string;
   generatorThreads?: number;
   ports?: string;
   tone: boolean;
@@ -32,6 +45,12 @@ function positiveNumber(value: string): number {
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new Error(`expected a number ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new Error(`expected a percentage in [0, 100], got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -57,13 +76,21 @@ function progressLine(p: LoadTestProgress): string {
 export function registerLoadtestCommand(program: Command): void {
   program
     .command('loadtest')
-    .description('drive the engine with N pairs of real-time µ-law RTP from a generator process and report loss, latency, pacing, CPU and memory')
-    .addOption(new Option('--pairs <n>', 'pairs to open (each: two RTP streams into the engine, two injected streams back)').default(100).argParser(positiveInteger))
-    .addOption(new Option('--seconds <s>', 'measured seconds').default(20).argParser(positiveNumber))
+    .description('drive the engine with N pairs of real-time RTP from a generator process and report loss, latency, pacing, CPU and memory')
+    .addOption(new Option('--pairs <n>', 'pairs to open (each: two RTP streams into the engine, two injected streams back); with --ramp, the cap').default(100).argParser(positiveInteger))
+    .addOption(new Option('--seconds <s>', 'measured seconds (with --ramp: the most the ramp may take)').default(20).argParser(positiveNumber))
     .addOption(new Option('--json <file>', 'also write the report as JSON to this file'))
+    .addOption(new Option('--html <file>', 'also write a self-contained HTML report with plots to this file'))
+    .addOption(new Option('--png <file>', 'also write the main plot as PNG (ramp: CPU against pairs; otherwise loss and CPU over time)'))
     .addOption(new Option('--workers <n>', 'engine worker threads (default: one per core)').argParser(positiveInteger))
-    .addOption(new Option('--codec <name>', 'leg format (the generator sends 172-byte µ-law)').choices(['ulaw']).default('ulaw'))
-    .addOption(new Option('--warmup <seconds>', 'unmeasured seconds before the measured window').default(5).argParser(nonNegativeNumber))
+    .addOption(new Option('--codec <name>', 'leg format: ulaw (PT 0), alaw (PT 8) or slin16 (PT 118, 16 kHz)').choices([...LOAD_CODECS]).default('ulaw'))
+    .addOption(new Option('--jitter <ms>', 'delay each sent packet by a random 0..ms (reorders naturally)').default(0).argParser(nonNegativeNumber))
+    .addOption(new Option('--loss <pct>', 'drop this percentage of packets before sending').default(0).argParser(percent))
+    .addOption(new Option('--reorder <pct>', 'swap this percentage of packets with the next packet of their stream').default(0).argParser(percent))
+    .addOption(new Option('--ramp [pairsPerSecond]', 'add pairs every second (default 10/s) until a threshold is passed or --pairs is reached; reports the knee').argParser(positiveInteger))
+    .addOption(new Option('--ramp-loss-pct <pct>', 'ramp stops when a 1 s window loses more than this').default(0.1).argParser(percent))
+    .addOption(new Option('--ramp-latency-ms <ms>', 'ramp stops when a 1 s window\'s p99 latency exceeds this').default(100).argParser(positiveNumber))
+    .addOption(new Option('--warmup <seconds>', 'unmeasured seconds before the measured window (default 5, ramps 2)').argParser(nonNegativeNumber))
     .addOption(new Option('--generator-threads <n>', 'generator core threads (default: one per 250 pairs, at most 2)').argParser(positiveInteger))
     .addOption(new Option('--ports <min-max>', 'engine leg port range (default 10000-19999)'))
     .addOption(new Option('--tone', 'play a tone sweep instead of espeak-ng speech').default(false))
@@ -74,11 +101,16 @@ export function registerLoadtestCommand(program: Command): void {
         pairs: flags.pairs,
         seconds: flags.seconds,
         codec: flags.codec,
-        warmupSeconds: flags.warmup,
+        impairment: { jitterMs: flags.jitter, lossPct: flags.loss, reorderPct: flags.reorder },
         preferTone: flags.tone,
         heapProbe: flags.heap,
         onProgress: (p) => process.stderr.write(progressLine(p)),
       };
+      if (flags.warmup !== undefined) options.warmupSeconds = flags.warmup;
+      if (flags.ramp !== undefined) {
+        options.ramp = { lossPct: flags.rampLossPct, latencyMs: flags.rampLatencyMs };
+        if (flags.ramp !== true) options.ramp.pairsPerSecond = flags.ramp;
+      }
       if (flags.workers !== undefined) options.workers = flags.workers;
       if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
       if (flags.generatorThreads !== undefined) options.generatorThreads = flags.generatorThreads;
@@ -93,6 +125,14 @@ export function registerLoadtestCommand(program: Command): void {
         if (flags.json !== undefined) {
           await writeFile(flags.json, reportToJson(report));
           process.stderr.write(`report written to ${flags.json}\n`);
+        }
+        if (flags.html !== undefined) {
+          await writeFile(flags.html, renderHtmlReport(report, { command: `tandem ${process.argv.slice(2).join(' ')}` }));
+          process.stderr.write(`HTML report written to ${flags.html}\n`);
+        }
+        if (flags.png !== undefined) {
+          await writeFile(flags.png, renderPng(mainPlotSvg(report)));
+          process.stderr.write(`plot written to ${flags.png}\n`);
         }
       } catch (err) {
         if (err instanceof LoadTestError) {
