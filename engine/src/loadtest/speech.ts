@@ -29,7 +29,7 @@ const log = logger('loadtest.speech');
 
 function run(file: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: TOOL_TIMEOUT_MS, windowsHide: true }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
+    execFile(file, args, { timeout: TOOL_TIMEOUT_MS, windowsHide: true }, (err) => (err ? reject(new Error(`${file} failed: ${err.message}`)) : resolve()));
   });
 }
 
