@@ -1,3 +1,4 @@
+import { registerViaAriOptions, runViaAriCommand, type ViaAriFlags } from '../../loadtest/index.js';
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import {
@@ -74,8 +75,7 @@ function progressLine(p: LoadTestProgress): string {
  * are reported, not turned into a failure.
  */
 export function registerLoadtestCommand(program: Command): void {
-  program
-    .command('loadtest')
+  registerViaAriOptions(program.command('loadtest'))
     .description('drive the engine with N pairs of real-time RTP from a generator process and report loss, latency, pacing, CPU and memory')
     .addOption(new Option('--pairs <n>', 'pairs to open (each: two RTP streams into the engine, two injected streams back); with --ramp, the cap').default(100).argParser(positiveInteger))
     .addOption(new Option('--seconds <s>', 'measured seconds (with --ramp: the most the ramp may take)').default(20).argParser(positiveNumber))
@@ -96,7 +96,9 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--tone', 'play a tone sweep instead of espeak-ng speech').default(false))
     .addOption(new Option('--cpu-prof-dir <dir>', 'profile every engine thread over the measured window into .cpuprofile files'))
     .addOption(new Option('--no-heap', 'skip the heap probe (full GC of every engine thread at both ends of the window)'))
-    .action(async (flags: LoadtestFlags) => {
+    .action(async (flags: LoadtestFlags & ViaAriFlags) => {
+      // --via-ari: calls through the Asterisk simulator and the whole control plane.
+      if (flags.viaAri) return await runViaAriCommand(flags);
       const options: LoadTestOptions = {
         pairs: flags.pairs,
         seconds: flags.seconds,

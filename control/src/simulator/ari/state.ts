@@ -53,7 +53,8 @@ export class SimState {
   /** Told when a channel is removed, so pending dial timers are dropped with it. */
   onRemove: (ch: SimChannel) => void = () => undefined;
   closed = false;
-  readonly #endedPhones: string[] = [];
+  /** Ended phones kept for inspection, oldest first. Ids are reused (chan_<PAIR_ID>_B), so the phone object is kept too. */
+  readonly #endedPhones: Array<{ id: string; phone: PhoneAudio }> = [];
   #nameCounter = 0;
   #uniqueCounter = 0;
 
@@ -136,10 +137,13 @@ export class SimState {
   }
 
   retirePhone(channelId: string): void {
-    this.#endedPhones.push(channelId);
+    const phone = this.phones.get(channelId);
+    if (phone === undefined) return;
+    this.#endedPhones.push({ id: channelId, phone });
     while (this.#endedPhones.length > this.opts.retainEndedPhones) {
       const oldest = this.#endedPhones.shift();
-      if (oldest !== undefined) this.phones.delete(oldest);
+      // Only if that id still means the ended phone: a new call may reuse the id.
+      if (oldest !== undefined && this.phones.get(oldest.id) === oldest.phone) this.phones.delete(oldest.id);
     }
   }
 

@@ -1,0 +1,115 @@
+import { writeFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { ConfigError } from '../../../engine/src/common/errors.js';
+import { setLogLevel } from '../../../engine/src/common/logger.js';
+import { formatViaAriReport, viaAriReportToJson } from './via-ari-report.js';
+import { runViaAriLoadTest, type ViaAriProgress, type ViaAriRunOptions } from './via-ari.js';
+
+/** The flags `tandem loadtest --via-ari` reads (commander's camelCase names). */
+export interface ViaAriFlags {
+  viaAri?: boolean;
+  calls?: number;
+  rate?: number;
+  hold?: number;
+  ringMs?: number;
+  maxConcurrent?: number;
+  pool?: number;
+  sessionLimit?: number;
+  ariConcurrency?: number;
+  /** Shared with the plain load test. */
+  workers?: number;
+  /** Shared with the plain load test (`min-max`). */
+  ports?: string;
+  /** Shared with the plain load test. */
+  json?: string;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected an integer ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/**
+ * Adds the via-ARI flags to the `loadtest` command. `--workers`, `--ports` and
+ * `--json` are the plain load test's own flags and are reused, not redefined.
+ * No defaults here: unset flags fall back to parseViaAriConfig's documented defaults.
+ */
+export function registerViaAriOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--via-ari', 'place calls through the Asterisk simulator and the whole control plane; measures call setup'))
+    .addOption(new Option('--calls <n>', '[via-ari] calls in total (default 100)').argParser(positiveInteger))
+    .addOption(new Option('--rate <r>', '[via-ari] new calls per second (default 50)').argParser(positiveNumber))
+    .addOption(new Option('--hold <s>', '[via-ari] seconds each caller stays before hanging up (default 2)').argParser(positiveNumber))
+    .addOption(new Option('--ring-ms <ms>', '[via-ari] leg B answers after this long (default 0)').argParser(nonNegativeInteger))
+    .addOption(new Option('--max-concurrent <n>', '[via-ari] calls up at once (default min(calls, rate·hold + 10))').argParser(positiveInteger))
+    .addOption(new Option('--pool <n>', '[via-ari] pairs in the pool (default: 2 × max concurrent)').argParser(positiveInteger))
+    .addOption(new Option('--session-limit <n>', "[via-ari] the simulated http.conf sessionlimit (default 100, Asterisk's)").argParser(positiveInteger))
+    .addOption(new Option('--ari-concurrency <n>', "[via-ari] Tandem's bound on concurrent ARI requests (default min(40, sessionlimit − 3))").argParser(positiveInteger));
+}
+
+export function viaAriOptionsFromFlags(flags: ViaAriFlags): ViaAriRunOptions {
+  const options: ViaAriRunOptions = {};
+  if (flags.calls !== undefined) options.calls = flags.calls;
+  if (flags.rate !== undefined) options.ratePerSecond = flags.rate;
+  if (flags.hold !== undefined) options.holdSeconds = flags.hold;
+  if (flags.ringMs !== undefined) options.ringMs = flags.ringMs;
+  if (flags.maxConcurrent !== undefined) options.maxConcurrent = flags.maxConcurrent;
+  if (flags.pool !== undefined) options.poolSize = flags.pool;
+  if (flags.sessionLimit !== undefined) options.sessionLimit = flags.sessionLimit;
+  if (flags.ariConcurrency !== undefined) options.ariMaxConcurrentRequests = flags.ariConcurrency;
+  if (flags.workers !== undefined) options.workers = flags.workers;
+  if (flags.ports !== undefined) {
+    const match = /^(\d+)-(\d+)$/.exec(flags.ports);
+    if (!match) throw new ConfigError('ports', `must look like 31000-32999, got ${JSON.stringify(flags.ports)}`);
+    options.portRange = { min: Number(match[1]), max: Number(match[2]) };
+  }
+  return options;
+}
+
+const progressLine = (p: ViaAriProgress): string =>
+  `[${p.elapsedSeconds.toFixed(1).padStart(6)} s] placed ${p.placed}  set up ${p.setUp}  failed ${p.failed}  rejected ${p.rejected}  up ${p.inProgress}\n`;
+
+/**
+ * The `--via-ari` action: runs, prints the summary, writes JSON with --json.
+ * Bad settings exit 1 with the key named; missed targets are reported, not failures.
+ */
+export async function runViaAriCommand(flags: ViaAriFlags): Promise<void> {
+  // Per-call info logs would cost the main thread the very time being measured.
+  // Engine worker threads read the level from the environment when they start.
+  if (process.env['TANDEM_LOG_LEVEL'] === undefined) {
+    process.env['TANDEM_LOG_LEVEL'] = 'warn';
+    setLogLevel('warn');
+  }
+  let options: ViaAriRunOptions;
+  try {
+    options = viaAriOptionsFromFlags(flags);
+    options.onProgress = (p) => process.stderr.write(progressLine(p));
+    const report = await runViaAriLoadTest(options);
+    process.stdout.write(formatViaAriReport(report));
+    if (flags.json !== undefined) {
+      await writeFile(flags.json, viaAriReportToJson(report));
+      process.stderr.write(`report written to ${flags.json}\n`);
+    }
+    if (!report.teardown_complete || report.stopped_by_deadline) process.exitCode = 1;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tandem loadtest --via-ari: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}

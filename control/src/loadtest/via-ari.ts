@@ -1,0 +1,434 @@
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { errorMessage } from '../../../engine/src/common/errors.js';
+import { logger } from '../../../engine/src/common/logger.js';
+import { machineInfo, type Histogram, type MachineInfo } from '../../../engine/src/loadtest/index.js';
+import { TandemNode } from '../node/tandem-node.js';
+import { AsteriskSimulator, dominantFrequency, rms, tone, type EndpointConfig, type HeardChunk } from '../simulator/ari/index.js';
+import { AriServerMeter, type AriLoadSnapshot } from './ari-meter.js';
+import { CallTracker, type CallRecord, type PhoneProbe } from './call-tracker.js';
+import { mainThreadUsage, readMainThreadTimes } from './main-thread.js';
+import { parseViaAriConfig, type ViaAriConfig, type ViaAriConfigInput } from './via-ari-config.js';
+
+const log = logger('control.loadtest.via-ari');
+
+/** The caller's phone says this; leg B's phones say LEG_B_TONE_HZ. Mirrored, each hears the other. */
+const CALLER_TONE_HZ = 440;
+const LEG_B_TONE_HZ = 880;
+/** A heard recording whose zero-crossing frequency is this close to the other party's tone is the right audio. */
+const AUDIO_TOLERANCE_HZ = 40;
+const BASE_EXTENSION = 7000;
+/** Slack on top of the planned run before the deadline stops it. */
+const DEADLINE_SLACK_MS = 15_000;
+
+export interface LatencySummary {
+  count: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+}
+
+export interface AudioMismatch {
+  pair_id: string;
+  caller_hears_hz: number;
+  legb_hears_hz: number;
+}
+
+export interface Leftovers {
+  channels: number;
+  bridges: number;
+  leases: number;
+  pairs: number;
+  engine_pairs: number;
+  engine_sockets: number;
+}
+
+/** The run's figures; the JSON written by `--json` is exactly this object. */
+export interface ViaAriReport {
+  mode: 'via-ari';
+  calls: number;
+  placed: number;
+  rate_per_s: number;
+  achieved_rate_per_s: number;
+  hold_s: number;
+  ring_ms: number;
+  max_concurrent: number;
+  pool_size: number;
+  set_up: number;
+  failed: number;
+  rejected: number;
+  failures: Record<string, number>;
+  rejections: Record<string, number>;
+  /** Set-up pairs Tandem tore down before the caller hung up, by reason. */
+  early_teardowns: Record<string, number>;
+  /** Set-up calls whose phones heard the other party's tone (checked just before hangup). */
+  audio_ok: number;
+  audio_wrong: number;
+  /** Up to 10 calls that heard something else: the zero-crossing frequency each phone heard. */
+  audio_wrong_examples: AudioMismatch[];
+  /** Caller's StasisStart → both phones heard their first audible frame through the engine (CallTracker). */
+  setup_p50_ms: number | null;
+  setup_p99_ms: number | null;
+  setup_max_ms: number | null;
+  /** StasisStart → Tandem's `pairactive` (leg B bridged): the ARI part. */
+  setup_control: LatencySummary;
+  /** `pairactive` → both phones heard audio: the media part (first packets through the engine). */
+  setup_media: LatencySummary;
+  /** Tandem's own CallPair.setupMs (pair object created → leg B bridged; excludes pair allocation). */
+  setup_tandem_pair: LatencySummary;
+  /** Setup times are observed by polling the phones this often (resolution). */
+  poll_interval_ms: number;
+  leftovers: Leftovers;
+  teardown_complete: boolean;
+  /** Last hangup → everything released (null when it never got there). */
+  teardown_ms: number | null;
+  /** Most ARI requests outstanding at once, as Tandem's HTTP client saw them (sent → answer headers). */
+  ari_max_inflight: number;
+  /** Most requests open inside the simulator at once (held ones included). */
+  ari_max_inflight_server: number;
+  /** Most TCP connections open at once at the ARI server: what `sessionlimit` counts. */
+  ari_max_connections: number;
+  ari_requests: number;
+  /** One ARI request as Tandem's HTTP client saw it (sent → answer headers), including time queued in the event loop. */
+  ari_request_p50_ms: number | null;
+  ari_request_p99_ms: number | null;
+  /** While Tandem connected (ari-client's API description download), before any call. */
+  ari_connect_max_inflight: number;
+  ari_connect_max_connections: number;
+  session_limit: number;
+  ari_request_bound: number;
+  engine_workers: number;
+  /** Event-loop utilisation of the engine worker threads, summed, in % of one core. */
+  engine_cpu_pct: number;
+  /** CPU of the whole process (simulator, control plane and engine) in % of one core. */
+  process_cpu_pct: number;
+  /** The main thread (simulator, control plane and driver share it): % of the run it ran on a CPU. */
+  main_thread_cpu_pct: number | null;
+  /** % of the run the main thread was runnable but waiting for a CPU held by other processes. */
+  main_thread_runqueue_wait_pct: number | null;
+  /** The main thread was this late on its timers. */
+  event_loop_delay_p99_ms: number;
+  event_loop_delay_max_ms: number;
+  duration_s: number;
+  stopped_by_deadline: boolean;
+  machine: MachineInfo;
+}
+
+export interface ViaAriProgress {
+  elapsedSeconds: number;
+  placed: number;
+  setUp: number;
+  failed: number;
+  rejected: number;
+  inProgress: number;
+}
+
+export interface ViaAriRunOptions extends ViaAriConfigInput {
+  onProgress?: (p: ViaAriProgress) => void;
+}
+
+const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function latency(h: Histogram): LatencySummary {
+  if (h.count === 0) return { count: 0, p50_ms: null, p99_ms: null, max_ms: null };
+  return { count: h.count, p50_ms: round(h.percentile(50)), p99_ms: round(h.percentile(99)), max_ms: round(h.max) };
+}
+
+/** Frames with sound in them: silence the engine plays while its jitter buffer fills would drag a zero-crossing estimate down. */
+const SILENCE_RMS = 500;
+const voiced = (chunks: readonly HeardChunk[]): HeardChunk[] => chunks.filter((c) => rms([c]) > SILENCE_RMS);
+
+/**
+ * "Heard audio" = heard a frame with sound in it, not merely a packet: a
+ * concealment or silence frame proves no audio crossed. Each recording is
+ * scanned once, from where the last poll stopped.
+ */
+class VoicedProbe implements PhoneProbe {
+  readonly #recordings: (channelId: string) => readonly HeardChunk[];
+  readonly #cursor = new Map<string, { chunks: readonly HeardChunk[]; next: number }>();
+
+  constructor(recordings: (channelId: string) => readonly HeardChunk[]) {
+    this.#recordings = recordings;
+  }
+
+  hasHeard(channelId: string): boolean {
+    const chunks = this.#recordings(channelId);
+    let cursor = this.#cursor.get(channelId);
+    // A new phone behind a reused id has a new recording: start over.
+    if (!cursor || cursor.chunks !== chunks) {
+      cursor = { chunks, next: 0 };
+      this.#cursor.set(channelId, cursor);
+    }
+    for (; cursor.next < chunks.length; cursor.next++) {
+      const chunk = chunks[cursor.next];
+      if (chunk && rms([chunk]) > SILENCE_RMS) {
+        this.#cursor.delete(channelId);
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+const sleep = (ms: number, timers: Set<NodeJS.Timeout>): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      resolve();
+    }, Math.max(0, ms));
+    timers.add(t);
+  });
+
+/**
+ * `tandem loadtest --via-ari`: an Asterisk simulator with answering pair
+ * endpoints, a whole Tandem node against it (engine, pair store, ARI adapter,
+ * pair_session), and callers placed at a fixed rate with bounded concurrency,
+ * each hanging up after the hold. Measures call setup end to end (see
+ * CallTracker for the exact definition), rejections and failures, whether
+ * everything was released, engine CPU, and the ARI session high-water mark
+ * against the simulated `sessionlimit`. Always stops by itself: a deadline
+ * derived from the plan ends the run however Tandem behaves.
+ */
+export async function runViaAriLoadTest(options: ViaAriRunOptions = {}): Promise<ViaAriReport> {
+  const { onProgress, ...input } = options;
+  const config = parseViaAriConfig(input);
+  const machine = machineInfo();
+  const timers = new Set<NodeJS.Timeout>();
+  const password = randomBytes(12).toString('hex');
+  const endpoints: Record<string, EndpointConfig> = {};
+  for (let i = 0; i < config.poolSize; i++) {
+    endpoints[String(BASE_EXTENSION + 1 + i * 2)] = { behaviour: 'answer', answerAfterMs: config.ringMs, audio: tone(LEG_B_TONE_HZ) };
+  }
+  const sim = await AsteriskSimulator.start({
+    username: 'tandem',
+    password,
+    sessionLimit: config.sessionLimit,
+    endpoints,
+    // A second tells the tones apart; bounds memory and GC, as every recording is kept (below).
+    maxHeardSeconds: 1,
+    // Tandem names leg B after its pair (chan_pair_001_B), so ids come back. The
+    // simulator retires ended phones by id and, once its retention overflows,
+    // drops the live phone that reuses an id (it stops speaking and hearing).
+    // Retaining every phone of the run avoids that.
+    retainEndedPhones: config.calls * 2 + 16,
+  });
+  let meter: AriServerMeter | null = null;
+  let node: TandemNode | null = null;
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  try {
+    meter = new AriServerMeter(Number(new URL(sim.ariUrl).port));
+    node = await TandemNode.start({
+      engine: { workers: config.workers, portRange: config.portRange },
+      store: { poolSize: config.poolSize, baseExtension: BASE_EXTENSION },
+      ari: { url: sim.ariUrl, username: 'tandem', password, maxConcurrentRequests: config.ariMaxConcurrentRequests },
+    });
+    // ari-client's connect downloads the API description over parallel
+    // connections outside Tandem's request bound: reported apart from the calls.
+    const atConnect = meter.snapshot();
+    meter.resetPeaks();
+    loopDelay.enable();
+    return await drive(config, sim, node, meter, atConnect, timers, loopDelay, machine, onProgress);
+  } finally {
+    loopDelay.disable();
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    if (node) await node.close().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'closing the node failed'));
+    meter?.close();
+    await sim.close();
+  }
+}
+
+async function drive(
+  config: ViaAriConfig,
+  sim: AsteriskSimulator,
+  node: TandemNode,
+  meter: AriServerMeter,
+  atConnect: AriLoadSnapshot,
+  timers: Set<NodeJS.Timeout>,
+  loopDelay: ReturnType<typeof monitorEventLoopDelay>,
+  machine: MachineInfo,
+  onProgress: ((p: ViaAriProgress) => void) | undefined,
+): Promise<ViaAriReport> {
+  const now = (): number => performance.now();
+  const holdMs = config.holdSeconds * 1000;
+  const tracker = new CallTracker({
+    probe: new VoicedProbe((channelId) => sim.heard(channelId)),
+    now,
+    setupTimeoutMs: Math.min(config.setupTimeoutMs, holdMs),
+  });
+  let audioOk = 0;
+  let audioWrong = 0;
+  const wrongExamples: AudioMismatch[] = [];
+  let stopped = false;
+  let stoppedByDeadline = false;
+
+  const app = node.app;
+  const cpuStart = process.cpuUsage();
+  const mainStart = readMainThreadTimes();
+  const eluStart = new Map<number, EventLoopUtilization>(node.engine.threads.map((t) => [t.threadId, t.performance.eventLoopUtilization()]));
+  const started = now();
+  app.on('callrejected', (channelId, reason) => tracker.rejected(channelId, reason));
+  app.on('pairactive', (pair) => tracker.active(pair.callerChannelId, pair.pairId, pair.ids.legB, pair.setupMs));
+  app.on('pairclosed', (pairId, reason) => tracker.pairClosed(pairId, reason));
+
+  const poll = setInterval(() => {
+    if (tracker.unmappedPending().length > 0) {
+      for (const pair of app.pairs()) tracker.mapPair(pair.callerChannelId, pair.pairId, pair.ids.legB);
+    }
+    tracker.poll();
+  }, config.pollIntervalMs);
+  const progress = onProgress
+    ? setInterval(() => {
+        const s = tracker.summary();
+        onProgress({ elapsedSeconds: round((now() - started) / 1000, 1), placed: s.placed, setUp: s.setUp, failed: s.failed, rejected: s.rejected, inProgress: tracker.inProgress });
+      }, 1000)
+    : null;
+
+  const hangUp = (record: CallRecord): void => {
+    if (record.ended) return;
+    tracker.hangingUp(record);
+    if (record.outcome === 'set-up' && record.legBId !== null) {
+      // Mirrored: the caller hears leg B's tone and leg B the caller's.
+      const callerHears = dominantFrequency(voiced(sim.heard(record.channelId)));
+      const legBHears = dominantFrequency(voiced(sim.heard(record.legBId)));
+      if (Math.abs(callerHears - LEG_B_TONE_HZ) <= AUDIO_TOLERANCE_HZ && Math.abs(legBHears - CALLER_TONE_HZ) <= AUDIO_TOLERANCE_HZ) audioOk++;
+      else {
+        audioWrong++;
+        if (wrongExamples.length < 10) wrongExamples.push({ pair_id: record.pairId ?? '?', caller_hears_hz: round(callerHears), legb_hears_hz: round(legBHears) });
+        log.debug({ pairId: record.pairId, callerHears: round(callerHears), legBHears: round(legBHears) }, 'a call heard the wrong audio');
+      }
+    }
+    tracker.markEnded(record);
+    if (!sim.closed) sim.hangup(record.channelId);
+  };
+
+  const planMs = (config.calls / config.ratePerSecond) * 1000 + holdMs;
+  const deadline = setTimeout(() => {
+    stopped = true;
+    stoppedByDeadline = true;
+  }, planMs + config.teardownTimeoutMs + DEADLINE_SLACK_MS);
+  timers.add(deadline);
+
+  const interval = 1000 / config.ratePerSecond;
+  let lastPlacedAt = started;
+  try {
+    for (let i = 0; i < config.calls && !stopped; i++) {
+      await sleep(started + i * interval - now(), timers);
+      while (tracker.inProgress >= config.maxConcurrent && !stopped) await sleep(2, timers);
+      if (stopped) break;
+      const placedAt = now();
+      const call = sim.placeCall({ callerNumber: `9${String(i).padStart(5, '0')}`, audio: tone(CALLER_TONE_HZ) });
+      lastPlacedAt = placedAt;
+      const record = tracker.add(call.channelId, placedAt);
+      if (!call.enteredStasis) {
+        tracker.notInStasis(record);
+        continue;
+      }
+      const t = setTimeout(() => {
+        timers.delete(t);
+        hangUp(record);
+      }, holdMs);
+      timers.add(t);
+    }
+    while (tracker.inProgress > 0 && !stopped) await sleep(20, timers);
+  } finally {
+    clearInterval(poll);
+    if (progress) clearInterval(progress);
+  }
+  if (stopped) {
+    for (const record of tracker.records()) {
+      tracker.abandon(record);
+      hangUp(record);
+    }
+  }
+  const lastHangupAt = now();
+  const placementSeconds = (lastPlacedAt - started) / 1000;
+
+  // Everything a call created must go: Tandem's registry, Asterisk's channels and bridges, leases, engine sockets.
+  const leftovers = async (): Promise<Leftovers> => {
+    const [leases, stats] = await Promise.all([node.store.list(), node.engine.stats()]);
+    return {
+      channels: sim.channels().length,
+      bridges: sim.bridges().length,
+      leases: leases.length,
+      pairs: app.pairCount,
+      engine_pairs: stats.pairs,
+      engine_sockets: stats.sockets,
+    };
+  };
+  const isClean = (l: Leftovers): boolean => Object.values(l).every((n) => n === 0);
+  let left = await leftovers();
+  let teardownMs: number | null = null;
+  const teardownDeadline = now() + config.teardownTimeoutMs;
+  while (!isClean(left) && now() < teardownDeadline) {
+    await sleep(50, timers);
+    left = await leftovers();
+  }
+  if (isClean(left)) teardownMs = round(now() - lastHangupAt, 1);
+
+  const wallMs = now() - started;
+  const cpu = process.cpuUsage(cpuStart);
+  const main = mainThreadUsage(mainStart, readMainThreadTimes(), wallMs);
+  let engineBusy = 0;
+  for (const thread of node.engine.threads) {
+    const start = eluStart.get(thread.threadId);
+    if (start) engineBusy += thread.performance.eventLoopUtilization(start).utilization;
+  }
+  clearTimeout(deadline);
+  timers.delete(deadline);
+  const ari = meter.snapshot();
+  const s = tracker.summary();
+  const setup = latency(s.setup);
+  const report: ViaAriReport = {
+    mode: 'via-ari',
+    calls: config.calls,
+    placed: s.placed,
+    rate_per_s: config.ratePerSecond,
+    achieved_rate_per_s: placementSeconds > 0 ? round((s.placed - 1) / placementSeconds) : s.placed,
+    hold_s: config.holdSeconds,
+    ring_ms: config.ringMs,
+    max_concurrent: config.maxConcurrent,
+    pool_size: config.poolSize,
+    set_up: s.setUp,
+    failed: s.failed + s.pending,
+    rejected: s.rejected,
+    failures: s.failures,
+    rejections: s.rejections,
+    early_teardowns: s.earlyTeardowns,
+    audio_ok: audioOk,
+    audio_wrong: audioWrong,
+    audio_wrong_examples: wrongExamples,
+    setup_p50_ms: setup.p50_ms,
+    setup_p99_ms: setup.p99_ms,
+    setup_max_ms: setup.max_ms,
+    setup_control: latency(s.control),
+    setup_media: latency(s.media),
+    setup_tandem_pair: latency(s.tandemSetup),
+    poll_interval_ms: config.pollIntervalMs,
+    leftovers: left,
+    teardown_complete: isClean(left),
+    teardown_ms: teardownMs,
+    ari_max_inflight: ari.maxInflightRequests,
+    ari_max_inflight_server: ari.maxInflightServer,
+    ari_max_connections: ari.maxConnections,
+    ari_requests: ari.requests - atConnect.requests,
+    ari_request_p50_ms: ari.requestP50Ms === null ? null : round(ari.requestP50Ms),
+    ari_request_p99_ms: ari.requestP99Ms === null ? null : round(ari.requestP99Ms),
+    ari_connect_max_inflight: atConnect.maxInflightRequests,
+    ari_connect_max_connections: atConnect.maxConnections,
+    session_limit: config.sessionLimit,
+    ari_request_bound: config.ariMaxConcurrentRequests,
+    engine_workers: config.workers,
+    engine_cpu_pct: round(engineBusy * 100, 1),
+    process_cpu_pct: round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 1),
+    main_thread_cpu_pct: main.cpuPct,
+    main_thread_runqueue_wait_pct: main.waitPct,
+    event_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6),
+    event_loop_delay_max_ms: round(loopDelay.max / 1e6),
+    duration_s: round(wallMs / 1000, 1),
+    stopped_by_deadline: stoppedByDeadline,
+    machine,
+  };
+  log.info({ placed: report.placed, setUp: report.set_up, failed: report.failed, rejected: report.rejected, p99: report.setup_p99_ms }, 'via-ARI load test finished');
+  return report;
+}
