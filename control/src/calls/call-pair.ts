@@ -113,15 +113,8 @@ export class CallPair {
         this.#track(ari.createBridge(ids.bridgeA, ids.bridgeA, 'mixing')),
         this.#track(ari.createBridge(ids.bridgeB, ids.bridgeB, 'mixing')),
       ]).then(() => undefined);
-      const [opened] = await Promise.all([
-        this.#track(engine.openPair({ pairId, extA, extB, codec: config.format })),
-        this.#bridgesReady,
-        this.#track(ari.setVariable(this.callerChannelId, 'PAIR_ID', pairId)).catch(vanished('caller-hangup')),
-        this.#track(ari.setVariable(this.callerChannelId, 'SRC_EXT', extA)).catch(vanished('caller-hangup')),
-      ]);
-      this.#engineOpened = opened;
-      this.#checkAlive();
-
+      // Leg B depends on nothing: it rings while the rest is built (its StasisStart,
+      // whenever it comes, waits for bridge B in #joinLegB).
       const originate = this.#track(
         ari.originate({
           endpoint: `${config.legBTechnology}/${extB}`,
@@ -132,23 +125,38 @@ export class CallPair {
           variables: tag(extB),
           ...(this.#deps.callerId ? { callerId: this.#deps.callerId } : {}),
         }),
-      ).then(() => {
+      ).then(
+        () => {
           if (this.#state === 'setting-up') this.#state = 'ringing';
-        });
-      const [mediaA, mediaB] = await Promise.all([
-        this.#track(ari.externalMedia({ app: config.app, externalHost: `${opened.legA.address}:${opened.legA.port}`, format: config.format, channelId: ids.mediaA, variables: tag(extA) })),
-        this.#track(ari.externalMedia({ app: config.app, externalHost: `${opened.legB.address}:${opened.legB.port}`, format: config.format, channelId: ids.mediaB, variables: tag(extB) })),
-        originate.catch((err: unknown) => {
+        },
+        (err: unknown) => {
           throw new SetupError('originate-failed', err);
-        }),
+        },
+      );
+      const opened = this.#track(engine.openPair({ pairId, extA, extB, codec: config.format }));
+      // Each side: its externalMedia as soon as its engine leg exists, then into its
+      // bridge. The two sides never wait for each other.
+      const side = async (leg: 'A' | 'B'): Promise<void> => {
+        const legs = await opened;
+        this.#engineOpened = legs;
+        this.#checkAlive();
+        const local = leg === 'A' ? legs.legA : legs.legB;
+        const channelId = leg === 'A' ? ids.mediaA : ids.mediaB;
+        const media = await this.#track(
+          ari.externalMedia({ app: config.app, externalHost: `${local.address}:${local.port}`, format: config.format, channelId, variables: tag(leg === 'A' ? extA : extB) }),
+        );
+        this.#checkAlive();
+        await Promise.all([this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId))), this.#bridgesReady]);
+        this.#checkAlive();
+        if (leg === 'A') await this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])).catch(vanished('caller-hangup'));
+        else await this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB]));
+      };
+      // Tags for the dialplan, CDRs and reconciliation: needed, but not by the media path.
+      const tagCaller = Promise.all([
+        this.#track(ari.setVariable(this.callerChannelId, 'PAIR_ID', pairId)).catch(vanished('caller-hangup')),
+        this.#track(ari.setVariable(this.callerChannelId, 'SRC_EXT', extA)).catch(vanished('caller-hangup')),
       ]);
-      this.#checkAlive();
-      await Promise.all([
-        this.#track(engine.setRemote(pairId, 'A', unicastRtpPeer(mediaA.channelvars, ids.mediaA))),
-        this.#track(engine.setRemote(pairId, 'B', unicastRtpPeer(mediaB.channelvars, ids.mediaB))),
-        this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])).catch(vanished('caller-hangup')),
-        this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB])),
-      ]);
+      await Promise.all([side('A'), side('B'), originate, tagCaller]);
       this.#checkAlive();
       this.#answerTimer = setTimeout(() => {
         if (!this.#legBAnswered) void this.teardown('legb-no-answer');
