@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_PROBE_PAIRS, searchSustainedPairs, type EngineRun, type SearchPlan, type SearchSide } from '../../../engine/src/bench/native/run-native.js';
+import { GENERATOR_LATE_LIMIT_MS, MIN_PROBE_PAIRS, searchSustainedPairs, type EngineRun, type SearchPlan, type SearchSide } from '../../../engine/src/bench/native/run-native.js';
 
 /** A fake run: sustained below `limit` pairs. */
-function fakeRun(side: SearchSide, pairs: number, limit: number): EngineRun {
+function fakeRun(side: SearchSide, pairs: number, limit: number, generatorLateMs = 1): EngineRun {
   const sustained = pairs <= limit;
   return {
     variant: side === 'tandem' ? 'tandem' : 'c-relay-mmsg',
@@ -14,7 +14,7 @@ function fakeRun(side: SearchSide, pairs: number, limit: number): EngineRun {
     packets_out: 100,
     relayed_packets: 100,
     cpu_us_per_packet: 10,
-    generator_send_late_p99_ms: 1,
+    generator_send_late_p99_ms: generatorLateMs,
     latency_p50_ms: 1,
     latency_p99_ms: 2,
     sustained,
@@ -73,5 +73,32 @@ describe('sustained-pairs search', () => {
     expect(calls.every(([, pairs]) => !result.skipped_steps.includes(pairs))).toBe(true);
     expect(result.tandem_censored).toBe(true);
     expect(result.tandem_sustained_pairs).toBeLessThan(1000);
+  });
+
+  it('runs a failed step once more when the generator itself was late, and lets the second run decide', async () => {
+    const calls: Array<[SearchSide, number]> = [];
+    const busyOnce = new Set<string>(['tandem 400', 'c_mmsg 600']);
+    const result = await searchSustainedPairs(
+      plan,
+      { tandem: fakeRun('tandem', 300, 5000), c_mmsg: fakeRun('c_mmsg', 300, 5000) },
+      async (side, pairs) => {
+        calls.push([side, pairs]);
+        const key = `${side} ${pairs}`;
+        // The first run of these steps meets a busy machine: loss, and a late generator.
+        if (busyOnce.delete(key)) return fakeRun(side, pairs, 0, GENERATOR_LATE_LIMIT_MS + 40);
+        // c_mmsg at 800 fails for real: the generator was on time.
+        return fakeRun(side, pairs, side === 'c_mmsg' ? 799 : 5000);
+      },
+      () => 0,
+      () => undefined,
+    );
+    expect(result.retried_steps).toEqual([
+      { side: 'tandem', pairs: 400 },
+      { side: 'c_mmsg', pairs: 600 },
+    ]);
+    expect(calls.filter(([side, pairs]) => side === 'tandem' && pairs === 400)).toHaveLength(2);
+    expect(calls.filter(([side, pairs]) => side === 'c_mmsg' && pairs === 800)).toHaveLength(1);
+    expect(result.c_sustained_pairs).toBe(600);
+    expect(result.tandem_sustained_pairs).toBe(1000);
   });
 });

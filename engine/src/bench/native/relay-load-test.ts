@@ -1,6 +1,6 @@
 import { errorMessage } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
-import type { CoreResult } from '../../loadtest/generator-protocol.js';
+import { NO_IMPAIRMENT, type CoreResult } from '../../loadtest/generator-protocol.js';
 import { Histogram } from '../../loadtest/histogram.js';
 import { GeneratorLink } from './generator-link.js';
 import { RelayProcess, type RelayMode, type RelayStats } from './relay-process.js';
@@ -94,6 +94,9 @@ export async function runRelayLoadTest(o: RelayLoadTestOptions): Promise<RelayLo
       threads: generatorThreads,
       socketBufferBytes,
       preferTone: o.preferTone ?? true,
+      codec: 'ulaw',
+      impairment: NO_IMPAIRMENT,
+      capacityPairs: o.pairs,
     });
     const { ports } = await ready;
     for (const p of ports) {

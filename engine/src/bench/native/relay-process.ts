@@ -66,14 +66,20 @@ export class RelayProcess {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #waiters: Array<{ resolve: (s: RelayStats) => void; reject: (e: Error) => void }> = [];
   #final: RelayStats | null = null;
-  #exit: Promise<void>;
-  #stderr = '';
+  readonly #exit: Promise<void>;
+  readonly #stderr: { text: string };
   #closed = false;
 
-  private constructor(child: ChildProcessWithoutNullStreams, legs: Array<{ legA: RelayEndpoint; legB: RelayEndpoint }>, exit: Promise<void>) {
+  private constructor(
+    child: ChildProcessWithoutNullStreams,
+    legs: Array<{ legA: RelayEndpoint; legB: RelayEndpoint }>,
+    exit: Promise<void>,
+    stderr: { text: string },
+  ) {
     this.#child = child;
     this.legs = legs;
     this.#exit = exit;
+    this.#stderr = stderr;
   }
 
   /** Spawns the relay and resolves once every socket is bound. */
@@ -83,9 +89,10 @@ export class RelayProcess {
     if (o.bindAddress !== undefined) args.push('--bind', o.bindAddress);
     const child = spawn(o.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const exit = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    let stderr = '';
+    // The relay's last words, for error messages: kept short.
+    const stderr = { text: '' };
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    child.stderr.on('data', (d: string) => (stderr.text = (stderr.text + d).slice(-4000)));
     // Writing to a relay that already exited must not become an uncaught error.
     child.stdin.on('error', () => undefined);
     const lines = createInterface({ input: child.stdout });
@@ -99,7 +106,7 @@ export class RelayProcess {
         f();
       };
       const onLine = (line: string): void => done(() => resolve(line));
-      const onClose = (code: number | null): void => done(() => reject(new Error(`relay exited (code ${code}) before ready: ${stderr.trim()}`)));
+      const onClose = (code: number | null): void => done(() => reject(new Error(`relay exited (code ${code}) before ready: ${stderr.text.trim()}`)));
       const onError = (err: Error): void => done(() => reject(err));
       lines.on('line', onLine);
       child.on('close', onClose);
@@ -110,9 +117,7 @@ export class RelayProcess {
     });
     const ready = readySchema.parse(JSON.parse(first));
     const legs = ready.legs.map(([a, b]) => ({ legA: { address: ready.address, port: a }, legB: { address: ready.address, port: b } }));
-    const relay = new RelayProcess(child, legs, exit);
-    relay.#stderr = stderr;
-    child.stderr.on('data', (d: string) => (relay.#stderr = (relay.#stderr + d).slice(-4000)));
+    const relay = new RelayProcess(child, legs, exit, stderr);
     lines.on('line', (line) => relay.#onLine(line));
     child.once('close', () => relay.#onClose());
     return relay;
@@ -186,7 +191,7 @@ export class RelayProcess {
 
   #onClose(): void {
     this.#closed = true;
-    this.#rejectAll(new Error(`relay exited${this.#stderr ? `: ${this.#stderr.trim()}` : ''}`));
+    this.#rejectAll(new Error(`relay exited${this.#stderr.text ? `: ${this.#stderr.text.trim()}` : ''}`));
   }
 
   #rejectAll(err: Error): void {
