@@ -1,5 +1,4 @@
 import dgram from 'node:dgram';
-import { once } from 'node:events';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidStateError } from '../../../engine/src/common/errors.js';
 import { ensureNativeBuild, type NativePaths } from '../../../engine/src/bench/native/native-build.js';
