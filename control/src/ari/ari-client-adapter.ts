@@ -202,7 +202,7 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
     // it also raises an unhandled error of its own. Ask first, so bad
     // credentials are one clear AriError and ari-client never sees them.
     await this.#preflight();
-    const raw = await withDeadline(connectRaw(url, username, password), this.#options.requestTimeoutMs, 'connect');
+    const raw = await withoutSwaggerNotice(() => withDeadline(connectRaw(url, username, password), this.#options.requestTimeoutMs, 'connect'));
     if (this.#closed) {
       this.#dispose(raw);
       return;
@@ -314,6 +314,26 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
       if (err instanceof AriError && err.code === 'NOT_FOUND') return false;
       throw err;
     }
+  }
+}
+
+/**
+ * swagger-client prints "This API is using a deprecated version of Swagger!"
+ * with console.log on every connect (ARI serves Swagger 1.2). On a service whose
+ * stdout is JSON log lines that one line is noise, so it alone is dropped.
+ */
+async function withoutSwaggerNotice<T>(run: () => Promise<T>): Promise<T> {
+  const original = console.log;
+  console.log = (...args: unknown[]): void => {
+    // swagger-client logs its arguments as one array.
+    const first: unknown = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
+    if (typeof first === 'string' && first.startsWith('This API is using a deprecated version of Swagger')) return;
+    original(...args);
+  };
+  try {
+    return await run();
+  } finally {
+    console.log = original;
   }
 }
 
