@@ -5,7 +5,7 @@ import { EventSocket, rest } from './helpers.js';
 let sim: AsteriskSimulator | null = null;
 let ws: EventSocket | null = null;
 afterEach(async () => {
-  ws?.close();
+  await ws?.close();
   await sim?.close();
   sim = null;
   ws = null;
