@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../common/errors.js';
 import { logger } from '../common/logger.js';
+import type { EngineConfigInput } from '../config/engine-config.js';
 import { MediaEngine, type EngineStats } from '../engine.js';
 import type { OpenPairResult } from '../worker/protocol.js';
 import {
@@ -41,6 +42,8 @@ import { machineInfo, readSchedTimes, readUdpCounters, schedWaitPct, type UdpCou
  * child and fails the run with a clear message.
  */
 export interface LoadTestOptions {
+  /** Engine settings beyond the ones the load test chooses itself (e.g. alignMarginMs, jitter depths). */
+  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots'>;
   pairs: number;
   /** Measured seconds (after the warm-up). */
   seconds: number;
@@ -131,6 +134,7 @@ interface Resolved {
   heapProbe: boolean;
   cpuProfileDir: string | undefined;
   deadlineMs: number;
+  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots'>;
 }
 
 function resolveOptions(o: LoadTestOptions): Resolved {
@@ -175,6 +179,7 @@ function resolveOptions(o: LoadTestOptions): Resolved {
     preferTone: o.preferTone ?? false,
     heapProbe: o.heapProbe ?? true,
     cpuProfileDir: o.cpuProfileDir,
+    engine: o.engine ?? {},
     deadlineMs: o.deadlineMs ?? 60_000 + o.pairs * 50 + (warmupSeconds + o.seconds) * 1000 + drainMs + 30_000,
   };
 }
@@ -339,6 +344,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadTestRep
     return await Promise.race([
       (async () => {
         const started = await MediaEngine.start({
+          ...o.engine,
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
           bindAddress: '127.0.0.1',
           portRange: o.portRange,

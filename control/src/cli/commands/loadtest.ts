@@ -18,6 +18,8 @@ import {
 interface LoadtestFlags {
   pairs: number;
   seconds: number;
+  alignMargin?: number;
+  jitterMin?: number;
   json?: string;
   workers?: number;
   codec: LoadCodecName;
@@ -95,6 +97,8 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--ports <min-max>', 'engine leg port range (default 10000-19999)'))
     .addOption(new Option('--tone', 'play a tone sweep instead of espeak-ng speech').default(false))
     .addOption(new Option('--cpu-prof-dir <dir>', 'profile every engine thread over the measured window into .cpuprofile files'))
+    .addOption(new Option('--align-margin <ms>', 'engine: how long after a stream\'s arrival phase its tick comes (default 6)').argParser(nonNegativeNumber))
+    .addOption(new Option('--jitter-min <ms>', 'engine: minimum jitter-buffer depth (default 20)').argParser(positiveInteger))
     .addOption(new Option('--no-heap', 'skip the heap probe (full GC of every engine thread at both ends of the window)'))
     .action(async (flags: LoadtestFlags & ViaAriFlags) => {
       // --via-ari: calls through the Asterisk simulator and the whole control plane.
@@ -114,6 +118,10 @@ export function registerLoadtestCommand(program: Command): void {
         if (flags.ramp !== true) options.ramp.pairsPerSecond = flags.ramp;
       }
       if (flags.workers !== undefined) options.workers = flags.workers;
+      options.engine = {
+        ...(flags.alignMargin !== undefined ? { alignMarginMs: flags.alignMargin } : {}),
+        ...(flags.jitterMin !== undefined ? { jitter: { minDepthMs: flags.jitterMin, maxDepthMs: Math.max(200, flags.jitterMin) } } : {}),
+      };
       if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
       if (flags.generatorThreads !== undefined) options.generatorThreads = flags.generatorThreads;
       if (flags.ports !== undefined) {
