@@ -2,7 +2,7 @@ import { errorMessage } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { NO_IMPAIRMENT, type CoreResult } from '../../loadtest/generator-protocol.js';
 import { Histogram } from '../../loadtest/histogram.js';
-import { GeneratorLink } from './generator-link.js';
+import { GeneratorLink } from '../../loadtest/generator-link.js';
 import { RelayProcess, type RelayMode, type RelayStats } from './relay-process.js';
 
 /**
@@ -85,7 +85,11 @@ export async function runRelayLoadTest(o: RelayLoadTestOptions): Promise<RelayLo
   });
   let link: GeneratorLink | null = null;
   try {
-    link = new GeneratorLink();
+    // Phases are observed once the relay's stats can be sampled (set below).
+    let onPhase: (phase: 'probe' | 'measuring' | 'draining') => void = () => {};
+    link = new GeneratorLink((message) => {
+      if (message.type === 'phase') onPhase(message.phase);
+    });
     await link.waitFor('hello', STEP_TIMEOUT_MS);
     const ready = link.waitFor('ready', STEP_TIMEOUT_MS + o.pairs * 20);
     link.send({
@@ -116,7 +120,7 @@ export async function runRelayLoadTest(o: RelayLoadTestOptions): Promise<RelayLo
       p.catch(() => undefined);
       return p;
     };
-    generator.onPhase = (phase) => {
+    onPhase = (phase) => {
       if (phase === 'measuring') windowStart = observed();
       if (phase === 'draining') windowEnd = observed();
     };
