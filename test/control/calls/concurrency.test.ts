@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tone, type EndpointConfig } from '../../../control/src/simulator/ari/index.js';
 import { expectAllReleased, startHarness, type Harness } from '../../support/control-harness.js';
 import { sleep, waitFor } from '../../support/rtp-peer.js';
+import { seededRandom } from '../../support/random.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -9,17 +10,12 @@ afterEach(async () => {
   h = null;
 });
 
-/** Deterministic pseudo-random numbers, so a failing run can be replayed. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
 
 describe('pair_session under concurrency', () => {
   for (const eventOrder of ['random', 'events-first'] as const) {
     it(`200 concurrent calls with random hangup order and timing (${eventOrder} event order) leave nothing behind`, async () => {
       const calls = 200;
-      const rand = lcg(eventOrder === 'random' ? 42 : 7);
+      const rand = seededRandom(eventOrder === 'random' ? 42 : 7);
       const endpoints: Record<string, EndpointConfig> = {};
       for (let i = 0; i < calls; i++) {
         endpoints[String(7001 + i * 2)] = { behaviour: 'answer', answerAfterMs: Math.floor(rand() * 300), audio: tone(880) };

@@ -5,18 +5,8 @@ import { GeneratorCore } from '../../../engine/src/loadtest/generator-core.js';
 import type { CoreResult, GeneratorPairSpec, Impairment } from '../../../engine/src/loadtest/generator-protocol.js';
 import { audioForCodec } from '../../../engine/src/loadtest/load-codec.js';
 import { toneSweep } from '../../../engine/src/loadtest/speech.js';
+import { seededRandom } from '../../support/random.js';
 
-/** A seeded uniform [0, 1) source, so the impairment statistics are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Mirror {
   spec: (index: number) => GeneratorPairSpec;
@@ -70,7 +60,7 @@ async function run(impairment: Impairment, options: { pairs?: number; measureMs?
     audio: audioForCodec(toneSweep(1), codec),
     codec,
     impairment,
-    random: mulberry32(42),
+    random: seededRandom(42),
     socketBufferBytes: 1 << 20,
     onFinished: (r) => finished(r),
   });

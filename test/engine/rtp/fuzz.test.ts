@@ -3,20 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { RtpPacketView, RtpParseError, serializeRtp, serializeRtpInto } from '../../../engine/src/rtp/index.js';
 import type { RtpParseErrorCode } from '../../../engine/src/rtp/index.js';
 import { hex, loadCapture } from './support/fixtures.js';
+import { seededRandom } from '../../support/random.js';
 
 const ITERATIONS = 1_000_000;
 
-/** mulberry32: a fast seeded PRNG, so a failure can be replayed from the seed in its message. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * An independent, deliberately plain reading of RFC 3550 §5.1 + RFC 5761 (DataView,
@@ -66,7 +56,7 @@ function seeds(): Uint8Array[] {
 describe('parser fuzzing', () => {
   it(`${ITERATIONS.toLocaleString('en')} random and mutated datagrams: tryParse never throws, parse throws only RtpParseError, both agree with a reference reader`, () => {
     const seed = randomInt(0, 2 ** 32);
-    const rand = prng(seed);
+    const rand = seededRandom(seed);
     const int = (n: number): number => Math.floor(rand() * n);
     const corpus = seeds();
     const scratch = new Uint8Array(2048);
