@@ -6,6 +6,7 @@ import { addCodecBenches } from './codec.bench.js';
 import { addHotPathBenches } from './hot-path.bench.js';
 import { addJitterBenches } from './jitter.bench.js';
 import { addRtpBenches } from './rtp.bench.js';
+import { addStreamingBenches } from '../pipeline/streaming/streaming.bench.js';
 
 /**
  * `npm run bench`: tinybench over the per-packet hot path, one suite per hot
@@ -25,6 +26,7 @@ export async function runBenches(timeMs = 500): Promise<BenchResult[]> {
   addCodecBenches(bench);
   addJitterBenches(bench);
   addHotPathBenches(bench);
+  addStreamingBenches(bench);
   await bench.run();
   return bench.tasks.map((task) => {
     const result = task.result;

@@ -2,7 +2,7 @@ import { getHeapStatistics } from 'node:v8';
 import { threadId, type MessagePort } from 'node:worker_threads';
 import { logger } from '../common/logger.js';
 import { getCodec } from '../codec/index.js';
-import { identityStageFactory } from '../pipeline/index.js';
+import { identityStageFactory } from '../pipeline/identity-stage.js';
 import { EngineError } from '../session/errors.js';
 import { PairSession } from '../session/pair-session.js';
 import { RtpLeg } from '../session/rtp-leg.js';

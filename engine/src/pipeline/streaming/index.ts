@@ -1,0 +1,50 @@
+export {
+  PROTOCOL_VERSION,
+  MAX_JSON_MESSAGE_BYTES,
+  CloseCode,
+  ProtocolError,
+  parseServiceMessage,
+  parseClientMessage,
+  tryParseServiceMessage,
+  tryParseClientMessage,
+  encodeClientMessage,
+  encodeServiceMessage,
+  ClientMessageSchema,
+  ServiceMessageSchema,
+  StartMessageSchema,
+  type ProtocolErrorCode,
+  type ParseResult,
+  type RawMessage,
+  type StartMessage,
+  type StartMessageInput,
+  type StopMessage,
+  type MarkMessage,
+  type ClientMessage,
+  type StartedMessage,
+  type TranscriptMessage,
+  type TranslationMessage,
+  type ErrorMessage,
+  type ServiceMessage,
+} from './protocol.js';
+export { PlaybackQueue } from './playback-queue.js';
+export {
+  StreamingStage,
+  StreamingStageOptionsSchema,
+  streamingStageFactory,
+  type StreamingStageOptions,
+  type StreamingStageEvents,
+  type StreamingStageStats,
+  type StreamingError,
+  type StreamingErrorCode,
+  type DisconnectInfo,
+  type OutboundDropReason,
+} from './stream-stage.js';
+export { EnergyUtteranceDetector, type EnergyDetectorOptions, type Utterance } from './energy-detector.js';
+export { synthesizeSpeech, synthesizeSpeechSamples, resampleS16LE, parseWav, SynthesisError, type SynthesizeOptions } from './espeak.js';
+export {
+  ReferenceService,
+  type ReferenceServiceOptions,
+  type ReferenceServiceEvents,
+  type ReferenceSessionRecord,
+  type ReferenceUtterance,
+} from './reference-service.js';

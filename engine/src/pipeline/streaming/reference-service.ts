@@ -1,0 +1,372 @@
+/**
+ * The reference service for the Tandem media streaming protocol.
+ *
+ * IT RECOGNIZES NOTHING AND TRANSLATES NOTHING. It proves the loop: it finds
+ * utterances by energy alone, answers each with a transcript and a
+ * "translation" that only name the utterance's number and duration
+ * ("utterance 3, 1240 ms"), speaks that text with espeak-ng in the target
+ * language, and sends the audio back followed by a mark. Tests and demos use
+ * it; it records what each session received so they can assert on it.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { InvalidStateError, errorMessage } from '../../common/errors.js';
+import { logger } from '../../common/logger.js';
+import { TypedEmitter } from '../../common/typed-emitter.js';
+import type { Direction } from '../stage.js';
+import { EnergyUtteranceDetector, type Utterance } from './energy-detector.js';
+import { synthesizeSpeech } from './espeak.js';
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  encodeServiceMessage,
+  tryParseClientMessage,
+  type StartMessage,
+} from './protocol.js';
+
+export interface ReferenceServiceOptions {
+  host?: string;
+  port?: number;
+  /** When set, the upgrade needs `Authorization: Bearer <token>` (else HTTP 401). */
+  token?: string;
+  /** espeak-ng voice for every session; default: the session's targetLanguage. */
+  espeakVoice?: string;
+  /** Energy detector threshold (RMS, int16 scale). */
+  thresholdRms?: number;
+  hangoverMs?: number;
+  /** A session that sends no start within this is closed with 4002. */
+  startTimeoutMs?: number;
+  /** Audio is sent back in messages of this many ms. */
+  chunkMs?: number;
+}
+
+export interface ReferenceUtterance {
+  n: number;
+  startMs: number;
+  endMs: number;
+  text: string;
+  /** Bytes of synthesized audio sent back (0 until sent, or if cancelled by clear). */
+  audioBytes: number;
+}
+
+/** What one session (one connection) received: for tests and demos. */
+export interface ReferenceSessionRecord {
+  id: string;
+  start: StartMessage | null;
+  pairId: string | null;
+  srcExt: string | null;
+  direction: Direction | null;
+  bytesReceived: number;
+  utterances: ReferenceUtterance[];
+  marksAcked: string[];
+  clears: number;
+  stopped: boolean;
+  protocolErrors: string[];
+  closed: boolean;
+}
+
+export type ReferenceServiceEvents = {
+  session: [record: ReferenceSessionRecord];
+  utterance: [record: ReferenceSessionRecord, utterance: ReferenceUtterance];
+  markAck: [record: ReferenceSessionRecord, name: string];
+  rejected: [reason: 'unauthorized'];
+  listenererror: [event: string, error: unknown];
+};
+
+const log = logger('pipeline.reference-service');
+
+export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
+  readonly sessions: ReferenceSessionRecord[] = [];
+  readonly #http: Server;
+  readonly #wss: WebSocketServer;
+  readonly #options: ReferenceServiceOptions;
+  readonly #sockets = new Set<Socket>();
+  readonly #live = new Set<Session>();
+  #rejected = 0;
+  #closed = false;
+  #nextId = 1;
+
+  private constructor(http: Server, options: ReferenceServiceOptions) {
+    super();
+    this.#http = http;
+    this.#options = options;
+    this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
+    http.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.#onUpgrade(req, socket, head));
+  }
+
+  /** Listens on host:port (default 127.0.0.1, an ephemeral port). */
+  static async start(options: ReferenceServiceOptions = {}): Promise<ReferenceService> {
+    const http = createServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n');
+    });
+    const service = new ReferenceService(http, options);
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    log.info({ url: service.url }, 'reference service listening');
+    return service;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get url(): string {
+    const address = this.#http.address() as AddressInfo | null;
+    if (address === null) throw new InvalidStateError('reference service is not listening');
+    return `ws://${address.address}:${address.port}/`;
+  }
+
+  /** Upgrades refused for a missing or wrong token. */
+  get rejectedCount(): number {
+    return this.#rejected;
+  }
+
+  /** Sessions still connected. */
+  get liveSessions(): number {
+    return this.#live.size;
+  }
+
+  /** Closes every session, the server and every socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const session of [...this.#live]) session.terminate();
+    this.#wss.close();
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    if (!this.#authorized(req.headers.authorization)) {
+      this.#rejected++;
+      // No token material in the log, only that it failed.
+      log.warn({ remote: socket.remoteAddress }, 'upgrade refused: bad or missing bearer token');
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      this.safeEmit('rejected', 'unauthorized');
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const record: ReferenceSessionRecord = {
+        id: `s${this.#nextId++}`,
+        start: null,
+        pairId: null,
+        srcExt: null,
+        direction: null,
+        bytesReceived: 0,
+        utterances: [],
+        marksAcked: [],
+        clears: 0,
+        stopped: false,
+        protocolErrors: [],
+        closed: false,
+      };
+      this.sessions.push(record);
+      const session = new Session(ws, record, this.#options, this);
+      this.#live.add(session);
+      ws.once('close', () => {
+        this.#live.delete(session);
+        session.dispose();
+      });
+    });
+  }
+
+  #authorized(header: string | undefined): boolean {
+    const token = this.#options.token;
+    if (token === undefined) return true;
+    if (header === undefined) return false;
+    const expected = Buffer.from(`Bearer ${token}`);
+    const given = Buffer.from(header);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** @internal the session's way to report. */
+  notify<K extends 'session' | 'utterance' | 'markAck'>(event: K, ...args: ReferenceServiceEvents[K]): void {
+    this.safeEmit(event, ...args);
+  }
+}
+
+/** One connection: start handshake, utterance detection, answers in order. */
+class Session {
+  readonly #ws: WebSocket;
+  readonly #record: ReferenceSessionRecord;
+  readonly #options: ReferenceServiceOptions;
+  readonly #service: ReferenceService;
+  #detector: EnergyUtteranceDetector | null = null;
+  #start: StartMessage | null = null;
+  #startTimer: NodeJS.Timeout | null;
+  #samples = new Int16Array(0);
+  #generation = 0; // bumped by clear: answers of an older generation are not sent
+  #answers: Promise<void> = Promise.resolve();
+  #disposed = false;
+
+  constructor(ws: WebSocket, record: ReferenceSessionRecord, options: ReferenceServiceOptions, service: ReferenceService) {
+    this.#ws = ws;
+    this.#record = record;
+    this.#options = options;
+    this.#service = service;
+    this.#startTimer = setTimeout(() => {
+      this.#fail('timeout', 'no start message', CloseCode.timeout);
+    }, options.startTimeoutMs ?? 5000);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      try {
+        if (isBinary) this.#onAudio(data);
+        else this.#onText(data);
+      } catch (err) {
+        // A bug here must close this session only, never the server.
+        log.error({ err: errorMessage(err), session: record.id }, 'reference session failed');
+        this.#fail('internal', 'internal error', CloseCode.internalError);
+      }
+    });
+    ws.on('error', (err) => log.warn({ err: err.message, session: record.id }, 'reference session socket error'));
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#record.closed = true;
+    if (this.#startTimer) clearTimeout(this.#startTimer);
+    this.#startTimer = null;
+  }
+
+  #onText(data: RawData): void {
+    const parsed = tryParseClientMessage(data as Buffer);
+    if (!parsed.ok) {
+      this.#record.protocolErrors.push(parsed.error.code);
+      if (parsed.error.code === 'unsupported_protocol') {
+        this.#fail(parsed.error.code, parsed.error.message, CloseCode.unsupportedProtocol);
+      } else if (this.#start === null) {
+        this.#fail(parsed.error.code, parsed.error.message, CloseCode.protocolError);
+      } else {
+        this.#send({ event: 'error', code: parsed.error.code, message: parsed.error.message });
+      }
+      return;
+    }
+    const msg = parsed.message;
+    switch (msg.event) {
+      case 'start':
+        if (this.#start !== null) {
+          this.#send({ event: 'error', code: 'already_started', message: 'start was already received' });
+          return;
+        }
+        this.#onStart(msg);
+        break;
+      case 'stop':
+        this.#record.stopped = true;
+        this.#detector?.finish((u) => this.#onUtterance(u));
+        // Answers already being synthesized are sent before the close.
+        void this.#answers.then(() => this.#ws.close(CloseCode.normal, 'stopped'));
+        break;
+      case 'clear':
+        this.#record.clears++;
+        this.#generation++;
+        break;
+      case 'mark':
+        this.#record.marksAcked.push(msg.name);
+        this.#service.notify('markAck', this.#record, msg.name);
+        break;
+    }
+  }
+
+  #onStart(start: StartMessage): void {
+    if (this.#startTimer) clearTimeout(this.#startTimer);
+    this.#startTimer = null;
+    this.#start = start;
+    Object.assign(this.#record, { start, pairId: start.pairId, srcExt: start.srcExt, direction: start.direction });
+    this.#detector = new EnergyUtteranceDetector({
+      sampleRate: start.sampleRate,
+      ...(this.#options.thresholdRms !== undefined ? { thresholdRms: this.#options.thresholdRms } : {}),
+      ...(this.#options.hangoverMs !== undefined ? { hangoverMs: this.#options.hangoverMs } : {}),
+    });
+    this.#send({ event: 'started', protocol: PROTOCOL_VERSION, sessionId: this.#record.id });
+    log.info({ session: this.#record.id, pairId: start.pairId, srcExt: start.srcExt, direction: start.direction }, 'reference session started');
+    this.#service.notify('session', this.#record);
+  }
+
+  #onAudio(data: RawData): void {
+    if (this.#start === null || this.#detector === null) {
+      this.#record.protocolErrors.push('unexpected_binary');
+      this.#fail('unexpected_binary', 'audio before start', CloseCode.protocolError);
+      return;
+    }
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (buf.length % 2 !== 0) {
+      this.#record.protocolErrors.push('odd_length_audio');
+      this.#send({ event: 'error', code: 'odd_length_audio', message: `audio message of ${buf.length} bytes` });
+      return;
+    }
+    this.#record.bytesReceived += buf.length;
+    const n = buf.length >> 1;
+    if (this.#samples.length < n) this.#samples = new Int16Array(n);
+    for (let i = 0; i < n; i++) this.#samples[i] = buf.readInt16LE(2 * i);
+    this.#detector.push(this.#samples, n, (u) => this.#onUtterance(u));
+  }
+
+  #onUtterance(u: Utterance): void {
+    const start = this.#start;
+    if (start === null) return;
+    const n = this.#record.utterances.length + 1;
+    const text = `utterance ${n}, ${u.endMs - u.startMs} ms`;
+    const utterance: ReferenceUtterance = { n, startMs: u.startMs, endMs: u.endMs, text, audioBytes: 0 };
+    this.#record.utterances.push(utterance);
+    const utteranceId = `u${n}`;
+    this.#send({ event: 'transcript', utteranceId, text, final: true, startMs: u.startMs, endMs: u.endMs, language: start.sourceLanguage });
+    this.#send({ event: 'translation', utteranceId, text, language: start.targetLanguage, final: true });
+    this.#service.notify('utterance', this.#record, utterance);
+    const generation = this.#generation;
+    // Chained, so answers go out in utterance order even when synthesis times vary.
+    this.#answers = this.#answers.then(() => this.#speak(utterance, start, generation));
+  }
+
+  async #speak(utterance: ReferenceUtterance, start: StartMessage, generation: number): Promise<void> {
+    let pcm: Buffer;
+    try {
+      pcm = await synthesizeSpeech(utterance.text, {
+        voice: this.#options.espeakVoice ?? start.targetLanguage.toLowerCase(),
+        sampleRate: start.sampleRate,
+      });
+    } catch (err) {
+      this.#send({ event: 'error', code: 'synthesis_failed', message: errorMessage(err) });
+      return;
+    }
+    if (this.#disposed || generation !== this.#generation) return;
+    const chunkBytes = Math.max(2, Math.round(((this.#options.chunkMs ?? 200) * start.sampleRate) / 1000) * 2);
+    for (let p = 0; p < pcm.length; p += chunkBytes) {
+      this.#sendBinary(pcm.subarray(p, Math.min(pcm.length, p + chunkBytes)));
+    }
+    utterance.audioBytes = pcm.length;
+    this.#send({ event: 'mark', name: `utterance-${utterance.n}` });
+  }
+
+  #send(message: Parameters<typeof encodeServiceMessage>[0]): void {
+    if (this.#disposed || this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#ws.send(encodeServiceMessage(message));
+  }
+
+  #sendBinary(pcm: Buffer): void {
+    if (this.#disposed || this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#ws.send(pcm, { binary: true });
+  }
+
+  #fail(code: string, message: string, closeCode: number): void {
+    this.#send({ event: 'error', code, message });
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.close(closeCode, code.slice(0, 100));
+  }
+}
