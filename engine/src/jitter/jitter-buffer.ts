@@ -135,6 +135,8 @@ export class JitterBuffer {
   #previousSsrc = 0;
   #previousHighestSeq = 0;
   #previousUntilMs = Number.NEGATIVE_INFINITY;
+  /** Sequence of a lone same-SSRC packet far from the stream, on probation (RFC 3550 A.1); -1 = none. */
+  #jumpCandidate = -1;
 
   constructor(decode: FrameDecoder, options: JitterBufferOptions) {
     if (typeof decode !== 'function') throw new TypeError('decode must be a function');
@@ -208,6 +210,15 @@ export class JitterBuffer {
     }
     if (packet.ssrc !== this.#ssrc || this.#isJump(seq, ts)) {
       if (this.#isStraggler(packet.ssrc, seq, nowMs)) {
+        stats.late++;
+        return 'late';
+      }
+      // RFC 3550 A.1 probation: on the same SSRC, one packet far from the stream is a
+      // stray (a stale duplicate, a misrouted packet) and must not throw the stream
+      // away; a second packet in sequence with it is a new stream.
+      const seqGapMs = Math.abs(seqDiff(this.#highestSeq, seq)) * FRAME_MS;
+      if (packet.ssrc === this.#ssrc && seqGapMs > this.#options.resyncJumpMs && seq !== ((this.#jumpCandidate + 1) & 0xffff)) {
+        this.#jumpCandidate = seq;
         stats.late++;
         return 'late';
       }
@@ -366,6 +377,7 @@ export class JitterBuffer {
 
   #startStream(packet: JitterPacket, seq: number, ts: number, nowMs: number): void {
     const ext = EXT_BASE + seq;
+    this.#jumpCandidate = -1;
     this.#hasStream = true;
     this.#ssrc = packet.ssrc;
     this.#state = STATE_WAITING;

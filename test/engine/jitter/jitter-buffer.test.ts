@@ -366,12 +366,30 @@ describe('JitterBuffer resync', () => {
     jb.pop(5, newOut());
     expect(jb.push(packet(40, 40 * 160), 20)).not.toBe('resync'); // 780 ms: a loss burst, within the limit
     expect(jb.stats.resyncs).toBe(0);
-    expect(jb.push(packet(40 + 60, 100 * 160), 40)).toBe('resync'); // 1200 ms
+    // 1200 ms away: a lone packet that far is a stray (RFC 3550 A.1 probation)...
+    expect(jb.push(packet(40 + 60, 100 * 160), 40)).toBe('late');
+    expect(jb.stats.resyncs).toBe(0);
+    // ...and the next one in sequence with it makes it a new stream.
+    expect(jb.push(packet(40 + 61, 101 * 160), 41)).toBe('resync');
     expect(jb.stats.resyncs).toBe(1);
     expect(jb.bufferedFrames).toBe(1);
     let first: number | null = null;
     for (let t = 45; t < 400 && first === null; t += 20) first = popSeq(jb, t).seq;
-    expect(first).toBe(100);
+    expect(first).toBe(101);
+  });
+
+  it('a lone stale duplicate far behind the stream is dropped, never replayed', () => {
+    const jb = make();
+    jb.push(packet(65400, 0), 0);
+    expect(popSeq(jb, 5).seq).toBe(65400);
+    for (let i = 1; i <= 60; i++) {
+      jb.push(packet((65400 + i) & 0xffff, i * 160), i * 20);
+      popSeq(jb, i * 20 + 5);
+    }
+    const resyncs = jb.stats.resyncs;
+    expect(jb.push(packet(65400, 0), 1300)).toBe('late');
+    expect(jb.stats.resyncs).toBe(resyncs);
+    for (let t = 1305; t < 1400; t += 20) expect(popSeq(jb, t).seq).not.toBe(65400);
   });
 
   it('a timestamp wrap is not a jump', () => {
