@@ -1,3 +1,4 @@
+import { parsePortRange } from '../cli/commands/engine-options.js';
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../../engine/src/common/errors.js';
@@ -71,11 +72,7 @@ export function viaAriOptionsFromFlags(flags: ViaAriFlags): ViaAriRunOptions {
   if (flags.sessionLimit !== undefined) options.sessionLimit = flags.sessionLimit;
   if (flags.ariConcurrency !== undefined) options.ariMaxConcurrentRequests = flags.ariConcurrency;
   if (flags.workers !== undefined) options.workers = flags.workers;
-  if (flags.ports !== undefined) {
-    const match = /^(\d+)-(\d+)$/.exec(flags.ports);
-    if (!match) throw new ConfigError('ports', `must look like 31000-32999, got ${JSON.stringify(flags.ports)}`);
-    options.portRange = { min: Number(match[1]), max: Number(match[2]) };
-  }
+  if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
   return options;
 }
 

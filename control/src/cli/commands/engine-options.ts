@@ -1,3 +1,4 @@
+import { ConfigError } from '../../../../engine/src/common/errors.js';
 import { Option, type Command } from 'commander';
 import type { EngineConfigInput } from '../../../../engine/src/index.js';
 
@@ -17,13 +18,18 @@ export interface EngineFlags {
   codec: 'ulaw' | 'alaw' | 'slin' | 'slin16';
 }
 
+/** Parses a `--ports min-max` value; range checks are the engine config's job. */
+export function parsePortRange(text: string): { min: number; max: number } {
+  const match = /^(\d+)-(\d+)$/.exec(text);
+  if (!match) throw new ConfigError('ports', `must look like 21000-29999, got ${JSON.stringify(text)}`);
+  return { min: Number(match[1]), max: Number(match[2]) };
+}
+
 export function engineConfigFromFlags(flags: EngineFlags): EngineConfigInput {
-  const match = /^(\d+)-(\d+)$/.exec(flags.ports);
-  if (!match) throw new Error(`--ports must look like 21000-29999, got ${JSON.stringify(flags.ports)}`);
   return {
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     bindAddress: flags.bind,
-    portRange: { min: Number(match[1]), max: Number(match[2]) },
+    portRange: parsePortRange(flags.ports),
     codec: flags.codec,
   };
 }

@@ -1,3 +1,4 @@
+import { parsePortRange } from './engine-options.js';
 import { registerViaAriOptions, runViaAriCommand, type ViaAriFlags } from '../../loadtest/index.js';
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
@@ -124,11 +125,7 @@ export function registerLoadtestCommand(program: Command): void {
       };
       if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
       if (flags.generatorThreads !== undefined) options.generatorThreads = flags.generatorThreads;
-      if (flags.ports !== undefined) {
-        const match = /^(\d+)-(\d+)$/.exec(flags.ports);
-        if (!match) throw new Error(`--ports must look like 10000-19999, got ${JSON.stringify(flags.ports)}`);
-        options.portRange = { min: Number(match[1]), max: Number(match[2]) };
-      }
+      if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
       try {
         const report = await runLoadTest(options);
         process.stdout.write(formatReport(report));

@@ -1,3 +1,4 @@
+import { parsePortRange } from './engine-options.js';
 import { Option, type Command } from 'commander';
 import { createPgPool, DEFAULT_DATABASE_URL } from '../../realtime/db.js';
 import { formatCheck, verifyConfig } from '../../verify/index.js';
@@ -14,8 +15,7 @@ export function registerVerifyConfigCommand(program: Command): void {
     .addOption(new Option('--ports <min-max>', 'engine UDP port range').env('TANDEM_PORT_RANGE').default('21000-29999'))
     .action(async (flags: { databaseUrl: string; ports: string }) => {
       const env = process.env;
-      const match = /^(\d+)-(\d+)$/.exec(flags.ports);
-      if (!match) throw new Error(`--ports must look like 21000-29999, got ${JSON.stringify(flags.ports)}`);
+      const portRange = parsePortRange(flags.ports);
       const db = createPgPool({ connectionString: flags.databaseUrl, connectTimeoutMs: 3000 });
       try {
         const results = await verifyConfig({
@@ -28,7 +28,7 @@ export function registerVerifyConfigCommand(program: Command): void {
             env['AMI_USERNAME'] && env['AMI_SECRET']
               ? { host: env['AMI_HOST'] ?? '127.0.0.1', port: Number(env['AMI_PORT'] ?? 5038), username: env['AMI_USERNAME'], secret: env['AMI_SECRET'] }
               : undefined,
-          portRange: { min: Number(match[1]), max: Number(match[2]) },
+          portRange,
         });
         for (const r of results) process.stdout.write(`${formatCheck(r)}\n`);
         const failedCount = results.filter((r) => !r.ok).length;
