@@ -1,5 +1,6 @@
 import { datagramLength, isRtcp } from './classify.js';
 import { RtpParseError, type RtpParseErrorCode } from './errors.js';
+import type { RtpHeaderFields } from './serialize.js';
 
 const FIXED_HEADER_BYTES = 12;
 const EMPTY = new Uint8Array(0);
@@ -92,6 +93,24 @@ export class RtpPacketView {
     return {
       profile: this.extensionProfile,
       data: this.buffer.subarray(this.extensionOffset, this.extensionOffset + this.extensionLength),
+    };
+  }
+
+  /**
+   * The parsed header as fields `serializeRtpInto` accepts, so a packet can be
+   * re-serialized (allocating: off the hot path).
+   */
+  headerFields(): RtpHeaderFields {
+    const extension = this.headerExtension;
+    return {
+      marker: this.marker,
+      payloadType: this.payloadType,
+      sequenceNumber: this.sequenceNumber,
+      timestamp: this.timestamp,
+      ssrc: this.ssrc,
+      csrcs: this.csrcs,
+      ...(extension === null ? {} : { extension }),
+      paddingLength: this.paddingLength,
     };
   }
 
