@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { CacheExpirer, SorceryObjectType } from '../../../control/src/realtime/cache-expirer.js';
 import { RealtimeError, type RealtimeErrorCode } from '../../../control/src/realtime/errors.js';
 import { ExtensionService } from '../../../control/src/realtime/extension-service.js';
 import { InvalidStateError } from '../../../engine/src/common/errors.js';
 import { findInconsistencies } from '../../../control/src/realtime/sync.js';
-import { countRows, createTestDb, expectedPs, psRows, type TestDb } from './pg-test-db.js';
+import { countRows, expectedPs, psRows, useTestDb } from './pg-test-db.js';
 
 class RecordingExpirer implements CacheExpirer {
   readonly calls: [SorceryObjectType, string][] = [];
@@ -14,18 +14,11 @@ class RecordingExpirer implements CacheExpirer {
 }
 
 describe('ExtensionService against PostgreSQL', () => {
-  let db: TestDb;
+  const db = useTestDb({ emptyBeforeEach: true });
   let svc: ExtensionService;
   let expirer: RecordingExpirer;
 
-  beforeAll(async () => {
-    db = await createTestDb();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
   beforeEach(async () => {
-    await db.pool.query('DELETE FROM extensions');
     expirer = new RecordingExpirer();
     svc = new ExtensionService(db.pool, { cacheExpirer: expirer });
   });
@@ -246,13 +239,7 @@ describe('ExtensionService against PostgreSQL', () => {
 });
 
 describe('direct writes to extensions by another program', () => {
-  let db: TestDb;
-  beforeAll(async () => {
-    db = await createTestDb();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
+  const db = useTestDb();
 
   it('INSERT, UPDATE and DELETE straight into extensions keep ps_* right', async () => {
     await db.pool.query(

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   generatePassword,
   pairNumbers,
@@ -6,19 +6,10 @@ import {
   readyPairExtensions,
 } from '../../../control/src/realtime/pairs.js';
 import { ExtensionService } from '../../../control/src/realtime/extension-service.js';
-import { countRows, createTestDb, expectedPs, psRows, type TestDb } from './pg-test-db.js';
+import { countRows, expectedPs, psRows, useTestDb } from './pg-test-db.js';
 
 describe('provisionPairs', () => {
-  let db: TestDb;
-  beforeAll(async () => {
-    db = await createTestDb();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
-  beforeEach(async () => {
-    await db.pool.query('DELETE FROM extensions');
-  });
+  const db = useTestDb({ emptyBeforeEach: true });
 
   it('pairNumbers gives consecutive numbers from the base', () => {
     expect(pairNumbers(2)).toEqual(['7000', '7001', '7002', '7003']);

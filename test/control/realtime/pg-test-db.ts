@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { Pool } from 'pg';
 import { createPgPool } from '../../../control/src/realtime/db.js';
 import { migrate } from '../../../control/src/realtime/migrate.js';
@@ -49,6 +50,43 @@ export async function createTestDb(options: { migrate?: boolean } = {}): Promise
         await a.end();
       }
     },
+  };
+}
+
+/**
+ * A test database for the enclosing describe block: created (migrated) before
+ * its tests, dropped after them, and with `emptyBeforeEach` every extension
+ * removed before each test. The returned object is usable once the hooks ran.
+ */
+export function useTestDb(options: { migrate?: boolean; emptyBeforeEach?: boolean } = {}): TestDb {
+  let db: TestDb | undefined;
+  const current = (): TestDb => {
+    if (!db) throw new Error('the test database is created in beforeAll: use it inside tests or hooks');
+    return db;
+  };
+  beforeAll(async () => {
+    db = await createTestDb(options.migrate === undefined ? {} : { migrate: options.migrate });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  if (options.emptyBeforeEach) {
+    beforeEach(async () => {
+      await current().pool.query('DELETE FROM extensions');
+    });
+  }
+  return {
+    get name() {
+      return current().name;
+    },
+    get url() {
+      return current().url;
+    },
+    get pool() {
+      return current().pool;
+    },
+    openPool: () => current().openPool(),
+    drop: () => current().drop(),
   };
 }
 

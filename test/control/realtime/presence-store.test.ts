@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { PgPresenceStore } from '../../../control/src/realtime/presence-store.js';
 import { ExtensionService } from '../../../control/src/realtime/extension-service.js';
 import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { createTestDb, psRows, type TestDb } from './pg-test-db.js';
+import { psRows, useTestDb } from './pg-test-db.js';
 
 describe('PgPresenceStore', () => {
-  let db: TestDb;
+  const db = useTestDb({ emptyBeforeEach: true });
   let store: PgPresenceStore;
   let svc: ExtensionService;
   const t0 = new Date('2026-11-23T01:00:00.000Z');
   const at = (s: number): Date => new Date(t0.getTime() + s * 1000);
 
-  beforeAll(async () => {
-    db = await createTestDb();
-  });
-  afterAll(async () => {
-    await db?.drop();
-  });
   beforeEach(async () => {
-    await db.pool.query('DELETE FROM extensions');
     svc = new ExtensionService(db.pool);
     store = new PgPresenceStore(db.pool);
     await svc.create({ number: '1001', password: 'Xk9-pQ2!vL' });
