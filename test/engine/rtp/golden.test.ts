@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { RtpPacketView, RtpParseError, isRtcp, isRtp, rtpByteLength, seqDiff, serializeRtpInto, tsDiff } from '../../../engine/src/rtp/index.js';
-import type { RtpHeaderFields } from '../../../engine/src/rtp/index.js';
 import { flowNamed, hex, loadCapture, loadSlin16Payloads, type GoldenCapture } from './support/fixtures.js';
 
 const captures: GoldenCapture[] = [loadCapture('s1_pair_caller_hangup'), loadCapture('s5_slin16')];
@@ -9,20 +8,6 @@ const s5 = captures[1]!;
 
 /** RTP clock ticks per 20 ms packet, by payload type: µ-law 8 kHz, Asterisk's slin16 16 kHz. */
 const SAMPLES_PER_PACKET: Record<number, number> = { 0: 160, 118: 320 };
-
-function fieldsOf(view: RtpPacketView): RtpHeaderFields {
-  const ext = view.headerExtension;
-  return {
-    marker: view.marker,
-    payloadType: view.payloadType,
-    sequenceNumber: view.sequenceNumber,
-    timestamp: view.timestamp,
-    ssrc: view.ssrc,
-    csrcs: view.csrcs,
-    ...(ext === null ? {} : { extension: ext }),
-    paddingLength: view.paddingLength,
-  };
-}
 
 describe('golden packets from real Asterisk 22.10.1', () => {
   it('decodes the first µ-law packet Asterisk sent to externalMedia A (result.json sockets.A.first3_hex[0])', () => {
@@ -84,7 +69,7 @@ describe('golden packets from real Asterisk 22.10.1', () => {
             expect(view.payloadLength).toBe(flow.expected.payloadLength);
             expect(view.headerLength + view.payloadLength + view.paddingLength).toBe(bytes.length);
 
-            const fields = fieldsOf(view);
+            const fields = view.headerFields();
             const written = serializeRtpInto(fields, view.payload, out, 0);
             expect(written).toBe(bytes.length);
             expect(rtpByteLength(fields, view.payloadLength)).toBe(written);
