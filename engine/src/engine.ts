@@ -4,6 +4,11 @@ import { InvalidStateError, TimeoutError, errorMessage } from './common/errors.j
 import { logger } from './common/logger.js';
 import { TypedEmitter } from './common/typed-emitter.js';
 import { parseEngineConfig, type EngineConfig, type EngineConfigInput } from './config/engine-config.js';
+import type { RecordingSummary } from './pipeline/recording/pair-recorder.js';
+import type { Direction } from './pipeline/stage.js';
+import type { TranscriptEvent } from './pipeline/transcript-event.js';
+import { parsePairTranslation, type PairTranslationInput } from './pipeline/translation/config.js';
+import type { DirectionEvent } from './pipeline/translation/translating-stage.js';
 import { EngineError } from './session/errors.js';
 import type {
   LegName,
@@ -20,6 +25,12 @@ import { validateEndpoint, validateOpenPairRequest } from './worker/validate.js'
 export type EngineEvents = {
   /** A pair was closed by the engine itself (worker crash), not by closePair(). */
   pairclosed: [pairId: string, reason: string];
+  /** A recorded pair's file is complete (after the pair closed). */
+  recording: [pairId: string, summary: RecordingSummary];
+  /** A translated pair's transcript (partial or final). */
+  transcript: [event: TranscriptEvent];
+  /** Anything else a translated direction reports: VAD decisions, marks, provider errors and connection changes, latency. */
+  translation: [pairId: string, direction: Direction, event: DirectionEvent];
   shardcrash: [shard: number, error: Error];
   listenererror: [event: string, error: unknown];
 };
@@ -118,6 +129,11 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
   async openPair(request: OpenPairRequest): Promise<OpenPairResult> {
     this.#assertOpen();
     validateOpenPairRequest(request);
+    // Settings errors surface here, by key, before a worker is involved.
+    if (request.translation !== undefined) parsePairTranslation(request.translation);
+    if (request.record === true && this.config.recording === undefined) {
+      throw new EngineError('RECORDING_DISABLED', `pair ${request.pairId} asked to be recorded, but the engine has no recording directory`);
+    }
     if (this.#placement.has(request.pairId)) {
       throw new EngineError('PAIR_EXISTS', `pair ${request.pairId} is already open`);
     }
@@ -141,6 +157,22 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     if (leg !== 'A' && leg !== 'B') throw new TypeError(`leg must be 'A' or 'B', got ${String(leg)}`);
     validateEndpoint(remote, 'remote');
     await this.#shardFor(pairId).client.request({ type: 'setRemote', pairId, leg, remote });
+  }
+
+  /** Changes a running pair's translation (languages, provider, mode); null turns it back into a transparent duplex. */
+  async setTranslation(pairId: string, translation: PairTranslationInput | null): Promise<void> {
+    this.#assertOpen();
+    if (translation !== null) parsePairTranslation(translation);
+    await this.#shardFor(pairId).client.request({ type: 'setTranslation', pairId, translation });
+  }
+
+  /** Drops translated audio queued for playback (`clear`); returns how many directions were cleared. */
+  async clearPlayback(pairId: string, direction?: Direction): Promise<number> {
+    this.#assertOpen();
+    if (direction !== undefined && direction !== 'A->B' && direction !== 'B->A') throw new TypeError(`direction must be 'A->B' or 'B->A', got ${String(direction)}`);
+    return await this.#shardFor(pairId).client.request<number>(
+      direction === undefined ? { type: 'clearPlayback', pairId } : { type: 'clearPlayback', pairId, direction },
+    );
   }
 
   /** Closes a pair; false if it was not open. Idempotent. */
@@ -195,6 +227,9 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     const client = new ShardClient(index, port1, this.config.requestTimeoutMs, (n: ShardNotification) => {
       if (n.kind === 'ready') markReady();
       else if (n.kind === 'pairClosed') this.#onPairClosedByShard(index, n.pairId, n.reason);
+      else if (n.kind === 'transcript') this.safeEmit('transcript', n.event);
+      else if (n.kind === 'recording') this.safeEmit('recording', n.pairId, n.summary);
+      else this.safeEmit('translation', n.pairId, n.direction, n.event);
     });
     const input: ShardTaskInput = { shard: index, shardCount: this.config.workers, config: this.config, port: port2 };
     const task = this.#pool.run(input, { transferList: [port2] });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseConfig } from '../../../engine/src/common/parse-config.js';
+import { PairTranslationSchema } from '../../../engine/src/pipeline/translation/config.js';
 
 export const callConfigSchema = z.object({
   /** The Stasis application name, as in the dialplan's Stasis(pair_session,...). */
@@ -12,6 +13,10 @@ export const callConfigSchema = z.object({
   originateTimeoutSeconds: z.number().int().min(1).max(600).default(30),
   /** How long leg B may take to answer before the call is torn down (beyond the originate timeout, a safety net). */
   answerDeadlineMs: z.number().int().min(1000).max(900_000).default(45_000),
+  /** Record every call to a 4-channel WAV (the engine's `recording.dir`). */
+  record: z.boolean().default(false),
+  /** Translation for every pair opened (languages, provider); omitted = transparent duplex. Changeable per pair while it runs. */
+  translation: PairTranslationSchema.optional(),
 });
 
 export type CallConfig = z.output<typeof callConfigSchema>;

@@ -1,3 +1,4 @@
+import type { PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
 import type { Logger } from '../../../engine/src/common/logger.js';
 import { errorMessage } from '../../../engine/src/common/errors.js';
 import type { OpenPairResult } from '../../../engine/src/index.js';
@@ -40,6 +41,8 @@ export interface CallPairDeps {
   lease: PairSession;
   callerChannelId: string;
   callerId: string | null;
+  /** This call's translation (the node's default with the call's languages); omitted = transparent duplex. */
+  translation?: PairTranslation;
   log: Logger;
   /** Returns the lease; called exactly once, at the end of teardown. */
   releaseLease: (pairId: string) => Promise<void>;
@@ -133,7 +136,16 @@ export class CallPair {
           throw new SetupError('originate-failed', err);
         },
       );
-      const opened = this.#track(engine.openPair({ pairId, extA, extB, codec: config.format }));
+      const opened = this.#track(
+        engine.openPair({
+          pairId,
+          extA,
+          extB,
+          codec: config.format,
+          ...(config.record ? { record: true } : {}),
+          ...(this.#deps.translation ? { translation: this.#deps.translation } : {}),
+        }),
+      );
       // Each side: its externalMedia as soon as its engine leg exists, then into its
       // bridge. The two sides never wait for each other.
       const side = async (leg: 'A' | 'B'): Promise<void> => {

@@ -1,3 +1,5 @@
+import { languagesFromStasisArgs, pairTranslationFor, type LanguageOverride } from './translation-settings.js';
+import type { PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
 import { errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
@@ -66,6 +68,11 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     return this.#pairs.size;
   }
 
+  /** The call on a pair right now, if any. */
+  pair(pairId: string): CallPair | undefined {
+    return this.#pairs.get(pairId);
+  }
+
   pairs(): CallPair[] {
     return [...this.#pairs.values()];
   }
@@ -131,19 +138,21 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       void this.#deps.ari.hangup(channel.id).catch(() => false);
       return;
     }
-    void this.#acceptCall(channel.id, event.args[0] ?? channel.caller?.number ?? null);
+    const { override, ignored } = languagesFromStasisArgs(event.args.slice(1));
+    if (ignored.length > 0) this.#log.warn({ channelId: channel.id, ignored }, 'ignored Stasis arguments (expected lang_a=<tag> / lang_b=<tag>)');
+    void this.#acceptCall(channel.id, event.args[0] ?? channel.caller?.number ?? null, override);
   }
 
-  async #acceptCall(callerChannelId: string, callerId: string | null): Promise<void> {
+  async #acceptCall(callerChannelId: string, callerId: string | null, languages: LanguageOverride): Promise<void> {
     this.#accepting.add(callerChannelId);
     try {
-      await this.#allocateAndSetUp(callerChannelId, callerId);
+      await this.#allocateAndSetUp(callerChannelId, callerId, languages);
     } finally {
       this.#accepting.delete(callerChannelId);
     }
   }
 
-  async #allocateAndSetUp(callerChannelId: string, callerId: string | null): Promise<void> {
+  async #allocateAndSetUp(callerChannelId: string, callerId: string | null, languages: LanguageOverride): Promise<void> {
     let lease;
     try {
       lease = await this.#keeper.allocate({ callerId, node: this.#deps.node });
@@ -166,6 +175,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       lease,
       callerChannelId,
       callerId,
+      ...optionalTranslation(pairTranslationFor(this.#deps.config.translation, languages)),
       log: this.#log,
       releaseLease: async (pairId) => {
         await this.#keeper.release(pairId);
@@ -269,4 +279,8 @@ function channelOf(event: AriKnownEvent): string | null {
     default:
       return null;
   }
+}
+
+function optionalTranslation(translation: PairTranslation | undefined): { translation?: PairTranslation } {
+  return translation === undefined ? {} : { translation };
 }

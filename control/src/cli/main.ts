@@ -8,6 +8,7 @@ import { registerPairsCommand } from './commands/pairs.js';
 import { registerProvisionPairsCommand } from './commands/provision-pairs.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerSyncExtensionsCommand } from './commands/sync-extensions.js';
+import { registerTranscriptsCommand } from './commands/transcripts.js';
 import { registerVerifyConfigCommand } from './commands/verify-config.js';
 
 /**
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerSyncExtensionsCommand(program);
   registerProvisionPairsCommand(program);
   registerVerifyConfigCommand(program);
+  registerTranscriptsCommand(program);
   return program;
 }
 

@@ -4,3 +4,4 @@ export { registerHealthRoutes } from './health-routes.js';
 export { registerBearerAuth, PUBLIC_ROUTE } from './auth.js';
 export { ApiError, errorBodySchema, errorHandler, toApiError, type ApiErrorBody } from './errors.js';
 export { registerPresenceRoutes, type PresenceFeed, type PresenceRoutesOptions } from './presence-routes.js';
+export { registerTranslationRoutes, type TranslationControl } from './translation-routes.js';

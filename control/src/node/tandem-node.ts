@@ -8,9 +8,11 @@ import { PairSessionApp, parseCallConfig, type CallConfigInput } from '../calls/
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
-import { createControlApi, registerPresenceRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
+import { createControlApi, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
 import { createPgPool } from '../realtime/db.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
+import { registerTranscriptRoutes } from '../http/transcript-routes.js';
+import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
 import { PairAvailabilitySync } from './pair-availability.js';
 
 export interface TandemNodeOptions {
@@ -39,6 +41,8 @@ export class TandemNode {
   readonly api: ControlApi | null;
   readonly apiAddress: ListenAddress | null;
   readonly presence: AmiPresenceService | null;
+  /** Every transcript of every translated pair: in-process, Redis, SSE, and stored when there is a database. */
+  readonly transcripts: TranscriptHub;
   readonly #closers: Array<() => Promise<void>>;
   #closing: Promise<void> | null = null;
 
@@ -50,6 +54,7 @@ export class TandemNode {
     api: ControlApi | null;
     apiAddress: ListenAddress | null;
     presence: AmiPresenceService | null;
+    transcripts: TranscriptHub;
     closers: Array<() => Promise<void>>;
   }) {
     this.engine = parts.engine;
@@ -59,6 +64,7 @@ export class TandemNode {
     this.api = parts.api;
     this.apiAddress = parts.apiAddress;
     this.presence = parts.presence;
+    this.transcripts = parts.transcripts;
     this.#closers = parts.closers;
   }
 
@@ -89,15 +95,22 @@ export class TandemNode {
       closers.push(() => engine.close());
       const ari = await AriClientAdapter.connect({ ...options.ari, app: calls.app });
       closers.push(() => ari.close());
+      const redisUrl = options.store?.redisUrl;
+      // One publishing connection for presence and transcripts (the pair store keeps its own).
+      const redis = redisUrl ? new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }) : null;
+      if (redis) closers.push(async () => void redis.disconnect());
+      const transcriptStore = db ? new PgTranscriptStore(db) : null;
+      const transcripts = new TranscriptHub({ redis, prefix: options.store?.redisKeyPrefix ?? 'tandem:', store: transcriptStore });
+      // Closed after the API (its streams) and before the pool (its last writes).
+      closers.push(() => transcripts.close());
       const app = new PairSessionApp({ ari, engine, store, config: calls, node });
       closers.push(() => app.close());
+      // The caller's channel id tells calls on the same pair apart.
+      engine.on('transcript', (event) => transcripts.publish({ ...event, callId: app.pair(event.pairId)?.callerChannelId ?? null }));
       await app.start();
       let presence: AmiPresenceService | null = null;
       let presenceStore: PgPresenceStore | null = null;
       if (options.ami && db) {
-        const redisUrl = options.store?.redisUrl;
-        const redis = redisUrl ? new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }) : null;
-        if (redis) closers.push(async () => void redis.disconnect());
         presenceStore = new PgPresenceStore(db);
         const service = new AmiPresenceService({ ami: options.ami, store: presenceStore, redis, redisPrefix: options.store?.redisKeyPrefix ?? 'tandem:' });
         presence = service;
@@ -111,11 +124,13 @@ export class TandemNode {
         const controlApi = createControlApi({ store, ...options.api });
         api = controlApi;
         if (presence && presenceStore) registerPresenceRoutes(controlApi.app, { feed: presence.tracker, store: presenceStore });
+        registerTranslationRoutes(controlApi.app, { engine });
+        registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore });
         closers.push(() => controlApi.close());
         apiAddress = await controlApi.listen();
       }
       log.info({ app: calls.app, ari: options.ari.url, store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
-      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, closers });
+      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, transcripts, closers });
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'tandem node failed to start');
       await closeAll();

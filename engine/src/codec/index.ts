@@ -18,3 +18,4 @@ export {
   type HalfbandDesign,
 } from './halfband.js';
 export { getCodec, codecForPayloadType, isCodecName, CODEC_NAMES, type Codec, type CodecName } from './codec.js';
+export { PolyphaseResampler, Upsampler8to24, Upsampler16to24, Downsampler24to8, Downsampler24to16, designPolyphaseLowpass, polyphaseResponse, type PolyphaseDesign } from './resample-24k.js';

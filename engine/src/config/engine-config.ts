@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseConfig } from '../common/parse-config.js';
+import { RecordingConfigSchema } from '../pipeline/recording/pair-recorder.js';
 
 /**
  * Every engine setting in one place, with its default. `parseEngineConfig`
@@ -40,6 +41,8 @@ export const engineConfigSchema = z.object({
    * is a ms of added latency. 6 ms keeps p50 latency well under 30 ms.
    */
   alignMarginMs: z.number().min(0).max(20).default(6),
+  /** Where pairs opened with `record: true` write their 4-channel WAV; omitted = recording refused. */
+  recording: RecordingConfigSchema.optional(),
   /** Deadline for a control message to a worker (open, close, stats...). */
   requestTimeoutMs: z.number().int().min(50).max(60000).default(5000),
 });

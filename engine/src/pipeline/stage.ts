@@ -21,6 +21,8 @@ export interface MediaFrame {
   /** RTP timestamp of the source frame, in the source stream's clock. */
   rtpTimestamp: number;
   status: FrameStatus;
+  /** Roughly how long this frame's audio waited in Tandem before this tick (jitter buffer + tick alignment), ms. */
+  ingressDelayMs?: number;
 }
 
 export interface PipelineStage {

@@ -5,7 +5,9 @@ export type EngineErrorCode =
   | 'INVALID_PAIR'
   | 'PORT_RANGE_EXHAUSTED'
   | 'WORKER_CRASHED'
-  | 'ENGINE_CLOSED';
+  | 'ENGINE_CLOSED'
+  /** A recording was asked for but the engine has no `recording` settings (no directory). */
+  | 'RECORDING_DISABLED';
 
 export class EngineError extends Error {
   override readonly name = 'EngineError';

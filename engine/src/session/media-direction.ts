@@ -1,6 +1,11 @@
 import type { Direction, MediaFrame, PipelineStage } from '../pipeline/index.js';
 import type { RtpLeg } from './rtp-leg.js';
 
+/** Something that sees every tick's frames of a direction, e.g. a recorder (must copy what it keeps). */
+export interface FrameObserver {
+  frame(direction: Direction, input: MediaFrame | null, output: MediaFrame | null): void;
+}
+
 /** The part of the worker's scheduler a direction uses to line its tick up with its packets. */
 export interface SlotPlanner {
   slotAfter(timeMs: number): number;
@@ -20,11 +25,13 @@ export class MediaDirection {
   readonly direction: Direction;
   readonly #source: RtpLeg;
   readonly #destination: RtpLeg;
-  readonly #stage: PipelineStage;
+  #stage: PipelineStage;
   readonly #frame: MediaFrame;
   readonly #planner: SlotPlanner | null;
   readonly #alignMarginMs: number;
   #alignedToArrival = Number.NaN;
+  /** Sees each tick's input and output (the pair's recorder). */
+  #observer: FrameObserver | null = null;
 
   constructor(
     pairId: string,
@@ -61,6 +68,7 @@ export class MediaDirection {
       frame.status = result;
       frame.samples = this.#source.codec.frameSamples;
       frame.rtpTimestamp = this.#source.jitter.lastPlayedTimestamp;
+      frame.ingressDelayMs = this.#source.jitter.bufferedFrames * 20 + this.#alignMarginMs;
       input = frame;
     } else {
       this.#alignToArrivals();
@@ -68,6 +76,18 @@ export class MediaDirection {
     const output = this.#stage.process(input);
     if (output === null) this.#destination.idleTick();
     else this.#destination.sendPcm(output.pcm, output.samples, output.sampleRate);
+    this.#observer?.frame(this.direction, input, output);
+  }
+
+  observe(observer: FrameObserver | null): void {
+    this.#observer = observer;
+  }
+
+  /** Swaps the stage between two ticks (new translation settings); the old one is closed. */
+  replaceStage(stage: PipelineStage): void {
+    const old = this.#stage;
+    this.#stage = stage;
+    old.close();
   }
 
   close(): void {

@@ -1,9 +1,10 @@
 import type { Logger } from '../common/logger.js';
 import type { Codec } from '../codec/index.js';
-import type { StageFactory } from '../pipeline/index.js';
+import type { StageContext, StageFactory } from '../pipeline/index.js';
 import type { LegName, PairStats, UdpEndpoint } from '../worker/protocol.js';
 import { MediaDirection, type SlotPlanner } from './media-direction.js';
 import { RtpLeg } from './rtp-leg.js';
+import type { PairRecorder, RecordingSummary } from '../pipeline/recording/pair-recorder.js';
 
 /**
  * An engine session: PAIR_ID with leg A (EXT_A's bridge) and leg B (EXT_B's
@@ -21,6 +22,10 @@ export interface PairSessionOptions {
   /** The worker's scheduler, so each direction can align its tick with its packets. */
   planner?: SlotPlanner;
   alignMarginMs?: number;
+  /** Records both legs, original and translated; closed with the pair. */
+  recorder?: PairRecorder | null;
+  /** Called with the recording's summary once its file is complete. */
+  onRecordingClosed?: (summary: RecordingSummary) => void;
 }
 
 export class PairSession {
@@ -32,6 +37,9 @@ export class PairSession {
   readonly #aToB: MediaDirection;
   readonly #bToA: MediaDirection;
   readonly #log: Logger;
+  readonly #stageContexts: readonly [StageContext, StageContext];
+  readonly #recorder: PairRecorder | null;
+  readonly #onRecordingClosed: (summary: RecordingSummary) => void;
   #closed = false;
 
   constructor(options: PairSessionOptions) {
@@ -44,8 +52,15 @@ export class PairSession {
     const { pairId, extA, extB, stageFactory } = options;
     const planner = options.planner ?? null;
     const margin = options.alignMarginMs ?? 2;
-    this.#aToB = new MediaDirection(pairId, 'A->B', this.legA, this.legB, stageFactory({ pairId, direction: 'A->B', srcExt: extA, dstExt: extB }), planner, margin);
-    this.#bToA = new MediaDirection(pairId, 'B->A', this.legB, this.legA, stageFactory({ pairId, direction: 'B->A', srcExt: extB, dstExt: extA }), planner, margin);
+    const aToB: StageContext = { pairId, direction: 'A->B', srcExt: extA, dstExt: extB };
+    const bToA: StageContext = { pairId, direction: 'B->A', srcExt: extB, dstExt: extA };
+    this.#stageContexts = [aToB, bToA];
+    this.#aToB = new MediaDirection(pairId, 'A->B', this.legA, this.legB, stageFactory(aToB), planner, margin);
+    this.#bToA = new MediaDirection(pairId, 'B->A', this.legB, this.legA, stageFactory(bToA), planner, margin);
+    this.#recorder = options.recorder ?? null;
+    this.#onRecordingClosed = options.onRecordingClosed ?? (() => {});
+    this.#aToB.observe(this.#recorder);
+    this.#bToA.observe(this.#recorder);
   }
 
   get closed(): boolean {
@@ -69,8 +84,21 @@ export class PairSession {
     return [this.#aToB, this.#bToA];
   }
 
+  /** Rebuilds both directions' stages (e.g. new languages); the old stages are closed. */
+  replaceStages(stageFactory: StageFactory): void {
+    if (this.#closed) return;
+    this.#aToB.replaceStage(stageFactory(this.#stageContexts[0]));
+    this.#bToA.replaceStage(stageFactory(this.#stageContexts[1]));
+  }
+
+  get recordingPath(): string | null {
+    return this.#recorder?.path ?? null;
+  }
+
   stats(): PairStats {
+    const recorder = this.#recorder;
     return {
+      ...(recorder ? { recording: { path: recorder.path, droppedMs: recorder.stats().droppedMs } } : {}),
       pairId: this.pairId,
       extA: this.extA,
       extB: this.extB,
@@ -88,6 +116,19 @@ export class PairSession {
     this.#bToA.close();
     this.legA.close();
     this.legB.close();
+    const recorder = this.#recorder;
+    if (recorder) {
+      this.#aToB.observe(null);
+      this.#bToA.observe(null);
+      // The file is completed in the background: its header sizes are written last.
+      void recorder.close().then(
+        (summary) => {
+          this.#log.info({ pairId: this.pairId, recording: summary }, 'recording closed');
+          this.#onRecordingClosed(summary);
+        },
+        (err: unknown) => this.#log.error({ pairId: this.pairId, err }, 'recording failed to close'),
+      );
+    }
     this.#log.info({ pairId: this.pairId, reason }, 'pair closed');
   }
 }

@@ -2,6 +2,11 @@ import type { CodecName } from '../codec/index.js';
 import type { JitterStats } from '../jitter/index.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { EngineConfig } from '../config/engine-config.js';
+import type { Direction } from '../pipeline/stage.js';
+import type { RecordingSummary } from '../pipeline/recording/pair-recorder.js';
+import type { TranscriptEvent } from '../pipeline/transcript-event.js';
+import type { PairTranslationInput } from '../pipeline/translation/config.js';
+import type { DirectionEvent } from '../pipeline/translation/translating-stage.js';
 
 /**
  * Messages between the engine (main thread) and a shard (worker thread) over
@@ -23,6 +28,10 @@ export interface OpenPairRequest {
   /** Asterisk's UNICASTRTP_LOCAL_ADDRESS:PORT per leg, when already known. */
   remoteA?: UdpEndpoint;
   remoteB?: UdpEndpoint;
+  /** Record both legs, original and translated, to one WAV (needs the engine's `recording` settings). */
+  record?: boolean;
+  /** Translate the pair (languages, provider); omitted = transparent duplex. */
+  translation?: PairTranslationInput;
 }
 
 export interface OpenPairResult {
@@ -31,12 +40,18 @@ export interface OpenPairResult {
   /** Where Asterisk must send each leg's RTP (externalMedia `external_host`). */
   legA: UdpEndpoint;
   legB: UdpEndpoint;
+  /** The recording's file, when the pair is recorded. */
+  recordingPath?: string;
 }
 
 export type ShardRequestBody =
   | { type: 'openPair'; request: OpenPairRequest }
   | { type: 'setRemote'; pairId: string; leg: LegName; remote: UdpEndpoint }
   | { type: 'closePair'; pairId: string }
+  /** New translation settings for a running pair (null: back to the transparent duplex). */
+  | { type: 'setTranslation'; pairId: string; translation: PairTranslationInput | null }
+  /** Drop translated audio queued for playback (both directions when `direction` is omitted). */
+  | { type: 'clearPlayback'; pairId: string; direction?: Direction }
   | { type: 'stats' }
   | { type: 'shutdown' };
 
@@ -54,7 +69,11 @@ export type ShardResponse =
 
 export type ShardNotification =
   | { kind: 'ready'; shard: number }
-  | { kind: 'pairClosed'; pairId: string; reason: string };
+  | { kind: 'pairClosed'; pairId: string; reason: string }
+  | { kind: 'transcript'; event: TranscriptEvent }
+  /** A pair's recording was closed (file complete); sent after the pair closed. */
+  | { kind: 'recording'; pairId: string; summary: RecordingSummary }
+  | { kind: 'translationEvent'; pairId: string; direction: Direction; event: DirectionEvent };
 
 export type ShardMessage = ShardResponse | ShardNotification;
 
@@ -88,6 +107,14 @@ export interface PairStats {
   codec: CodecName;
   legA: LegStats;
   legB: LegStats;
+  recording?: { path: string; droppedMs: number };
+  /** Present when the pair is translated: settings summary and each direction's stage counters. */
+  translation?: {
+    languages: { A: string; B: string };
+    provider: string;
+    directions: Direction[];
+    stages: Partial<Record<Direction, object>>;
+  };
 }
 
 export interface ShardStats {

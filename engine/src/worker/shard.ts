@@ -3,6 +3,11 @@ import { threadId, type MessagePort } from 'node:worker_threads';
 import { logger } from '../common/logger.js';
 import { getCodec } from '../codec/index.js';
 import { identityStageFactory } from '../pipeline/identity-stage.js';
+import type { Direction } from '../pipeline/stage.js';
+import { parsePairTranslation, type PairTranslation, type PairTranslationInput } from '../pipeline/translation/config.js';
+import { PairTranslator } from '../pipeline/translation/pair-translator.js';
+import { ShardVad } from './shard-vad.js';
+import { PairRecorder } from '../pipeline/recording/pair-recorder.js';
 import { EngineError } from '../session/errors.js';
 import { PairSession } from '../session/pair-session.js';
 import { RtpLeg } from '../session/rtp-leg.js';
@@ -13,6 +18,7 @@ import type {
   OpenPairRequest,
   OpenPairResult,
   ShardMessage,
+  ShardNotification,
   ShardRequest,
   ShardStats,
   ShardTaskInput,
@@ -31,14 +37,19 @@ export class Shard {
   readonly #ports: PortAllocator;
   readonly #scheduler: PlayoutScheduler;
   readonly #pairs = new Map<string, PairSession>();
+  readonly #translators = new Map<string, PairTranslator>();
+  readonly #notify: (notification: ShardNotification) => void;
+  readonly #vad: ShardVad;
   readonly #opening = new Set<string>();
   readonly #log;
   #closed = false;
 
-  constructor(index: number, shardCount: number, config: EngineConfig) {
+  constructor(index: number, shardCount: number, config: EngineConfig, notify: (notification: ShardNotification) => void = () => {}) {
     this.index = index;
     this.#config = config;
+    this.#notify = notify;
     this.#log = logger('engine.shard', { shard: index });
+    this.#vad = new ShardVad(this.#log);
     this.#ports = new PortAllocator({
       bindAddress: config.bindAddress,
       min: config.portRange.min,
@@ -64,40 +75,72 @@ export class Shard {
     if (this.#pairs.has(pairId) || this.#opening.has(pairId)) {
       throw new EngineError('PAIR_EXISTS', `pair ${pairId} is already open on shard ${this.index}`);
     }
+    const translation = request.translation === undefined ? null : parsePairTranslation(request.translation);
     this.#opening.add(pairId);
     try {
       const codec = getCodec(request.codec ?? this.#config.codec);
+      const vad = translation !== null && translation.vad.enabled ? await this.#vad.opener() : null;
+      const recorder = request.record === true ? await this.#openRecorder(pairId, codec.sampleRate) : null;
       const socketA = await this.#ports.bind();
       let socketB;
       try {
         socketB = await this.#ports.bind();
       } catch (err) {
         socketA.close();
+        void recorder?.close();
         throw err;
       }
       const log = this.#log;
       const jitter = this.#config.jitter;
       const legA = new RtpLeg({ pairId, name: 'A', ext: request.extA, codec, socket: socketA, jitter, remote: request.remoteA, log });
       const legB = new RtpLeg({ pairId, name: 'B', ext: request.extB, codec, socket: socketB, jitter, remote: request.remoteB, log });
-      const session = new PairSession({
-        pairId,
-        extA: request.extA,
-        extB: request.extB,
-        legA,
-        legB,
-        stageFactory: identityStageFactory,
-        log,
-        planner: this.#scheduler,
-        alignMarginMs: this.#config.alignMarginMs,
-      });
+      const translator =
+        translation === null
+          ? null
+          : new PairTranslator(
+              {
+                pairId,
+                sampleRate: codec.sampleRate === 16000 ? 16000 : 8000,
+                vad,
+                onTranscript: (event) => this.#notify({ kind: 'transcript', event }),
+                onEvent: (direction, event) => this.#notify({ kind: 'translationEvent', pairId, direction, event }),
+                log,
+              },
+              translation,
+            );
+      let session: PairSession;
+      try {
+        session = new PairSession({
+          pairId,
+          extA: request.extA,
+          extB: request.extB,
+          legA,
+          legB,
+          stageFactory: translator === null ? identityStageFactory : (context) => translator.stageFor(context),
+          log,
+          planner: this.#scheduler,
+          alignMarginMs: this.#config.alignMarginMs,
+          recorder,
+          onRecordingClosed: (summary) => this.#notify({ kind: 'recording', pairId, summary }),
+        });
+      } catch (err) {
+        legA.close();
+        legB.close();
+        void recorder?.close();
+        throw err;
+      }
       if (this.#closed) {
         session.close('shard closed');
         throw new EngineError('ENGINE_CLOSED', 'the shard closed while the pair was opening');
       }
       this.#pairs.set(pairId, session);
+      if (translator !== null) this.#translators.set(pairId, translator);
       for (const direction of session.directions) this.#scheduler.add(direction);
-      log.info({ pairId, extA: request.extA, extB: request.extB, codec: codec.name, legA: legA.local, legB: legB.local }, 'pair opened');
-      return { pairId, shard: this.index, legA: legA.local, legB: legB.local };
+      log.info(
+        { pairId, extA: request.extA, extB: request.extB, codec: codec.name, legA: legA.local, legB: legB.local, translation: describe(translation) },
+        'pair opened',
+      );
+      return { pairId, shard: this.index, legA: legA.local, legB: legB.local, ...(recorder ? { recordingPath: recorder.path } : {}) };
     } finally {
       this.#opening.delete(pairId);
     }
@@ -107,19 +150,74 @@ export class Shard {
     this.#require(pairId).setRemote(leg, remote);
   }
 
+  async #openRecorder(pairId: string, sampleRate: number): Promise<PairRecorder> {
+    const settings = this.#config.recording;
+    if (settings === undefined) throw new EngineError('RECORDING_DISABLED', `pair ${pairId} asked to be recorded, but the engine has no recording directory`);
+    return await PairRecorder.open({ ...settings, pairId, sampleRate: sampleRate === 16000 ? 16000 : 8000 });
+  }
+
+  /** New translation settings for a running pair: both directions' stages are rebuilt (null: identity). */
+  async setTranslation(pairId: string, input: PairTranslationInput | null): Promise<void> {
+    const session = this.#require(pairId);
+    const translation = input === null ? null : parsePairTranslation(input);
+    const vad = translation !== null && translation.vad.enabled ? await this.#vad.opener() : null;
+    if (session.closed) throw new EngineError('UNKNOWN_PAIR', `pair ${pairId} closed while its translation was changing`);
+    let translator = this.#translators.get(pairId);
+    if (translator === undefined) {
+      if (translation === null) return;
+      translator = new PairTranslator(
+        {
+          pairId,
+          sampleRate: session.codec.sampleRate === 16000 ? 16000 : 8000,
+          vad,
+          onTranscript: (event) => this.#notify({ kind: 'transcript', event }),
+          onEvent: (direction, event) => this.#notify({ kind: 'translationEvent', pairId, direction, event }),
+          log: this.#log,
+        },
+        translation,
+      );
+      this.#translators.set(pairId, translator);
+    } else {
+      translator.translation = translation;
+    }
+    const current = translator;
+    session.replaceStages((context) => current.stageFor(context));
+    if (translation === null) this.#translators.delete(pairId);
+    this.#log.info({ pairId, translation: describe(translation) }, 'pair translation changed');
+  }
+
+  /** Drops queued translated audio; returns how many directions were cleared (0 for an untranslated pair). */
+  clearPlayback(pairId: string, direction?: Direction): number {
+    this.#require(pairId);
+    return this.#translators.get(pairId)?.clear(direction) ?? 0;
+  }
+
   /** Returns false when the pair is not (or no longer) open here. */
   closePair(pairId: string, reason: string): boolean {
     const session = this.#pairs.get(pairId);
     if (!session) return false;
     for (const direction of session.directions) this.#scheduler.remove(direction);
     this.#pairs.delete(pairId);
+    this.#translators.delete(pairId);
     session.close(reason);
     return true;
   }
 
   stats(): ShardStats {
     const s = this.#scheduler.stats;
-    const pairStats = [...this.#pairs.values()].map((p) => p.stats());
+    const pairStats = [...this.#pairs.values()].map((p) => {
+      const stats = p.stats();
+      const translation = this.#translators.get(p.pairId)?.translation;
+      if (translation) {
+        stats.translation = {
+          languages: { ...translation.languages },
+          provider: translation.provider.kind,
+          directions: [...translation.directions],
+          stages: this.#translators.get(p.pairId)?.stats() ?? {},
+        };
+      }
+      return stats;
+    });
     return {
       shard: this.index,
       threadId,
@@ -139,6 +237,7 @@ export class Shard {
     this.#closed = true;
     this.#scheduler.stop();
     for (const pairId of [...this.#pairs.keys()]) this.closePair(pairId, 'shard closed');
+    this.#vad.close();
   }
 
   #require(pairId: string): PairSession {
@@ -155,14 +254,18 @@ export class Shard {
  * idle worker never parks its loop in Atomics.wait).
  */
 export async function serveShard(input: ShardTaskInput): Promise<{ shard: number; pairsAtShutdown: number }> {
-  const shard = new Shard(input.shard, input.shardCount, input.config);
   const port: MessagePort = input.port;
-  const post = (message: ShardMessage): void => port.postMessage(message);
+  let open = true;
+  const post = (message: ShardMessage): void => {
+    if (open) port.postMessage(message);
+  };
+  const shard = new Shard(input.shard, input.shardCount, input.config, post);
 
   return await new Promise((resolve) => {
     const finish = (): void => {
       const pairsAtShutdown = shard.pairCount;
       shard.close();
+      open = false;
       port.off('message', onMessage);
       port.close();
       resolve({ shard: input.shard, pairsAtShutdown });
@@ -186,6 +289,11 @@ export async function serveShard(input: ShardTaskInput): Promise<{ shard: number
           return null;
         case 'closePair':
           return shard.closePair(message.pairId, 'closed by control plane');
+        case 'setTranslation':
+          await shard.setTranslation(message.pairId, message.translation);
+          return null;
+        case 'clearPlayback':
+          return shard.clearPlayback(message.pairId, message.direction);
         case 'stats':
           return shard.stats();
         case 'shutdown':
@@ -199,6 +307,12 @@ export async function serveShard(input: ShardTaskInput): Promise<{ shard: number
     port.on('message', onMessage);
     post({ kind: 'ready', shard: input.shard });
   });
+}
+
+/** What a log line says about a pair's translation: never the provider's token or key. */
+function describe(translation: PairTranslation | null): object | null {
+  if (translation === null) return null;
+  return { provider: translation.provider.kind, languages: translation.languages, directions: translation.directions, vad: translation.vad.enabled };
 }
 
 export default serveShard;

@@ -69,9 +69,9 @@ describe('CLI commands', () => {
   it('migrate, then migrate again', async () => {
     const a = await run(['migrate', ...url]);
     expect(a.code).toBe(0);
-    expect(a.out).toMatch(/applied 3 migration\(s\): 001_extensions, 002_pjsip_realtime, 003_ps_sync_trigger/);
+    expect(a.out).toMatch(/applied 4 migration\(s\): 001_extensions, 002_pjsip_realtime, 003_ps_sync_trigger, 004_transcripts/);
     const b = await run(['migrate', ...url]);
-    expect(b.out).toBe('schema already up to date (version 3)\n');
+    expect(b.out).toBe('schema already up to date (version 4)\n');
   });
 
   it('extensions add / update / list / remove', async () => {

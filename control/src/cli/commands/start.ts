@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../../../engine/src/common/errors.js';
 import { logger } from '../../../../engine/src/common/logger.js';
 import { pairStoreSettingsFromEnv } from '../../alloc/index.js';
+import { translationFromEnv } from '../../calls/translation-settings.js';
 import { TandemNode } from '../../node/tandem-node.js';
 import { addEngineOptions, engineConfigFromFlags, type EngineFlags } from './engine-options.js';
 import { untilSignal } from './signals.js';
@@ -26,6 +27,8 @@ const startEnvSchema = z.object({
   AMI_PORT: z.coerce.number().int().min(1).max(65535).default(5038),
   AMI_USERNAME: z.string().min(1).optional(),
   AMI_SECRET: z.string().min(1).optional(),
+  /** Record every call (4-channel WAV: both legs, original and translated) into this directory. */
+  TANDEM_RECORD_DIR: z.string().min(1).optional(),
 });
 
 export function readStartEnv(env: NodeJS.ProcessEnv): z.output<typeof startEnvSchema> {
@@ -48,6 +51,7 @@ export function registerStartCommand(program: Command): void {
   ).action(async (flags: EngineFlags & { api: boolean }) => {
     const log = logger('cli.start');
     const env = readStartEnv(process.env);
+    const translation = translationFromEnv(process.env);
     const api = flags.api
       ? env.TANDEM_API_SOCKET
         ? { socketPath: env.TANDEM_API_SOCKET }
@@ -57,10 +61,16 @@ export function registerStartCommand(program: Command): void {
       : undefined;
     if (flags.api && !api) log.warn('internal API not served: set TANDEM_API_SOCKET, or TANDEM_API_TOKEN for TCP on 127.0.0.1');
     const node = await TandemNode.start({
-      engine: engineConfigFromFlags(flags),
+      engine: { ...engineConfigFromFlags(flags), ...(env.TANDEM_RECORD_DIR ? { recording: { dir: env.TANDEM_RECORD_DIR } } : {}) },
       store: pairStoreSettingsFromEnv(process.env),
       ari: { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD },
-      calls: { app: env.ARI_APP, format: flags.codec, ...(env.TANDEM_ORIGINATE_TIMEOUT ? { originateTimeoutSeconds: env.TANDEM_ORIGINATE_TIMEOUT } : {}) },
+      calls: {
+        app: env.ARI_APP,
+        format: flags.codec,
+        ...(env.TANDEM_ORIGINATE_TIMEOUT ? { originateTimeoutSeconds: env.TANDEM_ORIGINATE_TIMEOUT } : {}),
+        ...(translation ? { translation } : {}),
+        ...(env.TANDEM_RECORD_DIR ? { record: true } : {}),
+      },
       ...(api ? { api } : {}),
       ...(env.DATABASE_URL ? { database: { url: env.DATABASE_URL } } : {}),
       ...(env.AMI_USERNAME && env.AMI_SECRET ? { ami: { host: env.AMI_HOST, port: env.AMI_PORT, username: env.AMI_USERNAME, secret: env.AMI_SECRET } } : {}),

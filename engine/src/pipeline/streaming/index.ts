@@ -19,6 +19,8 @@ export {
   type StartMessageInput,
   type StopMessage,
   type MarkMessage,
+  type SpeechMessage,
+  SpeechMessageSchema,
   type ClientMessage,
   type StartedMessage,
   type TranscriptMessage,

@@ -78,12 +78,20 @@ export const StopMessageSchema = z.object({ event: z.literal('stop'), reason: Te
 export const ClientClearMessageSchema = z.object({ event: z.literal('clear') });
 /** Both ways: service → client asks to be told when playback reaches it; client → service is that acknowledgement. */
 export const MarkMessageSchema = z.object({ event: z.literal('mark'), name: Id });
+/**
+ * Client → service: Tandem's voice activity detector decided the speaker
+ * started or stopped talking, at `atMs` on the session's audio timeline. A hint
+ * for endpointing: a service may answer at `end` instead of waiting for its own
+ * silence detector, or ignore it.
+ */
+export const SpeechMessageSchema = z.object({ event: z.literal('speech'), state: z.enum(['start', 'end']), atMs: Millis });
 
 export const ClientMessageSchema = z.discriminatedUnion('event', [
   StartMessageSchema,
   StopMessageSchema,
   ClientClearMessageSchema,
   MarkMessageSchema,
+  SpeechMessageSchema,
 ]);
 
 // ---- service → client ----
@@ -134,6 +142,7 @@ export type StartMessage = z.output<typeof StartMessageSchema>;
 export type StartMessageInput = z.input<typeof StartMessageSchema>;
 export type StopMessage = z.output<typeof StopMessageSchema>;
 export type MarkMessage = z.output<typeof MarkMessageSchema>;
+export type SpeechMessage = z.output<typeof SpeechMessageSchema>;
 export type ClientMessage = z.output<typeof ClientMessageSchema>;
 export type StartedMessage = z.output<typeof StartedMessageSchema>;
 export type TranscriptMessage = z.output<typeof TranscriptMessageSchema>;
@@ -141,7 +150,7 @@ export type TranslationMessage = z.output<typeof TranslationMessageSchema>;
 export type ErrorMessage = z.output<typeof ErrorMessageSchema>;
 export type ServiceMessage = z.output<typeof ServiceMessageSchema>;
 
-const CLIENT_EVENTS = new Set(['start', 'stop', 'clear', 'mark']);
+const CLIENT_EVENTS = new Set(['start', 'stop', 'clear', 'mark', 'speech']);
 const SERVICE_EVENTS = new Set(['started', 'transcript', 'translation', 'mark', 'clear', 'error']);
 
 /** Raw text as `ws` hands it over: a string, a Buffer, or fragments. */

@@ -2,7 +2,8 @@
  * The reference service for the Tandem media streaming protocol.
  *
  * IT RECOGNIZES NOTHING AND TRANSLATES NOTHING. It proves the loop: it finds
- * utterances by energy alone, answers each with a transcript and a
+ * utterances from the client's `speech` hints (Tandem's VAD) or, without
+ * them, by energy alone, answers each with a transcript and a
  * "translation" that only name the utterance's number and duration
  * ("utterance 3, 1240 ms"), speaks that text with espeak-ng in the target
  * language, and sends the audio back followed by a mark. Tests and demos use
@@ -59,6 +60,8 @@ export interface ReferenceSessionRecord {
   srcExt: string | null;
   direction: Direction | null;
   bytesReceived: number;
+  /** `speech` hints received (the client's VAD); when any arrive, they bound the utterances. */
+  speechHints: number;
   utterances: ReferenceUtterance[];
   marksAcked: string[];
   clears: number;
@@ -168,6 +171,7 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
         srcExt: null,
         direction: null,
         bytesReceived: 0,
+        speechHints: 0,
         utterances: [],
         marksAcked: [],
         clears: 0,
@@ -207,6 +211,9 @@ class Session {
   readonly #options: ReferenceServiceOptions;
   readonly #service: ReferenceService;
   #detector: EnergyUtteranceDetector | null = null;
+  /** Once the client sends `speech` hints, its VAD bounds utterances and the energy detector is ignored. */
+  #clientVad = false;
+  #speechStartMs: number | null = null;
   #start: StartMessage | null = null;
   #startTimer: NodeJS.Timeout | null;
   #samples = new Int16Array(0);
@@ -270,7 +277,9 @@ class Session {
         break;
       case 'stop':
         this.#record.stopped = true;
-        this.#detector?.finish((u) => this.#onUtterance(u));
+        this.#detector?.finish((u) => {
+          if (!this.#clientVad) this.#onUtterance(u);
+        });
         // Answers already being synthesized are sent before the close.
         void this.#answers.then(() => this.#ws.close(CloseCode.normal, 'stopped'));
         break;
@@ -281,6 +290,9 @@ class Session {
       case 'mark':
         this.#record.marksAcked.push(msg.name);
         this.#service.notify('markAck', this.#record, msg.name);
+        break;
+      case 'speech':
+        this.#onSpeechHint(msg.state, msg.atMs);
         break;
     }
   }
@@ -316,7 +328,22 @@ class Session {
     const n = buf.length >> 1;
     if (this.#samples.length < n) this.#samples = new Int16Array(n);
     for (let i = 0; i < n; i++) this.#samples[i] = buf.readInt16LE(2 * i);
-    this.#detector.push(this.#samples, n, (u) => this.#onUtterance(u));
+    this.#detector.push(this.#samples, n, (u) => {
+      if (!this.#clientVad) this.#onUtterance(u);
+    });
+  }
+
+  #onSpeechHint(state: 'start' | 'end', atMs: number): void {
+    if (this.#start === null) return;
+    this.#clientVad = true;
+    this.#record.speechHints++;
+    if (state === 'start') {
+      this.#speechStartMs = atMs;
+    } else if (this.#speechStartMs !== null && atMs >= this.#speechStartMs) {
+      const startMs = this.#speechStartMs;
+      this.#speechStartMs = null;
+      this.#onUtterance({ startMs, endMs: atMs });
+    }
   }
 
   #onUtterance(u: Utterance): void {

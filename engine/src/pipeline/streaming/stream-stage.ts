@@ -105,6 +105,8 @@ export type StreamingStageEvents = {
   translation: [message: TranslationMessage];
   /** A service mark whose audio has been played (or cleared/dropped); already acknowledged to the service. */
   mark: [name: string];
+  /** Audio from the service was queued for playback (samples at the session rate). */
+  audio: [samples: number];
   error: [error: StreamingError];
   disconnected: [info: DisconnectInfo];
   listenererror: [event: string, error: unknown];
@@ -262,6 +264,16 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
     this.#queue.clear();
     this.#ackReachedMarks();
     this.#sendJson(encodeClientMessage({ event: 'clear' }));
+  }
+
+  /** Tandem's VAD heard the speaker start (`atMs` on the session's audio timeline): sent as a `speech` hint. */
+  speechStarted(atMs: number): void {
+    if (!this.#closed) this.#sendJson(encodeClientMessage({ event: 'speech', state: 'start', atMs }));
+  }
+
+  /** Tandem's VAD heard the speaker stop: the service may answer now instead of waiting for its own endpointing. */
+  speechEnded(atMs: number): void {
+    if (!this.#closed) this.#sendJson(encodeClientMessage({ event: 'speech', state: 'end', atMs }));
   }
 
   /** Sends `stop`, closes the socket, cancels timers. Idempotent. */
@@ -601,7 +613,9 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
       return;
     }
     this.#stats.audioMessagesReceived++;
-    this.#stats.samplesReceived += this.#queue.pushS16LE(buf, 0, buf.length);
+    const samples = this.#queue.pushS16LE(buf, 0, buf.length);
+    this.#stats.samplesReceived += samples;
+    this.safeEmit('audio', samples);
   }
 
   #onText(data: RawData): void {

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { ConfigError } from '../../../engine/src/common/errors.js';
+import { parsePairTranslation, type PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
+
+/**
+ * Where a node's translation settings come from: the environment gives the
+ * default for every pair; the dialplan may set each call's languages as
+ * Stasis arguments (`Stasis(pair_session,${CALLERID(num)},lang_a=es,lang_b=en)`),
+ * e.g. chosen by the number dialled.
+ */
+const envSchema = z.object({
+  TANDEM_TRANSLATE_PROVIDER: z.enum(['tandem', 'openai-realtime']).optional(),
+  TANDEM_TRANSLATE_URL: z.string().min(1).optional(),
+  /** Bearer token of a Tandem-protocol service. */
+  TANDEM_TRANSLATE_TOKEN: z.string().min(1).optional(),
+  /** API key of an OpenAI-Realtime-compatible service. */
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  TANDEM_TRANSLATE_MODEL: z.string().min(1).optional(),
+  TANDEM_LANG_A: z.string().min(2).default('en'),
+  TANDEM_LANG_B: z.string().min(2).default('es'),
+  TANDEM_TRANSLATE_MODE: z.enum(['translated-only', 'duck']).default('translated-only'),
+});
+
+/** The default translation of every pair, or undefined when TANDEM_TRANSLATE_PROVIDER is unset. */
+export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | undefined {
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && v !== '' && (k.startsWith('TANDEM_') || k === 'OPENAI_API_KEY')));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue?.path[0] ?? 'env'), issue?.message ?? 'invalid translation settings');
+  }
+  const e = parsed.data;
+  if (e.TANDEM_TRANSLATE_PROVIDER === undefined) return undefined;
+  if (e.TANDEM_TRANSLATE_URL === undefined) throw new ConfigError('TANDEM_TRANSLATE_URL', 'is required when TANDEM_TRANSLATE_PROVIDER is set (ws:// or wss:// URL)');
+  const provider =
+    e.TANDEM_TRANSLATE_PROVIDER === 'tandem'
+      ? { kind: 'tandem' as const, url: e.TANDEM_TRANSLATE_URL, ...(e.TANDEM_TRANSLATE_TOKEN ? { token: e.TANDEM_TRANSLATE_TOKEN } : {}) }
+      : {
+          kind: 'openai-realtime' as const,
+          url: e.TANDEM_TRANSLATE_URL,
+          apiKey: e.OPENAI_API_KEY ?? missing('OPENAI_API_KEY', 'is required for TANDEM_TRANSLATE_PROVIDER=openai-realtime'),
+          ...(e.TANDEM_TRANSLATE_MODEL ? { model: e.TANDEM_TRANSLATE_MODEL } : {}),
+        };
+  return parsePairTranslation({ provider, languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B }, mode: e.TANDEM_TRANSLATE_MODE });
+}
+
+function missing(key: string, message: string): never {
+  throw new ConfigError(key, message);
+}
+
+const LANGUAGE = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+
+export interface LanguageOverride {
+  A?: string;
+  B?: string;
+}
+
+/**
+ * Reads `lang_a=xx` / `lang_b=yy` from the caller's Stasis arguments (after
+ * the caller number). Anything else, or a malformed tag, is returned in
+ * `ignored` for the log: a dialplan typo must not cost the caller the call.
+ */
+export function languagesFromStasisArgs(args: readonly string[]): { override: LanguageOverride; ignored: string[] } {
+  const override: LanguageOverride = {};
+  const ignored: string[] = [];
+  for (const arg of args) {
+    const match = /^lang_(a|b)=(.+)$/i.exec(arg.trim());
+    if (match === null || !LANGUAGE.test(match[2]!)) {
+      ignored.push(arg.slice(0, 64));
+      continue;
+    }
+    if (match[1]!.toLowerCase() === 'a') override.A = match[2]!;
+    else override.B = match[2]!;
+  }
+  return { override, ignored };
+}
+
+/** The pair's translation: the default with the call's languages applied (no default → none). */
+export function pairTranslationFor(defaults: PairTranslation | undefined, override: LanguageOverride): PairTranslation | undefined {
+  if (defaults === undefined) return undefined;
+  if (override.A === undefined && override.B === undefined) return defaults;
+  return { ...defaults, languages: { A: override.A ?? defaults.languages.A, B: override.B ?? defaults.languages.B } };
+}

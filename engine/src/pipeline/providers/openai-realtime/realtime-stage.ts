@@ -1,0 +1,954 @@
+/**
+ * A pipeline stage that runs one direction of a pair through an
+ * OpenAI-Realtime-compatible speech-to-speech session (protocol.ts says which
+ * documents it follows; docs/openai-realtime-provider.md what goes over the
+ * wire) and plays back the interpreted speech.
+ *
+ * Same contract and shape as StreamingStage: the 20 ms tick calls process(),
+ * which never waits on the network. Outbound audio is resampled to 24 kHz,
+ * base64-encoded and written with ws.send() (non-blocking) unless more than
+ * `maxBufferedBytes` already wait in the socket, in which case the frame is
+ * dropped and counted. Inbound audio deltas are decoded by the socket handler
+ * into a bounded PlaybackQueue (at 24 kHz) and drained one frame per tick,
+ * resampled to the leg's rate. Connecting, reconnecting with backoff, the
+ * session-start deadline and keepalive run on their own timers; nothing here
+ * reads the wall clock.
+ *
+ * Turn taking: with `turnDetection: 'server_vad'` the service finds the ends
+ * of utterances and answers each by itself; with `'client'` Tandem's own VAD
+ * calls speechStarted()/speechEnded(), and speechEnded() commits the input
+ * buffer and asks for a response. Either way, the speaker starting again
+ * (`input_audio_buffer.speech_started`, or speechStarted()) interrupts
+ * playback when `interruptOnSpeech` is on, as does flush().
+ *
+ * One instance = one connection = one direction of one pair. After close(),
+ * process() returns null and flush() does nothing; no event is emitted.
+ */
+import { WebSocket, type RawData } from 'ws';
+import { z } from 'zod';
+import { Downsampler24to16, Downsampler24to8, Upsampler16to24, Upsampler8to24, type PolyphaseResampler } from '../../../codec/resample-24k.js';
+import { errorMessage } from '../../../common/errors.js';
+import { logger, type Logger } from '../../../common/logger.js';
+import { parseConfig } from '../../../common/parse-config.js';
+import { TypedEmitter } from '../../../common/typed-emitter.js';
+import type { MediaFrame, PipelineStage, StageContext } from '../../stage.js';
+import { PlaybackQueue } from '../../streaming/playback-queue.js';
+import type { ProtocolErrorCode, TranscriptMessage, TranslationMessage } from '../../streaming/protocol.js';
+import type { DisconnectInfo, OutboundDropReason, StreamingError } from '../../streaming/stream-stage.js';
+import {
+  MIN_COMMIT_MS,
+  OPENAI_REALTIME_URL,
+  REALTIME_SAMPLE_RATE,
+  appendEventJson,
+  decodeBase64Audio,
+  encodeClientEvent,
+  languageName,
+  primaryLanguage,
+  tryParseServerEvent,
+  type ClientEventInput,
+  type ServerEvent,
+} from './protocol.js';
+
+export const OpenAiRealtimeStageOptionsSchema = z
+  .object({
+    /** ws:// or wss:// URL of the service; `?model=<model>` is added unless the URL names a model. */
+    url: z.string().regex(/^wss?:\/\/\S+$/, 'must be a ws:// or wss:// URL').default(OPENAI_REALTIME_URL),
+    /** Sent as `Authorization: Bearer <apiKey>` on the upgrade; never logged. */
+    apiKey: z.string().min(1).optional(),
+    model: z.string().min(1).max(128).default('gpt-realtime'),
+    /** BCP 47 tags: what the speaker speaks, what the listener hears. */
+    sourceLanguage: z.string().min(2).max(35),
+    targetLanguage: z.string().min(2).max(35),
+    voice: z.string().min(1).max(64).default('alloy'),
+    /** The session's instructions; default: an interpreter prompt naming both languages. */
+    instructions: z.string().min(1).max(16_384).optional(),
+    /** Model that transcribes the speaker (source of `transcript` events); null: no transcripts. */
+    transcriptionModel: z.string().min(1).max(128).nullable().default('gpt-4o-mini-transcribe'),
+    /** server_vad: the service ends turns; client: speechEnded() does (turn_detection: null). */
+    turnDetection: z.enum(['server_vad', 'client']).default('server_vad'),
+    vadThreshold: z.number().min(0).max(1).default(0.5),
+    vadPrefixPaddingMs: z.number().int().nonnegative().max(5000).default(300),
+    vadSilenceMs: z.number().int().positive().max(10_000).default(500),
+    /** The speaker starting again drops queued playback and cancels the response in progress. */
+    interruptOnSpeech: z.boolean().default(true),
+    /** Frames with status 'silence' are sent as zeros, so the service's VAD sees the pause that ends a turn. */
+    sendSilence: z.boolean().default(true),
+    /** translated-only: the listener hears only the interpretation; duck: the original under it at duckGain. */
+    mode: z.enum(['translated-only', 'duck']).default('translated-only'),
+    duckGain: z.number().min(0).max(1).default(0.25),
+    /** Rate of frames returned when process() gets null and has never seen a frame. */
+    outputSampleRate: z.union([z.literal(8000), z.literal(16000)]).default(8000),
+    /** Above this many bytes waiting in the socket, outbound frames are dropped (128 KiB ≈ 2 s of base64 24 kHz audio). */
+    maxBufferedBytes: z.number().int().positive().default(128 * 1024),
+    /** Most seconds of service audio queued for playback; beyond it the oldest is dropped. */
+    maxQueueSeconds: z.number().positive().max(600).default(30),
+    /** Connect + WebSocket upgrade must finish within this. */
+    connectTimeoutMs: z.number().int().positive().default(5000),
+    /** After the upgrade the service must say something (session.created) within this, else the connection is dropped and retried. */
+    sessionTimeoutMs: z.number().int().positive().default(10_000),
+    reconnectInitialDelayMs: z.number().int().nonnegative().default(250),
+    reconnectMaxDelayMs: z.number().int().positive().default(5000),
+    /** Consecutive failed attempts before giving up (the stage then only plays what is queued). */
+    reconnectMaxAttempts: z.number().int().nonnegative().default(20),
+    /** WebSocket ping period; a missing pong by the next ping terminates the connection. 0 disables. */
+    pingIntervalMs: z.number().int().nonnegative().default(15_000),
+    /** Largest message accepted from the service (audio deltas are base64 JSON). */
+    maxMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+  })
+  .strict();
+
+export type OpenAiRealtimeStageOptions = z.input<typeof OpenAiRealtimeStageOptionsSchema>;
+type Settings = z.output<typeof OpenAiRealtimeStageOptionsSchema>;
+
+/** The same events, with the same payloads, as StreamingStage. */
+export type OpenAiRealtimeStageEvents = {
+  connected: [];
+  /** session.created arrived; its session id, if it gave one. */
+  started: [sessionId: string | undefined];
+  /** What the speaker said (source language); partials, then one final per utterance. */
+  transcript: [message: TranscriptMessage];
+  /** The interpretation's text (the spoken response's transcript), same utteranceId as its transcript. */
+  translation: [message: TranslationMessage];
+  /** `response:<response_id>`: every sample of that response has been played (or cleared/dropped). */
+  mark: [name: string];
+  /** Answer audio was queued for playback (samples at 24 kHz). */
+  audio: [samples: number];
+  error: [error: StreamingError];
+  disconnected: [info: DisconnectInfo];
+  listenererror: [event: string, error: unknown];
+};
+
+export interface OpenAiRealtimeStageStats {
+  connected: boolean;
+  connects: number;
+  disconnects: number;
+  failedConnects: number;
+  /** Sessions the service confirmed with session.created. */
+  sessions: number;
+  framesSent: number;
+  /** PCM bytes sent (24 kHz s16le, before base64). */
+  bytesSent: number;
+  droppedNotConnected: number;
+  droppedBackpressure: number;
+  /** Bytes waiting in the socket right now. */
+  socketBufferedBytes: number;
+  audioMessagesReceived: number;
+  /** Samples received (24 kHz). */
+  samplesReceived: number;
+  /** Audio of cancelled responses that arrived anyway and was discarded (samples, 24 kHz). */
+  samplesDiscarded: number;
+  queuedSamples: number;
+  queueDroppedSamples: number;
+  clearedSamples: number;
+  framesPlayed: number;
+  responsesStarted: number;
+  responsesDone: number;
+  responsesCancelled: number;
+  /** Playback interrupted because the speaker started again. */
+  bargeIns: number;
+  commits: number;
+  /** speechEnded() calls that committed nothing (less than 100 ms of audio since the last commit). */
+  commitsSkipped: number;
+  marksEmitted: number;
+  badMessages: number;
+  /** Well-formed events of types this stage does not use. */
+  ignoredMessages: number;
+  serviceErrors: number;
+  processErrors: number;
+}
+
+type ConnState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
+
+interface ResponseState {
+  utteranceId: string;
+  text: string;
+}
+
+/** Largest frame process() handles without growing a buffer: 60 ms at 16 kHz. */
+const MAX_FRAME_SAMPLES = 960;
+/** Per-session bookkeeping maps are trimmed to this many entries (a stuck peer must not grow them). */
+const MAX_TRACKED = 64;
+
+export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents> implements PipelineStage {
+  readonly #settings: Settings;
+  readonly #url: string;
+  readonly #log: Logger;
+  readonly #queue: PlaybackQueue;
+
+  #ws: WebSocket | null = null;
+  #state: ConnState = 'idle';
+  #closed = false;
+  #attempts = 0;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #pingTimer: NodeJS.Timeout | null = null;
+  #sessionTimer: NodeJS.Timeout | null = null;
+  #awaitingPong = false;
+  #closeWaiters: Array<() => void> = [];
+
+  // Outbound: frame → 24 kHz → bytes → base64.
+  readonly #up8 = new Upsampler8to24();
+  readonly #up16 = new Upsampler16to24();
+  readonly #zeros = new Int16Array(MAX_FRAME_SAMPLES);
+  #conv = new Int16Array(3 * MAX_FRAME_SAMPLES);
+  #bytes = Buffer.alloc(6 * MAX_FRAME_SAMPLES);
+  /** 24 kHz samples sent since the stage started: the service's clock, continued across sessions. */
+  #sentSamples = 0;
+
+  // Playback: queue (24 kHz) → leg rate.
+  readonly #down8 = new Downsampler24to8();
+  readonly #down16 = new Downsampler24to16();
+  #playBuf = new Int16Array(3 * MAX_FRAME_SAMPLES);
+  readonly #out: MediaFrame;
+  #lastRate: number;
+  #playbackIdle = true;
+
+  // Per-session state (reset on every connect).
+  #sessionOffsetSamples = 0;
+  #sessionStarted = false;
+  #samplesSinceCommit = 0;
+  #activeResponseId: string | null = null;
+  /** event_id of our response.create not yet answered by response.created (or refused by an error naming it). */
+  #createInFlight: string | null = null;
+  /** A commit is waiting for the response in progress to finish before it gets its own. */
+  #createPending = false;
+  #createSeq = 0;
+  #commitSeq = 0;
+  #lastCommittedItem: string | null = null;
+  readonly #responses = new Map<string, ResponseState>();
+  readonly #cancelled = new Set<string>();
+  readonly #itemTimes = new Map<string, { startMs: number; endMs: number }>();
+  readonly #itemText = new Map<string, string>();
+  /** Client turn detection: turns ended by speechEnded(), waiting for their item id (input_audio_buffer.committed). */
+  readonly #pendingTurns: Array<{ eventId: string; startMs: number; endMs: number }> = [];
+  #turnStartMs: number | null = null;
+  #lastTurnEndMs = 0;
+
+  readonly #stats: OpenAiRealtimeStageStats = {
+    connected: false,
+    connects: 0,
+    disconnects: 0,
+    failedConnects: 0,
+    sessions: 0,
+    framesSent: 0,
+    bytesSent: 0,
+    droppedNotConnected: 0,
+    droppedBackpressure: 0,
+    socketBufferedBytes: 0,
+    audioMessagesReceived: 0,
+    samplesReceived: 0,
+    samplesDiscarded: 0,
+    queuedSamples: 0,
+    queueDroppedSamples: 0,
+    clearedSamples: 0,
+    framesPlayed: 0,
+    responsesStarted: 0,
+    responsesDone: 0,
+    responsesCancelled: 0,
+    bargeIns: 0,
+    commits: 0,
+    commitsSkipped: 0,
+    marksEmitted: 0,
+    badMessages: 0,
+    ignoredMessages: 0,
+    serviceErrors: 0,
+    processErrors: 0,
+  };
+  #dropStreak: Record<OutboundDropReason, number> = { not_connected: 0, backpressure: 0 };
+
+  /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
+  constructor(context: StageContext, options: OpenAiRealtimeStageOptions) {
+    super();
+    this.#settings = parseConfig(OpenAiRealtimeStageOptionsSchema, options, 'openaiRealtime');
+    this.#url = withModel(this.#settings.url, this.#settings.model);
+    this.#log = logger('pipeline.openai-realtime', { pairId: context.pairId, direction: context.direction });
+    this.#queue = new PlaybackQueue(Math.ceil(this.#settings.maxQueueSeconds * REALTIME_SAMPLE_RATE));
+    this.#lastRate = this.#settings.outputSampleRate;
+    this.#out = {
+      pcm: new Int16Array(MAX_FRAME_SAMPLES),
+      samples: 0,
+      sampleRate: this.#lastRate,
+      pairId: context.pairId,
+      srcExt: context.srcExt,
+      direction: context.direction,
+      rtpTimestamp: 0,
+      status: 'audio',
+    };
+    if (this.#settings.apiKey !== undefined && this.#url.startsWith('ws://') && !isLoopback(this.#url)) {
+      this.#log.warn({ url: redactUrl(this.#url) }, 'API key would travel unencrypted (ws:// to a non-loopback host)');
+    }
+    this.#connect();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get connected(): boolean {
+    return this.#state === 'open';
+  }
+
+  /** A snapshot of the counters. */
+  stats(): OpenAiRealtimeStageStats {
+    return {
+      ...this.#stats,
+      connected: this.#state === 'open',
+      socketBufferedBytes: this.#ws?.bufferedAmount ?? 0,
+      queuedSamples: this.#queue.length,
+      queueDroppedSamples: this.#queue.droppedOverflow,
+      clearedSamples: this.#queue.droppedCleared,
+    };
+  }
+
+  /**
+   * Sends this tick's audio and returns this tick's playback (duck mode: over
+   * the attenuated original), or null when nothing is queued (translated-only)
+   * or nothing came in either (duck). The returned frame is reused on the next
+   * call. Never throws, never waits.
+   */
+  process(frame: MediaFrame | null): MediaFrame | null {
+    if (this.#closed) return null;
+    try {
+      if (frame !== null && frame.samples > 0) {
+        if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) {
+          throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
+        }
+        if (frame.samples > MAX_FRAME_SAMPLES) throw new RangeError(`frame of ${frame.samples} samples exceeds ${MAX_FRAME_SAMPLES}`);
+        this.#lastRate = frame.sampleRate;
+        if (frame.status !== 'silence') this.#send(frame, frame.pcm);
+        else if (this.#settings.sendSilence) this.#send(frame, this.#zeros);
+      }
+      return this.#play(frame);
+    } catch (err) {
+      // A bug (or a frame we cannot handle) must cost this frame, not the worker's tick loop.
+      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'openai realtime stage frame failed');
+      return null;
+    }
+  }
+
+  /** Drops queued playback and cancels the response in progress (the listener started talking). */
+  flush(): void {
+    if (this.#closed) return;
+    this.#interrupt();
+  }
+
+  /**
+   * Client turn detection: the speaker started talking at `atMs` (the caller's
+   * clock, used as the transcript's startMs). Interrupts playback when
+   * interruptOnSpeech is on. Ignored in server_vad mode and after close().
+   */
+  speechStarted(atMs: number): void {
+    if (this.#closed || this.#settings.turnDetection !== 'client') return;
+    this.#turnStartMs = atMs;
+    if (this.#settings.interruptOnSpeech && this.#interrupt()) this.#stats.bargeIns++;
+  }
+
+  /**
+   * Client turn detection: the speaker stopped at `atMs`. Commits the input
+   * buffer and asks for a response (deferred until the response in progress is
+   * done: the service runs one at a time). Returns whether it committed: not in
+   * server_vad mode, while disconnected, or with under 100 ms of audio since
+   * the last commit (the service would refuse it).
+   */
+  speechEnded(atMs: number): boolean {
+    if (this.#closed || this.#settings.turnDetection !== 'client') return false;
+    const startMs = this.#turnStartMs ?? this.#lastTurnEndMs;
+    this.#turnStartMs = null;
+    this.#lastTurnEndMs = atMs;
+    if (this.#state !== 'open' || (this.#samplesSinceCommit * 1000) / REALTIME_SAMPLE_RATE < MIN_COMMIT_MS) {
+      this.#stats.commitsSkipped++;
+      return false;
+    }
+    const eventId = `tandem_commit_${++this.#commitSeq}`;
+    this.#sendEvent({ type: 'input_audio_buffer.commit', event_id: eventId });
+    this.#samplesSinceCommit = 0;
+    this.#stats.commits++;
+    this.#pendingTurns.push({ eventId, startMs, endMs: atMs });
+    if (this.#pendingTurns.length > MAX_TRACKED) this.#pendingTurns.shift();
+    this.#requestResponse();
+    return true;
+  }
+
+  /** Closes the socket and cancels timers; no event is emitted afterwards. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clearTimers();
+    const ws = this.#ws;
+    this.#state = 'stopped';
+    if (ws) {
+      if (ws.readyState === WebSocket.OPEN) {
+        ws.close(1000, 'closed');
+        // A service that never answers the close handshake must not hold the socket for ws's 30 s default.
+        const kill = setTimeout(() => ws.terminate(), 2000);
+        kill.unref();
+        ws.once('close', () => clearTimeout(kill));
+      } else {
+        ws.terminate();
+      }
+    } else {
+      this.#resolveCloseWaiters();
+    }
+    this.#log.info({ stats: this.stats() }, 'openai realtime stage closed');
+  }
+
+  /** Resolves once close() was called and the socket is fully closed. */
+  whenClosed(): Promise<void> {
+    if (this.#closed && this.#ws === null) return Promise.resolve();
+    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+  }
+
+  // ---- outbound ----
+
+  #send(frame: MediaFrame, pcm: Int16Array): void {
+    // readyState too: between the peer's close frame and our 'close' event the socket is CLOSING.
+    if (this.#state !== 'open' || this.#ws === null || this.#ws.readyState !== WebSocket.OPEN) {
+      this.#countDrop('not_connected');
+      return;
+    }
+    const ws = this.#ws;
+    if (ws.bufferedAmount > this.#settings.maxBufferedBytes) {
+      this.#countDrop('backpressure');
+      return;
+    }
+    const resampler = frame.sampleRate === 8000 ? this.#up8 : this.#up16;
+    const samples = resampler.process(pcm, frame.samples, this.#conv);
+    const bytes = this.#bytes;
+    const src = this.#conv;
+    for (let i = 0, p = 0; i < samples; i++, p += 2) {
+      const s = src[i]!;
+      bytes[p] = s;
+      bytes[p + 1] = s >> 8;
+    }
+    ws.send(appendEventJson(bytes.toString('base64', 0, samples * 2)));
+    this.#sentSamples += samples;
+    this.#samplesSinceCommit += samples;
+    this.#stats.framesSent++;
+    this.#stats.bytesSent += samples * 2;
+    this.#endDropStreaks();
+  }
+
+  #countDrop(reason: OutboundDropReason): void {
+    if (reason === 'backpressure') this.#stats.droppedBackpressure++;
+    else this.#stats.droppedNotConnected++;
+    if (this.#dropStreak[reason]++ === 0) this.#log.warn({ reason }, 'outbound audio dropping');
+  }
+
+  #endDropStreaks(): void {
+    for (const reason of ['not_connected', 'backpressure'] as const) {
+      const n = this.#dropStreak[reason];
+      if (n > 0) {
+        this.#log.warn({ reason, frames: n }, 'outbound audio flowing again');
+        this.#dropStreak[reason] = 0;
+      }
+    }
+  }
+
+  #sendEvent(event: ClientEventInput): void {
+    const ws = this.#ws;
+    if (this.#state !== 'open' || ws === null || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(encodeClientEvent(event));
+  }
+
+  /** Drops queued playback (its marks fire) and cancels the response still being produced. Returns whether there was anything to stop. */
+  #interrupt(): boolean {
+    const cleared = this.#queue.clear();
+    this.#emitReachedMarks();
+    const id = this.#activeResponseId;
+    if (id !== null && !this.#cancelled.has(id)) {
+      this.#remember(this.#cancelled, id);
+      this.#stats.responsesCancelled++;
+      this.#sendEvent({ type: 'response.cancel', response_id: id });
+      return true;
+    }
+    return cleared > 0;
+  }
+
+  /** Asks for a response now, or once the one in progress (or requested) is done: the service runs one at a time. */
+  #requestResponse(): void {
+    if (this.#activeResponseId !== null || this.#createInFlight !== null) {
+      this.#createPending = true;
+      return;
+    }
+    this.#createPending = false;
+    const eventId = `tandem_create_${++this.#createSeq}`;
+    this.#createInFlight = eventId;
+    this.#sendEvent({ type: 'response.create', event_id: eventId });
+  }
+
+  // ---- playback ----
+
+  #play(frame: MediaFrame | null): MediaFrame | null {
+    const hasInput = frame !== null && frame.samples > 0;
+    const outRate = hasInput ? frame.sampleRate : this.#lastRate;
+    const outSamples = hasInput ? frame.samples : outRate / 50;
+    const duckInput = this.#settings.mode === 'duck' && hasInput && frame.status !== 'silence';
+    if (this.#queue.length === 0) {
+      this.#emitReachedMarks();
+      if (!this.#playbackIdle) {
+        // Between responses the filters restart from silence, so no tail of the last answer leaks into the next.
+        this.#down8.reset();
+        this.#down16.reset();
+        this.#playbackIdle = true;
+      }
+      return duckInput ? this.#fillOut(frame, outSamples, outRate, null, 0) : null;
+    }
+    this.#playbackIdle = false;
+    const resampler = outRate === 8000 ? this.#down8 : this.#down16;
+    const need = resampler.inputFor(outSamples);
+    if (this.#playBuf.length < need) this.#playBuf = new Int16Array(need);
+    const got = this.#queue.read(this.#playBuf, 0, need);
+    // The last frame of a response is padded with silence.
+    if (got < need) this.#playBuf.fill(0, got, need);
+    this.#stats.framesPlayed++;
+    this.#emitReachedMarks();
+    return this.#fillOut(duckInput ? frame : null, outSamples, outRate, resampler, need);
+  }
+
+  #fillOut(original: MediaFrame | null, outSamples: number, outRate: number, resampler: PolyphaseResampler | null, need: number): MediaFrame {
+    const out = this.#out;
+    if (out.pcm.length < outSamples) out.pcm = new Int16Array(outSamples);
+    const pcm = out.pcm;
+    if (resampler === null) pcm.fill(0, 0, outSamples);
+    else resampler.process(this.#playBuf, need, pcm);
+    if (original !== null) {
+      const gain = this.#settings.duckGain;
+      const src = original.pcm;
+      for (let i = 0; i < outSamples; i++) {
+        const v = pcm[i]! + Math.round(src[i]! * gain);
+        pcm[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+      }
+      out.rtpTimestamp = original.rtpTimestamp;
+    }
+    out.samples = outSamples;
+    out.sampleRate = outRate;
+    out.status = 'audio';
+    return out;
+  }
+
+  #emitReachedMarks(): void {
+    for (let name = this.#queue.takeReachedMark(); name !== undefined; name = this.#queue.takeReachedMark()) {
+      this.#stats.marksEmitted++;
+      this.safeEmit('mark', name);
+    }
+  }
+
+  // ---- connection ----
+
+  #connect(): void {
+    if (this.#closed) return;
+    this.#state = 'connecting';
+    this.#sessionStarted = false;
+    const headers: Record<string, string> = {};
+    if (this.#settings.apiKey !== undefined) headers['Authorization'] = `Bearer ${this.#settings.apiKey}`;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.#url, {
+        headers,
+        perMessageDeflate: false,
+        handshakeTimeout: this.#settings.connectTimeoutMs,
+        maxPayload: this.#settings.maxMessageBytes,
+        followRedirects: false,
+      });
+    } catch (err) {
+      // Only a malformed URL throws synchronously; retrying would not fix it.
+      this.#state = 'stopped';
+      this.#reportError({ code: 'connect_failed', message: errorMessage(err) });
+      return;
+    }
+    this.#ws = ws;
+    let opened = false;
+    let fatal = false;
+    let handshakeRefused = false; // already reported; the abort error that follows is not news
+
+    ws.on('open', () => {
+      opened = true;
+      if (this.#closed) return;
+      this.#state = 'open';
+      this.#stats.connects++;
+      this.#resetSession();
+      // Sent at once: the service applies it before the audio that follows on the same socket.
+      ws.send(encodeClientEvent({ type: 'session.update', session: this.#sessionConfig() }));
+      this.#startPing(ws);
+      this.#sessionTimer = setTimeout(() => {
+        this.#sessionTimer = null;
+        this.#reportError({ code: 'connect_failed', message: `no session.created within ${this.#settings.sessionTimeoutMs} ms` });
+        ws.terminate();
+      }, this.#settings.sessionTimeoutMs);
+      this.#log.info({ url: redactUrl(this.#url) }, 'openai realtime connected');
+      this.safeEmit('connected');
+    });
+
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      fatal = status === 401 || status === 403;
+      this.#reportError({ code: fatal ? 'unauthorized' : 'connect_failed', message: `service answered the upgrade with HTTP ${status}` });
+      handshakeRefused = true;
+      res.resume();
+      // terminate() (not req.destroy()) so ws emits 'close' and the usual path decides on reconnecting.
+      ws.terminate();
+    });
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (ws !== this.#ws || this.#closed) return;
+      if (isBinary) this.#protocolError('unexpected_binary', 'binary message (the protocol is JSON text only)');
+      else this.#onText(data);
+    });
+
+    ws.on('pong', () => {
+      this.#awaitingPong = false;
+    });
+
+    ws.on('error', (err) => {
+      // 'close' always follows; reconnection is decided there.
+      if (this.#closed || fatal || handshakeRefused) return;
+      this.#reportError({ code: opened ? 'socket' : 'connect_failed', message: errorMessage(err) });
+    });
+
+    ws.on('close', (code: number, reasonBuf: Buffer) => {
+      if (ws !== this.#ws) return;
+      this.#ws = null;
+      this.#stopPing();
+      this.#clearSessionTimer();
+      const reason = reasonBuf.toString('utf8').slice(0, 123);
+      if (this.#closed) {
+        this.#resolveCloseWaiters();
+        return;
+      }
+      // A session that never started counts as a failed attempt, so a service that accepts and hangs up backs off.
+      if (!this.#sessionStarted) this.#stats.failedConnects++;
+      const willReconnect = !fatal && this.#attempts < this.#settings.reconnectMaxAttempts;
+      if (opened) {
+        this.#stats.disconnects++;
+        this.#log.warn({ code, reason, willReconnect }, 'openai realtime disconnected');
+        this.safeEmit('disconnected', { code, reason, willReconnect });
+      }
+      if (willReconnect) {
+        this.#scheduleReconnect();
+      } else {
+        this.#state = 'stopped';
+        if (!fatal) this.#reportError({ code: 'gave_up', message: `no session after ${this.#attempts} attempts` });
+      }
+    });
+  }
+
+  #sessionConfig(): Extract<ClientEventInput, { type: 'session.update' }>['session'] {
+    const s = this.#settings;
+    const instructions =
+      s.instructions ??
+      `You are an interpreter. Translate everything the user says from ${languageName(s.sourceLanguage)} into ${languageName(s.targetLanguage)}. ` +
+        'Speak only the translation: do not answer questions, add comments or greet.';
+    return {
+      type: 'realtime',
+      instructions,
+      output_modalities: ['audio'],
+      audio: {
+        input: {
+          format: { type: 'audio/pcm', rate: REALTIME_SAMPLE_RATE },
+          ...(s.transcriptionModel !== null ? { transcription: { model: s.transcriptionModel, language: primaryLanguage(s.sourceLanguage) } } : {}),
+          turn_detection:
+            s.turnDetection === 'client'
+              ? null
+              : {
+                  type: 'server_vad',
+                  threshold: s.vadThreshold,
+                  prefix_padding_ms: s.vadPrefixPaddingMs,
+                  silence_duration_ms: s.vadSilenceMs,
+                  create_response: true,
+                  // Barge-in is ours (interruptOnSpeech): one party cancelling, never two racing.
+                  interrupt_response: false,
+                },
+        },
+        output: { format: { type: 'audio/pcm', rate: REALTIME_SAMPLE_RATE }, voice: s.voice },
+      },
+    };
+  }
+
+  #resetSession(): void {
+    this.#sessionOffsetSamples = this.#sentSamples;
+    this.#sessionStarted = false;
+    this.#samplesSinceCommit = 0;
+    this.#activeResponseId = null;
+    this.#createInFlight = null;
+    this.#createPending = false;
+    this.#lastCommittedItem = null;
+    this.#responses.clear();
+    this.#cancelled.clear();
+    this.#itemTimes.clear();
+    this.#itemText.clear();
+    this.#pendingTurns.length = 0;
+  }
+
+  #scheduleReconnect(): void {
+    this.#state = 'waiting';
+    const base = Math.min(this.#settings.reconnectMaxDelayMs, this.#settings.reconnectInitialDelayMs * 2 ** this.#attempts);
+    // ±20 % jitter so pairs cut off by one outage do not reconnect in lockstep.
+    const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
+    this.#attempts++;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      this.#connect();
+    }, delay);
+  }
+
+  #startPing(ws: WebSocket): void {
+    if (this.#settings.pingIntervalMs === 0) return;
+    this.#awaitingPong = false;
+    this.#pingTimer = setInterval(() => {
+      if (this.#awaitingPong) {
+        this.#log.warn('no pong from openai realtime service; terminating');
+        ws.terminate();
+        return;
+      }
+      this.#awaitingPong = true;
+      ws.ping();
+    }, this.#settings.pingIntervalMs);
+  }
+
+  #stopPing(): void {
+    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
+    this.#pingTimer = null;
+  }
+
+  #clearSessionTimer(): void {
+    if (this.#sessionTimer !== null) clearTimeout(this.#sessionTimer);
+    this.#sessionTimer = null;
+  }
+
+  #clearTimers(): void {
+    this.#stopPing();
+    this.#clearSessionTimer();
+    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+  }
+
+  #resolveCloseWaiters(): void {
+    const waiters = this.#closeWaiters;
+    this.#closeWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ---- inbound ----
+
+  #onText(data: RawData): void {
+    const parsed = tryParseServerEvent(data);
+    if (!parsed.ok) {
+      this.#protocolError(parsed.error.code, parsed.error.message);
+      return;
+    }
+    const event = parsed.message;
+    if (event.type === 'ignored') {
+      if (this.#stats.ignoredMessages++ < 5) this.#log.debug({ type: event.original }, 'ignored service event');
+      return;
+    }
+    if (!this.#sessionStarted) {
+      // Whatever the service says first proves the session is up: the backoff starts over.
+      this.#sessionStarted = true;
+      this.#attempts = 0;
+      this.#clearSessionTimer();
+    }
+    this.#dispatch(event);
+  }
+
+  #dispatch(event: ServerEvent): void {
+    switch (event.type) {
+      case 'session.created':
+        this.#stats.sessions++;
+        this.safeEmit('started', event.session?.id);
+        break;
+      case 'session.updated':
+      case 'input_audio_buffer.cleared':
+      case 'response.output_audio.done':
+        break;
+      case 'error': {
+        this.#stats.serviceErrors++;
+        const e = event.error;
+        this.#reportError({ code: 'service', serviceCode: (e.code ?? e.type ?? 'unknown').slice(0, 64), message: e.message ?? 'service error' });
+        if (e.event_id != null && e.event_id === this.#createInFlight) {
+          // Our response.create was refused: no response.created will come for it.
+          this.#createInFlight = null;
+          if (this.#createPending) this.#requestResponse();
+        }
+        // A refused commit gets no item: its times must not go to the next one.
+        const refused = e.event_id == null ? -1 : this.#pendingTurns.findIndex((t) => t.eventId === e.event_id);
+        if (refused >= 0) this.#pendingTurns.splice(refused, 1);
+        break;
+      }
+      case 'input_audio_buffer.speech_started':
+        this.#remember(this.#itemTimes, event.item_id, { startMs: this.#serviceMs(event.audio_start_ms), endMs: this.#serviceMs(event.audio_start_ms) });
+        if (this.#settings.interruptOnSpeech && this.#interrupt()) this.#stats.bargeIns++;
+        break;
+      case 'input_audio_buffer.speech_stopped': {
+        const times = this.#itemTimes.get(event.item_id);
+        const endMs = this.#serviceMs(event.audio_end_ms);
+        this.#remember(this.#itemTimes, event.item_id, { startMs: times?.startMs ?? endMs, endMs });
+        break;
+      }
+      case 'input_audio_buffer.committed': {
+        this.#lastCommittedItem = event.item_id;
+        const turn = this.#pendingTurns.shift();
+        if (turn !== undefined) this.#remember(this.#itemTimes, event.item_id, { startMs: turn.startMs, endMs: turn.endMs });
+        break;
+      }
+      case 'conversation.item.input_audio_transcription.delta': {
+        const text = ((this.#itemText.get(event.item_id) ?? '') + event.delta).slice(0, 16_384);
+        this.#remember(this.#itemText, event.item_id, text);
+        this.#emitTranscript(event.item_id, text, false);
+        break;
+      }
+      case 'conversation.item.input_audio_transcription.completed':
+        this.#emitTranscript(event.item_id, event.transcript, true);
+        this.#itemText.delete(event.item_id);
+        this.#itemTimes.delete(event.item_id);
+        break;
+      case 'conversation.item.input_audio_transcription.failed':
+        this.#stats.serviceErrors++;
+        this.#itemText.delete(event.item_id);
+        this.#reportError({ code: 'service', serviceCode: (event.error?.code ?? 'transcription_failed').slice(0, 64), message: event.error?.message ?? 'transcription failed' });
+        break;
+      case 'response.created':
+        this.#stats.responsesStarted++;
+        this.#activeResponseId = event.response.id;
+        this.#createInFlight = null;
+        this.#remember(this.#responses, event.response.id, { utteranceId: this.#lastCommittedItem ?? event.response.id, text: '' });
+        break;
+      case 'response.output_audio.delta':
+        this.#onAudio(event.response_id, event.delta);
+        break;
+      case 'response.output_audio_transcript.delta': {
+        if (this.#cancelled.has(event.response_id)) break;
+        const r = this.#response(event.response_id);
+        r.text = (r.text + event.delta).slice(0, 16_384);
+        this.#emitTranslation(r, r.text, false);
+        break;
+      }
+      case 'response.output_audio_transcript.done':
+        if (this.#cancelled.has(event.response_id)) break;
+        this.#emitTranslation(this.#response(event.response_id), event.transcript.slice(0, 16_384), true);
+        break;
+      case 'response.done': {
+        const id = event.response.id;
+        this.#stats.responsesDone++;
+        // Placed after the response's audio: reached when the last of it has been played.
+        this.#queue.addMark(`response:${id}`);
+        this.#responses.delete(id);
+        if (this.#activeResponseId === id) this.#activeResponseId = null;
+        if (this.#createPending) this.#requestResponse();
+        break;
+      }
+    }
+  }
+
+  #onAudio(responseId: string, base64: string): void {
+    const decoded = decodeBase64Audio(base64);
+    if (!decoded.ok) {
+      this.#protocolError(decoded.error.code, decoded.error.message);
+      return;
+    }
+    const bytes = decoded.bytes;
+    this.#stats.audioMessagesReceived++;
+    if (this.#cancelled.has(responseId)) {
+      // In flight when we cancelled: the listener must not hear the rest of an interrupted answer.
+      this.#stats.samplesDiscarded += bytes.length >> 1;
+      return;
+    }
+    const samples = this.#queue.pushS16LE(bytes, 0, bytes.length);
+    this.#stats.samplesReceived += samples;
+    this.safeEmit('audio', samples);
+  }
+
+  #response(id: string): ResponseState {
+    let r = this.#responses.get(id);
+    if (r === undefined) {
+      r = { utteranceId: this.#lastCommittedItem ?? id, text: '' };
+      this.#remember(this.#responses, id, r);
+    }
+    return r;
+  }
+
+  #emitTranscript(itemId: string, text: string, final: boolean): void {
+    const times = this.#itemTimes.get(itemId);
+    const now = this.#serviceMs(((this.#sentSamples - this.#sessionOffsetSamples) * 1000) / REALTIME_SAMPLE_RATE);
+    this.safeEmit('transcript', {
+      event: 'transcript',
+      utteranceId: itemId,
+      text: text.slice(0, 16_384),
+      final,
+      startMs: times?.startMs ?? now,
+      endMs: times?.endMs ?? now,
+      language: this.#settings.sourceLanguage,
+    });
+  }
+
+  #emitTranslation(r: ResponseState, text: string, final: boolean): void {
+    this.safeEmit('translation', { event: 'translation', utteranceId: r.utteranceId, text, language: this.#settings.targetLanguage, final });
+  }
+
+  /** A time on the service's session clock → ms of audio sent since the stage started. */
+  #serviceMs(ms: number): number {
+    return Math.round((this.#sessionOffsetSamples * 1000) / REALTIME_SAMPLE_RATE + ms);
+  }
+
+  /** Map/Set insert that evicts the oldest entry beyond MAX_TRACKED. */
+  #remember<K, V>(store: Map<K, V> | Set<K>, key: K, value?: V): void {
+    if (store instanceof Map) {
+      store.delete(key);
+      store.set(key, value as V);
+    } else {
+      store.add(key);
+    }
+    if (store.size > MAX_TRACKED) {
+      const oldest = store.keys().next().value as K;
+      store.delete(oldest);
+    }
+  }
+
+  #protocolError(code: ProtocolErrorCode, message: string): void {
+    this.#stats.badMessages++;
+    this.#reportError({ code: 'protocol', protocolCode: code, message });
+  }
+
+  #reportError(error: StreamingError): void {
+    // Logged only at the first few: a garbage-spewing service must not flood the log.
+    if (this.#stats.badMessages <= 10 || error.code !== 'protocol') {
+      this.#log.warn({ code: error.code, protocolCode: error.protocolCode, serviceCode: error.serviceCode, detail: error.message }, 'openai realtime error');
+    }
+    this.safeEmit('error', error);
+  }
+}
+
+/** The URL with `model=<model>` added to its query unless it names one already. */
+function withModel(url: string, model: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.searchParams.has('model')) u.searchParams.set('model', model);
+    return u.toString();
+  } catch {
+    return url; // the WebSocket constructor reports it
+  }
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
+  } catch {
+    return false;
+  }
+}
+
+/** The URL without user-info or query. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '[invalid url]';
+  }
+}
+
+/** A StageFactory: one OpenAI Realtime stage per direction of a pair (same options both ways; languages swapped by the caller). */
+export function openAiRealtimeStageFactory(options: OpenAiRealtimeStageOptions): (context: StageContext) => OpenAiRealtimeStage {
+  // Validate once, so a bad setting fails where it is configured rather than at the first call.
+  parseConfig(OpenAiRealtimeStageOptionsSchema, options, 'openaiRealtime');
+  return (context) => new OpenAiRealtimeStage(context, options);
+}

@@ -1,0 +1,541 @@
+/**
+ * Per-pair call recording: one 4-channel 16-bit PCM WAV per pair, at the
+ * pair's codec rate, with both legs' original speech and what each listener
+ * heard. WAV, not Ogg/Opus: no Opus encoder is installed (prism-media would need
+ * @discordjs/opus or opusscript), and uncompressed PCM costs no CPU on the tick.
+ *
+ *   channel 1  leg A original (what A's party said)
+ *   channel 2  leg B original
+ *   channel 3  what B hears (the A->B stage's output: translation or ducked mix)
+ *   channel 4  what A hears (the B->A stage's output)
+ *
+ * The 20 ms tick of each direction calls `frame(direction, input, output)` with
+ * the frame it popped from the source leg (or null) and the frame the stage
+ * returned (or null). Every call advances that direction's two channels by the
+ * same amount, writing silence for a missing side, so the file stays sample
+ * aligned whatever the stage does. `write()` / `writeSilence()` are the
+ * per-channel primitives underneath, for callers that feed channels separately;
+ * a channel that falls more than one block behind the others is padded with
+ * silence (`paddedMs`), so one stalled direction cannot hold the file back.
+ *
+ * The tick never waits on the disk. Samples go into a preallocated interleaved
+ * ring of two blocks (blockMs each); every completed block is copied into a
+ * pooled buffer and handed to an async positional write, with at most
+ * `maxInFlightBlocks` writes outstanding. A block that finds them all busy is
+ * dropped and counted (`droppedMs`, reason logged once per streak). Because
+ * every block is written at its own offset, a dropped block leaves a hole that
+ * reads as silence: the recording keeps the call's timeline. Memory per pair is
+ * bounded by (2 + maxInFlightBlocks) blocks (4 ch · 16 kHz · 1 s = 128 KiB each).
+ *
+ * close() flushes the tail, rewrites the RIFF and data sizes (so the file is a
+ * valid WAV; while recording they say "unknown", so a file left by a crash
+ * still reads up to its end), closes the file and resolves a summary for the
+ * session record. The WAV size limit (~4 GiB, MAX_WAV_DATA_BYTES) is enforced
+ * by dropping audio past it with reason `size_limit`; RF64 is not written.
+ */
+import { mkdir } from 'node:fs/promises';
+import { endianness } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { Downsampler16to8, Upsampler8to16 } from '../../codec/index.js';
+import { errorMessage } from '../../common/errors.js';
+import { logger, type Logger } from '../../common/logger.js';
+import { parseConfig } from '../../common/parse-config.js';
+import type { Direction, MediaFrame } from '../stage.js';
+import { openFileSink, type RecordingSink, type RecordingSinkOpener } from './sink.js';
+import { MAX_WAV_DATA_BYTES, WAV_HEADER_BYTES, wavHeader } from './wav.js';
+
+/** What an engine's `recording` setting holds (the same for every pair). */
+export const RecordingConfigSchema = z
+  .object({
+    /** Directory for the files; created (mode 0750) if missing. */
+    dir: z.string().min(1),
+    /** Size of one write. Larger blocks: fewer writes, more memory per pair. */
+    blockMs: z.number().int().min(20).max(10_000).default(1000),
+    /** Writes outstanding at once; a block beyond that is dropped and counted. */
+    maxInFlightBlocks: z.number().int().min(1).max(64).default(4),
+    /** Data bytes after which audio is dropped (reason size_limit). Default: the 32-bit WAV limit. */
+    maxDataBytes: z.number().int().min(8).max(MAX_WAV_DATA_BYTES).default(MAX_WAV_DATA_BYTES),
+    /** How far a frame() with neither input nor output advances the clock. */
+    tickMs: z.number().int().min(1).max(1000).default(20),
+  })
+  .strict();
+
+export const PairRecorderOptionsSchema = RecordingConfigSchema.extend({
+  /** Becomes part of the file name, so only [A-Za-z0-9_.-] is accepted. */
+  pairId: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'must be 1 to 128 characters of [A-Za-z0-9_.-]'),
+  /** The pair's codec rate: the file's rate. Frames at the other rate are resampled. */
+  sampleRate: z.union([z.literal(8000), z.literal(16000)]),
+}).strict();
+
+export type RecordingConfig = z.input<typeof RecordingConfigSchema>;
+export type PairRecorderOptions = z.input<typeof PairRecorderOptionsSchema>;
+type Settings = z.output<typeof PairRecorderOptionsSchema>;
+
+/** Injection points: a different sink (tests: slow or failing) and clock (file name). */
+export interface PairRecorderDeps {
+  openSink?: RecordingSinkOpener;
+  now?: () => Date;
+}
+
+/** 1 = A original, 2 = B original, 3 = heard by B, 4 = heard by A. */
+export type RecordingChannel = 1 | 2 | 3 | 4;
+
+export const RecordingChannels = { legAOriginal: 1, legBOriginal: 2, heardByB: 3, heardByA: 4 } as const satisfies Record<string, RecordingChannel>;
+
+/** Why audio did not make it into the file. */
+export type RecordingDropReason = 'backpressure' | 'size_limit' | 'write_failed' | 'open_failed';
+
+/** What close() resolves: for the session record. */
+export interface RecordingSummary {
+  path: string;
+  /** Length of the audio in the file. */
+  durationMs: number;
+  /** File size (header + data); 0 when the file could not be opened. */
+  bytes: number;
+  /** Audio not written (backpressure holes read as silence; size_limit audio is not in the file at all). */
+  droppedMs: number;
+  /** Silence inserted into a channel that fell more than a block behind the others. */
+  paddedMs: number;
+  /** The first open/write failure, or null. */
+  error: string | null;
+}
+
+export interface RecordingStats {
+  path: string;
+  /** Audio accepted so far (the furthest channel). */
+  durationMs: number;
+  droppedMs: number;
+  paddedMs: number;
+  droppedByReason: Record<RecordingDropReason, number>;
+  blocksWritten: number;
+  blocksDropped: number;
+  inFlightBlocks: number;
+  /** Ring plus pooled block buffers: the recorder's whole audio memory. */
+  bufferBytes: number;
+  /** Frames at a rate other than 8000/16000, recorded as silence. */
+  rateErrors: number;
+  error: string | null;
+}
+
+const CHANNELS = 4;
+const BLOCK_ALIGN = CHANNELS * 2;
+const BIG_ENDIAN = endianness() === 'BE';
+
+type State = 'opening' | 'open' | 'failed' | 'closing' | 'closed';
+
+interface ChannelResamplers {
+  up: Upsampler8to16 | null;
+  down: Downsampler16to8 | null;
+}
+
+/** A compact ISO 8601 (basic format) UTC time: no ':' in file names. */
+function fileTimestamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '');
+}
+
+export class PairRecorder {
+  readonly path: string;
+  readonly pairId: string;
+  readonly sampleRate: 8000 | 16000;
+  readonly channels = CHANNELS;
+
+  readonly #settings: Settings;
+  readonly #log: Logger;
+  readonly #blockFrames: number;
+  readonly #ringFrames: number;
+  readonly #ring: Int16Array;
+  readonly #cursor = [0, 0, 0, 0];
+  readonly #capFrames: number;
+  readonly #tickFrames: number;
+  /** Frames before this have been handed to a write (or dropped). */
+  #emitted = 0;
+
+  readonly #pool: Buffer[] = [];
+  #allocatedBuffers = 0;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  readonly #ready: Promise<void>;
+  #sink: RecordingSink | null = null;
+  #state: State = 'opening';
+  #error: string | null = null;
+  #closing: Promise<RecordingSummary> | null = null;
+
+  readonly #resamplers: ChannelResamplers[] = [];
+  #scratch = new Int16Array(640);
+
+  #droppedFrames = 0;
+  readonly #droppedByReason: Record<RecordingDropReason, number> = { backpressure: 0, size_limit: 0, write_failed: 0, open_failed: 0 };
+  #paddedFrames = 0;
+  #blocksWritten = 0;
+  #blocksDropped = 0;
+  #rateErrors = 0;
+  #dropping: RecordingDropReason | null = null;
+  #streakFrames = 0;
+
+  /**
+   * Starts creating the file in the background (see `ready`); frames may be
+   * written at once. ConfigError for bad options, naming the key (e.g. pairId).
+   */
+  constructor(options: PairRecorderOptions, deps: PairRecorderDeps = {}) {
+    this.#settings = parseConfig(PairRecorderOptionsSchema, options, 'recording');
+    const s = this.#settings;
+    this.pairId = s.pairId;
+    this.sampleRate = s.sampleRate;
+    this.#log = logger('pipeline.recording', { pairId: s.pairId });
+    const dir = resolve(s.dir);
+    this.path = join(dir, `${s.pairId}-${fileTimestamp((deps.now ?? (() => new Date()))())}.wav`);
+    this.#blockFrames = (s.sampleRate * s.blockMs) / 1000;
+    this.#ringFrames = 2 * this.#blockFrames;
+    this.#ring = new Int16Array(this.#ringFrames * CHANNELS);
+    this.#capFrames = Math.floor(s.maxDataBytes / BLOCK_ALIGN);
+    this.#tickFrames = Math.max(1, Math.round((s.sampleRate * s.tickMs) / 1000));
+    for (let c = 0; c < CHANNELS; c++) this.#resamplers.push({ up: null, down: null });
+    this.#ready = this.#open(dir, deps.openSink ?? openFileSink);
+    // Awaited by writes and close(); this only keeps an early failure from being "unhandled".
+    this.#ready.catch(() => undefined);
+  }
+
+  /** Creates the recorder and waits until its file exists; rejects (after cleaning up) if it cannot. */
+  static async open(options: PairRecorderOptions, deps: PairRecorderDeps = {}): Promise<PairRecorder> {
+    const recorder = new PairRecorder(options, deps);
+    try {
+      await recorder.ready;
+    } catch (err) {
+      await recorder.close();
+      throw err;
+    }
+    return recorder;
+  }
+
+  /** Resolves once the file is created and its provisional header written; rejects if that failed. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== null;
+  }
+
+  /**
+   * One tick of one direction: `input` is what the source leg's party said
+   * (null when its jitter buffer had nothing), `output` what the stage sent to
+   * the other leg (null when it sent nothing). Both channels of the direction
+   * advance by the longer of the two (tickMs when both are null); the shorter
+   * is completed with silence. Frames are copied; rates 8000/16000 accepted.
+   */
+  frame(direction: Direction, input: MediaFrame | null, output: MediaFrame | null): void {
+    if (this.#closing !== null) return;
+    const inCh: RecordingChannel = direction === 'A->B' ? 1 : 2;
+    const outCh: RecordingChannel = direction === 'A->B' ? 3 : 4;
+    const inN = input === null ? 0 : this.#convertedLength(input.samples, input.sampleRate);
+    const outN = output === null ? 0 : this.#convertedLength(output.samples, output.sampleRate);
+    const n = Math.max(inN, outN, 0) || this.#tickFrames;
+    this.#writeFrame(inCh, input, inN, n);
+    this.#writeFrame(outCh, output, outN, n);
+  }
+
+  /** Appends `samples` samples of `pcm` (at `sampleRate`, default the file's) to one channel. Copies. */
+  write(channel: RecordingChannel, pcm: Int16Array, samples: number, sampleRate: number = this.sampleRate): void {
+    if (this.#closing !== null) return;
+    const c = channelIndex(channel);
+    const count = Math.max(0, Math.min(samples, pcm.length));
+    if (sampleRate === this.sampleRate) {
+      this.#put(c, pcm, count);
+      return;
+    }
+    const n = this.#convertedLength(count, sampleRate);
+    if (n < 0) {
+      this.#rateErrors++;
+      return;
+    }
+    this.#put(c, this.#resample(c, pcm, count, sampleRate), n);
+  }
+
+  /** Appends `samples` samples (at the file's rate) of silence to one channel. */
+  writeSilence(channel: RecordingChannel, samples: number): void {
+    if (this.#closing !== null || samples <= 0) return;
+    this.#put(channelIndex(channel), null, Math.floor(samples));
+  }
+
+  stats(): RecordingStats {
+    return {
+      path: this.path,
+      durationMs: this.#framesToMs(this.#maxCursor()),
+      droppedMs: this.#framesToMs(this.#droppedFrames),
+      paddedMs: this.#framesToMs(this.#paddedFrames),
+      droppedByReason: { ...this.#droppedByReason },
+      blocksWritten: this.#blocksWritten,
+      blocksDropped: this.#blocksDropped,
+      inFlightBlocks: this.#inFlight.size,
+      bufferBytes: this.#ring.byteLength + this.#allocatedBuffers * this.#blockFrames * BLOCK_ALIGN,
+      rateErrors: this.#rateErrors,
+      error: this.#error,
+    };
+  }
+
+  /**
+   * Stops accepting audio, writes what is buffered, fixes the header's sizes
+   * and closes the file. Idempotent: every call gets the same summary.
+   */
+  close(): Promise<RecordingSummary> {
+    this.#closing ??= this.#finish();
+    return this.#closing;
+  }
+
+  // ---- ring ----
+
+  #writeFrame(c: RecordingChannel, frame: MediaFrame | null, converted: number, total: number): void {
+    let written = 0;
+    if (frame !== null && converted > 0) {
+      const idx = channelIndex(c);
+      const pcm = frame.sampleRate === this.sampleRate ? frame.pcm : this.#resample(idx, frame.pcm, frame.samples, frame.sampleRate);
+      this.#put(idx, pcm, converted);
+      written = converted;
+    } else if (frame !== null && converted < 0) {
+      this.#rateErrors++;
+    }
+    if (total > written) this.#put(channelIndex(c), null, total - written);
+  }
+
+  /** Appends n frames of channel c (null: silence), a block at most at a time. */
+  #put(c: number, src: Int16Array | null, n: number): void {
+    const block = this.#blockFrames;
+    for (let off = 0; off < n; off += block) this.#putChunk(c, src, off, Math.min(block, n - off));
+  }
+
+  #putChunk(c: number, src: Int16Array | null, srcOffset: number, n: number): void {
+    const cursor = this.#cursor;
+    const start = cursor[c]!;
+    // No channel may run more than a block ahead of the slowest one: the ring
+    // holds two blocks, and the older one must be complete before it is reused.
+    const floor = start + n - this.#blockFrames;
+    for (let k = 0; k < CHANNELS; k++) {
+      const at = cursor[k]!;
+      if (k !== c && at < floor) {
+        this.#fill(k, at, floor, null, 0);
+        this.#paddedFrames += floor - at;
+        cursor[k] = floor;
+      }
+    }
+    this.#emitCompleted();
+    this.#fill(c, start, start + n, src, srcOffset);
+    cursor[c] = start + n;
+    this.#emitCompleted();
+  }
+
+  #fill(c: number, from: number, to: number, src: Int16Array | null, srcOffset: number): void {
+    const ring = this.#ring;
+    const size = this.#ringFrames;
+    let idx = (from % size) * CHANNELS + c;
+    const wrap = size * CHANNELS;
+    for (let f = from, s = srcOffset; f < to; f++, s++) {
+      ring[idx] = src === null ? 0 : src[s]!;
+      idx += CHANNELS;
+      if (idx >= wrap) idx -= wrap;
+    }
+  }
+
+  #minCursor(): number {
+    const c = this.#cursor;
+    return Math.min(c[0]!, c[1]!, c[2]!, c[3]!);
+  }
+
+  #maxCursor(): number {
+    const c = this.#cursor;
+    return Math.max(c[0]!, c[1]!, c[2]!, c[3]!);
+  }
+
+  #emitCompleted(): void {
+    const min = this.#minCursor();
+    while (min - this.#emitted >= this.#blockFrames) {
+      this.#emit(this.#emitted, this.#blockFrames);
+      this.#emitted += this.#blockFrames;
+    }
+  }
+
+  // ---- writes ----
+
+  /** Hands frames [start, start+frames) (within one ring half) to a write, or drops them. */
+  #emit(start: number, frames: number): void {
+    let n = frames;
+    if (start + n > this.#capFrames) {
+      const over = Math.min(n, start + n - this.#capFrames);
+      this.#drop(over, 'size_limit');
+      n -= over;
+      if (n === 0) return;
+    }
+    if (this.#state === 'failed') {
+      this.#drop(n, this.#sink === null ? 'open_failed' : 'write_failed');
+      return;
+    }
+    if (this.#inFlight.size >= this.#settings.maxInFlightBlocks) {
+      this.#drop(n, 'backpressure');
+      return;
+    }
+    const buf = this.#takeBuffer();
+    const bytes = n * BLOCK_ALIGN;
+    const ringOffset = (start % this.#ringFrames) * BLOCK_ALIGN;
+    Buffer.from(this.#ring.buffer, this.#ring.byteOffset + ringOffset, bytes).copy(buf, 0);
+    const data = buf.subarray(0, bytes);
+    if (BIG_ENDIAN) data.swap16();
+    const write = this.#writeBlock(buf, data, WAV_HEADER_BYTES + start * BLOCK_ALIGN, n);
+    this.#inFlight.add(write);
+    void write.finally(() => this.#inFlight.delete(write));
+  }
+
+  /** Never rejects: a failure is counted as dropped audio and recorded in `error`. */
+  async #writeBlock(buf: Buffer, data: Buffer, position: number, frames: number): Promise<void> {
+    try {
+      await this.#ready;
+      const sink = this.#sink;
+      if (sink === null || this.#state === 'failed') throw new Error('recording file is not open');
+      await sink.write(data, position);
+      this.#blocksWritten++;
+      this.#endStreak();
+    } catch (err) {
+      if (this.#sink !== null && this.#error === null) this.#fail(`write failed: ${errorMessage(err)}`);
+      this.#drop(frames, this.#sink === null ? 'open_failed' : 'write_failed');
+    } finally {
+      this.#pool.push(buf);
+    }
+  }
+
+  #takeBuffer(): Buffer {
+    const pooled = this.#pool.pop();
+    if (pooled) return pooled;
+    this.#allocatedBuffers++;
+    return Buffer.allocUnsafe(this.#blockFrames * BLOCK_ALIGN);
+  }
+
+  #drop(frames: number, reason: RecordingDropReason): void {
+    this.#droppedFrames += frames;
+    this.#droppedByReason[reason] += frames;
+    this.#blocksDropped++;
+    if (this.#dropping !== reason) {
+      this.#dropping = reason;
+      this.#streakFrames = 0;
+      this.#log.warn({ reason, path: this.path, maxInFlightBlocks: this.#settings.maxInFlightBlocks }, 'recording is dropping audio');
+    }
+    this.#streakFrames += frames;
+  }
+
+  #endStreak(): void {
+    if (this.#dropping === null) return;
+    this.#log.info({ reason: this.#dropping, droppedMs: this.#framesToMs(this.#streakFrames) }, 'recording resumed');
+    this.#dropping = null;
+  }
+
+  #fail(message: string): void {
+    this.#error ??= message;
+    if (this.#state === 'open' || this.#state === 'opening') this.#state = 'failed';
+    this.#log.error({ err: message, path: this.path }, 'recording failed');
+  }
+
+  // ---- lifecycle ----
+
+  async #open(dir: string, openSink: RecordingSinkOpener): Promise<void> {
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o750 });
+      const sink = await openSink(this.path);
+      try {
+        await sink.write(wavHeader({ channels: CHANNELS, sampleRate: this.sampleRate }, null), 0);
+      } catch (err) {
+        await sink.close().catch(() => undefined);
+        throw err;
+      }
+      this.#sink = sink;
+      if (this.#state === 'opening') this.#state = 'open';
+      this.#log.info({ path: this.path, sampleRate: this.sampleRate }, 'recording started');
+    } catch (err) {
+      this.#fail(`cannot create ${this.path}: ${errorMessage(err)}`);
+      throw err;
+    }
+  }
+
+  async #finish(): Promise<RecordingSummary> {
+    await this.#ready.catch(() => undefined);
+    if (this.#state === 'open') this.#state = 'closing';
+    // The tail: bring every channel to the furthest one, then write what is left.
+    const end = this.#maxCursor();
+    for (let k = 0; k < CHANNELS; k++) {
+      this.#fill(k, this.#cursor[k]!, end, null, 0);
+      this.#cursor[k] = end;
+    }
+    while (this.#emitted < end) {
+      // Closing may wait for the disk: the tail is not dropped for backpressure.
+      while (this.#inFlight.size >= this.#settings.maxInFlightBlocks) await Promise.race(this.#inFlight);
+      const n = Math.min(this.#blockFrames, end - this.#emitted);
+      this.#emit(this.#emitted, n);
+      this.#emitted += n;
+    }
+    await Promise.all([...this.#inFlight]);
+
+    const frames = Math.min(end, this.#capFrames);
+    const dataBytes = frames * BLOCK_ALIGN;
+    let bytes = 0;
+    const sink = this.#sink;
+    if (sink !== null) {
+      try {
+        await sink.write(wavHeader({ channels: CHANNELS, sampleRate: this.sampleRate }, dataBytes), 0);
+        // Extends over dropped tail blocks (zeros = silence) so the file holds what the header says.
+        await sink.truncate(WAV_HEADER_BYTES + dataBytes);
+        bytes = WAV_HEADER_BYTES + dataBytes;
+      } catch (err) {
+        this.#fail(`finishing the file failed: ${errorMessage(err)}`);
+      }
+      try {
+        await sink.close();
+      } catch (err) {
+        this.#log.warn({ err: errorMessage(err), path: this.path }, 'closing the recording file failed');
+      }
+    }
+    this.#state = 'closed';
+    const summary: RecordingSummary = {
+      path: this.path,
+      durationMs: this.#framesToMs(frames),
+      bytes,
+      droppedMs: this.#framesToMs(this.#droppedFrames),
+      paddedMs: this.#framesToMs(this.#paddedFrames),
+      error: this.#error,
+    };
+    this.#log.info({ ...summary }, 'recording closed');
+    return summary;
+  }
+
+  // ---- rates ----
+
+  #framesToMs(frames: number): number {
+    return (frames * 1000) / this.sampleRate;
+  }
+
+  /** Samples at the file's rate that `samples` at `rate` become; -1 for an unsupported rate. */
+  #convertedLength(samples: number, rate: number): number {
+    if (samples <= 0) return 0;
+    if (rate === this.sampleRate) return samples;
+    if (rate === 8000 && this.sampleRate === 16000) return 2 * samples;
+    if (rate === 16000 && this.sampleRate === 8000) return samples >> 1;
+    return -1;
+  }
+
+  /** Converts into the scratch buffer with channel c's own (stateful) resampler. */
+  #resample(c: number, pcm: Int16Array, samples: number, rate: number): Int16Array {
+    const r = this.#resamplers[c]!;
+    if (rate === 8000) {
+      if (this.#scratch.length < 2 * samples) this.#scratch = new Int16Array(2 * samples);
+      r.up ??= new Upsampler8to16();
+      r.up.process(pcm, samples, this.#scratch);
+    } else {
+      const even = samples & ~1;
+      if (this.#scratch.length < even >> 1) this.#scratch = new Int16Array(even >> 1);
+      r.down ??= new Downsampler16to8();
+      r.down.process(pcm, even, this.#scratch);
+    }
+    return this.#scratch;
+  }
+}
+
+function channelIndex(channel: RecordingChannel): number {
+  if (channel !== 1 && channel !== 2 && channel !== 3 && channel !== 4) throw new RangeError(`recording channel must be 1..4, got ${String(channel)}`);
+  return channel - 1;
+}

@@ -1,0 +1,71 @@
+import type { StageContext } from '../stage.js';
+import { OpenAiRealtimeStage } from '../providers/openai-realtime/realtime-stage.js';
+import { StreamingStage } from '../streaming/stream-stage.js';
+import type { PairTranslation, TranslationProvider } from './config.js';
+import type { SpeechHooks, SpeechStage, SpeechStageOpener } from './speech-stage.js';
+
+export interface SpeechStageRequest {
+  provider: TranslationProvider;
+  context: StageContext;
+  languages: { source: string; target: string };
+  mode: PairTranslation['mode'];
+  duckGain: number;
+}
+
+/** Tandem's own protocol (docs/media-streaming-protocol.md). */
+function openTandem(request: SpeechStageRequest, hooks: SpeechHooks): SpeechStage {
+  const { provider, context, languages } = request;
+  if (provider.kind !== 'tandem') throw new TypeError(`not a tandem provider: ${provider.kind}`);
+  const stage = new StreamingStage(context, {
+    url: provider.url,
+    ...(provider.token !== undefined ? { token: provider.token } : {}),
+    sourceLanguage: languages.source,
+    targetLanguage: languages.target,
+    sampleRate: provider.sampleRate,
+    mode: request.mode,
+    duckGain: request.duckGain,
+  });
+  stage.on('transcript', hooks.transcript);
+  stage.on('translation', hooks.translation);
+  stage.on('mark', hooks.mark);
+  stage.on('audio', hooks.audio);
+  stage.on('error', (error) => hooks.error(error.code, error.message));
+  stage.on('connected', () => hooks.connection('connected', ''));
+  stage.on('disconnected', (info) => hooks.connection('disconnected', `${info.code} ${info.reason}${info.willReconnect ? ' (reconnecting)' : ''}`));
+  return stage;
+}
+
+/** An OpenAI-Realtime-compatible speech-to-speech session (docs/openai-realtime-provider.md). */
+function openOpenAi(request: SpeechStageRequest, hooks: SpeechHooks): SpeechStage {
+  const { provider, context, languages } = request;
+  if (provider.kind !== 'openai-realtime') throw new TypeError(`not an openai-realtime provider: ${provider.kind}`);
+  const stage = new OpenAiRealtimeStage(context, {
+    url: provider.url,
+    apiKey: provider.apiKey,
+    ...(provider.model !== undefined ? { model: provider.model } : {}),
+    ...(provider.voice !== undefined ? { voice: provider.voice } : {}),
+    turnDetection: provider.turnDetection,
+    sourceLanguage: languages.source,
+    targetLanguage: languages.target,
+    mode: request.mode,
+    duckGain: request.duckGain,
+  });
+  stage.on('transcript', hooks.transcript);
+  stage.on('translation', hooks.translation);
+  stage.on('mark', hooks.mark);
+  stage.on('audio', hooks.audio);
+  stage.on('error', (error) => hooks.error(error.code, error.message));
+  stage.on('connected', () => hooks.connection('connected', ''));
+  stage.on('disconnected', (info) => hooks.connection('disconnected', `${info.code} ${info.reason}${info.willReconnect ? ' (reconnecting)' : ''}`));
+  return stage;
+}
+
+/** The stage opener for one direction, by provider kind. */
+export function speechStageOpener(request: SpeechStageRequest): SpeechStageOpener {
+  switch (request.provider.kind) {
+    case 'tandem':
+      return (hooks) => openTandem(request, hooks);
+    case 'openai-realtime':
+      return (hooks) => openOpenAi(request, hooks);
+  }
+}

@@ -1,0 +1,30 @@
+import type { PipelineStage } from '../stage.js';
+import type { TranscriptMessage, TranslationMessage } from '../streaming/protocol.js';
+
+/**
+ * What a speech-to-speech provider's stage offers the translation pipeline.
+ * Each provider (Tandem's own protocol, OpenAI Realtime) adapts its emitter to
+ * these hooks in providers.ts, so the pipeline never depends on one provider.
+ */
+export interface SpeechHooks {
+  /** Recognised text of what the speaker said (partial or final). */
+  transcript: (message: TranscriptMessage) => void;
+  /** The translated text of an utterance (partial or final). */
+  translation: (message: TranslationMessage) => void;
+  /** A provider mark whose audio has been played (or dropped, so it never will be). */
+  mark: (name: string) => void;
+  /** Translated audio arrived and was queued for playback. */
+  audio: (samples: number) => void;
+  error: (code: string, message: string) => void;
+  connection: (state: 'connected' | 'disconnected', detail: string) => void;
+}
+
+export interface SpeechStage extends PipelineStage {
+  /** Tandem's VAD heard the speaker start, at `atMs` on this direction's audio timeline. */
+  speechStarted(atMs: number): void;
+  /** Tandem's VAD heard the speaker stop. */
+  speechEnded(atMs: number): void;
+  stats(): object;
+}
+
+export type SpeechStageOpener = (hooks: SpeechHooks) => SpeechStage;

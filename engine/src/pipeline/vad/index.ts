@@ -1,0 +1,33 @@
+export {
+  VAD_STATE_SIZE,
+  vadGeometry,
+  isVadSampleRate,
+  sileroWeightsPath,
+  type VadSampleRate,
+  type VadGeometry,
+  type VadBatch,
+  type VadBatchResult,
+  type VadModel,
+} from './model.js';
+export { SileroSession, type SileroSessionOptions } from './silero-session.js';
+export { SileroModel, type SileroModelOptions } from './silero-model.js';
+export { SpeechSegmenter, type SegmenterSettings, type SegmentEvent } from './segmenter.js';
+export {
+  VadStreamOptionsSchema,
+  VadEngineOptionsSchema,
+  type VadStreamOptions,
+  type VadStreamSettings,
+  type VadEngineOptions,
+  type VadEngineSettings,
+} from './options.js';
+export {
+  VadStream,
+  type VadEvent,
+  type VadSpeechStart,
+  type VadSpeechEnd,
+  type VadStreamError,
+  type VadStreamEvents,
+  type VadStreamState,
+  type VadStreamStats,
+} from './vad-stream.js';
+export { VadEngine, type VadEngineStats } from './vad-engine.js';

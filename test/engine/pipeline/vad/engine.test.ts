@@ -1,0 +1,282 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, InvalidStateError } from '../../../../engine/src/common/errors.js';
+import { VadEngine, type VadEvent, type VadSampleRate, type VadStream, type VadStreamError } from '../../../../engine/src/pipeline/vad/index.js';
+import { FakeModel, engineIdle, noise, record, utterances } from './helpers.js';
+
+/** Pushes `ms` of audio in 20 ms frames: a constant `value`, or the given samples. */
+function pushMs(stream: VadStream, ms: number, rate: VadSampleRate, value: number | Int16Array): void {
+  const n = rate / 50;
+  const frame = new Int16Array(n);
+  for (let f = 0; f < ms / 20; f++) {
+    if (typeof value === 'number') frame.fill(value);
+    else frame.set(value.subarray(f * n, (f + 1) * n));
+    stream.push(frame, n, rate);
+  }
+}
+
+/** Pushes in 20 ms frames and lets the engine drain after each. */
+async function feedMs(engine: VadEngine, streams: VadStream[], ms: number, rate: VadSampleRate, values: number[]): Promise<void> {
+  for (let t = 0; t < ms; t += 20) {
+    streams.forEach((s, i) => pushMs(s, 20, rate, values[i]!));
+    await engineIdle(engine);
+  }
+}
+
+const LOUD = 8000; // the fake model calls this speech
+const engines: VadEngine[] = [];
+async function makeEngine(model: FakeModel, options: { maxBatchSize?: number } = {}): Promise<VadEngine> {
+  const engine = await VadEngine.create({ model, ...options });
+  engines.push(engine);
+  return engine;
+}
+
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.close()));
+});
+
+describe('VadEngine scheduling', () => {
+  it('turns chunk decisions into utterances on the audio timeline, via the emitter and onEvent', async () => {
+    const model = new FakeModel();
+    const engine = await makeEngine(model);
+    const seen: VadEvent[] = [];
+    const stream = engine.openStream({ onEvent: (e) => seen.push(e), energyGateDbfs: 0 });
+    const events = record(stream);
+    await feedMs(engine, [stream], 1000, 16000, [0]);
+    await feedMs(engine, [stream], 1000, 16000, [LOUD]);
+    expect(stream.inSpeech).toBe(true);
+    await feedMs(engine, [stream], 1000, 16000, [0]);
+    expect(seen).toEqual(events);
+    // Speech began at 1000 ms (chunk boundary 992..1024, padded 30 ms) and ended at 2000 ms (+30 ms pad).
+    expect(utterances(events)).toHaveLength(1);
+    const [u] = utterances(events);
+    expect(u!.startMs).toBeCloseTo(992 - 30, 6);
+    expect(u!.endMs).toBeCloseTo(2016 + 30, 6);
+    expect(stream.stats()).toMatchObject({ chunks: 93, inferences: 93, utterances: 1, inSpeech: false, audioMs: 3000 });
+    expect(model.batches.every((b) => b.size === 1 && b.sampleRate === 16000)).toBe(true);
+  });
+
+  it('batches streams whose chunks are ready together, never more than maxBatchSize, one rate per batch', async () => {
+    const model = new FakeModel();
+    const engine = await makeEngine(model, { maxBatchSize: 4 });
+    const wide = Array.from({ length: 10 }, () => engine.openStream({ energyGateDbfs: 0 }));
+    const narrow = Array.from({ length: 3 }, () => engine.openStream({ energyGateDbfs: 0 }));
+    for (let t = 0; t < 640; t += 20) {
+      for (const s of wide) pushMs(s, 20, 16000, LOUD);
+      for (const s of narrow) pushMs(s, 20, 8000, LOUD);
+      await engineIdle(engine);
+    }
+    expect(Math.max(...model.batches.map((b) => b.size))).toBe(4);
+    const rows = (rate: VadSampleRate): number => model.batches.filter((b) => b.sampleRate === rate).reduce((n, b) => n + b.size, 0);
+    expect(rows(16000)).toBe(10 * 20);
+    expect(rows(8000)).toBe(3 * 20);
+    expect(engine.stats().meanBatchSize).toBeGreaterThan(3);
+    expect(engine.stats().inferences).toBe(13 * 20);
+  });
+
+  it('skips the model for chunks under the energy gate, and counts them as silence', async () => {
+    const model = new FakeModel();
+    const engine = await makeEngine(model);
+    const silent = engine.openStream();
+    const hum = engine.openStream(); // −70 dBFS: under the default −60 dBFS gate
+    const hiss = engine.openStream(); // −50 dBFS: over it
+    const ungated = engine.openStream({ energyGateDbfs: 0 });
+    const quiet = noise(16000, -70, 3);
+    const audible = noise(16000, -50, 5);
+    for (let t = 0; t < 1000; t += 20) {
+      pushMs(silent, 20, 16000, 0);
+      pushMs(hum, 20, 16000, quiet.subarray(t * 16, (t + 20) * 16));
+      pushMs(hiss, 20, 16000, audible.subarray(t * 16, (t + 20) * 16));
+      pushMs(ungated, 20, 16000, 0);
+      await engineIdle(engine);
+    }
+    expect(silent.stats()).toMatchObject({ chunks: 31, skippedByGate: 31, inferences: 0 });
+    expect(hum.stats()).toMatchObject({ chunks: 31, skippedByGate: 31, inferences: 0 });
+    expect(hiss.stats()).toMatchObject({ chunks: 31, skippedByGate: 0, inferences: 31 });
+    expect(ungated.stats()).toMatchObject({ chunks: 31, skippedByGate: 0, inferences: 31 });
+    expect(engine.stats()).toMatchObject({ skippedByGate: 62, inferences: 62 });
+  });
+
+  it('restarts the model state when a stream changes rate, ending the utterance there; the timeline continues', async () => {
+    const model = new FakeModel();
+    const engine = await makeEngine(model);
+    const stream = engine.openStream({ sampleRate: 8000, energyGateDbfs: 0 });
+    const events = record(stream);
+    await feedMs(engine, [stream], 600, 8000, [LOUD]);
+    expect(stream.inSpeech).toBe(true);
+    await feedMs(engine, [stream], 1000, 16000, [0]);
+    expect(events.map((e) => e.type)).toEqual(['speech_start', 'speech_end']);
+    expect(events[1]).toMatchObject({ startMs: 0, endMs: 600 });
+    expect(stream.stats()).toMatchObject({ sampleRate: 16000, audioMs: 1600, utterances: 1 });
+    expect(model.batches.some((b) => b.sampleRate === 8000) && model.batches.some((b) => b.sampleRate === 16000)).toBe(true);
+  });
+
+  it('validates options and input', async () => {
+    await expect(VadEngine.create({ maxBatchSize: 0 })).rejects.toMatchObject({ name: 'ConfigError', key: 'maxBatchSize' });
+    await expect(VadEngine.create({ model: {} as never })).rejects.toBeInstanceOf(ConfigError);
+    const engine = await makeEngine(new FakeModel());
+    expect(() => engine.openStream({ threshold: 0.3, negThreshold: 0.4 })).toThrow(ConfigError);
+    expect(() => engine.openStream({ minSilenceMs: -1 })).toThrow(/minSilenceMs/);
+    expect(() => engine.openStream({ bogus: 1 } as never)).toThrow(ConfigError);
+    const stream = engine.openStream();
+    expect(() => stream.push(new Int16Array(882), 882, 44100 as VadSampleRate)).toThrow(RangeError);
+    expect(() => stream.push(new Int16Array(160), 161, 8000)).toThrow(RangeError);
+  });
+
+  it('isolates a throwing listener (listenererror) and stops at once when a listener closes the stream', async () => {
+    const engine = await makeEngine(new FakeModel());
+    const stream = engine.openStream({ energyGateDbfs: 0, minSilenceMs: 100 });
+    const failures: string[] = [];
+    stream.on('listenererror', (event) => failures.push(event));
+    stream.on('vad', () => {
+      throw new Error('listener bug');
+    });
+    const events = record(stream);
+    stream.on('vad', (e) => {
+      if (e.type === 'speech_end') stream.close();
+    });
+    for (let i = 0; i < 3; i++) {
+      await feedMs(engine, [stream], 400, 16000, [LOUD]);
+      await feedMs(engine, [stream], 300, 16000, [0]);
+    }
+    expect(events.map((e) => e.type)).toEqual(['speech_start', 'speech_end']);
+    expect(failures).toEqual(['vad', 'vad']);
+    expect(stream.state).toBe('closed');
+  });
+});
+
+describe('VadEngine under pressure and failure', () => {
+  it('drops the oldest chunks when inference falls behind, keeping each queue bounded, then catches up', async () => {
+    const model = new FakeModel();
+    model.holding = true;
+    const engine = await makeEngine(model);
+    const a = engine.openStream({ energyGateDbfs: 0 });
+    const b = engine.openStream({ energyGateDbfs: 0, maxQueuedChunks: 2 });
+    const events = record(a);
+    pushMs(a, 20, 16000, LOUD);
+    pushMs(b, 20, 16000, LOUD);
+    pushMs(a, 20, 16000, LOUD);
+    pushMs(b, 20, 16000, LOUD);
+    await yieldToLoop(); // the first chunks are now in the held batch
+    expect(engine.stats().inFlight).toBe(2);
+    // 60 s of audio while the model is stalled: 1875 chunks each, all but the queue's worth dropped.
+    for (let s = 0; s < 60; s++) {
+      pushMs(a, 1000, 16000, LOUD);
+      pushMs(b, 1000, 16000, LOUD);
+      expect(a.stats().queuedChunks).toBeLessThanOrEqual(8);
+      expect(b.stats().queuedChunks).toBeLessThanOrEqual(2);
+    }
+    const total = a.stats().chunks;
+    expect(total).toBe(Math.floor((60_040 * 16) / 512));
+    expect(a.stats()).toMatchObject({ queuedChunks: 8, droppedChunks: total - 1 - 8 });
+    expect(b.stats()).toMatchObject({ queuedChunks: 2, droppedChunks: total - 1 - 2 });
+    expect(engine.stats()).toMatchObject({ queuedChunks: 10, droppedChunks: 2 * total - 1 - 8 - 1 - 2, inFlight: 2 });
+    model.release();
+    await engineIdle(engine);
+    expect(engine.stats()).toMatchObject({ queuedChunks: 0, inFlight: 0, inferences: 2 + 8 + 2 });
+    expect(a.stats().inferences + a.stats().droppedChunks).toBe(total);
+    // What survived was speech: the stream is in an utterance, timed from its first chunk.
+    expect(events).toEqual([expect.objectContaining({ type: 'speech_start', startMs: 0 })]);
+  });
+
+  it('counts a failed run, retries its streams one by one, and fails only the stream the model rejects', async () => {
+    const model = new FakeModel();
+    const engine = await makeEngine(model);
+    const healthy = Array.from({ length: 3 }, () => engine.openStream({ energyGateDbfs: 0 }));
+    const poison = engine.openStream({ energyGateDbfs: 0 });
+    const errors: VadStreamError[] = [];
+    poison.on('error', (e) => errors.push(e));
+    const logs = healthy.map(record);
+    const poisonEvents = record(poison);
+    // The model rejects any batch that holds a near-full-scale row: the poison stream's.
+    model.failWhen = (levels) => levels.some((l) => l > 0.8);
+    await feedMs(engine, [...healthy, poison], 1000, 16000, [LOUD, LOUD, LOUD, 30000]);
+    await feedMs(engine, [...healthy, poison], 1000, 16000, [0, 0, 0, 30000]);
+    expect(poison.state).toBe('error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ type: 'error', message: expect.stringMatching(/fake model failure/) });
+    expect(poisonEvents).toEqual([]);
+    expect(poison.stats().queuedChunks).toBe(0);
+    poison.push(new Int16Array(320), 320, 16000); // ignored, not thrown
+    for (const [i, s] of healthy.entries()) {
+      expect(s.state).toBe('active');
+      expect(s.stats().droppedChunks).toBe(0);
+      expect(utterances(logs[i]!)).toHaveLength(1);
+    }
+    const stats = engine.stats();
+    expect(stats.errors).toBe(2); // the shared batch, then the poison stream alone
+    expect(stats.failedStreams).toBe(1);
+    // After the failure the healthy streams are batched together again.
+    expect(model.batches.at(-1)!.size).toBe(3);
+  });
+
+  it('keeps running when the model fails for everyone: every stream reports error, nothing throws', async () => {
+    const model = new FakeModel();
+    model.failWhen = () => true;
+    const engine = await makeEngine(model);
+    const streams = Array.from({ length: 4 }, () => engine.openStream({ energyGateDbfs: 0 }));
+    const errors: VadStreamError[] = [];
+    for (const s of streams) s.on('error', (e) => errors.push(e));
+    await feedMs(engine, streams, 200, 8000, [LOUD, LOUD, LOUD, LOUD]);
+    expect(streams.map((s) => s.state)).toEqual(['error', 'error', 'error', 'error']);
+    expect(errors).toHaveLength(4);
+    expect(engine.stats()).toMatchObject({ errors: 5, failedStreams: 4, queuedChunks: 0, inFlight: 0 });
+    // A new stream is still served once the model recovers.
+    model.failWhen = null;
+    const fresh = engine.openStream({ energyGateDbfs: 0 });
+    await feedMs(engine, [fresh], 200, 8000, [LOUD]);
+    expect(fresh.stats()).toMatchObject({ state: 'active', inferences: 6 });
+  });
+
+  it('ignores the answer for a stream closed while its chunk is in flight', async () => {
+    const model = new FakeModel();
+    model.holding = true;
+    const engine = await makeEngine(model);
+    const closing = engine.openStream({ energyGateDbfs: 0, minSpeechMs: 0 });
+    const staying = engine.openStream({ energyGateDbfs: 0, minSpeechMs: 0 });
+    const closedEvents = record(closing);
+    const stayingEvents = record(staying);
+    pushMs(closing, 40, 16000, LOUD);
+    pushMs(staying, 40, 16000, LOUD);
+    await yieldToLoop();
+    expect(engine.stats().inFlight).toBe(2);
+    closing.close();
+    closing.close();
+    expect(closing.state).toBe('closed');
+    closing.push(new Int16Array(320), 320, 16000); // ignored
+    model.release();
+    await engineIdle(engine);
+    expect(closedEvents).toEqual([]);
+    expect(stayingEvents.map((e) => e.type)).toEqual(['speech_start']);
+    expect(engine.stats().openStreams).toBe(1);
+  });
+
+  it('close() during an inference waits for it, fires nothing afterwards, and leaves no rejection behind', async () => {
+    const model = new FakeModel();
+    model.holding = true;
+    model.failWhen = (levels) => levels.length > 1; // the held batch will reject after close
+    const engine = await makeEngine(model);
+    const streams = [engine.openStream({ energyGateDbfs: 0, minSpeechMs: 0 }), engine.openStream({ energyGateDbfs: 0, minSpeechMs: 0 })];
+    const events = streams.map(record);
+    const errors: VadStreamError[] = [];
+    for (const s of streams) s.on('error', (e) => errors.push(e));
+    for (const s of streams) pushMs(s, 40, 16000, LOUD);
+    await yieldToLoop();
+    expect(engine.stats().inFlight).toBe(2);
+    const closed = engine.close();
+    expect(engine.close()).toBe(closed);
+    expect(engine.closed).toBe(true);
+    expect(streams.map((s) => s.state)).toEqual(['closed', 'closed']);
+    expect(() => engine.openStream()).toThrow(InvalidStateError);
+    let done = false;
+    void closed.then(() => (done = true));
+    await yieldToLoop();
+    expect(done).toBe(false); // still waiting for the held run
+    model.release();
+    await closed;
+    expect(events).toEqual([[], []]);
+    expect(errors).toEqual([]);
+    expect(model.closed).toBe(false); // an injected model belongs to the caller
+    expect(engine.stats()).toMatchObject({ openStreams: 0, inFlight: 0, errors: 1 });
+  });
+});

@@ -1,0 +1,290 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MediaEngine } from '../../../engine/src/engine.js';
+import type { Direction } from '../../../engine/src/pipeline/stage.js';
+import { ReferenceService } from '../../../engine/src/pipeline/streaming/index.js';
+import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
+import type { PairTranslationInput } from '../../../engine/src/pipeline/translation/config.js';
+import type { DirectionEvent } from '../../../engine/src/pipeline/translation/translating-stage.js';
+import { RtpPeer, paced, sleep, waitFor } from '../../support/rtp-peer.js';
+import { speechScript, ulawRms, type SpeechScript } from './speech-fixture.js';
+
+/**
+ * The translation loop end to end on one engine: real espeak-ng speech sent as
+ * RTP on leg A, Silero VAD in the worker, the reference service over a real
+ * WebSocket, its spoken answer injected into leg B.
+ */
+const SPEECH_RMS = 300;
+
+interface Recorded {
+  transcripts: TranscriptEvent[];
+  events: Array<{ pairId: string; direction: Direction; event: DirectionEvent }>;
+}
+
+function record(engine: MediaEngine): Recorded {
+  const out: Recorded = { transcripts: [], events: [] };
+  engine.on('transcript', (event) => out.transcripts.push(event));
+  engine.on('translation', (pairId, direction, event) => out.events.push({ pairId, direction, event }));
+  return out;
+}
+
+function translation(url: string, extra: Partial<PairTranslationInput> = {}): PairTranslationInput {
+  return { provider: { kind: 'tandem', url, sampleRate: 8000 }, languages: { A: 'en', B: 'es' }, ...extra };
+}
+
+async function openPeers(engine: MediaEngine, pairId: string, extra: Partial<PairTranslationInput>, url: string, record = false) {
+  const peerA = await RtpPeer.open();
+  const peerB = await RtpPeer.open();
+  const legs = await engine.openPair({
+    pairId,
+    extA: pairId === 'pair_t1' ? '7000' : '7002',
+    extB: pairId === 'pair_t1' ? '7001' : '7003',
+    remoteA: peerA.endpoint,
+    remoteB: peerB.endpoint,
+    translation: translation(url, extra),
+    ...(record ? { record: true } : {}),
+  });
+  return { peerA, peerB, legs };
+}
+
+const speaking = (peer: RtpPeer) => peer.received.filter((p) => ulawRms(p.payload) > SPEECH_RMS);
+
+describe('translated pair (engine + Silero VAD + reference service)', () => {
+  let engine: MediaEngine;
+  let service: ReferenceService;
+  let script: SpeechScript;
+  let recordDir = '';
+
+  beforeAll(async () => {
+    script = await speechScript(['Good morning, how are you today?', 'I would like to book a table.', 'Thank you very much.']);
+    service = await ReferenceService.start();
+    recordDir = await mkdtemp(join(tmpdir(), 'tandem-rec-'));
+    engine = await MediaEngine.start({ workers: 1, portRange: { min: 31000, max: 31199 }, recording: { dir: recordDir } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await engine?.close();
+    await service?.close();
+    if (recordDir) await rm(recordDir, { recursive: true, force: true });
+  });
+
+  it('finds each utterance, answers it into leg B only, and reports transcripts, marks and latency', async () => {
+    const seen = record(engine);
+    const { peerA, peerB, legs } = await openPeers(engine, 'pair_t1', {}, service.url);
+    try {
+      await paced(script.frames.length, (i) => peerA.sendRtp(legs.legA, script.frames[i]!));
+      await waitFor(() => seen.transcripts.filter((t) => t.final && t.direction === 'A->B').length === 3, 15_000);
+      await waitFor(() => seen.events.filter((e) => e.event.type === 'mark').length === 3, 15_000);
+
+      // The service saw one session per direction, tagged with the pair and the speaker.
+      const aToB = service.sessions.find((s) => s.pairId === 'pair_t1' && s.direction === 'A->B');
+      const bToA = service.sessions.find((s) => s.pairId === 'pair_t1' && s.direction === 'B->A');
+      expect(aToB?.srcExt).toBe('7000');
+      expect(aToB?.start?.dstExt).toBe('7001');
+      expect(aToB?.start?.sourceLanguage).toBe('en');
+      expect(aToB?.start?.targetLanguage).toBe('es');
+      expect(bToA?.srcExt).toBe('7001');
+      // Utterances are the VAD's: it sent start/end hints and they bounded what the service answered.
+      expect(aToB?.speechHints).toBe(6);
+      expect(aToB?.utterances).toHaveLength(3);
+      aToB!.utterances.forEach((u, i) => {
+        const truth = script.spans[i]!;
+        expect(Math.abs(u.startMs - truth.startMs)).toBeLessThan(250);
+        expect(Math.abs(u.endMs - truth.endMs)).toBeLessThan(450);
+      });
+
+      const speech = seen.events.filter((e) => e.pairId === 'pair_t1' && e.direction === 'A->B' && e.event.type === 'speech');
+      expect(speech.map((e) => (e.event.type === 'speech' ? e.event.state : ''))).toEqual(['start', 'end', 'start', 'end', 'start', 'end']);
+
+      const finals = seen.transcripts.filter((t) => t.final && t.direction === 'A->B');
+      expect(finals.map((t) => t.utteranceId)).toEqual(['u1', 'u2', 'u3']);
+      for (const t of finals) {
+        expect(t).toMatchObject({ pairId: 'pair_t1', srcExt: '7000', dstExt: '7001', language: 'en', targetLanguage: 'es' });
+        expect(t.text).toMatch(/^utterance \d, \d+ ms$/);
+        expect(t.translatedText).toBe(t.text);
+      }
+
+      // The spoken answers reached leg B; leg A (B was silent) heard no speech.
+      await waitFor(() => speaking(peerB).length >= 3 * 25, 10_000);
+      expect(speaking(peerA)).toHaveLength(0);
+      const firstAnswer = speaking(peerB)[0]!.atMs;
+      const marks = seen.events.filter((e) => e.event.type === 'mark').map((e) => (e.event.type === 'mark' ? e.event.name : ''));
+      expect(marks).toEqual(['utterance-1', 'utterance-2', 'utterance-3']);
+      expect(aToB?.marksAcked).toEqual(['utterance-1', 'utterance-2', 'utterance-3']);
+      expect(firstAnswer).toBeGreaterThan(0);
+
+      const latency = seen.events.flatMap((e) => (e.event.type === 'latency' ? [e.event] : []));
+      expect(latency).toHaveLength(3);
+      for (const l of latency) {
+        expect(l.totalMs).toBeCloseTo(l.providerMs + l.tandemMs, 6);
+        expect(l.tandemMs).toBeGreaterThanOrEqual(0);
+        expect(l.providerMs).toBeGreaterThan(0);
+      }
+
+      const stats = await engine.stats();
+      const pair = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
+      expect(pair?.translation).toMatchObject({ languages: { A: 'en', B: 'es' }, provider: 'tandem', directions: ['A->B', 'B->A'] });
+    } finally {
+      await engine.closePair('pair_t1');
+      peerA.close();
+      peerB.close();
+    }
+    await waitFor(() => service.liveSessions === 0, 5000);
+  }, 60_000);
+
+  it('records both legs, original and translated, into one 4-channel WAV', async () => {
+    const recordings: Array<{ pairId: string; path: string; durationMs: number }> = [];
+    engine.on('recording', (pairId, summary) => recordings.push({ pairId, path: summary.path, durationMs: summary.durationMs }));
+    const { peerA, peerB, legs } = await openPeers(engine, 'pair_t1', {}, service.url, true);
+    expect(legs.recordingPath).toMatch(/pair_t1-.*\.wav$/);
+    try {
+      const one = script.frames.slice(0, Math.ceil((script.spans[0]!.endMs + 1000) / 20));
+      await paced(one.length, (i) => peerA.sendRtp(legs.legA, one[i]!));
+      await waitFor(() => speaking(peerB).length >= 40, 15_000);
+    } finally {
+      await engine.closePair('pair_t1');
+      peerA.close();
+      peerB.close();
+    }
+    await waitFor(() => recordings.length === 1, 5000);
+    expect(recordings[0]).toMatchObject({ pairId: 'pair_t1', path: legs.recordingPath });
+    const wav = await readFile(legs.recordingPath!);
+    const data = wav.indexOf(Buffer.from('data'));
+    const channels = 4;
+    expect(wav.readUInt16LE(22)).toBe(channels);
+    expect(wav.readUInt32LE(24)).toBe(8000);
+    const frames = (wav.length - data - 8) / (2 * channels);
+    expect((frames / 8000) * 1000).toBeCloseTo(recordings[0]!.durationMs, -2);
+    const energy = [0, 0, 0, 0];
+    for (let f = 0; f < frames; f++) {
+      for (let c = 0; c < channels; c++) energy[c]! += Math.abs(wav.readInt16LE(data + 8 + (f * channels + c) * 2));
+    }
+    const mean = energy.map((e) => e / frames);
+    // 1: what A said; 2: B said nothing; 3: what B heard (the answer); 4: A heard nothing.
+    expect(mean[0]).toBeGreaterThan(100);
+    expect(mean[1]).toBeLessThan(5);
+    expect(mean[2]).toBeGreaterThan(100);
+    expect(mean[3]).toBeLessThan(5);
+  }, 60_000);
+
+  it('clear drops the answer being played and acknowledges its mark', async () => {
+    const seen = record(engine);
+    const { peerA, peerB, legs } = await openPeers(engine, 'pair_t1', {}, service.url);
+    try {
+      const one = script.frames.slice(0, Math.ceil((script.spans[0]!.endMs + 1000) / 20));
+      await paced(one.length, (i) => peerA.sendRtp(legs.legA, one[i]!));
+      await waitFor(() => speaking(peerB).length >= 5, 15_000);
+      const cleared = await engine.clearPlayback('pair_t1', 'A->B');
+      expect(cleared).toBe(1);
+      const atClear = speaking(peerB).length;
+      await sleep(600);
+      // At most a tick or two was already on its way.
+      expect(speaking(peerB).length - atClear).toBeLessThanOrEqual(3);
+      const session = service.sessions.filter((s) => s.pairId === 'pair_t1' && s.direction === 'A->B').at(-1)!;
+      await waitFor(() => session.clears === 1 && session.marksAcked.includes('utterance-1'), 5000);
+      // Dropped audio will never play: its mark is reported at once.
+      expect(seen.events.filter((e) => e.event.type === 'mark').map((e) => (e.event.type === 'mark' ? e.event.name : ''))).toEqual(['utterance-1']);
+      // The answer was ~1.5 s of speech; clearing it cut it short.
+      expect(speaking(peerB).length).toBeLessThan(40);
+    } finally {
+      await engine.closePair('pair_t1');
+      peerA.close();
+      peerB.close();
+    }
+  }, 60_000);
+
+  it('changes languages while the pair runs', async () => {
+    const { peerA, peerB, legs } = await openPeers(engine, 'pair_t1', {}, service.url);
+    try {
+      await engine.setTranslation('pair_t1', translation(service.url, { languages: { A: 'en', B: 'fr' } }));
+      await waitFor(() => service.sessions.some((s) => s.pairId === 'pair_t1' && s.start?.targetLanguage === 'fr' && !s.closed), 5000);
+      const stats = await engine.stats();
+      expect(stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1')?.translation?.languages).toEqual({ A: 'en', B: 'fr' });
+      await engine.setTranslation('pair_t1', null);
+      // Back to the transparent duplex: what A sends is what B hears.
+      const tone = script.frames.slice(Math.round(script.spans[0]!.startMs / 20), Math.round(script.spans[0]!.startMs / 20) + 50);
+      await paced(tone.length, (i) => peerA.sendRtp(legs.legA, tone[i]!));
+      await waitFor(() => speaking(peerB).length >= 30, 5000);
+      await expect(engine.setTranslation('pair_t1', { languages: { A: 'en' } } as unknown as PairTranslationInput)).rejects.toThrow(/translation|provider|languages/);
+    } finally {
+      await engine.closePair('pair_t1');
+      peerA.close();
+      peerB.close();
+    }
+  }, 60_000);
+
+  it('a provider that answers garbage, stalls or drops affects only its own pair and is reported', async () => {
+    const faulty = await FaultyService.start();
+    const seen = record(engine);
+    const good = await openPeers(engine, 'pair_t1', {}, service.url);
+    const bad = await openPeers(engine, 'pair_t2', {}, faulty.url);
+    try {
+      await paced(script.frames.length, async (i) => {
+        await good.peerA.sendRtp(good.legs.legA, script.frames[i]!);
+        await bad.peerA.sendRtp(bad.legs.legA, script.frames[i]!);
+      });
+      await waitFor(() => seen.transcripts.filter((t) => t.final && t.pairId === 'pair_t1' && t.direction === 'A->B').length === 3, 15_000);
+      await waitFor(() => speaking(good.peerB).length >= 3 * 25, 10_000);
+      const badErrors = seen.events.filter((e) => e.pairId === 'pair_t2' && e.event.type === 'error');
+      const goodErrors = seen.events.filter((e) => e.pairId === 'pair_t1' && e.event.type === 'error');
+      expect(badErrors.length).toBeGreaterThan(0);
+      expect(goodErrors).toHaveLength(0);
+      expect(seen.events.some((e) => e.pairId === 'pair_t2' && e.event.type === 'connection' && e.event.state === 'disconnected')).toBe(true);
+      expect(seen.transcripts.filter((t) => t.pairId === 'pair_t2')).toHaveLength(0);
+      expect(speaking(bad.peerB)).toHaveLength(0);
+      // The bad pair's media path still runs: its VAD still heard A.
+      expect(seen.events.filter((e) => e.pairId === 'pair_t2' && e.event.type === 'speech' && e.direction === 'A->B').length).toBe(6);
+    } finally {
+      await engine.closePair('pair_t1');
+      await engine.closePair('pair_t2');
+      for (const p of [good.peerA, good.peerB, bad.peerA, bad.peerB]) p.close();
+      await faulty.close();
+    }
+  }, 60_000);
+});
+
+/** A service that misbehaves in turn on each connection: garbage, then a stall, then a dropped socket. */
+class FaultyService {
+  readonly #wss: WebSocketServer;
+  #connections = 0;
+  private constructor(wss: WebSocketServer) {
+    this.#wss = wss;
+    wss.on('connection', (ws: WebSocket) => this.#serve(ws, this.#connections++));
+  }
+
+  static async start(): Promise<FaultyService> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    return new FaultyService(wss);
+  }
+
+  get url(): string {
+    const address = this.#wss.address();
+    if (address === null || typeof address === 'string') throw new Error('unexpected address');
+    return `ws://127.0.0.1:${address.port}/`;
+  }
+
+  #serve(ws: WebSocket, n: number): void {
+    ws.on('error', () => undefined);
+    const mode = n % 3;
+    if (mode === 0) {
+      const timer = setInterval(() => ws.send('{not json'), 200);
+      ws.once('close', () => clearInterval(timer));
+      setTimeout(() => ws.terminate(), 1500);
+    } else if (mode === 1) {
+      // Stall: never answer; the client's keepalive or our drop ends it.
+      setTimeout(() => ws.terminate(), 2000);
+    } else {
+      ws.send(Buffer.alloc(3)); // odd-length audio: a protocol error
+      setTimeout(() => ws.terminate(), 300);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.#wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+}
