@@ -7,6 +7,8 @@ import { addHotPathBenches } from './hot-path.bench.js';
 import { addJitterBenches } from './jitter.bench.js';
 import { addRtpBenches } from './rtp.bench.js';
 import { addStreamingBenches } from '../pipeline/streaming/streaming.bench.js';
+import { addOpenAiRealtimeBenches } from '../pipeline/providers/openai-realtime/realtime.bench.js';
+import { addVadBenches } from '../pipeline/vad/vad.bench.js';
 
 /**
  * `npm run bench`: tinybench over the per-packet hot path, one suite per hot
@@ -27,6 +29,8 @@ export async function runBenches(timeMs = 500): Promise<BenchResult[]> {
   addJitterBenches(bench);
   addHotPathBenches(bench);
   addStreamingBenches(bench);
+  addOpenAiRealtimeBenches(bench);
+  addVadBenches(bench);
   await bench.run();
   return bench.tasks.map((task) => {
     const result = task.result;

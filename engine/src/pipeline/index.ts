@@ -7,3 +7,4 @@ export type { TranscriptEvent } from './transcript-event.js';
 export { PairTranslationSchema, parsePairTranslation, type PairTranslation, type PairTranslationInput } from './translation/config.js';
 export type { DirectionEvent } from './translation/translating-stage.js';
 export * from './providers/openai-realtime/index.js';
+export * from './vad/index.js';
