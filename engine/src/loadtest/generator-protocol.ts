@@ -135,6 +135,8 @@ export const toGeneratorSchema = z.discriminatedUnion('type', [
     threads: z.number().int().min(1).max(16),
     socketBufferBytes: z.number().int().positive(),
     preferTone: z.boolean(),
+    /** Generator cores: C processes (default when they build) or worker threads. */
+    core: z.enum(['native', 'node']).optional(),
     codec: loadCodec,
     impairment: impairmentSchema,
     /** Most pairs the run will have (ramp): cores preallocate for their share. */

@@ -1,6 +1,8 @@
+import { siblingModule, startSourceWorker } from '../common/source-worker.js';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { errorMessage } from '../common/errors.js';
+import { logger } from '../common/logger.js';
 import {
   GENERATOR_ENV,
   fromCoreSchema,
@@ -18,6 +20,7 @@ import {
   type WindowSample,
 } from './generator-protocol.js';
 import { audioForCodec } from './load-codec.js';
+import { NativeCore, coreProcessDelta, coreProcessTimes, nativeCoreBinary, requestedCoreKind, type CoreWorker, type GeneratorCoreKind } from './native-core.js';
 import { mergeCoreResults, mergeWindows } from './result-merge.js';
 import { loadSpeechAudio } from './speech.js';
 import { readSchedTimes, schedWaitPct, type SchedTimes } from './system-counters.js';
@@ -34,8 +37,11 @@ const CORE_TIMEOUT_MS = 30_000;
 /** How long before the measured window the heap probe runs, when the warm-up is long enough. */
 const PROBE_LEAD_MS = 1500;
 
+const log = logger('loadtest.generator');
+
 interface CoreHandle {
-  worker: Worker;
+  /** A worker thread running GeneratorCore, or a NativeCore process. */
+  worker: CoreWorker;
   progress: GeneratorProgress;
   result: CoreResult | null;
   /** addPairs requests awaiting 'pairsAdded', in order. */
@@ -46,18 +52,31 @@ function send(message: FromGenerator): void {
   if (process.connected) process.send?.(message);
 }
 
-/**
- * Starts a core thread. From the TypeScript sources the thread boots from a
- * one-line script that registers tsx's loader in the thread, then imports
- * the .ts module (--import in a Worker's execArgv does not load hooks on Node 20).
- */
+/** Starts a core thread (through tsx when running from the sources). */
 function startCoreWorker(): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(`./generator-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSource) return new Worker(url);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(boot, { eval: true });
+  return startSourceWorker(siblingModule(import.meta.url, 'generator-worker'));
+}
+
+/**
+ * Native cores (C processes, native-core.ts) unless node cores are asked for
+ * (`requested`, else GENERATOR_CORE_ENV) or the binary cannot be built; then
+ * worker-thread cores, with a notice.
+ */
+async function chooseCores(requested?: GeneratorCoreKind): Promise<{ kind: 'native'; binary: string } | { kind: 'node' }> {
+  if (requested === undefined) {
+    try {
+      requested = requestedCoreKind();
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'ignoring the generator core setting');
+    }
+  }
+  if (requested === 'node') return { kind: 'node' };
+  try {
+    return { kind: 'native', binary: await nativeCoreBinary() };
+  } catch (err) {
+    log.warn({ err: errorMessage(err) }, 'native generator core unavailable: using worker-thread cores');
+    return { kind: 'node' };
+  }
 }
 
 class GeneratorProcess {
@@ -65,7 +84,7 @@ class GeneratorProcess {
   #timers: NodeJS.Timeout[] = [];
   #startedAt = 0;
   #finished = false;
-  #cpuStart: { usage: NodeJS.CpuUsage; at: number; sched: SchedTimes | null } | null = null;
+  #cpuStart: { usage: NodeJS.CpuUsage; at: number; sched: SchedTimes | null; cores: Array<SchedTimes | null> } | null = null;
   #cpuPct = 0;
   #cpuWaitPct: number | null = null;
   #endMeasuring: (() => void) | null = null;
@@ -73,15 +92,16 @@ class GeneratorProcess {
   readonly #windows = new Map<number, { samples: WindowSample[] }>();
 
   async setup(message: Extract<ToGenerator, { type: 'setup' }>): Promise<void> {
-    const audio = await loadSpeechAudio({ preferTone: message.preferTone });
+    const [audio, cores] = await Promise.all([loadSpeechAudio({ preferTone: message.preferTone }), chooseCores(message.core)]);
     const payload = audioForCodec(audio.ulaw, message.codec);
     const capacity = Math.max(message.capacityPairs, message.pairs.length);
     const threads = Math.max(1, Math.min(message.threads, capacity));
+    log.info({ cores: cores.kind, threads }, 'generator cores');
     const ready: Array<Promise<GeneratorPairPorts[]>> = [];
     for (let t = 0; t < threads; t++) {
       // Pair i always lives on core i mod threads, also when it is added later.
       const pairs = message.pairs.filter((p) => p.index % threads === t);
-      const worker = startCoreWorker();
+      const worker: CoreWorker = cores.kind === 'native' ? new NativeCore(cores.binary) : startCoreWorker();
       const handle: CoreHandle = {
         worker,
         progress: { sent: 0, received: 0, measuredSent: 0, measuredReceived: 0, maxSendLateMs: 0 },
@@ -119,7 +139,8 @@ class GeneratorProcess {
     };
     if (schedule.warmupMs >= PROBE_LEAD_MS + 500) at(schedule.warmupMs - PROBE_LEAD_MS, () => send({ type: 'phase', phase: 'probe' }));
     at(schedule.warmupMs, () => {
-      this.#cpuStart = { usage: process.cpuUsage(), at: performance.now(), sched: readSchedTimes() };
+      const coreTimes = coreProcessTimes(this.#cores.map((c) => c.worker));
+      this.#cpuStart = { usage: process.cpuUsage(), at: performance.now(), sched: readSchedTimes(), cores: coreTimes };
       send({ type: 'phase', phase: 'measuring' });
     });
     const endMeasuring = (): void => {
@@ -130,8 +151,11 @@ class GeneratorProcess {
       if (start) {
         const used = process.cpuUsage(start.usage);
         const wallMs = performance.now() - start.at;
-        this.#cpuPct = ((used.user + used.system) / 1000 / wallMs) * 100;
-        this.#cpuWaitPct = schedWaitPct(start.sched, readSchedTimes(), wallMs);
+        // Native cores are processes of their own: their time is added to this process's.
+        const cores = coreProcessDelta(start.cores, coreProcessTimes(this.#cores.map((c) => c.worker)));
+        this.#cpuPct = ((used.user + used.system) / 1000 / wallMs + cores.runNs / 1e6 / wallMs) * 100;
+        const waitPct = schedWaitPct(start.sched, readSchedTimes(), wallMs);
+        this.#cpuWaitPct = waitPct === null ? null : waitPct + (cores.waitNs / 1e6 / wallMs) * 100;
       }
       send({ type: 'phase', phase: 'draining' });
     };

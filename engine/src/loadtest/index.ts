@@ -26,3 +26,4 @@ export { sampleHeap, type HeapSample } from './heap-probe.js';
 export { startCpuProfiling, type CpuProfiling } from './cpu-profiler.js';
 export { parseUdpCounters, readUdpCounters, readSchedTimes, schedWaitPct, machineInfo, type UdpCounters, type SchedTimes, type MachineInfo } from './system-counters.js';
 export { mergeCoreResults, mergeWindows } from './result-merge.js';
+export { type GeneratorCoreKind } from './native-core.js';

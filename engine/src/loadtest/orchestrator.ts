@@ -1,3 +1,4 @@
+import type { GeneratorCoreKind } from './native-core.js';
 import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -76,6 +77,8 @@ export interface LoadTestOptions {
   cpuProfileDir?: string;
   /** Overall deadline; default scales with pairs and seconds. */
   deadlineMs?: number;
+  /** Generator cores: C processes (default when they build) or Node worker threads. */
+  generatorCore?: GeneratorCoreKind;
   onProgress?: (progress: LoadTestProgress) => void;
   /** Observation points for tests (the engine and the child, to check they are gone afterwards). */
   hooks?: { engineStarted?: (engine: MediaEngine) => void; generatorForked?: (child: ChildProcess) => void };
@@ -122,6 +125,7 @@ interface Resolved {
   heapProbe: boolean;
   cpuProfileDir: string | undefined;
   deadlineMs: number;
+  generatorCore: GeneratorCoreKind | undefined;
   engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots'>;
 }
 
@@ -168,6 +172,7 @@ function resolveOptions(o: LoadTestOptions): Resolved {
     heapProbe: o.heapProbe ?? true,
     cpuProfileDir: o.cpuProfileDir,
     engine: o.engine ?? {},
+    generatorCore: o.generatorCore,
     deadlineMs: o.deadlineMs ?? 60_000 + o.pairs * 50 + (warmupSeconds + o.seconds) * 1000 + drainMs + 30_000,
   };
 }
@@ -265,6 +270,7 @@ async function drive(
     codec: o.codec,
     impairment: o.impairment,
     capacityPairs: o.pairs,
+    ...(o.generatorCore !== undefined ? { core: o.generatorCore } : {}),
   });
   const { ports, audio, threads } = await ready;
   await connectPairs(engine, opened, 0, ports);

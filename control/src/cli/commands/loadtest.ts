@@ -17,6 +17,7 @@ import {
 } from '../../../../engine/src/loadtest/index.js';
 
 interface LoadtestFlags {
+  generator?: 'native' | 'node';
   pairs: number;
   seconds: number;
   alignMargin?: number;
@@ -97,6 +98,7 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--generator-threads <n>', 'generator core threads (default: one per 250 pairs, at most 2)').argParser(positiveInteger))
     .addOption(new Option('--ports <min-max>', 'engine leg port range (default 10000-19999)'))
     .addOption(new Option('--tone', 'play a tone sweep instead of espeak-ng speech').default(false))
+    .addOption(new Option('--generator <kind>', 'generator cores: native (C processes, default when they build) or node (worker threads)').choices(['native', 'node']))
     .addOption(new Option('--cpu-prof-dir <dir>', 'profile every engine thread over the measured window into .cpuprofile files'))
     .addOption(new Option('--align-margin <ms>', 'engine: how long after a stream\'s arrival phase its tick comes (default 6)').argParser(nonNegativeNumber))
     .addOption(new Option('--jitter-min <ms>', 'engine: minimum jitter-buffer depth (default 20)').argParser(positiveInteger))
@@ -125,6 +127,7 @@ export function registerLoadtestCommand(program: Command): void {
       };
       if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
       if (flags.generatorThreads !== undefined) options.generatorThreads = flags.generatorThreads;
+      if (flags.generator !== undefined) options.generatorCore = flags.generator;
       if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
       try {
         const report = await runLoadTest(options);
