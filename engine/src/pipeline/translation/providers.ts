@@ -1,6 +1,7 @@
 import type { StageContext } from '../stage.js';
 import { OpenAiRealtimeStage } from '../providers/openai-realtime/realtime-stage.js';
-import { StreamingStage } from '../streaming/stream-stage.js';
+import type { TranscriptMessage, TranslationMessage } from '../streaming/protocol.js';
+import { StreamingStage, type DisconnectInfo, type StreamingError } from '../streaming/stream-stage.js';
 import type { PairTranslation, TranslationProvider } from './config.js';
 import type { SpeechHooks, SpeechStage, SpeechStageOpener } from './speech-stage.js';
 
@@ -10,6 +11,33 @@ export interface SpeechStageRequest {
   languages: { source: string; target: string };
   mode: PairTranslation['mode'];
   duckGain: number;
+}
+
+/** The events both provider stages emit, with the same payloads. */
+interface ProviderStageEvents {
+  transcript: [message: TranscriptMessage];
+  translation: [message: TranslationMessage];
+  mark: [name: string];
+  audio: [samples: number];
+  error: [error: StreamingError];
+  connected: [];
+  disconnected: [info: DisconnectInfo];
+}
+
+interface ProviderStage extends SpeechStage {
+  on<K extends keyof ProviderStageEvents>(event: K, listener: (...args: ProviderStageEvents[K]) => void): unknown;
+}
+
+/** Routes a provider stage's events to the pipeline's hooks. */
+function wire<S extends ProviderStage>(stage: S, hooks: SpeechHooks): S {
+  stage.on('transcript', hooks.transcript);
+  stage.on('translation', hooks.translation);
+  stage.on('mark', hooks.mark);
+  stage.on('audio', hooks.audio);
+  stage.on('error', (error) => hooks.error(error.code, error.message));
+  stage.on('connected', () => hooks.connection('connected', ''));
+  stage.on('disconnected', (info) => hooks.connection('disconnected', `${info.code} ${info.reason}${info.willReconnect ? ' (reconnecting)' : ''}`));
+  return stage;
 }
 
 /** Tandem's own protocol (docs/media-streaming-protocol.md). */
@@ -25,14 +53,7 @@ function openTandem(request: SpeechStageRequest, hooks: SpeechHooks): SpeechStag
     mode: request.mode,
     duckGain: request.duckGain,
   });
-  stage.on('transcript', hooks.transcript);
-  stage.on('translation', hooks.translation);
-  stage.on('mark', hooks.mark);
-  stage.on('audio', hooks.audio);
-  stage.on('error', (error) => hooks.error(error.code, error.message));
-  stage.on('connected', () => hooks.connection('connected', ''));
-  stage.on('disconnected', (info) => hooks.connection('disconnected', `${info.code} ${info.reason}${info.willReconnect ? ' (reconnecting)' : ''}`));
-  return stage;
+  return wire(stage, hooks);
 }
 
 /** An OpenAI-Realtime-compatible speech-to-speech session (docs/openai-realtime-provider.md). */
@@ -50,14 +71,7 @@ function openOpenAi(request: SpeechStageRequest, hooks: SpeechHooks): SpeechStag
     mode: request.mode,
     duckGain: request.duckGain,
   });
-  stage.on('transcript', hooks.transcript);
-  stage.on('translation', hooks.translation);
-  stage.on('mark', hooks.mark);
-  stage.on('audio', hooks.audio);
-  stage.on('error', (error) => hooks.error(error.code, error.message));
-  stage.on('connected', () => hooks.connection('connected', ''));
-  stage.on('disconnected', (info) => hooks.connection('disconnected', `${info.code} ${info.reason}${info.willReconnect ? ' (reconnecting)' : ''}`));
-  return stage;
+  return wire(stage, hooks);
 }
 
 /** The stage opener for one direction, by provider kind. */
