@@ -103,13 +103,16 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       expect(finals.map((t) => t.utteranceId)).toEqual(['u1', 'u2', 'u3']);
       for (const t of finals) {
         expect(t).toMatchObject({ pairId: 'pair_t1', srcExt: '7000', dstExt: '7001', language: 'en', targetLanguage: 'es' });
-        expect(t.text).toMatch(/^utterance \d, \d+ ms$/);
+        expect(t.text).toMatch(/^utterance \d, \d+\.\d s$/);
         expect(t.translatedText).toBe(t.text);
       }
 
       // The spoken answers reached leg B; leg A (B was silent) heard no speech.
       await waitFor(() => speaking(peerB).length >= 3 * 25, 10_000);
       expect(speaking(peerA)).toHaveLength(0);
+      // Between translations the listener's leg carries a continuous stream of silence, as a live leg should.
+      expect(peerA.received.length).toBeGreaterThan(script.frames.length * 0.8);
+      expect(peerA.received.every((p) => ulawRms(p.payload) === 0)).toBe(true);
       const firstAnswer = speaking(peerB)[0]!.atMs;
       const marks = seen.events.filter((e) => e.event.type === 'mark').map((e) => (e.event.type === 'mark' ? e.event.name : ''));
       expect(marks).toEqual(['utterance-1', 'utterance-2', 'utterance-3']);

@@ -64,6 +64,12 @@ export const PairTranslationSchema = z
     vad: VadSettingsSchema.default({ enabled: true, threshold: 0.5, minSilenceMs: 300 }),
     /** When a party starts talking, translated audio still queued for that party is dropped (`clear`). */
     bargeIn: z.boolean().default(true),
+    /**
+     * What the listener's leg carries between translations: `silence` keeps a
+     * continuous 20 ms stream of silence (what Asterisk and NAT bindings expect
+     * from a live leg); `nothing` sends no packets until the next translation.
+     */
+    between: z.enum(['silence', 'nothing']).default('silence'),
   })
   .strict();
 

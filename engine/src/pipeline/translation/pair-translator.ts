@@ -61,6 +61,7 @@ export class PairTranslator {
         event: (event) => this.#onEvent(context.direction, event),
       },
       log: this.#options.log,
+      between: translation.between,
     });
     this.#stages.set(context.direction, stage);
     return stage;

@@ -46,6 +46,8 @@ export interface TranslatingStageOptions {
   openVad: VadOpener | null;
   sink: TranslationSink;
   log: Logger;
+  /** Send silence frames while there is nothing to play (default), or nothing. */
+  between?: 'silence' | 'nothing';
 }
 
 /** Wall-clock time of each of the last frames offered to the provider, for latency (2^10 × 20 ms ≈ 20 s). */
@@ -82,6 +84,7 @@ export class TranslatingStage implements PipelineStage {
   #speaking = false;
   #closed = false;
   #vadErrors = 0;
+  readonly #silence: MediaFrame | null;
 
   constructor(options: TranslatingStageOptions) {
     this.#context = options.context;
@@ -97,6 +100,11 @@ export class TranslatingStage implements PipelineStage {
       connection: (state, detail) => this.#report(() => this.#sink.event({ type: 'connection', state, detail })),
     };
     this.#speech = options.openSpeech(hooks);
+    const samples = options.sampleRate / 50;
+    this.#silence =
+      options.between === 'nothing'
+        ? null
+        : { ...options.context, pcm: new Int16Array(samples), samples, sampleRate: options.sampleRate, rtpTimestamp: 0, status: 'silence' };
     this.#vad = options.openVad === null ? null : options.openVad(options.sampleRate, (decision) => this.#onVad(decision), `${options.context.pairId} ${options.context.direction}`);
   }
 
@@ -121,8 +129,9 @@ export class TranslatingStage implements PipelineStage {
       }
     }
     const output = this.#speech.process(frame);
-    if (output !== null) this.#onInjected(now);
     if ((this.#framesOffered & 63) === 0) this.#assembler.expire(now);
+    if (output === null) return this.#silence;
+    this.#onInjected(now);
     return output;
   }
 
