@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { PresenceChange, PresenceStore } from '../realtime/presence-store.js';
+import { sseStreams } from './sse.js';
 
 /** Where presence changes come from (the AMI PresenceTracker is one). */
 export interface PresenceFeed {
@@ -20,11 +21,7 @@ export interface PresenceRoutesOptions {
  */
 export function registerPresenceRoutes(app: FastifyInstance, options: PresenceRoutesOptions): void {
   const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const open = new Set<() => void>();
-  // Streams never end on their own: end them when the API closes, or close() would wait forever.
-  app.addHook('preClose', async () => {
-    for (const end of [...open]) end();
-  });
+  const openStream = sseStreams(app);
 
   app.get('/v1/presence', async () => {
     const statuses = await options.store.statuses();
@@ -32,34 +29,14 @@ export function registerPresenceRoutes(app: FastifyInstance, options: PresenceRo
   });
 
   app.get('/v1/presence/stream', (request, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
+    openStream(request, reply, {
+      banner: 'tandem presence stream',
+      heartbeatMs,
+      subscribe: (send) => {
+        const onChange = (change: PresenceChange): void => send('presence', JSON.stringify({ ...change, at: change.at.toISOString() }));
+        options.feed.on('presence', onChange);
+        return () => options.feed.off('presence', onChange);
+      },
     });
-    res.write(': tandem presence stream\n\n');
-    let id = 0;
-    const onChange = (change: PresenceChange): void => {
-      const data = JSON.stringify({ ...change, at: change.at.toISOString() });
-      res.write(`id: ${++id}\nevent: presence\ndata: ${data}\n\n`);
-    };
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
-    heartbeat.unref();
-    const stop = (): void => {
-      clearInterval(heartbeat);
-      options.feed.off('presence', onChange);
-      open.delete(end);
-    };
-    const end = (): void => {
-      stop();
-      res.end();
-    };
-    open.add(end);
-    options.feed.on('presence', onChange);
-    request.raw.on('close', stop);
-    res.on('error', stop);
   });
 }

@@ -5,6 +5,7 @@ import { pgErrorCode } from '../realtime/errors.js';
 import { CallIdSchema, PAIR_ID_PATTERN, encodeTranscript, type TranscriptRecord } from '../transcripts/schema.js';
 import type { StoredTranscript, TranscriptReader } from '../transcripts/store.js';
 import { ApiError } from './errors.js';
+import { sseStreams } from './sse.js';
 
 /** Where live transcript events come from (the TranscriptHub is one). */
 export interface TranscriptFeed {
@@ -70,11 +71,7 @@ export function registerTranscriptRoutes(app: FastifyInstance, options: Transcri
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const store = options.store ?? null;
-  const open = new Set<() => void>();
-  // Streams never end on their own: end them when the API closes, or close() would wait forever.
-  app.addHook('preClose', async () => {
-    for (const end of [...open]) end();
-  });
+  const openStream = sseStreams(app);
 
   app.get<ListRoute>(
     '/v1/pairs/:pairId/transcripts',
@@ -135,45 +132,21 @@ export function registerTranscriptRoutes(app: FastifyInstance, options: Transcri
       const { pairId, callId } = request.query;
       if (pairId !== undefined) checkPairId(pairId);
       if (callId !== undefined) checkCallId(callId);
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
+      openStream(request, reply, {
+        banner: 'tandem transcript stream',
+        heartbeatMs,
+        maxBufferedBytes,
+        onSlowClient: (buffered) => log.warn({ pairId, buffered }, 'transcript stream client too slow: disconnected'),
+        subscribe: (send) => {
+          const onTranscript = (record: TranscriptRecord): void => {
+            if (pairId !== undefined && record.pairId !== pairId) return;
+            if (callId !== undefined && record.callId !== callId) return;
+            send('transcript', encodeTranscript(record));
+          };
+          options.hub.on('transcript', onTranscript);
+          return () => options.hub.off('transcript', onTranscript);
+        },
       });
-      res.write(': tandem transcript stream\n\n');
-      let id = 0;
-      const send = (chunk: string): void => {
-        // A client that stopped reading would otherwise buffer every event of every call.
-        if (res.writableLength > maxBufferedBytes) {
-          log.warn({ pairId, buffered: res.writableLength }, 'transcript stream client too slow: disconnected');
-          end();
-          return;
-        }
-        res.write(chunk);
-      };
-      const onTranscript = (record: TranscriptRecord): void => {
-        if (pairId !== undefined && record.pairId !== pairId) return;
-        if (callId !== undefined && record.callId !== callId) return;
-        send(`id: ${++id}\nevent: transcript\ndata: ${encodeTranscript(record)}\n\n`);
-      };
-      const heartbeat = setInterval(() => send(': keep-alive\n\n'), heartbeatMs);
-      heartbeat.unref();
-      const stop = (): void => {
-        clearInterval(heartbeat);
-        options.hub.off('transcript', onTranscript);
-        open.delete(end);
-      };
-      const end = (): void => {
-        stop();
-        res.end();
-      };
-      open.add(end);
-      options.hub.on('transcript', onTranscript);
-      request.raw.on('close', stop);
-      res.on('error', stop);
     },
   );
 }

@@ -9,19 +9,7 @@
  * and at least 70 dB down from 4.6 kHz: telephone speech passes untouched, and
  * the 8→16 kHz image of anything up to 3.4 kHz is suppressed.
  */
-
-/** Modified Bessel function of the first kind, order 0 (series; converges fast for β ≤ 20). */
-function besselI0(x: number): number {
-  let sum = 1;
-  let term = 1;
-  const q = (x / 2) * (x / 2);
-  for (let k = 1; k < 64; k++) {
-    term *= q / (k * k);
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return sum;
-}
+import { besselI0 } from './kaiser.js';
 
 export interface HalfbandDesign {
   /** Number of non-zero taps on each side of the centre (at offsets ±1, ±3, …, ±(2·sideTaps−1)). */

@@ -19,6 +19,7 @@
  * rounded and clamped to int16. Nothing external is held: nothing to close.
  */
 import { checkDestination, checkSource } from './bounds.js';
+import { besselI0 } from './kaiser.js';
 
 /** Input samples handled per internal pass (60 ms at 16 kHz); longer inputs take several passes. */
 const CHUNK = 960;
@@ -29,18 +30,6 @@ const PASS_EDGE = 0.85;
 const STOP_EDGE = 1.15;
 /** Ratios this module accepts (after reduction); anything larger is a configuration mistake, not a telephone rate. */
 const MAX_FACTOR = 8;
-
-function besselI0(x: number): number {
-  let sum = 1;
-  let term = 1;
-  const q = (x / 2) * (x / 2);
-  for (let k = 1; k < 64; k++) {
-    term *= q / (k * k);
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return sum;
-}
 
 function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];

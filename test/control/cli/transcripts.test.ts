@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerTranscriptsCommand } from '../../../control/src/cli/commands/transcripts.js';
@@ -9,42 +8,12 @@ import { closedPort, testPrefix } from '../alloc/redis-helpers.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
 import { transcriptEvent } from '../transcripts/support.js';
 import { waitFor } from '../../support/rtp-peer.js';
+import { runCli, type CliRun } from '../../support/run-cli.js';
 
 const cli = fileURLToPath(new URL('../../../control/src/cli/main.ts', import.meta.url));
 
-interface Run {
-  out: string;
-  err: string;
-  code: number;
-}
-
-async function run(args: string[]): Promise<Run> {
-  const program = new Command().name('tandem').exitOverride();
-  program.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  registerTranscriptsCommand(program);
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  process.exitCode = undefined;
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'tandem', ...args]);
-    code = Number(process.exitCode ?? 0);
-  } catch (x) {
-    code = (x as { exitCode?: number }).exitCode ?? 99;
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-  return { out, err, code };
+function run(args: string[]): Promise<CliRun> {
+  return runCli(registerTranscriptsCommand, args);
 }
 
 describe('tandem transcripts', () => {

@@ -1,49 +1,23 @@
 import { Readable } from 'node:stream';
-import { Command } from 'commander';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerExtensionsCommand } from '../../../control/src/cli/commands/extensions.js';
 import { registerMigrateCommand } from '../../../control/src/cli/commands/migrate.js';
 import { registerProvisionPairsCommand } from '../../../control/src/cli/commands/provision-pairs.js';
 import { registerSyncExtensionsCommand } from '../../../control/src/cli/commands/sync-extensions.js';
 import { readSecretFromStream } from '../../../control/src/realtime/cli-support.js';
+import { runCli, type CliRun } from '../../support/run-cli.js';
 import { countRows, createTestDb, psRows, type TestDb } from './pg-test-db.js';
 
-interface Run {
-  out: string;
-  err: string;
-  code: number;
-}
-
-async function run(args: string[]): Promise<Run> {
-  const program = new Command().name('tandem').exitOverride();
-  program.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  registerMigrateCommand(program);
-  registerSyncExtensionsCommand(program);
-  registerExtensionsCommand(program);
-  registerProvisionPairsCommand(program);
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  process.exitCode = undefined;
-  let code = 0;
-  try {
-    await program.parseAsync(['node', 'tandem', ...args]);
-    code = Number(process.exitCode ?? 0);
-  } catch (x) {
-    code = (x as { exitCode?: number }).exitCode ?? 99;
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-  return { out, err, code };
+function run(args: string[]): Promise<CliRun> {
+  return runCli(
+    (program) => {
+      registerMigrateCommand(program);
+      registerSyncExtensionsCommand(program);
+      registerExtensionsCommand(program);
+      registerProvisionPairsCommand(program);
+    },
+    args,
+  );
 }
 
 describe('CLI commands', () => {

@@ -6,6 +6,7 @@ import type { CoreResult, GeneratorPairSpec, Impairment } from '../../../engine/
 import { audioForCodec } from '../../../engine/src/loadtest/load-codec.js';
 import { toneSweep } from '../../../engine/src/loadtest/speech.js';
 import { seededRandom } from '../../support/random.js';
+import { inversions } from '../../support/rtp-sequence.js';
 
 
 interface Mirror {
@@ -70,18 +71,6 @@ async function run(impairment: Impairment, options: { pairs?: number; measureMs?
   const r = await done;
   core.close();
   return { r, mirrors };
-}
-
-/** Arrivals whose sequence number is below one that arrived before them (mod 2^16). */
-function inversions(seqs: number[]): number {
-  let n = 0;
-  let max = seqs[0] ?? 0;
-  for (const s of seqs.slice(1)) {
-    const ahead = (s - max + 0x10000) & 0xffff;
-    if (ahead !== 0 && ahead < 0x8000) max = s;
-    else if (ahead !== 0) n++;
-  }
-  return n;
 }
 
 describe('generator impairment', () => {

@@ -10,6 +10,7 @@ import { audioForCodec, type LoadCodecName } from '../../../engine/src/loadtest/
 import { NativeCore, coreProcessDelta, coreProcessTimes, nativeCoreBinary } from '../../../engine/src/loadtest/native-core.js';
 import { mergeCoreResults } from '../../../engine/src/loadtest/result-merge.js';
 import { toneSweep } from '../../../engine/src/loadtest/speech.js';
+import { inversions } from '../../support/rtp-sequence.js';
 
 /**
  * A stand-in engine for one pair, like a mirror engine: what arrives on leg A
@@ -137,18 +138,6 @@ async function runNative(o: RunOptions = {}): Promise<Run> {
   const { result: r } = await result;
   const cpu = coreProcessDelta(cpu0, coreProcessTimes([core]));
   return { result: r, ports, reflectors, progress, cpuRunNs: cpu.runNs };
-}
-
-/** Packets that arrived after one with a later sequence number. */
-function inversions(seqs: readonly number[]): number {
-  let n = 0;
-  let max = seqs[0] ?? 0;
-  for (const s of seqs.slice(1)) {
-    const ahead = (s - max + 0x10000) & 0xffff;
-    if (ahead !== 0 && ahead < 0x8000) max = s;
-    else if (ahead !== 0) n++;
-  }
-  return n;
 }
 
 function p50(snapshot: CoreResult['pacing']): number {

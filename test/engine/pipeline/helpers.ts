@@ -1,7 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { MediaFrame } from '../../../engine/src/pipeline/index.js';
-import type { StreamingStage } from '../../../engine/src/pipeline/streaming/index.js';
+import type { MediaFrame, PipelineStage } from '../../../engine/src/pipeline/index.js';
 
 export const PAIR = { pairId: 'pair_007', srcExt: '7000', dstExt: '7001', direction: 'A->B' as const };
 
@@ -28,19 +27,22 @@ export interface TickLog {
  * Drives process() on a simulated 20 ms clock: each tick copies the next 20 ms
  * of `source` (silence after its end) into the reused frame, then yields to the
  * event loop (every tick, plus a short real sleep when `paceMs` is set) so
- * socket I/O runs between ticks as it would between real ticks.
+ * socket I/O runs between ticks as it would between real ticks. `from` is the
+ * sample of `source` the first tick starts at (default: where `log`'s ticks
+ * left off); `onOutput` sees every non-null output frame before it is reused.
  */
-export async function drive(
-  stage: StreamingStage,
+export async function drive<L extends TickLog = TickLog>(
+  stage: PipelineStage,
   source: Int16Array,
   sampleRate: number,
-  until: (log: TickLog) => boolean,
-  options: { maxMs?: number; paceMs?: number; log?: TickLog } = {},
-): Promise<TickLog> {
+  until: (log: L) => boolean,
+  options: { maxMs?: number; paceMs?: number; log?: L; from?: number; status?: MediaFrame['status']; onOutput?: (out: MediaFrame) => void } = {},
+): Promise<L> {
   const frame = makeFrame(sampleRate);
-  const log = options.log ?? { outputRms: [], nullOutputs: 0, ticks: 0 };
+  if (options.status) frame.status = options.status;
+  const log = options.log ?? ({ outputRms: [], nullOutputs: 0, ticks: 0 } as TickLog as L);
   const deadline = Date.now() + (options.maxMs ?? 15_000);
-  let offset = log.ticks * frame.samples;
+  let offset = options.from ?? log.ticks * frame.samples;
   while (!until(log)) {
     if (Date.now() > deadline) throw new Error(`drive: condition not met after ${log.ticks} ticks`);
     frame.pcm.fill(0);
@@ -49,7 +51,10 @@ export async function drive(
     offset += frame.samples;
     const out = stage.process(frame);
     if (out === null) log.nullOutputs++;
-    else log.outputRms.push(rms(out.pcm, out.samples));
+    else {
+      log.outputRms.push(rms(out.pcm, out.samples));
+      options.onOutput?.(out);
+    }
     log.ticks++;
     if (options.paceMs) await new Promise((r) => setTimeout(r, options.paceMs));
     else await yieldToLoop();

@@ -14,14 +14,17 @@
  * process() returns null and flush() does nothing (like IdentityStage): the tick
  * loop may still call them in the tick the pair closes.
  */
-import { WebSocket, type RawData } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { Downsampler16to8, Upsampler8to16 } from '../../codec/index.js';
 import { errorMessage } from '../../common/errors.js';
 import { logger, type Logger } from '../../common/logger.js';
 import { parseConfig } from '../../common/parse-config.js';
 import { TypedEmitter } from '../../common/typed-emitter.js';
+import { OutboundDrops } from '../providers/outbound-drops.js';
+import { WsConnection, WsConnectionSettingsShape, pickWsConnectionSettings, type WsDownInfo } from '../providers/ws-connection.js';
 import type { MediaFrame, PipelineStage, StageContext } from '../stage.js';
+import { PlaybackMixer, type PlaybackConverter } from './playback-mixer.js';
 import { PlaybackQueue } from './playback-queue.js';
 import {
   CloseCode,
@@ -52,16 +55,8 @@ export const StreamingStageOptionsSchema = z
     maxBufferedBytes: z.number().int().positive().default(64 * 1024),
     /** Most seconds of service audio queued for playback; beyond it the oldest is dropped. */
     maxQueueSeconds: z.number().positive().max(600).default(30),
-    /** Connect + WebSocket upgrade must finish within this. */
-    connectTimeoutMs: z.number().int().positive().default(5000),
-    reconnectInitialDelayMs: z.number().int().nonnegative().default(250),
-    reconnectMaxDelayMs: z.number().int().positive().default(5000),
-    /** Consecutive failed attempts before giving up (the stage then only plays what is queued). */
-    reconnectMaxAttempts: z.number().int().nonnegative().default(20),
-    /** WebSocket ping period; a missing pong by the next ping terminates the connection. 0 disables. */
-    pingIntervalMs: z.number().int().nonnegative().default(15_000),
-    /** Largest binary message accepted from the service. */
-    maxMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    /** connectTimeoutMs, reconnectInitialDelayMs / MaxDelayMs / MaxAttempts, pingIntervalMs, maxMessageBytes. */
+    ...WsConnectionSettingsShape,
   })
   .strict();
 
@@ -112,7 +107,16 @@ export type StreamingStageEvents = {
   listenererror: [event: string, error: unknown];
 };
 
-export type OutboundDropReason = 'not_connected' | 'backpressure';
+export type { OutboundDropReason } from '../providers/outbound-drops.js';
+
+/** Close codes after which reconnecting would not help. */
+type FatalCloseCode = Extract<StreamingErrorCode, 'unauthorized' | 'unsupported_protocol' | 'protocol'>;
+const FATAL_CLOSE_CODES: ReadonlyMap<number, FatalCloseCode> = new Map([
+  [CloseCode.unauthorized, 'unauthorized'],
+  [CloseCode.unsupportedProtocol, 'unsupported_protocol'],
+  // Our messages were refused as malformed: reconnecting would send the same again.
+  [CloseCode.protocolError, 'protocol'],
+]);
 
 export interface StreamingStageStats {
   connected: boolean;
@@ -139,8 +143,6 @@ export interface StreamingStageStats {
   processErrors: number;
 }
 
-type ConnState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
-
 /** Largest frame process() handles without growing a buffer: 60 ms at 16 kHz. */
 const MAX_FRAME_SAMPLES = 960;
 
@@ -149,15 +151,10 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   readonly #context: StageContext;
   readonly #log: Logger;
   readonly #queue: PlaybackQueue;
-
-  #ws: WebSocket | null = null;
-  #state: ConnState = 'idle';
+  readonly #conn: WsConnection<FatalCloseCode>;
+  readonly #drops: OutboundDrops;
+  readonly #mixer: PlaybackMixer;
   #closed = false;
-  #attempts = 0;
-  #reconnectTimer: NodeJS.Timeout | null = null;
-  #pingTimer: NodeJS.Timeout | null = null;
-  #awaitingPong = false;
-  #closeWaiters: Array<() => void> = [];
 
   // Outbound work buffers (session rate, then bytes).
   readonly #up = new Upsampler8to16();
@@ -165,13 +162,6 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   #convBuf = new Int16Array(2 * MAX_FRAME_SAMPLES);
   #sendBuf = Buffer.alloc(4 * MAX_FRAME_SAMPLES);
   #sendView: Buffer = this.#sendBuf.subarray(0, 0);
-
-  // Playback work buffers.
-  readonly #playUp = new Upsampler8to16();
-  readonly #playDown = new Downsampler16to8();
-  #playBuf = new Int16Array(2 * MAX_FRAME_SAMPLES);
-  readonly #out: MediaFrame;
-  #lastRate: number;
 
   readonly #stats: StreamingStageStats = {
     connected: false,
@@ -196,8 +186,6 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
     serviceErrors: 0,
     processErrors: 0,
   };
-  // Which drop reasons are in a streak, so a streak is logged once at its start and once at its end.
-  #dropStreak: Record<OutboundDropReason, number> = { not_connected: 0, backpressure: 0 };
 
   /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
   constructor(context: StageContext, options: StreamingStageOptions) {
@@ -206,18 +194,32 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
     this.#context = { ...context };
     this.#log = logger('pipeline.streaming', { pairId: context.pairId, direction: context.direction });
     this.#queue = new PlaybackQueue(Math.ceil(this.#settings.maxQueueSeconds * this.#settings.sampleRate));
-    this.#lastRate = this.#settings.outputSampleRate ?? this.#settings.sampleRate;
-    this.#out = {
-      pcm: new Int16Array(MAX_FRAME_SAMPLES),
-      samples: 0,
-      sampleRate: this.#lastRate,
-      pairId: context.pairId,
-      srcExt: context.srcExt,
-      direction: context.direction,
-      rtpTimestamp: 0,
-      status: 'audio',
-    };
-    this.#connect();
+    this.#drops = new OutboundDrops(this.#log);
+    this.#mixer = new PlaybackMixer({
+      queue: this.#queue,
+      converter: sessionRateConverter(this.#settings.sampleRate),
+      context,
+      initialRate: this.#settings.outputSampleRate ?? this.#settings.sampleRate,
+      mode: this.#settings.mode,
+      duckGain: this.#settings.duckGain,
+    });
+    const s = this.#settings;
+    this.#conn = new WsConnection<FatalCloseCode>({
+      url: s.url,
+      token: s.token,
+      ...pickWsConnectionSettings(s),
+      fatalCloseCodes: FATAL_CLOSE_CODES,
+      name: 'streaming',
+      attemptGoal: 'connection',
+      log: this.#log,
+    });
+    this.#conn
+      .on('open', (ws) => this.#onOpen(ws))
+      .on('message', (data, isBinary) => (isBinary ? this.#onAudio(data) : this.#onText(data)))
+      .on('failure', (failure) => this.#reportError(failure))
+      .on('down', (info) => this.#onDown(info))
+      .on('listenererror', (event, err) => this.safeEmit('listenererror', event, err));
+    this.#conn.start();
   }
 
   get closed(): boolean {
@@ -225,12 +227,21 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   }
 
   get connected(): boolean {
-    return this.#state === 'open';
+    return this.#conn.open;
   }
 
   /** A snapshot of the counters. */
   stats(): StreamingStageStats {
-    return { ...this.#stats, connected: this.#state === 'open', queuedSamples: this.#queue.length, queueDroppedSamples: this.#queue.droppedOverflow, clearedSamples: this.#queue.droppedCleared };
+    return {
+      ...this.#stats,
+      connected: this.#conn.open,
+      droppedNotConnected: this.#drops.notConnected,
+      droppedBackpressure: this.#drops.backpressure,
+      queuedSamples: this.#queue.length,
+      queueDroppedSamples: this.#queue.droppedOverflow,
+      clearedSamples: this.#queue.droppedCleared,
+      framesPlayed: this.#mixer.framesPlayed,
+    };
   }
 
   /**
@@ -246,10 +257,11 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
         if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) {
           throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
         }
-        this.#lastRate = frame.sampleRate;
         if (frame.status === 'audio' || frame.status === 'concealed') this.#send(frame);
       }
-      return this.#play(frame);
+      const out = this.#mixer.mix(frame);
+      this.#ackReachedMarks();
+      return out;
     } catch (err) {
       // A bug (or a frame we cannot handle) must cost this frame, not the worker's tick loop;
       // logged on the first occurrence only, counted always.
@@ -280,46 +292,25 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clearTimers();
-    const ws = this.#ws;
-    this.#state = 'stopped';
-    if (ws) {
-      if (ws.readyState === WebSocket.OPEN) {
-        try {
-          ws.send(encodeClientMessage({ event: 'stop', reason: 'closed' }));
-        } catch {
-          // Best effort: the socket may have failed in the meantime; closing follows regardless.
-        }
-        ws.close(CloseCode.normal, 'stop');
-        // A service that never answers the close handshake must not hold the socket for ws's 30 s default.
-        const kill = setTimeout(() => ws.terminate(), 2000);
-        kill.unref();
-        ws.once('close', () => clearTimeout(kill));
-      } else {
-        ws.terminate();
-      }
-    } else {
-      this.#resolveCloseWaiters();
-    }
+    this.#conn.close(CloseCode.normal, 'stop', encodeClientMessage({ event: 'stop', reason: 'closed' }));
     this.#log.info({ stats: this.stats() }, 'streaming stage closed');
   }
 
   /** Resolves once close() was called and the socket is fully closed. */
   whenClosed(): Promise<void> {
-    if (this.#closed && this.#ws === null) return Promise.resolve();
-    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+    return this.#conn.whenClosed();
   }
 
   // ---- outbound ----
 
   #send(frame: MediaFrame): void {
-    if (this.#state !== 'open' || this.#ws === null) {
-      this.#countDrop('not_connected');
+    const ws = this.#conn.socket;
+    if (ws === null) {
+      this.#drops.drop('not_connected');
       return;
     }
-    const ws = this.#ws;
     if (ws.bufferedAmount > this.#settings.maxBufferedBytes) {
-      this.#countDrop('backpressure');
+      this.#drops.drop('backpressure');
       return;
     }
     const samples = this.#toSessionRate(frame);
@@ -338,7 +329,7 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
     ws.send(this.#sendView, { binary: true });
     this.#stats.framesSent++;
     this.#stats.bytesSent += bytes;
-    this.#endDropStreaks();
+    this.#drops.sent();
   }
 
   /** Converts the frame into #convBuf at the session rate; returns the sample count. */
@@ -363,77 +354,11 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
     throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
   }
 
-  #countDrop(reason: OutboundDropReason): void {
-    if (reason === 'backpressure') this.#stats.droppedBackpressure++;
-    else this.#stats.droppedNotConnected++;
-    if (this.#dropStreak[reason]++ === 0) this.#log.warn({ reason }, 'outbound audio dropping');
-  }
-
-  #endDropStreaks(): void {
-    for (const reason of ['not_connected', 'backpressure'] as const) {
-      const n = this.#dropStreak[reason];
-      if (n > 0) {
-        this.#log.warn({ reason, frames: n }, 'outbound audio flowing again');
-        this.#dropStreak[reason] = 0;
-      }
-    }
-  }
-
   #sendJson(text: string): void {
-    const ws = this.#ws;
-    if (this.#state !== 'open' || ws === null) return;
-    ws.send(text);
+    this.#conn.socket?.send(text);
   }
 
   // ---- playback ----
-
-  #play(frame: MediaFrame | null): MediaFrame | null {
-    const outRate = frame !== null && frame.samples > 0 ? frame.sampleRate : this.#lastRate;
-    const outSamples = frame !== null && frame.samples > 0 ? frame.samples : outRate / 50;
-    const duckInput = this.#settings.mode === 'duck' && frame !== null && frame.samples > 0 && frame.status !== 'silence';
-    if (this.#queue.length === 0) {
-      this.#ackReachedMarks();
-      return duckInput ? this.#fillOut(frame, outRate, outSamples, 0) : null;
-    }
-    const sessionRate = this.#settings.sampleRate;
-    const need = outRate === sessionRate ? outSamples : outRate > sessionRate ? outSamples >> 1 : outSamples * 2;
-    if (this.#playBuf.length < need) this.#playBuf = new Int16Array(need);
-    const got = this.#queue.read(this.#playBuf, 0, need);
-    // The tail of the last frame of an utterance is padded with silence.
-    if (got < need) this.#playBuf.fill(0, got, need);
-    this.#stats.framesPlayed++;
-    this.#ackReachedMarks();
-    return this.#fillOut(duckInput ? frame : null, outRate, outSamples, need);
-  }
-
-  /** Writes `translated` (need samples in #playBuf at the session rate, converted to outRate) plus the ducked original. */
-  #fillOut(original: MediaFrame | null, outRate: number, outSamples: number, need: number): MediaFrame {
-    const out = this.#out;
-    if (out.pcm.length < outSamples) out.pcm = new Int16Array(outSamples);
-    const pcm = out.pcm;
-    if (need === 0) {
-      pcm.fill(0, 0, outSamples);
-    } else if (outRate === this.#settings.sampleRate) {
-      for (let i = 0; i < outSamples; i++) pcm[i] = this.#playBuf[i]!;
-    } else if (outRate < this.#settings.sampleRate) {
-      this.#playDown.process(this.#playBuf, need, pcm);
-    } else {
-      this.#playUp.process(this.#playBuf, need, pcm);
-    }
-    if (original !== null) {
-      const gain = this.#settings.duckGain;
-      const src = original.pcm;
-      for (let i = 0; i < outSamples; i++) {
-        const v = pcm[i]! + Math.round(src[i]! * gain);
-        pcm[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
-      }
-      out.rtpTimestamp = original.rtpTimestamp;
-    }
-    out.samples = outSamples;
-    out.sampleRate = outRate;
-    out.status = 'audio';
-    return out;
-  }
 
   #ackReachedMarks(): void {
     for (let name = this.#queue.takeReachedMark(); name !== undefined; name = this.#queue.takeReachedMark()) {
@@ -445,163 +370,35 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
 
   // ---- connection ----
 
-  #connect(): void {
-    if (this.#closed) return;
-    this.#state = 'connecting';
-    const headers: Record<string, string> = {};
-    if (this.#settings.token !== undefined) headers['Authorization'] = `Bearer ${this.#settings.token}`;
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.#settings.url, {
-        headers,
-        perMessageDeflate: false,
-        handshakeTimeout: this.#settings.connectTimeoutMs,
-        maxPayload: this.#settings.maxMessageBytes,
-        followRedirects: false,
-      });
-    } catch (err) {
-      // Only a malformed URL throws synchronously; retrying would not fix it.
-      this.#state = 'stopped';
-      this.#reportError({ code: 'connect_failed', message: errorMessage(err) });
-      return;
+  #onOpen(ws: WebSocket): void {
+    this.#conn.resetBackoff();
+    this.#stats.connects++;
+    ws.send(
+      encodeClientMessage({
+        event: 'start',
+        protocol: PROTOCOL_VERSION,
+        pairId: this.#context.pairId,
+        srcExt: this.#context.srcExt,
+        dstExt: this.#context.dstExt,
+        direction: this.#context.direction,
+        sampleRate: this.#settings.sampleRate,
+        encoding: 'pcm_s16le',
+        sourceLanguage: this.#settings.sourceLanguage,
+        targetLanguage: this.#settings.targetLanguage,
+      }),
+    );
+    this.safeEmit('connected');
+  }
+
+  #onDown({ code, reason, opened, willReconnect }: WsDownInfo): void {
+    if (!opened) this.#stats.failedConnects++;
+    // Marks of the lost session mean nothing to the next one; its audio is still worth playing.
+    this.#stats.marksDiscarded += this.#queue.discardMarks();
+    if (opened) {
+      this.#stats.disconnects++;
+      this.#log.warn({ code, reason, willReconnect }, 'streaming disconnected');
+      this.safeEmit('disconnected', { code, reason, willReconnect });
     }
-    ws.binaryType = 'nodebuffer';
-    this.#ws = ws;
-    let opened = false;
-    let fatal: StreamingErrorCode | null = null;
-    let handshakeRefused = false; // already reported; the abort error that follows is not news
-
-    ws.on('open', () => {
-      opened = true;
-      if (this.#closed) return;
-      this.#state = 'open';
-      this.#attempts = 0;
-      this.#stats.connects++;
-      ws.send(
-        encodeClientMessage({
-          event: 'start',
-          protocol: PROTOCOL_VERSION,
-          pairId: this.#context.pairId,
-          srcExt: this.#context.srcExt,
-          dstExt: this.#context.dstExt,
-          direction: this.#context.direction,
-          sampleRate: this.#settings.sampleRate,
-          encoding: 'pcm_s16le',
-          sourceLanguage: this.#settings.sourceLanguage,
-          targetLanguage: this.#settings.targetLanguage,
-        }),
-      );
-      this.#startPing(ws);
-      this.#log.info({ url: redactUrl(this.#settings.url) }, 'streaming connected');
-      this.safeEmit('connected');
-    });
-
-    ws.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      if (status === 401 || status === 403) fatal = 'unauthorized';
-      this.#reportError({
-        code: fatal ?? 'connect_failed',
-        message: `service answered the upgrade with HTTP ${status}`,
-      });
-      handshakeRefused = true;
-      res.resume();
-      // terminate() (not req.destroy()) so ws emits 'close' and the usual path decides on reconnecting.
-      ws.terminate();
-    });
-
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (ws !== this.#ws || this.#closed) return;
-      if (isBinary) this.#onAudio(data);
-      else this.#onText(data);
-    });
-
-    ws.on('pong', () => {
-      this.#awaitingPong = false;
-    });
-
-    ws.on('error', (err) => {
-      // 'close' always follows; reconnection is decided there.
-      if (this.#closed || fatal !== null || handshakeRefused) return;
-      this.#reportError({ code: opened ? 'socket' : 'connect_failed', message: errorMessage(err) });
-    });
-
-    ws.on('close', (code: number, reasonBuf: Buffer) => {
-      if (ws !== this.#ws) return;
-      this.#ws = null;
-      this.#stopPing();
-      const reason = reasonBuf.toString('utf8').slice(0, 123);
-      if (this.#closed) {
-        this.#resolveCloseWaiters();
-        return;
-      }
-      if (code === CloseCode.unauthorized) fatal = 'unauthorized';
-      if (code === CloseCode.unsupportedProtocol) fatal = 'unsupported_protocol';
-      // Our messages were refused as malformed: reconnecting would send the same again.
-      if (code === CloseCode.protocolError) fatal = 'protocol';
-      if (fatal !== null && opened) {
-        this.#reportError({ code: fatal, message: `service closed with ${code} ${reason}` });
-      }
-      if (!opened) this.#stats.failedConnects++;
-      // Marks of the lost session mean nothing to the next one; its audio is still worth playing.
-      this.#stats.marksDiscarded += this.#queue.discardMarks();
-      const willReconnect = fatal === null && this.#attempts < this.#settings.reconnectMaxAttempts;
-      if (opened) {
-        this.#stats.disconnects++;
-        this.#log.warn({ code, reason, willReconnect }, 'streaming disconnected');
-        this.safeEmit('disconnected', { code, reason, willReconnect });
-      }
-      if (willReconnect) {
-        this.#scheduleReconnect();
-      } else {
-        this.#state = 'stopped';
-        if (fatal === null) {
-          this.#reportError({ code: 'gave_up', message: `no connection after ${this.#attempts} attempts` });
-        }
-      }
-    });
-  }
-
-  #scheduleReconnect(): void {
-    this.#state = 'waiting';
-    const base = Math.min(this.#settings.reconnectMaxDelayMs, this.#settings.reconnectInitialDelayMs * 2 ** this.#attempts);
-    // ±20 % jitter so pairs cut off by one service outage do not reconnect in lockstep.
-    const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
-    this.#attempts++;
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      this.#connect();
-    }, delay);
-  }
-
-  #startPing(ws: WebSocket): void {
-    if (this.#settings.pingIntervalMs === 0) return;
-    this.#awaitingPong = false;
-    this.#pingTimer = setInterval(() => {
-      if (this.#awaitingPong) {
-        this.#log.warn('no pong from streaming service; terminating');
-        ws.terminate();
-        return;
-      }
-      this.#awaitingPong = true;
-      ws.ping();
-    }, this.#settings.pingIntervalMs);
-  }
-
-  #stopPing(): void {
-    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
-    this.#pingTimer = null;
-  }
-
-  #clearTimers(): void {
-    this.#stopPing();
-    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = null;
-  }
-
-  #resolveCloseWaiters(): void {
-    const waiters = this.#closeWaiters;
-    this.#closeWaiters = [];
-    for (const w of waiters) w();
   }
 
   // ---- inbound ----
@@ -665,14 +462,18 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   }
 }
 
-/** The URL without user-info or query (tokens sometimes travel there). */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '[invalid url]';
-  }
+/** Playback from the session rate to the leg's: a copy, or the 2:1 half-band filters. */
+function sessionRateConverter(sessionRate: number): PlaybackConverter {
+  const up = new Upsampler8to16();
+  const down = new Downsampler16to8();
+  return {
+    inputFor: (outRate, outSamples) => (outRate === sessionRate ? outSamples : outRate > sessionRate ? outSamples >> 1 : outSamples * 2),
+    convert: (src, count, dst, outRate) => {
+      if (outRate === sessionRate) for (let i = 0; i < count; i++) dst[i] = src[i]!;
+      else if (outRate < sessionRate) down.process(src, count, dst);
+      else up.process(src, count, dst);
+    },
+  };
 }
 
 /** A StageFactory-shaped helper: one streaming stage per direction of a pair. */

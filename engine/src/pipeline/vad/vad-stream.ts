@@ -258,12 +258,7 @@ export class StreamCore {
 
   /** Engine: the model's answer for `chunk`; the new state is read from `state` at this stream's row. */
   accept(chunk: QueuedChunk, generation: number, probability: number, state: Float32Array, row: number, size: number): void {
-    this.inFlight = false;
-    if (this.status !== 'active') return;
-    if (generation !== this.generation) {
-      this.#afterWork();
-      return;
-    }
+    if (!this.#returned(generation, false)) return;
     this.isolate = false;
     this.modelState.set(state.subarray(row * 128, row * 128 + 128), 0);
     this.modelState.set(state.subarray((size + row) * 128, (size + row) * 128 + 128), 128);
@@ -275,13 +270,7 @@ export class StreamCore {
 
   /** Engine: the batch holding `chunk` failed; it goes back to the head of the queue to be retried alone. */
   retry(chunk: QueuedChunk, generation: number): void {
-    this.inFlight = false;
-    this.#stats.errors++;
-    if (this.status !== 'active') return;
-    if (generation !== this.generation) {
-      this.#afterWork();
-      return;
-    }
+    if (!this.#returned(generation, true)) return;
     this.isolate = true;
     this.#queue.unshift(chunk);
     this.#host.ready(this);
@@ -289,13 +278,7 @@ export class StreamCore {
 
   /** Engine: the model failed on this stream alone; the stream stops detecting. */
   fail(generation: number, message: string): void {
-    this.inFlight = false;
-    this.#stats.errors++;
-    if (this.status !== 'active') return;
-    if (generation !== this.generation) {
-      this.#afterWork();
-      return;
-    }
+    if (!this.#returned(generation, true)) return;
     this.status = 'error';
     this.#queue = [];
     this.#free = [];
@@ -378,6 +361,22 @@ export class StreamCore {
     }
     this.#queue.push(chunk);
     this.#afterWork();
+  }
+
+  /**
+   * The engine is done with this stream's chunk (failed: counted as an error).
+   * Returns whether the outcome still applies: not once the stream stopped, nor
+   * to a chunk of an earlier generation, whose result is dropped and the queue moves on.
+   */
+  #returned(generation: number, failed: boolean): boolean {
+    this.inFlight = false;
+    if (failed) this.#stats.errors++;
+    if (this.status !== 'active') return false;
+    if (generation !== this.generation) {
+      this.#afterWork();
+      return false;
+    }
+    return true;
   }
 
   /** Decides gated chunks at the head, then tells the engine if a chunk waits for the model. */

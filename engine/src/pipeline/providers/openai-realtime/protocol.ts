@@ -165,12 +165,8 @@ function rawToText(raw: RawMessage): string {
   return raw.toString('utf8');
 }
 
-function isServerEventType(type: string): type is ServerEventType {
-  return Object.prototype.hasOwnProperty.call(serverSchemas, type);
-}
-
-/** Parses one text message from the service. Never throws. */
-export function tryParseServerEvent(raw: RawMessage): ParseResult<ServerEvent | IgnoredServerEvent> {
+/** The message as a JSON object, or the protocol error that says why it is not one. */
+function parseObject(raw: RawMessage): ParseResult<Record<string, unknown>> {
   let value: unknown;
   try {
     value = JSON.parse(rawToText(raw));
@@ -180,7 +176,19 @@ export function tryParseServerEvent(raw: RawMessage): ParseResult<ServerEvent | 
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: new ProtocolError('invalid_message', 'message is not a JSON object') };
   }
-  const original = (value as { type?: unknown }).type;
+  return { ok: true, message: value as Record<string, unknown> };
+}
+
+function isServerEventType(type: string): type is ServerEventType {
+  return Object.prototype.hasOwnProperty.call(serverSchemas, type);
+}
+
+/** Parses one text message from the service. Never throws. */
+export function tryParseServerEvent(raw: RawMessage): ParseResult<ServerEvent | IgnoredServerEvent> {
+  const parsed = parseObject(raw);
+  if (!parsed.ok) return parsed;
+  const value = parsed.message;
+  const original = value['type'];
   if (typeof original !== 'string' || original.length === 0) {
     return { ok: false, error: new ProtocolError('invalid_message', 'message has no string "type"') };
   }
@@ -197,16 +205,10 @@ export function tryParseServerEvent(raw: RawMessage): ParseResult<ServerEvent | 
 
 /** Parses one text message from a client (for the local server). Never throws. */
 export function tryParseClientEvent(raw: RawMessage): ParseResult<ClientEvent> {
-  let value: unknown;
-  try {
-    value = JSON.parse(rawToText(raw));
-  } catch {
-    return { ok: false, error: new ProtocolError('not_json', 'message is not valid JSON') };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: new ProtocolError('invalid_message', 'message is not a JSON object') };
-  }
-  const type = (value as { type?: unknown }).type;
+  const parsed = parseObject(raw);
+  if (!parsed.ok) return parsed;
+  const value = parsed.message;
+  const type = value['type'];
   if (typeof type !== 'string' || !CLIENT_EVENT_TYPES.has(type)) {
     return { ok: false, error: new ProtocolError('unknown_event', `unknown event ${typeof type === 'string' ? JSON.stringify(type.slice(0, 64)) : typeof type}`) };
   }

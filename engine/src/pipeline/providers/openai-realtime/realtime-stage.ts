@@ -26,15 +26,18 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
-import { Downsampler24to16, Downsampler24to8, Upsampler16to24, Upsampler8to24, type PolyphaseResampler } from '../../../codec/resample-24k.js';
+import { Downsampler24to16, Downsampler24to8, Upsampler16to24, Upsampler8to24 } from '../../../codec/resample-24k.js';
 import { errorMessage } from '../../../common/errors.js';
 import { logger, type Logger } from '../../../common/logger.js';
 import { parseConfig } from '../../../common/parse-config.js';
 import { TypedEmitter } from '../../../common/typed-emitter.js';
 import type { MediaFrame, PipelineStage, StageContext } from '../../stage.js';
+import { PlaybackMixer, type PlaybackConverter } from '../../streaming/playback-mixer.js';
 import { PlaybackQueue } from '../../streaming/playback-queue.js';
 import type { ProtocolErrorCode, TranscriptMessage, TranslationMessage } from '../../streaming/protocol.js';
-import type { DisconnectInfo, OutboundDropReason, StreamingError } from '../../streaming/stream-stage.js';
+import type { DisconnectInfo, StreamingError } from '../../streaming/stream-stage.js';
+import { OutboundDrops } from '../outbound-drops.js';
+import { WsConnection, WsConnectionSettingsShape, pickWsConnectionSettings, redactUrl, type WsDownInfo } from '../ws-connection.js';
 import {
   MIN_COMMIT_MS,
   OPENAI_REALTIME_URL,
@@ -82,18 +85,10 @@ export const OpenAiRealtimeStageOptionsSchema = z
     maxBufferedBytes: z.number().int().positive().default(128 * 1024),
     /** Most seconds of service audio queued for playback; beyond it the oldest is dropped. */
     maxQueueSeconds: z.number().positive().max(600).default(30),
-    /** Connect + WebSocket upgrade must finish within this. */
-    connectTimeoutMs: z.number().int().positive().default(5000),
     /** After the upgrade the service must say something (session.created) within this, else the connection is dropped and retried. */
     sessionTimeoutMs: z.number().int().positive().default(10_000),
-    reconnectInitialDelayMs: z.number().int().nonnegative().default(250),
-    reconnectMaxDelayMs: z.number().int().positive().default(5000),
-    /** Consecutive failed attempts before giving up (the stage then only plays what is queued). */
-    reconnectMaxAttempts: z.number().int().nonnegative().default(20),
-    /** WebSocket ping period; a missing pong by the next ping terminates the connection. 0 disables. */
-    pingIntervalMs: z.number().int().nonnegative().default(15_000),
-    /** Largest message accepted from the service (audio deltas are base64 JSON). */
-    maxMessageBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    /** connectTimeoutMs, reconnectInitialDelayMs / MaxDelayMs / MaxAttempts, pingIntervalMs, maxMessageBytes. */
+    ...WsConnectionSettingsShape,
   })
   .strict();
 
@@ -157,8 +152,6 @@ export interface OpenAiRealtimeStageStats {
   processErrors: number;
 }
 
-type ConnState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
-
 interface ResponseState {
   utteranceId: string;
   text: string;
@@ -174,16 +167,11 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   readonly #url: string;
   readonly #log: Logger;
   readonly #queue: PlaybackQueue;
-
-  #ws: WebSocket | null = null;
-  #state: ConnState = 'idle';
+  readonly #conn: WsConnection;
+  readonly #drops: OutboundDrops;
+  readonly #mixer: PlaybackMixer;
   #closed = false;
-  #attempts = 0;
-  #reconnectTimer: NodeJS.Timeout | null = null;
-  #pingTimer: NodeJS.Timeout | null = null;
   #sessionTimer: NodeJS.Timeout | null = null;
-  #awaitingPong = false;
-  #closeWaiters: Array<() => void> = [];
 
   // Outbound: frame → 24 kHz → bytes → base64.
   readonly #up8 = new Upsampler8to24();
@@ -193,14 +181,6 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   #bytes = Buffer.alloc(6 * MAX_FRAME_SAMPLES);
   /** 24 kHz samples sent since the stage started: the service's clock, continued across sessions. */
   #sentSamples = 0;
-
-  // Playback: queue (24 kHz) → leg rate.
-  readonly #down8 = new Downsampler24to8();
-  readonly #down16 = new Downsampler24to16();
-  #playBuf = new Int16Array(3 * MAX_FRAME_SAMPLES);
-  readonly #out: MediaFrame;
-  #lastRate: number;
-  #playbackIdle = true;
 
   // Per-session state (reset on every connect).
   #sessionOffsetSamples = 0;
@@ -253,7 +233,6 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
     serviceErrors: 0,
     processErrors: 0,
   };
-  #dropStreak: Record<OutboundDropReason, number> = { not_connected: 0, backpressure: 0 };
 
   /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
   constructor(context: StageContext, options: OpenAiRealtimeStageOptions) {
@@ -262,21 +241,37 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
     this.#url = withModel(this.#settings.url, this.#settings.model);
     this.#log = logger('pipeline.openai-realtime', { pairId: context.pairId, direction: context.direction });
     this.#queue = new PlaybackQueue(Math.ceil(this.#settings.maxQueueSeconds * REALTIME_SAMPLE_RATE));
-    this.#lastRate = this.#settings.outputSampleRate;
-    this.#out = {
-      pcm: new Int16Array(MAX_FRAME_SAMPLES),
-      samples: 0,
-      sampleRate: this.#lastRate,
-      pairId: context.pairId,
-      srcExt: context.srcExt,
-      direction: context.direction,
-      rtpTimestamp: 0,
-      status: 'audio',
-    };
-    if (this.#settings.apiKey !== undefined && this.#url.startsWith('ws://') && !isLoopback(this.#url)) {
+    this.#drops = new OutboundDrops(this.#log);
+    this.#mixer = new PlaybackMixer({
+      queue: this.#queue,
+      converter: from24kConverter(),
+      context,
+      initialRate: this.#settings.outputSampleRate,
+      mode: this.#settings.mode,
+      duckGain: this.#settings.duckGain,
+    });
+    const s = this.#settings;
+    if (s.apiKey !== undefined && this.#url.startsWith('ws://') && !isLoopback(this.#url)) {
       this.#log.warn({ url: redactUrl(this.#url) }, 'API key would travel unencrypted (ws:// to a non-loopback host)');
     }
-    this.#connect();
+    this.#conn = new WsConnection({
+      url: this.#url,
+      token: s.apiKey,
+      ...pickWsConnectionSettings(s),
+      name: 'openai realtime',
+      attemptGoal: 'session',
+      log: this.#log,
+    });
+    this.#conn
+      .on('open', (ws) => this.#onOpen(ws))
+      .on('message', (data, isBinary) => {
+        if (isBinary) this.#protocolError('unexpected_binary', 'binary message (the protocol is JSON text only)');
+        else this.#onText(data);
+      })
+      .on('failure', (failure) => this.#reportError(failure))
+      .on('down', (info) => this.#onDown(info))
+      .on('listenererror', (event, err) => this.safeEmit('listenererror', event, err));
+    this.#conn.start();
   }
 
   get closed(): boolean {
@@ -284,18 +279,21 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   }
 
   get connected(): boolean {
-    return this.#state === 'open';
+    return this.#conn.open;
   }
 
   /** A snapshot of the counters. */
   stats(): OpenAiRealtimeStageStats {
     return {
       ...this.#stats,
-      connected: this.#state === 'open',
-      socketBufferedBytes: this.#ws?.bufferedAmount ?? 0,
+      connected: this.#conn.open,
+      droppedNotConnected: this.#drops.notConnected,
+      droppedBackpressure: this.#drops.backpressure,
+      socketBufferedBytes: this.#conn.bufferedAmount,
       queuedSamples: this.#queue.length,
       queueDroppedSamples: this.#queue.droppedOverflow,
       clearedSamples: this.#queue.droppedCleared,
+      framesPlayed: this.#mixer.framesPlayed,
     };
   }
 
@@ -313,11 +311,12 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
           throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
         }
         if (frame.samples > MAX_FRAME_SAMPLES) throw new RangeError(`frame of ${frame.samples} samples exceeds ${MAX_FRAME_SAMPLES}`);
-        this.#lastRate = frame.sampleRate;
         if (frame.status !== 'silence') this.#send(frame, frame.pcm);
         else if (this.#settings.sendSilence) this.#send(frame, this.#zeros);
       }
-      return this.#play(frame);
+      const out = this.#mixer.mix(frame);
+      this.#emitReachedMarks();
+      return out;
     } catch (err) {
       // A bug (or a frame we cannot handle) must cost this frame, not the worker's tick loop.
       if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'openai realtime stage frame failed');
@@ -354,7 +353,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
     const startMs = this.#turnStartMs ?? this.#lastTurnEndMs;
     this.#turnStartMs = null;
     this.#lastTurnEndMs = atMs;
-    if (this.#state !== 'open' || (this.#samplesSinceCommit * 1000) / REALTIME_SAMPLE_RATE < MIN_COMMIT_MS) {
+    if (!this.#conn.open || (this.#samplesSinceCommit * 1000) / REALTIME_SAMPLE_RATE < MIN_COMMIT_MS) {
       this.#stats.commitsSkipped++;
       return false;
     }
@@ -372,42 +371,27 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#clearTimers();
-    const ws = this.#ws;
-    this.#state = 'stopped';
-    if (ws) {
-      if (ws.readyState === WebSocket.OPEN) {
-        ws.close(1000, 'closed');
-        // A service that never answers the close handshake must not hold the socket for ws's 30 s default.
-        const kill = setTimeout(() => ws.terminate(), 2000);
-        kill.unref();
-        ws.once('close', () => clearTimeout(kill));
-      } else {
-        ws.terminate();
-      }
-    } else {
-      this.#resolveCloseWaiters();
-    }
+    this.#clearSessionTimer();
+    this.#conn.close(1000, 'closed');
     this.#log.info({ stats: this.stats() }, 'openai realtime stage closed');
   }
 
   /** Resolves once close() was called and the socket is fully closed. */
   whenClosed(): Promise<void> {
-    if (this.#closed && this.#ws === null) return Promise.resolve();
-    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+    return this.#conn.whenClosed();
   }
 
   // ---- outbound ----
 
   #send(frame: MediaFrame, pcm: Int16Array): void {
     // readyState too: between the peer's close frame and our 'close' event the socket is CLOSING.
-    if (this.#state !== 'open' || this.#ws === null || this.#ws.readyState !== WebSocket.OPEN) {
-      this.#countDrop('not_connected');
+    const ws = this.#conn.socket;
+    if (ws === null || ws.readyState !== WebSocket.OPEN) {
+      this.#drops.drop('not_connected');
       return;
     }
-    const ws = this.#ws;
     if (ws.bufferedAmount > this.#settings.maxBufferedBytes) {
-      this.#countDrop('backpressure');
+      this.#drops.drop('backpressure');
       return;
     }
     const resampler = frame.sampleRate === 8000 ? this.#up8 : this.#up16;
@@ -424,28 +408,12 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
     this.#samplesSinceCommit += samples;
     this.#stats.framesSent++;
     this.#stats.bytesSent += samples * 2;
-    this.#endDropStreaks();
-  }
-
-  #countDrop(reason: OutboundDropReason): void {
-    if (reason === 'backpressure') this.#stats.droppedBackpressure++;
-    else this.#stats.droppedNotConnected++;
-    if (this.#dropStreak[reason]++ === 0) this.#log.warn({ reason }, 'outbound audio dropping');
-  }
-
-  #endDropStreaks(): void {
-    for (const reason of ['not_connected', 'backpressure'] as const) {
-      const n = this.#dropStreak[reason];
-      if (n > 0) {
-        this.#log.warn({ reason, frames: n }, 'outbound audio flowing again');
-        this.#dropStreak[reason] = 0;
-      }
-    }
+    this.#drops.sent();
   }
 
   #sendEvent(event: ClientEventInput): void {
-    const ws = this.#ws;
-    if (this.#state !== 'open' || ws === null || ws.readyState !== WebSocket.OPEN) return;
+    const ws = this.#conn.socket;
+    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
     ws.send(encodeClientEvent(event));
   }
 
@@ -477,54 +445,6 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   // ---- playback ----
 
-  #play(frame: MediaFrame | null): MediaFrame | null {
-    const hasInput = frame !== null && frame.samples > 0;
-    const outRate = hasInput ? frame.sampleRate : this.#lastRate;
-    const outSamples = hasInput ? frame.samples : outRate / 50;
-    const duckInput = this.#settings.mode === 'duck' && hasInput && frame.status !== 'silence';
-    if (this.#queue.length === 0) {
-      this.#emitReachedMarks();
-      if (!this.#playbackIdle) {
-        // Between responses the filters restart from silence, so no tail of the last answer leaks into the next.
-        this.#down8.reset();
-        this.#down16.reset();
-        this.#playbackIdle = true;
-      }
-      return duckInput ? this.#fillOut(frame, outSamples, outRate, null, 0) : null;
-    }
-    this.#playbackIdle = false;
-    const resampler = outRate === 8000 ? this.#down8 : this.#down16;
-    const need = resampler.inputFor(outSamples);
-    if (this.#playBuf.length < need) this.#playBuf = new Int16Array(need);
-    const got = this.#queue.read(this.#playBuf, 0, need);
-    // The last frame of a response is padded with silence.
-    if (got < need) this.#playBuf.fill(0, got, need);
-    this.#stats.framesPlayed++;
-    this.#emitReachedMarks();
-    return this.#fillOut(duckInput ? frame : null, outSamples, outRate, resampler, need);
-  }
-
-  #fillOut(original: MediaFrame | null, outSamples: number, outRate: number, resampler: PolyphaseResampler | null, need: number): MediaFrame {
-    const out = this.#out;
-    if (out.pcm.length < outSamples) out.pcm = new Int16Array(outSamples);
-    const pcm = out.pcm;
-    if (resampler === null) pcm.fill(0, 0, outSamples);
-    else resampler.process(this.#playBuf, need, pcm);
-    if (original !== null) {
-      const gain = this.#settings.duckGain;
-      const src = original.pcm;
-      for (let i = 0; i < outSamples; i++) {
-        const v = pcm[i]! + Math.round(src[i]! * gain);
-        pcm[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
-      }
-      out.rtpTimestamp = original.rtpTimestamp;
-    }
-    out.samples = outSamples;
-    out.sampleRate = outRate;
-    out.status = 'audio';
-    return out;
-  }
-
   #emitReachedMarks(): void {
     for (let name = this.#queue.takeReachedMark(); name !== undefined; name = this.#queue.takeReachedMark()) {
       this.#stats.marksEmitted++;
@@ -534,101 +454,29 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   // ---- connection ----
 
-  #connect(): void {
-    if (this.#closed) return;
-    this.#state = 'connecting';
-    this.#sessionStarted = false;
-    const headers: Record<string, string> = {};
-    if (this.#settings.apiKey !== undefined) headers['Authorization'] = `Bearer ${this.#settings.apiKey}`;
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.#url, {
-        headers,
-        perMessageDeflate: false,
-        handshakeTimeout: this.#settings.connectTimeoutMs,
-        maxPayload: this.#settings.maxMessageBytes,
-        followRedirects: false,
-      });
-    } catch (err) {
-      // Only a malformed URL throws synchronously; retrying would not fix it.
-      this.#state = 'stopped';
-      this.#reportError({ code: 'connect_failed', message: errorMessage(err) });
-      return;
-    }
-    this.#ws = ws;
-    let opened = false;
-    let fatal = false;
-    let handshakeRefused = false; // already reported; the abort error that follows is not news
-
-    ws.on('open', () => {
-      opened = true;
-      if (this.#closed) return;
-      this.#state = 'open';
-      this.#stats.connects++;
-      this.#resetSession();
-      // Sent at once: the service applies it before the audio that follows on the same socket.
-      ws.send(encodeClientEvent({ type: 'session.update', session: this.#sessionConfig() }));
-      this.#startPing(ws);
-      this.#sessionTimer = setTimeout(() => {
-        this.#sessionTimer = null;
-        this.#reportError({ code: 'connect_failed', message: `no session.created within ${this.#settings.sessionTimeoutMs} ms` });
-        ws.terminate();
-      }, this.#settings.sessionTimeoutMs);
-      this.#log.info({ url: redactUrl(this.#url) }, 'openai realtime connected');
-      this.safeEmit('connected');
-    });
-
-    ws.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      fatal = status === 401 || status === 403;
-      this.#reportError({ code: fatal ? 'unauthorized' : 'connect_failed', message: `service answered the upgrade with HTTP ${status}` });
-      handshakeRefused = true;
-      res.resume();
-      // terminate() (not req.destroy()) so ws emits 'close' and the usual path decides on reconnecting.
+  #onOpen(ws: WebSocket): void {
+    this.#stats.connects++;
+    this.#resetSession();
+    // Sent at once: the service applies it before the audio that follows on the same socket.
+    ws.send(encodeClientEvent({ type: 'session.update', session: this.#sessionConfig() }));
+    this.#sessionTimer = setTimeout(() => {
+      this.#sessionTimer = null;
+      this.#reportError({ code: 'connect_failed', message: `no session.created within ${this.#settings.sessionTimeoutMs} ms` });
       ws.terminate();
-    });
+    }, this.#settings.sessionTimeoutMs);
+    this.safeEmit('connected');
+  }
 
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (ws !== this.#ws || this.#closed) return;
-      if (isBinary) this.#protocolError('unexpected_binary', 'binary message (the protocol is JSON text only)');
-      else this.#onText(data);
-    });
-
-    ws.on('pong', () => {
-      this.#awaitingPong = false;
-    });
-
-    ws.on('error', (err) => {
-      // 'close' always follows; reconnection is decided there.
-      if (this.#closed || fatal || handshakeRefused) return;
-      this.#reportError({ code: opened ? 'socket' : 'connect_failed', message: errorMessage(err) });
-    });
-
-    ws.on('close', (code: number, reasonBuf: Buffer) => {
-      if (ws !== this.#ws) return;
-      this.#ws = null;
-      this.#stopPing();
-      this.#clearSessionTimer();
-      const reason = reasonBuf.toString('utf8').slice(0, 123);
-      if (this.#closed) {
-        this.#resolveCloseWaiters();
-        return;
-      }
-      // A session that never started counts as a failed attempt, so a service that accepts and hangs up backs off.
-      if (!this.#sessionStarted) this.#stats.failedConnects++;
-      const willReconnect = !fatal && this.#attempts < this.#settings.reconnectMaxAttempts;
-      if (opened) {
-        this.#stats.disconnects++;
-        this.#log.warn({ code, reason, willReconnect }, 'openai realtime disconnected');
-        this.safeEmit('disconnected', { code, reason, willReconnect });
-      }
-      if (willReconnect) {
-        this.#scheduleReconnect();
-      } else {
-        this.#state = 'stopped';
-        if (!fatal) this.#reportError({ code: 'gave_up', message: `no session after ${this.#attempts} attempts` });
-      }
-    });
+  #onDown({ code, reason, opened, willReconnect }: WsDownInfo): void {
+    this.#clearSessionTimer();
+    // A session that never started counts as a failed attempt, so a service that accepts and hangs up backs off.
+    if (!this.#sessionStarted) this.#stats.failedConnects++;
+    this.#sessionStarted = false;
+    if (opened) {
+      this.#stats.disconnects++;
+      this.#log.warn({ code, reason, willReconnect }, 'openai realtime disconnected');
+      this.safeEmit('disconnected', { code, reason, willReconnect });
+    }
   }
 
   #sessionConfig(): Extract<ClientEventInput, { type: 'session.update' }>['session'] {
@@ -678,53 +526,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
     this.#pendingTurns.length = 0;
   }
 
-  #scheduleReconnect(): void {
-    this.#state = 'waiting';
-    const base = Math.min(this.#settings.reconnectMaxDelayMs, this.#settings.reconnectInitialDelayMs * 2 ** this.#attempts);
-    // ±20 % jitter so pairs cut off by one outage do not reconnect in lockstep.
-    const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
-    this.#attempts++;
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      this.#connect();
-    }, delay);
-  }
-
-  #startPing(ws: WebSocket): void {
-    if (this.#settings.pingIntervalMs === 0) return;
-    this.#awaitingPong = false;
-    this.#pingTimer = setInterval(() => {
-      if (this.#awaitingPong) {
-        this.#log.warn('no pong from openai realtime service; terminating');
-        ws.terminate();
-        return;
-      }
-      this.#awaitingPong = true;
-      ws.ping();
-    }, this.#settings.pingIntervalMs);
-  }
-
-  #stopPing(): void {
-    if (this.#pingTimer !== null) clearInterval(this.#pingTimer);
-    this.#pingTimer = null;
-  }
-
   #clearSessionTimer(): void {
     if (this.#sessionTimer !== null) clearTimeout(this.#sessionTimer);
     this.#sessionTimer = null;
-  }
-
-  #clearTimers(): void {
-    this.#stopPing();
-    this.#clearSessionTimer();
-    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = null;
-  }
-
-  #resolveCloseWaiters(): void {
-    const waiters = this.#closeWaiters;
-    this.#closeWaiters = [];
-    for (const w of waiters) w();
   }
 
   // ---- inbound ----
@@ -743,7 +547,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
     if (!this.#sessionStarted) {
       // Whatever the service says first proves the session is up: the backoff starts over.
       this.#sessionStarted = true;
-      this.#attempts = 0;
+      this.#conn.resetBackoff();
       this.#clearSessionTimer();
     }
     this.#dispatch(event);
@@ -936,14 +740,21 @@ function isLoopback(url: string): boolean {
   }
 }
 
-/** The URL without user-info or query. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '[invalid url]';
-  }
+/** Playback from the service's 24 kHz to the leg's rate. */
+function from24kConverter(): PlaybackConverter {
+  const down8 = new Downsampler24to8();
+  const down16 = new Downsampler24to16();
+  return {
+    inputFor: (outRate, outSamples) => (outRate === 8000 ? down8 : down16).inputFor(outSamples),
+    convert: (src, count, dst, outRate) => {
+      (outRate === 8000 ? down8 : down16).process(src, count, dst);
+    },
+    // Between responses the filters restart from silence, so no tail of the last answer leaks into the next.
+    idle: () => {
+      down8.reset();
+      down16.reset();
+    },
+  };
 }
 
 /** A StageFactory: one OpenAI Realtime stage per direction of a pair (same options both ways; languages swapped by the caller). */
