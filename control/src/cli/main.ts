@@ -6,6 +6,7 @@ import { registerLoadtestCommand } from './commands/loadtest.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerPairsCommand } from './commands/pairs.js';
 import { registerProvisionPairsCommand } from './commands/provision-pairs.js';
+import { registerReferenceServiceCommand } from './commands/reference-service.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerSyncExtensionsCommand } from './commands/sync-extensions.js';
 import { registerTranscriptsCommand } from './commands/transcripts.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerProvisionPairsCommand(program);
   registerVerifyConfigCommand(program);
   registerTranscriptsCommand(program);
+  registerReferenceServiceCommand(program);
   return program;
 }
 

@@ -6,6 +6,7 @@ import { errorMessage } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import type { EngineConfigInput } from '../config/engine-config.js';
 import { MediaEngine, type EngineStats } from '../engine.js';
+import type { PairTranslationInput } from '../pipeline/translation/config.js';
 import type { OpenPairResult } from '../worker/protocol.js';
 import {
   type CoreResult,
@@ -80,8 +81,21 @@ export interface LoadTestOptions {
   /** Generator cores: C processes (default when they build) or Node worker threads. */
   generatorCore?: GeneratorCoreKind;
   onProgress?: (progress: LoadTestProgress) => void;
-  /** Observation points for tests (the engine and the child, to check they are gone afterwards). */
-  hooks?: { engineStarted?: (engine: MediaEngine) => void; generatorForked?: (child: ChildProcess) => void };
+  /** Every pair opens translated with these settings (translation-load.ts); default: plain relay. */
+  translation?: PairTranslationInput;
+  /**
+   * Observation points: for tests (the engine and the child, to check they are
+   * gone afterwards) and for translation-load.ts (the measured window's bounds;
+   * `measured` runs after the generator's result, while the engine is still open).
+   */
+  hooks?: LoadTestHooks;
+}
+
+export interface LoadTestHooks {
+  engineStarted?: (engine: MediaEngine) => void;
+  generatorForked?: (child: ChildProcess) => void;
+  measuring?: () => void;
+  measured?: (generator: CoreResult) => Promise<void>;
 }
 
 export interface LoadTestProgress {
@@ -127,6 +141,8 @@ interface Resolved {
   deadlineMs: number;
   generatorCore: GeneratorCoreKind | undefined;
   engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots'>;
+  translation: PairTranslationInput | undefined;
+  hooks: LoadTestHooks;
 }
 
 function resolveOptions(o: LoadTestOptions): Resolved {
@@ -172,6 +188,8 @@ function resolveOptions(o: LoadTestOptions): Resolved {
     heapProbe: o.heapProbe ?? true,
     cpuProfileDir: o.cpuProfileDir,
     engine: o.engine ?? {},
+    translation: o.translation,
+    hooks: o.hooks ?? {},
     generatorCore: o.generatorCore,
     deadlineMs: o.deadlineMs ?? 60_000 + o.pairs * 50 + (warmupSeconds + o.seconds) * 1000 + drainMs + 30_000,
   };
@@ -258,7 +276,7 @@ async function drive(
   progress.onPhase = (phase) => phaseListener(phase);
   await link.waitFor('hello', STEP_TIMEOUT_MS);
   const initialPairs = o.ramp ? Math.min(o.pairs, o.ramp.pairsPerSecond) : o.pairs;
-  const opened: OpenPairResult[] = await openPairs(engine, o.codec, 0, initialPairs);
+  const opened: OpenPairResult[] = await openPairs(engine, o, 0, initialPairs);
   log.info({ pairs: initialPairs, workers: engine.config.workers, codec: o.codec }, 'pairs open');
   const ready = link.waitFor('ready', STEP_TIMEOUT_MS + initialPairs * 20);
   link.send({
@@ -279,7 +297,7 @@ async function drive(
   // Only the summary outlives the result message, so the end heap probe does not measure it.
   const result = link
     .waitFor('result', STEP_TIMEOUT_MS + runMs)
-    .then((m) => ({ summary: summarizeGenerator(m.result), windows: m.result.windows, cpuPct: m.cpuPct, cpuWaitPct: m.cpuWaitPct }));
+    .then((m) => ({ summary: summarizeGenerator(m.result), windows: m.result.windows, cpuPct: m.cpuPct, cpuWaitPct: m.cpuWaitPct, raw: o.hooks.measured ? m.result : null }));
   // The heap probe (a full GC per thread) runs at 'probe' when the warm-up has room for it, else at 'measuring'.
   let heapStart: Promise<HeapSample | null> | null = null;
   const measuring = new Promise<void>((resolve, reject) => {
@@ -310,6 +328,7 @@ async function drive(
     // Reduced at once: a stats object of every pair must not sit in the heap the end probe measures.
     const startTotals = engineTotals(await engineStats(engine));
     const startUdp = readUdpCounters();
+    o.hooks.measuring?.();
     heapStart ??= o.heapProbe ? probeHeap() : Promise.resolve(null);
     const profiling = o.cpuProfileDir !== undefined ? await startCpuProfiling().catch((err: unknown) => {
       log.warn({ err: errorMessage(err) }, 'CPU profiling did not start');
@@ -339,7 +358,9 @@ async function drive(
       }
       rss = process.memoryUsage().rss;
       rssPeak = Math.max(rssPeak, rss);
-      ({ summary, windows, cpuPct: generatorCpuPct, cpuWaitPct: generatorCpuWaitPct } = await result);
+      const generator = await result;
+      ({ summary, windows, cpuPct: generatorCpuPct, cpuWaitPct: generatorCpuWaitPct } = generator);
+      if (generator.raw !== null) await o.hooks.measured?.(generator.raw);
       cpuSampler.stop();
       await rampRun?.stopped();
     } finally {
@@ -375,11 +396,18 @@ async function drive(
   }
 }
 
-/** Opens pairs first..first+count-1 on the engine, with the run's codec. */
-function openPairs(engine: MediaEngine, codec: LoadCodecName, first: number, count: number): Promise<OpenPairResult[]> {
+/** Opens pairs first..first+count-1 on the engine, with the run's codec (and translation, if any). */
+function openPairs(engine: MediaEngine, o: Pick<Resolved, 'codec' | 'translation'>, first: number, count: number): Promise<OpenPairResult[]> {
   const indices = Array.from({ length: count }, (_, i) => first + i);
+  const { codec, translation } = o;
   return mapLimit(indices, OPEN_CONCURRENCY, (i) =>
-    engine.openPair({ pairId: `lt_${String(i).padStart(5, '0')}`, extA: String(7000 + 2 * i), extB: String(7001 + 2 * i), codec }),
+    engine.openPair({
+      pairId: `lt_${String(i).padStart(5, '0')}`,
+      extA: String(7000 + 2 * i),
+      extB: String(7001 + 2 * i),
+      codec,
+      ...(translation !== undefined ? { translation } : {}),
+    }),
   );
 }
 
@@ -577,7 +605,7 @@ class RampController {
       if (this.#halted) return;
       const count = Math.min(this.#ramp.pairsPerSecond, this.#o.pairs - this.#pairs);
       const first = this.#pairs;
-      const opened = await openPairs(this.#engine, this.#o.codec, first, count);
+      const opened = await openPairs(this.#engine, this.#o, first, count);
       const added = this.#link.waitFor('pairsAdded', STEP_TIMEOUT_MS);
       this.#link.send({ type: 'addPairs', pairs: opened.map((p, i) => ({ index: first + i, legA: p.legA, legB: p.legB })) });
       const { ports } = await added;

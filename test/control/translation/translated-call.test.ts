@@ -109,7 +109,7 @@ describe('a translated call through the simulator, end to end', () => {
     expect(stored).toHaveLength(2);
     for (const t of stored) {
       expect(t).toMatchObject({ pairId: 'pair_001', srcExt: '7000', dstExt: '7001', direction: 'A->B', language: 'en', targetLanguage: 'fr', callId: call.channelId });
-      expect(t.text).toMatch(/^utterance \d, \d+ ms$/);
+      expect(t.text).toMatch(/^utterance \d, \d+\.\d s$/);
       expect(t.translatedText).toBe(t.text);
     }
 

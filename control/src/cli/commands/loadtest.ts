@@ -15,6 +15,8 @@ import {
   type LoadTestOptions,
   type LoadTestProgress,
 } from '../../../../engine/src/loadtest/index.js';
+import { runTranslationLoadTest, type TranslationServiceSpec } from '../../../../engine/src/loadtest/translation-load.js';
+import { formatTranslationReport } from '../../../../engine/src/loadtest/translation-report.js';
 
 interface LoadtestFlags {
   generator?: 'native' | 'node';
@@ -39,6 +41,8 @@ interface LoadtestFlags {
   tone: boolean;
   heap: boolean;
   cpuProfDir?: string;
+  translate?: boolean;
+  translateUrl?: string;
 }
 
 function positiveNumber(value: string): number {
@@ -103,6 +107,8 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--align-margin <ms>', 'engine: how long after a stream\'s arrival phase its tick comes (default 6)').argParser(nonNegativeNumber))
     .addOption(new Option('--jitter-min <ms>', 'engine: minimum jitter-buffer depth (default 20)').argParser(positiveInteger))
     .addOption(new Option('--no-heap', 'skip the heap probe (full GC of every engine thread at both ends of the window)'))
+    .addOption(new Option('--translate', 'translate every pair (en↔es, VAD on) through the reference service, started as a child process; reports utterance latency instead of relay loss'))
+    .addOption(new Option('--translate-url <url>', 'with --translate: use this Tandem-protocol service instead of starting the reference service'))
     .action(async (flags: LoadtestFlags & ViaAriFlags) => {
       // --via-ari: calls through the Asterisk simulator and the whole control plane.
       if (flags.viaAri) return await runViaAriCommand(flags);
@@ -129,6 +135,7 @@ export function registerLoadtestCommand(program: Command): void {
       if (flags.generatorThreads !== undefined) options.generatorThreads = flags.generatorThreads;
       if (flags.generator !== undefined) options.generatorCore = flags.generator;
       if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
+      if (flags.translate === true || flags.translateUrl !== undefined) return await runTranslateCommand(options, flags);
       try {
         const report = await runLoadTest(options);
         process.stdout.write(formatReport(report));
@@ -153,4 +160,54 @@ export function registerLoadtestCommand(program: Command): void {
         throw err;
       }
     });
+}
+
+/**
+ * `tandem loadtest --translate`: every pair translated. The reference service
+ * runs as `tandem reference-service` in a child process (this same CLI), so
+ * its CPU is not the engine's. Options that only make sense for the relay
+ * (ramp, tone, HTML/PNG plots of relay loss) are refused.
+ */
+async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlags): Promise<void> {
+  const refused = [
+    flags.ramp !== undefined ? '--ramp' : null,
+    flags.tone ? '--tone' : null,
+    flags.html !== undefined ? '--html' : null,
+    flags.png !== undefined ? '--png' : null,
+  ].filter((f) => f !== null);
+  if (refused.length > 0) {
+    process.stderr.write(`tandem loadtest: ${refused.join(', ')} cannot be used with --translate\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const { ramp: _ramp, preferTone: _tone, onProgress: _relayProgress, ...rest } = options;
+  let service: TranslationServiceSpec;
+  if (flags.translateUrl !== undefined) {
+    service = { kind: 'url', url: flags.translateUrl };
+  } else {
+    // This same CLI, run the way this process was (node, its flags such as --import tsx, the script).
+    const script = process.argv[1];
+    if (script === undefined) throw new Error('cannot tell which script is running, to start the reference service');
+    service = { kind: 'process', command: process.execPath, args: [...process.execArgv, script, 'reference-service', '--port', '0'] };
+  }
+  try {
+    const report = await runTranslationLoadTest({
+      ...rest,
+      service,
+      onProgress: (p) =>
+        process.stderr.write(`[${p.elapsedSeconds.toFixed(1).padStart(6)} s] ${p.phase.padEnd(9)} pairs ${p.pairs}  out ${p.ppsOut} pps  in ${p.ppsIn} pps  generator late max ${p.generatorMaxSendLateMs} ms\n`),
+    });
+    process.stdout.write(formatTranslationReport(report));
+    if (flags.json !== undefined) {
+      await writeFile(flags.json, reportToJson(report));
+      process.stderr.write(`report written to ${flags.json}\n`);
+    }
+  } catch (err) {
+    if (err instanceof LoadTestError) {
+      process.stderr.write(`tandem loadtest --translate failed [${err.code}]: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
 }

@@ -5,20 +5,25 @@
  * utterances from the client's `speech` hints (Tandem's VAD) or, without
  * them, by energy alone, answers each with a transcript and a
  * "translation" that only name the utterance's number and duration
- * ("utterance 3, 1240 ms"), speaks that text with espeak-ng in the target
+ * ("utterance 3, 1.2 s"), speaks that text with espeak-ng in the target
  * language, and sends the audio back followed by a mark. Tests and demos use
  * it; it records what each session received so they can assert on it.
+ *
+ * Under load (hundreds of sessions) the answers repeat: the duration is
+ * rounded to 100 ms, so the spoken audio is kept in a bounded LRU cache keyed
+ * by (text, voice, rate), and synthesis runs through one EspeakSynthesizer
+ * whose concurrency is bounded, instead of a process per utterance.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { InvalidStateError, errorMessage } from '../../common/errors.js';
+import { ConfigError, InvalidStateError, errorMessage } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
 import { TypedEmitter } from '../../common/typed-emitter.js';
 import type { Direction } from '../stage.js';
 import { EnergyUtteranceDetector, type Utterance } from './energy-detector.js';
-import { synthesizeSpeech } from './espeak.js';
+import { EspeakSynthesizer, type EspeakSynthesizerOptions, type EspeakSynthesizerStats } from '../providers/espeak-synthesizer.js';
 import {
   CloseCode,
   PROTOCOL_VERSION,
@@ -41,7 +46,30 @@ export interface ReferenceServiceOptions {
   startTimeoutMs?: number;
   /** Audio is sent back in messages of this many ms. */
   chunkMs?: number;
+  /** Synthesized answers kept, least recently used evicted first; 0 disables the cache. Default 256. */
+  cacheEntries?: number;
+  /** The espeak-ng synthesizer's bounds (default here: 4 at once, 1024 queued). */
+  synthesizer?: EspeakSynthesizerOptions;
 }
+
+/** What the service has done so far, for load runs. */
+export interface ReferenceServiceStats {
+  sessions: number;
+  liveSessions: number;
+  utterances: number;
+  /** Answers whose audio was sent (not cancelled by clear or a closed session). */
+  answersSent: number;
+  synthesisFailures: number;
+  cache: { capacity: number; entries: number; hits: number; misses: number };
+  synthesizer: EspeakSynthesizerStats;
+}
+
+/** The answer to utterance n: its number and its duration rounded to 100 ms, so texts repeat across sessions. */
+export function referenceAnswerText(n: number, durationMs: number): string {
+  return `utterance ${n}, ${(Math.round(durationMs / 100) / 10).toFixed(1)} s`;
+}
+
+const DEFAULT_CACHE_ENTRIES = 256;
 
 export interface ReferenceUtterance {
   n: number;
@@ -80,6 +108,54 @@ export type ReferenceServiceEvents = {
 
 const log = logger('pipeline.reference-service');
 
+/**
+ * Synthesized answers by (voice, rate, text), least recently used first. It
+ * holds the promise, so sessions asking for the same text while it is being
+ * synthesized share one espeak-ng run; a failed synthesis is not kept.
+ */
+class AnswerCache {
+  readonly capacity: number;
+  readonly #entries = new Map<string, Promise<Buffer>>();
+  hits = 0;
+  misses = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string, make: () => Promise<Buffer>): Promise<Buffer> {
+    const known = this.#entries.get(key);
+    if (known !== undefined) {
+      this.hits++;
+      // Map order is insertion order: re-inserting marks it most recently used.
+      this.#entries.delete(key);
+      this.#entries.set(key, known);
+      return known;
+    }
+    this.misses++;
+    const made = make();
+    if (this.capacity === 0) return made;
+    this.#entries.set(key, made);
+    made.catch(() => {
+      if (this.#entries.get(key) === made) this.#entries.delete(key);
+    });
+    while (this.#entries.size > this.capacity) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done === true) break;
+      this.#entries.delete(oldest.value);
+    }
+    return made;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}
+
 export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
   readonly sessions: ReferenceSessionRecord[] = [];
   readonly #http: Server;
@@ -87,6 +163,9 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
   readonly #options: ReferenceServiceOptions;
   readonly #sockets = new Set<Socket>();
   readonly #live = new Set<Session>();
+  readonly #synth: EspeakSynthesizer;
+  readonly #cache: AnswerCache;
+  readonly #counts = { utterances: 0, answersSent: 0, synthesisFailures: 0 };
   #rejected = 0;
   #closed = false;
   #nextId = 1;
@@ -95,6 +174,14 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
     super();
     this.#http = http;
     this.#options = options;
+    const voice = options.espeakVoice;
+    // A fixed voice is asked for by its own name, which the override maps to itself.
+    this.#synth = new EspeakSynthesizer({
+      maxQueued: 1024,
+      ...options.synthesizer,
+      ...(voice !== undefined ? { voices: { ...options.synthesizer?.voices, [voice.toLowerCase()]: voice } } : {}),
+    });
+    this.#cache = new AnswerCache(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
     this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
     http.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
@@ -105,6 +192,8 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
 
   /** Listens on host:port (default 127.0.0.1, an ephemeral port). */
   static async start(options: ReferenceServiceOptions = {}): Promise<ReferenceService> {
+    const entries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
+    if (!Number.isInteger(entries) || entries < 0) throw new ConfigError('cacheEntries', `must be an integer ≥ 0, got ${entries}`);
     const http = createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n');
     });
@@ -140,7 +229,17 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
     return this.#live.size;
   }
 
-  /** Closes every session, the server and every socket. Idempotent. */
+  stats(): ReferenceServiceStats {
+    return {
+      sessions: this.sessions.length,
+      liveSessions: this.#live.size,
+      ...this.#counts,
+      cache: { capacity: this.#cache.capacity, entries: this.#cache.size, hits: this.#cache.hits, misses: this.#cache.misses },
+      synthesizer: this.#synth.stats(),
+    };
+  }
+
+  /** Closes every session, the server and every socket, and stops synthesis. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -148,6 +247,27 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
     this.#wss.close();
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    await this.#synth.close();
+    this.#cache.clear();
+  }
+
+  /** @internal a session's answer audio: little-endian s16 PCM at `sampleRate`, from the cache when the same text was spoken before. */
+  answerAudio(text: string, language: string, sampleRate: 8000 | 16000): Promise<Buffer> {
+    const fixed = this.#options.espeakVoice;
+    const asked = fixed ?? language;
+    return this.#synth.voiceFor(asked).then((voice) =>
+      this.#cache.get(`${voice}\u0000${sampleRate}\u0000${text}`, async () => {
+        const pcm = await this.#synth.synthesize(text, { language: asked, sampleRate });
+        const bytes = Buffer.allocUnsafe(pcm.length * 2);
+        for (let i = 0; i < pcm.length; i++) bytes.writeInt16LE(pcm[i]!, 2 * i);
+        return bytes;
+      }),
+    );
+  }
+
+  /** @internal */
+  count(what: 'utterances' | 'answersSent' | 'synthesisFailures'): void {
+    this.#counts[what]++;
   }
 
   #onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -325,6 +445,8 @@ class Session {
       return;
     }
     this.#record.bytesReceived += buf.length;
+    // Once the client's VAD bounds utterances, the energy detector's answer is ignored: skip its work.
+    if (this.#clientVad) return;
     const n = buf.length >> 1;
     if (this.#samples.length < n) this.#samples = new Int16Array(n);
     for (let i = 0; i < n; i++) this.#samples[i] = buf.readInt16LE(2 * i);
@@ -350,12 +472,13 @@ class Session {
     const start = this.#start;
     if (start === null) return;
     const n = this.#record.utterances.length + 1;
-    const text = `utterance ${n}, ${u.endMs - u.startMs} ms`;
+    const text = referenceAnswerText(n, u.endMs - u.startMs);
     const utterance: ReferenceUtterance = { n, startMs: u.startMs, endMs: u.endMs, text, audioBytes: 0 };
     this.#record.utterances.push(utterance);
     const utteranceId = `u${n}`;
     this.#send({ event: 'transcript', utteranceId, text, final: true, startMs: u.startMs, endMs: u.endMs, language: start.sourceLanguage });
     this.#send({ event: 'translation', utteranceId, text, language: start.targetLanguage, final: true });
+    this.#service.count('utterances');
     this.#service.notify('utterance', this.#record, utterance);
     const generation = this.#generation;
     // Chained, so answers go out in utterance order even when synthesis times vary.
@@ -365,11 +488,9 @@ class Session {
   async #speak(utterance: ReferenceUtterance, start: StartMessage, generation: number): Promise<void> {
     let pcm: Buffer;
     try {
-      pcm = await synthesizeSpeech(utterance.text, {
-        voice: this.#options.espeakVoice ?? start.targetLanguage.toLowerCase(),
-        sampleRate: start.sampleRate,
-      });
+      pcm = await this.#service.answerAudio(utterance.text, start.targetLanguage.toLowerCase(), start.sampleRate);
     } catch (err) {
+      this.#service.count('synthesisFailures');
       this.#send({ event: 'error', code: 'synthesis_failed', message: errorMessage(err) });
       return;
     }
@@ -379,6 +500,7 @@ class Session {
       this.#sendBinary(pcm.subarray(p, Math.min(pcm.length, p + chunkBytes)));
     }
     utterance.audioBytes = pcm.length;
+    this.#service.count('answersSent');
     this.#send({ event: 'mark', name: `utterance-${utterance.n}` });
   }
 

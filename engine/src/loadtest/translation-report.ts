@@ -1,0 +1,166 @@
+import type { HistogramSnapshot } from './histogram.js';
+import { round, type LoadTestReport } from './report.js';
+
+/**
+ * What a translation load run adds to the load test's report, under the
+ * `translation` key (snake_case: the JSON file is the contract). The relay
+ * view of the base report (tagged frames A → B) does not apply here: the
+ * listener hears the translation, not the speaker's frames.
+ */
+export interface LatencySummary {
+  count: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+  mean_ms: number | null;
+}
+
+export interface TranslationSection {
+  service: {
+    /** child-process: started for this run (its CPU is its own); external: a URL given to the run. */
+    kind: 'child-process' | 'external';
+    url: string;
+    /** The service process's CPU over the measured window with its exited children's (espeak-ng, sox), % of one core (child only). */
+    cpu_pct: number | null;
+    /** What the service reported when it stopped (the reference service: cache hits/misses, synthesis). */
+    stats: Record<string, unknown> | null;
+  };
+  languages: { A: string; B: string };
+  /** Translated directions (two per pair). */
+  directions: number;
+  /** Counted over the measured window and the drain. */
+  utterances: {
+    /** The engine's VAD ended an utterance (speech_end). */
+    detected: number;
+    /** detected per direction and minute: the same speech gives the same rate, so a drop means the VAD or the media path fell behind. */
+    detected_per_direction_per_min: number;
+    speech_starts: number;
+    /**
+     * Latency events: an answer's first frame was injected into the listener's
+     * leg. Fewer than detected when the next utterance of a direction ends
+     * before the previous one's answer arrived (one is timed at a time).
+     */
+    answered: number;
+    /** Final transcripts (transcript and translation both final). */
+    transcripts: number;
+    provider_errors: number;
+    provider_errors_by_code: Record<string, number>;
+    disconnects: number;
+  };
+  /** End of speech → first translated frame injected; provider: waiting on the provider; tandem: Tandem's own share. */
+  latency: { total: LatencySummary; provider: LatencySummary; tandem: LatencySummary };
+  /** The media path into the engine. */
+  ingress: {
+    /** Whole run (exact): every datagram the generator put on the wire, against every one the engine's legs received. */
+    generator_sent: number;
+    engine_received: number | null;
+    lost: number | null;
+    loss_pct: number | null;
+    /** Measured window: datagrams the legs dropped before their jitter buffers, by reason. */
+    rx_dropped: Record<string, number>;
+    /** Measured window, summed over legs: never arrived / arrived too late to play / dropped for depth (all loss), shed while shrinking toward the target depth, repeat-and-fade frames. */
+    jitter_lost: number | null;
+    jitter_late: number | null;
+    jitter_overflow: number | null;
+    jitter_accelerated: number | null;
+    jitter_concealed: number | null;
+    /** Mean adaptive jitter-buffer target depth at the end (base report): most of Tandem's share of the latency is this wait. */
+    jitter_target_ms_avg: number;
+    /** Host-wide UDP RcvbufErrors over the measured window (from the base report). */
+    rcvbuf_errors: number | null;
+  };
+  /** Between the engine and the provider over the measured window: each direction's stage counters (StreamingStage stats, framesOffered, vadErrors), summed. */
+  provider_path: Record<string, number> | null;
+  /** The injected (translated) streams as the generator received them. */
+  egress: {
+    engine_sent: number | null;
+    generator_received: number;
+    /** |interarrival − 20 ms| within answers; an interval of 100 ms or more is the silence between two answers, counted in answer_gaps instead. */
+    pacing_jitter_p50_ms: number | null;
+    pacing_jitter_p99_ms: number | null;
+    pacing_intervals: number;
+    answer_gaps: number;
+  };
+  memory: {
+    /** Engine process RSS: when the measured window started, when it ended, and the most seen from engine start on (1 s samples). */
+    rss_mb: { start: number | null; end: number | null; peak: number };
+    /** Engine workers' V8 heap in use (no GC first), summed over workers. */
+    worker_heap_mb: { start: number | null; end: number | null; peak: number };
+    /** Main + workers after a full GC, from the base report. */
+    heap_after_gc_mb: { start: number | null; end: number | null; growth: number | null };
+    /** One sample a second from engine start: seconds since then, RSS, worker heap. */
+    timeline: Array<{ t: number; rss_mb: number; worker_heap_mb: number | null }>;
+  };
+  /** Silero VAD counters (droppedChunks…): not reported by the engine's stats yet. */
+  vad: null;
+  cpu: { engine_pct: number; engine_wait_pct: number | null; generator_pct: number; service_pct: number | null };
+  targets: {
+    tandem_p99_at_most_30_ms: boolean | null;
+    no_ingress_loss: boolean | null;
+    no_provider_path_drops: boolean | null;
+    /** Final transcripts ≥ 99 % of the utterances detected (the edges of the window blur the count by a few). */
+    every_utterance_transcribed: boolean;
+  };
+}
+
+export type TranslationLoadReport = LoadTestReport & { translation: TranslationSection };
+
+/** Nearest-rank summary of raw samples (a load run has at most a few thousand utterances). */
+export function summarize(samples: readonly number[]): LatencySummary {
+  if (samples.length === 0) return { count: 0, p50_ms: null, p99_ms: null, max_ms: null, mean_ms: null };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number): number => round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!, 2);
+  return {
+    count: sorted.length,
+    p50_ms: at(50),
+    p99_ms: at(99),
+    max_ms: round(sorted[sorted.length - 1]!, 2),
+    mean_ms: round(sorted.reduce((a, b) => a + b, 0) / sorted.length, 2),
+  };
+}
+
+/** Pacing of the injected streams, within answers: intervals ≥ 100 ms (jitter ≥ 80 ms) are gaps between answers. */
+export function pacingWithinAnswers(pacing: HistogramSnapshot, gapJitterMs = 80): { p50: number | null; p99: number | null; intervals: number; gaps: number } {
+  const kept = pacing.buckets.filter(([index]) => (index + 1) * pacing.bucketWidth <= gapJitterMs).sort((a, b) => a[0] - b[0]);
+  const intervals = kept.reduce((n, [, c]) => n + c, 0);
+  const pick = (p: number): number | null => {
+    if (intervals === 0) return null;
+    const rank = Math.max(1, Math.ceil((p / 100) * intervals));
+    let seen = 0;
+    for (const [index, count] of kept) {
+      seen += count;
+      if (seen >= rank) return round((index + 1) * pacing.bucketWidth, 3);
+    }
+    return null;
+  };
+  return { p50: pick(50), p99: pick(99), intervals, gaps: pacing.count - intervals };
+}
+
+const mark = (ok: boolean | null): string => (ok === null ? '?' : ok ? 'ok' : 'MISSED');
+const ms = (s: LatencySummary): string => `p50 ${s.p50_ms ?? '?'} ms, p99 ${s.p99_ms ?? '?'} ms, max ${s.max_ms ?? '?'} ms`;
+
+/** The human-readable summary of a translation run (the relay's loss and latency lines do not apply and are left out). */
+export function formatTranslationReport(r: TranslationLoadReport): string {
+  const t = r.translation;
+  const u = t.utterances;
+  const errors = Object.entries(u.provider_errors_by_code).map(([k, v]) => `${k}=${v}`).join(' ');
+  const drops = Object.entries(t.ingress.rx_dropped).map(([k, v]) => `${k}=${v}`).join(' ');
+  const p = t.provider_path;
+  const m = t.memory;
+  const lines = [
+    `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
+    `  machine          ${r.machine.cpu_model}, ${r.machine.cores} cores, node ${r.machine.node}, load ${r.machine.loadavg_1m_at_start} → ${r.machine.loadavg_1m_at_end}`,
+    `  service          ${t.service.kind} ${t.service.url}, CPU ${t.service.cpu_pct ?? '?'} %`,
+    `  utterances       detected ${u.detected} (${u.detected_per_direction_per_min} per direction per minute), answered ${u.answered}, final transcripts ${u.transcripts}; provider errors ${u.provider_errors}${errors ? ` {${errors}}` : ''}, disconnects ${u.disconnects}   [every utterance transcribed: ${mark(t.targets.every_utterance_transcribed)}]`,
+    `  latency total    ${ms(t.latency.total)}   (end of speech → first translated frame injected)`,
+    `    provider       ${ms(t.latency.provider)}`,
+    `    tandem         ${ms(t.latency.tandem)}   [target p99 ≤ 30 ms: ${mark(t.targets.tandem_p99_at_most_30_ms)}]`,
+    `  ingress          generator sent ${t.ingress.generator_sent}, engine received ${t.ingress.engine_received ?? '?'}, lost ${t.ingress.lost ?? '?'} (${t.ingress.loss_pct ?? '?'} %); drops{${drops}} jitter lost ${t.ingress.jitter_lost ?? '?'}, late ${t.ingress.jitter_late ?? '?'}, overflow ${t.ingress.jitter_overflow ?? '?'} (accelerated ${t.ingress.jitter_accelerated ?? '?'}, concealed ${t.ingress.jitter_concealed ?? '?'}), mean target depth ${t.ingress.jitter_target_ms_avg} ms; RcvbufErrors +${t.ingress.rcvbuf_errors ?? '?'}   [no loss: ${mark(t.targets.no_ingress_loss)}]`,
+    `  to provider      ${p === null ? '?' : `frames sent ${p['framesSent'] ?? 0}, dropped not-connected ${p['droppedNotConnected'] ?? 0}, backpressure ${p['droppedBackpressure'] ?? 0}; answer frames played ${p['framesPlayed'] ?? 0}, answer samples dropped ${p['queueDroppedSamples'] ?? 0}; VAD errors ${p['vadErrors'] ?? 0}`}   [no drops: ${mark(t.targets.no_provider_path_drops)}]`,
+    `  egress           engine sent ${t.egress.engine_sent ?? '?'}, generator received ${t.egress.generator_received}; pacing within answers p50 ${t.egress.pacing_jitter_p50_ms ?? '?'} ms, p99 ${t.egress.pacing_jitter_p99_ms ?? '?'} ms over ${t.egress.pacing_intervals} intervals (${t.egress.answer_gaps} gaps between answers)`,
+    `  CPU              engine ${t.cpu.engine_pct} % of one core (run-queue wait ${t.cpu.engine_wait_pct ?? '?'} %), generator ${t.cpu.generator_pct} %, service ${t.cpu.service_pct ?? '?'} %`,
+    `  memory           RSS ${m.rss_mb.start ?? '?'} → ${m.rss_mb.end ?? '?'} MB (peak ${m.rss_mb.peak} MB); worker heap ${m.worker_heap_mb.start ?? '?'} → ${m.worker_heap_mb.end ?? '?'} MB (peak ${m.worker_heap_mb.peak} MB); heap after GC ${m.heap_after_gc_mb.start ?? '?'} → ${m.heap_after_gc_mb.end ?? '?'} MB (growth ${m.heap_after_gc_mb.growth ?? '?'} MB)`,
+    `  engine ticks     late ${r.engine.late_ticks}, skipped ${r.engine.skipped_ticks}, max lateness ${r.engine.max_tick_lateness_ms} ms; VAD counters: not reported by the engine`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,116 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaEngine } from '../../../engine/src/engine.js';
+import { Histogram } from '../../../engine/src/loadtest/histogram.js';
+import { reportToJson } from '../../../engine/src/loadtest/report.js';
+import { runTranslationLoadTest } from '../../../engine/src/loadtest/translation-load.js';
+import { formatTranslationReport, pacingWithinAnswers, summarize } from '../../../engine/src/loadtest/translation-report.js';
+import { ReferenceService } from '../../../engine/src/pipeline/streaming/reference-service.js';
+
+describe('translation load report helpers', () => {
+  it('summarize gives nearest-rank percentiles of raw samples', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(summarize(samples)).toEqual({ count: 100, p50_ms: 50, p99_ms: 99, max_ms: 100, mean_ms: 50.5 });
+    expect(summarize([])).toEqual({ count: 0, p50_ms: null, p99_ms: null, max_ms: null, mean_ms: null });
+  });
+
+  it('pacingWithinAnswers leaves the silences between answers out of the percentiles and counts them', () => {
+    const h = new Histogram(0.01, 100_000);
+    for (let i = 0; i < 98; i++) h.record(0.5);
+    h.record(3);
+    h.record(400); // a 420 ms gap between two answers
+    h.record(5000); // beyond the histogram: overflow, also a gap
+    const p = pacingWithinAnswers(h.snapshot());
+    expect(p.intervals).toBe(99);
+    expect(p.gaps).toBe(2);
+    // Bucket upper edges: at most one 0.01 ms bucket above the true value.
+    expect(p.p50).toBeGreaterThanOrEqual(0.5);
+    expect(p.p50).toBeLessThanOrEqual(0.52);
+    expect(p.p99).toBeGreaterThanOrEqual(3);
+    expect(p.p99).toBeLessThanOrEqual(3.02);
+    expect(pacingWithinAnswers(new Histogram(0.01, 10).snapshot())).toEqual({ p50: null, p99: null, intervals: 0, gaps: 0 });
+  });
+});
+
+describe('runTranslationLoadTest', () => {
+  let service: ReferenceService;
+  beforeAll(async () => {
+    service = await ReferenceService.start();
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('translates every pair through the service and reports utterances, latency shares, ingress loss and memory', async () => {
+    let engine: MediaEngine | null = null;
+    let child: ChildProcess | null = null;
+    const report = await runTranslationLoadTest({
+      pairs: 5,
+      seconds: 8,
+      warmupSeconds: 3,
+      workers: 1,
+      portRange: { min: 34000, max: 34099 },
+      service: { kind: 'url', url: service.url },
+      hooks: { engineStarted: (e) => (engine = e), generatorForked: (c) => (child = c) },
+    });
+    const t = report.translation;
+    const text = formatTranslationReport(report);
+
+    // Every direction of every pair had its own session with the service, tagged en→es or es→en.
+    const sessions = service.sessions.filter((s) => s.pairId?.startsWith('lt_'));
+    expect(sessions).toHaveLength(10);
+    expect(new Set(sessions.map((s) => `${s.pairId} ${s.direction}`)).size).toBe(10);
+    expect(sessions.find((s) => s.direction === 'A->B')?.start).toMatchObject({ sourceLanguage: 'en', targetLanguage: 'es', sampleRate: 8000 });
+
+    expect(t.service).toMatchObject({ kind: 'external', url: service.url, cpu_pct: null, stats: null });
+    expect(t.directions).toBe(10);
+    expect(t.utterances.detected, text).toBeGreaterThan(0);
+    expect(t.utterances.answered, text).toBeGreaterThan(0);
+    expect(t.utterances.transcripts, text).toBeGreaterThan(0);
+    expect(t.utterances.provider_errors, text).toBe(0);
+    expect(t.utterances.disconnects, text).toBe(0);
+    for (const key of ['total', 'provider', 'tandem'] as const) {
+      const s = t.latency[key];
+      expect(s.count).toBe(t.utterances.answered);
+      expect(s.p50_ms).not.toBeNull();
+      expect(s.p99_ms!).toBeGreaterThanOrEqual(s.p50_ms!);
+      expect(s.max_ms!).toBeGreaterThanOrEqual(s.p99_ms!);
+    }
+    expect(t.latency.tandem.p50_ms!).toBeGreaterThanOrEqual(0);
+    expect(t.latency.provider.p50_ms!).toBeGreaterThan(0);
+    // total = provider + tandem for each utterance, so the means add up.
+    expect(t.latency.total.mean_ms!).toBeCloseTo(t.latency.provider.mean_ms! + t.latency.tandem.mean_ms!, 0);
+
+    // Nothing was lost on the way in: every datagram the generator sent reached a leg.
+    expect(t.ingress.generator_sent).toBeGreaterThan(5 * 2 * 50 * 8);
+    expect(t.ingress.engine_received, text).toBe(t.ingress.generator_sent);
+    expect(t.ingress.lost).toBe(0);
+    expect(t.ingress.loss_pct).toBe(0);
+    // The engine's frames reached the service, and its answers were played into the listeners' legs.
+    expect(t.provider_path?.['framesSent']).toBeGreaterThan(0);
+    expect(t.provider_path?.['framesPlayed']).toBeGreaterThan(0);
+    expect(t.egress.generator_received).toBeGreaterThan(0);
+
+    expect(t.memory.rss_mb.start).toBeGreaterThan(10);
+    expect(t.memory.rss_mb.end).toBeGreaterThan(10);
+    expect(t.memory.rss_mb.peak).toBeGreaterThanOrEqual(t.memory.rss_mb.end!);
+    expect(t.memory.worker_heap_mb.start).toBeGreaterThan(0);
+    expect(t.memory.worker_heap_mb.peak).toBeGreaterThanOrEqual(t.memory.worker_heap_mb.end!);
+    expect(t.memory.timeline.length).toBeGreaterThan(8);
+    expect(t.cpu.engine_pct).toBeGreaterThan(0);
+
+    // The JSON carries the section under `translation`, beside the load test's usual keys.
+    const json = JSON.parse(reportToJson(report)) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(json['translation']!).sort()).toEqual(
+      ['cpu', 'directions', 'egress', 'ingress', 'languages', 'latency', 'memory', 'provider_path', 'service', 'targets', 'utterances', 'vad'].sort(),
+    );
+    expect(json['translation']!['latency']).toHaveProperty('tandem.p99_ms');
+    for (const key of ['pairs', 'cpu_pct', 'rss_mb', 'packets_in', 'machine']) expect(json).toHaveProperty(key);
+    expect(text).toContain('5 pairs (10 translated directions, en↔es)');
+
+    // Nothing is left running.
+    expect((engine as MediaEngine | null)?.closed).toBe(true);
+    const c = child as ChildProcess | null;
+    expect(c !== null && (c.exitCode !== null || c.signalCode !== null)).toBe(true);
+  }, 90_000);
+});
