@@ -56,6 +56,14 @@ export const VadEngineOptionsSchema = z
      * falls (see vad.bench.ts), while a bigger batch makes its first stream wait longer.
      */
     maxBatchSize: z.number().int().min(1).max(4096).default(64),
+    /**
+     * How long a ready chunk may wait for others to join its batch (unless
+     * maxBatchSize are ready first). Streams complete their 32 ms chunks at
+     * different phases: without a window most batches hold one or two streams,
+     * paying the model's fixed cost (and a thread hop) per chunk. Adds at most
+     * this much to when a speech start/end is decided. 0: run at once.
+     */
+    batchWindowMs: z.number().min(0).max(32).default(8),
     /** A model to use instead of loading Silero (tests, another runtime). The engine does not close it. */
     model: z.custom<VadModel>(isModel, { message: 'must have run() and close()' }).optional(),
   })

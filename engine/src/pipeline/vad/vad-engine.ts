@@ -70,6 +70,8 @@ export class VadEngine {
   readonly #host: StreamHost;
   #lastRate: VadSampleRate = 8000;
   #immediate: NodeJS.Immediate | null = null;
+  /** The batch window's timer: a batch runs when it fires, or at once when maxBatchSize are ready. */
+  #window: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #inFlight = 0;
   #closing: Promise<void> | null = null;
@@ -153,6 +155,8 @@ export class VadEngine {
   async #close(): Promise<void> {
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#immediate = null;
+    if (this.#window) clearTimeout(this.#window);
+    this.#window = null;
     for (const stream of [...this.#streams.values()]) stream.close();
     await this.#running;
     if (this.#ownsModel) await this.#model.close();
@@ -176,6 +180,17 @@ export class VadEngine {
   #schedule(): void {
     // setImmediate, not a microtask: every stream that completes a chunk in this tick joins the batch.
     if (this.#running || this.#immediate || this.#closing) return;
+    const ready = this.#ready[8000].size + this.#ready[16000].size;
+    const windowMs = this.#settings.batchWindowMs;
+    if (windowMs > 0 && ready > 0 && ready < this.#settings.maxBatchSize && this.#isolated.size === 0) {
+      this.#window ??= setTimeout(() => {
+        this.#window = null;
+        this.#runBatch();
+      }, windowMs);
+      return;
+    }
+    if (this.#window) clearTimeout(this.#window);
+    this.#window = null;
     this.#immediate = setImmediate(() => {
       this.#immediate = null;
       this.#runBatch();

@@ -25,8 +25,9 @@ async function feedMs(engine: VadEngine, streams: VadStream[], ms: number, rate:
 
 const LOUD = 8000; // the fake model calls this speech
 const engines: VadEngine[] = [];
-async function makeEngine(model: FakeModel, options: { maxBatchSize?: number } = {}): Promise<VadEngine> {
-  const engine = await VadEngine.create({ model, ...options });
+async function makeEngine(model: FakeModel, options: { maxBatchSize?: number; batchWindowMs?: number } = {}): Promise<VadEngine> {
+  // Scheduling tests see each batch as soon as its chunks are ready; the window has its own test.
+  const engine = await VadEngine.create({ model, batchWindowMs: 0, ...options });
   engines.push(engine);
   return engine;
 }
@@ -36,6 +37,32 @@ afterEach(async () => {
 });
 
 describe('VadEngine scheduling', () => {
+  it('holds a ready chunk up to batchWindowMs so streams at other phases join its batch', async () => {
+    const model = new FakeModel();
+    const engine = await makeEngine(model, { batchWindowMs: 8 });
+    const streams = Array.from({ length: 6 }, () => engine.openStream({ energyGateDbfs: 0 }));
+    // Each stream completes its first 32 ms chunk a millisecond after the previous one.
+    for (const s of streams) {
+      pushMs(s, 40, 16000, LOUD);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    expect(model.batches.map((b) => b.size).reduce((a, b) => a + b, 0)).toBe(6);
+    // Without the window these would have been ~6 batches of one.
+    expect(model.batches.length).toBeLessThanOrEqual(2);
+    expect(engine.stats().meanBatchSize).toBeGreaterThanOrEqual(3);
+  });
+
+  it('runs at once when maxBatchSize chunks are ready, window or not', async () => {
+    const model = new FakeModel();
+    const engine = await makeEngine(model, { batchWindowMs: 32, maxBatchSize: 4 });
+    const streams = Array.from({ length: 4 }, () => engine.openStream({ energyGateDbfs: 0 }));
+    for (const s of streams) pushMs(s, 40, 16000, LOUD);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(model.batches.map((b) => b.size)).toEqual([4]);
+  });
+
   it('turns chunk decisions into utterances on the audio timeline, via the emitter and onEvent', async () => {
     const model = new FakeModel();
     const engine = await makeEngine(model);
