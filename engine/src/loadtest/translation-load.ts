@@ -144,6 +144,8 @@ class TranslationCollector {
   readonly #total: number[] = [];
   readonly #provider: number[] = [];
   readonly #tandem: number[] = [];
+  readonly #ingress: number[] = [];
+  readonly #egress: number[] = [];
   readonly #timeline: TranslationSection['memory']['timeline'] = [];
   #rssPeak = 0;
   #heapPeak = 0;
@@ -229,7 +231,7 @@ class TranslationCollector {
         provider_errors_by_code: { ...this.#errorsByCode },
         disconnects: this.#counts.disconnects,
       },
-      latency: { total, provider: summarize(this.#provider), tandem },
+      latency: { total, provider: summarize(this.#provider), tandem, tandem_ingress: summarize(this.#ingress), tandem_egress: summarize(this.#egress) },
       ingress: {
         generator_sent: g.sentTotal,
         engine_received: end?.rx ?? null,
@@ -287,6 +289,8 @@ class TranslationCollector {
         this.#total.push(event.totalMs);
         this.#provider.push(event.providerMs);
         this.#tandem.push(event.tandemMs);
+        this.#ingress.push(event.ingressMs);
+        this.#egress.push(event.egressMs);
         break;
       case 'error':
         this.#counts.providerErrors++;

@@ -48,7 +48,15 @@ export interface TranslationSection {
     disconnects: number;
   };
   /** End of speech → first translated frame injected; provider: waiting on the provider; tandem: Tandem's own share. */
-  latency: { total: LatencySummary; provider: LatencySummary; tandem: LatencySummary };
+  latency: {
+    total: LatencySummary;
+    provider: LatencySummary;
+    tandem: LatencySummary;
+    /** Of tandem: the jitter buffer and tick alignment on the way in. */
+    tandem_ingress: LatencySummary;
+    /** Of tandem: the answer's wait for its 20 ms tick on the way out. */
+    tandem_egress: LatencySummary;
+  };
   /** The media path into the engine. */
   ingress: {
     /** Whole run (exact): every datagram the generator put on the wire, against every one the engine's legs received. */
@@ -155,6 +163,8 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
     `  latency total    ${ms(t.latency.total)}   (end of speech → first translated frame injected)`,
     `    provider       ${ms(t.latency.provider)}`,
     `    tandem         ${ms(t.latency.tandem)}   [target p99 ≤ 30 ms: ${mark(t.targets.tandem_p99_at_most_30_ms)}]`,
+    `      in  (jitter buffer + tick alignment)  ${ms(t.latency.tandem_ingress)}`,
+    `      out (answer waits for its 20 ms tick) ${ms(t.latency.tandem_egress)}`,
     `  ingress          generator sent ${t.ingress.generator_sent}, engine received ${t.ingress.engine_received ?? '?'}, lost ${t.ingress.lost ?? '?'} (${t.ingress.loss_pct ?? '?'} %); drops{${drops}} jitter lost ${t.ingress.jitter_lost ?? '?'}, late ${t.ingress.jitter_late ?? '?'}, overflow ${t.ingress.jitter_overflow ?? '?'} (accelerated ${t.ingress.jitter_accelerated ?? '?'}, concealed ${t.ingress.jitter_concealed ?? '?'}), mean target depth ${t.ingress.jitter_target_ms_avg} ms; RcvbufErrors +${t.ingress.rcvbuf_errors ?? '?'}   [no loss: ${mark(t.targets.no_ingress_loss)}]`,
     `  to provider      ${p === null ? '?' : `frames sent ${p['framesSent'] ?? 0}, dropped not-connected ${p['droppedNotConnected'] ?? 0}, backpressure ${p['droppedBackpressure'] ?? 0}; answer frames played ${p['framesPlayed'] ?? 0}, answer samples dropped ${p['queueDroppedSamples'] ?? 0}; VAD errors ${p['vadErrors'] ?? 0}`}   [no drops: ${mark(t.targets.no_provider_path_drops)}]`,
     `  egress           engine sent ${t.egress.engine_sent ?? '?'}, generator received ${t.egress.generator_received}; pacing within answers p50 ${t.egress.pacing_jitter_p50_ms ?? '?'} ms, p99 ${t.egress.pacing_jitter_p99_ms ?? '?'} ms over ${t.egress.pacing_intervals} intervals (${t.egress.answer_gaps} gaps between answers)`,

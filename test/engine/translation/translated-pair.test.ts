@@ -123,6 +123,8 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       expect(latency).toHaveLength(3);
       for (const l of latency) {
         expect(l.totalMs).toBeCloseTo(l.providerMs + l.tandemMs, 6);
+        expect(l.tandemMs).toBeCloseTo(l.ingressMs + l.egressMs, 6);
+        expect(l.egressMs).toBeGreaterThanOrEqual(0);
         expect(l.tandemMs).toBeGreaterThanOrEqual(0);
         expect(l.providerMs).toBeGreaterThan(0);
       }

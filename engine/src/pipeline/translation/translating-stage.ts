@@ -29,7 +29,17 @@ export type DirectionEvent =
    * tandemMs is Tandem's own part: the speech's wait in the jitter buffer on
    * the way in plus the answer's wait for its tick on the way out.
    */
-  | { type: 'latency'; utteranceEndMs: number; totalMs: number; providerMs: number; tandemMs: number };
+  | {
+      type: 'latency';
+      utteranceEndMs: number;
+      totalMs: number;
+      providerMs: number;
+      tandemMs: number;
+      /** Of tandemMs: the speech's wait in the jitter buffer and for its tick (de-jitter, on the way in). */
+      ingressMs: number;
+      /** Of tandemMs: from the provider's first answer audio to its first frame on the wire (on the way out). */
+      egressMs: number;
+    };
 
 export interface TranslationSink {
   transcript(event: TranscriptEvent): void;
@@ -184,9 +194,11 @@ export class TranslatingStage implements PipelineStage {
     if (Number.isNaN(pending.answerAtMs)) return;
     this.#pending = null;
     const providerMs = pending.answerAtMs - pending.endWallMs;
-    const tandemMs = now - pending.answerAtMs + pending.ingressMs;
+    const egressMs = now - pending.answerAtMs;
+    const ingressMs = pending.ingressMs;
+    const tandemMs = ingressMs + egressMs;
     this.#report(() =>
-      this.#sink.event({ type: 'latency', utteranceEndMs: pending.utteranceEndMs, totalMs: providerMs + tandemMs, providerMs, tandemMs }),
+      this.#sink.event({ type: 'latency', utteranceEndMs: pending.utteranceEndMs, totalMs: providerMs + tandemMs, providerMs, tandemMs, ingressMs, egressMs }),
     );
   }
 
