@@ -68,6 +68,8 @@ export class CallPair {
   readonly #deps: CallPairDeps;
   readonly #log: Logger;
   #bridgesReady: Promise<void> | null = null;
+  /** Both externalMedia legs bridged with their side (true), or that part of setup failed (false). */
+  #mediaReady: Promise<boolean> | null = null;
   #legBAnswered = false;
   #legBJoined: Promise<void> | null = null;
   #callerGone = false;
@@ -158,17 +160,33 @@ export class CallPair {
           ari.externalMedia({ app: config.app, externalHost: `${local.address}:${local.port}`, format: config.format, channelId, variables: tag(leg === 'A' ? extA : extB) }),
         );
         this.#checkAlive();
-        await Promise.all([this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId))), this.#bridgesReady]);
+        // Bridging need not wait for the engine to hear where Asterisk's side is:
+        // the leg latches onto Asterisk's first packet if that comes first.
+        const remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
+        await this.#bridgesReady;
         this.#checkAlive();
-        if (leg === 'A') await this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])).catch(vanished('caller-hangup'));
-        else await this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB]));
+        const join =
+          leg === 'A'
+            ? this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])).catch(vanished('caller-hangup'))
+            : this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB]));
+        await Promise.all([remote, join]);
       };
-      // Tags for the dialplan, CDRs and reconciliation: needed, but not by the media path.
-      const tagCaller = Promise.all([
-        this.#track(ari.setVariable(this.callerChannelId, 'PAIR_ID', pairId)).catch(vanished('caller-hangup')),
-        this.#track(ari.setVariable(this.callerChannelId, 'SRC_EXT', extA)).catch(vanished('caller-hangup')),
-      ]);
-      await Promise.all([side('A'), side('B'), originate, tagCaller]);
+      const sides = [side('A'), side('B')];
+      // Setup's own failure handling (below) tears the pair down; leg B's join only waits for it.
+      this.#mediaReady = Promise.all(sides).then(
+        () => true,
+        () => false,
+      );
+      // Tags for the dialplan, CDRs and reconciliation: needed, but not by the media
+      // path, so they queue behind its externalMedia requests (sent once the engine legs exist).
+      const tagCaller = opened.then(() => {
+        this.#checkAlive();
+        return Promise.all([
+          this.#track(ari.setVariable(this.callerChannelId, 'PAIR_ID', pairId)).catch(vanished('caller-hangup')),
+          this.#track(ari.setVariable(this.callerChannelId, 'SRC_EXT', extA)).catch(vanished('caller-hangup')),
+        ]);
+      });
+      await Promise.all([...sides, originate, tagCaller]);
       this.#checkAlive();
       this.#answerTimer = setTimeout(() => {
         if (!this.#legBAnswered) void this.teardown('legb-no-answer');
@@ -227,6 +245,8 @@ export class CallPair {
         await this.#bridgesReady;
         this.#checkAlive();
         await this.#track(this.#deps.ari.addChannels(this.ids.bridgeB, [this.ids.legB])).catch(vanished('legb-hangup'));
+        // Active means the whole media path: leg B here, and both externalMedia legs with their side.
+        if (!(await this.#mediaReady)) return;
         this.#checkAlive();
         this.#state = 'active';
         this.setupMs = Date.now() - this.startedAt;

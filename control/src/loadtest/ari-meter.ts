@@ -29,12 +29,30 @@ export interface AriLoadSnapshot {
   requestP99Ms: number | null;
 }
 
+/** One request the ARI server answered, timed inside the server (parsed → response finished). */
+export interface ServedRequest {
+  method: string;
+  /** Path and query as sent (`/ari/bridges/brg_x_A/addChannel?channel=…`). */
+  url: string;
+  status: number;
+  /** performance.now() when the request's headers were parsed. */
+  startedAt: number;
+  /** performance.now() when its response was handed to the socket. */
+  finishedAt: number;
+}
+
+export interface AriServerMeterOptions {
+  /** Told of every request the server answered, as it finishes. */
+  onServed?: (request: ServedRequest) => void;
+}
+
 interface ClientRequestMessage {
   request: ClientRequest;
 }
 
 interface ServerRequestMessage {
   request: IncomingMessage;
+  response?: { statusCode: number };
   socket: Socket;
 }
 
@@ -64,6 +82,8 @@ export class AriServerMeter {
   readonly #openPerSocket = new WeakMap<Socket, number>();
   readonly #outstanding = new WeakMap<ClientRequest, number>();
   readonly #durations = latencyHistogram();
+  readonly #startedAt = new WeakMap<IncomingMessage, number>();
+  readonly #onServed: ((request: ServedRequest) => void) | undefined;
   #requests = 0;
   #inflight = 0;
   #maxInflight = 0;
@@ -73,9 +93,10 @@ export class AriServerMeter {
   #maxConnections = 0;
   #closed = false;
 
-  constructor(port: number) {
+  constructor(port: number, options: AriServerMeterOptions = {}) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be 1..65535, got ${port}`);
     this.#port = port;
+    this.#onServed = options.onServed;
     this.#host = `:${port}`;
     diagnostics.subscribe(SERVER_SOCKET, this.#onSocket);
     diagnostics.subscribe(REQUEST_START, this.#onRequestStart);
@@ -142,8 +163,9 @@ export class AriServerMeter {
   };
 
   readonly #onRequestStart = (message: unknown): void => {
-    const { socket } = message as ServerRequestMessage;
+    const { socket, request } = message as ServerRequestMessage;
     if (!this.#ours(socket)) return;
+    if (this.#onServed) this.#startedAt.set(request, performance.now());
     this.#requests++;
     this.#inflight++;
     if (this.#inflight > this.#maxInflight) this.#maxInflight = this.#inflight;
@@ -151,12 +173,16 @@ export class AriServerMeter {
   };
 
   readonly #onResponseFinish = (message: unknown): void => {
-    const { socket } = message as ServerRequestMessage;
+    const { socket, request, response } = message as ServerRequestMessage;
     if (!this.#ours(socket)) return;
     const open = this.#openPerSocket.get(socket) ?? 0;
     if (open === 0) return;
     this.#openPerSocket.set(socket, open - 1);
     this.#inflight--;
+    const startedAt = this.#startedAt.get(request);
+    if (this.#onServed && startedAt !== undefined) {
+      this.#onServed({ method: request.method ?? 'GET', url: request.url ?? '/', status: response?.statusCode ?? 0, startedAt, finishedAt: performance.now() });
+    }
   };
 
   readonly #onClientStart = (message: unknown): void => {

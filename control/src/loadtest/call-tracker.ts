@@ -26,9 +26,9 @@ export interface CallRecord {
   readonly placedAt: number;
   pairId: string | null;
   legBId: string | null;
-  /** When Tandem reported the pair active (leg B bridged). */
+  /** When Tandem reported the pair active (its media path bridged: caller + externalMedia A, leg B + externalMedia B). */
   activeAt: number | null;
-  /** Tandem's own CallPair.setupMs (pair created → leg B bridged; excludes allocation). */
+  /** Tandem's own CallPair.setupMs (pair created → media path bridged; excludes allocation). */
   tandemSetupMs: number | null;
   callerHeardAt: number | null;
   legBHeardAt: number | null;
@@ -54,7 +54,7 @@ export interface TrackerSummary {
   /** Pairs Tandem tore down before the driver hung up, by Tandem's reason. */
   earlyTeardowns: Record<string, number>;
   setup: Histogram;
-  /** StasisStart → Tandem's `pairactive` (the ARI part of setup). */
+  /** StasisStart → Tandem's `pairactive`, everything bridged (the ARI part of setup). */
   control: Histogram;
   /** `pairactive` → both phones heard audio (the media part: first RTP through the engine). */
   media: Histogram;
@@ -65,6 +65,7 @@ export class CallTracker {
   readonly #probe: PhoneProbe;
   readonly #now: () => number;
   readonly #setupTimeoutMs: number;
+  readonly #onSetUp: ((record: CallRecord) => void) | undefined;
   readonly #byChannel = new Map<string, CallRecord>();
   readonly #byPair = new Map<string, CallRecord>();
   readonly #pending = new Set<CallRecord>();
@@ -76,11 +77,13 @@ export class CallTracker {
   readonly #tandemSetup = latencyHistogram();
   #ended = 0;
 
-  constructor(opts: { probe: PhoneProbe; now: () => number; setupTimeoutMs: number }) {
+  /** `onSetUp` is told of each call the moment it counts as set up. */
+  constructor(opts: { probe: PhoneProbe; now: () => number; setupTimeoutMs: number; onSetUp?: (record: CallRecord) => void }) {
     if (!(opts.setupTimeoutMs > 0)) throw new RangeError(`setupTimeoutMs must be > 0, got ${opts.setupTimeoutMs}`);
     this.#probe = opts.probe;
     this.#now = opts.now;
     this.#setupTimeoutMs = opts.setupTimeoutMs;
+    this.#onSetUp = opts.onSetUp;
   }
 
   get placedCount(): number {
@@ -94,6 +97,11 @@ export class CallTracker {
 
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /** Calls neither set up nor failed yet. */
+  pending(): IterableIterator<CallRecord> {
+    return this.#pending.values();
   }
 
   /** Pending calls whose pair Tandem has not been matched to yet. */
@@ -155,11 +163,12 @@ export class CallTracker {
     this.#byPair.set(pairId, record);
   }
 
-  active(channelId: string, pairId: string, legBId: string, tandemSetupMs: number | null): void {
+  /** Tandem has the pair's media path bridged (`at`: when that was seen, default now). */
+  active(channelId: string, pairId: string, legBId: string, tandemSetupMs: number | null, at: number = this.#now()): void {
     this.mapPair(channelId, pairId, legBId);
     const record = this.#byChannel.get(channelId);
     if (!record || record.activeAt !== null) return;
-    record.activeAt = this.#now();
+    record.activeAt = at;
     record.tandemSetupMs = tandemSetupMs;
     this.#check(record);
   }
@@ -238,6 +247,7 @@ export class CallTracker {
     this.#control.record(record.activeAt - record.placedAt);
     this.#media.record(done - record.activeAt);
     if (record.tandemSetupMs !== null) this.#tandemSetup.record(record.tandemSetupMs);
+    this.#onSetUp?.(record);
   }
 
   #fail(record: CallRecord, reason: string): void {

@@ -17,6 +17,11 @@ export interface ViaAriFlags {
   pool?: number;
   sessionLimit?: number;
   ariConcurrency?: number;
+  inProcess?: boolean;
+  nodeProcess?: boolean;
+  redisUrl?: string;
+  /** Shared with the plain load test: here, `tandem start`'s CPU profile (node-process). */
+  cpuProfDir?: string;
   /** Shared with the plain load test. */
   workers?: number;
   /** Shared with the plain load test (`min-max`). */
@@ -44,8 +49,9 @@ function positiveInteger(value: string): number {
 }
 
 /**
- * Adds the via-ARI flags to the `loadtest` command. `--workers`, `--ports` and
- * `--json` are the plain load test's own flags and are reused, not redefined.
+ * Adds the via-ARI flags to the `loadtest` command. `--workers`, `--ports`,
+ * `--json` and `--cpu-prof-dir` are the plain load test's own flags and are
+ * reused, not redefined.
  * No defaults here: unset flags fall back to parseViaAriConfig's documented defaults.
  */
 export function registerViaAriOptions(command: Command): Command {
@@ -58,7 +64,10 @@ export function registerViaAriOptions(command: Command): Command {
     .addOption(new Option('--max-concurrent <n>', '[via-ari] calls up at once (default min(calls, rate·hold + 10))').argParser(positiveInteger))
     .addOption(new Option('--pool <n>', '[via-ari] pairs in the pool (default: 2 × max concurrent)').argParser(positiveInteger))
     .addOption(new Option('--session-limit <n>', "[via-ari] the simulated http.conf sessionlimit (default 100, Asterisk's)").argParser(positiveInteger))
-    .addOption(new Option('--ari-concurrency <n>', "[via-ari] Tandem's bound on concurrent ARI requests (default min(40, sessionlimit − 3))").argParser(positiveInteger));
+    .addOption(new Option('--ari-concurrency <n>', "[via-ari] Tandem's bound on concurrent ARI requests (--in-process only; default min(40, sessionlimit − 3))").argParser(positiveInteger))
+    .addOption(new Option('--node-process', '[via-ari] run Tandem as `tandem start` in its own process (the default)').conflicts('inProcess'))
+    .addOption(new Option('--in-process', '[via-ari] run Tandem on the driver\'s event loop, next to the simulator'))
+    .addOption(new Option('--redis-url <url>', '[via-ari] keep pairs in this Redis (a fresh key prefix per run) instead of memory'));
 }
 
 export function viaAriOptionsFromFlags(flags: ViaAriFlags): ViaAriRunOptions {
@@ -71,6 +80,10 @@ export function viaAriOptionsFromFlags(flags: ViaAriFlags): ViaAriRunOptions {
   if (flags.pool !== undefined) options.poolSize = flags.pool;
   if (flags.sessionLimit !== undefined) options.sessionLimit = flags.sessionLimit;
   if (flags.ariConcurrency !== undefined) options.ariMaxConcurrentRequests = flags.ariConcurrency;
+  if (flags.inProcess) options.processMode = 'in-process';
+  if (flags.nodeProcess) options.processMode = 'node-process';
+  if (flags.redisUrl !== undefined) options.redisUrl = flags.redisUrl;
+  if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
   if (flags.workers !== undefined) options.workers = flags.workers;
   if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
   return options;

@@ -19,6 +19,14 @@ import { ConfigError } from '../../../engine/src/common/errors.js';
  * | setupTimeoutMs           | 5000                         | a call without audio on both phones by then failed (capped at the hold) |
  * | teardownTimeoutMs        | 10000                        | how long the end waits for everything to be released |
  * | pollIntervalMs           | 1                            | how often the phones are looked at (setup time resolution) |
+ * | processMode              | node-process                 | `node-process`: Tandem is `tandem start` in a child process; `in-process`: a TandemNode on the driver's event loop |
+ * | redisUrl                 | unset                        | pairs in Redis (a fresh key prefix per run) instead of memory |
+ * | readyTimeoutMs           | 60000                        | node-process: how long `tandem start` may take to be ready |
+ * | stopTimeoutMs            | 10000                        | node-process: SIGTERM → exit, SIGKILL after this |
+ * | cpuProfileDir            | unset                        | node-process: `tandem start` writes a V8 CPU profile of its main thread here when it exits |
+ *
+ * In node-process mode Tandem's ARI request bound is `tandem start`'s own (40,
+ * it has no setting for it), so `ariMaxConcurrentRequests` cannot be chosen.
  */
 export const viaAriConfigSchema = z
   .object({
@@ -39,6 +47,14 @@ export const viaAriConfigSchema = z
     setupTimeoutMs: z.number().int().min(1).max(600_000).default(5000),
     teardownTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     pollIntervalMs: z.number().int().min(1).max(100).default(1),
+    processMode: z.enum(['node-process', 'in-process']).default('node-process'),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+    readyTimeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
+    stopTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    cpuProfileDir: z.string().min(1).optional(),
   })
   .strict();
 
@@ -53,6 +69,9 @@ export interface ViaAriConfig extends Omit<z.output<typeof viaAriConfigSchema>, 
 /** Connections the ARI client holds besides its requests: the event WebSocket, and one spare. */
 const SESSIONS_RESERVED = 3;
 
+/** The ARI request bound `tandem start` runs with (AriClientAdapter's default; no flag or variable sets it). */
+export const TANDEM_START_ARI_BOUND = 40;
+
 /** Validates and fills defaults; a ConfigError names the first wrong key. */
 export function parseViaAriConfig(input: unknown = {}): ViaAriConfig {
   const result = viaAriConfigSchema.safeParse(input ?? {});
@@ -62,7 +81,14 @@ export function parseViaAriConfig(input: unknown = {}): ViaAriConfig {
   }
   const c = result.data;
   const maxConcurrent = c.maxConcurrent ?? Math.min(c.calls, Math.ceil(c.ratePerSecond * c.holdSeconds) + 10);
-  const ariMax = c.ariMaxConcurrentRequests ?? Math.min(40, c.sessionLimit - SESSIONS_RESERVED);
+  if (c.processMode === 'node-process' && c.ariMaxConcurrentRequests !== undefined && c.ariMaxConcurrentRequests !== TANDEM_START_ARI_BOUND) {
+    throw new ConfigError('ariMaxConcurrentRequests', `tandem start has no setting for it (it uses ${TANDEM_START_ARI_BOUND}); use processMode in-process to choose it`);
+  }
+  if (c.processMode === 'in-process' && c.cpuProfileDir !== undefined) {
+    throw new ConfigError('cpuProfileDir', 'profiles only a separate Tandem process (processMode node-process)');
+  }
+  const ariMax =
+    c.processMode === 'node-process' ? TANDEM_START_ARI_BOUND : (c.ariMaxConcurrentRequests ?? Math.min(TANDEM_START_ARI_BOUND, c.sessionLimit - SESSIONS_RESERVED));
   const poolSize = c.poolSize ?? maxConcurrent * 2;
   const portsNeeded = poolSize * 2;
   if (c.portRange.max - c.portRange.min + 1 < portsNeeded) {

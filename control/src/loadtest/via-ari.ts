@@ -1,14 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
-import { machineInfo, type Histogram, type MachineInfo } from '../../../engine/src/loadtest/index.js';
-import { TandemNode } from '../node/tandem-node.js';
+import { latencyHistogram, machineInfo, type Histogram, type MachineInfo } from '../../../engine/src/loadtest/index.js';
 import { AsteriskSimulator, dominantFrequency, rms, tone, type EndpointConfig, type HeardChunk } from '../simulator/ari/index.js';
 import { AriServerMeter, type AriLoadSnapshot } from './ari-meter.js';
 import { CallTracker, type CallRecord, type PhoneProbe } from './call-tracker.js';
 import { mainThreadUsage, readMainThreadTimes } from './main-thread.js';
+import { machineBusyPct, readMachineTimes } from './process-stats.js';
+import { SETUP_STEPS, SetupObserver, type AriOp, type AriOpStats, type SetupStep } from './setup-observer.js';
+import type { TandemExit } from './tandem-process.js';
+import { BASE_EXTENSION, ChildTandem, InProcessTandem, deleteRedisPrefix, type Leftovers, type TandemCpu, type TandemUnderTest } from './tandem-under-test.js';
 import { parseViaAriConfig, type ViaAriConfig, type ViaAriConfigInput } from './via-ari-config.js';
+
+export type { Leftovers, TandemCpu } from './tandem-under-test.js';
 
 const log = logger('control.loadtest.via-ari');
 
@@ -17,7 +22,6 @@ const CALLER_TONE_HZ = 440;
 const LEG_B_TONE_HZ = 880;
 /** A heard recording whose zero-crossing frequency is this close to the other party's tone is the right audio. */
 const AUDIO_TOLERANCE_HZ = 40;
-const BASE_EXTENSION = 7000;
 /** Slack on top of the planned run before the deadline stops it. */
 const DEADLINE_SLACK_MS = 15_000;
 
@@ -34,18 +38,13 @@ export interface AudioMismatch {
   legb_hears_hz: number;
 }
 
-export interface Leftovers {
-  channels: number;
-  bridges: number;
-  leases: number;
-  pairs: number;
-  engine_pairs: number;
-  engine_sockets: number;
-}
-
 /** The run's figures; the JSON written by `--json` is exactly this object. */
 export interface ViaAriReport {
   mode: 'via-ari';
+  /** Where Tandem ran: `tandem start` as its own process, or on the driver's event loop. */
+  process_mode: 'node-process' | 'in-process';
+  /** The `tandem start` command line (node-process). */
+  tandem_command: string | null;
   calls: number;
   placed: number;
   rate_per_s: number;
@@ -54,6 +53,10 @@ export interface ViaAriReport {
   ring_ms: number;
   max_concurrent: number;
   pool_size: number;
+  /** Pairs kept in Redis (its URL) or in memory (null). */
+  redis_url: string | null;
+  /** The run's own Redis key prefix (its keys are deleted at the end). */
+  redis_key_prefix: string | null;
   set_up: number;
   failed: number;
   rejected: number;
@@ -70,42 +73,65 @@ export interface ViaAriReport {
   setup_p50_ms: number | null;
   setup_p99_ms: number | null;
   setup_max_ms: number | null;
-  /** StasisStart → Tandem's `pairactive` (leg B bridged): the ARI part. */
+  /**
+   * StasisStart → the media path bridged (caller + externalMedia A, leg B + externalMedia B): the ARI part.
+   * In-process: Tandem's `pairactive`; node-process: the simulator served the last of the three joins
+   * (a response's trip earlier).
+   */
   setup_control: LatencySummary;
-  /** `pairactive` → both phones heard audio: the media part (first packets through the engine). */
+  /** Media path bridged → both phones heard audio: the media part (first packets through the engine). */
   setup_media: LatencySummary;
-  /** Tandem's own CallPair.setupMs (pair object created → leg B bridged; excludes pair allocation). */
+  /** Tandem's own CallPair.setupMs (pair object created → media path bridged; excludes pair allocation). In-process only. */
   setup_tandem_pair: LatencySummary;
+  /** Each setup step as the simulator saw it, ms after StasisStart, over set-up calls (SETUP_STEP_MEANING). */
+  setup_steps: Record<SetupStep, LatencySummary>;
+  /** Setup of the calls placed in each second of the run (set-up calls only). */
+  setup_by_second: Array<{ second: number; calls: number; p50_ms: number; max_ms: number }>;
   /** Setup times are observed by polling the phones this often (resolution). */
   poll_interval_ms: number;
   leftovers: Leftovers;
   teardown_complete: boolean;
   /** Last hangup → everything released (null when it never got there). */
   teardown_ms: number | null;
-  /** Most ARI requests outstanding at once, as Tandem's HTTP client saw them (sent → answer headers). */
-  ari_max_inflight: number;
+  /** node-process: how `tandem start` ended after SIGTERM. */
+  tandem_exit: TandemExit | null;
+  /** node-process: `tandem start` exited by itself during the run. */
+  tandem_exited_early: boolean;
+  /** node-process: lines `tandem start` logged at warn level or above, or on stderr. */
+  tandem_warnings: number | null;
+  /** Most ARI requests outstanding at once, as Tandem's HTTP client saw them (sent → answer headers). In-process only. */
+  ari_max_inflight: number | null;
   /** Most requests open inside the simulator at once (held ones included). */
   ari_max_inflight_server: number;
   /** Most TCP connections open at once at the ARI server: what `sessionlimit` counts. */
   ari_max_connections: number;
   ari_requests: number;
-  /** One ARI request as Tandem's HTTP client saw it (sent → answer headers), including time queued in the event loop. */
+  ari_requests_per_call: number | null;
+  /** One ARI request as Tandem's HTTP client saw it (sent → answer headers), including time queued in the event loop. In-process only. */
   ari_request_p50_ms: number | null;
   ari_request_p99_ms: number | null;
-  /** While Tandem connected (ari-client's API description download), before any call. */
-  ari_connect_max_inflight: number;
+  /** Requests by operation, with the simulator's own time per request (parsed → answered). */
+  ari_ops: Partial<Record<AriOp, AriOpStats>>;
+  /** While Tandem connected (ari-client's API description download), before any call; requests as its client saw them (in-process only). */
+  ari_connect_max_inflight: number | null;
   ari_connect_max_connections: number;
   session_limit: number;
   ari_request_bound: number;
   engine_workers: number;
-  /** Event-loop utilisation of the engine worker threads, summed, in % of one core. */
-  engine_cpu_pct: number;
-  /** CPU of the whole process (simulator, control plane and engine) in % of one core. */
+  /** In-process: event-loop utilisation of the engine worker threads, summed, in % of one core. */
+  engine_cpu_pct: number | null;
+  /** node-process: Tandem's process from /proc. */
+  tandem_cpu: TandemCpu | null;
+  /** CPU of this process in % of one core: in-process everything; node-process the simulator and the driver. */
   process_cpu_pct: number;
-  /** The main thread (simulator, control plane and driver share it): % of the run it ran on a CPU. */
+  /** This process's main thread (simulator and driver, in-process also the control plane): % of the run it ran on a CPU. */
   main_thread_cpu_pct: number | null;
-  /** % of the run the main thread was runnable but waiting for a CPU held by other processes. */
+  /** % of the run the main thread was runnable but waiting for a CPU held by other threads or processes. */
   main_thread_runqueue_wait_pct: number | null;
+  /** The whole machine was busy this much over the run, in % of one core (from /proc/stat). */
+  machine_cpu_pct: number | null;
+  /** What processes other than the driver and Tandem used meanwhile, in % of one core: a noisy neighbour shows here. */
+  other_processes_cpu_pct: number | null;
   /** The main thread was this late on its timers. */
   event_loop_delay_p99_ms: number;
   event_loop_delay_max_ms: number;
@@ -181,12 +207,13 @@ const sleep = (ms: number, timers: Set<NodeJS.Timeout>): Promise<void> =>
 
 /**
  * `tandem loadtest --via-ari`: an Asterisk simulator with answering pair
- * endpoints, a whole Tandem node against it (engine, pair store, ARI adapter,
- * pair_session), and callers placed at a fixed rate with bounded concurrency,
- * each hanging up after the hold. Measures call setup end to end (see
- * CallTracker for the exact definition), rejections and failures, whether
- * everything was released, engine CPU, and the ARI session high-water mark
- * against the simulated `sessionlimit`. Always stops by itself: a deadline
+ * endpoints, a whole Tandem against it (by default `tandem start` in its own
+ * process, as deployed; or a TandemNode on this event loop), and callers placed
+ * at a fixed rate with bounded concurrency, each hanging up after the hold.
+ * Measures call setup end to end (see CallTracker for the exact definition) and
+ * step by step as the simulator saw it, rejections and failures, whether
+ * everything was released, CPU of each process, and the ARI session high-water
+ * mark against the simulated `sessionlimit`. Always stops by itself: a deadline
  * derived from the plan ends the run however Tandem behaves.
  */
 export async function runViaAriLoadTest(options: ViaAriRunOptions = {}): Promise<ViaAriReport> {
@@ -195,6 +222,7 @@ export async function runViaAriLoadTest(options: ViaAriRunOptions = {}): Promise
   const machine = machineInfo();
   const timers = new Set<NodeJS.Timeout>();
   const password = randomBytes(12).toString('hex');
+  const redisPrefix = config.redisUrl === undefined ? null : `tandem:loadtest:${randomBytes(6).toString('hex')}:`;
   const endpoints: Record<string, EndpointConfig> = {};
   for (let i = 0; i < config.poolSize; i++) {
     endpoints[String(BASE_EXTENSION + 1 + i * 2)] = { behaviour: 'answer', answerAfterMs: config.ringMs, audio: tone(LEG_B_TONE_HZ) };
@@ -211,71 +239,97 @@ export async function runViaAriLoadTest(options: ViaAriRunOptions = {}): Promise
     // drops the live phone that reuses an id (it stops speaking and hearing).
     // Retaining every phone of the run avoids that.
     retainEndedPhones: config.calls * 2 + 16,
+    // Nothing reads the simulator's event log here: not keeping it spares memory and GC.
+    recordEvents: false,
   });
   let meter: AriServerMeter | null = null;
-  let node: TandemNode | null = null;
+  let tandem: TandemUnderTest | null = null;
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   try {
-    meter = new AriServerMeter(Number(new URL(sim.ariUrl).port));
-    node = await TandemNode.start({
-      engine: { workers: config.workers, portRange: config.portRange },
-      store: { poolSize: config.poolSize, baseExtension: BASE_EXTENSION },
-      ari: { url: sim.ariUrl, username: 'tandem', password, maxConcurrentRequests: config.ariMaxConcurrentRequests },
-    });
+    const observer = new SetupObserver({ media: (channelId) => sim.mediaStats(channelId) });
+    meter = new AriServerMeter(Number(new URL(sim.ariUrl).port), { onServed: (r) => observer.served(r) });
+    tandem =
+      config.processMode === 'in-process'
+        ? await InProcessTandem.start(config, sim, password, redisPrefix)
+        : await ChildTandem.start(config, sim, password, redisPrefix);
     // ari-client's connect downloads the API description over parallel
     // connections outside Tandem's request bound: reported apart from the calls.
     const atConnect = meter.snapshot();
     meter.resetPeaks();
+    observer.resetOps();
     loopDelay.enable();
-    return await drive(config, sim, node, meter, atConnect, timers, loopDelay, machine, onProgress);
+    return await drive({ config, sim, tandem, meter, observer, atConnect, timers, loopDelay, machine, redisPrefix, onProgress });
   } finally {
     loopDelay.disable();
     for (const t of timers) clearTimeout(t);
     timers.clear();
-    if (node) await node.close().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'closing the node failed'));
+    if (tandem) await tandem.close().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'stopping Tandem failed'));
     meter?.close();
     await sim.close();
+    if (config.redisUrl !== undefined && redisPrefix !== null) {
+      await deleteRedisPrefix(config.redisUrl, redisPrefix).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'Redis cleanup failed'));
+    }
   }
 }
 
-async function drive(
-  config: ViaAriConfig,
-  sim: AsteriskSimulator,
-  node: TandemNode,
-  meter: AriServerMeter,
-  atConnect: AriLoadSnapshot,
-  timers: Set<NodeJS.Timeout>,
-  loopDelay: ReturnType<typeof monitorEventLoopDelay>,
-  machine: MachineInfo,
-  onProgress: ((p: ViaAriProgress) => void) | undefined,
-): Promise<ViaAriReport> {
+interface DriveContext {
+  config: ViaAriConfig;
+  sim: AsteriskSimulator;
+  tandem: TandemUnderTest;
+  meter: AriServerMeter;
+  observer: SetupObserver;
+  atConnect: AriLoadSnapshot;
+  timers: Set<NodeJS.Timeout>;
+  loopDelay: ReturnType<typeof monitorEventLoopDelay>;
+  machine: MachineInfo;
+  redisPrefix: string | null;
+  onProgress: ((p: ViaAriProgress) => void) | undefined;
+}
+
+async function drive(ctx: DriveContext): Promise<ViaAriReport> {
+  const { config, sim, tandem, meter, observer, atConnect, timers, loopDelay, machine, redisPrefix, onProgress } = ctx;
   const now = (): number => performance.now();
   const holdMs = config.holdSeconds * 1000;
   const tracker = new CallTracker({
     probe: new VoicedProbe((channelId) => sim.heard(channelId)),
     now,
     setupTimeoutMs: Math.min(config.setupTimeoutMs, holdMs),
+    onSetUp: (record) => {
+      if (record.pairId !== null) observer.callSetUp(record.pairId, record.placedAt);
+      const second = Math.floor((record.placedAt - started) / 1000);
+      const done = Math.max(record.callerHeardAt ?? NaN, record.legBHeardAt ?? NaN);
+      let bucket = bySecond.get(second);
+      if (!bucket) bySecond.set(second, (bucket = []));
+      bucket.push(done - record.placedAt);
+    },
   });
+  // Setup times by the second the call was placed in: warm-up, stalls and drift show here.
+  const bySecond = new Map<number, number[]>();
   let audioOk = 0;
   let audioWrong = 0;
   const wrongExamples: AudioMismatch[] = [];
   let stopped = false;
   let stoppedByDeadline = false;
+  let tandemExitedEarly = false;
 
-  const app = node.app;
   const cpuStart = process.cpuUsage();
   const mainStart = readMainThreadTimes();
-  const eluStart = new Map<number, EventLoopUtilization>(node.engine.threads.map((t) => [t.threadId, t.performance.eventLoopUtilization()]));
-  const started = now();
-  app.on('callrejected', (channelId, reason) => tracker.rejected(channelId, reason));
-  app.on('pairactive', (pair) => tracker.active(pair.callerChannelId, pair.pairId, pair.ids.legB, pair.setupMs));
-  app.on('pairclosed', (pairId, reason) => tracker.pairClosed(pairId, reason));
+  let started = now();
+  const machineStart = readMachineTimes();
+  tandem.markCpu();
+  started = now();
+  const callerChannels = new Map<string, string>();
+  tandem.attach(tracker, observer, (callerNumber) => callerChannels.get(callerNumber));
 
   const poll = setInterval(() => {
-    if (tracker.unmappedPending().length > 0) {
-      for (const pair of app.pairs()) tracker.mapPair(pair.callerChannelId, pair.pairId, pair.ids.legB);
-    }
+    tandem.poll(tracker);
+    const t = now();
+    for (const record of tracker.pending()) if (record.pairId !== null) observer.pollMedia(record.pairId, t);
     tracker.poll();
+    if (!tandem.alive && !stopped) {
+      stopped = true;
+      tandemExitedEarly = true;
+    }
   }, config.pollIntervalMs);
   const progress = onProgress
     ? setInterval(() => {
@@ -317,9 +371,11 @@ async function drive(
       while (tracker.inProgress >= config.maxConcurrent && !stopped) await sleep(2, timers);
       if (stopped) break;
       const placedAt = now();
-      const call = sim.placeCall({ callerNumber: `9${String(i).padStart(5, '0')}`, audio: tone(CALLER_TONE_HZ) });
+      const callerNumber = `9${String(i).padStart(5, '0')}`;
+      const call = sim.placeCall({ callerNumber, audio: tone(CALLER_TONE_HZ) });
       lastPlacedAt = placedAt;
       const record = tracker.add(call.channelId, placedAt);
+      callerChannels.set(callerNumber, call.channelId);
       if (!call.enteredStasis) {
         tracker.notInStasis(record);
         continue;
@@ -344,43 +400,42 @@ async function drive(
   const lastHangupAt = now();
   const placementSeconds = (lastPlacedAt - started) / 1000;
 
-  // Everything a call created must go: Tandem's registry, Asterisk's channels and bridges, leases, engine sockets.
-  const leftovers = async (): Promise<Leftovers> => {
-    const [leases, stats] = await Promise.all([node.store.list(), node.engine.stats()]);
-    return {
-      channels: sim.channels().length,
-      bridges: sim.bridges().length,
-      leases: leases.length,
-      pairs: app.pairCount,
-      engine_pairs: stats.pairs,
-      engine_sockets: stats.sockets,
-    };
-  };
-  const isClean = (l: Leftovers): boolean => Object.values(l).every((n) => n === 0);
-  let left = await leftovers();
+  // Everything a call created must go: Asterisk's channels and bridges, leases, Tandem's pairs, engine sockets.
+  // pairs and engine_pairs are not observable from outside a child (null); leases and sockets are, and must be 0.
+  const isClean = (l: Leftovers): boolean =>
+    l.channels === 0 && l.bridges === 0 && l.leases === 0 && l.engine_sockets === 0 && (l.pairs ?? 0) === 0 && (l.engine_pairs ?? 0) === 0;
+  let left = await tandem.leftovers(sim);
   let teardownMs: number | null = null;
   const teardownDeadline = now() + config.teardownTimeoutMs;
-  while (!isClean(left) && now() < teardownDeadline) {
+  while (!isClean(left) && now() < teardownDeadline && tandem.alive) {
     await sleep(50, timers);
-    left = await leftovers();
+    left = await tandem.leftovers(sim);
   }
   if (isClean(left)) teardownMs = round(now() - lastHangupAt, 1);
 
   const wallMs = now() - started;
   const cpu = process.cpuUsage(cpuStart);
   const main = mainThreadUsage(mainStart, readMainThreadTimes(), wallMs);
-  let engineBusy = 0;
-  for (const thread of node.engine.threads) {
-    const start = eluStart.get(thread.threadId);
-    if (start) engineBusy += thread.performance.eventLoopUtilization(start).utilization;
-  }
+  const engineCpuPct = tandem.engineCpuPct();
+  const tandemCpu = tandem.processCpu(wallMs);
+  const machineCpuPct = machineBusyPct(machineStart, readMachineTimes(), wallMs);
+  const processCpuPct = round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 1);
+  const ari = meter.snapshot();
+  const ariOps = observer.opStats();
+  const tandemExit = await tandem.stop();
   clearTimeout(deadline);
   timers.delete(deadline);
-  const ari = meter.snapshot();
+
   const s = tracker.summary();
   const setup = latency(s.setup);
+  const steps = {} as Record<SetupStep, LatencySummary>;
+  for (const step of SETUP_STEPS) steps[step] = latency(observer.stepHistograms().get(step) ?? latencyHistogram());
+  const requests = ari.requests - atConnect.requests;
+  const inProcess = tandem.mode === 'in-process';
   const report: ViaAriReport = {
     mode: 'via-ari',
+    process_mode: tandem.mode,
+    tandem_command: tandem.command,
     calls: config.calls,
     placed: s.placed,
     rate_per_s: config.ratePerSecond,
@@ -389,6 +444,8 @@ async function drive(
     ring_ms: config.ringMs,
     max_concurrent: config.maxConcurrent,
     pool_size: config.poolSize,
+    redis_url: config.redisUrl ?? null,
+    redis_key_prefix: redisPrefix,
     set_up: s.setUp,
     failed: s.failed + s.pending,
     rejected: s.rejected,
@@ -404,23 +461,38 @@ async function drive(
     setup_control: latency(s.control),
     setup_media: latency(s.media),
     setup_tandem_pair: latency(s.tandemSetup),
+    setup_steps: steps,
+    setup_by_second: [...bySecond.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([second, times]) => {
+        const sorted = times.sort((x, y) => x - y);
+        return { second, calls: sorted.length, p50_ms: round(sorted[Math.ceil(sorted.length / 2) - 1] ?? NaN), max_ms: round(sorted.at(-1) ?? NaN) };
+      }),
     poll_interval_ms: config.pollIntervalMs,
     leftovers: left,
-    teardown_complete: isClean(left),
+    teardown_complete: isClean(left) && !tandemExitedEarly,
     teardown_ms: teardownMs,
-    ari_max_inflight: ari.maxInflightRequests,
+    tandem_exit: tandemExit,
+    tandem_exited_early: tandemExitedEarly,
+    tandem_warnings: tandem.warnings,
+    ari_max_inflight: inProcess ? ari.maxInflightRequests : null,
     ari_max_inflight_server: ari.maxInflightServer,
     ari_max_connections: ari.maxConnections,
-    ari_requests: ari.requests - atConnect.requests,
-    ari_request_p50_ms: ari.requestP50Ms === null ? null : round(ari.requestP50Ms),
-    ari_request_p99_ms: ari.requestP99Ms === null ? null : round(ari.requestP99Ms),
-    ari_connect_max_inflight: atConnect.maxInflightRequests,
+    ari_requests: requests,
+    ari_requests_per_call: s.placed > 0 ? round(requests / s.placed, 1) : null,
+    ari_request_p50_ms: inProcess && ari.requestP50Ms !== null ? round(ari.requestP50Ms) : null,
+    ari_request_p99_ms: inProcess && ari.requestP99Ms !== null ? round(ari.requestP99Ms) : null,
+    ari_ops: ariOps,
+    ari_connect_max_inflight: inProcess ? atConnect.maxInflightRequests : null,
     ari_connect_max_connections: atConnect.maxConnections,
     session_limit: config.sessionLimit,
-    ari_request_bound: config.ariMaxConcurrentRequests,
+    ari_request_bound: tandem.ariBound,
     engine_workers: config.workers,
-    engine_cpu_pct: round(engineBusy * 100, 1),
-    process_cpu_pct: round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 1),
+    engine_cpu_pct: engineCpuPct,
+    tandem_cpu: tandemCpu,
+    process_cpu_pct: processCpuPct,
+    machine_cpu_pct: machineCpuPct,
+    other_processes_cpu_pct: machineCpuPct === null ? null : round(Math.max(0, machineCpuPct - processCpuPct - (tandemCpu?.cpu_pct ?? 0)), 1),
     main_thread_cpu_pct: main.cpuPct,
     main_thread_runqueue_wait_pct: main.waitPct,
     event_loop_delay_p99_ms: round(loopDelay.percentile(99) / 1e6),

@@ -2,7 +2,7 @@ import { createServer, request, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { AriServerMeter } from '../../../control/src/loadtest/index.js';
+import { AriServerMeter, type ServedRequest } from '../../../control/src/loadtest/index.js';
 
 const servers: Server[] = [];
 const agents: Agent[] = [];
@@ -73,5 +73,25 @@ describe('AriServerMeter', () => {
     meter.close();
     expect(meter.closed).toBe(true);
     expect(() => meter.snapshot()).toThrow(InvalidStateError);
+  });
+
+  it('tells each answered request on its port, timed inside the server, with its status', async () => {
+    const ari = await heldServer();
+    const other = await heldServer();
+    const served: ServedRequest[] = [];
+    const meter = new AriServerMeter(ari.port, { onServed: (r) => served.push(r) });
+    const agent = new Agent({ keepAlive: true });
+    agents.push(agent);
+    const pending = [get(ari.port, agent), get(other.port, agent)];
+    await until(() => ari.waiting() === 1 && other.waiting() === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    ari.release();
+    other.release();
+    await Promise.all(pending);
+    meter.close();
+    expect(served).toHaveLength(1);
+    expect(served[0]).toMatchObject({ method: 'GET', url: '/ari/channels', status: 200 });
+    // Held 20 ms in the server before its answer.
+    expect(served[0]!.finishedAt - served[0]!.startedAt).toBeGreaterThanOrEqual(15);
   });
 });

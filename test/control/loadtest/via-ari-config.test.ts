@@ -7,7 +7,10 @@ describe('via-ARI settings', () => {
   it('derives concurrency, pool and the ARI bound from rate, hold and sessionlimit', () => {
     const c = parseViaAriConfig({});
     expect(c).toMatchObject({ calls: 100, ratePerSecond: 50, holdSeconds: 2, maxConcurrent: 100, poolSize: 200, sessionLimit: 100, ariMaxConcurrentRequests: 40, ringMs: 0 });
-    expect(parseViaAriConfig({ sessionLimit: 10 }).ariMaxConcurrentRequests).toBe(7);
+    expect(c.processMode).toBe('node-process');
+    expect(parseViaAriConfig({ sessionLimit: 10, processMode: 'in-process' }).ariMaxConcurrentRequests).toBe(7);
+    // tandem start has no setting for its ARI bound: a child always runs with its own 40.
+    expect(parseViaAriConfig({ sessionLimit: 10 }).ariMaxConcurrentRequests).toBe(40);
     expect(parseViaAriConfig({ ratePerSecond: 10, holdSeconds: 1, poolSize: 3 })).toMatchObject({ maxConcurrent: 20, poolSize: 3 });
     expect(parseViaAriConfig({ calls: 30, ratePerSecond: 300, holdSeconds: 1.5 }).maxConcurrent).toBe(30);
   });
@@ -27,10 +30,14 @@ describe('via-ARI settings', () => {
     expect(keyOf({ calls: 1.5 })).toBe('calls');
     expect(keyOf({ bogus: 1 })).toBe('loadtest');
     expect(keyOf({ poolSize: 100, portRange: { min: 31000, max: 31099 } })).toBe('portRange');
+    expect(keyOf({ ariMaxConcurrentRequests: 7 })).toBe('ariMaxConcurrentRequests');
+    expect(keyOf({ processMode: 'in-process', cpuProfileDir: '/tmp/x' })).toBe('cpuProfileDir');
+    expect(keyOf({ processMode: 'elsewhere' })).toBe('processMode');
+    expect(keyOf({ redisUrl: 'http://127.0.0.1:6379' })).toBe('redisUrl');
   });
 
   it('the CLI flags map onto the settings', () => {
-    const program = new Command().exitOverride();
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
     let seen: ViaAriFlags | null = null;
     const cmd = program.command('loadtest').option('--workers <n>', 'workers', Number).option('--json <file>').option('--ports <range>');
     registerViaAriOptions(cmd).action((flags: ViaAriFlags) => {
@@ -42,6 +49,9 @@ describe('via-ARI settings', () => {
     expect(flags.viaAri).toBe(true);
     expect(viaAriOptionsFromFlags(flags)).toEqual({ calls: 40, ratePerSecond: 20, holdSeconds: 1.5, sessionLimit: 10, poolSize: 5, ringMs: 200, portRange: { min: 31000, max: 31999 } });
     expect(() => viaAriOptionsFromFlags({ ports: '31000' })).toThrow(ConfigError);
+    program.parse(['loadtest', '--via-ari', '--in-process', '--redis-url', 'redis://127.0.0.1:6379', '--ari-concurrency', '7'], { from: 'user' });
+    expect(viaAriOptionsFromFlags(seen as unknown as ViaAriFlags)).toEqual({ processMode: 'in-process', redisUrl: 'redis://127.0.0.1:6379', ariMaxConcurrentRequests: 7 });
+    expect(() => program.parse(['loadtest', '--via-ari', '--in-process', '--node-process'], { from: 'user' })).toThrow();
     expect(() => program.parse(['loadtest', '--via-ari', '--calls', '0'], { from: 'user' })).toThrow();
   });
 });

@@ -8,9 +8,9 @@ function expectNothingLeft(r: ViaAriReport): void {
   expect(r.stopped_by_deadline).toBe(false);
 }
 
-describe('tandem loadtest --via-ari', () => {
+describe('tandem loadtest --via-ari --in-process', () => {
   it('20 calls at 10/s, hold 1 s: every call set up with audio both ways, percentiles present, nothing left', async () => {
-    const r = await runViaAriLoadTest({ calls: 20, ratePerSecond: 10, holdSeconds: 1, portRange: { min: 31000, max: 31999 } });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 20, ratePerSecond: 10, holdSeconds: 1, portRange: { min: 30600, max: 30699 } });
     expect(r).toMatchObject({ calls: 20, placed: 20, set_up: 20, failed: 0, rejected: 0, failures: {}, rejections: {} });
     // Each caller heard leg B's tone and each leg B the caller's, through the engine.
     expect(r.audio_wrong_examples).toEqual([]);
@@ -29,11 +29,18 @@ describe('tandem loadtest --via-ari', () => {
     expect(r.ari_max_connections).toBeLessThan(r.session_limit);
     expect(r.session_limit).toBe(100);
     expect(r.engine_cpu_pct).toBeGreaterThan(0);
+    expect(r.process_mode).toBe('in-process');
+    expect(r.tandem_cpu).toBeNull();
+    expect(r.tandem_exit).toBeNull();
+    // The simulator's view of the steps is there in this mode too.
+    expect(r.setup_steps.legb_bridged.count).toBe(20);
+    expect(r.setup_steps.rtp_from_engine.count).toBe(20);
+    expect(r.ari_requests_per_call).toBe(15);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   }, 90_000);
 
   it('a pool smaller than the concurrency: rejections counted as pool-exhausted, nothing left', async () => {
-    const r = await runViaAriLoadTest({ calls: 20, ratePerSecond: 10, holdSeconds: 1, poolSize: 3, portRange: { min: 32000, max: 32199 } });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 20, ratePerSecond: 10, holdSeconds: 1, poolSize: 3, portRange: { min: 30700, max: 30719 } });
     expect(r.pool_size).toBe(3);
     expect(r.rejected).toBeGreaterThan(0);
     expect(r.rejections).toEqual({ 'pool-exhausted': r.rejected });
@@ -44,7 +51,7 @@ describe('tandem loadtest --via-ari', () => {
   }, 90_000);
 
   it('sessionlimit 10 and a burst of 30 calls: Tandem keeps its ARI sessions under the limit and completes', async () => {
-    const r = await runViaAriLoadTest({ calls: 30, ratePerSecond: 300, holdSeconds: 1.5, sessionLimit: 10, portRange: { min: 32200, max: 32999 } });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 300, holdSeconds: 1.5, sessionLimit: 10, portRange: { min: 30720, max: 30899 } });
     expect(r.session_limit).toBe(10);
     expect(r.ari_request_bound).toBe(7);
     expect(r.set_up).toBe(30);

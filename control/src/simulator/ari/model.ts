@@ -93,8 +93,18 @@ export interface SimBridge {
 }
 
 /** Asterisk's timestamp format: `2026-11-23T01:08:24.927+0000`. */
-export function asteriskTime(date: Date = new Date()): string {
-  return date.toISOString().replace('Z', '+0000');
+let lastMs = NaN;
+let lastText = '';
+
+export function asteriskTime(date?: Date): string {
+  if (date) return date.toISOString().replace('Z', '+0000');
+  // Every event carries a timestamp: within one millisecond the text is the same.
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastText = new Date(ms).toISOString().replace('Z', '+0000');
+  }
+  return lastText;
 }
 
 export function channelJson(ch: SimChannel, withChannelVars = false): ChannelJson {

@@ -56,6 +56,11 @@ export class PhoneAudio {
     return this.#droppedChunks;
   }
 
+  /** The recording reached maxHeardSeconds: what comes now is only counted as dropped. */
+  get full(): boolean {
+    return this.#heard.length > 0 && this.#heardSamples / (this.#heard[0]?.sampleRate ?? 8000) >= this.maxHeardSeconds;
+  }
+
   heard(): readonly HeardChunk[] {
     return this.#heard;
   }

@@ -39,6 +39,8 @@ export interface SimulatorOptions extends AriCredentials {
   readonly retainEndedPhones?: number;
   /** Delay before an originate's first Dial event (recorded 2–6 ms). Default 2. */
   readonly dialDelayMs?: number;
+  /** Keep every event sent for `events()` (default true); a load run that never reads them saves the memory. */
+  readonly recordEvents?: boolean;
 }
 
 export interface RecordedEvent {
@@ -65,11 +67,13 @@ export class AsteriskSimulator {
   private constructor(opts: SimulatorOptions) {
     this.#sessionLimit = opts.sessionLimit ?? Infinity;
     this.#apps = new AppRegistry();
-    this.#apps.tap = ((app, event, delivered) => {
-      // Bounded: a long load test keeps only the most recent events.
-      if (this.#events.length >= MAX_RECORDED_EVENTS) this.#events.splice(0, MAX_RECORDED_EVENTS / 2);
-      this.#events.push({ app, event, delivered });
-    }) satisfies EventTap;
+    if (opts.recordEvents ?? true) {
+      this.#apps.tap = ((app, event, delivered) => {
+        // Bounded: a long load test keeps only the most recent events.
+        if (this.#events.length >= MAX_RECORDED_EVENTS) this.#events.splice(0, MAX_RECORDED_EVENTS / 2);
+        this.#events.push({ app, event, delivered });
+      }) satisfies EventTap;
+    }
     this.#core = new AsteriskCore(this.#apps, {
       eventOrder: opts.eventOrder ?? 'recorded',
       bindAddress: opts.host ?? '127.0.0.1',
@@ -166,7 +170,7 @@ export class AsteriskSimulator {
     return this.#core.mediaStats(channelId);
   }
 
-  /** Every event the simulator sent (or lost for want of a socket), in order. */
+  /** Every event the simulator sent (or lost for want of a socket), in order; empty with `recordEvents: false`. */
   events(): readonly RecordedEvent[] {
     return this.#events;
   }

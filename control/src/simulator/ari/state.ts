@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { ev, type AriEvent } from './events.js';
-import { MediaPlane, type AudioSource, type LegTopology } from './media.js';
+import { MediaPlane, type AudioSink, type AudioSource, type LegTopology } from './media.js';
 import { asteriskTime, type CallerId, type ChannelKind, type SimBridge, type SimChannel } from './model.js';
 import type { PhoneAudio } from './phones.js';
 import type { Reply } from './reply.js';
@@ -186,13 +186,13 @@ export class SimState {
     const br = em?.bridgeId !== undefined ? this.bridges.get(em.bridgeId) : undefined;
     if (!br) return { sources: [], sinks: [] };
     const sources: AudioSource[] = [];
-    const sinks: ((pcm: Int16Array, rate: number) => void)[] = [];
+    const sinks: AudioSink[] = [];
     for (const id of br.channelIds) {
       const ch = this.channels.get(id);
       const phone = this.phones.get(id);
       if (!ch || !phone || ch.kind === 'external' || ch.state !== 'Up') continue;
       if (!ch.muteIn && phone.source) sources.push(phone.source);
-      if (!ch.muteOut) sinks.push((pcm, rate) => phone.hear(pcm, rate));
+      if (!ch.muteOut) sinks.push(phone);
     }
     return { sources, sinks };
   }

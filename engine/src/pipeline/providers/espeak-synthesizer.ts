@@ -80,6 +80,8 @@ export interface EspeakSynthesizerStats {
 /** espeak-ng voice names by lower-case language tag, built from `espeak-ng --voices`. */
 export type VoiceTable = ReadonlyMap<string, string>;
 
+/** Deadline for `espeak-ng --voices` (connect), whatever a synthesis call's timeout is. */
+const VOICE_LIST_TIMEOUT_MS = 10_000;
 const TAG_PATTERN = /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/;
 const LATENCY_WINDOW = 1024;
 
@@ -379,7 +381,8 @@ export class EspeakSynthesizer implements Synthesizer {
     const text = await new Promise<string>((resolve, reject) => {
       const child = spawn('espeak-ng', ['--voices'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let out = '';
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.#settings.timeoutMs);
+      // Listing voices is a one-off at connect: it gets its own generous deadline, not a synthesis call's.
+      const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(this.#settings.timeoutMs, VOICE_LIST_TIMEOUT_MS));
       child.stdout.on('data', (chunk: Buffer) => {
         if (out.length < 1_000_000) out += chunk.toString('utf8');
       });

@@ -1,0 +1,70 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { cpus } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import { countUdpSockets, machineBusyPct, processCpu, readMachineTimes, readProcessTimes } from '../../../control/src/loadtest/index.js';
+
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+
+async function bound(port: number): Promise<Socket> {
+  const socket = createSocket('udp4');
+  sockets.push(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, '127.0.0.1', () => resolve());
+  });
+  return socket;
+}
+
+describe('process stats from /proc', () => {
+  it("counts a process's own UDP sockets in a port range, not other ports", async () => {
+    // Below Linux's ephemeral ports, so nothing else holds them by chance.
+    const range = { min: 30300, max: 30399 };
+    const before = countUdpSockets(process.pid, range);
+    expect(before).toBe(0);
+    const a = await bound(30350);
+    await bound(30450); // outside the range
+    expect(countUdpSockets(process.pid, range)).toBe(1);
+    a.close();
+    sockets.splice(sockets.indexOf(a), 1);
+    expect(countUdpSockets(process.pid, range)).toBe(0);
+    expect(countUdpSockets(2 ** 22 + 12345, range)).toBeNull();
+  });
+
+  it('reads CPU time of a process and its main thread; a busy main thread shows up in both', () => {
+    const start = readProcessTimes(process.pid);
+    expect(start).not.toBeNull();
+    const t0 = Date.now();
+    let x = 0;
+    while (Date.now() - t0 < 120) x += Math.sqrt(x + 1);
+    expect(x).toBeGreaterThan(0);
+    const end = readProcessTimes(process.pid);
+    const cpu = processCpu(start, end, Date.now() - t0);
+    expect(cpu).not.toBeNull();
+    expect(cpu!.mainThreadCpuPct).toBeGreaterThan(30);
+    // Clock ticks (10 ms) against nanoseconds: the whole process is not below its main thread by more than a tick or two.
+    expect(cpu!.cpuPct).toBeGreaterThan(cpu!.mainThreadCpuPct - 20);
+    expect(cpu!.otherThreadsCpuPct).toBeGreaterThanOrEqual(0);
+    expect(readProcessTimes(2 ** 22 + 12345)).toBeNull();
+    expect(processCpu(null, end, 100)).toBeNull();
+  });
+});
+
+describe('machine CPU from /proc/stat', () => {
+  it('reads busy and total time; busy over a window is between 0 and every core', async () => {
+    const start = readMachineTimes();
+    expect(start).not.toBeNull();
+    expect(start!.totalNs).toBeGreaterThan(start!.busyNs);
+    const t0 = Date.now();
+    while (Date.now() - t0 < 100) Math.sqrt(t0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const busy = machineBusyPct(start, readMachineTimes(), Date.now() - t0);
+    expect(busy).not.toBeNull();
+    // This thread alone kept one core busy for two thirds of the window; ticks are 10 ms.
+    expect(busy!).toBeGreaterThan(30);
+    expect(busy!).toBeLessThanOrEqual(cpus().length * 100 + 15);
+    expect(machineBusyPct(null, start, 100)).toBeNull();
+  });
+});
