@@ -15,7 +15,8 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const io = { out: '', err: '' };
   child.stdout.on('data', (d: Buffer) => (io.out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (io.err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': stdout is read to its end before the test looks at the last line.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, io, exited };
 }
 

@@ -235,7 +235,7 @@ describe('NativeCore (native-bench/loadgen)', () => {
     }
     // 40 ms of jitter against a 20 ms period reorders plenty of packets on the wire.
     const seqs = reflectors[0]!.seqsA;
-    expect(inversions(seqs)).toBeGreaterThan(seqs.length * 0.1);
+    expect(inversions(seqs)).toBeGreaterThan(seqs.length * 0.05);
   }, 30_000);
 
   it('adds pairs while running (a ramp) and measures them after their settling second', async () => {
