@@ -5,10 +5,10 @@ import { ServiceProcess, ServiceProcessError } from '../../../engine/src/loadtes
 const node = (script: string) => ({ command: process.execPath, args: ['-e', script] });
 
 const WELL_BEHAVED = `
-  console.log('{"level":30,"msg":"a log line first is ignored"}');
-  console.log('listening ws://127.0.0.1:45999/');
   const keep = setInterval(() => {}, 1000);
   process.on('SIGTERM', () => { console.log('stats {"sessions":4,"cache":{"hits":3}}'); clearInterval(keep); });
+  console.log('{"level":30,"msg":"a log line first is ignored"}');
+  console.log('listening ws://127.0.0.1:45999/');
 `;
 
 describe('ServiceProcess', () => {

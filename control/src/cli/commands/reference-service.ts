@@ -47,9 +47,11 @@ export function registerReferenceServiceCommand(program: Command): void {
         ...(token !== undefined ? { token } : {}),
       });
       try {
+        // Listen for signals before announcing the URL: a caller may stop us the moment it reads it.
+        const stopped = untilSignal();
         process.stdout.write(`${LISTENING_PREFIX}${service.url}\n`);
         setLogLevel(process.env['TANDEM_LOG_LEVEL'] ?? 'warn');
-        await untilSignal();
+        await stopped;
       } finally {
         await service.close();
       }

@@ -39,14 +39,14 @@ afterEach(async () => {
 describe('VadEngine scheduling', () => {
   it('holds a ready chunk up to batchWindowMs so streams at other phases join its batch', async () => {
     const model = new FakeModel();
-    const engine = await makeEngine(model, { batchWindowMs: 8 });
+    const engine = await makeEngine(model, { batchWindowMs: 32 });
     const streams = Array.from({ length: 6 }, () => engine.openStream({ energyGateDbfs: 0 }));
-    // Each stream completes its first 32 ms chunk a millisecond after the previous one.
+    // Each stream completes its first 32 ms chunk in a later turn of the event loop than the previous one.
     for (const s of streams) {
       pushMs(s, 40, 16000, LOUD);
-      await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setImmediate(r));
     }
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, 80));
     expect(model.batches.map((b) => b.size).reduce((a, b) => a + b, 0)).toBe(6);
     // Without the window these would have been ~6 batches of one.
     expect(model.batches.length).toBeLessThanOrEqual(2);
