@@ -1,25 +1,14 @@
 import type { Pool } from 'pg';
 import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
-import type { Direction } from '../../../engine/src/pipeline/stage.js';
+import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
 import { DropCounter } from './drop-counter.js';
 import { parseTranscript, type TranscriptInput, type TranscriptRecord } from './schema.js';
 
 /** One stored final, as read back. */
-export interface StoredTranscript {
+export interface StoredTranscript extends Omit<TranscriptEvent, 'final' | 'at'> {
   id: number;
   callId: string | null;
-  pairId: string;
-  srcExt: string;
-  dstExt: string;
-  direction: Direction;
-  utteranceId: string;
-  language: string;
-  text: string;
-  targetLanguage: string;
-  translatedText: string | null;
-  startMs: number;
-  endMs: number;
   /** When the final was stored; rows of one batch share it. */
   createdAt: Date;
 }

@@ -5,7 +5,7 @@ import { getCodec } from '../codec/index.js';
 import { identityStageFactory } from '../pipeline/identity-stage.js';
 import type { Direction } from '../pipeline/stage.js';
 import { parsePairTranslation, type PairTranslation, type PairTranslationInput } from '../pipeline/translation/config.js';
-import { PairTranslator } from '../pipeline/translation/pair-translator.js';
+import { PairTranslator, type PairTranslatorOptions } from '../pipeline/translation/pair-translator.js';
 import { ShardVad } from './shard-vad.js';
 import { PairRecorder } from '../pipeline/recording/pair-recorder.js';
 import { EngineError } from '../session/errors.js';
@@ -97,17 +97,7 @@ export class Shard {
       const translator =
         translation === null
           ? null
-          : new PairTranslator(
-              {
-                pairId,
-                sampleRate: codec.sampleRate === 16000 ? 16000 : 8000,
-                vad,
-                onTranscript: (event) => this.#notify({ kind: 'transcript', event }),
-                onEvent: (direction, event) => this.#notify({ kind: 'translationEvent', pairId, direction, event }),
-                log,
-              },
-              translation,
-            );
+          : this.#newTranslator(pairId, codec.sampleRate, vad, translation);
       let session: PairSession;
       try {
         session = new PairSession({
@@ -150,6 +140,21 @@ export class Shard {
     this.#require(pairId).setRemote(leg, remote);
   }
 
+  /** A pair's translator, reporting its transcripts and events to the engine over the port. */
+  #newTranslator(pairId: string, sampleRate: number, vad: PairTranslatorOptions['vad'], translation: PairTranslation): PairTranslator {
+    return new PairTranslator(
+      {
+        pairId,
+        sampleRate: sampleRate === 16000 ? 16000 : 8000,
+        vad,
+        onTranscript: (event) => this.#notify({ kind: 'transcript', event }),
+        onEvent: (direction, event) => this.#notify({ kind: 'translationEvent', pairId, direction, event }),
+        log: this.#log,
+      },
+      translation,
+    );
+  }
+
   async #openRecorder(pairId: string, sampleRate: number): Promise<PairRecorder> {
     const settings = this.#config.recording;
     if (settings === undefined) throw new EngineError('RECORDING_DISABLED', `pair ${pairId} asked to be recorded, but the engine has no recording directory`);
@@ -165,17 +170,7 @@ export class Shard {
     let translator = this.#translators.get(pairId);
     if (translator === undefined) {
       if (translation === null) return;
-      translator = new PairTranslator(
-        {
-          pairId,
-          sampleRate: session.codec.sampleRate === 16000 ? 16000 : 8000,
-          vad,
-          onTranscript: (event) => this.#notify({ kind: 'transcript', event }),
-          onEvent: (direction, event) => this.#notify({ kind: 'translationEvent', pairId, direction, event }),
-          log: this.#log,
-        },
-        translation,
-      );
+      translator = this.#newTranslator(pairId, session.codec.sampleRate, vad, translation);
       this.#translators.set(pairId, translator);
     } else {
       translator.translation = translation;

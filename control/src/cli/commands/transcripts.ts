@@ -1,3 +1,4 @@
+import type { TranscriptEvent } from '../../../../engine/src/pipeline/transcript-event.js';
 import { Option, type Command } from 'commander';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
@@ -22,19 +23,8 @@ interface TranscriptsFlags {
 }
 
 /** One line of `--json` output; stored and live finals have the same keys. */
-interface JsonLine {
+interface JsonLine extends Omit<TranscriptEvent, 'final'> {
   callId: string | null;
-  pairId: string;
-  srcExt: string;
-  dstExt: string;
-  direction: string;
-  utteranceId: string;
-  language: string;
-  text: string;
-  targetLanguage: string;
-  translatedText: string | null;
-  startMs: number;
-  endMs: number;
   /** Stored: when it was stored; live: when the engine produced it. */
   at: string;
 }
