@@ -43,7 +43,7 @@ import { machineInfo, readSchedTimes, readUdpCounters, schedWaitPct, type UdpCou
  */
 export interface LoadTestOptions {
   /** Engine settings beyond the ones the load test chooses itself (e.g. alignMarginMs, jitter depths). */
-  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots'>;
+  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice'>;
   pairs: number;
   /** Measured seconds (after the warm-up). */
   seconds: number;
@@ -140,7 +140,7 @@ interface Resolved {
   cpuProfileDir: string | undefined;
   deadlineMs: number;
   generatorCore: GeneratorCoreKind | undefined;
-  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots'>;
+  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice'>;
   translation: PairTranslationInput | undefined;
   hooks: LoadTestHooks;
 }
@@ -367,7 +367,8 @@ async function drive(
       clearInterval(rssTimer);
     }
     const start: Snapshot = { totals: startTotals, udp: startUdp, heap: await heapStart };
-    const endTotals = engineTotals(await engineStats(engine));
+    const endStats = await engineStats(engine);
+    const endTotals = engineTotals(endStats);
     const endUdp = readUdpCounters();
     const end: Snapshot = { totals: endTotals, udp: endUdp, heap: o.heapProbe ? await probeHeap() : null };
     const timeline = buildTimeline(windows, cpuSampler.samples);
@@ -386,6 +387,7 @@ async function drive(
       generatorCpuWaitPct,
       cpuWaitPct,
       workers: engine.config.workers,
+      workerNice: endStats?.shards.map((shard) => shard.priority.applied) ?? [],
       timeline,
       finalPairs: rampRun?.pairs ?? o.pairs,
       ramp: rampRun && o.ramp ? rampReport(o.ramp, o.warmupSeconds, timeline, rampRun.reason ?? 'time', rampRun.pairs) : null,
@@ -742,6 +744,8 @@ interface ReportInput {
   generatorCpuWaitPct: number | null;
   cpuWaitPct: number | null;
   workers: number;
+  /** Each worker thread's nice value as applied (what the run really measured). */
+  workerNice: number[];
   timeline: TimelineSample[];
   finalPairs: number;
   ramp: RampReport | null;
@@ -872,6 +876,7 @@ function buildReport(x: ReportInput): LoadTestReport {
     seconds: o.seconds,
     warmup_seconds: o.warmupSeconds,
     workers: x.workers,
+    worker_nice: x.workerNice,
     codec: o.codec,
     audio_source: x.audioSource,
     loss_pct: lossPct,

@@ -12,6 +12,14 @@ import { performance } from 'node:perf_hooks';
  * arrived during the stall is still played rather than overflowing the
  * buffers); beyond that the schedule jumps forward and counts the skip.
  */
+/**
+ * A slot may run this much before its deadline. Node's timers count whole
+ * milliseconds from a cached loop time, so a timer for the deadline fires up
+ * to ~1 ms early; refusing those and re-arming costs a whole extra millisecond
+ * (the shortest timeout), which was the widest mode of the send intervals.
+ */
+const EARLY_MS = 1;
+
 export interface TickTask {
   tick(nowMs: number): void;
 }
@@ -41,6 +49,7 @@ export class PlayoutScheduler {
   readonly #now: () => number;
   readonly #onTaskError: (err: unknown) => void;
   #timer: NodeJS.Timeout | null = null;
+  #immediate: NodeJS.Immediate | null = null;
   #nextDeadline = 0;
   #slotIndex = 0;
   #running = false;
@@ -137,7 +146,9 @@ export class PlayoutScheduler {
   stop(): void {
     this.#running = false;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
     this.#timer = null;
+    this.#immediate = null;
   }
 
   /** Runs every slot that is due at `now`; exposed so tests can drive a fake clock. */
@@ -150,7 +161,7 @@ export class PlayoutScheduler {
       this.#nextDeadline += skipped * this.slotMs;
       this.#slotIndex = (this.#slotIndex + skipped) % this.#slots.length;
     }
-    while (this.#nextDeadline <= now + 0.25) {
+    while (this.#nextDeadline <= now + EARLY_MS) {
       const late = now - this.#nextDeadline;
       if (late > this.#stats.maxLatenessMs) this.#stats.maxLatenessMs = late;
       if (late > 2) this.#stats.lateTicks++;
@@ -187,8 +198,22 @@ export class PlayoutScheduler {
     this.#timer = setTimeout(this.#fire, delay > 1 ? Math.floor(delay) : 0);
   }
 
+  /**
+   * The timer only hands over to setImmediate: libuv runs timers before it polls
+   * sockets, so after a stall (GC, a busy core) ticks run straight from the timer
+   * would pop buffers that have not yet seen the packets queued in the kernel
+   * meanwhile, conceal, raise their targets, and later shed the surplus as loss.
+   * The check phase comes after the poll phase, so every packet that arrived by
+   * the deadline is in its buffer when the tick runs.
+   */
   readonly #fire = (): void => {
     this.#timer = null;
+    if (!this.#running) return;
+    this.#immediate = setImmediate(this.#run);
+  };
+
+  readonly #run = (): void => {
+    this.#immediate = null;
     if (!this.#running) return;
     this.runDue();
     this.#arm();

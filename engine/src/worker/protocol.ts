@@ -1,3 +1,4 @@
+import type { ThreadPriority } from './thread-priority.js';
 import type { CodecName } from '../codec/index.js';
 import type { JitterStats } from '../jitter/index.js';
 import type { MessagePort } from 'node:worker_threads';
@@ -123,6 +124,8 @@ export interface ShardStats {
   threadId: number;
   /** V8 heap in use by that worker, for leak checks under load. */
   heapUsedBytes: number;
+  /** The worker thread's nice value as configured and as applied (`error`: why not). */
+  priority: ThreadPriority;
   pairs: number;
   sockets: number;
   ticks: number;

@@ -14,6 +14,7 @@ import { RtpLeg } from '../session/rtp-leg.js';
 import { PortAllocator } from '../transport/port-allocator.js';
 import type { EngineConfig } from '../config/engine-config.js';
 import { PlayoutScheduler } from './playout-scheduler.js';
+import { applyThreadPriority, type ThreadPriority } from './thread-priority.js';
 import type {
   OpenPairRequest,
   OpenPairResult,
@@ -42,6 +43,7 @@ export class Shard {
   readonly #vad: ShardVad;
   readonly #opening = new Set<string>();
   readonly #log;
+  readonly #priority: ThreadPriority;
   #closed = false;
 
   constructor(index: number, shardCount: number, config: EngineConfig, notify: (notification: ShardNotification) => void = () => {}) {
@@ -50,6 +52,13 @@ export class Shard {
     this.#notify = notify;
     this.#log = logger('engine.shard', { shard: index });
     this.#vad = new ShardVad(this.#log);
+    this.#priority = applyThreadPriority(config.workerNice);
+    if (this.#priority.error !== undefined) {
+      this.#log.warn(
+        { requested: this.#priority.requested, applied: this.#priority.applied, err: this.#priority.error },
+        'worker priority not raised (grant CAP_SYS_NICE or LimitNICE=, or set workerNice 0 to silence this)',
+      );
+    }
     this.#ports = new PortAllocator({
       bindAddress: config.bindAddress,
       min: config.portRange.min,
@@ -217,6 +226,7 @@ export class Shard {
       shard: this.index,
       threadId,
       heapUsedBytes: getHeapStatistics().used_heap_size,
+      priority: { ...this.#priority },
       pairs: this.#pairs.size,
       sockets: pairStats.length * 2,
       ticks: s.ticks,

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { PlayoutScheduler, type TickTask } from '../../../engine/src/worker/playout-scheduler.js';
 
@@ -115,5 +116,54 @@ describe('PlayoutScheduler', () => {
     scheduler.runDue();
     expect(at).toEqual([1002, 1016]);
     expect(() => scheduler.move(mover, 10)).toThrow(RangeError);
+  });
+
+  it('after a stall, a tick sees every packet that reached its socket before the deadline', async () => {
+    // libuv runs timers before it polls sockets: a tick run straight from the
+    // timer would find its jitter buffer without the packets queued in the
+    // kernel during the stall, conceal, and later shed the surplus as loss.
+    const socket = dgram.createSocket('udp4');
+    const sender = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    let received = 0;
+    socket.on('message', () => received++);
+    const seenAtTick: number[] = [];
+    const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 1 });
+    scheduler.add({ tick: () => void seenAtTick.push(received) });
+    try {
+      // A connected sender's send() reaches the kernel at once (no lookup, no bind step left).
+      await new Promise<void>((resolve) => sender.connect(socket.address().port, '127.0.0.1', resolve));
+      scheduler.start();
+      // The packets leave now and wait in the kernel while this thread is busy past the deadline.
+      for (let i = 0; i < 3; i++) sender.send(Buffer.alloc(12));
+      const busyUntil = performance.now() + 40;
+      while (performance.now() < busyUntil) {
+        // A stall: GC, a descheduled thread, a long task.
+      }
+      await new Promise((r) => setTimeout(r, 30));
+      expect(received).toBe(3);
+      expect(seenAtTick.length).toBeGreaterThan(0);
+      // The first tick after the stall already counted all three.
+      expect(seenAtTick[0]).toBe(3);
+    } finally {
+      scheduler.stop();
+      socket.close();
+      sender.close();
+    }
+  });
+
+  it('runs a slot that is due within a millisecond rather than re-arming a timer for it', () => {
+    const clock = fakeClock();
+    const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 1, now: clock.now });
+    const task = recorder();
+    scheduler.add(task);
+    scheduler.start();
+    scheduler.stop();
+    clock.advance(19.2); // a millisecond timer may fire this early
+    scheduler.runDue();
+    expect(task.at).toEqual([1020]);
+    clock.advance(18.5); // 1.5 ms early: too early, waits
+    scheduler.runDue();
+    expect(task.at).toEqual([1020]);
   });
 });

@@ -8,7 +8,12 @@ export function addEngineOptions(command: Command): Command {
     .addOption(new Option('--workers <n>', 'worker threads owning pair sockets').env('TANDEM_WORKERS').argParser(parseInteger))
     .addOption(new Option('--bind <address>', 'address leg sockets bind to').env('TANDEM_BIND_ADDRESS').default('127.0.0.1'))
     .addOption(new Option('--ports <min-max>', 'UDP port range for leg sockets').env('TANDEM_PORT_RANGE').default('21000-29999'))
-    .addOption(new Option('--codec <name>', 'default leg format').choices(['ulaw', 'alaw', 'slin', 'slin16']).env('TANDEM_CODEC').default('ulaw'));
+    .addOption(new Option('--codec <name>', 'default leg format').choices(['ulaw', 'alaw', 'slin', 'slin16']).env('TANDEM_CODEC').default('ulaw'))
+    .addOption(
+      new Option('--worker-nice <n>', 'nice value of the worker threads that pace RTP (-20..19; below 0 needs CAP_SYS_NICE) (default: -5)')
+        .env('TANDEM_WORKER_NICE')
+        .argParser(parseInteger),
+    );
 }
 
 export interface EngineFlags {
@@ -16,6 +21,7 @@ export interface EngineFlags {
   bind: string;
   ports: string;
   codec: 'ulaw' | 'alaw' | 'slin' | 'slin16';
+  workerNice?: number;
 }
 
 /** Parses a `--ports min-max` value; range checks are the engine config's job. */
@@ -31,6 +37,7 @@ export function engineConfigFromFlags(flags: EngineFlags): EngineConfigInput {
     bindAddress: flags.bind,
     portRange: parsePortRange(flags.ports),
     codec: flags.codec,
+    ...(flags.workerNice !== undefined ? { workerNice: flags.workerNice } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { parsePortRange } from './engine-options.js';
+import { parseInteger, parsePortRange } from './engine-options.js';
 import { registerViaAriOptions, runViaAriCommand, type ViaAriFlags } from '../../loadtest/index.js';
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
@@ -23,6 +23,7 @@ interface LoadtestFlags {
   pairs: number;
   seconds: number;
   alignMargin?: number;
+  workerNice?: number;
   jitterMin?: number;
   json?: string;
   workers?: number;
@@ -105,6 +106,7 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--generator <kind>', 'generator cores: native (C processes, default when they build) or node (worker threads)').choices(['native', 'node']))
     .addOption(new Option('--cpu-prof-dir <dir>', 'profile every engine thread over the measured window into .cpuprofile files'))
     .addOption(new Option('--align-margin <ms>', 'engine: how long after a stream\'s arrival phase its tick comes (default 6)').argParser(nonNegativeNumber))
+    .addOption(new Option('--worker-nice <n>', 'engine: nice value of the worker threads (default -5; 0 = the ordinary priority)').argParser(parseInteger))
     .addOption(new Option('--jitter-min <ms>', 'engine: minimum jitter-buffer depth (default 20)').argParser(positiveInteger))
     .addOption(new Option('--no-heap', 'skip the heap probe (full GC of every engine thread at both ends of the window)'))
     .addOption(new Option('--translate', 'translate every pair (en↔es, VAD on) through the reference service, started as a child process; reports utterance latency instead of relay loss'))
@@ -129,6 +131,7 @@ export function registerLoadtestCommand(program: Command): void {
       if (flags.workers !== undefined) options.workers = flags.workers;
       options.engine = {
         ...(flags.alignMargin !== undefined ? { alignMarginMs: flags.alignMargin } : {}),
+        ...(flags.workerNice !== undefined ? { workerNice: flags.workerNice } : {}),
         ...(flags.jitterMin !== undefined ? { jitter: { minDepthMs: flags.jitterMin, maxDepthMs: Math.max(200, flags.jitterMin) } } : {}),
       };
       if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
