@@ -1,7 +1,7 @@
 import { parsePortRange } from '../cli/commands/engine-options.js';
-import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { ConfigError } from '../../../engine/src/common/errors.js';
+import { writeReportFile } from '../../../engine/src/common/report-file.js';
 import { setLogLevel } from '../../../engine/src/common/logger.js';
 import { formatViaAriReport, viaAriReportToJson } from './via-ari-report.js';
 import { runViaAriLoadTest, type ViaAriProgress, type ViaAriRunOptions } from './via-ari.js';
@@ -110,7 +110,7 @@ export async function runViaAriCommand(flags: ViaAriFlags): Promise<void> {
     const report = await runViaAriLoadTest(options);
     process.stdout.write(formatViaAriReport(report));
     if (flags.json !== undefined) {
-      await writeFile(flags.json, viaAriReportToJson(report));
+      writeReportFile(flags.json, viaAriReportToJson(report));
       process.stderr.write(`report written to ${flags.json}\n`);
     }
     if (!report.teardown_complete || report.stopped_by_deadline) process.exitCode = 1;

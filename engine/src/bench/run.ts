@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeReportFile } from '../common/report-file.js';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${r.name.padEnd(width)}  ${r.nsPerOp.toFixed(1).padStart(10)} ns/op  ±${r.rme.toFixed(1)}%\n`);
   }
   if (values.json) {
-    writeFileSync(values.json, JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, results }, null, 2));
+    writeReportFile(values.json, JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, results }, null, 2));
     process.stdout.write(`wrote ${values.json}\n`);
   }
 }

@@ -1,6 +1,6 @@
 import { parseInteger, parsePortRange } from './engine-options.js';
 import { registerViaAriOptions, runViaAriCommand, type ViaAriFlags } from '../../loadtest/index.js';
-import { writeFile } from 'node:fs/promises';
+import { writeReportFile } from '../../../../engine/src/common/report-file.js';
 import { Option, type Command } from 'commander';
 import {
   LOAD_CODECS,
@@ -143,15 +143,15 @@ export function registerLoadtestCommand(program: Command): void {
         const report = await runLoadTest(options);
         process.stdout.write(formatReport(report));
         if (flags.json !== undefined) {
-          await writeFile(flags.json, reportToJson(report));
+          writeReportFile(flags.json, reportToJson(report));
           process.stderr.write(`report written to ${flags.json}\n`);
         }
         if (flags.html !== undefined) {
-          await writeFile(flags.html, renderHtmlReport(report, { command: `tandem ${process.argv.slice(2).join(' ')}` }));
+          writeReportFile(flags.html, renderHtmlReport(report, { command: `tandem ${process.argv.slice(2).join(' ')}` }));
           process.stderr.write(`HTML report written to ${flags.html}\n`);
         }
         if (flags.png !== undefined) {
-          await writeFile(flags.png, renderPng(mainPlotSvg(report)));
+          writeReportFile(flags.png, renderPng(mainPlotSvg(report)));
           process.stderr.write(`plot written to ${flags.png}\n`);
         }
       } catch (err) {
@@ -202,7 +202,7 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
     });
     process.stdout.write(formatTranslationReport(report));
     if (flags.json !== undefined) {
-      await writeFile(flags.json, reportToJson(report));
+      writeReportFile(flags.json, reportToJson(report));
       process.stderr.write(`report written to ${flags.json}\n`);
     }
   } catch (err) {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { writeReportFile } from '../../common/report-file.js';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -468,7 +468,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2).join(' ');
   const result = await runNative({ ...options, command: `npm run bench:native${args ? ` -- ${args}` : ''}` });
   if (values.json) {
-    writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
+    writeReportFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
     printLine(`wrote ${values.json}`);
   }
 }
