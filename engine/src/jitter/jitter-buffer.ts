@@ -78,9 +78,12 @@ const JITTER_MULTIPLIER = 3;
 const ROUNDING_SLACK_FRAMES = 0.25;
 /** The target drops one frame per this long with the jitter estimate below it: grow fast, shrink slowly. */
 const TARGET_SHRINK_HOLD_MS = 2000;
-/** Depth must stay above target + this margin ... */
-const ACCELERATE_MARGIN_MS = FRAME_MS;
-/** ... for this long before one frame is dropped (at most one drop per period: ~4 % speed-up, rarely audible). */
+/**
+ * Depth must stay above target at every tick for this long before one frame is dropped (at most one drop per
+ * period: ~4 % speed-up, rarely audible). The hold is the hysteresis: a depth that dips back to target resets it.
+ * (A margin of a frame on top of it once left the one-frame surplus of a single late packet in place for good:
+ * +20 ms on every later frame of the call.)
+ */
 const ACCELERATE_HOLD_MS = 500;
 /** Extended sequence of a stream's first packet: keeps extended numbers positive when earlier packets follow. */
 const EXT_BASE = 1 << 16;
@@ -427,7 +430,8 @@ export class JitterBuffer {
   #observeArrival(nowMs: number, ts: number): void {
     this.#jitter.update(nowMs, ts);
     const jitterMs = this.#jitter.jitterMs;
-    const frames = Math.max(1, Math.ceil((FRAME_MS + JITTER_MULTIPLIER * jitterMs) / FRAME_MS - ROUNDING_SLACK_FRAMES));
+    const spreadMs = Math.max(0, JITTER_MULTIPLIER * jitterMs - this.#options.playoutSlackMs);
+    const frames = Math.max(1, Math.ceil((FRAME_MS + spreadMs) / FRAME_MS - ROUNDING_SLACK_FRAMES));
     const target = Math.min(this.#maxTargetMs, Math.max(this.#options.minDepthMs, frames * FRAME_MS));
     this.#jitterTargetMs = target;
     if (target > this.#targetMs) {
@@ -478,7 +482,7 @@ export class JitterBuffer {
 
   /** Sheds one frame when depth has stayed above target + margin for ACCELERATE_HOLD_MS. */
   #accelerate(nowMs: number): void {
-    if (this.#depthFrames() * FRAME_MS <= this.#targetMs + ACCELERATE_MARGIN_MS) {
+    if (this.#depthFrames() * FRAME_MS <= this.#targetMs) {
       this.#overSinceMs = -1;
       return;
     }

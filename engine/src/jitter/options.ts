@@ -26,6 +26,13 @@ export interface JitterBufferOptions {
    * maxDepthMs + 20. Default 1000, or maxDepthMs + 40 when that is larger.
    */
   resyncJumpMs?: number;
+  /**
+   * Lateness the caller's playout clock already absorbs: the engine ticks each
+   * stream this long after its packets' arrival phase (alignMarginMs), so a
+   * packet up to this late still makes its tick and needs no extra depth.
+   * The jitter-driven target is reduced by it. Default 0; below one frame.
+   */
+  playoutSlackMs?: number;
 }
 
 /** A bad option: a RangeError that also carries the key, so callers can branch on it. */
@@ -88,5 +95,6 @@ export function validateJitterOptions(o: JitterBufferOptions): Required<JitterBu
   // A reorder inside the depth window must never look like a jump, hence the floor.
   const resyncFloorMs = maxDepthMs + FRAME_MS;
   const resyncJumpMs = requireRange('resyncJumpMs', o.resyncJumpMs ?? Math.max(1000, resyncFloorMs + FRAME_MS), resyncFloorMs, 600_000);
-  return { clockRate, frameSamples, minDepthMs, maxDepthMs, capacityFrames, concealFrames, idleAfterMs, resyncJumpMs };
+  const playoutSlackMs = requireRange('playoutSlackMs', o.playoutSlackMs ?? 0, 0, FRAME_MS - 1);
+  return { clockRate, frameSamples, minDepthMs, maxDepthMs, capacityFrames, concealFrames, idleAfterMs, resyncJumpMs, playoutSlackMs };
 }

@@ -100,7 +100,8 @@ export class Shard {
         throw err;
       }
       const log = this.#log;
-      const jitter = this.#config.jitter;
+      // Ticks come alignMarginMs after each stream's arrival phase: lateness within it needs no depth.
+      const jitter = { ...this.#config.jitter, playoutSlackMs: Math.min(this.#config.alignMarginMs, 19) };
       const legA = new RtpLeg({ pairId, name: 'A', ext: request.extA, codec, socket: socketA, jitter, remote: request.remoteA, log });
       const legB = new RtpLeg({ pairId, name: 'B', ext: request.extB, codec, socket: socketB, jitter, remote: request.remoteB, log });
       const translator =

@@ -464,6 +464,30 @@ describe('JitterBuffer adaptive depth', () => {
     expect(targets[targets.length - 1]?.target).toBe(20);
   });
 
+  it('a playout slack (the tick comes that long after arrivals) is subtracted from the jitter-driven target', () => {
+    // Arrivals alternate 0 and 2 ms late: an RFC 3550 jitter of 2 ms (3·J = 6 ms), all within a 6 ms slack.
+    const lateness = (i: number): number => (i % 2) * 2;
+    const plain = make();
+    runSteady(plain, 200, lateness, { tailMs: 0 });
+    const slack = make({ playoutSlackMs: 6 });
+    runSteady(slack, 200, lateness, { tailMs: 0 });
+    expect(plain.stats.jitterMs).toBeGreaterThan(1.8);
+    expect(slack.stats.jitterMs).toBeCloseTo(plain.stats.jitterMs, 6);
+    expect(plain.stats.targetMs).toBe(40);
+    expect(slack.stats.targetMs).toBe(20);
+  });
+
+  it('sheds a one-frame surplus left by a single late packet, so latency does not stay 20 ms higher', () => {
+    const jb = make();
+    // Packet 50 is 30 ms late: its tick underruns, then it and 51 are both buffered.
+    runSteady(jb, 400, (i) => (i === 50 ? 30 : 0), { tailMs: 0 });
+    expect(jb.stats.concealed).toBeGreaterThan(0);
+    expect(jb.stats.accelerated).toBe(1);
+    expect(jb.stats.targetMs).toBe(20);
+    // Back to one frame at the tick: the frame about to be played.
+    expect(jb.stats.depthMs).toBeLessThanOrEqual(20);
+  });
+
   it('an underrun grows the target by a frame at once', () => {
     const jb = make();
     jb.push(packet(1, 160), 0);

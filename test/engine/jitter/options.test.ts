@@ -20,7 +20,14 @@ describe('validateJitterOptions', () => {
       concealFrames: 3,
       idleAfterMs: 1000,
       resyncJumpMs: 1000,
+      playoutSlackMs: 0,
     });
+  });
+
+  it('takes a playout slack below one frame and names the key otherwise', () => {
+    expect(validateJitterOptions({ ...BASE, playoutSlackMs: 6 }).playoutSlackMs).toBe(6);
+    expect(() => validateJitterOptions({ ...BASE, playoutSlackMs: 20 })).toThrow(/playoutSlackMs/);
+    expect(() => validateJitterOptions({ ...BASE, playoutSlackMs: -1 })).toThrow(/playoutSlackMs/);
   });
 
   it('accepts the 16 kHz framing and explicit values', () => {
