@@ -99,6 +99,8 @@ export interface LegStats {
   txSkippedNotConnected: number;
   /** The leg's jitter buffer counters (see JitterStats). */
   jitter: JitterStats;
+  /** True when the leg's audio feeds translation and its jitter buffer favours latency over continuity. */
+  latencyFirst: boolean;
 }
 
 export interface PairStats {

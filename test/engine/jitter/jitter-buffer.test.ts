@@ -477,15 +477,29 @@ describe('JitterBuffer adaptive depth', () => {
     expect(slack.stats.targetMs).toBe(20);
   });
 
-  it('sheds a one-frame surplus left by a single late packet, so latency does not stay 20 ms higher', () => {
+  it('latency first: sheds the one-frame surplus a single late packet leaves, so latency does not stay 20 ms higher', () => {
     const jb = make();
+    jb.shedSingleSurplus(true);
+    expect(jb.shedsSingleSurplus).toBe(true);
     // Packet 50 is 30 ms late: its tick underruns, then it and 51 are both buffered.
     runSteady(jb, 400, (i) => (i === 50 ? 30 : 0), { tailMs: 0 });
     expect(jb.stats.concealed).toBeGreaterThan(0);
     expect(jb.stats.accelerated).toBe(1);
     expect(jb.stats.targetMs).toBe(20);
-    // Back to one frame at the tick: the frame about to be played.
-    expect(jb.stats.depthMs).toBeLessThanOrEqual(20);
+    // Back to nothing waiting after the pop: the next frame arrives before its tick.
+    expect(jb.bufferedFrames).toBe(0);
+  });
+
+  it('continuity first (the default): keeps that frame and plays every packet', () => {
+    const jb = make();
+    expect(jb.shedsSingleSurplus).toBe(false);
+    runSteady(jb, 400, (i) => (i === 50 ? 30 : 0), { tailMs: 0 });
+    expect(jb.stats.accelerated).toBe(0);
+    // Every packet is played or still waiting its turn: none shed, none lost ...
+    expect(jb.stats.played + jb.bufferedFrames).toBe(jb.stats.received);
+    expect(jb.stats.lost).toBe(0);
+    // ... and the frame the late packet pushed back still waits after each pop: 20 ms more for the rest of the stream.
+    expect(jb.bufferedFrames).toBe(1);
   });
 
   it('an underrun grows the target by a frame at once', () => {

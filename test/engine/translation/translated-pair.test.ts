@@ -207,8 +207,16 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       await engine.setTranslation('pair_t1', translation(service.url, { languages: { A: 'en', B: 'fr' } }));
       await waitFor(() => service.sessions.some((s) => s.pairId === 'pair_t1' && s.start?.targetLanguage === 'fr' && !s.closed), 5000);
       const stats = await engine.stats();
-      expect(stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1')?.translation?.languages).toEqual({ A: 'en', B: 'fr' });
+      const translated = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
+      expect(translated?.translation?.languages).toEqual({ A: 'en', B: 'fr' });
+      // Both legs feed translation: their jitter buffers favour latency.
+      expect([translated?.legA.latencyFirst, translated?.legB.latencyFirst]).toEqual([true, true]);
+      await engine.setTranslation('pair_t1', translation(service.url, { directions: ['B->A'] }));
+      const oneWay = (await engine.stats()).shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
+      expect([oneWay?.legA.latencyFirst, oneWay?.legB.latencyFirst]).toEqual([false, true]);
       await engine.setTranslation('pair_t1', null);
+      const mirrored = (await engine.stats()).shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
+      expect([mirrored?.legA.latencyFirst, mirrored?.legB.latencyFirst]).toEqual([false, false]);
       // Back to the transparent duplex: what A sends is what B hears.
       const tone = script.frames.slice(Math.round(script.spans[0]!.startMs / 20), Math.round(script.spans[0]!.startMs / 20) + 50);
       await paced(tone.length, (i) => peerA.sendRtp(legs.legA, tone[i]!));
