@@ -1,76 +1,23 @@
-import dgram from 'node:dgram';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidStateError } from '../../../engine/src/common/errors.js';
 import { ensureNativeBuild, type NativePaths } from '../../../engine/src/bench/native/native-build.js';
 import { RelayProcess, type RelayMode } from '../../../engine/src/bench/native/relay-process.js';
 import { runRelayLoadTest } from '../../../engine/src/bench/native/relay-load-test.js';
-import { RtpPacketView, serializeRtp } from '../../../engine/src/rtp/index.js';
+import { RtpPacketView } from '../../../engine/src/rtp/index.js';
+import { OpenResources, expectLatchesAndRelaysBothWays, expectRelaysToldPeers, frame, receive, rtp, send, udpSocket as openUdpSocket } from './relay-test-helpers.js';
 
-const open: Array<{ close(): unknown }> = [];
+const open = new OpenResources();
 
 afterEach(async () => {
-  for (const x of open.splice(0)) await x.close();
+  await open.closeAll();
 });
 
-async function udpSocket(): Promise<dgram.Socket> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  open.push({ close: () => new Promise<void>((resolve) => socket.close(() => resolve())) });
-  return socket;
+function udpSocket(): ReturnType<typeof openUdpSocket> {
+  return openUdpSocket(open);
 }
 
-async function startRelay(paths: NativePaths, mode: RelayMode, maxSeconds = 30, threads = 2): Promise<RelayProcess> {
-  const relay = await RelayProcess.start({ binary: paths.relay, mode, pairs: 2, threads, basePort: 0, maxSeconds });
-  open.push(relay);
-  return relay;
-}
-
-/** Collects datagrams until `count` arrived (or fails after a generous timeout). */
-function receive(socket: dgram.Socket, count: number): Promise<Array<{ msg: Buffer; port: number }>> {
-  const got: Array<{ msg: Buffer; port: number }> = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off('message', onMessage);
-      reject(new Error(`received ${got.length} of ${count} datagrams`));
-    }, 10_000);
-    const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
-      got.push({ msg, port: rinfo.port });
-      if (got.length === count) {
-        clearTimeout(timer);
-        socket.off('message', onMessage);
-        resolve(got);
-      }
-    };
-    socket.on('message', onMessage);
-  });
-}
-
-function send(socket: dgram.Socket, packet: Uint8Array, port: number): Promise<void> {
-  return new Promise((resolve, reject) => socket.send(packet, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-}
-
-/** µ-law frames that survive decode→encode unchanged (every code but 0x7F does). */
-function frame(n: number): Uint8Array {
-  return Uint8Array.from({ length: 160 }, (_, i) => (n * 31 + i * 7) % 256 === 0x7f ? 0x7e : (n * 31 + i * 7) % 256);
-}
-
-function rtp(seq: number, payload: Uint8Array, payloadType = 0): Uint8Array {
-  return serializeRtp({ marker: false, payloadType, sequenceNumber: seq, timestamp: 1000 + 160 * seq, ssrc: 0xa1a2a3a4 }, payload);
-}
-
-/** The relayed stream must be re-packetized: its own SSRC, consecutive sequence, timestamp +160, marker only first. */
-function expectRepacketized(received: Array<{ msg: Buffer }>, frames: Uint8Array[]): void {
-  const views = received.map(({ msg }) => RtpPacketView.parse(msg));
-  views.forEach((v, i) => {
-    expect(v.payloadType).toBe(0);
-    expect(v.payloadLength).toBe(160);
-    expect(Buffer.from(v.payload)).toEqual(Buffer.from(frames[i]!));
-    expect(v.marker).toBe(i === 0);
-    expect(v.ssrc).toBe(views[0]!.ssrc);
-    expect(v.sequenceNumber).toBe((views[0]!.sequenceNumber + i) & 0xffff);
-    expect(v.timestamp).toBe((views[0]!.timestamp + 160 * i) >>> 0);
-  });
-  expect(views[0]!.ssrc).not.toBe(0xa1a2a3a4);
+async function startRelay(paths: NativePaths, mode: Exclude<RelayMode, 'node'>, maxSeconds = 30, threads = 2): Promise<RelayProcess> {
+  return open.add(await RelayProcess.start({ binary: paths.relay, mode, pairs: 2, threads, basePort: 0, maxSeconds }));
 }
 
 describe('C relay', () => {
@@ -80,28 +27,7 @@ describe('C relay', () => {
   }, 120_000);
 
   it('socket mode: latches each leg from its first packet and relays A → B re-packetized', async () => {
-    const relay = await startRelay(paths, 'socket');
-    const [a, b] = [await udpSocket(), await udpSocket()];
-    const { legA, legB } = relay.legs[1]!;
-    expect(legA.port).not.toBe(legB.port);
-    // B speaks first so its leg knows where to send; A's leg has no peer yet and drops B's audio.
-    await send(b, rtp(1, frame(99)), legB.port);
-    await expect.poll(async () => (await relay.stats()).tx_no_peer, { timeout: 10_000 }).toBe(1);
-    const frames = [frame(1), frame(2), frame(3)];
-    const arriving = receive(b, 3);
-    for (const [i, f] of frames.entries()) await send(a, rtp(10 + i, f), legA.port);
-    const got = await arriving;
-    expect(got.every((g) => g.port === legB.port)).toBe(true);
-    expectRepacketized(got, frames);
-    // And back: B → A, from leg A's port.
-    const back = receive(a, 1);
-    await send(b, rtp(2, frame(7)), legB.port);
-    const [reply] = await back;
-    expect(reply!.port).toBe(legA.port);
-    expect(Buffer.from(RtpPacketView.parse(reply!.msg).payload)).toEqual(Buffer.from(frame(7)));
-
-    const final = await relay.close();
-    expect(final).toMatchObject({ type: 'final', reason: 'stdin-closed', rx_packets: 5, tx_packets: 4, tx_no_peer: 1 });
+    await expectLatchesAndRelaysBothWays(await startRelay(paths, 'socket'), open);
   }, 30_000);
 
   it('mmsg mode: one port per thread, legs told their peers, relays both ways', async () => {
@@ -112,13 +38,7 @@ describe('C relay', () => {
     relay.setRemote(0, 'A', { address: '127.0.0.1', port: a.address().port });
     relay.setRemote(0, 'B', { address: '127.0.0.1', port: b.address().port });
     expect((await relay.stats()).bad_commands).toBe(0);
-    const frames = [frame(4), frame(5)];
-    const arriving = receive(b, 2);
-    for (const [i, f] of frames.entries()) await send(a, rtp(i, f), legA.port);
-    expectRepacketized(await arriving, frames);
-    const back = receive(a, 1);
-    await send(b, rtp(0, frame(6)), legB.port);
-    expect(Buffer.from(RtpPacketView.parse((await back)[0]!.msg).payload)).toEqual(Buffer.from(frame(6)));
+    await expectRelaysToldPeers(a, b, { legA, legB });
     const final = await relay.close();
     expect(final).toMatchObject({ rx_packets: 3, tx_packets: 3 });
     expect(final!.rx_batches).toBeGreaterThan(0);

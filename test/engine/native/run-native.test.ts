@@ -24,25 +24,38 @@ describe('bench:native', () => {
     expect(report.hot_path_ratio).toBeCloseTo(hot!.tandem_tinybench_ns / hot!.c_ns, 2);
     expect(report.hot_path_ratio_batched).toBeCloseTo(hot!.tandem_batched_ns / hot!.c_ns, 2);
     expect(report.engine_cpu_ratio).toBeNull();
+    expect(report.engine_cpu_ratio_vs_node_relay).toBeNull();
+    expect(report.node_relay_cpu_ratio_vs_c).toBeNull();
     expect(report.engine_pairs_ratio).toBeNull();
     expect(report.machine.cores).toBeGreaterThan(0);
     expect(report.machine.loadavg).toHaveLength(3);
     expect(lines.some((l) => l.includes(HOT_PATH_OPERATION))).toBe(true);
   }, 120_000);
 
-  it('drives Tandem and the C relay with the same generator and searches pairs stepwise', async () => {
-    const report = await runNative({ ...small, print: () => undefined });
+  it('drives Tandem, the C relay and the Node relay with the same generator and searches pairs stepwise', async () => {
+    const lines: string[] = [];
+    const report = await runNative({ ...small, print: (l) => lines.push(l) });
     const engine = report.engine!;
     expect(engine.tandem).toMatchObject({ variant: 'tandem', pairs: 3 });
     expect(engine.c_mmsg).toMatchObject({ variant: 'c-relay-mmsg', pairs: 3 });
     expect(engine.c_socket).toMatchObject({ variant: 'c-relay-socket', pairs: 3 });
-    for (const run of [engine.tandem, engine.c_mmsg, engine.c_socket]) {
+    expect(engine.node_relay).toMatchObject({ variant: 'node-relay', pairs: 3 });
+    for (const run of [engine.tandem, engine.c_mmsg, engine.c_socket, engine.node_relay]) {
       expect(run).not.toHaveProperty('error');
       expect(run.relayed_packets).toBe(Math.min(run.packets_in, run.packets_out));
       expect(run.relayed_packets).toBeGreaterThan(0);
       expect(run.cpu_us_per_packet).toBeGreaterThan(0);
     }
     expect(report.engine_cpu_ratio).toBeCloseTo(engine.tandem.cpu_us_per_packet / engine.c_mmsg.cpu_us_per_packet, 2);
+    expect(report.engine_cpu_ratio_vs_node_relay).toBeCloseTo(engine.tandem.cpu_us_per_packet / engine.node_relay.cpu_us_per_packet, 2);
+    expect(report.node_relay_cpu_ratio_vs_c).toBeCloseTo(engine.node_relay.cpu_us_per_packet / engine.c_mmsg.cpu_us_per_packet, 2);
+    // The Node relay is a row of the comparison and its ratios are on the CPU line; it is not part of the pair search.
+    const nodeRows = lines.filter((l) => l.startsWith('node-relay '));
+    expect(nodeRows).toHaveLength(1);
+    expect(nodeRows[0]).toContain(`${engine.node_relay.cpu_us_per_packet.toFixed(2)} µs/pkt`);
+    const cpuLine = lines.find((l) => l.startsWith('CPU per relayed packet'));
+    expect(cpuLine).toContain(`Tandem/Node relay ${report.engine_cpu_ratio_vs_node_relay}×`);
+    expect(cpuLine).toContain(`Node relay/C mmsg ${report.node_relay_cpu_ratio_vs_c}×`);
     // Steps in order, the comparison load reused as one of them, and each side stops at its first failure.
     const search = report.pairs_search!;
     for (const side of [search.tandem, search.c_mmsg]) {

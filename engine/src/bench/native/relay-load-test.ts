@@ -3,17 +3,20 @@ import { logger } from '../../common/logger.js';
 import { NO_IMPAIRMENT, type CoreResult } from '../../loadtest/generator-protocol.js';
 import { Histogram } from '../../loadtest/histogram.js';
 import { GeneratorLink } from '../../loadtest/generator-link.js';
+import { nodeRelayLaunch, type RelayLaunch } from './node-relay-launch.js';
 import { RelayProcess, type RelayMode, type RelayStats } from './relay-process.js';
 
 /**
- * The load test of loadtest/orchestrator.ts, pointed at the C relay instead of
- * Tandem's engine: the same generator child, the same schedule and the same
- * loss and latency accounting, so the two can be compared. The relay's CPU
- * and packet counters are read at the start and the end of the measured
- * window, as the orchestrator reads the engine process's.
+ * The load test of loadtest/orchestrator.ts, pointed at a relay (the C relay,
+ * or the Node relay in mode `node`) instead of Tandem's engine: the same
+ * generator child, the same schedule and the same loss and latency
+ * accounting, so they can be compared. The relay's CPU and packet counters
+ * are read at the start and the end of the measured window, as the
+ * orchestrator reads the engine process's.
  */
 export interface RelayLoadTestOptions {
-  relayBinary: string;
+  /** The C relay binary, needed for modes socket and mmsg; mode node runs node-relay.ts instead. */
+  relayBinary?: string;
   mode: RelayMode;
   pairs: number;
   seconds: number;
@@ -29,8 +32,14 @@ export interface RelayLoadTestOptions {
   preferTone?: boolean;
 }
 
+export type RelayVariant = 'c-relay-socket' | 'c-relay-mmsg' | 'node-relay';
+
+export function relayVariant(mode: RelayMode): RelayVariant {
+  return mode === 'node' ? 'node-relay' : `c-relay-${mode}`;
+}
+
 export interface RelayLoadReport {
-  variant: `c-relay-${RelayMode}`;
+  variant: RelayVariant;
   pairs: number;
   seconds: number;
   threads: number;
@@ -62,6 +71,12 @@ function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
+function relayLaunch(o: RelayLoadTestOptions): RelayLaunch {
+  if (o.mode === 'node') return nodeRelayLaunch();
+  if (o.relayBinary === undefined) throw new TypeError(`relay mode ${o.mode} needs relayBinary (native-bench/build/relay)`);
+  return { binary: o.relayBinary, binaryArgs: [] };
+}
+
 export async function runRelayLoadTest(o: RelayLoadTestOptions): Promise<RelayLoadReport> {
   if (!Number.isInteger(o.pairs) || o.pairs < 1) throw new RangeError(`pairs must be a positive integer, got ${o.pairs}`);
   if (!(o.seconds > 0)) throw new RangeError(`seconds must be positive, got ${o.seconds}`);
@@ -75,7 +90,7 @@ export async function runRelayLoadTest(o: RelayLoadTestOptions): Promise<RelayLo
   const maxSeconds = Math.ceil(runMs / 1000) + 60 + o.pairs / 20;
 
   const relay = await RelayProcess.start({
-    binary: o.relayBinary,
+    ...relayLaunch(o),
     mode: o.mode,
     pairs: o.pairs,
     threads,
@@ -126,7 +141,7 @@ export async function runRelayLoadTest(o: RelayLoadTestOptions): Promise<RelayLo
     };
     const result = generator.waitFor('result', STEP_TIMEOUT_MS + runMs);
     generator.send({ type: 'start', schedule: { warmupMs: warmupSeconds * 1000, measureMs: o.seconds * 1000, drainMs } });
-    log.info({ pairs: o.pairs, seconds: o.seconds, mode: o.mode }, 'C relay load test running');
+    log.info({ pairs: o.pairs, seconds: o.seconds, mode: o.mode }, 'relay load test running');
     const g = (await result).result;
     if (windowStart === null || windowEnd === null) throw new Error('the generator did not announce its measured window');
     const [start, end] = await Promise.all([windowStart as Promise<RelayStats>, windowEnd as Promise<RelayStats>]);
@@ -156,7 +171,7 @@ function buildReport(
   const batches = end.rx_batches - start.rx_batches;
   const packetsIn = end.rx_packets - start.rx_packets;
   return {
-    variant: `c-relay-${o.mode}`,
+    variant: relayVariant(o.mode),
     pairs: o.pairs,
     seconds: o.seconds,
     threads,

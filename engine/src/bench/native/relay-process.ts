@@ -4,14 +4,20 @@ import { z } from 'zod';
 import { InvalidStateError } from '../../common/errors.js';
 
 /**
- * native-bench/build/relay as a child process: started, told its legs' peers
- * over stdin, asked for counters, and stopped by closing stdin (it also stops
- * itself after `maxSeconds`, and is killed if it does not answer).
+ * A relay as a child process: native-bench/build/relay (modes socket, mmsg)
+ * or the Node relay (node-relay.ts, mode node), which speak the same protocol.
+ * It is started, told its legs' peers over stdin, asked for counters, and
+ * stopped by closing stdin (it also stops itself after `maxSeconds`, and is
+ * killed if it does not answer).
  */
-export type RelayMode = 'socket' | 'mmsg';
+export type RelayMode = 'socket' | 'mmsg' | 'node';
+const RELAY_MODES = ['socket', 'mmsg', 'node'] as const satisfies readonly RelayMode[];
 
 export interface RelayOptions {
+  /** The program: the C relay, or the Node binary for the Node relay (nodeRelayLaunch()). */
   binary: string;
+  /** Arguments before the relay's own: for the Node relay, node's flags and the script. */
+  binaryArgs?: readonly string[];
   mode: RelayMode;
   pairs: number;
   threads: number;
@@ -25,7 +31,7 @@ export interface RelayOptions {
 const statsSchema = z.object({
   type: z.enum(['stats', 'final']),
   reason: z.string().optional(),
-  mode: z.enum(['socket', 'mmsg']),
+  mode: z.enum(RELAY_MODES),
   pairs: z.number().int(),
   threads: z.number().int(),
   wall_s: z.number(),
@@ -46,7 +52,7 @@ export type RelayStats = z.infer<typeof statsSchema>;
 
 const readySchema = z.object({
   type: z.literal('ready'),
-  mode: z.enum(['socket', 'mmsg']),
+  mode: z.enum(RELAY_MODES),
   address: z.string(),
   pairs: z.number().int(),
   threads: z.number().int(),
@@ -84,7 +90,7 @@ export class RelayProcess {
 
   /** Spawns the relay and resolves once every socket is bound. */
   static async start(o: RelayOptions): Promise<RelayProcess> {
-    const args = ['--mode', o.mode, '--pairs', String(o.pairs), '--threads', String(o.threads), '--base-port', String(o.basePort), '--seconds', String(Math.ceil(o.maxSeconds))];
+    const args = [...(o.binaryArgs ?? []), '--mode', o.mode, '--pairs', String(o.pairs), '--threads', String(o.threads), '--base-port', String(o.basePort), '--seconds', String(Math.ceil(o.maxSeconds))];
     if (o.socketBufferBytes !== undefined) args.push('--socket-buffer', String(o.socketBufferBytes));
     if (o.bindAddress !== undefined) args.push('--bind', o.bindAddress);
     const child = spawn(o.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
