@@ -83,6 +83,9 @@ describe('PgTranscriptStore on PostgreSQL', () => {
     for (let i = 1; i <= 5; i++) store.save(transcriptEvent({ callId: 'c1', utteranceId: `u${i}`, startMs: i * 1000, endMs: i * 1000 + 500 }));
     store.save(transcriptEvent({ pairId: 'pair_002', utteranceId: 'other' }));
     await store.flush();
+    // A Date has whole milliseconds and created_at microseconds: taken in the same millisecond as the
+    // INSERT, `between` would be truncated to before the rows it must follow.
+    await new Promise((r) => setTimeout(r, 20));
     const between = new Date();
     await new Promise((r) => setTimeout(r, 20));
     store.save(transcriptEvent({ callId: 'c2', utteranceId: 'late' }));
