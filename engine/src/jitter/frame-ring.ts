@@ -17,6 +17,8 @@ export class FrameRing {
   readonly #buffer: Array<Uint8Array | null>;
   readonly #offset: Int32Array;
   readonly #length: Int32Array;
+  /** When each frame arrived (the caller's clock), so playout can tell how long a frame waited. */
+  readonly #arrival: Float64Array;
   #count = 0;
 
   constructor(minSlots: number) {
@@ -30,6 +32,7 @@ export class FrameRing {
     this.#buffer = new Array<Uint8Array | null>(size).fill(null);
     this.#offset = new Int32Array(size);
     this.#length = new Int32Array(size);
+    this.#arrival = new Float64Array(size);
   }
 
   /** Frames currently stored. */
@@ -46,7 +49,7 @@ export class FrameRing {
     return this.#seq[this.#slot(ext)] === ext;
   }
 
-  put(ext: number, timestamp: number, marker: boolean, buffer: Uint8Array, offset: number, length: number): void {
+  put(ext: number, timestamp: number, marker: boolean, buffer: Uint8Array, offset: number, length: number, arrivalMs: number): void {
     const i = this.#slot(ext);
     if (this.#seq[i] === -1) this.#count++;
     this.#seq[i] = ext;
@@ -55,6 +58,7 @@ export class FrameRing {
     this.#buffer[i] = buffer;
     this.#offset[i] = offset;
     this.#length[i] = length;
+    this.#arrival[i] = arrivalMs;
   }
 
   /** The following accessors require `has(ext)`. */
@@ -76,6 +80,10 @@ export class FrameRing {
 
   lengthOf(ext: number): number {
     return this.#length[this.#slot(ext)] ?? 0;
+  }
+
+  arrivalOf(ext: number): number {
+    return this.#arrival[this.#slot(ext)] ?? 0;
   }
 
   /** Empties the slot if it holds `ext`; true if a frame was removed. Drops the payload reference. */

@@ -83,6 +83,8 @@ const TARGET_SHRINK_HOLD_MS = 2000;
  * period: ~4 % speed-up, rarely audible). The hold is the hysteresis: a depth that dips back to target resets it.
  */
 const ACCELERATE_HOLD_MS = 500;
+/** The same hold on a latency-first leg (audio for recognition, not for a listener): a surplus is gone in 3 ticks. */
+const LATENCY_FIRST_HOLD_MS = 60;
 
 /** Extended sequence of a stream's first packet: keeps extended numbers positive when earlier packets follow. */
 const EXT_BASE = 1 << 16;
@@ -131,6 +133,7 @@ export class JitterBuffer {
   #shrinkSinceMs = -1;
   #overSinceMs = -1;
   #lastPlayedTimestamp = 0;
+  #lastPlayedArrivalMs = Number.NaN;
   #talkspurtStart = false;
   #talkspurtPending = false;
   /** The stream a resync replaced, so its reordered stragglers are dropped instead of resyncing back. */
@@ -139,7 +142,7 @@ export class JitterBuffer {
   #previousUntilMs = Number.NEGATIVE_INFINITY;
   /** Sequence of a lone same-SSRC packet far from the stream, on probation (RFC 3550 A.1); -1 = none. */
   #jumpCandidate = -1;
-  #shedSingleSurplus = false;
+  #latencyFirst = false;
 
   constructor(decode: FrameDecoder, options: JitterBufferOptions) {
     if (typeof decode !== 'function') throw new TypeError('decode must be a function');
@@ -184,6 +187,11 @@ export class JitterBuffer {
     return this.#lastPlayedTimestamp;
   }
 
+  /** When the frame last taken from the buffer for playout arrived (push's nowMs); NaN before any. */
+  get lastPlayedArrivalMs(): number {
+    return this.#lastPlayedArrivalMs;
+  }
+
   /** True when the last 'audio' frame popped began a talkspurt (marker bit, or first after waiting/resync). */
   get talkspurtStart(): boolean {
     return this.#talkspurtStart;
@@ -200,18 +208,19 @@ export class JitterBuffer {
   }
 
   /**
-   * Whether a surplus of exactly one frame above target is shed too (after the same hold as a larger one).
-   * Off by default: where a listener hears this stream, keeping that frame trades 20 ms for continuity, and on a
-   * busy box such a surplus comes and goes with every late tick (shedding it cost 5× the loss at 800 pairs:
-   * 0.13–0.15 % against 0.02–0.035 %). On for a stream that feeds recognition, where latency is what counts and a
-   * single late packet would otherwise add 20 ms to every later utterance of the call.
+   * Latency first, for a stream that feeds recognition rather than a listener: a surplus of even one frame above
+   * target is shed after LATENCY_FIRST_HOLD_MS, and a lone underrun conceals without raising the target (the
+   * jitter estimate still does). Off by default: where a listener hears the stream, keeping that frame trades
+   * 20 ms for continuity, and on a busy box such a surplus comes and goes with every late tick (shedding it cost
+   * 5× the loss at 800 pairs: 0.13–0.15 % against 0.02–0.035 %). On, a single late packet no longer adds 20 ms
+   * to every later utterance of the call.
    */
-  shedSingleSurplus(on: boolean): void {
-    this.#shedSingleSurplus = on;
+  setLatencyFirst(on: boolean): void {
+    this.#latencyFirst = on;
   }
 
-  get shedsSingleSurplus(): boolean {
-    return this.#shedSingleSurplus;
+  get latencyFirst(): boolean {
+    return this.#latencyFirst;
   }
 
   push(packet: JitterPacket, nowMs: number): PushOutcome {
@@ -263,7 +272,7 @@ export class JitterBuffer {
         return 'late';
       }
       this.#observeArrival(nowMs, ts);
-      ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength);
+      ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs);
       this.#headExt = ext;
       stats.reordered++;
       this.#publish();
@@ -284,7 +293,7 @@ export class JitterBuffer {
     if (ring.count === 0 && this.#state !== STATE_PLAYING) this.#prefillSinceMs = nowMs;
     let outcome: PushOutcome = 'accepted';
     if (ext - this.#headExt + 1 > this.#maxFrames && this.#dropOldest(ext)) outcome = 'overflow';
-    ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength);
+    ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs);
     this.#publish();
     return outcome;
   }
@@ -319,8 +328,10 @@ export class JitterBuffer {
       // Underrun: nothing to play, so the next frame is late. Wait for it (it may only be delayed) and grow at once.
       this.#state = STATE_REBUFFERING;
       this.#owedTicks = 1;
-      this.#targetMs = Math.min(this.#maxTargetMs, this.#targetMs + FRAME_MS);
-      this.#shrinkSinceMs = -1;
+      if (!this.#latencyFirst) {
+        this.#targetMs = Math.min(this.#maxTargetMs, this.#targetMs + FRAME_MS);
+        this.#shrinkSinceMs = -1;
+      }
       return this.#conceal(out);
     }
     this.#accelerate(nowMs);
@@ -337,6 +348,7 @@ export class JitterBuffer {
     const buffer = ring.bufferOf(ext);
     const offset = ring.offsetOf(ext);
     const length = ring.lengthOf(ext);
+    this.#lastPlayedArrivalMs = ring.arrivalOf(ext);
     ring.remove(ext);
     this.#lastPlayedTimestamp = timestamp;
     let samples = -1;
@@ -410,7 +422,7 @@ export class JitterBuffer {
     this.#concealer.forget();
     this.#jitter.restart();
     this.#observeArrival(nowMs, ts);
-    this.#ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength);
+    this.#ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs);
   }
 
   /** The stream is over (idle) or replaced (resync): nothing of it may be played any more. */
@@ -498,7 +510,7 @@ export class JitterBuffer {
   /** Sheds one frame when depth has stayed above target + margin for ACCELERATE_HOLD_MS. */
   #accelerate(nowMs: number): void {
     const surplusMs = this.#depthFrames() * FRAME_MS - this.#targetMs;
-    if (surplusMs <= (this.#shedSingleSurplus ? 0 : FRAME_MS)) {
+    if (surplusMs <= (this.#latencyFirst ? 0 : FRAME_MS)) {
       this.#overSinceMs = -1;
       return;
     }
@@ -506,7 +518,7 @@ export class JitterBuffer {
       this.#overSinceMs = nowMs;
       return;
     }
-    if (nowMs - this.#overSinceMs < ACCELERATE_HOLD_MS) return;
+    if (nowMs - this.#overSinceMs < (this.#latencyFirst ? LATENCY_FIRST_HOLD_MS : ACCELERATE_HOLD_MS)) return;
     this.#overSinceMs = nowMs;
     const ext = this.#headExt++;
     if (this.#ring.has(ext)) {

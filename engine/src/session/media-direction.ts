@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Direction, MediaFrame, PipelineStage } from '../pipeline/index.js';
 import type { RtpLeg } from './rtp-leg.js';
 
@@ -21,6 +22,11 @@ export interface SlotPlanner {
  * task moves to the slot just after the packets' arrival phase, so a frame
  * waits one slot (≈ 2 ms) for its tick instead of up to a whole 20 ms period.
  */
+/** Ticks per phase check (one second of frames). */
+const PHASE_WINDOW_TICKS = 50;
+/** How far beyond the margin the least delayed frame may wait before the tick moves (one 2 ms slot, plus timer noise). */
+const PHASE_SLACK_MS = 3;
+
 export class MediaDirection {
   readonly direction: Direction;
   readonly #source: RtpLeg;
@@ -30,6 +36,10 @@ export class MediaDirection {
   readonly #planner: SlotPlanner | null;
   readonly #alignMarginMs: number;
   #alignedToArrival = Number.NaN;
+  /** Shortest wait (arrival → tick) of a played frame in the current window, and when that frame arrived. */
+  #minWaitMs = Number.POSITIVE_INFINITY;
+  #minWaitArrivalMs = Number.NaN;
+  #windowTicks = 0;
   /** Sees each tick's input and output (the pair's recorder). */
   #observer: FrameObserver | null = null;
 
@@ -68,7 +78,9 @@ export class MediaDirection {
       frame.status = result;
       frame.samples = this.#source.codec.frameSamples;
       frame.rtpTimestamp = this.#source.jitter.lastPlayedTimestamp;
-      frame.ingressDelayMs = this.#source.jitter.bufferedFrames * 20 + this.#alignMarginMs;
+      // How long this frame sat in Tandem before the stage saw it: jitter buffer plus tick alignment.
+      // A concealed frame never arrived; it stands in for one that is late by at least the alignment margin.
+      frame.ingressDelayMs = result === 'audio' ? this.#trackPhase(this.#source.jitter.lastPlayedArrivalMs) : this.#alignMarginMs;
       input = frame;
     } else {
       this.#alignToArrivals();
@@ -92,6 +104,29 @@ export class MediaDirection {
 
   close(): void {
     this.#stage.close();
+  }
+
+  /**
+   * Returns how long the frame just popped waited, and keeps the tick in phase with its stream. The phase is
+   * set from the first packets of a stream, which a busy worker may read late; every second the tick moves
+   * earlier when even the least delayed frame of that second waited more than a slot beyond the margin.
+   * It never moves later here: late packets are the jitter buffer's job.
+   */
+  #trackPhase(arrivalMs: number): number {
+    const waited = Math.max(0, performance.now() - arrivalMs);
+    if (waited < this.#minWaitMs) {
+      this.#minWaitMs = waited;
+      this.#minWaitArrivalMs = arrivalMs;
+    }
+    if (++this.#windowTicks >= PHASE_WINDOW_TICKS) {
+      const planner = this.#planner;
+      if (planner !== null && this.#minWaitMs > this.#alignMarginMs + PHASE_SLACK_MS) {
+        planner.move(this, planner.slotAfter(this.#minWaitArrivalMs + this.#alignMarginMs));
+      }
+      this.#windowTicks = 0;
+      this.#minWaitMs = Number.POSITIVE_INFINITY;
+    }
+    return waited;
   }
 
   /** While the stream is (re)starting, follow the phase of its newest packet. */

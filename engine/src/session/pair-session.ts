@@ -86,11 +86,11 @@ export class PairSession {
 
   /**
    * A leg whose audio feeds translation favours latency over continuity in its jitter buffer
-   * (see JitterBuffer.shedSingleSurplus); a mirrored leg is heard as it is and keeps continuity.
+   * (see JitterBuffer.setLatencyFirst); a mirrored leg is heard as it is and keeps continuity.
    */
   favourLatencyFor(translated: readonly Direction[]): void {
-    this.legA.jitter.shedSingleSurplus(translated.includes('A->B'));
-    this.legB.jitter.shedSingleSurplus(translated.includes('B->A'));
+    this.legA.jitter.setLatencyFirst(translated.includes('A->B'));
+    this.legB.jitter.setLatencyFirst(translated.includes('B->A'));
   }
 
   /** Rebuilds both directions' stages (e.g. new languages); the old stages are closed. */

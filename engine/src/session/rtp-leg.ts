@@ -189,7 +189,7 @@ export class RtpLeg {
       txErrors: this.#txErrors,
       txSkippedNotConnected: this.#txSkippedNotConnected,
       jitter: { ...j },
-      latencyFirst: this.jitter.shedsSingleSurplus,
+      latencyFirst: this.jitter.latencyFirst,
     };
   }
 

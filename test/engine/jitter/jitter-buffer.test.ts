@@ -479,8 +479,8 @@ describe('JitterBuffer adaptive depth', () => {
 
   it('latency first: sheds the one-frame surplus a single late packet leaves, so latency does not stay 20 ms higher', () => {
     const jb = make();
-    jb.shedSingleSurplus(true);
-    expect(jb.shedsSingleSurplus).toBe(true);
+    jb.setLatencyFirst(true);
+    expect(jb.latencyFirst).toBe(true);
     // Packet 50 is 30 ms late: its tick underruns, then it and 51 are both buffered.
     runSteady(jb, 400, (i) => (i === 50 ? 30 : 0), { tailMs: 0 });
     expect(jb.stats.concealed).toBeGreaterThan(0);
@@ -492,7 +492,7 @@ describe('JitterBuffer adaptive depth', () => {
 
   it('continuity first (the default): keeps that frame and plays every packet', () => {
     const jb = make();
-    expect(jb.shedsSingleSurplus).toBe(false);
+    expect(jb.latencyFirst).toBe(false);
     runSteady(jb, 400, (i) => (i === 50 ? 30 : 0), { tailMs: 0 });
     expect(jb.stats.accelerated).toBe(0);
     // Every packet is played or still waiting its turn: none shed, none lost ...
@@ -500,6 +500,19 @@ describe('JitterBuffer adaptive depth', () => {
     expect(jb.stats.lost).toBe(0);
     // ... and the frame the late packet pushed back still waits after each pop: 20 ms more for the rest of the stream.
     expect(jb.bufferedFrames).toBe(1);
+  });
+
+  it('latency first: a lone underrun conceals without raising the target', () => {
+    const jb = make();
+    jb.setLatencyFirst(true);
+    jb.push(packet(1, 160), 0);
+    jb.pop(5, newOut());
+    expect(jb.pop(25, newOut())).toBe('concealed');
+    expect(jb.stats.targetMs).toBe(20);
+    // The late frame arrives and is played on the next tick: nothing lost.
+    jb.push(packet(2, 320), 30);
+    expect(popSeq(jb, 45)).toEqual({ result: 'audio', seq: 2 });
+    expect(jb.stats.lost).toBe(0);
   });
 
   it('an underrun grows the target by a frame at once', () => {
