@@ -1,7 +1,7 @@
-import { writeReportFile } from '../common/report-file.js';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
+import { writeReportFile } from '../common/report-file.js';
 import { addCodecBenches } from './codec.bench.js';
 import { addHotPathBenches } from './hot-path.bench.js';
 import { addJitterBenches } from './jitter.bench.js';

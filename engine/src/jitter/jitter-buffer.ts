@@ -85,7 +85,6 @@ const TARGET_SHRINK_HOLD_MS = 2000;
 const ACCELERATE_HOLD_MS = 500;
 /** The same hold on a latency-first leg (audio for recognition, not for a listener): a surplus is gone in 3 ticks. */
 const LATENCY_FIRST_HOLD_MS = 60;
-
 /** Extended sequence of a stream's first packet: keeps extended numbers positive when earlier packets follow. */
 const EXT_BASE = 1 << 16;
 
@@ -325,7 +324,8 @@ export class JitterBuffer {
     }
 
     if (ring.count === 0) {
-      // Underrun: nothing to play, so the next frame is late. Wait for it (it may only be delayed) and grow at once.
+      // Underrun: nothing to play, so the next frame is late. Wait for it (it may only be delayed) and grow at once,
+      // unless latency comes first: then only a rising jitter estimate grows the target.
       this.#state = STATE_REBUFFERING;
       this.#owedTicks = 1;
       if (!this.#latencyFirst) {
@@ -507,7 +507,7 @@ export class JitterBuffer {
     }
   }
 
-  /** Sheds one frame when depth has stayed above target + margin for ACCELERATE_HOLD_MS. */
+  /** Sheds one frame when depth has stayed above target (by more than a frame, unless latency first) for the hold. */
   #accelerate(nowMs: number): void {
     const surplusMs = this.#depthFrames() * FRAME_MS - this.#targetMs;
     if (surplusMs <= (this.#latencyFirst ? 0 : FRAME_MS)) {

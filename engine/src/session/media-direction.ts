@@ -13,6 +13,11 @@ export interface SlotPlanner {
   move(task: { tick(nowMs: number): void }, slot: number): void;
 }
 
+/** Ticks per phase check (one second of frames). */
+const PHASE_WINDOW_TICKS = 50;
+/** How far beyond the margin the least delayed frame may wait before the tick moves (one 2 ms slot, plus timer noise). */
+const PHASE_SLACK_MS = 3;
+
 /**
  * One direction of a pair (A->B or B->A), run on every tick: the source leg's
  * jitter buffer yields at most one frame, the stage decides what the opposite
@@ -22,11 +27,6 @@ export interface SlotPlanner {
  * task moves to the slot just after the packets' arrival phase, so a frame
  * waits one slot (≈ 2 ms) for its tick instead of up to a whole 20 ms period.
  */
-/** Ticks per phase check (one second of frames). */
-const PHASE_WINDOW_TICKS = 50;
-/** How far beyond the margin the least delayed frame may wait before the tick moves (one 2 ms slot, plus timer noise). */
-const PHASE_SLACK_MS = 3;
-
 export class MediaDirection {
   readonly direction: Direction;
   readonly #source: RtpLeg;

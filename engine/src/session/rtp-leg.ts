@@ -24,7 +24,7 @@ export interface RtpLegOptions {
   ext: string;
   codec: Codec;
   socket: dgram.Socket;
-  jitter: { minDepthMs: number; maxDepthMs: number; playoutSlackMs?: number };
+  jitter: { minDepthMs: number; maxDepthMs: number; playoutSlackMs: number };
   remote?: UdpEndpoint | undefined;
   log: Logger;
 }
@@ -86,7 +86,7 @@ export class RtpLeg {
       frameSamples: this.codec.frameSamples,
       minDepthMs: options.jitter.minDepthMs,
       maxDepthMs: options.jitter.maxDepthMs,
-      playoutSlackMs: options.jitter.playoutSlackMs ?? 0,
+      playoutSlackMs: options.jitter.playoutSlackMs,
     });
     this.#packetizer = new RtpPacketizer({ payloadType: this.codec.payloadType });
     this.#sendRing = Array.from({ length: SEND_RING }, () => Buffer.alloc(RTP_HEADER_BYTES + this.codec.frameBytes));

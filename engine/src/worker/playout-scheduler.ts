@@ -1,6 +1,14 @@
 import { performance } from 'node:perf_hooks';
 
 /**
+ * A slot may run this much before its deadline. Node's timers count whole
+ * milliseconds from a cached loop time, so a timer for the deadline fires up
+ * to ~1 ms early; refusing those and re-arming costs a whole extra millisecond
+ * (the shortest timeout), which was the widest mode of the send intervals.
+ */
+const EARLY_MS = 1;
+
+/**
  * One paced clock per worker for every pair it owns. Deadlines are absolute
  * (start + k·slot on the monotonic clock), so lateness never accumulates the way
  * setInterval drifts. The 20 ms period is cut into slots and each task lives in
@@ -12,14 +20,6 @@ import { performance } from 'node:perf_hooks';
  * arrived during the stall is still played rather than overflowing the
  * buffers); beyond that the schedule jumps forward and counts the skip.
  */
-/**
- * A slot may run this much before its deadline. Node's timers count whole
- * milliseconds from a cached loop time, so a timer for the deadline fires up
- * to ~1 ms early; refusing those and re-arming costs a whole extra millisecond
- * (the shortest timeout), which was the widest mode of the send intervals.
- */
-const EARLY_MS = 1;
-
 export interface TickTask {
   tick(nowMs: number): void;
 }

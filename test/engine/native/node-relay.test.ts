@@ -6,7 +6,7 @@ import { nodeRelayLaunch } from '../../../engine/src/bench/native/node-relay-lau
 import { RelayProcess, type RelayOptions } from '../../../engine/src/bench/native/relay-process.js';
 import { runRelayLoadTest } from '../../../engine/src/bench/native/relay-load-test.js';
 import { RtpPacketView, serializeRtp } from '../../../engine/src/rtp/index.js';
-import { OpenResources, expectLatchesAndRelaysBothWays, expectRelaysToldPeers, frame, receive, rtp, send, udpSocket as openUdpSocket } from './relay-test-helpers.js';
+import { OpenResources, expectLatchesAndRelaysBothWays, expectRelaysToldPeers, expectStopsOnSigterm, frame, receive, rtp, send, udpSocket as openUdpSocket } from './relay-test-helpers.js';
 
 const open = new OpenResources();
 
@@ -103,11 +103,7 @@ describe('Node relay', () => {
   }, 30_000);
 
   it('stops on SIGTERM', async () => {
-    const relay = await startNodeRelay();
-    expect(relay.pid).toBeGreaterThan(0);
-    const exited = relay.exited();
-    process.kill(relay.pid!, 'SIGTERM');
-    expect(await exited).toMatchObject({ type: 'final', reason: 'signal' });
+    await expectStopsOnSigterm(await startNodeRelay());
   }, 30_000);
 
   it("refuses bad arguments with relay.c's message instead of starting", async () => {

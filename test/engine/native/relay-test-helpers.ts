@@ -109,3 +109,11 @@ export async function expectRelaysToldPeers(a: dgram.Socket, b: dgram.Socket, le
   await send(b, rtp(0, frame(6)), legs.legB.port);
   expect(Buffer.from(RtpPacketView.parse((await back)[0]!.msg).payload)).toEqual(Buffer.from(frame(6)));
 }
+
+/** A relay sent SIGTERM stops and says so in its final line. */
+export async function expectStopsOnSigterm(relay: RelayProcess): Promise<void> {
+  expect(relay.pid).toBeGreaterThan(0);
+  const exited = relay.exited();
+  process.kill(relay.pid!, 'SIGTERM');
+  expect(await exited).toMatchObject({ type: 'final', reason: 'signal' });
+}

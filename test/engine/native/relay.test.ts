@@ -4,7 +4,7 @@ import { ensureNativeBuild, type NativePaths } from '../../../engine/src/bench/n
 import { RelayProcess, type RelayMode } from '../../../engine/src/bench/native/relay-process.js';
 import { runRelayLoadTest } from '../../../engine/src/bench/native/relay-load-test.js';
 import { RtpPacketView } from '../../../engine/src/rtp/index.js';
-import { OpenResources, expectLatchesAndRelaysBothWays, expectRelaysToldPeers, frame, receive, rtp, send, udpSocket as openUdpSocket } from './relay-test-helpers.js';
+import { OpenResources, expectLatchesAndRelaysBothWays, expectRelaysToldPeers, expectStopsOnSigterm, frame, receive, rtp, send, udpSocket as openUdpSocket } from './relay-test-helpers.js';
 
 const open = new OpenResources();
 
@@ -80,11 +80,7 @@ describe('C relay', () => {
   }, 30_000);
 
   it('stops on SIGTERM', async () => {
-    const relay = await startRelay(paths, 'mmsg');
-    expect(relay.pid).toBeGreaterThan(0);
-    const exited = relay.exited();
-    process.kill(relay.pid!, 'SIGTERM');
-    expect(await exited).toMatchObject({ type: 'final', reason: 'signal' });
+    await expectStopsOnSigterm(await startRelay(paths, 'mmsg'));
   }, 30_000);
 
   it('refuses bad arguments with a message instead of starting', async () => {

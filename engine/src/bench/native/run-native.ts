@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { writeReportFile } from '../../common/report-file.js';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../common/errors.js';
+import { writeReportFile } from '../../common/report-file.js';
 import { setLogLevel } from '../../common/logger.js';
 import { runLoadTest } from '../../loadtest/orchestrator.js';
 import type { LoadTestReport } from '../../loadtest/report.js';
