@@ -50,6 +50,18 @@ export const engineConfigSchema = z.object({
    * priority and say so in the log and in stats.
    */
   workerNice: z.number().int().min(-20).max(19).default(-5),
+  /**
+   * The Silero VAD each worker runs for its translated pairs: batching trades
+   * CPU for decision latency (see pipeline/vad/options.ts for each knob).
+   */
+  vad: z
+    .object({
+      maxBatchSize: z.number().int().min(1).max(4096).default(64),
+      batchWindowMs: z.number().min(0).max(32).default(8),
+      urgentDecisions: z.boolean().default(true),
+    })
+    .strict()
+    .default({ maxBatchSize: 64, batchWindowMs: 8, urgentDecisions: true }),
   /** Where pairs opened with `record: true` write their 4-channel WAV; omitted = recording refused. */
   recording: RecordingConfigSchema.optional(),
   /** Deadline for a control message to a worker (open, close, stats...). */

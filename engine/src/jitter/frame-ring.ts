@@ -19,6 +19,8 @@ export class FrameRing {
   readonly #length: Int32Array;
   /** When each frame arrived (the caller's clock), so playout can tell how long a frame waited. */
   readonly #arrival: Float64Array;
+  /** 1 once an early reader (JitterBuffer.readEarly) has had the frame, so playout does not hand it over twice. */
+  readonly #read: Uint8Array;
   #count = 0;
 
   constructor(minSlots: number) {
@@ -33,6 +35,7 @@ export class FrameRing {
     this.#offset = new Int32Array(size);
     this.#length = new Int32Array(size);
     this.#arrival = new Float64Array(size);
+    this.#read = new Uint8Array(size);
   }
 
   /** Frames currently stored. */
@@ -59,6 +62,7 @@ export class FrameRing {
     this.#offset[i] = offset;
     this.#length[i] = length;
     this.#arrival[i] = arrivalMs;
+    this.#read[i] = 0;
   }
 
   /** The following accessors require `has(ext)`. */
@@ -84,6 +88,14 @@ export class FrameRing {
 
   arrivalOf(ext: number): number {
     return this.#arrival[this.#slot(ext)] ?? 0;
+  }
+
+  readEarlyOf(ext: number): boolean {
+    return this.#read[this.#slot(ext)] === 1;
+  }
+
+  markReadEarly(ext: number): void {
+    this.#read[this.#slot(ext)] = 1;
   }
 
   /** Empties the slot if it holds `ext`; true if a frame was removed. Drops the payload reference. */

@@ -142,6 +142,12 @@ export class JitterBuffer {
   /** Sequence of a lone same-SSRC packet far from the stream, on probation (RFC 3550 A.1); -1 = none. */
   #jumpCandidate = -1;
   #latencyFirst = false;
+  #earlyReading = false;
+  /** Extended sequence of the next frame readEarly hands over (clamped up to the play head when used). */
+  #earlyExt = 0;
+  #lastEarlyArrivalMs = Number.NaN;
+  #lastEarlyTimestamp = 0;
+  #lastPopReadEarly = false;
 
   constructor(decode: FrameDecoder, options: JitterBufferOptions) {
     if (typeof decode !== 'function') throw new TypeError('decode must be a function');
@@ -222,6 +228,73 @@ export class JitterBuffer {
     return this.#latencyFirst;
   }
 
+  /**
+   * Early reading, for a stream that feeds recognition: readEarly hands over each stored frame in sequence order
+   * as soon as it is there, without waiting for playout. The jitter buffer's wait protects a listener from gaps;
+   * a recogniser buffers for itself, so for it that wait is only delay. Playout (pop) is unchanged and says of
+   * each frame whether the early reader already had it (lastPopReadEarly), so a reader of both takes each once.
+   */
+  setEarlyReading(on: boolean): void {
+    this.#earlyReading = on;
+    this.#earlyExt = this.#headExt;
+  }
+
+  get earlyReading(): boolean {
+    return this.#earlyReading;
+  }
+
+  /**
+   * Decodes the next frame in sequence into `out` if it is stored and not yet read; false when it has not
+   * arrived (a later frame waits behind the gap until playout passes it). Frames come strictly in sequence
+   * order, each at most once. Never touches playout state.
+   */
+  readEarly(out: Int16Array): boolean {
+    if (!this.#earlyReading || !this.#hasStream) return false;
+    if (this.#earlyExt < this.#headExt) this.#earlyExt = this.#headExt;
+    const ring = this.#ring;
+    while (ring.has(this.#earlyExt)) {
+      const ext = this.#earlyExt++;
+      if (ring.readEarlyOf(ext)) continue;
+      ring.markReadEarly(ext);
+      const buffer = ring.bufferOf(ext);
+      let samples = -1;
+      if (buffer !== null) {
+        try {
+          samples = this.#decode(buffer, ring.offsetOf(ext), ring.lengthOf(ext), out);
+        } catch {
+          samples = -1;
+        }
+      }
+      // Playout counts the decode error; the early reader gets silence in that frame's place.
+      if (!(samples >= 0)) samples = 0;
+      if (samples < this.#frameSamples) out.fill(0, samples, this.#frameSamples);
+      this.#lastEarlyArrivalMs = ring.arrivalOf(ext);
+      this.#lastEarlyTimestamp = ring.timestampOf(ext);
+      return true;
+    }
+    return false;
+  }
+
+  /** Arrival (push's nowMs) of the frame readEarly last returned. */
+  get lastEarlyArrivalMs(): number {
+    return this.#lastEarlyArrivalMs;
+  }
+
+  /** RTP timestamp of the frame readEarly last returned. */
+  get lastEarlyTimestamp(): number {
+    return this.#lastEarlyTimestamp;
+  }
+
+  /**
+   * True when the frame pop last returned was already handed over by readEarly, or skipped by it (a frame that
+   * arrived, before playout began, after a later one had been handed over). Concealment is never read early:
+   * it stands for time that passed without audio, which a recogniser should hear as it did before (a late frame
+   * that follows its own concealment stretches that timeline by a frame, as it stretches playout).
+   */
+  get lastPopReadEarly(): boolean {
+    return this.#lastPopReadEarly;
+  }
+
   push(packet: JitterPacket, nowMs: number): PushOutcome {
     const stats = this.#stats;
     stats.received++;
@@ -273,6 +346,8 @@ export class JitterBuffer {
       this.#observeArrival(nowMs, ts);
       ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs);
       this.#headExt = ext;
+      // The early reader already handed over a later frame: it skips this one rather than go back in time.
+      if (ext < this.#earlyExt) ring.markReadEarly(ext);
       stats.reordered++;
       this.#publish();
       return 'accepted';
@@ -293,6 +368,8 @@ export class JitterBuffer {
     let outcome: PushOutcome = 'accepted';
     if (ext - this.#headExt + 1 > this.#maxFrames && this.#dropOldest(ext)) outcome = 'overflow';
     ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs);
+    // Reordered behind a frame the early reader already handed over (only possible near a stream's start).
+    if (ext < this.#earlyExt) ring.markReadEarly(ext);
     this.#publish();
     return outcome;
   }
@@ -305,6 +382,7 @@ export class JitterBuffer {
     if (this.#hasStream && nowMs - this.#lastArrivalMs >= this.#options.idleAfterMs) this.#endStream();
     this.#shrinkTarget(nowMs);
     const ring = this.#ring;
+    this.#lastPopReadEarly = false;
 
     if (this.#state === STATE_WAITING) {
       if (!this.#hasStream || !this.#prefilled(nowMs)) {
@@ -349,6 +427,7 @@ export class JitterBuffer {
     const offset = ring.offsetOf(ext);
     const length = ring.lengthOf(ext);
     this.#lastPlayedArrivalMs = ring.arrivalOf(ext);
+    this.#lastPopReadEarly = this.#earlyReading && ring.readEarlyOf(ext);
     ring.remove(ext);
     this.#lastPlayedTimestamp = timestamp;
     let samples = -1;
@@ -412,6 +491,7 @@ export class JitterBuffer {
     this.#ssrc = packet.ssrc;
     this.#state = STATE_WAITING;
     this.#headExt = ext;
+    this.#earlyExt = ext;
     this.#highestExt = ext;
     this.#highestSeq = seq;
     this.#highestTs = ts;

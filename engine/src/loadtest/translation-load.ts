@@ -146,6 +146,8 @@ class TranslationCollector {
   readonly #tandem: number[] = [];
   readonly #ingress: number[] = [];
   readonly #egress: number[] = [];
+  readonly #vad: number[] = [];
+  readonly #endpointing: number[] = [];
   readonly #timeline: TranslationSection['memory']['timeline'] = [];
   #rssPeak = 0;
   #heapPeak = 0;
@@ -231,7 +233,15 @@ class TranslationCollector {
         provider_errors_by_code: { ...this.#errorsByCode },
         disconnects: this.#counts.disconnects,
       },
-      latency: { total, provider: summarize(this.#provider), tandem, tandem_ingress: summarize(this.#ingress), tandem_egress: summarize(this.#egress) },
+      latency: {
+        total,
+        endpointing: summarize(this.#endpointing),
+        provider: summarize(this.#provider),
+        tandem,
+        tandem_ingress: summarize(this.#ingress),
+        tandem_vad: summarize(this.#vad),
+        tandem_egress: summarize(this.#egress),
+      },
       ingress: {
         generator_sent: g.sentTotal,
         engine_received: end?.rx ?? null,
@@ -291,6 +301,8 @@ class TranslationCollector {
         this.#tandem.push(event.tandemMs);
         this.#ingress.push(event.ingressMs);
         this.#egress.push(event.egressMs);
+        this.#vad.push(event.vadMs);
+        this.#endpointing.push(event.endpointingMs);
         break;
       case 'error':
         this.#counts.providerErrors++;

@@ -47,13 +47,20 @@ export interface TranslationSection {
     provider_errors_by_code: Record<string, number>;
     disconnects: number;
   };
-  /** End of speech → first translated frame injected; provider: waiting on the provider; tandem: Tandem's own share. */
+  /**
+   * End of speech → first translated frame injected (total = endpointing + provider + tandem, per utterance).
+   * endpointing: the configured silence that confirms the speaker stopped; provider: the VAD's decision → the
+   * provider's first answer audio; tandem: Tandem's own share (ingress + VAD decision + egress).
+   */
   latency: {
     total: LatencySummary;
+    endpointing: LatencySummary;
     provider: LatencySummary;
     tandem: LatencySummary;
-    /** Of tandem: the jitter buffer and tick alignment on the way in. */
+    /** Of tandem: from the end-of-speech frame's arrival to its hand-over to the VAD and the provider. */
     tandem_ingress: LatencySummary;
+    /** Of tandem: the VAD's decision, after the audio that completed its silence window was handed over. */
+    tandem_vad: LatencySummary;
     /** Of tandem: the answer's wait for its 20 ms tick on the way out. */
     tandem_egress: LatencySummary;
   };
@@ -72,7 +79,7 @@ export interface TranslationSection {
     jitter_overflow: number | null;
     jitter_accelerated: number | null;
     jitter_concealed: number | null;
-    /** Mean adaptive jitter-buffer target depth at the end (base report): most of Tandem's share of the latency is this wait. */
+    /** Mean adaptive jitter-buffer target depth at the end (base report): what the listener's side waits; recognition reads each frame on arrival. */
     jitter_target_ms_avg: number;
     /** Host-wide UDP RcvbufErrors over the measured window (from the base report). */
     rcvbuf_errors: number | null;
@@ -161,9 +168,11 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
     `  service          ${t.service.kind} ${t.service.url}, CPU ${t.service.cpu_pct ?? '?'} %`,
     `  utterances       detected ${u.detected} (${u.detected_per_direction_per_min} per direction per minute), answered ${u.answered}, final transcripts ${u.transcripts}; provider errors ${u.provider_errors}${errors ? ` {${errors}}` : ''}, disconnects ${u.disconnects}   [every utterance transcribed: ${mark(t.targets.every_utterance_transcribed)}]`,
     `  latency total    ${ms(t.latency.total)}   (end of speech → first translated frame injected)`,
-    `    provider       ${ms(t.latency.provider)}`,
+    `    endpointing    ${ms(t.latency.endpointing)}   (the VAD's configured silence: the speaker is done)`,
+    `    provider       ${ms(t.latency.provider)}   (VAD decision → first answer audio)`,
     `    tandem         ${ms(t.latency.tandem)}   [target p99 ≤ 30 ms: ${mark(t.targets.tandem_p99_at_most_30_ms)}]`,
-    `      in  (jitter buffer + tick alignment)  ${ms(t.latency.tandem_ingress)}`,
+    `      in  (arrival → VAD and provider)      ${ms(t.latency.tandem_ingress)}`,
+    `      VAD (silence heard → decision)        ${ms(t.latency.tandem_vad)}`,
     `      out (answer waits for its 20 ms tick) ${ms(t.latency.tandem_egress)}`,
     `  ingress          generator sent ${t.ingress.generator_sent}, engine received ${t.ingress.engine_received ?? '?'}, lost ${t.ingress.lost ?? '?'} (${t.ingress.loss_pct ?? '?'} %); drops{${drops}} jitter lost ${t.ingress.jitter_lost ?? '?'}, late ${t.ingress.jitter_late ?? '?'}, overflow ${t.ingress.jitter_overflow ?? '?'} (accelerated ${t.ingress.jitter_accelerated ?? '?'}, concealed ${t.ingress.jitter_concealed ?? '?'}), mean target depth ${t.ingress.jitter_target_ms_avg} ms; RcvbufErrors +${t.ingress.rcvbuf_errors ?? '?'}   [no loss: ${mark(t.targets.no_ingress_loss)}]`,
     `  to provider      ${p === null ? '?' : `frames sent ${p['framesSent'] ?? 0}, dropped not-connected ${p['droppedNotConnected'] ?? 0}, backpressure ${p['droppedBackpressure'] ?? 0}; answer frames played ${p['framesPlayed'] ?? 0}, answer samples dropped ${p['queueDroppedSamples'] ?? 0}; VAD errors ${p['vadErrors'] ?? 0}`}   [no drops: ${mark(t.targets.no_provider_path_drops)}]`,

@@ -23,6 +23,8 @@ export interface MediaFrame {
   status: FrameStatus;
   /** Roughly how long this frame's audio waited in Tandem before this tick (jitter buffer + tick alignment), ms. */
   ingressDelayMs?: number;
+  /** At a tick: the stage already had this frame through `hear` (or it stands in for one `hear` may still get), so it must not forward it again. */
+  heard?: boolean;
 }
 
 export interface PipelineStage {
@@ -33,6 +35,13 @@ export interface PipelineStage {
    * behind a queue whose output this method drains.
    */
   process(frame: MediaFrame | null): MediaFrame | null;
+  /**
+   * Optional, for a stage that forwards the speaker's audio to recognition: each frame as soon as it has
+   * arrived in sequence, ahead of its tick (a recogniser buffers for itself; the jitter buffer's wait is for
+   * listeners). The same frame still comes to process() at its tick, marked `heard`, for whatever the tick
+   * does with its input (ducking, recording). Must not block or throw.
+   */
+  hear?(frame: MediaFrame): void;
   /** Drops anything queued for output (e.g. the listener started talking). */
   flush(): void;
   close(): void;

@@ -33,6 +33,8 @@ export class MediaDirection {
   readonly #destination: RtpLeg;
   #stage: PipelineStage;
   readonly #frame: MediaFrame;
+  /** The frame the early reader fills (a separate buffer: an arrival may come between a tick's pop and its send). */
+  readonly #heardFrame: MediaFrame;
   readonly #planner: SlotPlanner | null;
   readonly #alignMarginMs: number;
   #alignedToArrival = Number.NaN;
@@ -68,6 +70,8 @@ export class MediaDirection {
       rtpTimestamp: 0,
       status: 'audio',
     };
+    this.#heardFrame = { ...this.#frame, pcm: new Int16Array(source.codec.frameSamples), heard: true };
+    this.#useStage(stage);
   }
 
   tick(nowMs: number): void {
@@ -81,6 +85,7 @@ export class MediaDirection {
       // How long this frame sat in Tandem before the stage saw it: jitter buffer plus tick alignment.
       // A concealed frame never arrived; it stands in for one that is late by at least the alignment margin.
       frame.ingressDelayMs = result === 'audio' ? this.#trackPhase(this.#source.jitter.lastPlayedArrivalMs) : this.#alignMarginMs;
+      frame.heard = this.#source.jitter.lastPopReadEarly;
       input = frame;
     } else {
       this.#alignToArrivals();
@@ -89,6 +94,8 @@ export class MediaDirection {
     if (output === null) this.#destination.idleTick();
     else this.#destination.sendPcm(output.pcm, output.samples, output.sampleRate);
     this.#observer?.frame(this.direction, input, output);
+    // Frames that waited behind a gap this tick just passed.
+    if (this.#source.onStored !== null) this.#hearStored();
   }
 
   observe(observer: FrameObserver | null): void {
@@ -98,13 +105,34 @@ export class MediaDirection {
   /** Swaps the stage between two ticks (new translation settings); the old one is closed. */
   replaceStage(stage: PipelineStage): void {
     const old = this.#stage;
-    this.#stage = stage;
+    this.#useStage(stage);
     old.close();
   }
 
   close(): void {
+    this.#source.onStored = null;
     this.#stage.close();
   }
+
+  /** A stage that hears frames early (PipelineStage.hear) gets them from the source leg as they arrive. */
+  #useStage(stage: PipelineStage): void {
+    this.#stage = stage;
+    const hears = typeof stage.hear === 'function';
+    this.#source.jitter.setEarlyReading(hears);
+    this.#source.onStored = hears ? this.#hearStored : null;
+  }
+
+  /** Hands the stage every frame that is now readable in sequence; runs on each arrival (RtpLeg.onStored). */
+  readonly #hearStored = (): void => {
+    const stage = this.#stage;
+    const jitter = this.#source.jitter;
+    const frame = this.#heardFrame;
+    while (jitter.readEarly(frame.pcm)) {
+      frame.rtpTimestamp = jitter.lastEarlyTimestamp;
+      frame.ingressDelayMs = Math.max(0, performance.now() - jitter.lastEarlyArrivalMs);
+      stage.hear?.(frame);
+    }
+  };
 
   /**
    * Returns how long the frame just popped waited, and keeps the tick in phase with its stream. The phase is

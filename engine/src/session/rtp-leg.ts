@@ -63,6 +63,8 @@ export class RtpLeg {
 
   /** performance.now() of the last packet accepted into the jitter buffer (NaN before any). */
   lastArrivalMs = Number.NaN;
+  /** Called after each packet reaches the jitter buffer: the direction's early reader (see JitterBuffer.readEarly). */
+  onStored: (() => void) | null = null;
   #rxPackets = 0;
   #rxBytes = 0;
   readonly #rxDropped: Record<string, number> = {};
@@ -71,6 +73,7 @@ export class RtpLeg {
   #txErrors = 0;
   #txSkippedNotConnected = 0;
   #socketErrors = 0;
+  #earlyReaderErrors = 0;
 
   constructor(options: RtpLegOptions) {
     this.name = options.name;
@@ -190,6 +193,8 @@ export class RtpLeg {
       txSkippedNotConnected: this.#txSkippedNotConnected,
       jitter: { ...j },
       latencyFirst: this.jitter.latencyFirst,
+      earlyReading: this.jitter.earlyReading,
+      earlyReaderErrors: this.#earlyReaderErrors,
     };
   }
 
@@ -234,7 +239,17 @@ export class RtpLeg {
     const now = performance.now();
     this.lastArrivalMs = now;
     this.jitter.push(view, now);
+    if (this.onStored !== null) this.#notifyStored(this.onStored);
   };
+
+  #notifyStored(listener: () => void): void {
+    try {
+      listener();
+    } catch (err) {
+      const n = ++this.#earlyReaderErrors;
+      if ((n & (n - 1)) === 0) this.#log.error({ pairId: this.#pairId, leg: this.name, err: err instanceof Error ? err.message : String(err), count: n }, 'early reader failed');
+    }
+  }
 
   readonly #onError = (err: Error): void => {
     this.#socketErrors++;

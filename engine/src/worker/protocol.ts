@@ -101,6 +101,10 @@ export interface LegStats {
   jitter: JitterStats;
   /** True when the leg's audio feeds translation and its jitter buffer favours latency over continuity. */
   latencyFirst: boolean;
+  /** True when the leg's frames also go to recognition as soon as they arrive (JitterBuffer.readEarly). */
+  earlyReading: boolean;
+  /** Failures of that early hand-over (each costs the frames of one arrival, never the socket). */
+  earlyReaderErrors: number;
 }
 
 export interface PairStats {

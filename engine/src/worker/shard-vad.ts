@@ -2,7 +2,7 @@ import { errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { VadSettings } from '../pipeline/translation/config.js';
 import type { VadOpener } from '../pipeline/translation/translating-stage.js';
-import { VadEngine } from '../pipeline/vad/index.js';
+import { VadEngine, type VadEngineOptions } from '../pipeline/vad/index.js';
 
 /**
  * The worker's Silero VAD, loaded on the first translated pair: workers that
@@ -11,11 +11,13 @@ import { VadEngine } from '../pipeline/vad/index.js';
  */
 export class ShardVad {
   readonly #log: Logger;
+  readonly #options: VadEngineOptions;
   #engine: Promise<VadEngine> | null = null;
   #closed = false;
 
-  constructor(log: Logger) {
+  constructor(log: Logger, options: VadEngineOptions = {}) {
     this.#log = log;
+    this.#options = options;
   }
 
   /** Resolves to the opener translated pairs use; rejects (with the model's error) if Silero cannot load. */
@@ -30,7 +32,7 @@ export class ShardVad {
         minSilenceMs: settings.minSilenceMs,
         onEvent: (event) => {
           if (event.type === 'speech_start') onDecision({ type: 'speech_start', startMs: event.startMs });
-          else if (event.type === 'speech_end') onDecision({ type: 'speech_end', startMs: event.startMs, endMs: event.endMs });
+          else if (event.type === 'speech_end') onDecision({ type: 'speech_end', startMs: event.startMs, endMs: event.endMs, decidedMs: event.decidedMs });
         },
       });
   }
@@ -48,7 +50,7 @@ export class ShardVad {
 
   async #load(): Promise<VadEngine> {
     try {
-      const engine = await VadEngine.create();
+      const engine = await VadEngine.create(this.#options);
       this.#log.info('Silero VAD loaded');
       return engine;
     } catch (err) {

@@ -51,7 +51,7 @@ export class Shard {
     this.#config = config;
     this.#notify = notify;
     this.#log = logger('engine.shard', { shard: index });
-    this.#vad = new ShardVad(this.#log);
+    this.#vad = new ShardVad(this.#log, this.#config.vad);
     this.#priority = applyThreadPriority(config.workerNice);
     if (this.#priority.error !== undefined) {
       this.#log.warn(

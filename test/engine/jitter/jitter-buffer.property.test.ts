@@ -31,6 +31,12 @@ interface Run {
   playedBeforeResync: number;
   violations: string[];
   jb: JitterBuffer;
+  /** With early reading: what an early reader (recognition) took, in order: frames read on arrival, plus audio playout reported unread. */
+  heard: number[];
+  /** Frames the early reader got twice (must stay empty). */
+  heardTwice: number[];
+  /** Played frames the early reader passed over (playout said read, it never was). */
+  skipped: number[];
 }
 
 /**
@@ -38,8 +44,16 @@ interface Run {
  * pushes every packet that has arrived by then, then pops once. After every call
  * it checks the invariants that must hold at all times.
  */
-function simulate(options: JitterBufferOptions, arrivals: Arrival[], phaseMs: number): Run {
+function simulate(options: JitterBufferOptions, arrivals: Arrival[], phaseMs: number, earlyReading = false): Run {
   const jb = new JitterBuffer(taggedDecoder, options);
+  jb.setEarlyReading(earlyReading);
+  const early = newOut();
+  const heardSet = new Set<number>();
+  const hear = (seq: number): void => {
+    if (heardSet.has(seq)) run.heardTwice.push(seq);
+    heardSet.add(seq);
+    run.heard.push(seq);
+  };
   const maxDepthMs = options.maxDepthMs ?? 200;
   const minDepthMs = options.minDepthMs ?? 20;
   const sorted = [...arrivals].sort((a, b) => a.atMs - b.atMs);
@@ -57,6 +71,9 @@ function simulate(options: JitterBufferOptions, arrivals: Arrival[], phaseMs: nu
     playedBeforeResync: -1,
     violations: [],
     jb,
+    heard: [],
+    heardTwice: [],
+    skipped: [],
   };
 
   const check = (where: string): void => {
@@ -87,8 +104,12 @@ function simulate(options: JitterBufferOptions, arrivals: Arrival[], phaseMs: nu
         }
       }
       check(`push ${a.seq}`);
+      while (jb.readEarly(early)) hear(seqOf(early));
     }
     const result = jb.pop(tick, out);
+    if (result === 'audio' && earlyReading && !jb.lastPopReadEarly) hear(seqOf(out));
+    if (result === 'audio' && earlyReading && jb.lastPopReadEarly && !heardSet.has(seqOf(out))) run.skipped.push(seqOf(out));
+    while (jb.readEarly(early)) hear(seqOf(early));
     run.results.set(result, (run.results.get(result) ?? 0) + 1);
     if (result === 'audio') {
       const seq = seqOf(out);
@@ -174,6 +195,37 @@ describe('JitterBuffer properties (simulated clock)', () => {
           expect(run.jb.stats.played).toBe(run.played.length);
           const distinctArrived = new Set(arrivals.map((a) => a.seq)).size;
           expect(run.played.length).toBeLessThanOrEqual(distinctArrived);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('early reading hands each frame over once, in sequence order, and changes nothing about playout', () => {
+    fc.assert(
+      fc.property(
+        seq16,
+        ts32,
+        fc.array(fate, { minLength: 1, maxLength: 250 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 19 }),
+        depthOptions,
+        (startSeq, startTs, fates, lossPercent, dupPercent, phaseMs, depth) => {
+          const arrivals = arrivalsFor(startSeq, startTs, 0xabcd, 0, fates, lossPercent, dupPercent);
+          const options = { clockRate: 8000, frameSamples: 160, ...depth };
+          const reading = simulate(options, arrivals, phaseMs, true);
+          const plain = simulate(options, arrivals, phaseMs, false);
+          expect(reading.violations).toEqual([]);
+          expect(reading.heardTwice).toEqual([]);
+          expect(strictlyIncreasing(reading.heard)).toBe(true);
+          // Every frame played was heard, except one that arrived before playout began behind a frame already
+          // handed over (reordered); and playout is exactly what it is without an early reader.
+          const heard = new Set(reading.heard);
+          expect(reading.played.filter((seq) => !heard.has(seq))).toEqual(reading.skipped);
+          expect(reading.skipped.length).toBeLessThanOrEqual(reading.jb.stats.reordered);
+          expect(reading.played).toEqual(plain.played);
+          expect(reading.jb.stats).toEqual(plain.jb.stats);
         },
       ),
       { numRuns: 300 },

@@ -602,3 +602,118 @@ describe('JitterBuffer rebuffering after a sender gap', () => {
     expect(jb.stats.overflow).toBe(0);
   });
 });
+
+describe('JitterBuffer early reading (frames for recognition, ahead of playout)', () => {
+  /** Every frame readEarly hands over now, by sequence number. */
+  function readAll(jb: JitterBuffer): number[] {
+    const out = newOut();
+    const seqs: number[] = [];
+    while (jb.readEarly(out)) seqs.push(seqOf(out));
+    return seqs;
+  }
+
+  it('is off by default: readEarly hands over nothing and playout never says a frame was read', () => {
+    const jb = make();
+    jb.push(packet(1, 160), 0);
+    expect(jb.earlyReading).toBe(false);
+    expect(readAll(jb)).toEqual([]);
+    expect(popSeq(jb, 5)).toEqual({ result: 'audio', seq: 1 });
+    expect(jb.lastPopReadEarly).toBe(false);
+  });
+
+  it('hands over each frame on arrival, in order, once; playout still plays it and says it was read', () => {
+    const jb = make({ minDepthMs: 60 });
+    jb.setEarlyReading(true);
+    jb.push(packet(1, 160), 0);
+    expect(readAll(jb)).toEqual([1]);
+    expect(jb.lastEarlyArrivalMs).toBe(0);
+    expect(jb.lastEarlyTimestamp).toBe(160);
+    jb.push(packet(2, 320), 20);
+    jb.push(packet(3, 480), 40);
+    expect(readAll(jb)).toEqual([2, 3]);
+    expect(readAll(jb)).toEqual([]);
+    // Playout waited for its 60 ms prefill regardless, and plays every frame.
+    expect(popSeq(jb, 45)).toEqual({ result: 'audio', seq: 1 });
+    expect(jb.lastPopReadEarly).toBe(true);
+    expect(popSeq(jb, 65)).toEqual({ result: 'audio', seq: 2 });
+    expect(jb.lastPopReadEarly).toBe(true);
+  });
+
+  it('a gap holds later frames until the missing one arrives (reordered) and then hands both over in order', () => {
+    const jb = make({ minDepthMs: 60 });
+    jb.setEarlyReading(true);
+    jb.push(packet(1, 160), 0);
+    jb.push(packet(3, 480), 40);
+    expect(readAll(jb)).toEqual([1]);
+    jb.push(packet(2, 320), 45);
+    expect(readAll(jb)).toEqual([2, 3]);
+  });
+
+  it('a frame that never comes is concealed by playout, which reports it unread; then the frames behind it flow', () => {
+    const jb = make({ minDepthMs: 40 });
+    jb.setEarlyReading(true);
+    jb.push(packet(1, 160), 0);
+    jb.push(packet(3, 480), 40);
+    jb.push(packet(4, 640), 60);
+    expect(readAll(jb)).toEqual([1]);
+    expect(popSeq(jb, 45)).toEqual({ result: 'audio', seq: 1 });
+    expect(jb.lastPopReadEarly).toBe(true);
+    // Seq 2's turn: playout conceals it, and the early reader must take that concealment from playout.
+    expect(jb.pop(65, newOut())).toBe('concealed');
+    expect(jb.lastPopReadEarly).toBe(false);
+    expect(readAll(jb)).toEqual([3, 4]);
+    expect(popSeq(jb, 85)).toEqual({ result: 'audio', seq: 3 });
+    expect(jb.lastPopReadEarly).toBe(true);
+  });
+
+  it('an underrun conceals time that passed without audio: reported unread, and the late frame is still read when it comes', () => {
+    const jb = make();
+    jb.setEarlyReading(true);
+    jb.push(packet(1, 160), 0);
+    expect(readAll(jb)).toEqual([1]);
+    expect(popSeq(jb, 5)).toEqual({ result: 'audio', seq: 1 });
+    expect(jb.pop(25, newOut())).toBe('concealed');
+    expect(jb.lastPopReadEarly).toBe(false);
+    jb.push(packet(2, 320), 30);
+    expect(readAll(jb)).toEqual([2]);
+  });
+
+  it('never goes back: a frame that arrives behind one already handed over is skipped, and playout says so', () => {
+    const jb = make({ minDepthMs: 60 });
+    jb.setEarlyReading(true);
+    jb.push(packet(5, 800), 0);
+    expect(readAll(jb)).toEqual([5]);
+    // Before playout starts the buffer takes the earlier frame (it will be played) ...
+    jb.push(packet(4, 640), 5);
+    expect(readAll(jb)).toEqual([]);
+    jb.push(packet(6, 960), 20);
+    expect(readAll(jb)).toEqual([6]);
+    expect(popSeq(jb, 45)).toEqual({ result: 'audio', seq: 4 });
+    // ... but the early reader has passed it, so it must not get it out of order at its tick either.
+    expect(jb.lastPopReadEarly).toBe(true);
+    expect(popSeq(jb, 65)).toEqual({ result: 'audio', seq: 5 });
+    expect(jb.lastPopReadEarly).toBe(true);
+  });
+
+  it('a new stream (SSRC change) starts reading from its own first frame', () => {
+    const jb = make();
+    jb.setEarlyReading(true);
+    jb.push(packet(100, 160), 0);
+    expect(readAll(jb)).toEqual([100]);
+    jb.push(packet(7, 999_000, { ssrc: 0xabcd }), 20);
+    expect(readAll(jb)).toEqual([7]);
+  });
+
+  it('an undecodable frame is read as silence (playout counts the error once)', () => {
+    const jb = make();
+    jb.setEarlyReading(true);
+    const bad = { ...packet(1, 160), payloadLength: 3 };
+    jb.push(bad, 0);
+    const out = newOut().fill(99);
+    expect(jb.readEarly(out)).toBe(true);
+    expect(out.every((s) => s === 0)).toBe(true);
+    expect(jb.stats.decodeErrors).toBe(0);
+    jb.pop(5, newOut());
+    expect(jb.stats.decodeErrors).toBe(1);
+  });
+});

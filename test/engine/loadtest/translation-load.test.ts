@@ -69,7 +69,7 @@ describe('runTranslationLoadTest', () => {
     expect(t.utterances.transcripts, text).toBeGreaterThan(0);
     expect(t.utterances.provider_errors, text).toBe(0);
     expect(t.utterances.disconnects, text).toBe(0);
-    for (const key of ['total', 'provider', 'tandem'] as const) {
+    for (const key of ['total', 'endpointing', 'provider', 'tandem', 'tandem_ingress', 'tandem_vad', 'tandem_egress'] as const) {
       const s = t.latency[key];
       expect(s.count).toBe(t.utterances.answered);
       expect(s.p50_ms).not.toBeNull();
@@ -78,8 +78,10 @@ describe('runTranslationLoadTest', () => {
     }
     expect(t.latency.tandem.p50_ms!).toBeGreaterThanOrEqual(0);
     expect(t.latency.provider.p50_ms!).toBeGreaterThan(0);
-    // total = provider + tandem for each utterance, so the means add up.
-    expect(t.latency.total.mean_ms!).toBeCloseTo(t.latency.provider.mean_ms! + t.latency.tandem.mean_ms!, 0);
+    // total = endpointing + provider + tandem for each utterance, and tandem = in + VAD + out, so the means add up.
+    const mean = (key: keyof typeof t.latency): number => t.latency[key].mean_ms!;
+    expect(mean('total')).toBeCloseTo(mean('endpointing') + mean('provider') + mean('tandem'), 0);
+    expect(mean('tandem')).toBeCloseTo(mean('tandem_ingress') + mean('tandem_vad') + mean('tandem_egress'), 0);
 
     // Nothing was lost on the way in: every datagram the generator sent reached a leg.
     expect(t.ingress.generator_sent).toBeGreaterThan(5 * 2 * 50 * 8);

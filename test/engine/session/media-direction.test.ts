@@ -5,7 +5,7 @@ import { JitterBuffer } from '../../../engine/src/jitter/index.js';
 import type { MediaFrame, PipelineStage } from '../../../engine/src/pipeline/index.js';
 import { MediaDirection, type SlotPlanner } from '../../../engine/src/session/media-direction.js';
 import type { RtpLeg } from '../../../engine/src/session/rtp-leg.js';
-import { FRAME_UNITS, packet, taggedDecoder } from '../jitter/helpers.js';
+import { FRAME_UNITS, packet, seqOf, taggedDecoder } from '../jitter/helpers.js';
 
 const MARGIN_MS = 6;
 
@@ -87,5 +87,51 @@ describe('MediaDirection', () => {
     const direction = new MediaDirection('p1', 'A->B', source, destination, recordingStage([]), plan, MARGIN_MS);
     run(direction, jitter, 150, (i) => (i % 10 === 0 ? MARGIN_MS : 20));
     expect(plan.moves).toHaveLength(0);
+  });
+
+  it('hands a stage that hears each frame on arrival, and marks those frames heard at their tick', () => {
+    const { source, destination, jitter } = legs();
+    const heard: Array<{ seq: number; ingressMs: number }> = [];
+    const ticks: Array<{ status: string; seq: number | null; heard: boolean | undefined }> = [];
+    const stage: PipelineStage = {
+      hear: (frame) => heard.push({ seq: seqOf(frame.pcm), ingressMs: frame.ingressDelayMs ?? Number.NaN }),
+      process: (frame) => {
+        if (frame !== null) ticks.push({ status: frame.status, seq: frame.status === 'audio' ? seqOf(frame.pcm) : null, heard: frame.heard });
+        return frame;
+      },
+      flush: () => undefined,
+      close: () => undefined,
+    };
+    const direction = new MediaDirection('p1', 'A->B', source, destination, stage, null, MARGIN_MS);
+    expect(jitter.earlyReading).toBe(true);
+    const arrive = (seq: number, agoMs = 0): void => {
+      jitter.push(packet(seq, seq * FRAME_UNITS), performance.now() - agoMs);
+      source.onStored?.();
+    };
+    arrive(1);
+    expect(heard.map((h) => h.seq)).toEqual([1]);
+    expect(heard[0]!.ingressMs).toBeLessThan(5);
+    // Seq 2 is lost: 3 waits behind the gap.
+    arrive(3, 10);
+    expect(heard.map((h) => h.seq)).toEqual([1]);
+    direction.tick(performance.now());
+    expect(ticks).toEqual([{ status: 'audio', seq: 1, heard: true }]);
+    // The tick that conceals 2 passes the gap: the stage gets that concealment at the tick, then 3 at once.
+    direction.tick(performance.now());
+    expect(ticks[1]).toMatchObject({ status: 'concealed', heard: false });
+    expect(heard.map((h) => h.seq)).toEqual([1, 3]);
+    // 3 waited behind the gap, and says so.
+    expect(heard[1]!.ingressMs).toBeGreaterThanOrEqual(10);
+    direction.tick(performance.now());
+    expect(ticks[2]).toEqual({ status: 'audio', seq: 3, heard: true });
+
+    // A stage that does not hear (the identity duplex) turns early reading off.
+    direction.replaceStage(recordingStage([]));
+    expect(jitter.earlyReading).toBe(false);
+    expect(source.onStored).toBeNull();
+    direction.replaceStage(stage);
+    expect(source.onStored).not.toBeNull();
+    direction.close();
+    expect(source.onStored).toBeNull();
   });
 });

@@ -122,11 +122,16 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       const latency = seen.events.flatMap((e) => (e.event.type === 'latency' ? [e.event] : []));
       expect(latency).toHaveLength(3);
       for (const l of latency) {
-        expect(l.totalMs).toBeCloseTo(l.providerMs + l.tandemMs, 6);
-        expect(l.tandemMs).toBeCloseTo(l.ingressMs + l.egressMs, 6);
+        expect(l.totalMs).toBeCloseTo(l.endpointingMs + l.providerMs + l.tandemMs, 6);
+        expect(l.tandemMs).toBeCloseTo(l.ingressMs + l.vadMs + l.egressMs, 6);
         expect(l.egressMs).toBeGreaterThanOrEqual(0);
-        expect(l.tandemMs).toBeGreaterThanOrEqual(0);
+        expect(l.vadMs).toBeGreaterThanOrEqual(0);
         expect(l.providerMs).toBeGreaterThan(0);
+        // The VAD's 300 ms of silence less its 30 ms padding, to a 32 ms window and a 20 ms frame either way.
+        expect(l.endpointingMs).toBeGreaterThan(230);
+        expect(l.endpointingMs).toBeLessThan(360);
+        // Speech reaches the VAD and the provider as it arrives, not after the jitter buffer's wait.
+        expect(l.ingressMs).toBeLessThan(10);
       }
 
       const stats = await engine.stats();
@@ -211,12 +216,16 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       expect(translated?.translation?.languages).toEqual({ A: 'en', B: 'fr' });
       // Both legs feed translation: their jitter buffers favour latency.
       expect([translated?.legA.latencyFirst, translated?.legB.latencyFirst]).toEqual([true, true]);
+      // ...and hand each frame to recognition on arrival.
+      expect([translated?.legA.earlyReading, translated?.legB.earlyReading]).toEqual([true, true]);
       await engine.setTranslation('pair_t1', translation(service.url, { directions: ['B->A'] }));
       const oneWay = (await engine.stats()).shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
       expect([oneWay?.legA.latencyFirst, oneWay?.legB.latencyFirst]).toEqual([false, true]);
+      expect([oneWay?.legA.earlyReading, oneWay?.legB.earlyReading]).toEqual([false, true]);
       await engine.setTranslation('pair_t1', null);
       const mirrored = (await engine.stats()).shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
       expect([mirrored?.legA.latencyFirst, mirrored?.legB.latencyFirst]).toEqual([false, false]);
+      expect([mirrored?.legA.earlyReading, mirrored?.legB.earlyReading]).toEqual([false, false]);
       // Back to the transparent duplex: what A sends is what B hears.
       const tone = script.frames.slice(Math.round(script.spans[0]!.startMs / 20), Math.round(script.spans[0]!.startMs / 20) + 50);
       await paced(tone.length, (i) => peerA.sendRtp(legs.legA, tone[i]!));

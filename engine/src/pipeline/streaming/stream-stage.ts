@@ -253,12 +253,7 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   process(frame: MediaFrame | null): MediaFrame | null {
     if (this.#closed) return null;
     try {
-      if (frame !== null && frame.samples > 0) {
-        if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) {
-          throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
-        }
-        if (frame.status === 'audio' || frame.status === 'concealed') this.#send(frame);
-      }
+      if (frame !== null && frame.heard !== true) this.#sendInput(frame);
       const out = this.#mixer.mix(frame);
       this.#ackReachedMarks();
       return out;
@@ -267,6 +262,16 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
       // logged on the first occurrence only, counted always.
       if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'streaming stage frame failed');
       return null;
+    }
+  }
+
+  /** Sends one frame of the speaker's audio ahead of its tick (see PipelineStage.hear). Never throws. */
+  hear(frame: MediaFrame): void {
+    if (this.#closed) return;
+    try {
+      this.#sendInput(frame);
+    } catch (err) {
+      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'streaming stage frame failed');
     }
   }
 
@@ -302,6 +307,12 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   }
 
   // ---- outbound ----
+
+  #sendInput(frame: MediaFrame): void {
+    if (frame.samples <= 0) return;
+    if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
+    if (frame.status === 'audio' || frame.status === 'concealed') this.#send(frame);
+  }
 
   #send(frame: MediaFrame): void {
     const ws = this.#conn.socket;

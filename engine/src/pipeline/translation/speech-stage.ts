@@ -1,4 +1,4 @@
-import type { PipelineStage } from '../stage.js';
+import type { MediaFrame, PipelineStage } from '../stage.js';
 import type { TranscriptMessage, TranslationMessage } from '../streaming/protocol.js';
 
 /**
@@ -20,6 +20,8 @@ export interface SpeechHooks {
 }
 
 export interface SpeechStage extends PipelineStage {
+  /** Sends one frame of the speaker's audio now (ahead of its tick); process() will not send a frame marked `heard`. */
+  hear(frame: MediaFrame): void;
   /** Tandem's VAD heard the speaker start, at `atMs` on this direction's audio timeline. */
   speechStarted(atMs: number): void;
   /** Tandem's VAD heard the speaker stop. */

@@ -12,7 +12,10 @@ export interface VadInput {
   close(): void;
 }
 
-export type VadDecision = { type: 'speech_start'; startMs: number } | { type: 'speech_end'; startMs: number; endMs: number };
+export type VadDecision =
+  | { type: 'speech_start'; startMs: number }
+  /** decidedMs: on the same timeline, the audio the VAD needed to decide (endMs plus the silence that confirmed it). */
+  | { type: 'speech_end'; startMs: number; endMs: number; decidedMs: number };
 
 /** Opens a VAD stream; `streamId` names it in logs (e.g. "pair_007 A->B"). */
 export type VadOpener = (sampleRate: 8000 | 16000, onDecision: (decision: VadDecision) => void, streamId: string) => VadInput;
@@ -24,21 +27,25 @@ export type DirectionEvent =
   | { type: 'error'; code: string; message: string }
   | { type: 'connection'; state: 'connected' | 'disconnected'; detail: string }
   /**
-   * One utterance, end of speech → first translated audio injected. providerMs
-   * is the wait for the provider's first audio after the speech ended;
-   * tandemMs is Tandem's own part: the speech's wait in the jitter buffer on
-   * the way in plus the answer's wait for its tick on the way out.
+   * One utterance, end of speech → first translated audio injected, cut into
+   * who spent it. totalMs = ingressMs + endpointingMs + vadMs + providerMs + egressMs;
+   * tandemMs = ingressMs + vadMs + egressMs (Tandem's own processing and pacing).
    */
   | {
       type: 'latency';
       utteranceEndMs: number;
       totalMs: number;
+      /** Wall time from the VAD's decision to the provider's first answer audio reaching Tandem. */
       providerMs: number;
       tandemMs: number;
-      /** Of tandemMs: the speech's wait in the jitter buffer and for its tick (de-jitter, on the way in). */
+      /** Of tandemMs: from the end-of-speech frame's arrival until it was offered to the VAD and the provider. */
       ingressMs: number;
+      /** Of tandemMs: from the frame that completed the VAD's silence window being offered to the VAD's decision. */
+      vadMs: number;
       /** Of tandemMs: from the provider's first answer audio to its first frame on the wire (on the way out). */
       egressMs: number;
+      /** Neither party's processing: the configured silence (VAD minSilenceMs, less its padding) that confirms the speaker stopped. */
+      endpointingMs: number;
     };
 
 export interface TranslationSink {
@@ -68,6 +75,10 @@ const LATENCY_GIVE_UP_MS = 30_000;
 interface PendingLatency {
   endWallMs: number;
   ingressMs: number;
+  endpointingMs: number;
+  vadMs: number;
+  /** When the VAD's decision reached this stage: the provider is timed from here. */
+  decisionWallMs: number;
   utteranceEndMs: number;
   answerAtMs: number;
 }
@@ -87,10 +98,11 @@ export class TranslatingStage implements PipelineStage {
   readonly #assembler: TranscriptAssembler;
   readonly #log: Logger;
   readonly #frameWall = new Float64Array(FRAME_RING);
+  /** How long each of those frames had waited in Tandem before it was offered (MediaFrame.ingressDelayMs). */
+  readonly #frameIngress = new Float64Array(FRAME_RING);
   #framesOffered = 0;
   #frameMs = 20;
   #pending: PendingLatency | null = null;
-  #ingressMs = 0;
   #speaking = false;
   #closed = false;
   #vadErrors = 0;
@@ -122,27 +134,40 @@ export class TranslatingStage implements PipelineStage {
     return this.#speaking;
   }
 
+  /** The speaker's frames as they arrive (MediaDirection's early reader): to the VAD and the provider at once. */
+  hear(frame: MediaFrame): void {
+    if (this.#closed || !this.#offer(frame, performance.now())) return;
+    this.#speech.hear(frame);
+  }
+
   process(frame: MediaFrame | null): MediaFrame | null {
     if (this.#closed) return null;
     const now = performance.now();
-    if (frame !== null && frame.samples > 0 && (frame.status === 'audio' || frame.status === 'concealed')) {
-      this.#frameMs = (frame.samples * 1000) / frame.sampleRate;
-      this.#frameWall[this.#framesOffered % FRAME_RING] = now;
-      this.#framesOffered++;
-      this.#ingressMs = frame.ingressDelayMs ?? 0;
-      if (this.#vad !== null && (frame.sampleRate === 8000 || frame.sampleRate === 16000)) {
-        try {
-          this.#vad.push(frame.pcm, frame.samples, frame.sampleRate);
-        } catch (err) {
-          if (this.#vadErrors++ === 0) this.#log.error({ err: errorMessage(err), pairId: this.#context.pairId }, 'VAD push failed');
-        }
-      }
-    }
+    // A frame not heard early goes to the provider inside speech.process.
+    if (frame !== null && frame.heard !== true) this.#offer(frame, now);
     const output = this.#speech.process(frame);
     if ((this.#framesOffered & 63) === 0) this.#assembler.expire(now);
     if (output === null) return this.#silence;
     this.#onInjected(now);
     return output;
+  }
+
+  /** Times the frame and feeds it to the VAD; false for a frame that carries no speech audio to offer. */
+  #offer(frame: MediaFrame, now: number): boolean {
+    if (frame.samples <= 0 || (frame.status !== 'audio' && frame.status !== 'concealed')) return false;
+    this.#frameMs = (frame.samples * 1000) / frame.sampleRate;
+    const slot = this.#framesOffered % FRAME_RING;
+    this.#frameWall[slot] = now;
+    this.#frameIngress[slot] = frame.ingressDelayMs ?? 0;
+    this.#framesOffered++;
+    if (this.#vad !== null && (frame.sampleRate === 8000 || frame.sampleRate === 16000)) {
+      try {
+        this.#vad.push(frame.pcm, frame.samples, frame.sampleRate);
+      } catch (err) {
+        if (this.#vadErrors++ === 0) this.#log.error({ err: errorMessage(err), pairId: this.#context.pairId }, 'VAD push failed');
+      }
+    }
+    return true;
   }
 
   flush(): void {
@@ -171,12 +196,30 @@ export class TranslatingStage implements PipelineStage {
     }
     this.#speaking = false;
     this.#speech.speechEnded(decision.endMs);
-    const frame = Math.max(0, Math.ceil(decision.endMs / this.#frameMs) - 1);
-    // The ring holds the last FRAME_RING frames; an end older than that cannot be timed.
-    if (frame >= this.#framesOffered - FRAME_RING && frame < this.#framesOffered) {
-      this.#pending = { endWallMs: this.#frameWall[frame % FRAME_RING]!, ingressMs: this.#ingressMs, utteranceEndMs: decision.endMs, answerAtMs: Number.NaN };
+    const now = performance.now();
+    const endFrame = this.#frameAt(decision.endMs);
+    const decidedFrame = this.#frameAt(Math.max(decision.endMs, decision.decidedMs));
+    // The ring holds the last FRAME_RING frames; an utterance whose frames have left it cannot be timed.
+    if (endFrame >= 0 && decidedFrame >= 0) {
+      const endWallMs = this.#frameWall[endFrame % FRAME_RING]!;
+      const decidedWallMs = this.#frameWall[decidedFrame % FRAME_RING]!;
+      this.#pending = {
+        endWallMs,
+        ingressMs: this.#frameIngress[endFrame % FRAME_RING]!,
+        endpointingMs: Math.max(0, decidedWallMs - endWallMs),
+        vadMs: Math.max(0, now - decidedWallMs),
+        decisionWallMs: now,
+        utteranceEndMs: decision.endMs,
+        answerAtMs: Number.NaN,
+      };
     }
     this.#report(() => this.#sink.event({ type: 'speech', state: 'end', atMs: decision.endMs }));
+  }
+
+  /** Index of the offered frame holding audio time `ms` (the frame ending at or after it), or -1 when it is not in the ring. */
+  #frameAt(ms: number): number {
+    const frame = Math.max(0, Math.ceil(ms / this.#frameMs) - 1);
+    return frame >= this.#framesOffered - FRAME_RING && frame < this.#framesOffered ? frame : -1;
   }
 
   #onAnswerAudio(): void {
@@ -193,12 +236,23 @@ export class TranslatingStage implements PipelineStage {
     }
     if (Number.isNaN(pending.answerAtMs)) return;
     this.#pending = null;
-    const providerMs = pending.answerAtMs - pending.endWallMs;
+    const { ingressMs, endpointingMs, vadMs } = pending;
+    // Answer audio is only taken for an utterance once the VAD has ended it, so this is never negative.
+    const providerMs = Math.max(0, pending.answerAtMs - pending.decisionWallMs);
     const egressMs = now - pending.answerAtMs;
-    const ingressMs = pending.ingressMs;
-    const tandemMs = ingressMs + egressMs;
+    const tandemMs = ingressMs + vadMs + egressMs;
     this.#report(() =>
-      this.#sink.event({ type: 'latency', utteranceEndMs: pending.utteranceEndMs, totalMs: providerMs + tandemMs, providerMs, tandemMs, ingressMs, egressMs }),
+      this.#sink.event({
+        type: 'latency',
+        utteranceEndMs: pending.utteranceEndMs,
+        totalMs: ingressMs + endpointingMs + vadMs + providerMs + egressMs,
+        providerMs,
+        tandemMs,
+        ingressMs,
+        vadMs,
+        egressMs,
+        endpointingMs,
+      }),
     );
   }
 

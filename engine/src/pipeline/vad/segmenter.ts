@@ -21,7 +21,10 @@ export interface SegmenterSettings {
   padSamples: number;
 }
 
-export type SegmentEvent = { type: 'start'; startSample: number } | { type: 'end'; startSample: number; endSample: number };
+export type SegmentEvent =
+  | { type: 'start'; startSample: number }
+  /** decidedSample: the audio the decision took (the end of the chunk that completed the silence). */
+  | { type: 'end'; startSample: number; endSample: number; decidedSample: number };
 
 export class SpeechSegmenter {
   readonly #s: SegmenterSettings;
@@ -45,6 +48,18 @@ export class SpeechSegmenter {
     return this.#triggered && this.#confirmed;
   }
 
+  /**
+   * Whether the chunk [chunkStart, chunkEnd) could decide an event, given the right probability: confirm a
+   * start, or complete the silence that ends a segment. The VAD engine runs such a chunk without waiting for
+   * a batch to fill, because someone is waiting on that decision.
+   */
+  canDecide(chunkStart: number, chunkEnd: number): boolean {
+    const s = this.#s;
+    if (!this.#triggered) return chunkEnd - chunkStart >= s.minSpeechSamples;
+    if (!this.#confirmed && chunkEnd - this.#rawStart >= s.minSpeechSamples) return true;
+    return chunkEnd - (this.#tempEnd >= 0 ? this.#tempEnd : chunkStart) >= s.minSilenceSamples;
+  }
+
   /** Feeds the probability of the chunk [chunkStart, chunkEnd); events it decides go to `emit`. */
   push(probability: number, chunkStart: number, chunkEnd: number, emit: (event: SegmentEvent) => void): void {
     const s = this.#s;
@@ -64,7 +79,7 @@ export class SpeechSegmenter {
         const long = tempEnd - this.#rawStart >= s.minSpeechSamples;
         if (!this.#confirmed && long) emit({ type: 'start', startSample: this.#start });
         if (this.#confirmed || long) {
-          emit({ type: 'end', startSample: this.#start, endSample });
+          emit({ type: 'end', startSample: this.#start, endSample, decidedSample: chunkEnd });
           this.#prevEnd = endSample;
         }
         this.#triggered = false;
@@ -87,7 +102,7 @@ export class SpeechSegmenter {
   reset(atSample: number, emit: (event: SegmentEvent) => void): void {
     if (this.#triggered && this.#confirmed) {
       const end = this.#tempEnd >= 0 ? Math.min(this.#tempEnd + this.#s.padSamples, atSample) : atSample;
-      emit({ type: 'end', startSample: this.#start, endSample: Math.max(end, this.#start) });
+      emit({ type: 'end', startSample: this.#start, endSample: Math.max(end, this.#start), decidedSample: atSample });
     }
     this.#triggered = false;
     this.#confirmed = false;

@@ -5,7 +5,9 @@
  * and runs ONE batched inference at a time: the next batch starts when the
  * previous one resolved, and streams whose chunk completed meanwhile wait for
  * it. Batching is what makes hundreds of streams affordable: per stream a
- * batch of 64 costs about a fifth of a lone inference (vad.bench.ts).
+ * batch of 64 costs about a fifth of a lone inference (vad.bench.ts). The
+ * batch window is skipped when a ready chunk could decide a speech start or
+ * end: batching is for the chunks nobody is waiting on.
  *
  * Where the inference runs matters: onnxruntime-node runs it synchronously on
  * the calling JS thread (measured: the event loop stalls for the whole run,
@@ -72,6 +74,8 @@ export class VadEngine {
   #immediate: NodeJS.Immediate | null = null;
   /** The batch window's timer: a batch runs when it fires, or at once when maxBatchSize are ready. */
   #window: NodeJS.Timeout | null = null;
+  /** A ready stream's next chunk may decide a speech start or end (StreamCore.decisive): no batch window. */
+  #decisiveReady = false;
   #running: Promise<void> | null = null;
   #inFlight = 0;
   #closing: Promise<void> | null = null;
@@ -166,6 +170,7 @@ export class VadEngine {
     if (this.#closing || core.rate === 0) return;
     if (core.isolate) this.#isolated.add(core);
     else this.#ready[core.rate].add(core);
+    if (this.#settings.urgentDecisions && core.decisive) this.#decisiveReady = true;
     this.#schedule();
   }
 
@@ -182,7 +187,8 @@ export class VadEngine {
     if (this.#running || this.#immediate || this.#closing) return;
     const ready = this.#ready[8000].size + this.#ready[16000].size;
     const windowMs = this.#settings.batchWindowMs;
-    if (windowMs > 0 && ready > 0 && ready < this.#settings.maxBatchSize && this.#isolated.size === 0) {
+    // A chunk that may end (or start) an utterance does not wait for company: the turn's latency hangs on it.
+    if (windowMs > 0 && ready > 0 && ready < this.#settings.maxBatchSize && this.#isolated.size === 0 && !this.#decisiveReady) {
       this.#window ??= setTimeout(() => {
         this.#window = null;
         this.#runBatch();
@@ -195,6 +201,12 @@ export class VadEngine {
       this.#immediate = null;
       this.#runBatch();
     });
+  }
+
+  /** After a gather: whether a stream left waiting (beyond maxBatchSize, or of the other rate) still has a decisive chunk. */
+  #anyDecisiveReady(): boolean {
+    for (const set of [this.#ready[8000], this.#ready[16000]]) for (const core of set) if (core.decisive) return true;
+    return false;
   }
 
   #gather(): { rate: VadSampleRate; members: Member[] } | null {
@@ -231,6 +243,7 @@ export class VadEngine {
     if (this.#closing || this.#running) return;
     const t0 = performance.now();
     const gathered = this.#gather();
+    this.#decisiveReady = this.#settings.urgentDecisions && this.#anyDecisiveReady();
     if (!gathered) return;
     const { rate, members } = gathered;
     const size = members.length;

@@ -34,6 +34,8 @@ export interface VadSpeechEnd {
   type: 'speech_end';
   startMs: number;
   endMs: number;
+  /** On the audio timeline: how much audio the decision needed (endMs plus the silence that confirmed it, to a whole window). */
+  decidedMs: number;
   detectedAt: number;
 }
 
@@ -212,6 +214,12 @@ export class StreamCore {
 
   get queuedChunks(): number {
     return this.#queue.length;
+  }
+
+  /** The next chunk for the model could decide a speech start or end (SpeechSegmenter.canDecide). */
+  get decisive(): boolean {
+    const head = this.#queue[0];
+    return head !== undefined && this.geometry !== null && !head.gated && this.#segmenter.canDecide(head.start, head.start + this.geometry.window);
   }
 
   push(pcm: Int16Array, samples: number, sampleRate: VadSampleRate): void {
@@ -425,7 +433,7 @@ export class StreamCore {
       this.#emitEvent({ type: 'speech_start', startMs: this.#ms(e.startSample), detectedAt });
     } else {
       this.#stats.utterances++;
-      this.#emitEvent({ type: 'speech_end', startMs: this.#ms(e.startSample), endMs: this.#ms(e.endSample), detectedAt });
+      this.#emitEvent({ type: 'speech_end', startMs: this.#ms(e.startSample), endMs: this.#ms(e.endSample), decidedMs: this.#ms(e.decidedSample), detectedAt });
     }
   }
 

@@ -25,7 +25,7 @@ async function feedMs(engine: VadEngine, streams: VadStream[], ms: number, rate:
 
 const LOUD = 8000; // the fake model calls this speech
 const engines: VadEngine[] = [];
-async function makeEngine(model: FakeModel, options: { maxBatchSize?: number; batchWindowMs?: number } = {}): Promise<VadEngine> {
+async function makeEngine(model: FakeModel, options: { maxBatchSize?: number; batchWindowMs?: number; urgentDecisions?: boolean } = {}): Promise<VadEngine> {
   // Scheduling tests see each batch as soon as its chunks are ready; the window has its own test.
   const engine = await VadEngine.create({ model, batchWindowMs: 0, ...options });
   engines.push(engine);
@@ -61,6 +61,34 @@ describe('VadEngine scheduling', () => {
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
     expect(model.batches.map((b) => b.size)).toEqual([4]);
+  });
+
+  it.each([
+    { urgentDecisions: true, waitsForWindow: false },
+    { urgentDecisions: false, waitsForWindow: true },
+  ])('urgentDecisions $urgentDecisions: the chunk that ends an utterance waits for the batch window: $waitsForWindow', async ({ urgentDecisions, waitsForWindow }) => {
+    const model = new FakeModel();
+    const engine = await makeEngine(model, { batchWindowMs: 32, urgentDecisions });
+    const stream = engine.openStream({ energyGateDbfs: 0 });
+    const events = record(stream);
+    await feedMs(engine, [stream], 500, 16000, [LOUD]);
+    const ended = (): boolean => events.some((e) => e.type === 'speech_end');
+    let endedAtOnce: boolean | null = null;
+    for (let ms = 0; ms < 1000 && endedAtOnce === null; ms += 20) {
+      pushMs(stream, 20, 16000, 0);
+      await yieldToLoop();
+      await yieldToLoop();
+      if (ended()) endedAtOnce = true;
+      else {
+        await engineIdle(engine);
+        if (ended()) endedAtOnce = false;
+      }
+    }
+    expect(endedAtOnce).toBe(!waitsForWindow);
+    // Speech 0..500 ms; the first silent 32 ms chunk starts at 512, the end is padded 30 ms, and the 300 ms of
+    // silence are complete with the chunk ending at 832 ms (26 × 32).
+    const end = events.find((e) => e.type === 'speech_end');
+    expect(end).toMatchObject({ endMs: 542, decidedMs: 832 });
   });
 
   it('turns chunk decisions into utterances on the audio timeline, via the emitter and onEvent', async () => {

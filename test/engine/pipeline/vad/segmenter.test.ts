@@ -62,11 +62,40 @@ describe('SpeechSegmenter (VADIterator hysteresis + minimum speech)', () => {
     for (let i = 0; i < 10; i++) seg.push(0.9, i * W, (i + 1) * W, (e) => out.push(e));
     expect(seg.inSpeech).toBe(true);
     seg.reset(5200, (e) => out.push(e));
-    expect(out.at(-1)).toEqual({ type: 'end', startSample: 0, endSample: 5200 });
+    expect(out.at(-1)).toEqual({ type: 'end', startSample: 0, endSample: 5200, decidedSample: 5200 });
     expect(seg.inSpeech).toBe(false);
     const out2: SegmentEvent[] = [];
     seg.push(0.9, 0, W, (e) => out2.push(e));
     seg.reset(W, (e) => out2.push(e));
     expect(out2).toEqual([]);
+  });
+
+  it('canDecide is true exactly for the chunks whose probability decides an event', () => {
+    // For every prefix of a speech-then-silence program, and for each possible next probability, an event may
+    // only be decided by a chunk canDecide() called decisive.
+    const program = [...repeat(0.05, 5), ...repeat(0.9, 12), 0.4, 0.9, ...repeat(0.05, 14)];
+    let decisive = 0;
+    for (let n = 0; n < program.length; n++) {
+      for (const next of [0.05, 0.4, 0.9]) {
+        const seg = new SpeechSegmenter(settings);
+        program.slice(0, n).forEach((p, i) => seg.push(p, i * W, (i + 1) * W, () => undefined));
+        const canDecide = seg.canDecide(n * W, (n + 1) * W);
+        const events: SegmentEvent[] = [];
+        seg.push(next, n * W, (n + 1) * W, (e) => events.push(e));
+        if (events.length > 0) expect(canDecide, `chunk ${n}, p ${next}`).toBe(true);
+        if (canDecide && next === 0.05) decisive++;
+      }
+    }
+    // Only the chunk confirming the start and the chunk completing the silence were decisive (not every chunk).
+    expect(decisive).toBeGreaterThanOrEqual(2);
+    expect(decisive).toBeLessThanOrEqual(4);
+  });
+
+  it('an end reports the audio its decision took (decidedSample: the end of the chunk that completed the silence)', () => {
+    const events = run([...repeat(0.05, 10), ...repeat(0.9, 20), ...repeat(0.05, 20)]);
+    const end = events.find((e) => e.type === 'end');
+    // Silence from chunk 30 (sample 30·W); 300 ms = 4800 samples = 9.4 chunks: complete at the end of chunk 39.
+    expect(end).toMatchObject({ decidedSample: 40 * W });
+    expect(end!.at).toBe(39);
   });
 });

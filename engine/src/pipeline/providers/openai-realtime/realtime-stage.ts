@@ -306,14 +306,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   process(frame: MediaFrame | null): MediaFrame | null {
     if (this.#closed) return null;
     try {
-      if (frame !== null && frame.samples > 0) {
-        if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) {
-          throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
-        }
-        if (frame.samples > MAX_FRAME_SAMPLES) throw new RangeError(`frame of ${frame.samples} samples exceeds ${MAX_FRAME_SAMPLES}`);
-        if (frame.status !== 'silence') this.#send(frame, frame.pcm);
-        else if (this.#settings.sendSilence) this.#send(frame, this.#zeros);
-      }
+      if (frame !== null && frame.heard !== true) this.#sendInput(frame);
       const out = this.#mixer.mix(frame);
       this.#emitReachedMarks();
       return out;
@@ -322,6 +315,24 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
       if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'openai realtime stage frame failed');
       return null;
     }
+  }
+
+  /** Sends one frame of the speaker's audio ahead of its tick (see PipelineStage.hear). Never throws. */
+  hear(frame: MediaFrame): void {
+    if (this.#closed) return;
+    try {
+      this.#sendInput(frame);
+    } catch (err) {
+      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'openai realtime stage frame failed');
+    }
+  }
+
+  #sendInput(frame: MediaFrame): void {
+    if (frame.samples <= 0) return;
+    if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
+    if (frame.samples > MAX_FRAME_SAMPLES) throw new RangeError(`frame of ${frame.samples} samples exceeds ${MAX_FRAME_SAMPLES}`);
+    if (frame.status !== 'silence') this.#send(frame, frame.pcm);
+    else if (this.#settings.sendSilence) this.#send(frame, this.#zeros);
   }
 
   /** Drops queued playback and cancels the response in progress (the listener started talking). */

@@ -1,0 +1,133 @@
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../../../engine/src/common/logger.js';
+import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
+import type { SpeechHooks, SpeechStage } from '../../../engine/src/pipeline/translation/speech-stage.js';
+import { TranslatingStage, type DirectionEvent, type VadDecision } from '../../../engine/src/pipeline/translation/translating-stage.js';
+
+const context: StageContext = { pairId: 'pair_ts', direction: 'A->B', srcExt: '7000', dstExt: '7001' };
+
+/** A speech stage that records what it was sent and plays whatever the test queues. */
+class FakeSpeech implements SpeechStage {
+  readonly heard: number[] = [];
+  readonly processedInputs: Array<{ heard: boolean | undefined }> = [];
+  answer: MediaFrame | null = null;
+  hooks: SpeechHooks;
+
+  constructor(hooks: SpeechHooks) {
+    this.hooks = hooks;
+  }
+
+  hear(frame: MediaFrame): void {
+    this.heard.push(frame.rtpTimestamp);
+  }
+
+  process(frame: MediaFrame | null): MediaFrame | null {
+    if (frame !== null) this.processedInputs.push({ heard: frame.heard });
+    return this.answer;
+  }
+
+  speechStarted(): void {}
+  speechEnded(): void {}
+  flush(): void {}
+  close(): void {}
+  stats(): object {
+    return {};
+  }
+}
+
+function frame(index: number, extra: Partial<MediaFrame> = {}): MediaFrame {
+  return { ...context, pcm: new Int16Array(160), samples: 160, sampleRate: 8000, rtpTimestamp: index * 160, status: 'audio', heard: true, ...extra };
+}
+
+function setup(): { stage: TranslatingStage; speech: () => FakeSpeech; decide: (d: VadDecision) => void; events: DirectionEvent[]; vadPushes: () => number } {
+  let speech: FakeSpeech | null = null;
+  let onDecision: ((d: VadDecision) => void) | null = null;
+  let pushes = 0;
+  const events: DirectionEvent[] = [];
+  const stage = new TranslatingStage({
+    context,
+    sampleRate: 8000,
+    languages: { source: 'en', target: 'es' },
+    openSpeech: (hooks) => (speech = new FakeSpeech(hooks)),
+    openVad: (_rate, decide) => {
+      onDecision = decide;
+      return { push: () => void pushes++, close: () => undefined };
+    },
+    sink: { transcript: () => undefined, event: (e) => events.push(e) },
+    log: logger('test.translating-stage'),
+  });
+  return { stage, speech: () => speech!, decide: (d) => onDecision!(d), events, vadPushes: () => pushes };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('TranslatingStage', () => {
+  it('sends a frame heard early once: to the VAD and the provider on arrival, not again at its tick', () => {
+    const { stage, speech, vadPushes } = setup();
+    stage.hear(frame(0));
+    expect(speech().heard).toEqual([0]);
+    expect(vadPushes()).toBe(1);
+    stage.process(frame(0));
+    expect(vadPushes()).toBe(1);
+    expect(speech().processedInputs).toEqual([{ heard: true }]);
+    // A frame not heard early (a concealment) is offered at its tick, and the provider stage sends it there.
+    stage.process(frame(1, { status: 'concealed', heard: false }));
+    expect(vadPushes()).toBe(2);
+    expect(speech().processedInputs.at(-1)).toEqual({ heard: false });
+    stage.close();
+  });
+
+  it('cuts each utterance into ingress, endpointing, VAD, provider and egress that add up to the total', () => {
+    let clock = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const { stage, speech, decide, events } = setup();
+    // 30 frames heard 20 ms apart, each 0.5 ms after it arrived.
+    for (let i = 0; i < 30; i++) {
+      clock = 1000 + 20 * i;
+      stage.hear(frame(i, { ingressDelayMs: 0.5 }));
+    }
+    // Speech ended in frame 9 (ends at 200 ms of audio, offered at 1180); the silence that confirmed it was
+    // complete with frame 24 (500 ms, offered at 1480); the decision came 3 ms after that.
+    clock = 1483;
+    decide({ type: 'speech_end', startMs: 0, endMs: 200, decidedMs: 500 });
+    clock = 1490;
+    speech().hooks.audio(160);
+    clock = 1495;
+    speech().answer = frame(99, { heard: false });
+    expect(stage.process(null)).toBe(speech().answer);
+    const latency = events.find((e) => e.type === 'latency');
+    expect(latency).toEqual({
+      type: 'latency',
+      utteranceEndMs: 200,
+      ingressMs: 0.5,
+      endpointingMs: 300,
+      vadMs: 3,
+      providerMs: 7,
+      egressMs: 5,
+      tandemMs: 8.5,
+      totalMs: 315.5,
+    });
+    stage.close();
+  });
+
+  it('between answers sends silence, or nothing when asked to', () => {
+    const { stage } = setup();
+    expect(stage.process(null)?.status).toBe('silence');
+    stage.close();
+    const quiet = new TranslatingStage({
+      context,
+      sampleRate: 8000,
+      languages: { source: 'en', target: 'es' },
+      openSpeech: (hooks) => new FakeSpeech(hooks),
+      openVad: null,
+      sink: { transcript: () => undefined, event: () => undefined },
+      log: logger('test.translating-stage'),
+      between: 'nothing',
+    });
+    expect(quiet.process(null)).toBeNull();
+    quiet.close();
+  });
+});
