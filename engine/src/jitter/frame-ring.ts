@@ -19,6 +19,8 @@ export class FrameRing {
   readonly #length: Int32Array;
   /** When each frame arrived (the caller's clock), so playout can tell how long a frame waited. */
   readonly #arrival: Float64Array;
+  /** How late each frame arrived against its stream's timing (ArrivalLateness). */
+  readonly #lateness: Float32Array;
   /** 1 once an early reader (JitterBuffer.readEarly) has had the frame, so playout does not hand it over twice. */
   readonly #read: Uint8Array;
   #count = 0;
@@ -35,6 +37,7 @@ export class FrameRing {
     this.#offset = new Int32Array(size);
     this.#length = new Int32Array(size);
     this.#arrival = new Float64Array(size);
+    this.#lateness = new Float32Array(size);
     this.#read = new Uint8Array(size);
   }
 
@@ -52,7 +55,7 @@ export class FrameRing {
     return this.#seq[this.#slot(ext)] === ext;
   }
 
-  put(ext: number, timestamp: number, marker: boolean, buffer: Uint8Array, offset: number, length: number, arrivalMs: number): void {
+  put(ext: number, timestamp: number, marker: boolean, buffer: Uint8Array, offset: number, length: number, arrivalMs: number, latenessMs: number): void {
     const i = this.#slot(ext);
     if (this.#seq[i] === -1) this.#count++;
     this.#seq[i] = ext;
@@ -62,6 +65,7 @@ export class FrameRing {
     this.#offset[i] = offset;
     this.#length[i] = length;
     this.#arrival[i] = arrivalMs;
+    this.#lateness[i] = latenessMs;
     this.#read[i] = 0;
   }
 
@@ -88,6 +92,10 @@ export class FrameRing {
 
   arrivalOf(ext: number): number {
     return this.#arrival[this.#slot(ext)] ?? 0;
+  }
+
+  latenessOf(ext: number): number {
+    return this.#lateness[this.#slot(ext)] ?? 0;
   }
 
   readEarlyOf(ext: number): boolean {

@@ -1,5 +1,6 @@
 import { seqDiff, tsAdd, tsDiff } from '../rtp/wrap.js';
 import { Concealer } from './concealer.js';
+import { ArrivalLateness } from './arrival-lateness.js';
 import { FrameRing } from './frame-ring.js';
 import { InterarrivalJitter } from './interarrival-jitter.js';
 import { FRAME_MS, validateJitterOptions, type JitterBufferOptions } from './options.js';
@@ -111,6 +112,9 @@ export class JitterBuffer {
   readonly #maxTargetMs: number;
   readonly #ring: FrameRing;
   readonly #jitter: InterarrivalJitter;
+  readonly #lateness: ArrivalLateness;
+  /** ArrivalLateness of the packet being pushed (set by #observeArrival). */
+  #arrivalLatenessMs = 0;
   readonly #concealer: Concealer;
   readonly #stats: JitterStats;
 
@@ -147,6 +151,8 @@ export class JitterBuffer {
   #earlyExt = 0;
   #lastEarlyArrivalMs = Number.NaN;
   #lastEarlyTimestamp = 0;
+  #lastEarlyLatenessMs = 0;
+  #lastPlayedLatenessMs = 0;
   #lastPopReadEarly = false;
 
   constructor(decode: FrameDecoder, options: JitterBufferOptions) {
@@ -160,6 +166,7 @@ export class JitterBuffer {
     this.#maxTargetMs = this.#maxFrames * FRAME_MS;
     this.#ring = new FrameRing(this.#options.capacityFrames);
     this.#jitter = new InterarrivalJitter(this.#options.clockRate);
+    this.#lateness = new ArrivalLateness(this.#options.clockRate);
     this.#concealer = new Concealer(this.#frameSamples, this.#options.concealFrames);
     this.#targetMs = this.#options.minDepthMs;
     this.#jitterTargetMs = this.#options.minDepthMs;
@@ -269,6 +276,7 @@ export class JitterBuffer {
       if (!(samples >= 0)) samples = 0;
       if (samples < this.#frameSamples) out.fill(0, samples, this.#frameSamples);
       this.#lastEarlyArrivalMs = ring.arrivalOf(ext);
+      this.#lastEarlyLatenessMs = ring.latenessOf(ext);
       this.#lastEarlyTimestamp = ring.timestampOf(ext);
       return true;
     }
@@ -278,6 +286,16 @@ export class JitterBuffer {
   /** Arrival (push's nowMs) of the frame readEarly last returned. */
   get lastEarlyArrivalMs(): number {
     return this.#lastEarlyArrivalMs;
+  }
+
+  /** How late the frame readEarly last returned arrived against its stream's timing (see ArrivalLateness). */
+  get lastEarlyLatenessMs(): number {
+    return this.#lastEarlyLatenessMs;
+  }
+
+  /** The same for the frame pop last took from the buffer. */
+  get lastPlayedLatenessMs(): number {
+    return this.#lastPlayedLatenessMs;
   }
 
   /** RTP timestamp of the frame readEarly last returned. */
@@ -344,7 +362,7 @@ export class JitterBuffer {
         return 'late';
       }
       this.#observeArrival(nowMs, ts);
-      ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs);
+      ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs, this.#arrivalLatenessMs);
       this.#headExt = ext;
       // The early reader already handed over a later frame: it skips this one rather than go back in time.
       if (ext < this.#earlyExt) ring.markReadEarly(ext);
@@ -367,7 +385,7 @@ export class JitterBuffer {
     if (ring.count === 0 && this.#state !== STATE_PLAYING) this.#prefillSinceMs = nowMs;
     let outcome: PushOutcome = 'accepted';
     if (ext - this.#headExt + 1 > this.#maxFrames && this.#dropOldest(ext)) outcome = 'overflow';
-    ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs);
+    ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs, this.#arrivalLatenessMs);
     // Reordered behind a frame the early reader already handed over (only possible near a stream's start).
     if (ext < this.#earlyExt) ring.markReadEarly(ext);
     this.#publish();
@@ -427,6 +445,7 @@ export class JitterBuffer {
     const offset = ring.offsetOf(ext);
     const length = ring.lengthOf(ext);
     this.#lastPlayedArrivalMs = ring.arrivalOf(ext);
+    this.#lastPlayedLatenessMs = ring.latenessOf(ext);
     this.#lastPopReadEarly = this.#earlyReading && ring.readEarlyOf(ext);
     ring.remove(ext);
     this.#lastPlayedTimestamp = timestamp;
@@ -456,6 +475,7 @@ export class JitterBuffer {
   reset(): void {
     this.#ring.clear();
     this.#jitter.reset();
+    this.#lateness.restart();
     this.#concealer.forget();
     this.#state = STATE_WAITING;
     this.#hasStream = false;
@@ -501,8 +521,9 @@ export class JitterBuffer {
     this.#overSinceMs = -1;
     this.#concealer.forget();
     this.#jitter.restart();
+    this.#lateness.restart();
     this.#observeArrival(nowMs, ts);
-    this.#ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs);
+    this.#ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs, this.#arrivalLatenessMs);
   }
 
   /** The stream is over (idle) or replaced (resync): nothing of it may be played any more. */
@@ -514,6 +535,7 @@ export class JitterBuffer {
     this.#overSinceMs = -1;
     this.#concealer.forget();
     this.#jitter.restart();
+    this.#lateness.restart();
   }
 
   /** A sequence or timestamp step that no reordering within the depth window can explain. */
@@ -536,6 +558,7 @@ export class JitterBuffer {
 
   #observeArrival(nowMs: number, ts: number): void {
     this.#jitter.update(nowMs, ts);
+    this.#arrivalLatenessMs = this.#lateness.update(nowMs, ts);
     const jitterMs = this.#jitter.jitterMs;
     const spreadMs = Math.max(0, JITTER_MULTIPLIER * jitterMs - this.#options.playoutSlackMs);
     const frames = Math.max(1, Math.ceil((FRAME_MS + spreadMs) / FRAME_MS - ROUNDING_SLACK_FRAMES));

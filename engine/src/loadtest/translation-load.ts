@@ -148,6 +148,7 @@ class TranslationCollector {
   readonly #egress: number[] = [];
   readonly #vad: number[] = [];
   readonly #endpointing: number[] = [];
+  readonly #lateness: number[] = [];
   readonly #timeline: TranslationSection['memory']['timeline'] = [];
   #rssPeak = 0;
   #heapPeak = 0;
@@ -241,6 +242,7 @@ class TranslationCollector {
         tandem_ingress: summarize(this.#ingress),
         tandem_vad: summarize(this.#vad),
         tandem_egress: summarize(this.#egress),
+        end_frame_arrival_lateness: summarize(this.#lateness),
       },
       ingress: {
         generator_sent: g.sentTotal,
@@ -303,6 +305,7 @@ class TranslationCollector {
         this.#egress.push(event.egressMs);
         this.#vad.push(event.vadMs);
         this.#endpointing.push(event.endpointingMs);
+        this.#lateness.push(event.arrivalLatenessMs);
         break;
       case 'error':
         this.#counts.providerErrors++;

@@ -63,6 +63,11 @@ export interface TranslationSection {
     tandem_vad: LatencySummary;
     /** Of tandem: the answer's wait for its 20 ms tick on the way out. */
     tandem_egress: LatencySummary;
+    /**
+     * Not in total: how late each end-of-speech frame arrived against its stream's timing (the generator's
+     * lateness, or time in the kernel while the engine's worker was busy). Bounds what the shares cannot see.
+     */
+    end_frame_arrival_lateness: LatencySummary;
   };
   /** The media path into the engine. */
   ingress: {
@@ -174,6 +179,7 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
     `      in  (arrival → VAD and provider)      ${ms(t.latency.tandem_ingress)}`,
     `      VAD (silence heard → decision)        ${ms(t.latency.tandem_vad)}`,
     `      out (answer waits for its 20 ms tick) ${ms(t.latency.tandem_egress)}`,
+    `    not counted: the end frame's arrival lateness ${ms(t.latency.end_frame_arrival_lateness)}   (sender late, or queued in the kernel while a worker was busy)`,
     `  ingress          generator sent ${t.ingress.generator_sent}, engine received ${t.ingress.engine_received ?? '?'}, lost ${t.ingress.lost ?? '?'} (${t.ingress.loss_pct ?? '?'} %); drops{${drops}} jitter lost ${t.ingress.jitter_lost ?? '?'}, late ${t.ingress.jitter_late ?? '?'}, overflow ${t.ingress.jitter_overflow ?? '?'} (accelerated ${t.ingress.jitter_accelerated ?? '?'}, concealed ${t.ingress.jitter_concealed ?? '?'}), mean target depth ${t.ingress.jitter_target_ms_avg} ms; RcvbufErrors +${t.ingress.rcvbuf_errors ?? '?'}   [no loss: ${mark(t.targets.no_ingress_loss)}]`,
     `  to provider      ${p === null ? '?' : `frames sent ${p['framesSent'] ?? 0}, dropped not-connected ${p['droppedNotConnected'] ?? 0}, backpressure ${p['droppedBackpressure'] ?? 0}; answer frames played ${p['framesPlayed'] ?? 0}, answer samples dropped ${p['queueDroppedSamples'] ?? 0}; VAD errors ${p['vadErrors'] ?? 0}`}   [no drops: ${mark(t.targets.no_provider_path_drops)}]`,
     `  egress           engine sent ${t.egress.engine_sent ?? '?'}, generator received ${t.egress.generator_received}; pacing within answers p50 ${t.egress.pacing_jitter_p50_ms ?? '?'} ms, p99 ${t.egress.pacing_jitter_p99_ms ?? '?'} ms over ${t.egress.pacing_intervals} intervals (${t.egress.answer_gaps} gaps between answers)`,

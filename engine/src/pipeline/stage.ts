@@ -23,6 +23,11 @@ export interface MediaFrame {
   status: FrameStatus;
   /** Roughly how long this frame's audio waited in Tandem before this tick (jitter buffer + tick alignment), ms. */
   ingressDelayMs?: number;
+  /**
+   * How late this frame arrived against its stream's own timing (JitterBuffer ArrivalLateness): sender lateness,
+   * network jitter, or time in the kernel's queue while the worker was busy. Not part of ingressDelayMs.
+   */
+  arrivalLatenessMs?: number;
   /** At a tick: the stage already had this frame through `hear` (or it stands in for one `hear` may still get), so it must not forward it again. */
   heard?: boolean;
 }

@@ -115,6 +115,11 @@ export class PlayoutScheduler {
     return (((this.#slotIndex + ahead) % count) + count) % count;
   }
 
+  /** How far behind its schedule the clock is now (ms; 0 when on time or stopped). */
+  lagMs(): number {
+    return this.#running ? Math.max(0, this.#now() - this.#nextDeadline) : 0;
+  }
+
   /** Moves a task to another slot; inside a tick the move waits until the slot has run. */
   move(task: TickTask, slot: number): void {
     if (!this.#slotOf.has(task)) return;

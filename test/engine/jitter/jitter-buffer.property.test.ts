@@ -140,6 +140,17 @@ const depthOptions = fc.record({
   concealFrames: fc.integer({ min: 0, max: 5 }),
 });
 
+/** One stream's start, each packet's fate, loss and duplicate percentages, the tick phase, and depth options. */
+const lossyStream = [
+  seq16,
+  ts32,
+  fc.array(fate, { minLength: 1, maxLength: 250 }),
+  fc.integer({ min: 0, max: 30 }),
+  fc.integer({ min: 0, max: 30 }),
+  fc.integer({ min: 0, max: 19 }),
+  depthOptions,
+] as const;
+
 function arrivalsFor(
   startSeq: number,
   startTs: number,
@@ -176,13 +187,7 @@ describe('JitterBuffer properties (simulated clock)', () => {
   it('plays each frame at most once, in sequence order, with depth bounded and every packet accounted for', () => {
     fc.assert(
       fc.property(
-        seq16,
-        ts32,
-        fc.array(fate, { minLength: 1, maxLength: 250 }),
-        fc.integer({ min: 0, max: 30 }),
-        fc.integer({ min: 0, max: 30 }),
-        fc.integer({ min: 0, max: 19 }),
-        depthOptions,
+        ...lossyStream,
         (startSeq, startTs, fates, lossPercent, dupPercent, phaseMs, depth) => {
           const arrivals = arrivalsFor(startSeq, startTs, 0xabcd, 0, fates, lossPercent, dupPercent);
           const run = simulate({ clockRate: 8000, frameSamples: 160, ...depth }, arrivals, phaseMs);
@@ -204,13 +209,7 @@ describe('JitterBuffer properties (simulated clock)', () => {
   it('early reading hands each frame over once, in sequence order, and changes nothing about playout', () => {
     fc.assert(
       fc.property(
-        seq16,
-        ts32,
-        fc.array(fate, { minLength: 1, maxLength: 250 }),
-        fc.integer({ min: 0, max: 30 }),
-        fc.integer({ min: 0, max: 30 }),
-        fc.integer({ min: 0, max: 19 }),
-        depthOptions,
+        ...lossyStream,
         (startSeq, startTs, fates, lossPercent, dupPercent, phaseMs, depth) => {
           const arrivals = arrivalsFor(startSeq, startTs, 0xabcd, 0, fates, lossPercent, dupPercent);
           const options = { clockRate: 8000, frameSamples: 160, ...depth };

@@ -29,10 +29,14 @@ function recordingStage(ingress: number[]): PipelineStage {
   };
 }
 
-function planner(): SlotPlanner & { moves: Array<{ slot: number; toTime: number }> } {
+function planner(): SlotPlanner & { moves: Array<{ slot: number; toTime: number }>; lag: number } {
   const moves: Array<{ slot: number; toTime: number }> = [];
   return {
     moves,
+    lag: 0,
+    lagMs() {
+      return this.lag;
+    },
     slotAfter: (timeMs) => {
       moves.push({ slot: -1, toTime: timeMs });
       return 3;
@@ -133,5 +137,28 @@ describe('MediaDirection', () => {
     expect(source.onStored).not.toBeNull();
     direction.close();
     expect(source.onStored).toBeNull();
+  });
+
+  it('on a worker behind its schedule, hands frames over at the ticks instead of in the socket handler', () => {
+    const { source, destination, jitter } = legs();
+    const plan = planner();
+    const heard: number[] = [];
+    const stage: PipelineStage = { ...recordingStage([]), hear: (frame) => heard.push(seqOf(frame.pcm)) };
+    const direction = new MediaDirection('p1', 'A->B', source, destination, stage, plan, MARGIN_MS);
+    const arrive = (seq: number): void => {
+      jitter.push(packet(seq, seq * FRAME_UNITS), performance.now());
+      source.onStored?.();
+    };
+    arrive(1);
+    expect(heard).toEqual([1]);
+    plan.lag = 50;
+    arrive(2);
+    arrive(3);
+    expect(heard).toEqual([1]);
+    direction.tick(performance.now());
+    expect(heard).toEqual([1, 2, 3]);
+    plan.lag = 0;
+    arrive(4);
+    expect(heard).toEqual([1, 2, 3, 4]);
   });
 });

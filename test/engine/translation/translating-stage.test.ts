@@ -87,7 +87,7 @@ describe('TranslatingStage', () => {
     // 30 frames heard 20 ms apart, each 0.5 ms after it arrived.
     for (let i = 0; i < 30; i++) {
       clock = 1000 + 20 * i;
-      stage.hear(frame(i, { ingressDelayMs: 0.5 }));
+      stage.hear(frame(i, { ingressDelayMs: 0.5, arrivalLatenessMs: i === 9 ? 4 : 0 }));
     }
     // Speech ended in frame 9 (ends at 200 ms of audio, offered at 1180); the silence that confirmed it was
     // complete with frame 24 (500 ms, offered at 1480); the decision came 3 ms after that.
@@ -109,6 +109,8 @@ describe('TranslatingStage', () => {
       egressMs: 5,
       tandemMs: 8.5,
       totalMs: 315.5,
+      // The end frame arrived 4 ms late for its stream: reported, not counted in the total.
+      arrivalLatenessMs: 4,
     });
     stage.close();
   });

@@ -35,6 +35,22 @@ describe('PlayoutScheduler', () => {
     expect(phases.size).toBe(4);
   });
 
+  it('says how far behind its schedule it is (0 once caught up, or stopped)', () => {
+    const clock = fakeClock();
+    const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 4, now: clock.now });
+    scheduler.add(recorder());
+    scheduler.start();
+    expect(scheduler.lagMs()).toBe(0);
+    clock.advance(50);
+    // The first slot was due 5 ms after start.
+    expect(scheduler.lagMs()).toBe(45);
+    scheduler.runDue();
+    expect(scheduler.lagMs()).toBe(0);
+    clock.advance(30);
+    scheduler.stop();
+    expect(scheduler.lagMs()).toBe(0);
+  });
+
   it('catches up missed slots after a short stall and skips (counted) after a long one', () => {
     const clock = fakeClock();
     const scheduler = new PlayoutScheduler({ periodMs: 20, slots: 1, maxCatchUpMs: 100, now: clock.now });

@@ -46,6 +46,11 @@ export type DirectionEvent =
       egressMs: number;
       /** Neither party's processing: the configured silence (VAD minSilenceMs, less its padding) that confirms the speaker stopped. */
       endpointingMs: number;
+      /**
+       * Not in totalMs: how late the end-of-speech frame arrived against its stream's timing (sender, network, or
+       * waiting in the kernel while the worker was busy). An upper bound on Tandem's time no timestamp sees.
+       */
+      arrivalLatenessMs: number;
     };
 
 export interface TranslationSink {
@@ -75,6 +80,7 @@ const LATENCY_GIVE_UP_MS = 30_000;
 interface PendingLatency {
   endWallMs: number;
   ingressMs: number;
+  arrivalLatenessMs: number;
   endpointingMs: number;
   vadMs: number;
   /** When the VAD's decision reached this stage: the provider is timed from here. */
@@ -100,6 +106,7 @@ export class TranslatingStage implements PipelineStage {
   readonly #frameWall = new Float64Array(FRAME_RING);
   /** How long each of those frames had waited in Tandem before it was offered (MediaFrame.ingressDelayMs). */
   readonly #frameIngress = new Float64Array(FRAME_RING);
+  readonly #frameLateness = new Float64Array(FRAME_RING);
   #framesOffered = 0;
   #frameMs = 20;
   #pending: PendingLatency | null = null;
@@ -159,6 +166,7 @@ export class TranslatingStage implements PipelineStage {
     const slot = this.#framesOffered % FRAME_RING;
     this.#frameWall[slot] = now;
     this.#frameIngress[slot] = frame.ingressDelayMs ?? 0;
+    this.#frameLateness[slot] = frame.arrivalLatenessMs ?? 0;
     this.#framesOffered++;
     if (this.#vad !== null && (frame.sampleRate === 8000 || frame.sampleRate === 16000)) {
       try {
@@ -206,6 +214,7 @@ export class TranslatingStage implements PipelineStage {
       this.#pending = {
         endWallMs,
         ingressMs: this.#frameIngress[endFrame % FRAME_RING]!,
+        arrivalLatenessMs: this.#frameLateness[endFrame % FRAME_RING]!,
         endpointingMs: Math.max(0, decidedWallMs - endWallMs),
         vadMs: Math.max(0, now - decidedWallMs),
         decisionWallMs: now,
@@ -252,6 +261,7 @@ export class TranslatingStage implements PipelineStage {
         vadMs,
         egressMs,
         endpointingMs,
+        arrivalLatenessMs: pending.arrivalLatenessMs,
       }),
     );
   }
