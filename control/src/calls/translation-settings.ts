@@ -19,6 +19,8 @@ const envSchema = z.object({
   TANDEM_LANG_A: z.string().min(2).default('en'),
   TANDEM_LANG_B: z.string().min(2).default('es'),
   TANDEM_TRANSLATE_MODE: z.enum(['translated-only', 'duck']).default('translated-only'),
+  /** What the listener's leg carries between answers: silence (a continuous stream), or nothing (each answer starts at once). */
+  TANDEM_TRANSLATE_BETWEEN: z.enum(['silence', 'nothing']).default('silence'),
 });
 
 /** The default translation of every pair, or undefined when TANDEM_TRANSLATE_PROVIDER is unset. */
@@ -41,7 +43,12 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
           apiKey: e.OPENAI_API_KEY ?? missing('OPENAI_API_KEY', 'is required for TANDEM_TRANSLATE_PROVIDER=openai-realtime'),
           ...(e.TANDEM_TRANSLATE_MODEL ? { model: e.TANDEM_TRANSLATE_MODEL } : {}),
         };
-  return parsePairTranslation({ provider, languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B }, mode: e.TANDEM_TRANSLATE_MODE });
+  return parsePairTranslation({
+    provider,
+    languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B },
+    mode: e.TANDEM_TRANSLATE_MODE,
+    between: e.TANDEM_TRANSLATE_BETWEEN,
+  });
 }
 
 function missing(key: string, message: string): never {

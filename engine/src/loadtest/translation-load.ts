@@ -31,6 +31,8 @@ export interface TranslationLoadOptions extends Omit<LoadTestOptions, 'translati
   service: TranslationServiceSpec;
   /** Default { A: 'en', B: 'es' }. */
   languages?: { A: string; B: string };
+  /** What the listener's leg carries between answers (PairTranslation.between); default 'silence'. */
+  between?: 'silence' | 'nothing';
 }
 
 const MB = 1024 * 1024;
@@ -38,7 +40,7 @@ const SAMPLE_MS = 1000;
 const log = logger('loadtest.translation');
 
 export async function runTranslationLoadTest(options: TranslationLoadOptions): Promise<TranslationLoadReport> {
-  const { service: spec, languages = { A: 'en', B: 'es' }, hooks = {}, ...rest } = options;
+  const { service: spec, languages = { A: 'en', B: 'es' }, between = 'silence', hooks = {}, ...rest } = options;
   let child: ServiceProcess | null = null;
   let childStats: Record<string, unknown> | null = null;
   const collector = new TranslationCollector(() => child?.cpuMs() ?? null);
@@ -52,6 +54,7 @@ export async function runTranslationLoadTest(options: TranslationLoadOptions): P
     const translation: PairTranslationInput = {
       provider: { kind: 'tandem', url, sampleRate: 8000, ...(token !== undefined ? { token } : {}) },
       languages,
+      between,
     };
     const report = await runLoadTest({
       ...rest,
@@ -77,6 +80,7 @@ export async function runTranslationLoadTest(options: TranslationLoadOptions): P
       report,
       service: { kind: child !== null ? 'child-process' : 'external', url, stats: childStats },
       languages,
+      between,
     });
     return { ...report, translation: section };
   } finally {
@@ -202,7 +206,12 @@ class TranslationCollector {
     if (this.#end !== null) this.#heapPeak = Math.max(this.#heapPeak, this.#end.workerHeapBytes);
   }
 
-  section(x: { report: LoadTestReport; service: Omit<TranslationSection['service'], 'cpu_pct'>; languages: { A: string; B: string } }): TranslationSection {
+  section(x: {
+    report: LoadTestReport;
+    service: Omit<TranslationSection['service'], 'cpu_pct'>;
+    languages: { A: string; B: string };
+    between: TranslationSection['between'];
+  }): TranslationSection {
     const g = this.#generator;
     if (g === null) throw new LoadTestError('GENERATOR_FAILED', 'the translation run ended without the generator result');
     const r = x.report;
@@ -223,6 +232,7 @@ class TranslationCollector {
     return {
       service: { ...x.service, cpu_pct: this.#serviceCpuPct },
       languages: x.languages,
+      between: x.between,
       directions: r.pairs * 2,
       utterances: {
         detected: this.#counts.detected,

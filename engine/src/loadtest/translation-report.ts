@@ -26,6 +26,8 @@ export interface TranslationSection {
     stats: Record<string, unknown> | null;
   };
   languages: { A: string; B: string };
+  /** What the listener's leg carried between answers: a continuous silence stream, or nothing (a talkspurt per answer). */
+  between: 'silence' | 'nothing';
   /** Translated directions (two per pair). */
   directions: number;
   /** Counted over the measured window and the drain. */
@@ -168,7 +170,7 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
   const p = t.provider_path;
   const m = t.memory;
   const lines = [
-    `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
+    `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}, between answers: ${t.between}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
     `  machine          ${r.machine.cpu_model}, ${r.machine.cores} cores, node ${r.machine.node}, load ${r.machine.loadavg_1m_at_start} → ${r.machine.loadavg_1m_at_end}`,
     `  service          ${t.service.kind} ${t.service.url}, CPU ${t.service.cpu_pct ?? '?'} %`,
     `  utterances       detected ${u.detected} (${u.detected_per_direction_per_min} per direction per minute), answered ${u.answered}, final transcripts ${u.transcripts}; provider errors ${u.provider_errors}${errors ? ` {${errors}}` : ''}, disconnects ${u.disconnects}   [every utterance transcribed: ${mark(t.targets.every_utterance_transcribed)}]`,
@@ -178,7 +180,7 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
     `    tandem         ${ms(t.latency.tandem)}   [target p99 ≤ 30 ms: ${mark(t.targets.tandem_p99_at_most_30_ms)}]`,
     `      in  (arrival → VAD and provider)      ${ms(t.latency.tandem_ingress)}`,
     `      VAD (silence heard → decision)        ${ms(t.latency.tandem_vad)}`,
-    `      out (answer waits for its 20 ms tick) ${ms(t.latency.tandem_egress)}`,
+    `      out (answer → its first frame sent)   ${ms(t.latency.tandem_egress)}`,
     `    not counted: the end frame's arrival lateness ${ms(t.latency.end_frame_arrival_lateness)}   (sender late, or queued in the kernel while a worker was busy)`,
     `  ingress          generator sent ${t.ingress.generator_sent}, engine received ${t.ingress.engine_received ?? '?'}, lost ${t.ingress.lost ?? '?'} (${t.ingress.loss_pct ?? '?'} %); drops{${drops}} jitter lost ${t.ingress.jitter_lost ?? '?'}, late ${t.ingress.jitter_late ?? '?'}, overflow ${t.ingress.jitter_overflow ?? '?'} (accelerated ${t.ingress.jitter_accelerated ?? '?'}, concealed ${t.ingress.jitter_concealed ?? '?'}), mean target depth ${t.ingress.jitter_target_ms_avg} ms; RcvbufErrors +${t.ingress.rcvbuf_errors ?? '?'}   [no loss: ${mark(t.targets.no_ingress_loss)}]`,
     `  to provider      ${p === null ? '?' : `frames sent ${p['framesSent'] ?? 0}, dropped not-connected ${p['droppedNotConnected'] ?? 0}, backpressure ${p['droppedBackpressure'] ?? 0}; answer frames played ${p['framesPlayed'] ?? 0}, answer samples dropped ${p['queueDroppedSamples'] ?? 0}; VAD errors ${p['vadErrors'] ?? 0}`}   [no drops: ${mark(t.targets.no_provider_path_drops)}]`,

@@ -47,6 +47,12 @@ export interface PipelineStage {
    * does with its input (ducking, recording). Must not block or throw.
    */
   hear?(frame: MediaFrame): void;
+  /**
+   * Optional: the direction hands the stage a way to run an extra tick now. A stage whose output has paused
+   * (it returned null) calls it when it has something to play again, so the first frame of the new talkspurt
+   * leaves at once instead of at the next tick of the old phase; the ticks then follow 20 ms after it.
+   */
+  setWake?(wake: () => void): void;
   /** Drops anything queued for output (e.g. the listener started talking). */
   flush(): void;
   close(): void;

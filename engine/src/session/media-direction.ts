@@ -15,6 +15,7 @@ export interface SlotPlanner {
   lagMs(): number;
 }
 
+const PERIOD_MS = 20;
 /** Ticks per phase check (one second of frames). */
 const PHASE_WINDOW_TICKS = 50;
 /** How far beyond the margin the least delayed frame may wait before the tick moves (one 2 ms slot, plus timer noise). */
@@ -53,6 +54,12 @@ export class MediaDirection {
   #windowTicks = 0;
   /** Sees each tick's input and output (the pair's recorder). */
   #observer: FrameObserver | null = null;
+  /** The stage hears frames on arrival (PipelineStage.hear): the tick's phase is the output's. */
+  #hearing = false;
+  /** The last tick sent nothing to the destination. */
+  #outputIdle = true;
+  /** After a wake, a scheduled tick before this instant (the rest of that period) does nothing. */
+  #notBeforeMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     pairId: string,
@@ -84,6 +91,12 @@ export class MediaDirection {
   }
 
   tick(nowMs: number): void {
+    // A wake already played this period's frame (see #wake).
+    if (nowMs < this.#notBeforeMs) return;
+    this.#outputTick(nowMs);
+  }
+
+  #outputTick(nowMs: number): void {
     const frame = this.#frame;
     const result = this.#source.jitter.pop(nowMs, frame.pcm);
     let input: MediaFrame | null = null;
@@ -101,6 +114,7 @@ export class MediaDirection {
       this.#alignToArrivals();
     }
     const output = this.#stage.process(input);
+    this.#outputIdle = output === null;
     if (output === null) this.#destination.idleTick();
     else this.#destination.sendPcm(output.pcm, output.samples, output.sampleRate);
     this.#observer?.frame(this.direction, input, output);
@@ -124,13 +138,37 @@ export class MediaDirection {
     this.#stage.close();
   }
 
-  /** A stage that hears frames early (PipelineStage.hear) gets them from the source leg as they arrive. */
+  /**
+   * A stage that hears frames early (PipelineStage.hear) gets them from the source leg as they arrive; its
+   * input then needs no tick in phase with the packets, so the tick belongs to the output and only the output
+   * moves it (a wake). A stage that can resume output after a pause may wake the direction (setWake).
+   */
   #useStage(stage: PipelineStage): void {
     this.#stage = stage;
     const hears = typeof stage.hear === 'function';
+    this.#hearing = hears;
     this.#source.jitter.setEarlyReading(hears);
     this.#source.onStored = hears ? this.#onStored : null;
+    stage.setWake?.(this.#wake);
   }
+
+  /**
+   * Output resumes after a pause (DTX): play the new talkspurt's first frame now instead of at the next tick of
+   * the old phase, and keep the ticks 20 ms after it. Only while the last tick sent nothing: moving a running
+   * stream would break its pacing, and against a continuous stream (Asterisk's bridge consumes frames in order)
+   * an early frame only queues behind the previous one.
+   */
+  readonly #wake = (): void => {
+    const planner = this.#planner;
+    if (!this.#outputIdle || planner === null) return;
+    const now = performance.now();
+    if (now < this.#notBeforeMs) return;
+    this.#outputTick(now);
+    if (this.#outputIdle) return;
+    // The task's slot repeats every period; its next run inside this period must not play a second frame.
+    this.#notBeforeMs = now + PERIOD_MS - PERIOD_MS / 4;
+    planner.move(this, planner.slotAfter(now + PERIOD_MS));
+  };
 
   readonly #onStored = (): void => {
     if (this.#planner !== null && this.#planner.lagMs() > EARLY_READ_MAX_LAG_MS) return;
@@ -158,6 +196,7 @@ export class MediaDirection {
    */
   #trackPhase(arrivalMs: number): number {
     const waited = Math.max(0, performance.now() - arrivalMs);
+    if (this.#hearing) return waited;
     if (waited < this.#minWaitMs) {
       this.#minWaitMs = waited;
       this.#minWaitArrivalMs = arrivalMs;
@@ -176,7 +215,7 @@ export class MediaDirection {
   /** While the stream is (re)starting, follow the phase of its newest packet. */
   #alignToArrivals(): void {
     const arrival = this.#source.lastArrivalMs;
-    if (this.#planner === null || Number.isNaN(arrival) || arrival === this.#alignedToArrival) return;
+    if (this.#hearing || this.#planner === null || Number.isNaN(arrival) || arrival === this.#alignedToArrival) return;
     this.#alignedToArrival = arrival;
     this.#planner.move(this, this.#planner.slotAfter(arrival + this.#alignMarginMs));
   }

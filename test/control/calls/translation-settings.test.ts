@@ -16,7 +16,11 @@ describe('translation settings', () => {
       mode: 'translated-only',
       vad: { enabled: true },
       bargeIn: true,
+      between: 'silence',
     });
+    const paused = translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://127.0.0.1:9000/', TANDEM_TRANSLATE_BETWEEN: 'nothing' });
+    expect(paused?.between).toBe('nothing');
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://x/', TANDEM_TRANSLATE_BETWEEN: 'noise' })).toThrow(/TANDEM_TRANSLATE_BETWEEN/);
   });
 
   it('names the missing or bad variable', () => {

@@ -41,7 +41,8 @@ describe('mirrored injection through the engine', () => {
       expect(atB.length).toBeGreaterThanOrEqual(frames - 1);
       expect(atA.length).toBeGreaterThanOrEqual(frames - 1);
       for (let i = 1; i < atB.length; i++) expect(atB[i]!).toBeGreaterThan(atB[i - 1]!);
-      expect(asteriskB.received[5]?.payload.equals(taggedUlawFrame(5))).toBe(true);
+      // From the start of the stream (a tick that concealed a frame on a busy box may cost one, never the order).
+      expect(atB[0]).toBeLessThanOrEqual(1);
 
       // Re-packetized by the engine: its own SSRC, PT 0, consecutive seq, +160 timestamps, marker first.
       const out = asteriskB.received;

@@ -64,6 +64,7 @@ describe('runTranslationLoadTest', () => {
 
     expect(t.service).toMatchObject({ kind: 'external', url: service.url, cpu_pct: null, stats: null });
     expect(t.directions).toBe(10);
+    expect(t.between).toBe('silence');
     expect(t.utterances.detected, text).toBeGreaterThan(0);
     expect(t.utterances.answered, text).toBeGreaterThan(0);
     expect(t.utterances.transcripts, text).toBeGreaterThan(0);
@@ -104,11 +105,11 @@ describe('runTranslationLoadTest', () => {
     // The JSON carries the section under `translation`, beside the load test's usual keys.
     const json = JSON.parse(reportToJson(report)) as Record<string, Record<string, unknown>>;
     expect(Object.keys(json['translation']!).sort()).toEqual(
-      ['cpu', 'directions', 'egress', 'ingress', 'languages', 'latency', 'memory', 'provider_path', 'service', 'targets', 'utterances', 'vad'].sort(),
+      ['between', 'cpu', 'directions', 'egress', 'ingress', 'languages', 'latency', 'memory', 'provider_path', 'service', 'targets', 'utterances', 'vad'].sort(),
     );
     expect(json['translation']!['latency']).toHaveProperty('tandem.p99_ms');
     for (const key of ['pairs', 'cpu_pct', 'rss_mb', 'packets_in', 'machine']) expect(json).toHaveProperty(key);
-    expect(text).toContain('5 pairs (10 translated directions, en↔es)');
+    expect(text).toContain('5 pairs (10 translated directions, en↔es, between answers: silence)');
 
     // Nothing is left running.
     expect((engine as MediaEngine | null)?.closed).toBe(true);

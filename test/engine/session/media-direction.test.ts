@@ -161,4 +161,52 @@ describe('MediaDirection', () => {
     arrive(4);
     expect(heard).toEqual([1, 2, 3, 4]);
   });
+
+  it('a stage resuming after a pause wakes the direction: its first frame leaves at once and the ticks follow 20 ms after', () => {
+    const { source } = legs();
+    const sent: number[] = [];
+    const destination = { sendPcm: () => void sent.push(performance.now()), idleTick: () => undefined } as unknown as RtpLeg;
+    const plan = planner();
+    let wake: (() => void) | null = null;
+    let queued = 0;
+    const answer: MediaFrame = { pcm: new Int16Array(160), samples: 160, sampleRate: 8000, pairId: 'p1', srcExt: '7000', direction: 'A->B', rtpTimestamp: 0, status: 'audio' };
+    const stage: PipelineStage = {
+      hear: () => undefined,
+      setWake: (w) => (wake = w),
+      process: () => (queued > 0 ? (queued--, answer) : null),
+      flush: () => undefined,
+      close: () => undefined,
+    };
+    const direction = new MediaDirection('p1', 'A->B', source, destination, stage, plan, MARGIN_MS);
+    expect(wake).not.toBeNull();
+    const t0 = performance.now();
+    direction.tick(t0);
+    expect(sent).toHaveLength(0);
+    // An answer arrives between two ticks: it goes out now, not at the next tick.
+    queued = 3;
+    wake!();
+    expect(sent).toHaveLength(1);
+    const woke = sent[0]!;
+    expect(plan.moves.at(-1)!.toTime).toBeCloseTo(woke + 20, 0);
+    // The task's slot comes round again within this period: it must not send a second frame so soon ...
+    direction.tick(woke + 2);
+    expect(sent).toHaveLength(1);
+    // ... and a wake while frames are flowing changes nothing.
+    wake!();
+    expect(sent).toHaveLength(1);
+    direction.tick(woke + 20);
+    direction.tick(woke + 40);
+    expect(sent).toHaveLength(3);
+  });
+
+  it('a wake without a planner (or while output flows) does nothing', () => {
+    const { source, destination } = legs();
+    let wake: (() => void) | null = null;
+    let calls = 0;
+    const stage: PipelineStage = { ...recordingStage([]), setWake: (w) => (wake = w), process: () => (calls++, null) };
+    const direction = new MediaDirection('p1', 'A->B', source, destination, stage, null, MARGIN_MS);
+    direction.tick(performance.now());
+    wake!();
+    expect(calls).toBe(1);
+  });
 });

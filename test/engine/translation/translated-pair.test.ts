@@ -50,6 +50,12 @@ async function openPeers(engine: MediaEngine, pairId: string, extra: Partial<Pai
   return { peerA, peerB, legs };
 }
 
+/** Closes the pair in the engine, then the peers standing in for Asterisk. */
+async function closePeers(engine: MediaEngine, pairId: string, ...peers: RtpPeer[]): Promise<void> {
+  await engine.closePair(pairId);
+  for (const peer of peers) peer.close();
+}
+
 const speaking = (peer: RtpPeer) => peer.received.filter((p) => ulawRms(p.payload) > SPEECH_RMS);
 
 describe('translated pair (engine + Silero VAD + reference service)', () => {
@@ -138,9 +144,39 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       const pair = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
       expect(pair?.translation).toMatchObject({ languages: { A: 'en', B: 'es' }, provider: 'tandem', directions: ['A->B', 'B->A'] });
     } finally {
-      await engine.closePair('pair_t1');
-      peerA.close();
-      peerB.close();
+      await closePeers(engine, 'pair_t1', peerA, peerB);
+    }
+    await waitFor(() => service.liveSessions === 0, 5000);
+  }, 60_000);
+
+  it("between 'nothing': the listener's leg is silent between answers, and each answer opens a talkspurt at once", async () => {
+    const seen = record(engine);
+    const { peerA, peerB, legs } = await openPeers(engine, 'pair_t1', { between: 'nothing' }, service.url);
+    try {
+      const two = script.frames.slice(0, Math.ceil((script.spans[1]!.endMs + 600) / 20));
+      await paced(two.length, (i) => peerA.sendRtp(legs.legA, two[i]!));
+      await waitFor(() => seen.events.filter((e) => e.event.type === 'mark').length === 2, 15_000);
+      await sleep(100);
+      // Nothing but the answers reached B: the leg sent exactly the frames the stage played, and each answer
+      // (two bursts, apart by more than 200 ms) began with a marker.
+      const stats = await engine.stats();
+      const pair = stats.shards.flatMap((sh) => sh.pairStats).find((p) => p.pairId === 'pair_t1');
+      const played = (pair?.translation?.stages['A->B'] as { speech?: { framesPlayed?: number } } | undefined)?.speech?.framesPlayed;
+      expect(played).toBeGreaterThan(2 * 25);
+      expect(pair?.legB.txPackets).toBe(played);
+      expect(peerB.received).toHaveLength(played!);
+      expect(peerB.received[0]!.marker).toBe(true);
+      const starts = peerB.received.flatMap((p, i) => (i > 0 && p.atMs - peerB.received[i - 1]!.atMs > 200 ? [p] : []));
+      expect(starts.length).toBe(1);
+      expect(starts.every((p) => p.marker)).toBe(true);
+      // A said everything, B nothing: A's leg carried nothing at all.
+      expect(peerA.received).toHaveLength(0);
+      // The answer left the moment it arrived: no wait for the old 20 ms phase.
+      const latency = seen.events.flatMap((e) => (e.pairId === 'pair_t1' && e.event.type === 'latency' ? [e.event] : []));
+      expect(latency).toHaveLength(2);
+      for (const l of latency) expect(l.egressMs).toBeLessThan(5);
+    } finally {
+      await closePeers(engine, 'pair_t1', peerA, peerB);
     }
     await waitFor(() => service.liveSessions === 0, 5000);
   }, 60_000);
@@ -155,9 +191,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       await paced(one.length, (i) => peerA.sendRtp(legs.legA, one[i]!));
       await waitFor(() => speaking(peerB).length >= 40, 15_000);
     } finally {
-      await engine.closePair('pair_t1');
-      peerA.close();
-      peerB.close();
+      await closePeers(engine, 'pair_t1', peerA, peerB);
     }
     await waitFor(() => recordings.length === 1, 5000);
     expect(recordings[0]).toMatchObject({ pairId: 'pair_t1', path: legs.recordingPath });
@@ -200,9 +234,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       // The answer was ~1.5 s of speech; clearing it cut it short.
       expect(speaking(peerB).length).toBeLessThan(40);
     } finally {
-      await engine.closePair('pair_t1');
-      peerA.close();
-      peerB.close();
+      await closePeers(engine, 'pair_t1', peerA, peerB);
     }
   }, 60_000);
 
@@ -232,9 +264,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       await waitFor(() => speaking(peerB).length >= 30, 5000);
       await expect(engine.setTranslation('pair_t1', { languages: { A: 'en' } } as unknown as PairTranslationInput)).rejects.toThrow(/translation|provider|languages/);
     } finally {
-      await engine.closePair('pair_t1');
-      peerA.close();
-      peerB.close();
+      await closePeers(engine, 'pair_t1', peerA, peerB);
     }
   }, 60_000);
 

@@ -132,4 +132,32 @@ describe('TranslatingStage', () => {
     expect(quiet.process(null)).toBeNull();
     quiet.close();
   });
+
+  it.each([
+    { between: 'nothing' as const, wakes: 1 },
+    { between: 'silence' as const, wakes: 0 },
+  ])('between $between: answer audio on a paused leg wakes the direction $wakes time(s)', ({ between, wakes }) => {
+    let speech: FakeSpeech | null = null;
+    const stage = new TranslatingStage({
+      context,
+      sampleRate: 8000,
+      languages: { source: 'en', target: 'es' },
+      openSpeech: (hooks) => (speech = new FakeSpeech(hooks)),
+      openVad: null,
+      sink: { transcript: () => undefined, event: () => undefined },
+      log: logger('test.translating-stage'),
+      between,
+    });
+    let woken = 0;
+    stage.setWake(() => woken++);
+    stage.process(null);
+    speech!.hooks.audio(160);
+    expect(woken).toBe(wakes);
+    // While an answer plays the leg is not paused: more audio wakes nothing.
+    speech!.answer = frame(1);
+    stage.process(null);
+    speech!.hooks.audio(160);
+    expect(woken).toBe(wakes);
+    stage.close();
+  });
 });

@@ -44,6 +44,7 @@ interface LoadtestFlags {
   cpuProfDir?: string;
   translate?: boolean;
   translateUrl?: string;
+  between?: 'silence' | 'nothing';
 }
 
 function positiveNumber(value: string): number {
@@ -111,6 +112,7 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--no-heap', 'skip the heap probe (full GC of every engine thread at both ends of the window)'))
     .addOption(new Option('--translate', 'translate every pair (en↔es, VAD on) through the reference service, started as a child process; reports utterance latency instead of relay loss'))
     .addOption(new Option('--translate-url <url>', 'with --translate: use this Tandem-protocol service instead of starting the reference service'))
+    .addOption(new Option('--between <what>', 'with --translate: what the listener hears between answers: a continuous silence stream, or nothing (each answer starts a talkspurt at once)').choices(['silence', 'nothing']))
     .action(async (flags: LoadtestFlags & ViaAriFlags) => {
       // --via-ari: calls through the Asterisk simulator and the whole control plane.
       if (flags.viaAri) return await runViaAriCommand(flags);
@@ -139,6 +141,11 @@ export function registerLoadtestCommand(program: Command): void {
       if (flags.generator !== undefined) options.generatorCore = flags.generator;
       if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
       if (flags.translate === true || flags.translateUrl !== undefined) return await runTranslateCommand(options, flags);
+      if (flags.between !== undefined) {
+        process.stderr.write('tandem loadtest: --between needs --translate\n');
+        process.exitCode = 1;
+        return;
+      }
       try {
         const report = await runLoadTest(options);
         process.stdout.write(formatReport(report));
@@ -197,6 +204,7 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
     const report = await runTranslationLoadTest({
       ...rest,
       service,
+      ...(flags.between !== undefined ? { between: flags.between } : {}),
       onProgress: (p) =>
         process.stderr.write(`[${p.elapsedSeconds.toFixed(1).padStart(6)} s] ${p.phase.padEnd(9)} pairs ${p.pairs}  out ${p.ppsOut} pps  in ${p.ppsIn} pps  generator late max ${p.generatorMaxSendLateMs} ms\n`),
     });

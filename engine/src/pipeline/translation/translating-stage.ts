@@ -114,6 +114,9 @@ export class TranslatingStage implements PipelineStage {
   #closed = false;
   #vadErrors = 0;
   readonly #silence: MediaFrame | null;
+  /** The provider's stage had nothing to play at the last tick. */
+  #outputPaused = true;
+  #wake: (() => void) | null = null;
 
   constructor(options: TranslatingStageOptions) {
     this.#context = options.context;
@@ -154,9 +157,15 @@ export class TranslatingStage implements PipelineStage {
     if (frame !== null && frame.heard !== true) this.#offer(frame, now);
     const output = this.#speech.process(frame);
     if ((this.#framesOffered & 63) === 0) this.#assembler.expire(now);
+    this.#outputPaused = output === null;
     if (output === null) return this.#silence;
     this.#onInjected(now);
     return output;
+  }
+
+  /** With `between: 'nothing'` the listener's leg pauses between answers, and an answer resumes it at once. */
+  setWake(wake: () => void): void {
+    this.#wake = wake;
   }
 
   /** Times the frame and feeds it to the VAD; false for a frame that carries no speech audio to offer. */
@@ -234,6 +243,8 @@ export class TranslatingStage implements PipelineStage {
   #onAnswerAudio(): void {
     const pending = this.#pending;
     if (pending !== null && Number.isNaN(pending.answerAtMs)) pending.answerAtMs = performance.now();
+    // A continuous silence stream has a phase the answer must keep; a paused leg can start a talkspurt now.
+    if (this.#silence === null && this.#outputPaused && !this.#closed) this.#wake?.();
   }
 
   #onInjected(now: number): void {
