@@ -69,7 +69,7 @@ export const VadEngineOptionsSchema = z
      * decision: the turn's answer, a barge-in) runs without waiting for the
      * batch window. Costs an extra, smaller model run per decision: on two
      * cores, about a tenth of a core at 100 translated pairs (README); saves
-     * up to batchWindowMs per turn (VAD decision p50 6.5 → 1.5 ms at 20 pairs).
+     * up to batchWindowMs per turn (VAD decision p50 6.5 → 1.2–1.5 ms at 20 pairs).
      */
     urgentDecisions: z.boolean().default(true),
     /** A model to use instead of loading Silero (tests, another runtime). The engine does not close it. */
