@@ -225,7 +225,8 @@ export class JitterBuffer {
    * jitter estimate still does). Off by default: where a listener hears the stream, keeping that frame trades
    * 20 ms for continuity, and on a busy box such a surplus comes and goes with every late tick (shedding it cost
    * 5× the loss at 800 pairs: 0.13–0.15 % against 0.02–0.035 %). On, a single late packet no longer adds 20 ms
-   * to every later utterance of the call.
+   * to every later utterance of the call. With early reading the recogniser no longer waits for playout, except
+   * behind a lost frame: there it waits until playout gives up on the frame, which a lower target makes sooner.
    */
   setLatencyFirst(on: boolean): void {
     this.#latencyFirst = on;

@@ -118,8 +118,8 @@ export class MediaDirection {
     if (output === null) this.#destination.idleTick();
     else this.#destination.sendPcm(output.pcm, output.samples, output.sampleRate);
     this.#observer?.frame(this.direction, input, output);
-    // Frames that waited behind a gap this tick just passed.
-    if (this.#source.onStored !== null) this.#hearStored();
+    // Frames that waited behind a gap this tick just passed (or, on a lagging worker, every frame since the last tick).
+    if (this.#hearing) this.#hearStored();
   }
 
   observe(observer: FrameObserver | null): void {
@@ -176,7 +176,7 @@ export class MediaDirection {
   };
 
   /** Hands the stage every frame that is now readable in sequence: on each arrival (RtpLeg.onStored), and after each tick. */
-  readonly #hearStored = (): void => {
+  #hearStored(): void {
     const stage = this.#stage;
     const jitter = this.#source.jitter;
     const frame = this.#heardFrame;
@@ -186,7 +186,7 @@ export class MediaDirection {
       frame.arrivalLatenessMs = jitter.lastEarlyLatenessMs;
       stage.hear?.(frame);
     }
-  };
+  }
 
   /**
    * Returns how long the frame just popped waited, and keeps the tick in phase with its stream. The phase is
