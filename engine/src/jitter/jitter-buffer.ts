@@ -243,6 +243,7 @@ export class JitterBuffer {
    * each frame whether the early reader already had it (lastPopReadEarly), so a reader of both takes each once.
    */
   setEarlyReading(on: boolean): void {
+    if (on && !this.#earlyReading) this.#lateness.restart();
     this.#earlyReading = on;
     this.#earlyExt = this.#headExt;
   }
@@ -289,7 +290,7 @@ export class JitterBuffer {
     return this.#lastEarlyArrivalMs;
   }
 
-  /** How late the frame readEarly last returned arrived against its stream's timing (see ArrivalLateness). */
+  /** How late the frame readEarly last returned arrived against its stream's timing (see ArrivalLateness; early reading only). */
   get lastEarlyLatenessMs(): number {
     return this.#lastEarlyLatenessMs;
   }
@@ -559,7 +560,8 @@ export class JitterBuffer {
 
   #observeArrival(nowMs: number, ts: number): void {
     this.#jitter.update(nowMs, ts);
-    this.#arrivalLatenessMs = this.#lateness.update(nowMs, ts);
+    // Only an early reader (recognition) reports it; a mirrored leg's packets need not pay for it.
+    this.#arrivalLatenessMs = this.#earlyReading ? this.#lateness.update(nowMs, ts) : 0;
     const jitterMs = this.#jitter.jitterMs;
     const spreadMs = Math.max(0, JITTER_MULTIPLIER * jitterMs - this.#options.playoutSlackMs);
     const frames = Math.max(1, Math.ceil((FRAME_MS + spreadMs) / FRAME_MS - ROUNDING_SLACK_FRAMES));

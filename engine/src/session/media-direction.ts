@@ -139,15 +139,18 @@ export class MediaDirection {
   }
 
   /**
-   * A stage that hears frames early (PipelineStage.hear) gets them from the source leg as they arrive; its
-   * input then needs no tick in phase with the packets, so the tick belongs to the output and only the output
-   * moves it (a wake). A stage that can resume output after a pause may wake the direction (setWake).
+   * A stage that hears frames early (PipelineStage.hear) feeds recognition: it gets the source leg's frames as
+   * they arrive, and the leg's jitter buffer favours latency over continuity (JitterBuffer.setLatencyFirst; a
+   * mirrored leg is heard as it is and keeps continuity). Its input then needs no tick in phase with the
+   * packets, so the tick belongs to the output and only the output moves it (a wake). A stage that can resume
+   * output after a pause may wake the direction (setWake).
    */
   #useStage(stage: PipelineStage): void {
     this.#stage = stage;
     const hears = typeof stage.hear === 'function';
     this.#hearing = hears;
     this.#source.jitter.setEarlyReading(hears);
+    this.#source.jitter.setLatencyFirst(hears);
     this.#source.onStored = hears ? this.#onStored : null;
     stage.setWake?.(this.#wake);
   }

@@ -1,6 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import type { Codec } from '../codec/index.js';
-import type { Direction, StageContext, StageFactory } from '../pipeline/index.js';
+import type { StageContext, StageFactory } from '../pipeline/index.js';
 import type { LegName, PairStats, UdpEndpoint } from '../worker/protocol.js';
 import { MediaDirection, type SlotPlanner } from './media-direction.js';
 import { RtpLeg } from './rtp-leg.js';
@@ -82,15 +82,6 @@ export class PairSession {
   /** The two directions; each is its own scheduler task. */
   get directions(): readonly [MediaDirection, MediaDirection] {
     return [this.#aToB, this.#bToA];
-  }
-
-  /**
-   * A leg whose audio feeds translation favours latency over continuity in its jitter buffer
-   * (see JitterBuffer.setLatencyFirst); a mirrored leg is heard as it is and keeps continuity.
-   */
-  favourLatencyFor(translated: readonly Direction[]): void {
-    this.legA.jitter.setLatencyFirst(translated.includes('A->B'));
-    this.legB.jitter.setLatencyFirst(translated.includes('B->A'));
   }
 
   /** Rebuilds both directions' stages (e.g. new languages); the old stages are closed. */

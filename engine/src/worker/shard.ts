@@ -133,7 +133,6 @@ export class Shard {
         session.close('shard closed');
         throw new EngineError('ENGINE_CLOSED', 'the shard closed while the pair was opening');
       }
-      session.favourLatencyFor(translation?.directions ?? []);
       this.#pairs.set(pairId, session);
       if (translator !== null) this.#translators.set(pairId, translator);
       for (const direction of session.directions) this.#scheduler.add(direction);
@@ -188,7 +187,6 @@ export class Shard {
     }
     const current = translator;
     session.replaceStages((context) => current.stageFor(context));
-    session.favourLatencyFor(translation?.directions ?? []);
     if (translation === null) this.#translators.delete(pairId);
     this.#log.info({ pairId, translation: describe(translation) }, 'pair translation changed');
   }
