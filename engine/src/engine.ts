@@ -14,6 +14,7 @@ import type {
   LegName,
   OpenPairRequest,
   OpenPairResult,
+  PairStats,
   ShardNotification,
   ShardStats,
   ShardTaskInput,
@@ -175,15 +176,18 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     );
   }
 
-  /** Closes a pair; false if it was not open. Idempotent. */
-  async closePair(pairId: string): Promise<boolean> {
-    if (this.#closed) return false;
+  /**
+   * Closes a pair and returns its final stats (every leg's counters at the moment its sockets
+   * closed, with the translation's when translated); null if it was not open. Idempotent.
+   */
+  async closePair(pairId: string): Promise<PairStats | null> {
+    if (this.#closed) return null;
     const index = this.#placement.get(pairId);
-    if (index === undefined) return false;
+    if (index === undefined) return null;
     const shard = this.#shards[index];
     this.#placement.delete(pairId);
-    if (!shard || shard.client.closed) return false;
-    return await shard.client.request<boolean>({ type: 'closePair', pairId });
+    if (!shard || shard.client.closed) return null;
+    return await shard.client.request<PairStats | null>({ type: 'closePair', pairId });
   }
 
   async stats(): Promise<EngineStats> {

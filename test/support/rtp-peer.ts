@@ -69,6 +69,12 @@ export class RtpPeer {
     return this.sendRaw(to, packet);
   }
 
+  /** A packet lost on the way: its sequence number and timestamp are used up, nothing is sent. */
+  skip(samples = 160): void {
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#ts = (this.#ts + samples) >>> 0;
+  }
+
   sendRaw(to: { address: string; port: number }, bytes: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => this.#socket.send(bytes, to.port, to.address, (err) => (err ? reject(err) : resolve())));
   }

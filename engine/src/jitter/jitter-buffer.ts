@@ -66,6 +66,14 @@ export interface JitterStats {
   targetMs: number;
   /** RFC 3550 interarrival jitter estimate, in ms. */
   jitterMs: number;
+  /** Mean of jitterMs over every arrival the estimate saw (the stream's typical jitter, for call records). */
+  jitterMeanMs: number;
+  /** Highest jitterMs so far. */
+  jitterMaxMs: number;
+  /** Mean depth (as depthMs, before the frame is taken) over the ticks that played or concealed: the buffering delay. */
+  depthMeanMs: number;
+  /** Highest depth any such tick saw. */
+  depthMaxMs: number;
 }
 
 const STATE_WAITING = 0; // no stream, or prefilling before the first frame of a stream
@@ -154,6 +162,11 @@ export class JitterBuffer {
   #lastEarlyLatenessMs = 0;
   #lastPlayedLatenessMs = 0;
   #lastPopReadEarly = false;
+  /** Running sums behind jitterMeanMs / depthMeanMs: two additions per sample, nothing allocated. */
+  #jitterSumMs = 0;
+  #jitterSamples = 0;
+  #depthSumMs = 0;
+  #depthSamples = 0;
 
   constructor(decode: FrameDecoder, options: JitterBufferOptions) {
     if (typeof decode !== 'function') throw new TypeError('decode must be a function');
@@ -186,6 +199,10 @@ export class JitterBuffer {
       depthMs: 0,
       targetMs: this.#targetMs,
       jitterMs: 0,
+      jitterMeanMs: 0,
+      jitterMaxMs: 0,
+      depthMeanMs: 0,
+      depthMaxMs: 0,
     };
   }
 
@@ -411,7 +428,9 @@ export class JitterBuffer {
       }
       this.#state = STATE_PLAYING;
       this.#talkspurtPending = true;
-    } else if (this.#state === STATE_REBUFFERING) {
+    }
+    this.#sampleDepth();
+    if (this.#state === STATE_REBUFFERING) {
       this.#skipOwedFrames();
       if (ring.count === 0 || !this.#prefilled(nowMs)) {
         this.#owedTicks++;
@@ -503,6 +522,14 @@ export class JitterBuffer {
     stats.accelerated = 0;
     stats.flushed = 0;
     stats.decodeErrors = 0;
+    stats.jitterMeanMs = 0;
+    stats.jitterMaxMs = 0;
+    stats.depthMeanMs = 0;
+    stats.depthMaxMs = 0;
+    this.#jitterSumMs = 0;
+    this.#jitterSamples = 0;
+    this.#depthSumMs = 0;
+    this.#depthSamples = 0;
     this.#publish();
   }
 
@@ -560,6 +587,7 @@ export class JitterBuffer {
 
   #observeArrival(nowMs: number, ts: number): void {
     this.#jitter.update(nowMs, ts);
+    this.#sampleJitter(this.#jitter.jitterMs);
     // Only an early reader (recognition) reports it; a mirrored leg's packets need not pay for it.
     this.#arrivalLatenessMs = this.#earlyReading ? this.#lateness.update(nowMs, ts) : 0;
     const jitterMs = this.#jitter.jitterMs;
@@ -571,6 +599,22 @@ export class JitterBuffer {
       this.#targetMs = target;
       this.#shrinkSinceMs = -1;
     }
+  }
+
+  #sampleJitter(jitterMs: number): void {
+    const stats = this.#stats;
+    this.#jitterSumMs += jitterMs;
+    stats.jitterMeanMs = this.#jitterSumMs / ++this.#jitterSamples;
+    if (jitterMs > stats.jitterMaxMs) stats.jitterMaxMs = jitterMs;
+  }
+
+  /** One tick that plays or conceals: how much audio waits ahead of the play head, the frame about to play included. */
+  #sampleDepth(): void {
+    const stats = this.#stats;
+    const depthMs = this.#depthFrames() * FRAME_MS;
+    this.#depthSumMs += depthMs;
+    stats.depthMeanMs = this.#depthSumMs / ++this.#depthSamples;
+    if (depthMs > stats.depthMaxMs) stats.depthMaxMs = depthMs;
   }
 
   /** Makes room for `ext` within maxDepthMs: drops the oldest frames, then moves the head to the oldest one kept. */

@@ -48,6 +48,7 @@ export interface OpenPairResult {
 export type ShardRequestBody =
   | { type: 'openPair'; request: OpenPairRequest }
   | { type: 'setRemote'; pairId: string; leg: LegName; remote: UdpEndpoint }
+  /** Answered with the pair's final PairStats (taken just before its sockets close), or null when it was not open. */
   | { type: 'closePair'; pairId: string }
   /** New translation settings for a running pair (null: back to the transparent duplex). */
   | { type: 'setTranslation'; pairId: string; translation: PairTranslationInput | null }

@@ -18,6 +18,7 @@ import { applyThreadPriority, type ThreadPriority } from './thread-priority.js';
 import type {
   OpenPairRequest,
   OpenPairResult,
+  PairStats,
   ShardMessage,
   ShardNotification,
   ShardRequest,
@@ -197,32 +198,25 @@ export class Shard {
     return this.#translators.get(pairId)?.clear(direction) ?? 0;
   }
 
-  /** Returns false when the pair is not (or no longer) open here. */
-  closePair(pairId: string, reason: string): boolean {
+  /**
+   * Closes a pair and returns its final stats, taken on this thread just before its sockets
+   * close (so nothing is lost between the last periodic stats and the close: a call record
+   * counts every packet); null when the pair is not (or no longer) open here.
+   */
+  closePair(pairId: string, reason: string): PairStats | null {
     const session = this.#pairs.get(pairId);
-    if (!session) return false;
+    if (!session) return null;
     for (const direction of session.directions) this.#scheduler.remove(direction);
+    const final = this.#pairStats(session);
     this.#pairs.delete(pairId);
     this.#translators.delete(pairId);
     session.close(reason);
-    return true;
+    return final;
   }
 
   stats(): ShardStats {
     const s = this.#scheduler.stats;
-    const pairStats = [...this.#pairs.values()].map((p) => {
-      const stats = p.stats();
-      const translation = this.#translators.get(p.pairId)?.translation;
-      if (translation) {
-        stats.translation = {
-          languages: { ...translation.languages },
-          provider: translation.provider.kind,
-          directions: [...translation.directions],
-          stages: this.#translators.get(p.pairId)?.stats() ?? {},
-        };
-      }
-      return stats;
-    });
+    const pairStats = [...this.#pairs.values()].map((p) => this.#pairStats(p));
     return {
       shard: this.index,
       threadId,
@@ -244,6 +238,22 @@ export class Shard {
     this.#scheduler.stop();
     for (const pairId of [...this.#pairs.keys()]) this.closePair(pairId, 'shard closed');
     this.#vad.close();
+  }
+
+  /** A pair's counters, with its translation's settings summary and stage counters when it is translated. */
+  #pairStats(session: PairSession): PairStats {
+    const stats = session.stats();
+    const translator = this.#translators.get(session.pairId);
+    const translation = translator?.translation;
+    if (translator && translation) {
+      stats.translation = {
+        languages: { ...translation.languages },
+        provider: translation.provider.kind,
+        directions: [...translation.directions],
+        stages: translator.stats(),
+      };
+    }
+    return stats;
   }
 
   #require(pairId: string): PairSession {

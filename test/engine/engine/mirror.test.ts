@@ -133,9 +133,9 @@ describe('mirrored injection through the engine', () => {
     await expect(engine.openPair({ pairId: 'p', extA: '', extB: '2' })).rejects.toBeInstanceOf(EngineError);
     await expect(engine.setRemote('pair_nope', 'A', { address: '127.0.0.1', port: 5000 })).rejects.toMatchObject({ code: 'UNKNOWN_PAIR' });
     await expect(engine.setRemote('pair_dup', 'A', { address: '127.0.0.1', port: 70000 })).rejects.toBeInstanceOf(TypeError);
-    expect(await engine.closePair('pair_dup')).toBe(true);
-    expect(await engine.closePair('pair_dup')).toBe(false);
-    expect(await engine.closePair('pair_never')).toBe(false);
+    expect(await engine.closePair('pair_dup')).toMatchObject({ pairId: 'pair_dup', extA: '7006', extB: '7007' });
+    expect(await engine.closePair('pair_dup')).toBeNull();
+    expect(await engine.closePair('pair_never')).toBeNull();
   });
 });
 

@@ -555,6 +555,60 @@ describe('JitterBuffer adaptive depth', () => {
   });
 });
 
+describe('JitterBuffer call-long summaries (for call records)', () => {
+  it('jitterMeanMs / jitterMaxMs: mean and peak of the RFC 3550 estimate over every arrival', () => {
+    const jb = make();
+    // 50 steady packets, 50 with ±10 ms delay, 50 steady again: the estimate climbs, then decays.
+    const delay = (i: number): number => 50 + (i >= 50 && i < 100 ? (i % 2 === 0 ? 10 : -10) : 0);
+    runSteady(jb, 150, delay, { tailMs: 20 });
+    // Independent reference over the arrival order (delays never exceed 20 ms apart, so in order).
+    let j = 0;
+    let sum = 0;
+    let max = 0;
+    for (let i = 0; i < 150; i++) {
+      if (i > 0) j += (Math.abs(delay(i) - delay(i - 1)) - j) / 16;
+      sum += j;
+      max = Math.max(max, j);
+    }
+    expect(jb.stats.jitterMaxMs).toBeCloseTo(max, 6);
+    expect(jb.stats.jitterMeanMs).toBeCloseTo(sum / 150, 6);
+    expect(jb.stats.jitterMaxMs).toBeGreaterThan(jb.stats.jitterMs); // it decayed after the jittery stretch
+    expect(jb.stats.jitterMeanMs).toBeLessThan(jb.stats.jitterMaxMs);
+  });
+
+  it('depthMeanMs / depthMaxMs: audio waiting at each tick that plays, not while waiting for a stream', () => {
+    const jb = make();
+    const out = newOut();
+    for (let t = 0; t < 100; t += 20) expect(jb.pop(t, out)).toBe('waiting');
+    expect(jb.stats.depthMeanMs).toBe(0);
+    // Three frames arrive at once, then one per tick: depth 60, 60, 60 … while the burst drains behind new arrivals.
+    jb.push(packet(1, 160), 100);
+    jb.push(packet(2, 320), 100);
+    jb.push(packet(3, 480), 100);
+    expect(jb.pop(105, out)).toBe('audio'); // depth 60 before the pop
+    jb.push(packet(4, 640), 120);
+    expect(jb.pop(125, out)).toBe('audio'); // 2, 3, 4 waiting: 60
+    expect(jb.pop(145, out)).toBe('audio'); // 3, 4: 40
+    expect(jb.pop(165, out)).toBe('audio'); // 4: 20
+    expect(jb.stats.depthMaxMs).toBe(60);
+    expect(jb.stats.depthMeanMs).toBeCloseTo((60 + 60 + 40 + 20) / 4, 9);
+    expect(jb.pop(185, out)).toBe('concealed'); // underrun: 0 waiting, still a tick of the call
+    expect(jb.stats.depthMeanMs).toBeCloseTo((60 + 60 + 40 + 20 + 0) / 5, 9);
+  });
+
+  it('reset zeroes the summaries with the counters', () => {
+    const jb = make();
+    runSteady(jb, 20, (i) => (i % 2 === 0 ? 30 : 10));
+    expect(jb.stats.jitterMaxMs).toBeGreaterThan(0);
+    expect(jb.stats.depthMaxMs).toBeGreaterThan(0);
+    jb.reset();
+    expect(jb.stats).toMatchObject({ jitterMeanMs: 0, jitterMaxMs: 0, depthMeanMs: 0, depthMaxMs: 0 });
+    jb.push(packet(7, 160), 0);
+    jb.pop(5, newOut());
+    expect(jb.stats.depthMeanMs).toBe(20); // a fresh mean, not diluted by the old samples
+  });
+});
+
 describe('JitterBuffer reset and stats object', () => {
   it('stats is a live object; reset zeroes it in place and forgets the stream', () => {
     const jb = make();
