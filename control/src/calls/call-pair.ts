@@ -5,6 +5,7 @@ import type { OpenPairResult } from '../../../engine/src/index.js';
 import type { PairSession } from '../alloc/index.js';
 import { AriError, type AriClient, type AriEvent } from '../ari/index.js';
 import type { CallConfig } from './call-config.js';
+import { CallFacts, type EndedCall } from './call-facts.js';
 import { pairObjectIds, type PairObjectIds } from './naming.js';
 import type { MediaEnginePort } from './ports.js';
 
@@ -41,6 +42,8 @@ export interface CallPairDeps {
   lease: PairSession;
   callerChannelId: string;
   callerId: string | null;
+  /** When the caller's StasisStart arrived: the call's start in its record (default: now). */
+  arrivedAt?: number;
   /** This call's translation (the node's default with the call's languages); omitted = transparent duplex. */
   translation?: PairTranslation;
   log: Logger;
@@ -63,7 +66,10 @@ export class CallPair {
   readonly extB: string;
   readonly ids: PairObjectIds;
   readonly callerChannelId: string;
+  readonly callerId: string | null;
   readonly startedAt = Date.now();
+  /** What the call's record will say, filled in as events are handled. */
+  readonly facts: CallFacts;
   #state: CallPairState = 'setting-up';
   readonly #deps: CallPairDeps;
   readonly #log: Logger;
@@ -89,7 +95,33 @@ export class CallPair {
     this.extB = deps.lease.extB;
     this.ids = pairObjectIds(this.pairId);
     this.callerChannelId = deps.callerChannelId;
+    this.callerId = deps.callerId;
+    this.facts = new CallFacts(deps.arrivedAt ?? this.startedAt);
     this.#log = deps.log.child({ pairId: this.pairId });
+  }
+
+  /** The finished call, for its record; null until teardown is complete. */
+  endedCall(): EndedCall | null {
+    const f = this.facts;
+    if (this.#state !== 'closed' || f.endedAt === null || f.releasedAt === null || f.hangupBy === null || f.teardownReason === null) return null;
+    return {
+      pairId: this.pairId,
+      extA: this.extA,
+      extB: this.extB,
+      callId: this.callerChannelId,
+      caller: this.callerId,
+      codec: this.#deps.config.format,
+      translated: this.#deps.translation !== undefined,
+      startedAt: f.startedAt,
+      answeredAt: f.answeredAt,
+      setupMs: this.setupMs === null ? null : this.setupMs + (this.startedAt - f.startedAt),
+      endedAt: f.endedAt,
+      releasedAt: f.releasedAt,
+      hangupBy: f.hangupBy,
+      hangupCause: f.hangupCause,
+      teardownReason: f.teardownReason,
+      engine: f.engine,
+    };
   }
 
   get state(): CallPairState {
@@ -226,6 +258,7 @@ export class CallPair {
 
   /** Tears everything down once; later calls return the same promise. */
   teardown(reason: TeardownReason): Promise<void> {
+    this.facts.ending(reason);
     this.#teardown ??= this.#runTeardown(reason);
     return this.#teardown;
   }
@@ -233,6 +266,7 @@ export class CallPair {
   #onLegBAnswered(): void {
     if (this.#legBAnswered || this.#teardown) return;
     this.#legBAnswered = true;
+    this.facts.answered();
     if (this.#answerTimer) clearTimeout(this.#answerTimer);
     // Bridges may still be on their way: join once they exist (the StasisStart of
     // leg B can beat the originate response, FACTS.md).
@@ -264,9 +298,11 @@ export class CallPair {
 
   #onChannelLeaving(channelId: string, cause: number | null): void {
     if (channelId === this.callerChannelId) {
+      this.facts.partyLeft('caller', cause);
       this.#callerGone = true;
       void this.teardown('caller-hangup');
     } else if (channelId === this.ids.legB) {
+      this.facts.partyLeft('legb', cause);
       this.#legBGone = true;
       void this.teardown(this.#legBEndReason(cause));
     } else if ((channelId === this.ids.mediaA || channelId === this.ids.mediaB) && !this.#teardown) {
@@ -308,9 +344,12 @@ export class CallPair {
     await Promise.all([
       attempt('destroy bridge A', () => ari.destroyBridge(ids.bridgeA)),
       attempt('destroy bridge B', () => ari.destroyBridge(ids.bridgeB)),
-      attempt('close engine pair', () => engine.closePair(this.pairId)),
+      attempt('close engine pair', async () => {
+        this.facts.engine = await engine.closePair(this.pairId);
+      }),
     ]);
     await attempt('release pair', () => this.#deps.releaseLease(this.pairId));
+    this.facts.released();
     this.#state = 'closed';
     this.#log.info({ reason, previous, durationMs: Date.now() - this.startedAt }, 'pair released');
     this.#deps.onClosed(this, reason);

@@ -1,3 +1,4 @@
+export { CallFacts, type EndedCall, type HangupBy } from './call-facts.js';
 export { CallPair, unicastRtpPeer, type CallPairState, type TeardownReason } from './call-pair.js';
 export { PairSessionApp, type PairSessionAppEvents, type ReconcileReport } from './pair-session-app.js';
 export { callConfigSchema, parseCallConfig, type CallConfig, type CallConfigInput } from './call-config.js';

@@ -6,6 +6,7 @@ import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
 import { LeaseKeeper, PoolExhaustedError, type PairStore } from '../alloc/index.js';
 import { isExternalMediaChannel, type AriClient, type AriEvent, type AriKnownEvent } from '../ari/index.js';
 import type { CallConfig } from './call-config.js';
+import type { EndedCall } from './call-facts.js';
 import { CallPair, type TeardownReason } from './call-pair.js';
 import { pairIdOf } from './naming.js';
 import type { MediaEnginePort } from './ports.js';
@@ -13,6 +14,8 @@ import type { MediaEnginePort } from './ports.js';
 export type PairSessionAppEvents = {
   pairactive: [pair: CallPair];
   pairclosed: [pairId: string, reason: TeardownReason];
+  /** Once per call, after its teardown: what its call record says (emitted right after `pairclosed`). */
+  callended: [call: EndedCall];
   callrejected: [channelId: string, reason: 'pool-exhausted' | 'allocation-failed'];
   reconciled: [report: ReconcileReport];
   listenererror: [event: string, error: unknown];
@@ -140,19 +143,19 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     }
     const { override, ignored } = languagesFromStasisArgs(event.args.slice(1));
     if (ignored.length > 0) this.#log.warn({ channelId: channel.id, ignored }, 'ignored Stasis arguments (expected lang_a=<tag> / lang_b=<tag>)');
-    void this.#acceptCall(channel.id, event.args[0] ?? channel.caller?.number ?? null, override);
+    void this.#acceptCall(channel.id, event.args[0] ?? channel.caller?.number ?? null, override, Date.now());
   }
 
-  async #acceptCall(callerChannelId: string, callerId: string | null, languages: LanguageOverride): Promise<void> {
+  async #acceptCall(callerChannelId: string, callerId: string | null, languages: LanguageOverride, arrivedAt: number): Promise<void> {
     this.#accepting.add(callerChannelId);
     try {
-      await this.#allocateAndSetUp(callerChannelId, callerId, languages);
+      await this.#allocateAndSetUp(callerChannelId, callerId, languages, arrivedAt);
     } finally {
       this.#accepting.delete(callerChannelId);
     }
   }
 
-  async #allocateAndSetUp(callerChannelId: string, callerId: string | null, languages: LanguageOverride): Promise<void> {
+  async #allocateAndSetUp(callerChannelId: string, callerId: string | null, languages: LanguageOverride, arrivedAt: number): Promise<void> {
     let lease;
     try {
       lease = await this.#keeper.allocate({ callerId, node: this.#deps.node });
@@ -175,6 +178,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       lease,
       callerChannelId,
       callerId,
+      arrivedAt,
       ...optionalTranslation(pairTranslationFor(this.#deps.config.translation, languages)),
       log: this.#log,
       releaseLease: async (pairId) => {
@@ -199,6 +203,8 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       if (this.#byChannel.get(id) === pair) this.#byChannel.delete(id);
     }
     this.safeEmit('pairclosed', pair.pairId, reason);
+    const ended = pair.endedCall();
+    if (ended !== null) this.safeEmit('callended', ended);
   }
 
   readonly #onConnected = ({ reconnect }: { reconnect: boolean }): void => {

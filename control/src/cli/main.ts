@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerCallsCommand } from './commands/calls.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEngineCommand } from './commands/engine.js';
 import { registerExtensionsCommand } from './commands/extensions.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerProvisionPairsCommand(program);
   registerVerifyConfigCommand(program);
   registerTranscriptsCommand(program);
+  registerCallsCommand(program);
   registerReferenceServiceCommand(program);
   return program;
 }

@@ -8,11 +8,12 @@ import { PairSessionApp, parseCallConfig, type CallConfigInput } from '../calls/
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
-import { createControlApi, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
+import { createControlApi, registerCallRoutes, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
 import { createPgPool } from '../realtime/db.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
+import { CallRecords, PgCallRecordStore, buildCallRecord } from '../records/index.js';
 import { PairAvailabilitySync } from './pair-availability.js';
 
 export interface TandemNodeOptions {
@@ -43,6 +44,8 @@ export class TandemNode {
   readonly presence: AmiPresenceService | null;
   /** Every transcript of every translated pair: in-process, Redis, SSE, and stored when there is a database. */
   readonly transcripts: TranscriptHub;
+  /** A record of every finished call: logged, kept in memory, and stored when there is a database. */
+  readonly records: CallRecords;
   readonly #closers: Array<() => Promise<void>>;
   #closing: Promise<void> | null = null;
 
@@ -55,6 +58,7 @@ export class TandemNode {
     apiAddress: ListenAddress | null;
     presence: AmiPresenceService | null;
     transcripts: TranscriptHub;
+    records: CallRecords;
     closers: Array<() => Promise<void>>;
   }) {
     this.engine = parts.engine;
@@ -65,6 +69,7 @@ export class TandemNode {
     this.apiAddress = parts.apiAddress;
     this.presence = parts.presence;
     this.transcripts = parts.transcripts;
+    this.records = parts.records;
     this.#closers = parts.closers;
   }
 
@@ -103,8 +108,12 @@ export class TandemNode {
       const transcripts = new TranscriptHub({ redis, prefix: options.store?.redisKeyPrefix ?? 'tandem:', store: transcriptStore });
       // Closed after the API (its streams) and before the pool (its last writes).
       closers.push(() => transcripts.close());
+      // Closed after the app (whose teardowns still add records) and before the pool (its last writes).
+      const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
+      closers.push(() => records.close());
       const app = new PairSessionApp({ ari, engine, store, config: calls, node });
       closers.push(() => app.close());
+      app.on('callended', (call) => records.add(buildCallRecord(call, { node })));
       // The caller's channel id tells calls on the same pair apart.
       engine.on('transcript', (event) => transcripts.publish({ ...event, callId: app.pair(event.pairId)?.callerChannelId ?? null }));
       await app.start();
@@ -126,11 +135,12 @@ export class TandemNode {
         if (presence && presenceStore) registerPresenceRoutes(controlApi.app, { feed: presence.tracker, store: presenceStore });
         registerTranslationRoutes(controlApi.app, { engine });
         registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore });
+        registerCallRoutes(controlApi.app, { records });
         closers.push(() => controlApi.close());
         apiAddress = await controlApi.listen();
       }
       log.info({ app: calls.app, ari: options.ari.url, store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
-      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, transcripts, closers });
+      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, transcripts, records, closers });
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'tandem node failed to start');
       await closeAll();

@@ -43,9 +43,9 @@ describe('CLI commands', () => {
   it('migrate, then migrate again', async () => {
     const a = await run(['migrate', ...url]);
     expect(a.code).toBe(0);
-    expect(a.out).toMatch(/applied 4 migration\(s\): 001_extensions, 002_pjsip_realtime, 003_ps_sync_trigger, 004_transcripts/);
+    expect(a.out).toMatch(/applied 5 migration\(s\): 001_extensions, 002_pjsip_realtime, 003_ps_sync_trigger, 004_transcripts, 005_call_records/);
     const b = await run(['migrate', ...url]);
-    expect(b.out).toBe('schema already up to date (version 4)\n');
+    expect(b.out).toBe('schema already up to date (version 5)\n');
   });
 
   it('extensions add / update / list / remove', async () => {

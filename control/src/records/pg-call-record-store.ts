@@ -1,0 +1,257 @@
+import type { Pool } from 'pg';
+import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
+import { logger } from '../../../engine/src/common/logger.js';
+import type { CodecName } from '../../../engine/src/index.js';
+import type { HangupBy, TeardownReason } from '../calls/index.js';
+import { pgErrorCode } from '../realtime/errors.js';
+import { DropCounter } from '../transcripts/drop-counter.js';
+import type { CallLegRecord, CallRecord } from './call-record.js';
+import { normalizeQuery, type CallRecordQuery, type CallRecordReader } from './call-record-query.js';
+
+export type CallRecordDropReason = 'queue_full' | 'db_error' | 'closed';
+
+export interface PgCallRecordStoreStats {
+  queued: number;
+  written: number;
+  dropped: Readonly<Record<CallRecordDropReason, number>>;
+}
+
+export interface PgCallRecordStoreOptions {
+  /** Most records waiting for the database (default 1000); beyond it new ones are dropped, counted. */
+  maxQueue?: number;
+  /** Most records per INSERT (default 100). */
+  batchSize?: number;
+}
+
+const log = logger('records.store');
+
+const COLUMNS = `id, pair_id, call_id, ext_a, ext_b, caller, node, started_at, answered_at, ended_at, duration_ms, talk_ms,
+  setup_ms, teardown_ms, hangup_by, hangup_cause, teardown_reason, codec, translated, mos_a, mos_b, legs`;
+
+/*
+ * One statement per batch whatever its size: the batch travels as one JSON
+ * parameter and jsonb_to_recordset turns it into rows. A batch retried after
+ * an unclear failure cannot duplicate a call (ON CONFLICT on the id).
+ */
+const INSERT_SQL = `
+INSERT INTO call_records (${COLUMNS})
+SELECT ${COLUMNS}
+  FROM jsonb_to_recordset($1::jsonb) AS r(
+    id uuid, pair_id text, call_id text, ext_a text, ext_b text, caller text, node text,
+    started_at timestamptz, answered_at timestamptz, ended_at timestamptz, duration_ms bigint, talk_ms bigint,
+    setup_ms bigint, teardown_ms bigint, hangup_by text, hangup_cause smallint, teardown_reason text, codec text,
+    translated boolean, mos_a double precision, mos_b double precision, legs jsonb)
+ON CONFLICT (id) DO NOTHING`;
+
+interface Row {
+  id: string;
+  pair_id: string;
+  call_id: string;
+  ext_a: string;
+  ext_b: string;
+  caller: string | null;
+  node: string;
+  started_at: Date;
+  answered_at: Date | null;
+  ended_at: Date;
+  duration_ms: string;
+  talk_ms: string | null;
+  setup_ms: string | null;
+  teardown_ms: string;
+  hangup_by: string;
+  hangup_cause: number | null;
+  teardown_reason: string;
+  codec: string;
+  translated: boolean;
+  mos_a: number | null;
+  mos_b: number | null;
+  legs: { A: CallLegRecord; B: CallLegRecord } | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Call records in PostgreSQL's `call_records` table (migration 005). `save()`
+ * never throws and never waits: records go into a bounded queue that one
+ * writer drains in batches, so a slow or lost database can never hold up a
+ * call's teardown. When the database fails, a batch is dropped and counted
+ * (logged at most once per reason per 10 s); the queue never grows beyond
+ * `maxQueue`.
+ */
+export class PgCallRecordStore implements CallRecordReader {
+  readonly #pool: Pool;
+  readonly #maxQueue: number;
+  readonly #batchSize: number;
+  readonly #queue: CallRecord[] = [];
+  readonly #drops = new DropCounter<CallRecordDropReason>(log, 'call records', ['queue_full', 'db_error', 'closed']);
+  #writing: Promise<void> | null = null;
+  #written = 0;
+  #closing: Promise<void> | null = null;
+
+  /** The pool belongs to the caller (close() does not end it). */
+  constructor(pool: Pool, options: PgCallRecordStoreOptions = {}) {
+    this.#pool = pool;
+    this.#maxQueue = positiveInt('maxQueue', options.maxQueue ?? 1000);
+    this.#batchSize = positiveInt('batchSize', options.batchSize ?? 100);
+  }
+
+  get closed(): boolean {
+    return this.#closing !== null;
+  }
+
+  stats(): PgCallRecordStoreStats {
+    return { queued: this.#queue.length, written: this.#written, dropped: this.#drops.counts() };
+  }
+
+  /** Queues a record for storage; false (and counted) when closed or the queue is full. */
+  save(record: CallRecord): boolean {
+    if (this.#closing) {
+      this.#drops.add('closed', 1);
+      return false;
+    }
+    if (this.#queue.length >= this.#maxQueue) {
+      this.#drops.add('queue_full', 1, `${this.#maxQueue} call records already wait for PostgreSQL`);
+      return false;
+    }
+    this.#queue.push(record);
+    this.#writing ??= this.#drain();
+    return true;
+  }
+
+  /** Resolves when everything queued so far is written or dropped. */
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+
+  /** Stops accepting, waits up to `deadlineMs` for queued writes, drops (and counts) the rest. Idempotent. */
+  close(deadlineMs = 5000): Promise<void> {
+    this.#closing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      });
+      try {
+        await Promise.race([this.flush(), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+      const left = this.#queue.splice(0);
+      this.#drops.add('closed', left.length, `not written within the ${deadlineMs} ms close deadline`);
+    })();
+    return this.#closing;
+  }
+
+  async list(query: CallRecordQuery = {}): Promise<CallRecord[]> {
+    this.#assertOpen();
+    const q = normalizeQuery(query);
+    const params: unknown[] = [];
+    const where: string[] = [];
+    if (q.since !== undefined) {
+      params.push(q.since);
+      where.push(`ended_at >= $${params.length}`);
+    }
+    if (q.pairId !== undefined) {
+      params.push(q.pairId);
+      where.push(`pair_id = $${params.length}`);
+    }
+    params.push(q.limit);
+    const direction = q.order === 'asc' ? 'ASC' : 'DESC';
+    const r = await this.#pool.query<Row>(
+      `SELECT ${COLUMNS} FROM call_records ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY ended_at ${direction}, created_at ${direction} LIMIT $${params.length}`,
+      params,
+    );
+    return r.rows.map(toRecord);
+  }
+
+  async get(id: string): Promise<CallRecord | null> {
+    this.#assertOpen();
+    // Not a uuid: no such record (and no cast error from PostgreSQL).
+    if (!UUID.test(id)) return null;
+    const r = await this.#pool.query<Row>(`SELECT ${COLUMNS} FROM call_records WHERE id = $1`, [id]);
+    const row = r.rows[0];
+    return row === undefined ? null : toRecord(row);
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new InvalidStateError('PgCallRecordStore is closed');
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      // Records of calls that ended in the same turn share one INSERT.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#batchSize);
+        try {
+          await this.#pool.query(INSERT_SQL, [JSON.stringify(batch.map(toRow))]);
+          this.#written += batch.length;
+        } catch (err) {
+          const hint = pgErrorCode(err) === '42P01' ? 'the database has no call_records table: run "tandem migrate"' : errorMessage(err);
+          this.#drops.add('db_error', batch.length, hint);
+        }
+      }
+    } finally {
+      this.#writing = null;
+    }
+  }
+}
+
+function toRow(r: CallRecord): Record<string, unknown> {
+  return {
+    id: r.id,
+    pair_id: r.pairId,
+    call_id: r.callId,
+    ext_a: r.extA,
+    ext_b: r.extB,
+    caller: r.caller,
+    node: r.node,
+    started_at: r.startedAt,
+    answered_at: r.answeredAt,
+    ended_at: r.endedAt,
+    duration_ms: r.durationMs,
+    talk_ms: r.talkMs,
+    setup_ms: r.setupMs,
+    teardown_ms: r.teardownMs,
+    hangup_by: r.hangupBy,
+    hangup_cause: r.hangupCause,
+    teardown_reason: r.teardownReason,
+    codec: r.codec,
+    translated: r.translated,
+    mos_a: r.mosA,
+    mos_b: r.mosB,
+    legs: r.legs,
+  };
+}
+
+function toRecord(r: Row): CallRecord {
+  return {
+    id: r.id,
+    pairId: r.pair_id,
+    callId: r.call_id,
+    extA: r.ext_a,
+    extB: r.ext_b,
+    caller: r.caller,
+    node: r.node,
+    startedAt: r.started_at.toISOString(),
+    answeredAt: r.answered_at === null ? null : r.answered_at.toISOString(),
+    endedAt: r.ended_at.toISOString(),
+    durationMs: Number(r.duration_ms),
+    talkMs: r.talk_ms === null ? null : Number(r.talk_ms),
+    setupMs: r.setup_ms === null ? null : Number(r.setup_ms),
+    teardownMs: Number(r.teardown_ms),
+    hangupBy: r.hangup_by as HangupBy,
+    hangupCause: r.hangup_cause,
+    teardownReason: r.teardown_reason as TeardownReason,
+    codec: r.codec as CodecName,
+    translated: r.translated,
+    mosA: r.mos_a,
+    mosB: r.mos_b,
+    legs: r.legs,
+  };
+}
+
+function positiveInt(key: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${key} must be a positive integer, got ${value}`);
+  return value;
+}
