@@ -12,7 +12,7 @@ describe('impaired media lowers the estimated MOS', () => {
   let engine: MediaEngine;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 24800, max: 24899 } });
+    engine = await MediaEngine.start({ workers: 1, portRange: { min: 24800, max: 24899 }, requestTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {

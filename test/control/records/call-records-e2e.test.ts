@@ -17,7 +17,8 @@ async function start(endpoints: Record<string, EndpointConfig>, extra: Partial<T
   let node: TandemNode;
   try {
     node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 24500, max: 24699 } },
+      // A busy machine may take seconds to start a worker: the deadline is only for a stuck one.
+      engine: { workers: 1, portRange: { min: 24500, max: 24699 }, requestTimeoutMs: 30_000 },
       store: { poolSize: 5, node: 'node-under-test' },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
       ...extra,

@@ -129,7 +129,7 @@ describe('a node with PostgreSQL: records stored, and a lost database never hold
       endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) }, '7003': { behaviour: 'answer', answerAfterMs: 20, audio: tone(660) } },
     });
     const node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 24700, max: 24799 } },
+      engine: { workers: 1, portRange: { min: 24700, max: 24799 }, requestTimeoutMs: 30_000 }, // a busy box starts workers slowly
       store: { poolSize: 2, node: 'pg-node' },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'ari-secret' },
       database: { url: db.url.replace(/:\d+\//, `:${proxy.port}/`) },

@@ -10,7 +10,7 @@ describe('final stats from closePair', () => {
   let engine: MediaEngine;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 24400, max: 24499 } });
+    engine = await MediaEngine.start({ workers: 1, portRange: { min: 24400, max: 24499 }, requestTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {
