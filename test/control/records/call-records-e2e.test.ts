@@ -74,7 +74,7 @@ describe('a call record for every call, through the simulator', () => {
       caller: '5551234',
       node: 'node-under-test',
       hangupBy: 'caller',
-      hangupCause: null, // a caller's BYE: ChannelHangupRequest without a cause, no ChannelDestroyed (FACTS.md)
+      hangupCause: null, // a caller's BYE: ChannelHangupRequest without a cause, no ChannelDestroyed (docs/asterisk-facts.md)
       teardownReason: 'caller-hangup',
       codec: 'ulaw',
       translated: false,
