@@ -126,6 +126,8 @@ describe('a translated call at 16 kHz over the WebSocket media transport', () =>
     await waitFor(() => voiced(h!.sim.heard('chan_pair_001_B')).length >= 10, 10_000);
     expect(h.sim.heard('chan_pair_001_B').every((c) => c.sampleRate === 16000)).toBe(true);
     expect(voiced(h.sim.heard(call.channelId))).toEqual([]);
+    // The answer injected into bridge B never reached bridge B's own recognizer (a bridge sends nobody their own audio).
+    expect(transcripts.filter((t) => t.direction === 'B->A')).toEqual([]);
     h.sim.hangup(call.channelId);
     await expectAllReleased(h);
   }, 60_000);

@@ -124,8 +124,11 @@ export class WebSocketMediaPlane {
     const leg = this.#byConnection.get(connectionId);
     if (leg === undefined) return { status: 404, reason: 'Not found', text: 'WebSocket instance not found' };
     if (leg.ws !== null) return { status: 409, reason: 'Conflict', text: 'Another websocket connection exists for this connection id' };
-    // Claimed now: a second upgrade racing this one is a conflict.
+    // Claimed now: a second upgrade racing this one is a conflict. An upgrade that fails frees the id again.
     leg.ws = PENDING;
+    socket.once('close', () => {
+      if (leg.ws === PENDING) leg.ws = null;
+    });
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       if (this.#closed || this.#legs.get(leg.channelId) !== leg) {
         ws.terminate();
