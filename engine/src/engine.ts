@@ -12,16 +12,19 @@ import type { DirectionEvent } from './pipeline/translation/translating-stage.js
 import { EngineError } from './session/errors.js';
 import type {
   LegName,
+  MediaStartInfo,
   OpenPairRequest,
   OpenPairResult,
   PairStats,
+  RtpPairResult,
+  WebSocketPairResult,
   ShardNotification,
   ShardStats,
   ShardTaskInput,
   UdpEndpoint,
 } from './worker/protocol.js';
 import { ShardClient } from './worker/shard-client.js';
-import { validateEndpoint, validateOpenPairRequest } from './worker/validate.js';
+import { validateEndpoint, validateMediaUrl, validateOpenPairRequest } from './worker/validate.js';
 
 export type EngineEvents = {
   /** A pair was closed by the engine itself (worker crash), not by closePair(). */
@@ -126,7 +129,13 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     return this.#placement.get(pairId);
   }
 
-  /** Opens a pair on the least loaded shard and returns where Asterisk must send each leg. */
+  /**
+   * Opens a pair on the least loaded shard. RTP legs (the default) answer where Asterisk must
+   * send each leg; WebSocket legs are connected afterwards with connectMedia.
+   */
+  openPair(request: OpenPairRequest & { transport?: 'rtp' }): Promise<RtpPairResult>;
+  openPair(request: OpenPairRequest & { transport: 'websocket' }): Promise<WebSocketPairResult>;
+  openPair(request: OpenPairRequest): Promise<OpenPairResult>;
   async openPair(request: OpenPairRequest): Promise<OpenPairResult> {
     this.#assertOpen();
     validateOpenPairRequest(request);
@@ -158,6 +167,19 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     if (leg !== 'A' && leg !== 'B') throw new TypeError(`leg must be 'A' or 'B', got ${String(leg)}`);
     validateEndpoint(remote, 'remote');
     await this.#shardFor(pairId).client.request({ type: 'setRemote', pairId, leg, remote });
+  }
+
+  /**
+   * Connects a WebSocket pair's leg to Asterisk's media channel (`ws://<asterisk http>/media/<MEDIA_WEBSOCKET_CONNECTION_ID>`)
+   * and resolves with its MEDIA_START. If that connection ends later, the engine closes the pair (`pairclosed`, reason
+   * `media-connection-lost`).
+   */
+  async connectMedia(pairId: string, leg: LegName, url: string): Promise<MediaStartInfo> {
+    this.#assertOpen();
+    if (leg !== 'A' && leg !== 'B') throw new TypeError(`leg must be 'A' or 'B', got ${String(leg)}`);
+    validateMediaUrl(url);
+    // The worker gives up after mediaConnectTimeoutMs; this deadline only catches a worker that does not answer.
+    return await this.#shardFor(pairId).client.request<MediaStartInfo>({ type: 'connectMedia', pairId, leg, url }, this.config.mediaConnectTimeoutMs + 1000);
   }
 
   /** Changes a running pair's translation (languages, provider, mode); null turns it back into a transparent duplex. */

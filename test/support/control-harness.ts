@@ -1,4 +1,5 @@
-import { AsteriskSimulator, type EndpointConfig, type EventOrder } from '../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, type EndpointConfig, type EventOrder, type SimulatorOptions } from '../../control/src/simulator/ari/index.js';
+import type { CallConfigInput } from '../../control/src/calls/index.js';
 import { TandemNode } from '../../control/src/node/tandem-node.js';
 import type { TeardownReason } from '../../control/src/calls/index.js';
 import { waitFor } from './rtp-peer.js';
@@ -25,19 +26,22 @@ export async function startHarness(options: {
   eventOrder?: EventOrder;
   workers?: number;
   portBase: number;
-  calls?: { originateTimeoutSeconds?: number; answerDeadlineMs?: number };
+  calls?: Pick<CallConfigInput, 'originateTimeoutSeconds' | 'answerDeadlineMs' | 'format' | 'mediaTransport' | 'mediaUrl' | 'translation'>;
+  simulator?: Pick<SimulatorOptions, 'mediaConnectTimeoutMs'>;
 }): Promise<Harness> {
   const sim = await AsteriskSimulator.start({
     username: 'tandem',
     password: 'test-secret',
     eventOrder: options.eventOrder ?? 'recorded',
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
+    ...(options.simulator ?? {}),
   });
   const base = options.portBase + (portBlock++ % 4) * 1000;
   let node: TandemNode;
   try {
     node = await TandemNode.start({
-      engine: { workers: options.workers ?? 2, portRange: { min: base, max: base + 999 } },
+      // A worker's start on a loaded box can take longer than the production deadline (5 s): this one only ends a stuck test.
+      engine: { workers: options.workers ?? 2, portRange: { min: base, max: base + 999 }, requestTimeoutMs: 30_000 },
       store: { poolSize: options.poolSize ?? 50 },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
       ...(options.calls ? { calls: options.calls } : {}),

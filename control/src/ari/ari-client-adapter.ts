@@ -143,7 +143,10 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
   }
 
   async externalMedia(p: ExternalMediaParams): Promise<AriChannel> {
-    const query = { channelId: p.channelId, app: p.app, external_host: p.externalHost, format: p.format };
+    const query =
+      p.transport === 'websocket'
+        ? { channelId: p.channelId, app: p.app, format: p.format, transport: 'websocket', encapsulation: 'none', connection_type: 'server' }
+        : { channelId: p.channelId, app: p.app, external_host: p.externalHost, format: p.format };
     const result = await this.#call('channels.externalMedia', 'POST', 'channels/externalMedia', query, p.variables ? { variables: p.variables } : undefined);
     return parseWith(channelSchema, result, 'externalMedia');
   }

@@ -18,13 +18,26 @@ export interface OriginateParams {
   variables?: Record<string, string>;
 }
 
-export interface ExternalMediaParams {
+export type ExternalMediaParams = {
   app: string;
-  externalHost: string;
   format: string;
   channelId: string;
   variables?: Record<string, string>;
-}
+} & (
+  | {
+      /** UnicastRTP (chan_rtp): Asterisk sends RTP to `externalHost` (`host:port`). */
+      transport?: 'rtp';
+      externalHost: string;
+    }
+  | {
+      /**
+       * chan_websocket, waiting for Tandem to connect (`transport=websocket`, `encapsulation=none`,
+       * `connection_type=server`): the response's `channelvars.MEDIA_WEBSOCKET_CONNECTION_ID` names
+       * the `/media/<id>` URL. The channel enters Stasis once that connection is up.
+       */
+      transport: 'websocket';
+    }
+);
 
 export interface AriConnectionEvents {
   [key: string]: unknown[];

@@ -39,7 +39,7 @@ export const applicationSchema = z.looseObject({
 });
 export type AriApplication = z.infer<typeof applicationSchema>;
 
-/** True for the channels ARI externalMedia creates (UnicastRTP/<host:port>-<ptr>). */
+/** True for the channels ARI externalMedia creates: UnicastRTP/<host:port>-<ptr>, or WebSocket/INCOMING/<ptr> (chan_websocket). */
 export function isExternalMediaChannel(channel: Pick<AriChannel, 'name'>): boolean {
-  return channel.name.startsWith('UnicastRTP/');
+  return channel.name.startsWith('UnicastRTP/') || channel.name.startsWith('WebSocket/');
 }

@@ -24,6 +24,9 @@ export type TeardownReason =
   | 'lease-lost'
   | 'shutdown';
 
+/** How long after its media connection a WebSocket externalMedia channel may take to enter Stasis. */
+const STASIS_START_DEADLINE_MS = 5000;
+
 /** The ARI hangup reason given to the surviving leg, so the caller hears why. */
 const CALLER_HANGUP_REASON: Partial<Record<TeardownReason, string>> = {
   'legb-busy': 'busy',
@@ -85,6 +88,9 @@ export class CallPair {
   #answerTimer: NodeJS.Timeout | null = null;
   /** Requests still on their way; teardown waits for them so nothing they create outlives the pair. */
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Channels of this pair whose StasisStart was seen, and setup steps waiting for one. */
+  readonly #stasisSeen = new Set<string>();
+  readonly #stasisWaiters = new Map<string, () => void>();
   /** Milliseconds from setup start until both externalMedia legs were bridged with a phone. */
   setupMs: number | null = null;
 
@@ -178,6 +184,7 @@ export class CallPair {
           codec: config.format,
           ...(config.record ? { record: true } : {}),
           ...(this.#deps.translation ? { translation: this.#deps.translation } : {}),
+          ...(config.mediaTransport === 'websocket' ? { transport: 'websocket' as const } : {}),
         }),
       );
       // Each side: its externalMedia as soon as its engine leg exists, then into its
@@ -186,15 +193,24 @@ export class CallPair {
         const legs = await opened;
         this.#engineOpened = legs;
         this.#checkAlive();
-        const local = leg === 'A' ? legs.legA : legs.legB;
         const channelId = leg === 'A' ? ids.mediaA : ids.mediaB;
-        const media = await this.#track(
-          ari.externalMedia({ app: config.app, externalHost: `${local.address}:${local.port}`, format: config.format, channelId, variables: tag(leg === 'A' ? extA : extB) }),
-        );
-        this.#checkAlive();
-        // Bridging need not wait for the engine to hear where Asterisk's side is:
-        // the leg latches onto Asterisk's first packet if that comes first.
-        const remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
+        const variables = tag(leg === 'A' ? extA : extB);
+        let remote: Promise<unknown>;
+        if (legs.transport === 'websocket') {
+          // chan_websocket answers its channel, and so puts it into Stasis, only once the engine's connection is up.
+          const media = await this.#track(ari.externalMedia({ app: config.app, transport: 'websocket', format: config.format, channelId, variables }));
+          this.#checkAlive();
+          await this.#track(engine.connectMedia(pairId, leg, mediaWebSocketUrl(config.mediaUrl, media.channelvars, channelId)));
+          await this.#inStasis(channelId);
+          remote = Promise.resolve();
+        } else {
+          const local = leg === 'A' ? legs.legA : legs.legB;
+          const media = await this.#track(ari.externalMedia({ app: config.app, externalHost: `${local.address}:${local.port}`, format: config.format, channelId, variables }));
+          this.#checkAlive();
+          // Bridging need not wait for the engine to hear where Asterisk's side is:
+          // the leg latches onto Asterisk's first packet if that comes first.
+          remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
+        }
         await this.#bridgesReady;
         this.#checkAlive();
         const join =
@@ -240,6 +256,7 @@ export class CallPair {
     switch (event.type) {
       case 'StasisStart':
         if (event.channel.id === this.ids.legB) this.#onLegBAnswered();
+        else this.#stasisStarted(event.channel.id);
         return;
       case 'StasisEnd':
         this.#onChannelLeaving(event.channel.id, null);
@@ -310,6 +327,32 @@ export class CallPair {
     }
   }
 
+  /**
+   * Resolves once the channel's StasisStart has been seen (a channel is added to a bridge only
+   * in Stasis: 422 otherwise), or the pair is torn down; fails after STASIS_START_DEADLINE_MS.
+   */
+  #inStasis(channelId: string): Promise<void> {
+    if (this.#stasisSeen.has(channelId) || this.#teardown) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#stasisWaiters.delete(channelId);
+        reject(new SetupError('setup-failed', new Error(`${channelId} did not enter Stasis within ${STASIS_START_DEADLINE_MS} ms of its media connection`)));
+      }, STASIS_START_DEADLINE_MS);
+      timer.unref();
+      this.#stasisWaiters.set(channelId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #stasisStarted(channelId: string): void {
+    this.#stasisSeen.add(channelId);
+    const waiter = this.#stasisWaiters.get(channelId);
+    this.#stasisWaiters.delete(channelId);
+    waiter?.();
+  }
+
   #legBEndReason(cause: number | null): TeardownReason {
     if (this.#legBAnswered) return 'legb-hangup';
     if (cause === 17) return 'legb-busy';
@@ -321,6 +364,9 @@ export class CallPair {
     const previous = this.#state;
     this.#state = 'tearing-down';
     if (this.#answerTimer) clearTimeout(this.#answerTimer);
+    // Setup steps waiting for a StasisStart stop waiting (they see the teardown and end).
+    for (const release of this.#stasisWaiters.values()) release();
+    this.#stasisWaiters.clear();
     const { ari, engine } = this.#deps;
     const { ids } = this;
     // Whatever setup still has on the wire may create objects: let it land first.
@@ -398,4 +444,14 @@ export function unicastRtpPeer(channelvars: Record<string, string> | undefined, 
     throw new Error(`externalMedia ${channelId} response lacks UNICASTRTP_LOCAL_ADDRESS/PORT`);
   }
   return { address, port };
+}
+
+/** `<mediaUrl><MEDIA_WEBSOCKET_CONNECTION_ID>`: where the engine connects a WebSocket leg (from the POST response's channelvars). */
+export function mediaWebSocketUrl(mediaUrl: string | undefined, channelvars: Record<string, string> | undefined, channelId: string): string {
+  if (mediaUrl === undefined) throw new Error('the websocket media transport needs calls.mediaUrl (ws://<asterisk http>/media/)');
+  const id = channelvars?.['MEDIA_WEBSOCKET_CONNECTION_ID'];
+  if (!id || !/^[A-Za-z0-9_.-]{1,128}$/.test(id)) {
+    throw new Error(`externalMedia ${channelId} response lacks a usable MEDIA_WEBSOCKET_CONNECTION_ID`);
+  }
+  return `${mediaUrl}${id}`;
 }

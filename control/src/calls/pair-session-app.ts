@@ -215,6 +215,8 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   readonly #onEnginePairClosed = (pairId: string, reason: string): void => {
     const pair = this.#pairs.get(pairId);
     if (!pair) return;
+    // Hanging up a WebSocket externalMedia channel closes its media connection: expected while tearing down.
+    if (pair.state === 'tearing-down' || pair.state === 'closed') return;
     this.#log.error({ pairId, reason }, 'engine lost the pair');
     void pair.teardown('engine-error');
   };

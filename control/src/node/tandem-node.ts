@@ -4,7 +4,7 @@ import { logger } from '../../../engine/src/common/logger.js';
 import { MediaEngine, type EngineConfigInput } from '../../../engine/src/index.js';
 import { createPairStore, type PairStore, type PairStoreConfig } from '../alloc/index.js';
 import { AriClientAdapter, type AriClient } from '../ari/index.js';
-import { PairSessionApp, parseCallConfig, type CallConfigInput } from '../calls/index.js';
+import { mediaUrlFromAriUrl, PairSessionApp, parseCallConfig, type CallConfigInput } from '../calls/index.js';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
@@ -75,7 +75,8 @@ export class TandemNode {
 
   static async start(options: TandemNodeOptions): Promise<TandemNode> {
     const log = logger('control.node');
-    const calls = parseCallConfig(options.calls ?? {});
+    // chan_websocket serves its media WebSockets on the HTTP server ARI is on.
+    const calls = parseCallConfig({ mediaUrl: mediaUrlFromAriUrl(options.ari.url), ...(options.calls ?? {}) });
     if (options.ami && !options.database) throw new ConfigError('ami', 'AMI presence needs a database (DATABASE_URL) to store it in');
     // Closed in reverse order of opening, each once, on failure and on close().
     const closers: Array<() => Promise<void>> = [];

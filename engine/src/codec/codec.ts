@@ -4,7 +4,7 @@
  * PCM at the codec's own sample rate (resampling is the caller's choice).
  */
 import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from './g711.js';
-import { decodeL16, encodeL16 } from './l16.js';
+import { decodeL16, decodeL16LE, encodeL16, encodeL16LE } from './l16.js';
 
 export type CodecName = 'ulaw' | 'alaw' | 'slin' | 'slin16';
 
@@ -80,11 +80,25 @@ export function isCodecName(value: unknown): value is CodecName {
   return typeof value === 'string' && BY_NAME.has(value);
 }
 
+/**
+ * Byte order of the linear formats on the wire: big-endian on RTP (RFC 3551, observed/s5_slin16),
+ * little-endian (host order) on chan_websocket's media WebSocket (FACTS.md). G.711 has no byte order.
+ */
+export type SampleByteOrder = 'big' | 'little';
+
+// The WebSocket variants: same format, same framing, samples in host order.
+const SLIN_LE = defineCodec('slin', 10, 8000, 2, decodeL16LE, encodeL16LE);
+const SLIN16_LE = defineCodec('slin16', 118, 16000, 2, decodeL16LE, encodeL16LE);
+
 /** TypeError for a name that is not a CodecName (it may come from untyped config). */
-export function getCodec(name: CodecName): Codec {
+export function getCodec(name: CodecName, byteOrder: SampleByteOrder = 'big'): Codec {
   const codec = BY_NAME.get(name);
   if (codec === undefined) {
     throw new TypeError(`unknown codec ${JSON.stringify(name)}; expected one of ${CODEC_NAMES.join(', ')}`);
+  }
+  if (byteOrder === 'little') {
+    if (codec === SLIN) return SLIN_LE;
+    if (codec === SLIN16) return SLIN16_LE;
   }
   return codec;
 }

@@ -8,7 +8,7 @@ export {
   encodeUlaw,
   encodeAlaw,
 } from './g711.js';
-export { decodeL16, encodeL16 } from './l16.js';
+export { decodeL16, encodeL16, decodeL16LE, encodeL16LE } from './l16.js';
 export { Upsampler8to16, Downsampler16to8 } from './resample.js';
 export {
   designHalfband,
@@ -17,5 +17,5 @@ export {
   DEFAULT_HALFBAND_BETA,
   type HalfbandDesign,
 } from './halfband.js';
-export { getCodec, codecForPayloadType, isCodecName, CODEC_NAMES, type Codec, type CodecName } from './codec.js';
+export { getCodec, codecForPayloadType, isCodecName, CODEC_NAMES, type Codec, type CodecName, type SampleByteOrder } from './codec.js';
 export { PolyphaseResampler, Upsampler8to24, Upsampler16to24, Downsampler24to8, Downsampler24to16, designPolyphaseLowpass, polyphaseResponse, type PolyphaseDesign } from './resample-24k.js';

@@ -44,3 +44,38 @@ export function encodeL16(src: Int16Array, count: number, dst: Uint8Array, dstOf
   }
   return bytes;
 }
+
+/**
+ * Little-endian L16 (host order on x86/ARM): how chan_websocket carries `slin` / `slin16`
+ * (FACTS.md "Observed with Tandem": a 440 Hz tone decodes as such only little-endian).
+ * Same contract as decodeL16.
+ */
+export function decodeL16LE(src: Uint8Array, srcOffset: number, length: number, dst: Int16Array): number {
+  checkSource(src.length, srcOffset, length, 'bytes');
+  if (length % 2 !== 0) {
+    throw new RangeError(`L16 payload length must be even, got ${length} bytes`);
+  }
+  const samples = length >> 1;
+  checkDestination(dst.length, 0, samples, 'samples');
+  let p = srcOffset;
+  for (let i = 0; i < samples; i++) {
+    dst[i] = src[p]! | (src[p + 1]! << 8);
+    p += 2;
+  }
+  return samples;
+}
+
+/** Little-endian counterpart of encodeL16; same contract. */
+export function encodeL16LE(src: Int16Array, count: number, dst: Uint8Array, dstOffset: number): number {
+  checkSource(src.length, 0, count, 'samples');
+  const bytes = count * 2;
+  checkDestination(dst.length, dstOffset, bytes, 'bytes');
+  let p = dstOffset;
+  for (let i = 0; i < count; i++) {
+    const s = src[i]!;
+    dst[p] = s;
+    dst[p + 1] = s >> 8;
+    p += 2;
+  }
+  return bytes;
+}

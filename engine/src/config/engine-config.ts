@@ -64,6 +64,11 @@ export const engineConfigSchema = z.object({
     .default({ maxBatchSize: 64, batchWindowMs: 8, urgentDecisions: true }),
   /** Where pairs opened with `record: true` write their 4-channel WAV; omitted = recording refused. */
   recording: RecordingConfigSchema.optional(),
+  /**
+   * How long a WebSocket leg may take to connect to chan_websocket and get its MEDIA_START
+   * (media transport 'websocket'); the control plane's connectMedia waits this plus a second.
+   */
+  mediaConnectTimeoutMs: z.number().int().min(100).max(60000).default(4000),
   /** Deadline for a control message to a worker (open, close, stats...). */
   requestTimeoutMs: z.number().int().min(50).max(60000).default(5000),
 });

@@ -7,7 +7,7 @@ import { logger } from '../common/logger.js';
 import type { EngineConfigInput } from '../config/engine-config.js';
 import { MediaEngine, type EngineStats } from '../engine.js';
 import type { PairTranslationInput } from '../pipeline/translation/config.js';
-import type { OpenPairResult } from '../worker/protocol.js';
+import type { RtpPairResult } from '../worker/protocol.js';
 import {
   type CoreResult,
   type FromGenerator,
@@ -276,7 +276,7 @@ async function drive(
   progress.onPhase = (phase) => phaseListener(phase);
   await link.waitFor('hello', STEP_TIMEOUT_MS);
   const initialPairs = o.ramp ? Math.min(o.pairs, o.ramp.pairsPerSecond) : o.pairs;
-  const opened: OpenPairResult[] = await openPairs(engine, o, 0, initialPairs);
+  const opened: RtpPairResult[] = await openPairs(engine, o, 0, initialPairs);
   log.info({ pairs: initialPairs, workers: engine.config.workers, codec: o.codec }, 'pairs open');
   const ready = link.waitFor('ready', STEP_TIMEOUT_MS + initialPairs * 20);
   link.send({
@@ -399,7 +399,7 @@ async function drive(
 }
 
 /** Opens pairs first..first+count-1 on the engine, with the run's codec (and translation, if any). */
-function openPairs(engine: MediaEngine, o: Pick<Resolved, 'codec' | 'translation'>, first: number, count: number): Promise<OpenPairResult[]> {
+function openPairs(engine: MediaEngine, o: Pick<Resolved, 'codec' | 'translation'>, first: number, count: number): Promise<RtpPairResult[]> {
   const indices = Array.from({ length: count }, (_, i) => first + i);
   const { codec, translation } = o;
   return mapLimit(indices, OPEN_CONCURRENCY, (i) =>
@@ -414,7 +414,7 @@ function openPairs(engine: MediaEngine, o: Pick<Resolved, 'codec' | 'translation
 }
 
 /** Points each engine leg at the generator socket that plays its Asterisk side. */
-async function connectPairs(engine: MediaEngine, opened: readonly OpenPairResult[], first: number, ports: readonly GeneratorPairPorts[]): Promise<void> {
+async function connectPairs(engine: MediaEngine, opened: readonly RtpPairResult[], first: number, ports: readonly GeneratorPairPorts[]): Promise<void> {
   const byIndex = new Map<number, GeneratorPairPorts>(ports.map((p) => [p.index, p]));
   await mapLimit(opened, OPEN_CONCURRENCY * 2, async (pair, i) => {
     const p = byIndex.get(first + i);

@@ -7,7 +7,11 @@ export type EngineErrorCode =
   | 'WORKER_CRASHED'
   | 'ENGINE_CLOSED'
   /** A recording was asked for but the engine has no `recording` settings (no directory). */
-  | 'RECORDING_DISABLED';
+  | 'RECORDING_DISABLED'
+  /** An operation of one media transport on a leg of the other (setRemote on a WebSocket leg, connectMedia on an RTP leg). */
+  | 'WRONG_TRANSPORT'
+  /** A WebSocket leg could not connect to Asterisk's media channel (refused, timed out, wrong format, already connected). */
+  | 'MEDIA_CONNECT_FAILED';
 
 export class EngineError extends Error {
   override readonly name = 'EngineError';

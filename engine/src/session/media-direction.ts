@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Direction, MediaFrame, PipelineStage } from '../pipeline/index.js';
-import type { RtpLeg } from './rtp-leg.js';
+import type { MediaLeg } from './media-leg.js';
 
 /** Something that sees every tick's frames of a direction, e.g. a recorder (must copy what it keeps). */
 export interface FrameObserver {
@@ -39,8 +39,8 @@ const EARLY_READ_MAX_LAG_MS = 10;
  */
 export class MediaDirection {
   readonly direction: Direction;
-  readonly #source: RtpLeg;
-  readonly #destination: RtpLeg;
+  readonly #source: MediaLeg;
+  readonly #destination: MediaLeg;
   #stage: PipelineStage;
   readonly #frame: MediaFrame;
   /** The frame the early reader fills (a separate buffer: an arrival may come between a tick's pop and its send). */
@@ -64,8 +64,8 @@ export class MediaDirection {
   constructor(
     pairId: string,
     direction: Direction,
-    source: RtpLeg,
-    destination: RtpLeg,
+    source: MediaLeg,
+    destination: MediaLeg,
     stage: PipelineStage,
     planner: SlotPlanner | null = null,
     alignMarginMs = 2,
@@ -178,7 +178,7 @@ export class MediaDirection {
     this.#hearStored();
   };
 
-  /** Hands the stage every frame that is now readable in sequence: on each arrival (RtpLeg.onStored), and after each tick. */
+  /** Hands the stage every frame that is now readable in sequence: on each arrival (MediaLeg.onStored), and after each tick. */
   #hearStored(): void {
     const stage = this.#stage;
     const jitter = this.#source.jitter;

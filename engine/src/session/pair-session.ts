@@ -1,9 +1,12 @@
 import type { Logger } from '../common/logger.js';
 import type { Codec } from '../codec/index.js';
 import type { StageContext, StageFactory } from '../pipeline/index.js';
-import type { LegName, PairStats, UdpEndpoint } from '../worker/protocol.js';
+import type { LegName, MediaStartInfo, MediaTransport, PairStats, UdpEndpoint } from '../worker/protocol.js';
+import { EngineError } from './errors.js';
 import { MediaDirection, type SlotPlanner } from './media-direction.js';
+import type { MediaLeg } from './media-leg.js';
 import { RtpLeg } from './rtp-leg.js';
+import { WebSocketLeg } from './websocket-leg.js';
 import type { PairRecorder, RecordingSummary } from '../pipeline/recording/pair-recorder.js';
 
 /**
@@ -15,8 +18,9 @@ export interface PairSessionOptions {
   pairId: string;
   extA: string;
   extB: string;
-  legA: RtpLeg;
-  legB: RtpLeg;
+  /** Both legs use the same transport. */
+  legA: MediaLeg;
+  legB: MediaLeg;
   stageFactory: StageFactory;
   log: Logger;
   /** The worker's scheduler, so each direction can align its tick with its packets. */
@@ -32,8 +36,8 @@ export class PairSession {
   readonly pairId: string;
   readonly extA: string;
   readonly extB: string;
-  readonly legA: RtpLeg;
-  readonly legB: RtpLeg;
+  readonly legA: MediaLeg;
+  readonly legB: MediaLeg;
   readonly #aToB: MediaDirection;
   readonly #bToA: MediaDirection;
   readonly #log: Logger;
@@ -71,12 +75,33 @@ export class PairSession {
     return this.legA.codec;
   }
 
-  leg(name: LegName): RtpLeg {
+  leg(name: LegName): MediaLeg {
     return name === 'A' ? this.legA : this.legB;
   }
 
+  get transport(): MediaTransport {
+    return this.legA.transport;
+  }
+
+  /** Sockets and connections the legs hold now. */
+  get openTransports(): number {
+    return this.legA.openTransports + this.legB.openTransports;
+  }
+
+  /** Where Asterisk's side of an RTP leg is (UNICASTRTP_LOCAL_ADDRESS/PORT). */
   setRemote(name: LegName, remote: UdpEndpoint): void {
-    this.leg(name).setRemote(remote);
+    const leg = this.leg(name);
+    if (!(leg instanceof RtpLeg)) throw new EngineError('WRONG_TRANSPORT', `pair ${this.pairId} has WebSocket legs: connect them with connectMedia, not setRemote`);
+    leg.setRemote(remote);
+  }
+
+  /** Connects a WebSocket leg to Asterisk's media channel; resolves with its MEDIA_START. */
+  connectMedia(name: LegName, url: string): Promise<MediaStartInfo> {
+    const leg = this.leg(name);
+    if (!(leg instanceof WebSocketLeg)) {
+      return Promise.reject(new EngineError('WRONG_TRANSPORT', `pair ${this.pairId} has RTP legs: set their remote with setRemote, not connectMedia`));
+    }
+    return leg.connect(url);
   }
 
   /** The two directions; each is its own scheduler task. */
@@ -108,7 +133,7 @@ export class PairSession {
     };
   }
 
-  /** Releases both sockets and both stages. Idempotent. */
+  /** Releases both legs' transports and both stages. Idempotent. */
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;

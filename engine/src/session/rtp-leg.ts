@@ -2,11 +2,12 @@ import type dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../common/logger.js';
 import type { Codec } from '../codec/index.js';
-import { Downsampler16to8, Upsampler8to16 } from '../codec/index.js';
 import { JitterBuffer } from '../jitter/index.js';
 import { RtpPacketView, RtpPacketizer } from '../rtp/index.js';
 import type { RtpParseErrorCode } from '../rtp/index.js';
 import type { LegName, LegStats, UdpEndpoint } from '../worker/protocol.js';
+import type { MediaLeg } from './media-leg.js';
+import { PcmRateConverter } from './pcm-rate-converter.js';
 
 /** Why a datagram never reached the jitter buffer. Parse error codes plus our own. */
 export type LegDropReason = RtpParseErrorCode | 'FOREIGN_SOURCE' | 'PAYLOAD_TYPE';
@@ -38,7 +39,8 @@ export interface RtpLegOptions {
  *
  * The receive handler never throws: every bad datagram is counted by reason.
  */
-export class RtpLeg {
+export class RtpLeg implements MediaLeg {
+  readonly transport = 'rtp' as const;
   readonly name: LegName;
   readonly ext: string;
   readonly codec: Codec;
@@ -57,9 +59,7 @@ export class RtpLeg {
   #connectGeneration = 0;
   #closed = false;
   #sending = false;
-  #resampleBuffer: Int16Array | null = null;
-  #upsampler: Upsampler8to16 | null = null;
-  #downsampler: Downsampler16to8 | null = null;
+  readonly #rateConverter: PcmRateConverter;
 
   /** performance.now() of the last packet accepted into the jitter buffer (NaN before any). */
   lastArrivalMs = Number.NaN;
@@ -92,6 +92,7 @@ export class RtpLeg {
       playoutSlackMs: options.jitter.playoutSlackMs,
     });
     this.#packetizer = new RtpPacketizer({ payloadType: this.codec.payloadType });
+    this.#rateConverter = new PcmRateConverter(this.codec.sampleRate, this.codec.frameSamples);
     this.#sendRing = Array.from({ length: SEND_RING }, () => Buffer.alloc(RTP_HEADER_BYTES + this.codec.frameBytes));
     this.#socket.on('message', this.#onMessage);
     this.#socket.on('error', this.#onError);
@@ -108,6 +109,10 @@ export class RtpLeg {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get openTransports(): number {
+    return this.#closed ? 0 : 1;
   }
 
   /**
@@ -143,7 +148,7 @@ export class RtpLeg {
     let source = pcm;
     let count = samples;
     if (sampleRate !== this.codec.sampleRate) {
-      const converted = this.#resample(pcm, samples, sampleRate);
+      const converted = this.#rateConverter.convert(pcm, samples, sampleRate);
       if (converted === null) {
         this.#countDrop('PAYLOAD_TYPE');
         return;
@@ -181,6 +186,7 @@ export class RtpLeg {
   stats(): LegStats {
     const j = this.jitter.stats;
     return {
+      transport: 'rtp',
       local: { ...this.#local },
       remote: this.#remote ? { ...this.#remote } : null,
       connected: this.#connected,
@@ -269,19 +275,5 @@ export class RtpLeg {
     const fields = { pairId: this.#pairId, leg: this.name, err: err instanceof Error ? err.message : String(err), count: n };
     if (refused) this.#log.debug(fields, 'leg peer unreachable');
     else this.#log.warn(fields, 'leg socket error');
-  }
-
-  #resample(pcm: Int16Array, samples: number, sampleRate: number): { pcm: Int16Array; samples: number } | null {
-    if (sampleRate === 8000 && this.codec.sampleRate === 16000) {
-      this.#upsampler ??= new Upsampler8to16();
-      this.#resampleBuffer ??= new Int16Array(this.codec.frameSamples * 2);
-      return { pcm: this.#resampleBuffer, samples: this.#upsampler.process(pcm, samples, this.#resampleBuffer) };
-    }
-    if (sampleRate === 16000 && this.codec.sampleRate === 8000) {
-      this.#downsampler ??= new Downsampler16to8();
-      this.#resampleBuffer ??= new Int16Array(this.codec.frameSamples * 2);
-      return { pcm: this.#resampleBuffer, samples: this.#downsampler.process(pcm, samples, this.#resampleBuffer) };
-    }
-    return null;
   }
 }

@@ -21,6 +21,27 @@ export interface UdpEndpoint {
   port: number;
 }
 
+/**
+ * How a pair's legs reach Asterisk. 'rtp': one UDP socket per leg, for UnicastRTP
+ * externalMedia channels (remote set with setRemote). 'websocket': one client
+ * connection per leg to chan_websocket's `/media/<connection id>` (connectMedia),
+ * the path on which Asterisk plays 16 kHz audio back (docs/wideband-media.md).
+ */
+export type MediaTransport = 'rtp' | 'websocket';
+
+/** What Asterisk said in MEDIA_START when a WebSocket leg connected. */
+export interface MediaStartInfo {
+  connectionId: string;
+  /** Asterisk's channel name (`WebSocket/INCOMING/0x...`). */
+  channel: string;
+  /** The channel's unique id, when Asterisk sent it. */
+  channelId: string | null;
+  format: string;
+  /** Bytes per 20 ms frame (640 for slin16, 160 for ulaw). */
+  optimalFrameSize: number;
+  ptimeMs: number;
+}
+
 export interface OpenPairRequest {
   pairId: string;
   extA: string;
@@ -33,21 +54,36 @@ export interface OpenPairRequest {
   record?: boolean;
   /** Translate the pair (languages, provider); omitted = transparent duplex. */
   translation?: PairTranslationInput;
+  /** How the legs reach Asterisk; default 'rtp'. */
+  transport?: MediaTransport;
 }
 
-export interface OpenPairResult {
+interface OpenPairResultBase {
   pairId: string;
   shard: number;
-  /** Where Asterisk must send each leg's RTP (externalMedia `external_host`). */
-  legA: UdpEndpoint;
-  legB: UdpEndpoint;
   /** The recording's file, when the pair is recorded. */
   recordingPath?: string;
 }
 
+export interface RtpPairResult extends OpenPairResultBase {
+  transport?: 'rtp';
+  /** Where Asterisk must send each leg's RTP (externalMedia `external_host`). */
+  legA: UdpEndpoint;
+  legB: UdpEndpoint;
+}
+
+/** A WebSocket pair's legs have no local address: each connects out to Asterisk (connectMedia). */
+export interface WebSocketPairResult extends OpenPairResultBase {
+  transport: 'websocket';
+}
+
+export type OpenPairResult = RtpPairResult | WebSocketPairResult;
+
 export type ShardRequestBody =
   | { type: 'openPair'; request: OpenPairRequest }
   | { type: 'setRemote'; pairId: string; leg: LegName; remote: UdpEndpoint }
+  /** Connects a WebSocket pair's leg to chan_websocket (`ws://<asterisk http>/media/<id>`); answers MediaStartInfo. */
+  | { type: 'connectMedia'; pairId: string; leg: LegName; url: string }
   /** Answered with the pair's final PairStats (taken just before its sockets close), or null when it was not open. */
   | { type: 'closePair'; pairId: string }
   /** New translation settings for a running pair (null: back to the transparent duplex). */
@@ -86,13 +122,32 @@ export interface ShardTaskInput {
   port: MessagePort;
 }
 
+/** Counters only a WebSocket leg has (chan_websocket's control messages and flow control). */
+export interface WebSocketLegCounters {
+  /** Text messages from Asterisk, by event name (MEDIA_XOFF, DTMF_END, ERROR, ...; UNPARSED for the rest). */
+  controlMessages: Record<string, number>;
+  /** Frames not sent because Asterisk had said MEDIA_XOFF (its queue held ~900 frames). */
+  txDroppedXoff: number;
+  /** Frames not sent because the connection's send buffer was full (TCP not draining). */
+  txDroppedBackpressure: number;
+  /** Bytes of binary messages that did not fill a whole frame (kept until the next message completes it). */
+  partialBytes: number;
+  /** Close code and reason once the connection ended (1000 when Asterisk hung the channel up). */
+  closeCode: number | null;
+  closeReason: string | null;
+}
+
 export interface LegStats {
-  local: UdpEndpoint;
+  transport: MediaTransport;
+  /** RTP: the leg's UDP socket. WebSocket: this end of the TCP connection (null until connected). */
+  local: UdpEndpoint | null;
+  /** RTP: Asterisk's UNICASTRTP_LOCAL_ADDRESS/PORT. WebSocket: Asterisk's HTTP server address. */
   remote: UdpEndpoint | null;
   connected: boolean;
+  /** RTP datagrams, or WebSocket binary frames of one 20 ms frame each. */
   rxPackets: number;
   rxBytes: number;
-  /** Datagrams dropped before the jitter buffer, by reason (parse error codes, FOREIGN_SOURCE, PAYLOAD_TYPE). */
+  /** Datagrams (or WebSocket messages) dropped before the jitter buffer, by reason (parse error codes, FOREIGN_SOURCE, PAYLOAD_TYPE, ...). */
   rxDropped: Record<string, number>;
   txPackets: number;
   txBytes: number;
@@ -106,6 +161,8 @@ export interface LegStats {
   earlyReading: boolean;
   /** Failures of that early hand-over (each costs the frames of one arrival, never the socket). */
   earlyReaderErrors: number;
+  /** WebSocket legs only. */
+  websocket?: WebSocketLegCounters;
 }
 
 export interface PairStats {

@@ -17,6 +17,9 @@ const ENGINE_CODES = new Set<EngineErrorCode>([
   'PORT_RANGE_EXHAUSTED',
   'WORKER_CRASHED',
   'ENGINE_CLOSED',
+  'RECORDING_DISABLED',
+  'WRONG_TRANSPORT',
+  'MEDIA_CONNECT_FAILED',
 ]);
 
 /** Rebuilds a worker-side error on this side so callers can branch on class and code. */

@@ -11,11 +11,15 @@ import { PairRecorder } from '../pipeline/recording/pair-recorder.js';
 import { EngineError } from '../session/errors.js';
 import { PairSession } from '../session/pair-session.js';
 import { RtpLeg } from '../session/rtp-leg.js';
+import { WebSocketLeg } from '../session/websocket-leg.js';
+import type { MediaLeg } from '../session/media-leg.js';
 import { PortAllocator } from '../transport/port-allocator.js';
 import type { EngineConfig } from '../config/engine-config.js';
 import { PlayoutScheduler } from './playout-scheduler.js';
 import { applyThreadPriority, type ThreadPriority } from './thread-priority.js';
 import type {
+  LegName,
+  MediaStartInfo,
   OpenPairRequest,
   OpenPairResult,
   PairStats,
@@ -88,23 +92,43 @@ export class Shard {
     const translation = request.translation === undefined ? null : parsePairTranslation(request.translation);
     this.#opening.add(pairId);
     try {
-      const codec = getCodec(request.codec ?? this.#config.codec);
+      const transport = request.transport ?? 'rtp';
+      // chan_websocket carries slin little-endian; RTP carries it big-endian.
+      const codec = getCodec(request.codec ?? this.#config.codec, transport === 'websocket' ? 'little' : 'big');
       const vad = translation !== null && translation.vad.enabled ? await this.#vad.opener() : null;
       const recorder = request.record === true ? await this.#openRecorder(pairId, codec.sampleRate) : null;
-      const socketA = await this.#ports.bind();
-      let socketB;
-      try {
-        socketB = await this.#ports.bind();
-      } catch (err) {
-        socketA.close();
-        void recorder?.close();
-        throw err;
-      }
       const log = this.#log;
       // Ticks come alignMarginMs after each stream's arrival phase: lateness within it needs no depth.
       const jitter = { ...this.#config.jitter, playoutSlackMs: Math.min(this.#config.alignMarginMs, 19) };
-      const legA = new RtpLeg({ pairId, name: 'A', ext: request.extA, codec, socket: socketA, jitter, remote: request.remoteA, log });
-      const legB = new RtpLeg({ pairId, name: 'B', ext: request.extB, codec, socket: socketB, jitter, remote: request.remoteB, log });
+      let legA: MediaLeg;
+      let legB: MediaLeg;
+      if (transport === 'websocket') {
+        const leg = (name: LegName, ext: string): WebSocketLeg =>
+          new WebSocketLeg({
+            pairId,
+            name,
+            ext,
+            codec,
+            jitter,
+            connectTimeoutMs: this.#config.mediaConnectTimeoutMs,
+            log,
+            onLost: (_leg, reason) => this.#onLegLost(pairId, reason),
+          });
+        legA = leg('A', request.extA);
+        legB = leg('B', request.extB);
+      } else {
+        const socketA = await this.#ports.bind();
+        let socketB;
+        try {
+          socketB = await this.#ports.bind();
+        } catch (err) {
+          socketA.close();
+          void recorder?.close();
+          throw err;
+        }
+        legA = new RtpLeg({ pairId, name: 'A', ext: request.extA, codec, socket: socketA, jitter, remote: request.remoteA, log });
+        legB = new RtpLeg({ pairId, name: 'B', ext: request.extB, codec, socket: socketB, jitter, remote: request.remoteB, log });
+      }
       const translator =
         translation === null
           ? null
@@ -137,11 +161,13 @@ export class Shard {
       this.#pairs.set(pairId, session);
       if (translator !== null) this.#translators.set(pairId, translator);
       for (const direction of session.directions) this.#scheduler.add(direction);
-      log.info(
-        { pairId, extA: request.extA, extB: request.extB, codec: codec.name, legA: legA.local, legB: legB.local, translation: describe(translation) },
-        'pair opened',
-      );
-      return { pairId, shard: this.index, legA: legA.local, legB: legB.local, ...(recorder ? { recordingPath: recorder.path } : {}) };
+      const recording = recorder ? { recordingPath: recorder.path } : {};
+      if (legA instanceof RtpLeg && legB instanceof RtpLeg) {
+        log.info({ pairId, extA: request.extA, extB: request.extB, codec: codec.name, legA: legA.local, legB: legB.local, translation: describe(translation) }, 'pair opened');
+        return { pairId, shard: this.index, transport: 'rtp', legA: legA.local, legB: legB.local, ...recording };
+      }
+      log.info({ pairId, extA: request.extA, extB: request.extB, codec: codec.name, transport, translation: describe(translation) }, 'pair opened');
+      return { pairId, shard: this.index, transport: 'websocket', ...recording };
     } finally {
       this.#opening.delete(pairId);
     }
@@ -149,6 +175,17 @@ export class Shard {
 
   setRemote(pairId: string, leg: 'A' | 'B', remote: { address: string; port: number }): void {
     this.#require(pairId).setRemote(leg, remote);
+  }
+
+  /** Connects a WebSocket leg to Asterisk's media channel; resolves with its MEDIA_START. */
+  async connectMedia(pairId: string, leg: LegName, url: string): Promise<MediaStartInfo> {
+    return await this.#require(pairId).connectMedia(leg, url);
+  }
+
+  /** A WebSocket leg's connection ended on Asterisk's side: the pair cannot carry audio any more. */
+  #onLegLost(pairId: string, reason: string): void {
+    if (!this.closePair(pairId, reason)) return;
+    this.#notify({ kind: 'pairClosed', pairId, reason: 'media-connection-lost' });
   }
 
   /** A pair's translator, reporting its transcripts and events to the engine over the port. */
@@ -223,7 +260,7 @@ export class Shard {
       heapUsedBytes: getHeapStatistics().used_heap_size,
       priority: { ...this.#priority },
       pairs: this.#pairs.size,
-      sockets: pairStats.length * 2,
+      sockets: [...this.#pairs.values()].reduce((n, p) => n + p.openTransports, 0),
       ticks: s.ticks,
       lateTicks: s.lateTicks,
       maxTickLatenessMs: s.maxLatenessMs,
@@ -303,6 +340,8 @@ export async function serveShard(input: ShardTaskInput): Promise<{ shard: number
           validateEndpoint(message.remote, 'remote');
           shard.setRemote(message.pairId, message.leg, message.remote);
           return null;
+        case 'connectMedia':
+          return await shard.connectMedia(message.pairId, message.leg, message.url);
         case 'closePair':
           return shard.closePair(message.pairId, 'closed by control plane');
         case 'setTranslation':

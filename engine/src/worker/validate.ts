@@ -14,8 +14,27 @@ export function validateOpenPairRequest(request: OpenPairRequest): void {
       throw new EngineError('INVALID_PAIR', `invalid ${key} ${JSON.stringify(ext)} for pair ${request.pairId}`);
     }
   }
+  if (request.transport !== undefined && request.transport !== 'rtp' && request.transport !== 'websocket') {
+    throw new EngineError('INVALID_PAIR', `invalid transport ${JSON.stringify(request.transport)} for pair ${request.pairId}: 'rtp' or 'websocket'`);
+  }
+  if (request.transport === 'websocket' && (request.remoteA !== undefined || request.remoteB !== undefined)) {
+    throw new EngineError('INVALID_PAIR', `pair ${request.pairId}: WebSocket legs connect with connectMedia; remoteA/remoteB are for RTP legs`);
+  }
   if (request.remoteA) validateEndpoint(request.remoteA, 'remoteA');
   if (request.remoteB) validateEndpoint(request.remoteB, 'remoteB');
+}
+
+/** A chan_websocket media URL: ws:// or wss://. */
+export function validateMediaUrl(url: unknown): string {
+  if (typeof url !== 'string') throw new TypeError(`media url must be a string, got ${typeof url}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`media url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new TypeError(`media url must be ws:// or wss://, got ${parsed.protocol}`);
+  return url;
 }
 
 export function validateEndpoint(endpoint: UdpEndpoint, key: string): void {

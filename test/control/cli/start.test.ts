@@ -40,4 +40,19 @@ describe('tandem start', () => {
     expect(code).toBe(1);
     expect(err).toContain('ARI_URL');
   }, 30_000);
+
+  it('refuses slin16 over RTP externalMedia before connecting anywhere, saying why and what to use', async () => {
+    // ARI_URL points nowhere: the refusal has to come first.
+    const { TANDEM_MEDIA_TRANSPORT: _unset, ...env } = process.env;
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--no-api'], {
+      env: { ...env, ARI_URL: 'http://127.0.0.1:1', ARI_PASSWORD: 'x', TANDEM_CODEC: 'slin16', REDIS_URL: '', DATABASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain('Asterisk does not play slin16 received over RTP externalMedia');
+    expect(err).toContain('--media websocket');
+  }, 30_000);
 });

@@ -96,28 +96,47 @@ describe('G.711 µ-law', () => {
 });
 
 describe('externalMedia RTP', () => {
-  it.each(['ulaw', 'slin16'] as const)('%s: each phone hears the other, through the mirrored legs, and nothing else', async (format) => {
-    const { sim, a, b, callerId } = await pairWithMedia(format);
+  it('ulaw: each phone hears the other, through the mirrored legs, and nothing else', async () => {
+    const { sim, a, b, callerId } = await pairWithMedia('ulaw');
     await until(() => sim.heard('chan_B').length >= 25 && sim.heard(callerId).length >= 25);
 
     const first = a.packets[0];
     expect(first).toBeDefined();
-    const expected = format === 'ulaw' ? { pt: 0, len: 160 } : { pt: 118, len: 640 };
-    expect(first!.msg[1]).toBe(expected.pt); // marker bit 0 on the first packet
-    expect(rtpPayload(first!.msg)?.length).toBe(expected.len);
+    expect(first!.msg[1]).toBe(0); // PT 0, marker bit 0 on the first packet
+    expect(rtpPayload(first!.msg)?.length).toBe(160);
     expect(first!.from.port).toBe(a.forwardTo);
     expect(b.packets[0]?.from.port).toBe(b.forwardTo);
-    // The leg carries the caller's 440 Hz (big-endian for slin16).
+    // The leg carries the caller's 440 Hz.
     const payload = rtpPayload(a.packets.at(-1)!.msg)!;
-    const sampleRate = format === 'ulaw' ? 8000 : 16000;
-    expect(dominantFrequency([{ sampleRate, samples: decodePayload(format, payload) }])).toBeGreaterThan(300);
+    expect(dominantFrequency([{ sampleRate: 8000, samples: decodePayload('ulaw', payload) }])).toBeGreaterThan(300);
 
     const heardByB = sim.heard('chan_B');
     const heardByA = sim.heard(callerId);
     expect(Math.abs(dominantFrequency(heardByB) - 440)).toBeLessThan(25);
     expect(Math.abs(dominantFrequency(heardByA) - 880)).toBeLessThan(25);
     expect(rms(heardByB)).toBeGreaterThan(3000);
-    expect(heardByB.every((c) => c.sampleRate === sampleRate)).toBe(true);
+    expect(heardByB.every((c) => c.sampleRate === 8000)).toBe(true);
+  });
+
+  it('slin16 is capture-only: Asterisk sends PT 118 big-endian, takes in the mirrored packets, and no phone hears them', async () => {
+    // Observed with Tandem (FACTS.md): not even Asterisk's own slin16 packets echoed back are played.
+    const { sim, a, b, callerId } = await pairWithMedia('slin16');
+    await until(() => a.packets.length >= 25 && b.packets.length >= 25 && (sim.mediaStats('em_A')?.received ?? 0) >= 25);
+
+    const first = a.packets[0]!;
+    expect(first.msg[1]).toBe(118);
+    expect(rtpPayload(first.msg)?.length).toBe(640);
+    expect(first.from.port).toBe(a.forwardTo);
+    const captured = a.packets.slice(-10).map((r) => ({ sampleRate: 16000, samples: decodePayload('slin16', rtpPayload(r.msg)!) }));
+    expect(Math.abs(dominantFrequency(captured) - 440)).toBeLessThan(15);
+
+    // The mirror injected B's audio into em_A and A's into em_B: received, and all of it dropped.
+    const statsA = sim.mediaStats('em_A')!;
+    expect(statsA.received).toBeGreaterThan(0);
+    expect(statsA.dropped).toBe(statsA.received);
+    await sleep(200);
+    expect(sim.heard(callerId)).toEqual([]);
+    expect(sim.heard('chan_B')).toEqual([]);
   });
 
   it('mute in on the caller stops what its externalMedia receives; unmute resumes with the sequence advanced', async () => {

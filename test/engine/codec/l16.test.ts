@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeL16, encodeL16 } from '../../../engine/src/codec/index.js';
+import { decodeL16, decodeL16LE, encodeL16, encodeL16LE, getCodec } from '../../../engine/src/codec/index.js';
 import { rms, zeroCrossingFrequency } from './signal.js';
 
 const PAYLOADS_FILE = fileURLToPath(new URL('../../data/codec/slin16_s5_first26_payloads_hex.txt', import.meta.url));
@@ -98,5 +98,39 @@ describe('L16 (network byte order)', () => {
     expect(() => encodeL16(pcm, 321, new Uint8Array(1000), 0)).toThrow(RangeError);
     expect(decodeL16(wire, 0, 640, new Int16Array(320))).toBe(320);
     expect(encodeL16(pcm, 320, new Uint8Array(640), 0)).toBe(640);
+  });
+});
+
+describe('L16 little-endian (chan_websocket)', () => {
+  it('puts the least significant byte first, and reads the observed big-endian tone back when the bytes are swapped', () => {
+    const dst = new Uint8Array(8);
+    expect(encodeL16LE(Int16Array.of(0x1234, -2, -32768, 32767), 4, dst, 0)).toBe(8);
+    expect(Array.from(dst)).toEqual([0x34, 0x12, 0xfe, 0xff, 0x00, 0x80, 0xff, 0x7f]);
+    // The s5 tone, byte-swapped, is what a little-endian wire carries: decodeL16LE must give the same samples.
+    const payload = loadPayloads()[1]!;
+    const be = new Int16Array(320);
+    const le = new Int16Array(320);
+    decodeL16(payload, 0, 640, be);
+    decodeL16LE(byteSwapped(payload), 0, 640, le);
+    expect(Array.from(le)).toEqual(Array.from(be));
+  });
+
+  it('round-trips any samples, and is what getCodec gives for the little-endian byte order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -32768, max: 32767 }), { maxLength: 400 }), (values) => {
+        const pcm = Int16Array.from(values);
+        const wire = new Uint8Array(pcm.length * 2);
+        encodeL16LE(pcm, pcm.length, wire, 0);
+        const back = new Int16Array(pcm.length);
+        expect(decodeL16LE(wire, 0, wire.length, back)).toBe(pcm.length);
+        expect(Array.from(back)).toEqual(values);
+      }),
+      { numRuns: 100 },
+    );
+    expect(getCodec('slin16', 'little').decode).toBe(decodeL16LE);
+    expect(getCodec('slin16', 'little')).toMatchObject({ name: 'slin16', sampleRate: 16000, frameBytes: 640 });
+    expect(getCodec('slin16').decode).toBe(decodeL16);
+    expect(getCodec('ulaw', 'little')).toBe(getCodec('ulaw'));
+    expect(() => decodeL16LE(new Uint8Array(3), 0, 3, new Int16Array(2))).toThrow(RangeError);
   });
 });

@@ -23,6 +23,10 @@ export function registerEngineCommand(program: Command): void {
       .addOption(new Option('--stats-every <seconds>', 'log engine counters this often (0 = never)').default(10).argParser(parseInteger)),
   ).action(async (flags: EngineCommandFlags) => {
     const log = logger('cli.engine');
+    if (flags.codec === 'slin16' || flags.codec === 'slin') {
+      // Fine for any other RTP peer (the load generator); Asterisk's UnicastRTP channels would leave calls silent.
+      log.warn({ codec: flags.codec }, `legs speak ${flags.codec} over RTP: Asterisk's UnicastRTP externalMedia does not play it (docs/wideband-media.md); use ulaw with Asterisk`);
+    }
     const engine = await MediaEngine.start(engineConfigFromFlags(flags));
     try {
       for (let i = 1; i <= flags.openPairs; i++) {

@@ -29,6 +29,8 @@ const startEnvSchema = z.object({
   AMI_SECRET: z.string().min(1).optional(),
   /** Record every call (4-channel WAV: both legs, original and translated) into this directory. */
   TANDEM_RECORD_DIR: z.string().min(1).optional(),
+  /** Where Asterisk serves media WebSockets (default: ARI_URL's host, ws://<host>/media/); --media websocket only. */
+  TANDEM_MEDIA_URL: z.string().min(1).optional(),
 });
 
 export function readStartEnv(env: NodeJS.ProcessEnv): z.output<typeof startEnvSchema> {
@@ -47,8 +49,14 @@ export function registerStartCommand(program: Command): void {
     program
       .command('start')
       .description('run the pair_session ARI app and the media engine together (needs ARI_URL, ARI_PASSWORD)')
-      .addOption(new Option('--no-api', 'do not serve the internal HTTP API')),
-  ).action(async (flags: EngineFlags & { api: boolean }) => {
+      .addOption(new Option('--no-api', 'do not serve the internal HTTP API'))
+      .addOption(
+        new Option('--media <transport>', 'externalMedia transport: rtp (UnicastRTP) or websocket (chan_websocket, Asterisk 22.6+; needed for slin16)')
+          .choices(['rtp', 'websocket'])
+          .env('TANDEM_MEDIA_TRANSPORT')
+          .default('rtp'),
+      ),
+  ).action(async (flags: EngineFlags & { api: boolean; media: 'rtp' | 'websocket' }) => {
     const log = logger('cli.start');
     const env = readStartEnv(process.env);
     const translation = translationFromEnv(process.env);
@@ -67,6 +75,8 @@ export function registerStartCommand(program: Command): void {
       calls: {
         app: env.ARI_APP,
         format: flags.codec,
+        mediaTransport: flags.media,
+        ...(env.TANDEM_MEDIA_URL ? { mediaUrl: env.TANDEM_MEDIA_URL } : {}),
         ...(env.TANDEM_ORIGINATE_TIMEOUT ? { originateTimeoutSeconds: env.TANDEM_ORIGINATE_TIMEOUT } : {}),
         ...(translation ? { translation } : {}),
         ...(env.TANDEM_RECORD_DIR ? { record: true } : {}),

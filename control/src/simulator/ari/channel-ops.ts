@@ -10,7 +10,8 @@ import { hangupReasons } from './description.js';
 import type { Dialer } from './dialer.js';
 import { ev } from './events.js';
 import { isMediaFormat, type AudioSource } from './media.js';
-import { channelJson, outgoingLine, stasisLocation, type CallerId, type SimChannel } from './model.js';
+import { optimalFrameSize as optimalWebSocketFrameSize } from './websocket-media.js';
+import { channelJson, outgoingLine, stasisLocation, type CallerId, type MediaFormat, type SimChannel } from './model.js';
 import type { RequestParams } from './params.js';
 import { PhoneAudio, type EndpointConfig } from './phones.js';
 import { fail, noContent, ok, type Reply } from './reply.js';
@@ -67,6 +68,12 @@ export class ChannelOps {
     this.#state = state;
     this.#dialer = dialer;
     this.#endpoints = endpoints;
+    state.wsMediaHandlers = {
+      connected: (id) => this.#onWebSocketConnected(id),
+      disconnected: (id, cause) => this.#onWebSocketGone(id, cause),
+      connectTimeout: (id) => this.#onWebSocketTimeout(id),
+      hangupCommand: (id) => this.#onWebSocketGone(id, 16),
+    };
   }
 
   // --- phones ---------------------------------------------------------------------
@@ -218,17 +225,29 @@ export class ChannelOps {
     });
   }
 
-  async externalMedia(p: RequestParams): Promise<Reply> {
-    const s = this.#state;
+  externalMedia(p: RequestParams): Reply | Promise<Reply> {
     const app = p.get('app');
     if (app === undefined) return fail(400, 'app cannot be empty');
+    const transport = p.get('transport') ?? 'udp';
+    const encapsulation = p.get('encapsulation') ?? 'rtp';
+    const connectionType = p.get('connection_type') ?? 'client';
     const hostPort = p.get('external_host');
-    if (hostPort === undefined) return fail(400, 'external_host is required for all but websocket server connections');
+    const websocketServer = transport === 'websocket' && connectionType === 'server';
+    if (hostPort === undefined && !websocketServer) return fail(400, 'external_host is required for all but websocket server connections');
     const format = p.get('format');
     if (format === undefined) return fail(400, 'format cannot be empty');
-    if ((p.get('transport') ?? 'udp') !== 'udp' || (p.get('encapsulation') ?? 'rtp') !== 'rtp') {
-      return fail(501, 'The simulator implements only encapsulation=rtp over transport=udp');
+    if (transport === 'websocket' && encapsulation === 'none') {
+      if (!websocketServer) return fail(501, 'The simulator implements websocket externalMedia with connection_type=server only');
+      return this.#externalMediaWebSocket(p, app, format);
     }
+    if (transport !== 'udp' || encapsulation !== 'rtp' || hostPort === undefined) {
+      return fail(501, 'The simulator implements encapsulation=rtp over transport=udp and encapsulation=none over transport=websocket');
+    }
+    return this.#externalMediaRtp(p, app, format, hostPort);
+  }
+
+  async #externalMediaRtp(p: RequestParams, app: string, format: string, hostPort: string): Promise<Reply> {
+    const s = this.#state;
     const m = /^(.+):(\d{1,5})$/.exec(hostPort);
     const port = Number(m?.[2]);
     if (!m?.[1] || !(port >= 1 && port <= 65535)) {
@@ -258,7 +277,7 @@ export class ChannelOps {
       caller: { name: '', number: '' },
       dialplan: outgoingLine('default'),
     });
-    ch.external = { host, port, format, localAddress: s.opts.bindAddress, localPort };
+    ch.external = { transport: 'rtp', host, port, format, localAddress: s.opts.bindAddress, localPort };
     ch.vars.set('UNICASTRTP_LOCAL_ADDRESS', s.opts.bindAddress);
     ch.vars.set('UNICASTRTP_LOCAL_PORT', String(localPort));
     for (const [k, v] of Object.entries(p.variables ?? {})) ch.vars.set(k, v);
@@ -270,20 +289,83 @@ export class ChannelOps {
     }
     s.channels.set(id, ch);
     ch.subscribed = true;
-    const enterStasis = (): void => {
-      if (ch.hungUp || s.closed) return;
+    // chan_rtp answers at once (rtp_call queues ANSWER), so the channel enters Stasis right away.
+    return s.ordered(ok(body), () => {
       const dialstring = `${host}:${port}/c(${format})`;
       s.emit(ch, ev.dial(ch, '', dialstring));
-      ch.state = 'Up';
-      s.emit(ch, ev.stateChange(ch));
-      s.emit(ch, ev.dial(ch, 'ANSWER', dialstring));
-      ch.dialplan = stasisLocation(ch.dialplan, app, []);
-      ch.inStasis = true;
-      ch.vars.set('STASISSTATUS', '');
-      s.emit(ch, ev.varset(ch, 'STASISSTATUS', ''));
-      s.emit(ch, ev.stasisStart(ch, []));
-    };
-    return s.ordered(ok(body), enterStasis);
+      this.#answerIntoStasis(ch, dialstring);
+    });
+  }
+
+  /**
+   * chan_websocket, waiting for its client (not observed in recordings; from channels/chan_websocket.c and
+   * FACTS.md): the channel is dialled at once but answered only when a client connects to
+   * /media/<MEDIA_WEBSOCKET_CONNECTION_ID>, so its StasisStart comes then. Nobody connecting ends the dial
+   * at the originate timeout like an unanswered originate (ChannelDestroyed 19).
+   */
+  #externalMediaWebSocket(p: RequestParams, app: string, format: string): Reply {
+    const s = this.#state;
+    if (!isMediaFormat(format)) return fail(500, INTERNAL_ERROR);
+    const requestedId = p.get('channelId');
+    if (requestedId !== undefined && s.channels.has(requestedId)) return fail(500, INTERNAL_ERROR);
+    const id = requestedId ?? s.uniqueId();
+    const connectionId = randomUUID();
+    const ch = s.newChannel({
+      id,
+      name: `WebSocket/INCOMING/0x7f${randomBytes(5).toString('hex')}`,
+      kind: 'external',
+      protocolId: '',
+      app,
+      endpoint: 'INCOMING',
+      state: 'Down',
+      caller: { name: '', number: '' },
+      dialplan: outgoingLine('default'),
+    });
+    const optimalFrameSize = optimalWebSocketFrameSize(format);
+    ch.external = { transport: 'websocket', format, connectionId, optimalFrameSize };
+    ch.vars.set('MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE', String(optimalFrameSize));
+    ch.vars.set('MEDIA_WEBSOCKET_CONNECTION_ID', connectionId);
+    for (const [k, v] of Object.entries(p.variables ?? {})) ch.vars.set(k, v);
+    const body = channelJson(ch, true);
+    if (!s.apps.isConnected(app)) return ok(body);
+    s.channels.set(id, ch);
+    ch.subscribed = true;
+    s.wsMedia.openLeg(id, ch.name, connectionId, format);
+    return s.ordered(ok(body), () => s.emit(ch, ev.dial(ch, '', webSocketDialstring(format))));
+  }
+
+  /** The WebSocket media plane's news about a chan_websocket channel (wired in the constructor). */
+  #onWebSocketConnected(channelId: string): void {
+    const ch = this.#state.channels.get(channelId);
+    if (!ch || ch.hungUp || ch.external?.transport !== 'websocket') return;
+    // Auto-answer on connection, which completes the dial: the channel enters Stasis.
+    this.#answerIntoStasis(ch, webSocketDialstring(ch.external.format));
+  }
+
+  #onWebSocketGone(channelId: string, cause: number): void {
+    const ch = this.#state.channels.get(channelId);
+    if (!ch || ch.hungUp) return;
+    this.#hangupInStasis(ch, { byPhone: false, cause, requestCause: cause });
+  }
+
+  #onWebSocketTimeout(channelId: string): void {
+    const ch = this.#state.channels.get(channelId);
+    if (!ch || ch.hungUp || ch.inStasis) return;
+    this.#state.emit(ch, ev.destroyed(ch, 19));
+    this.#state.remove(ch);
+  }
+
+  #answerIntoStasis(ch: SimChannel, dialstring: string): void {
+    const s = this.#state;
+    if (ch.hungUp || s.closed) return;
+    ch.state = 'Up';
+    s.emit(ch, ev.stateChange(ch));
+    s.emit(ch, ev.dial(ch, 'ANSWER', dialstring));
+    ch.dialplan = stasisLocation(ch.dialplan, ch.app, []);
+    ch.inStasis = true;
+    ch.vars.set('STASISSTATUS', '');
+    s.emit(ch, ev.varset(ch, 'STASISSTATUS', ''));
+    s.emit(ch, ev.stasisStart(ch, []));
   }
 
   hangup(p: RequestParams): Reply {
@@ -324,10 +406,16 @@ export class ChannelOps {
    * STASISSTATUS=SUCCESS and ChannelDestroyed. A dialplan caller leaves the app at
    * StasisEnd, so its ChannelDestroyed is never delivered (s1, s2).
    */
-  #hangupInStasis(ch: SimChannel, how: { byPhone: boolean; cause: number }): void {
+  #hangupInStasis(ch: SimChannel, how: { byPhone: boolean; cause: number; requestCause?: number }): void {
     const s = this.#state;
     ch.hungUp = true;
-    s.emit(ch, how.byPhone ? ev.hangupRequest(ch) : ev.hangupRequest(ch, { cause: 32, soft: true }));
+    // A BYE carries no cause; an ARI DELETE is a soft hangup (32); a channel driver's own hangup carries its cause.
+    const request = how.byPhone
+      ? ev.hangupRequest(ch)
+      : how.requestCause !== undefined
+        ? ev.hangupRequest(ch, { cause: how.requestCause })
+        : ev.hangupRequest(ch, { cause: 32, soft: true });
+    s.emit(ch, request);
     s.leaveBridge(ch);
     if (ch.inStasis) {
       ch.inStasis = false;
@@ -363,4 +451,9 @@ function parseCallerId(raw: string | undefined): CallerId | undefined {
   const m = /^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$/.exec(raw);
   if (m) return { name: m[1] ?? '', number: m[2] ?? '' };
   return { name: '', number: raw.trim() };
+}
+
+/** The dial string of a WebSocket externalMedia channel (as `Dial` events show it; its exact text is not recorded). */
+function webSocketDialstring(format: MediaFormat): string {
+  return `INCOMING/c(${format})`;
 }

@@ -3,6 +3,8 @@
  * dispatches to, and the phone-side API tests drive. The flows live in
  * channel-ops.ts, bridge-ops.ts and dialer.ts over the shared SimState.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { InvalidStateError } from '../../../../engine/src/common/errors.js';
 import { BridgeOps } from './bridge-ops.js';
 import { ChannelOps, type PlaceCallOptions, type PlacedCall } from './channel-ops.js';
@@ -15,6 +17,7 @@ import type { EndpointConfig, HeardChunk } from './phones.js';
 import { fail, ok, type Reply } from './reply.js';
 import { SimState, type CoreOptions } from './state.js';
 import type { AppRegistry } from './websocket.js';
+import type { MediaRefusal } from './websocket-media.js';
 
 export type { CoreOptions, EventOrder } from './state.js';
 export type { PlaceCallOptions, PlacedCall } from './channel-ops.js';
@@ -106,7 +109,7 @@ export class AsteriskCore {
       muteIn: ch.muteIn,
       muteOut: ch.muteOut,
       vars: Object.fromEntries(ch.vars),
-      localPort: ch.external?.localPort,
+      localPort: ch.external?.transport === 'rtp' ? ch.external.localPort : undefined,
     }));
   }
 
@@ -126,7 +129,13 @@ export class AsteriskCore {
   }
 
   mediaStats(channelId: string): MediaLegStats | undefined {
-    return this.#state.media.stats(channelId);
+    return this.#state.media.stats(channelId) ?? this.#state.wsMedia.stats(channelId);
+  }
+
+  /** An upgrade to `/media/<connectionId>` (chan_websocket): null when accepted, else Asterisk's refusal. */
+  acceptMedia(req: IncomingMessage, socket: Duplex, head: Buffer, connectionId: string): MediaRefusal | null {
+    if (this.#state.closed) return { status: 503, reason: 'Service Unavailable', text: 'shutting down' };
+    return this.#state.wsMedia.accept(req, socket, head, connectionId);
   }
 
   close(): void {

@@ -58,6 +58,11 @@ export interface RouterDeps {
   readonly credentials: AriCredentials;
   /** Pending timers (delayed responses), cleared on close. */
   readonly timers: Set<NodeJS.Timeout>;
+  /**
+   * A media WebSocket was handed to its channel: Asterisk's HTTP server ends that session
+   * (res_http_websocket drops the stream from it), so it no longer counts against sessionlimit.
+   */
+  readonly releaseSession: (socket: Duplex) => void;
 }
 
 export class AriRouter {
@@ -99,6 +104,13 @@ export class AriRouter {
           `Content-Length: ${Buffer.byteLength(payload)}\r\nConnection: close\r\n\r\n${payload}`,
       );
     };
+    if (url.pathname.startsWith('/media/')) {
+      // chan_websocket's URI asks no credentials: the unguessable connection id is the key.
+      const refusal = this.#deps.core.acceptMedia(req, socket, head, url.pathname.slice('/media/'.length));
+      if (refusal) socket.end(httpError(refusal.status, refusal.reason, refusal.text));
+      else this.#deps.releaseSession(socket);
+      return;
+    }
     if (url.pathname !== '/ari/events') {
       refuse(404, 'Not Found', { message: 'Resource not found' });
       return;
@@ -120,6 +132,11 @@ export class AriRouter {
 
   async #dispatch(req: IncomingMessage, res: ServerResponse, rawBody: string): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/media/')) {
+      // A plain request to chan_websocket's URI: "426 Upgrade Required" from the websocket layer.
+      res.socket?.end(httpError(426, 'Upgrade Required', ''));
+      return;
+    }
     if (!url.pathname.startsWith('/ari/') && url.pathname !== '/ari') {
       writeReply(res, fail(404, 'Resource not found'));
       return;
@@ -211,4 +228,16 @@ export class AriRouter {
     if (isResourceName(name)) return ok(apiDeclaration(name, basePath));
     return fail(404, 'Resource not found');
   }
+}
+
+/** An error as Asterisk's ast_http_error renders it (an HTML page), as a raw HTTP/1.1 response that closes the connection. */
+function httpError(status: number, reason: string, text: string): string {
+  const body =
+    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n' +
+    `<html><head>\r\n<title>${status} ${reason}</title>\r\n</head><body>\r\n<h1>${reason}</h1>\r\n<p>${text}</p>\r\n` +
+    '<hr />\r\n<address>Asterisk Server</address>\r\n</body></html>\r\n';
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nServer: ${ASTERISK_SERVER}\r\nContent-type: text/html\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
 }

@@ -6,7 +6,11 @@
  * big-endian), random SSRC and sequence, marker 0, and only while the channel
  * shares a bridge with a phone that produces audio; while nothing is sent the
  * sequence and timestamp keep advancing (the s4 mute gap resumed at seq +101).
- * What the socket receives is decoded and handed to the phones of its bridge.
+ * What the socket receives is decoded and handed to the phones of its bridge,
+ * for static payload types only: chan_rtp gives its RTP instance no payload
+ * mapping, and main/rtp_engine.c falls back to the static table on receive only
+ * up to PT 34, so Asterisk sends slin16 (PT 118) but plays none of what it gets
+ * back (observed with Tandem, FACTS.md; docs/wideband-media.md).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
@@ -61,7 +65,7 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-interface FormatInfo {
+export interface FormatInfo {
   readonly payloadType: number;
   readonly sampleRate: number;
   readonly samplesPerFrame: number;
@@ -75,6 +79,14 @@ export const FORMATS: Readonly<Record<MediaFormat, FormatInfo>> = {
 
 export function isMediaFormat(name: string): name is MediaFormat {
   return Object.hasOwn(FORMATS, name);
+}
+
+/** The last payload type Asterisk maps from its static table when an RTP instance has no mapping of its own (AST_RTP_PT_LAST_STATIC). */
+const LAST_STATIC_PAYLOAD_TYPE = 34;
+
+/** Whether a UnicastRTP channel of this format plays what it receives (only static payload types do). */
+export function rtpPlaysReceived(format: MediaFormat): boolean {
+  return FORMATS[format].payloadType <= LAST_STATIC_PAYLOAD_TYPE;
 }
 
 // --- G.711 (ITU-T reference algorithm) -------------------------------------
@@ -146,9 +158,13 @@ function decodeTable(format: 'ulaw' | 'alaw'): Int16Array {
   return table;
 }
 
-export function encodeFrame(format: MediaFormat, pcm: Int16Array, out: Buffer): number {
+/** Encodes one frame; slin16 big-endian as on RTP, or little-endian as on chan_websocket. */
+export function encodeFrame(format: MediaFormat, pcm: Int16Array, out: Buffer, littleEndian = false): number {
   if (format === 'slin16') {
-    for (let i = 0; i < pcm.length; i++) out.writeInt16BE(pcm[i] ?? 0, i * 2);
+    for (let i = 0; i < pcm.length; i++) {
+      if (littleEndian) out.writeInt16LE(pcm[i] ?? 0, i * 2);
+      else out.writeInt16BE(pcm[i] ?? 0, i * 2);
+    }
     return pcm.length * 2;
   }
   const table = encodeTable(format);
@@ -156,10 +172,10 @@ export function encodeFrame(format: MediaFormat, pcm: Int16Array, out: Buffer): 
   return pcm.length;
 }
 
-export function decodePayload(format: MediaFormat, payload: Buffer): Int16Array {
+export function decodePayload(format: MediaFormat, payload: Buffer, littleEndian = false): Int16Array {
   if (format === 'slin16') {
     const out = new Int16Array(payload.length >> 1);
-    for (let i = 0; i < out.length; i++) out[i] = payload.readInt16BE(i * 2);
+    for (let i = 0; i < out.length; i++) out[i] = littleEndian ? payload.readInt16LE(i * 2) : payload.readInt16BE(i * 2);
     return out;
   }
   const table = decodeTable(format);
@@ -231,7 +247,7 @@ class MediaLeg {
 }
 
 /** One frame of what a bridge's phones say: one phone's as it is (the usual case), several summed and clipped to 16 bits. */
-function frameOf(sources: readonly AudioSource[], info: FormatInfo): Int16Array {
+export function frameOf(sources: readonly AudioSource[], info: FormatInfo): Int16Array {
   const only = sources.length === 1 ? sources[0] : undefined;
   if (only) {
     const pcm = only(info.sampleRate, info.samplesPerFrame);
@@ -248,7 +264,7 @@ function frameOf(sources: readonly AudioSource[], info: FormatInfo): Int16Array 
   return mix;
 }
 
-const isLoopback = (host: string): boolean => /^127\.\d+\.\d+\.\d+$/.test(host) || host === 'localhost';
+export const isLoopback = (host: string): boolean => /^127\.\d+\.\d+\.\d+$/.test(host) || host === 'localhost';
 
 export class MediaPlane {
   readonly #legs = new Map<string, MediaLeg>();
@@ -317,6 +333,11 @@ export class MediaPlane {
       return;
     }
     leg.received++;
+    if (!rtpPlaysReceived(leg.format)) {
+      // Asterisk logs "Got RTP packet ... type 118" and drops it: no payload mapping for a dynamic type.
+      leg.dropped++;
+      return;
+    }
     const { sinks } = this.#topology(leg.channelId);
     // Phones whose recording is full only count the frame: it need not be decoded for them.
     const pcm = sinks.every((sink) => sink.full === true) ? NOTHING : decodePayload(leg.format, payload);

@@ -46,13 +46,26 @@ export interface BridgeJson {
   video_mode: string;
 }
 
-export interface ExternalMediaInfo {
+/** A UnicastRTP externalMedia channel (chan_rtp): RTP to host:port from localAddress:localPort. */
+export interface RtpExternalMedia {
+  readonly transport: 'rtp';
   readonly host: string;
   readonly port: number;
   readonly format: MediaFormat;
   readonly localAddress: string;
   readonly localPort: number;
 }
+
+/** A chan_websocket externalMedia channel waiting for (or holding) a client at /media/<connectionId>. */
+export interface WebSocketExternalMedia {
+  readonly transport: 'websocket';
+  readonly format: MediaFormat;
+  readonly connectionId: string;
+  /** Bytes per 20 ms frame (MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE). */
+  readonly optimalFrameSize: number;
+}
+
+export type ExternalMediaInfo = RtpExternalMedia | WebSocketExternalMedia;
 
 export type MediaFormat = 'ulaw' | 'alaw' | 'slin16';
 
@@ -120,11 +133,18 @@ export function channelJson(ch: SimChannel, withChannelVars = false): ChannelJso
     creationtime: ch.creationtime,
     language: 'en',
   };
-  if (withChannelVars && ch.external) {
+  if (withChannelVars && ch.external?.transport === 'rtp') {
     // Order as recorded: PORT first, then ADDRESS.
     json.channelvars = {
       UNICASTRTP_LOCAL_PORT: String(ch.external.localPort),
       UNICASTRTP_LOCAL_ADDRESS: ch.external.localAddress,
+    };
+  } else if (withChannelVars && ch.external?.transport === 'websocket') {
+    // chan_websocket sets OPTIMAL_FRAME_SIZE, then CONNECTION_ID; Asterisk lists the newest variable first
+    // (as the recorded UNICASTRTP pair shows: ADDRESS is set before PORT).
+    json.channelvars = {
+      MEDIA_WEBSOCKET_CONNECTION_ID: ch.external.connectionId,
+      MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE: String(ch.external.optimalFrameSize),
     };
   }
   return json;

@@ -41,6 +41,8 @@ export interface SimulatorOptions extends AriCredentials {
   readonly dialDelayMs?: number;
   /** Keep every event sent for `events()` (default true); a load run that never reads them saves the memory. */
   readonly recordEvents?: boolean;
+  /** How long a WebSocket externalMedia channel waits for its client before the dial gives up (Asterisk: the originate timeout, 30 s). */
+  readonly mediaConnectTimeoutMs?: number;
 }
 
 export interface RecordedEvent {
@@ -80,6 +82,7 @@ export class AsteriskSimulator {
       maxHeardSeconds: opts.maxHeardSeconds ?? 60,
       dialDelayMs: opts.dialDelayMs ?? 2,
       retainEndedPhones: opts.retainEndedPhones ?? 256,
+      mediaConnectTimeoutMs: opts.mediaConnectTimeoutMs ?? 30_000,
     });
     for (const [k, v] of Object.entries(opts.endpoints ?? {})) this.#core.endpoints.set(k, v);
     const router = new AriRouter({
@@ -87,6 +90,7 @@ export class AsteriskSimulator {
       apps: this.#apps,
       credentials: { username: opts.username, password: opts.password },
       timers: this.#timers,
+      releaseSession: (socket) => this.#release(socket as Socket),
     });
     this.#server = createServer((req, res) => this.#whenAdmitted(req.socket, () => router.handleRequest(req, res)));
     this.#server.on('upgrade', (req, socket, head) => this.#whenAdmitted(socket as Socket, () => router.handleUpgrade(req, socket, head)));
@@ -217,14 +221,19 @@ export class AsteriskSimulator {
       this.#held.delete(socket);
       const i = this.#waiting.indexOf(socket);
       if (i >= 0) this.#waiting.splice(i, 1);
-      if (!this.#admitted.delete(socket)) return;
-      const next = this.#waiting.shift();
-      if (!next) return;
-      this.#admitted.add(next);
-      const held = this.#held.get(next) ?? [];
-      this.#held.delete(next);
-      for (const run of held) run();
+      this.#release(socket);
     });
+  }
+
+  /** The connection no longer holds a session (closed, or handed to a media channel): the next waiting one is served. */
+  #release(socket: Socket): void {
+    if (!this.#admitted.delete(socket)) return;
+    const next = this.#waiting.shift();
+    if (!next) return;
+    this.#admitted.add(next);
+    const held = this.#held.get(next) ?? [];
+    this.#held.delete(next);
+    for (const run of held) run();
   }
 
   #whenAdmitted(socket: Socket, run: () => void): void {

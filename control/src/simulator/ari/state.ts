@@ -11,6 +11,7 @@ import { asteriskTime, type CallerId, type ChannelKind, type SimBridge, type Sim
 import type { PhoneAudio } from './phones.js';
 import type { Reply } from './reply.js';
 import type { AppRegistry } from './websocket.js';
+import { WebSocketMediaPlane } from './websocket-media.js';
 
 /**
  * When a request's events go relative to its response. `recorded`: response
@@ -28,6 +29,16 @@ export interface CoreOptions {
   readonly dialDelayMs: number;
   /** How many ended phones keep their recording (oldest dropped first). */
   readonly retainEndedPhones: number;
+  /** How long a WebSocket externalMedia channel waits for its client before the dial gives up. */
+  readonly mediaConnectTimeoutMs: number;
+}
+
+/** What the WebSocket media plane tells the channel flows (set by ChannelOps). */
+export interface WebSocketMediaHandlers {
+  connected(channelId: string): void;
+  disconnected(channelId: string, cause: number): void;
+  connectTimeout(channelId: string): void;
+  hangupCommand(channelId: string): void;
 }
 
 export interface NewChannel {
@@ -49,7 +60,10 @@ export class SimState {
   readonly phones = new Map<string, PhoneAudio>();
   readonly apps: AppRegistry;
   readonly media: MediaPlane;
+  readonly wsMedia: WebSocketMediaPlane;
   readonly opts: CoreOptions;
+  /** Set by ChannelOps: what a WebSocket externalMedia channel does when its client connects, leaves, or never comes. */
+  wsMediaHandlers: WebSocketMediaHandlers | null = null;
   /** Told when a channel is removed, so pending dial timers are dropped with it. */
   onRemove: (ch: SimChannel) => void = () => undefined;
   closed = false;
@@ -62,6 +76,14 @@ export class SimState {
     this.apps = apps;
     this.opts = opts;
     this.media = new MediaPlane({ bindAddress: opts.bindAddress, topology: (id) => this.#topology(id) });
+    this.wsMedia = new WebSocketMediaPlane({
+      topology: (id) => this.#topology(id),
+      connectTimeoutMs: opts.mediaConnectTimeoutMs,
+      onConnected: (id) => this.wsMediaHandlers?.connected(id),
+      onDisconnected: (id, cause) => this.wsMediaHandlers?.disconnected(id, cause),
+      onConnectTimeout: (id) => this.wsMediaHandlers?.connectTimeout(id),
+      onHangupCommand: (id) => this.wsMediaHandlers?.hangupCommand(id),
+    });
   }
 
   /** Whether this request's events go before its response (see EventOrder). */
@@ -132,7 +154,8 @@ export class SimState {
     ch.hungUp = true;
     this.#detach(ch);
     this.channels.delete(ch.id);
-    if (ch.external) this.media.closeLeg(ch.id);
+    if (ch.external?.transport === 'rtp') this.media.closeLeg(ch.id);
+    else if (ch.external?.transport === 'websocket') this.wsMedia.closeLeg(ch.id);
     this.onRemove(ch);
   }
 
@@ -166,6 +189,7 @@ export class SimState {
   close(): void {
     this.closed = true;
     this.media.close();
+    this.wsMedia.close();
     this.channels.clear();
     this.bridges.clear();
   }
