@@ -75,8 +75,9 @@ export class PairSession {
     return name === 'A' ? this.legA : this.legB;
   }
 
-  setRemote(name: LegName, remote: UdpEndpoint): void {
-    this.leg(name).setRemote(remote);
+  /** Resolves once the leg's socket is connected to `remote` (see RtpLeg.setRemote). */
+  setRemote(name: LegName, remote: UdpEndpoint): Promise<void> {
+    return this.leg(name).setRemote(remote);
   }
 
   /** The two directions; each is its own scheduler task. */
