@@ -144,6 +144,8 @@ export class CallPair {
           extA,
           extB,
           codec: config.format,
+          // Each leg hears only the address the externalMedia response names, never whoever sends first.
+          latch: false,
           ...(config.record ? { record: true } : {}),
           ...(this.#deps.translation ? { translation: this.#deps.translation } : {}),
         }),
@@ -160,16 +162,16 @@ export class CallPair {
           ari.externalMedia({ app: config.app, externalHost: `${local.address}:${local.port}`, format: config.format, channelId, variables: tag(leg === 'A' ? extA : extB) }),
         );
         this.#checkAlive();
-        // Bridging need not wait for the engine to hear where Asterisk's side is:
-        // the leg latches onto Asterisk's first packet if that comes first.
+        // The leg does not latch, so it hears nothing until the engine knows Asterisk's side;
+        // Asterisk sends only once the channel is bridged: connected first, then bridged.
         const remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
-        await this.#bridgesReady;
+        await Promise.all([remote, this.#bridgesReady]);
         this.#checkAlive();
         const join =
           leg === 'A'
             ? this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])).catch(vanished('caller-hangup'))
             : this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB]));
-        await Promise.all([remote, join]);
+        await join;
       };
       const sides = [side('A'), side('B')];
       // Setup's own failure handling (below) tears the pair down; leg B's join only waits for it.
