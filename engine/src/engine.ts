@@ -29,6 +29,8 @@ import { validateEndpoint, validateMediaUrl, validateOpenPairRequest } from './w
 export type EngineEvents = {
   /** A pair was closed by the engine itself (worker crash), not by closePair(). */
   pairclosed: [pairId: string, reason: string];
+  /** A leg's socket is connected to its peer: the address setRemote gave, or (latched) the source that passed probation. */
+  legconnected: [pairId: string, leg: LegName, remote: UdpEndpoint, latched: boolean];
   /** A recorded pair's file is complete (after the pair closed). */
   recording: [pairId: string, summary: RecordingSummary];
   /** A translated pair's transcript (partial or final). */
@@ -161,7 +163,11 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     }
   }
 
-  /** Tells a leg where Asterisk's side is (UNICASTRTP_LOCAL_ADDRESS / PORT). */
+  /**
+   * Tells a leg where Asterisk's side is (UNICASTRTP_LOCAL_ADDRESS / PORT).
+   * Resolves once the leg's socket is connected there (so the leg hears it and
+   * can send to it); the same address again is a no-op.
+   */
   async setRemote(pairId: string, leg: LegName, remote: UdpEndpoint): Promise<void> {
     this.#assertOpen();
     if (leg !== 'A' && leg !== 'B') throw new TypeError(`leg must be 'A' or 'B', got ${String(leg)}`);
@@ -255,6 +261,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       else if (n.kind === 'pairClosed') this.#onPairClosedByShard(index, n.pairId, n.reason);
       else if (n.kind === 'transcript') this.safeEmit('transcript', n.event);
       else if (n.kind === 'recording') this.safeEmit('recording', n.pairId, n.summary);
+      else if (n.kind === 'legConnected') this.safeEmit('legconnected', n.pairId, n.leg, n.remote, n.latched);
       else this.safeEmit('translation', n.pairId, n.direction, n.event);
     });
     const input: ShardTaskInput = { shard: index, shardCount: this.config.workers, config: this.config, port: port2 };

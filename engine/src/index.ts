@@ -3,6 +3,7 @@ export { parseEngineConfig, engineConfigSchema, type EngineConfig, type EngineCo
 export { EngineError, type EngineErrorCode } from './session/errors.js';
 export type { CodecName } from './codec/index.js';
 export type {
+  LegDropReason,
   LegName,
   LegStats,
   MediaStartInfo,

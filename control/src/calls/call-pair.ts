@@ -182,6 +182,8 @@ export class CallPair {
           extA,
           extB,
           codec: config.format,
+          // Each leg hears only the address the externalMedia response names, never whoever sends first.
+          latch: false,
           ...(config.record ? { record: true } : {}),
           ...(this.#deps.translation ? { translation: this.#deps.translation } : {}),
           ...(config.mediaTransport === 'websocket' ? { transport: 'websocket' as const } : {}),
@@ -195,29 +197,27 @@ export class CallPair {
         this.#checkAlive();
         const channelId = leg === 'A' ? ids.mediaA : ids.mediaB;
         const variables = tag(leg === 'A' ? extA : extB);
-        let remote: Promise<unknown>;
         if (legs.transport === 'websocket') {
           // chan_websocket answers its channel, and so puts it into Stasis, only once the engine's connection is up.
           const media = await this.#track(ari.externalMedia({ app: config.app, transport: 'websocket', format: config.format, channelId, variables }));
           this.#checkAlive();
           await this.#track(engine.connectMedia(pairId, leg, mediaWebSocketUrl(config.mediaUrl, media.channelvars, channelId)));
-          await this.#inStasis(channelId);
-          remote = Promise.resolve();
+          await Promise.all([this.#inStasis(channelId), this.#bridgesReady]);
         } else {
           const local = leg === 'A' ? legs.legA : legs.legB;
           const media = await this.#track(ari.externalMedia({ app: config.app, externalHost: `${local.address}:${local.port}`, format: config.format, channelId, variables }));
           this.#checkAlive();
-          // Bridging need not wait for the engine to hear where Asterisk's side is:
-          // the leg latches onto Asterisk's first packet if that comes first.
-          remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
+          // The leg does not latch, so it hears nothing until the engine knows Asterisk's side;
+          // Asterisk sends only once the channel is bridged: connected first, then bridged.
+          const remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
+          await Promise.all([remote, this.#bridgesReady]);
         }
-        await this.#bridgesReady;
         this.#checkAlive();
         const join =
           leg === 'A'
             ? this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])).catch(vanished('caller-hangup'))
             : this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB]));
-        await Promise.all([remote, join]);
+        await join;
       };
       const sides = [side('A'), side('B')];
       // Setup's own failure handling (below) tears the pair down; leg B's join only waits for it.

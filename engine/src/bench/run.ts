@@ -6,6 +6,7 @@ import { addCodecBenches } from './codec.bench.js';
 import { addHotPathBenches } from './hot-path.bench.js';
 import { addJitterBenches } from './jitter.bench.js';
 import { addRtpBenches } from './rtp.bench.js';
+import { addSourceBenches } from './source.bench.js';
 import { addStreamingBenches } from '../pipeline/streaming/streaming.bench.js';
 import { addOpenAiRealtimeBenches } from '../pipeline/providers/openai-realtime/realtime.bench.js';
 import { addVadBenches } from '../pipeline/vad/vad.bench.js';
@@ -27,6 +28,7 @@ export async function runBenches(timeMs = 500): Promise<BenchResult[]> {
   addRtpBenches(bench);
   addCodecBenches(bench);
   addJitterBenches(bench);
+  addSourceBenches(bench);
   addHotPathBenches(bench);
   addStreamingBenches(bench);
   addOpenAiRealtimeBenches(bench);

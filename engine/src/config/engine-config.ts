@@ -3,13 +3,17 @@ import { z } from 'zod';
 import { parseConfig } from '../common/parse-config.js';
 import { RecordingConfigSchema } from '../pipeline/recording/pair-recorder.js';
 
+/** Each pair binds one UDP port per leg. */
+const PORTS_PER_PAIR = 2;
+
 /**
  * Every engine setting in one place, with its default. `parseEngineConfig`
  * is the only way in, so a wrong key is reported once, by name, at startup.
  */
 const portRangeSchema = z
   .object({ min: z.number().int().min(1024).max(65535), max: z.number().int().min(1024).max(65535) })
-  .refine((r) => r.max >= r.min, { message: 'max must be >= min' });
+  .refine((r) => r.max >= r.min, { message: 'max must be >= min' })
+  .refine((r) => r.max - r.min + 1 >= PORTS_PER_PAIR, { message: `must hold at least ${PORTS_PER_PAIR} ports (a pair takes two)` });
 
 export const engineConfigSchema = z.object({
   /** Worker threads that own pair sockets. Default: one per core. */
@@ -22,6 +26,22 @@ export const engineConfigSchema = z.object({
    * Linux's ephemeral ports (32768+), so neither can take a leg's port.
    */
   portRange: portRangeSchema.default({ min: 21000, max: 29999 }),
+  /**
+   * Strict RTP, as Asterisk's rtp.conf `strictrtp=yes` with `probation` (same
+   * default): a new source (another SSRC from the leg's peer, or, latching, another
+   * address) must send this many consecutive packets, each at least 8 ms after the
+   * one before, with none from the current source in between, before the leg
+   * switches to it. Packets meanwhile are dropped and counted (SSRC_PROBATION,
+   * LATCH_PROBATION in leg stats). docs/media-sources.md.
+   */
+  probationPackets: z.number().int().min(1).max(64).default(4),
+  /**
+   * May a leg with no remote yet latch onto the first source that passes
+   * probation? Off by default: `tandem start` tells every leg Asterisk's address
+   * (externalMedia's UNICASTRTP_LOCAL_ADDRESS/PORT), and a leg that latched would
+   * answer whoever sprayed its port first. Per pair: OpenPairRequest.latch.
+   */
+  latch: z.boolean().default(false),
   /** Kernel socket buffers; RcvbufErrors in /proc/net/snmp is how undersizing shows. */
   socketBufferBytes: z.number().int().min(65536).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Default externalMedia format of a pair's legs. */
@@ -71,6 +91,16 @@ export const engineConfigSchema = z.object({
   mediaConnectTimeoutMs: z.number().int().min(100).max(60000).default(4000),
   /** Deadline for a control message to a worker (open, close, stats...). */
   requestTimeoutMs: z.number().int().min(50).max(60000).default(5000),
+}).superRefine((config, ctx) => {
+  // Shards split the range (port min + shard, + workers, ...): each share must hold a pair.
+  const ports = config.portRange.max - config.portRange.min + 1;
+  if (ports < PORTS_PER_PAIR * config.workers) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['portRange'],
+      message: `holds ${ports} ports; ${config.workers} workers need at least ${PORTS_PER_PAIR * config.workers} (each worker's share of the range must hold a pair)`,
+    });
+  }
 });
 
 export type EngineConfig = z.output<typeof engineConfigSchema>;

@@ -88,11 +88,16 @@ export class PairSession {
     return this.legA.openTransports + this.legB.openTransports;
   }
 
-  /** Where Asterisk's side of an RTP leg is (UNICASTRTP_LOCAL_ADDRESS/PORT). */
-  setRemote(name: LegName, remote: UdpEndpoint): void {
+  /**
+   * Where Asterisk's side of an RTP leg is (UNICASTRTP_LOCAL_ADDRESS/PORT).
+   * Resolves once the leg's socket is connected to it (see RtpLeg.setRemote).
+   */
+  setRemote(name: LegName, remote: UdpEndpoint): Promise<void> {
     const leg = this.leg(name);
-    if (!(leg instanceof RtpLeg)) throw new EngineError('WRONG_TRANSPORT', `pair ${this.pairId} has WebSocket legs: connect them with connectMedia, not setRemote`);
-    leg.setRemote(remote);
+    if (!(leg instanceof RtpLeg)) {
+      return Promise.reject(new EngineError('WRONG_TRANSPORT', `pair ${this.pairId} has WebSocket legs: connect them with connectMedia, not setRemote`));
+    }
+    return leg.setRemote(remote);
   }
 
   /** Connects a WebSocket leg to Asterisk's media channel; resolves with its MEDIA_START. */

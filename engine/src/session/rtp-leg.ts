@@ -1,16 +1,17 @@
 import type dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
+import { InvalidStateError, errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { TypedEmitter } from '../common/typed-emitter.js';
 import type { Codec } from '../codec/index.js';
 import { JitterBuffer } from '../jitter/index.js';
 import { RtpPacketView, RtpPacketizer } from '../rtp/index.js';
-import type { RtpParseErrorCode } from '../rtp/index.js';
-import type { LegName, LegStats, UdpEndpoint } from '../worker/protocol.js';
+import type { LegDropReason, LegName, LegStats, UdpEndpoint } from '../worker/protocol.js';
 import type { MediaLeg } from './media-leg.js';
 import { PcmRateConverter } from './pcm-rate-converter.js';
+import { SourceLearner } from './source-learner.js';
 
-/** Why a datagram never reached the jitter buffer. Parse error codes plus our own. */
-export type LegDropReason = RtpParseErrorCode | 'FOREIGN_SOURCE' | 'PAYLOAD_TYPE';
+export type { LegDropReason } from '../worker/protocol.js';
 
 const RTP_HEADER_BYTES = 12;
 /**
@@ -26,8 +27,23 @@ export interface RtpLegOptions {
   codec: Codec;
   socket: dgram.Socket;
   jitter: { minDepthMs: number; maxDepthMs: number; playoutSlackMs: number };
-  remote?: UdpEndpoint | undefined;
+  /** Strict RTP: consecutive packets a new source must send before the leg accepts it (default 4, as Asterisk). */
+  probationPackets?: number;
+  /** May the leg, while it has no remote, latch onto a source that passed probation? Default false. */
+  latch?: boolean;
   log: Logger;
+}
+
+export type RtpLegEvents = {
+  /** The socket is connected to `remote`: set by setRemote, or `latched` onto a source that passed probation. */
+  connected: [remote: UdpEndpoint, latched: boolean];
+  listenererror: [event: string, error: unknown];
+};
+
+const DEFAULT_PROBATION_PACKETS = 4;
+
+function sameEndpoint(a: UdpEndpoint | null, b: UdpEndpoint | null): boolean {
+  return a !== null && b !== null && a.port === b.port && a.address === b.address;
 }
 
 /**
@@ -37,9 +53,16 @@ export interface RtpLegOptions {
  * connected, so the kernel drops datagrams from anyone else and `send` needs
  * no address (the cheapest dgram path, PERF-FACTS.md).
  *
+ * Which stream it listens to is strict RTP (SourceLearner): the first SSRC from
+ * the peer the control plane named is accepted; another SSRC, even from that
+ * exact address and port, must pass probation first. A leg with no peer yet
+ * hears nobody, unless it may latch: then the first source to pass probation
+ * becomes its peer. Connects are serialized (one at a time, the last address
+ * wins), so setRemote may come at any moment, even during a latch's connect.
+ *
  * The receive handler never throws: every bad datagram is counted by reason.
  */
-export class RtpLeg implements MediaLeg {
+export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
   readonly transport = 'rtp' as const;
   readonly name: LegName;
   readonly ext: string;
@@ -54,9 +77,20 @@ export class RtpLeg implements MediaLeg {
   readonly #sendRing: Buffer[];
   #sendIndex = 0;
   readonly #local: UdpEndpoint;
+  readonly #latch: boolean;
+  readonly #learner: SourceLearner;
+  /** Where the leg listens and sends: the last setRemote, or the latched source. */
   #remote: UdpEndpoint | null = null;
+  /** #remote is a source the leg latched onto, not one the control plane gave. */
+  #remoteLatched = false;
+  /** The socket is connected to #remote (not to an earlier one, not on its way). */
   #connected = false;
-  #connectGeneration = 0;
+  /** Where the socket is connected, whatever #remote says now. */
+  #connectedTo: UdpEndpoint | null = null;
+  /** Connects run one at a time, in call order (dgram throws on connect() while one is pending). */
+  #connects: Promise<void> = Promise.resolve();
+  /** Fails the connect in flight: a socket closed meanwhile never calls connect()'s callback. */
+  #abortConnect: ((err: Error) => void) | null = null;
   #closed = false;
   #sending = false;
   readonly #rateConverter: PcmRateConverter;
@@ -67,7 +101,7 @@ export class RtpLeg implements MediaLeg {
   onStored: (() => void) | null = null;
   #rxPackets = 0;
   #rxBytes = 0;
-  readonly #rxDropped: Record<string, number> = {};
+  readonly #rxDropped: Partial<Record<LegDropReason, number>> = {};
   #txPackets = 0;
   #txBytes = 0;
   #txErrors = 0;
@@ -76,6 +110,7 @@ export class RtpLeg implements MediaLeg {
   #earlyReaderErrors = 0;
 
   constructor(options: RtpLegOptions) {
+    super();
     this.name = options.name;
     this.ext = options.ext;
     this.codec = options.codec;
@@ -94,9 +129,10 @@ export class RtpLeg implements MediaLeg {
     this.#packetizer = new RtpPacketizer({ payloadType: this.codec.payloadType });
     this.#rateConverter = new PcmRateConverter(this.codec.sampleRate, this.codec.frameSamples);
     this.#sendRing = Array.from({ length: SEND_RING }, () => Buffer.alloc(RTP_HEADER_BYTES + this.codec.frameBytes));
+    this.#latch = options.latch ?? false;
+    this.#learner = new SourceLearner({ packets: options.probationPackets ?? DEFAULT_PROBATION_PACKETS });
     this.#socket.on('message', this.#onMessage);
     this.#socket.on('error', this.#onError);
-    if (options.remote) this.setRemote(options.remote);
   }
 
   get local(): UdpEndpoint {
@@ -115,23 +151,75 @@ export class RtpLeg implements MediaLeg {
     return this.#closed ? 0 : 1;
   }
 
+  /** True when the socket is connected to the leg's remote. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
   /**
-   * Points the leg at Asterisk's side of this externalMedia channel. Called with
-   * UNICASTRTP_LOCAL_ADDRESS/PORT from the ARI response, or by latching onto the
-   * first valid packet when the control plane has not said yet.
+   * Points the leg at Asterisk's side of this externalMedia channel
+   * (UNICASTRTP_LOCAL_ADDRESS/PORT from the ARI response). From now on only
+   * that address is heard; its first SSRC is accepted at once. Resolves when
+   * the socket is connected to the leg's remote (this one, or a later call's);
+   * the same remote again is a no-op. Safe at any time, also while an earlier
+   * connect (a latch) is still pending. Rejects with InvalidStateError if the
+   * leg closes first, or with the socket's error if connect() fails.
    */
-  setRemote(remote: UdpEndpoint): void {
-    if (this.#closed) return;
-    if (this.#remote && this.#remote.address === remote.address && this.#remote.port === remote.port) return;
-    if (this.#connected) {
-      this.#socket.disconnect();
+  setRemote(remote: UdpEndpoint): Promise<void> {
+    if (this.#closed) return Promise.reject(new InvalidStateError(`leg ${this.name} of ${this.#pairId} is closed`));
+    if (!sameEndpoint(this.#remote, remote)) this.#learner.restart(true);
+    return this.#retarget(remote, false);
+  }
+
+  /** Sets #remote and queues a connect to it. */
+  #retarget(remote: UdpEndpoint, latched: boolean): Promise<void> {
+    if (!sameEndpoint(this.#remote, remote)) {
+      this.#remote = { address: remote.address, port: remote.port };
+      this.#remoteLatched = latched;
       this.#connected = false;
     }
-    this.#remote = { address: remote.address, port: remote.port };
-    const generation = ++this.#connectGeneration;
-    this.#socket.connect(remote.port, remote.address, () => {
-      // A later setRemote (or close) supersedes this connect.
-      if (generation === this.#connectGeneration && !this.#closed) this.#connected = true;
+    const step = this.#connects.then(() => this.#connectToRemote());
+    // The chain goes on after a failure; the caller of this step gets the error.
+    this.#connects = step.catch(() => undefined);
+    return step;
+  }
+
+  /** Connects the socket to #remote; goes round again if a later call moved #remote meanwhile. */
+  async #connectToRemote(): Promise<void> {
+    for (;;) {
+      if (this.#closed) throw new InvalidStateError(`leg ${this.name} of ${this.#pairId} closed before it connected`);
+      const target = this.#remote;
+      if (target === null) return;
+      if (sameEndpoint(this.#connectedTo, target)) {
+        if (!this.#connected) {
+          this.#connected = true;
+          this.safeEmit('connected', { ...target }, this.#remoteLatched);
+        }
+        return;
+      }
+      if (this.#connectedTo !== null) {
+        this.#socket.disconnect();
+        this.#connectedTo = null;
+      }
+      await this.#connect(target);
+      if (this.#closed) throw new InvalidStateError(`leg ${this.name} of ${this.#pairId} closed before it connected`);
+      this.#connectedTo = target;
+    }
+  }
+
+  #connect(target: UdpEndpoint): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#abortConnect = reject;
+      const done = (err?: Error): void => {
+        this.#abortConnect = null;
+        if (err) reject(err);
+        else resolve();
+      };
+      try {
+        this.#socket.connect(target.port, target.address, done);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -190,6 +278,9 @@ export class RtpLeg implements MediaLeg {
       local: { ...this.#local },
       remote: this.#remote ? { ...this.#remote } : null,
       connected: this.#connected,
+      latch: this.#latch,
+      ssrc: this.#learner.ssrc,
+      sourceSwitches: this.#learner.switches,
       rxPackets: this.#rxPackets,
       rxBytes: this.#rxBytes,
       rxDropped: { ...this.#rxDropped },
@@ -204,11 +295,14 @@ export class RtpLeg implements MediaLeg {
     };
   }
 
-  /** Closes the socket. Idempotent. */
+  /** Closes the socket (a pending setRemote rejects). Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#connectGeneration++;
+    this.#connected = false;
+    const abort = this.#abortConnect;
+    this.#abortConnect = null;
+    abort?.(new InvalidStateError(`leg ${this.name} of ${this.#pairId} closed before it connected`));
     this.#socket.off('message', this.#onMessage);
     // Keep an error listener: a late ICMP error must not become an uncaught exception.
     try {
@@ -222,9 +316,14 @@ export class RtpLeg implements MediaLeg {
   readonly #onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     this.#rxPackets++;
     this.#rxBytes += msg.length;
-    // Until connect() completes the kernel still delivers from anyone.
     const remote = this.#remote;
-    if (remote !== null && !this.#connected && (rinfo.port !== remote.port || rinfo.address !== remote.address)) {
+    if (remote === null) {
+      if (!this.#latch) {
+        this.#countDrop('NO_REMOTE');
+        return;
+      }
+    } else if (!this.#connected && (rinfo.port !== remote.port || rinfo.address !== remote.address)) {
+      // Until connect() completes the kernel still delivers from anyone.
       this.#countDrop('FOREIGN_SOURCE');
       return;
     }
@@ -238,11 +337,13 @@ export class RtpLeg implements MediaLeg {
       this.#countDrop('PAYLOAD_TYPE');
       return;
     }
-    if (remote === null) {
-      this.#log.info({ pairId: this.#pairId, leg: this.name, remote: `${rinfo.address}:${rinfo.port}` }, 'leg peer latched');
-      this.setRemote({ address: rinfo.address, port: rinfo.port });
-    }
     const now = performance.now();
+    const verdict = this.#learner.observe(view.ssrc, view.sequenceNumber, now, rinfo.address, rinfo.port);
+    if (verdict === 'probation') {
+      this.#countDrop(remote === null ? 'LATCH_PROBATION' : 'SSRC_PROBATION');
+      return;
+    }
+    if (verdict === 'switch') this.#onSourceSwitch(view.ssrc, rinfo, remote === null);
     this.lastArrivalMs = now;
     this.jitter.push(view, now);
     if (this.onStored !== null) this.#notifyStored(this.onStored);
@@ -262,8 +363,28 @@ export class RtpLeg implements MediaLeg {
     this.#logSocketError(err);
   };
 
+  /** A source passed probation: latch onto it (no remote yet), or listen to its SSRC from now on. */
+  #onSourceSwitch(ssrc: number, rinfo: dgram.RemoteInfo, latching: boolean): void {
+    const fields = { pairId: this.#pairId, leg: this.name, ssrc: ssrc >>> 0, source: `${rinfo.address}:${rinfo.port}` };
+    if (!latching) {
+      this.#log.info({ ...fields, switches: this.#learner.switches }, 'leg source switched after probation');
+      return;
+    }
+    this.#log.info(fields, 'leg peer latched after probation');
+    this.#retarget({ address: rinfo.address, port: rinfo.port }, true).catch((err: unknown) => {
+      if (!this.#closed) this.#log.warn({ ...fields, err: errorMessage(err) }, 'connecting to the latched peer failed');
+    });
+  }
+
   #countDrop(reason: LegDropReason): void {
-    this.#rxDropped[reason] = (this.#rxDropped[reason] ?? 0) + 1;
+    const n = (this.#rxDropped[reason] ?? 0) + 1;
+    this.#rxDropped[reason] = n;
+    // Someone else's stream on this leg is worth knowing about; sampled, a flood is not a log flood.
+    // A real change of SSRC costs a few packets of probation: those stay quiet.
+    if ((n & (n - 1)) !== 0) return;
+    if (reason === 'NO_REMOTE' || (reason === 'SSRC_PROBATION' && n >= 8)) {
+      this.#log.warn({ pairId: this.#pairId, leg: this.name, reason, count: n }, 'leg dropped packets from an unaccepted source');
+    }
   }
 
   #logSocketError(err: unknown): void {

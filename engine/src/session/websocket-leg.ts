@@ -4,14 +4,15 @@ import { errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { Codec } from '../codec/index.js';
 import { JitterBuffer, type JitterPacket } from '../jitter/index.js';
-import type { LegName, LegStats, MediaStartInfo, UdpEndpoint, WebSocketLegCounters } from '../worker/protocol.js';
+import type { LegName, LegStats, MediaStartInfo, UdpEndpoint, WebSocketDropReason, WebSocketLegCounters } from '../worker/protocol.js';
+
+export type { WebSocketDropReason } from '../worker/protocol.js';
 import { MAX_CONTROL_MESSAGE_BYTES, mediaStartInfo, parseControlMessage } from './chan-websocket.js';
 import { EngineError } from './errors.js';
 import type { MediaLeg } from './media-leg.js';
 import { PcmRateConverter } from './pcm-rate-converter.js';
 
 /** Why a WebSocket message never reached the jitter buffer. */
-export type WebSocketDropReason = 'BEFORE_MEDIA_START' | 'CONTROL_TOO_LONG' | 'CONTROL_UNKNOWN' | 'EMPTY';
 
 /** Largest message accepted from Asterisk (its own limit is 65500 bytes, docs/wideband-media.md). */
 const MAX_PAYLOAD_BYTES = 65536;
@@ -91,7 +92,7 @@ export class WebSocketLeg implements MediaLeg {
 
   #rxPackets = 0;
   #rxBytes = 0;
-  readonly #rxDropped: Record<string, number> = {};
+  readonly #rxDropped: Partial<Record<WebSocketDropReason | 'PAYLOAD_TYPE', number>> = {};
   #txPackets = 0;
   #txBytes = 0;
   #txErrors = 0;
@@ -294,6 +295,10 @@ export class WebSocketLeg implements MediaLeg {
       local: this.#local ? { ...this.#local } : null,
       remote: this.#remote ? { ...this.#remote } : null,
       connected: this.connected,
+      // TCP from one address: nothing to latch onto or to learn.
+      latch: false,
+      ssrc: null,
+      sourceSwitches: 0,
       rxPackets: this.#rxPackets,
       rxBytes: this.#rxBytes,
       rxDropped: { ...this.#rxDropped },

@@ -1,5 +1,6 @@
 import type { ThreadPriority } from './thread-priority.js';
 import type { CodecName } from '../codec/index.js';
+import type { RtpParseErrorCode } from '../rtp/index.js';
 import type { JitterStats } from '../jitter/index.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { EngineConfig } from '../config/engine-config.js';
@@ -50,6 +51,13 @@ export interface OpenPairRequest {
   /** Asterisk's UNICASTRTP_LOCAL_ADDRESS:PORT per leg, when already known. */
   remoteA?: UdpEndpoint;
   remoteB?: UdpEndpoint;
+  /**
+   * May a leg whose remote is not set yet adopt the first source that passes
+   * probation (`probationPackets` consecutive packets)? Default: the engine's
+   * `latch` setting (false). Without it such a leg drops everything (NO_REMOTE)
+   * until setRemote; a control plane that knows Asterisk's address never needs it.
+   */
+  latch?: boolean;
   /** Record both legs, original and translated, to one WAV (needs the engine's `recording` settings). */
   record?: boolean;
   /** Translate the pair (languages, provider); omitted = transparent duplex. */
@@ -111,6 +119,8 @@ export type ShardNotification =
   | { kind: 'transcript'; event: TranscriptEvent }
   /** A pair's recording was closed (file complete); sent after the pair closed. */
   | { kind: 'recording'; pairId: string; summary: RecordingSummary }
+  /** A leg's socket is now connected to its peer: set by the control plane, or latched. */
+  | { kind: 'legConnected'; pairId: string; leg: LegName; remote: UdpEndpoint; latched: boolean }
   | { kind: 'translationEvent'; pairId: string; direction: Direction; event: DirectionEvent };
 
 export type ShardMessage = ShardResponse | ShardNotification;
@@ -137,18 +147,47 @@ export interface WebSocketLegCounters {
   closeReason: string | null;
 }
 
+/**
+ * Why a received datagram never reached a leg's jitter buffer (a key of LegStats.rxDropped).
+ * - Parse errors (RtpParseErrorCode): not a usable RTP packet (TOO_SHORT, BAD_VERSION, RTCP, ...).
+ * - FOREIGN_SOURCE: from an address other than the leg's peer (possible only until the socket is connected to it).
+ * - PAYLOAD_TYPE: RTP in a format other than the leg's.
+ * - NO_REMOTE: the leg does not know its peer yet and may not latch.
+ * - LATCH_PROBATION: the leg may latch, and this packet's source has not yet passed probation.
+ * - SSRC_PROBATION: from the peer's address, but another SSRC than the current one, on probation
+ *   (a spoofer on the path, or a real change of source before it passed).
+ */
+/** Why a WebSocket leg dropped a message: before MEDIA_START, an empty frame, a control message it cannot use. */
+export type WebSocketDropReason = 'BEFORE_MEDIA_START' | 'CONTROL_TOO_LONG' | 'CONTROL_UNKNOWN' | 'EMPTY';
+
+export type LegDropReason =
+  | RtpParseErrorCode
+  | 'FOREIGN_SOURCE'
+  | 'PAYLOAD_TYPE'
+  | 'NO_REMOTE'
+  | 'LATCH_PROBATION'
+  | 'SSRC_PROBATION'
+  | WebSocketDropReason;
+
 export interface LegStats {
   transport: MediaTransport;
   /** RTP: the leg's UDP socket. WebSocket: this end of the TCP connection (null until connected). */
   local: UdpEndpoint | null;
   /** RTP: Asterisk's UNICASTRTP_LOCAL_ADDRESS/PORT. WebSocket: Asterisk's HTTP server address. */
   remote: UdpEndpoint | null;
+  /** The socket is connected to `remote` (the kernel drops everyone else's datagrams). */
   connected: boolean;
+  /** RTP: the leg may latch onto a source that passes probation while it has no remote. */
+  latch: boolean;
+  /** SSRC of the stream the leg accepts; null before any. */
+  ssrc: number | null;
+  /** Times the leg switched to another source after probation (a new SSRC or, latching, address). */
+  sourceSwitches: number;
   /** RTP datagrams, or WebSocket binary frames of one 20 ms frame each. */
   rxPackets: number;
   rxBytes: number;
-  /** Datagrams (or WebSocket messages) dropped before the jitter buffer, by reason (parse error codes, FOREIGN_SOURCE, PAYLOAD_TYPE, ...). */
-  rxDropped: Record<string, number>;
+  /** Datagrams (or WebSocket messages) dropped before the jitter buffer, by reason (see LegDropReason); absent = none. */
+  rxDropped: Partial<Record<LegDropReason, number>>;
   txPackets: number;
   txBytes: number;
   txErrors: number;

@@ -1,5 +1,8 @@
+import type dgram from 'node:dgram';
+import { rm } from 'node:fs/promises';
 import { getHeapStatistics } from 'node:v8';
 import { threadId, type MessagePort } from 'node:worker_threads';
+import { errorMessage } from '../common/errors.js';
 import { logger } from '../common/logger.js';
 import { getCodec } from '../codec/index.js';
 import { identityStageFactory } from '../pipeline/identity-stage.js';
@@ -91,18 +94,29 @@ export class Shard {
     }
     const translation = request.translation === undefined ? null : parsePairTranslation(request.translation);
     this.#opening.add(pairId);
+    // What this open has taken so far, released (all of it) if a later step fails.
+    let socketA: dgram.Socket | null = null;
+    let socketB: dgram.Socket | null = null;
+    let recorder: PairRecorder | null = null;
+    let legs: MediaLeg[] = [];
+    let session: PairSession;
     try {
       const transport = request.transport ?? 'rtp';
       // chan_websocket carries slin little-endian; RTP carries it big-endian.
       const codec = getCodec(request.codec ?? this.#config.codec, transport === 'websocket' ? 'little' : 'big');
       const vad = translation !== null && translation.vad.enabled ? await this.#vad.opener() : null;
-      const recorder = request.record === true ? await this.#openRecorder(pairId, codec.sampleRate) : null;
+      // Ports first, the file last: a pair that cannot get its ports never creates one.
+      if (transport === 'rtp') {
+        socketA = await this.#ports.bind();
+        socketB = await this.#ports.bind();
+      }
+      if (request.record === true) recorder = await this.#openRecorder(pairId, codec.sampleRate);
       const log = this.#log;
       // Ticks come alignMarginMs after each stream's arrival phase: lateness within it needs no depth.
       const jitter = { ...this.#config.jitter, playoutSlackMs: Math.min(this.#config.alignMarginMs, 19) };
       let legA: MediaLeg;
       let legB: MediaLeg;
-      if (transport === 'websocket') {
+      if (socketA === null || socketB === null) {
         const leg = (name: LegName, ext: string): WebSocketLeg =>
           new WebSocketLeg({
             pairId,
@@ -115,66 +129,107 @@ export class Shard {
             onLost: (_leg, reason) => this.#onLegLost(pairId, reason),
           });
         legA = leg('A', request.extA);
+        legs = [legA];
         legB = leg('B', request.extB);
+        legs = [legA, legB];
       } else {
-        const socketA = await this.#ports.bind();
-        let socketB;
-        try {
-          socketB = await this.#ports.bind();
-        } catch (err) {
-          socketA.close();
-          void recorder?.close();
-          throw err;
+        const latch = request.latch ?? this.#config.latch;
+        const probationPackets = this.#config.probationPackets;
+        const rtpA = new RtpLeg({ pairId, name: 'A', ext: request.extA, codec, socket: socketA, jitter, latch, probationPackets, log });
+        legs = [rtpA];
+        const rtpB = new RtpLeg({ pairId, name: 'B', ext: request.extB, codec, socket: socketB, jitter, latch, probationPackets, log });
+        legs = [rtpA, rtpB];
+        for (const leg of [rtpA, rtpB]) {
+          leg.on('connected', (remote, latched) => this.#notify({ kind: 'legConnected', pairId, leg: leg.name, remote, latched }));
         }
-        legA = new RtpLeg({ pairId, name: 'A', ext: request.extA, codec, socket: socketA, jitter, remote: request.remoteA, log });
-        legB = new RtpLeg({ pairId, name: 'B', ext: request.extB, codec, socket: socketB, jitter, remote: request.remoteB, log });
+        legA = rtpA;
+        legB = rtpB;
       }
       const translator =
         translation === null
           ? null
           : this.#newTranslator(pairId, codec.sampleRate, vad, translation);
-      let session: PairSession;
-      try {
-        session = new PairSession({
-          pairId,
-          extA: request.extA,
-          extB: request.extB,
-          legA,
-          legB,
-          stageFactory: translator === null ? identityStageFactory : (context) => translator.stageFor(context),
-          log,
-          planner: this.#scheduler,
-          alignMarginMs: this.#config.alignMarginMs,
-          recorder,
-          onRecordingClosed: (summary) => this.#notify({ kind: 'recording', pairId, summary }),
-        });
-      } catch (err) {
-        legA.close();
-        legB.close();
-        void recorder?.close();
-        throw err;
-      }
+      session = new PairSession({
+        pairId,
+        extA: request.extA,
+        extB: request.extB,
+        legA,
+        legB,
+        stageFactory: translator === null ? identityStageFactory : (context) => translator.stageFor(context),
+        log,
+        planner: this.#scheduler,
+        alignMarginMs: this.#config.alignMarginMs,
+        recorder,
+        onRecordingClosed: (summary) => this.#notify({ kind: 'recording', pairId, summary }),
+      });
       if (this.#closed) {
+        // The session owns everything now, and closing it completes the recording.
+        recorder = null;
         session.close('shard closed');
         throw new EngineError('ENGINE_CLOSED', 'the shard closed while the pair was opening');
       }
       this.#pairs.set(pairId, session);
       if (translator !== null) this.#translators.set(pairId, translator);
       for (const direction of session.directions) this.#scheduler.add(direction);
-      const recording = recorder ? { recordingPath: recorder.path } : {};
-      if (legA instanceof RtpLeg && legB instanceof RtpLeg) {
-        log.info({ pairId, extA: request.extA, extB: request.extB, codec: codec.name, legA: legA.local, legB: legB.local, translation: describe(translation) }, 'pair opened');
-        return { pairId, shard: this.index, transport: 'rtp', legA: legA.local, legB: legB.local, ...recording };
-      }
-      log.info({ pairId, extA: request.extA, extB: request.extB, codec: codec.name, transport, translation: describe(translation) }, 'pair opened');
-      return { pairId, shard: this.index, transport: 'websocket', ...recording };
+    } catch (err) {
+      // Legs own their sockets once they exist; a socket no leg took is closed here.
+      for (const leg of legs) leg.close();
+      if (legs.length < 1) socketA?.close();
+      if (legs.length < 2) socketB?.close();
+      if (recorder !== null) await this.#discardRecording(recorder);
+      throw err;
     } finally {
       this.#opening.delete(pairId);
     }
+    // Registered first, so closePair (or a shard close) during these connects releases everything.
+    try {
+      await Promise.all([
+        request.remoteA === undefined ? null : session.setRemote('A', request.remoteA),
+        request.remoteB === undefined ? null : session.setRemote('B', request.remoteB),
+      ]);
+    } catch (err) {
+      const closed = session.closed;
+      this.closePair(pairId, 'connecting to a remote failed');
+      if (closed) throw new EngineError('UNKNOWN_PAIR', `pair ${pairId} was closed while it was opening`);
+      throw err;
+    }
+    const { legA, legB } = session;
+    const recordingPath = session.recordingPath;
+    const recording = recordingPath !== null ? { recordingPath } : {};
+    const latch = request.latch ?? this.#config.latch;
+    if (legA instanceof RtpLeg && legB instanceof RtpLeg) {
+      this.#log.info(
+        { pairId, extA: request.extA, extB: request.extB, codec: legA.codec.name, legA: legA.local, legB: legB.local, latch, translation: describe(translation) },
+        'pair opened',
+      );
+      return { pairId, shard: this.index, transport: 'rtp', legA: legA.local, legB: legB.local, ...recording };
+    }
+    this.#log.info({ pairId, extA: request.extA, extB: request.extB, codec: legA.codec.name, transport: legA.transport, translation: describe(translation) }, 'pair opened');
+    return { pairId, shard: this.index, transport: 'websocket', ...recording };
   }
 
-  setRemote(pairId: string, leg: 'A' | 'B', remote: { address: string; port: number }): void {
-    this.#require(pairId).setRemote(leg, remote);
+  /**
+   * Points a leg at Asterisk's side; resolves once its socket is connected there.
+   * A pair closed meanwhile is UNKNOWN_PAIR, as if the request had come a moment later.
+   */
+  async setRemote(pairId: string, leg: 'A' | 'B', remote: { address: string; port: number }): Promise<void> {
+    const session = this.#require(pairId);
+    try {
+      await session.setRemote(leg, remote);
+    } catch (err) {
+      if (session.closed) throw new EngineError('UNKNOWN_PAIR', `pair ${pairId} closed while leg ${leg} was connecting`);
+      throw err;
+    }
+  }
+
+  /** A recording whose pair never opened: closed, and its (empty) file removed. */
+  async #discardRecording(recorder: PairRecorder): Promise<void> {
+    try {
+      await recorder.close();
+      await rm(recorder.path, { force: true });
+    } catch (err) {
+      this.#log.warn({ pairId: recorder.pairId, path: recorder.path, err: errorMessage(err) }, 'discarding the recording of a pair that did not open failed');
+    }
   }
 
   /** Connects a WebSocket leg to Asterisk's media channel; resolves with its MEDIA_START. */
@@ -338,7 +393,7 @@ export async function serveShard(input: ShardTaskInput): Promise<{ shard: number
           return await shard.openPair(message.request);
         case 'setRemote':
           validateEndpoint(message.remote, 'remote');
-          shard.setRemote(message.pairId, message.leg, message.remote);
+          await shard.setRemote(message.pairId, message.leg, message.remote);
           return null;
         case 'connectMedia':
           return await shard.connectMedia(message.pairId, message.leg, message.url);

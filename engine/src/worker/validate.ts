@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { EngineError } from '../session/errors.js';
 import type { OpenPairRequest, UdpEndpoint } from './protocol.js';
 
@@ -22,6 +23,9 @@ export function validateOpenPairRequest(request: OpenPairRequest): void {
   }
   if (request.remoteA) validateEndpoint(request.remoteA, 'remoteA');
   if (request.remoteB) validateEndpoint(request.remoteB, 'remoteB');
+  if (request.latch !== undefined && typeof request.latch !== 'boolean') {
+    throw new TypeError(`latch must be a boolean, got ${JSON.stringify(request.latch)}`);
+  }
 }
 
 /** A chan_websocket media URL: ws:// or wss://. */
@@ -40,11 +44,12 @@ export function validateMediaUrl(url: unknown): string {
 export function validateEndpoint(endpoint: UdpEndpoint, key: string): void {
   if (
     typeof endpoint.address !== 'string' ||
-    endpoint.address.length === 0 ||
+    // An IP literal, as UNICASTRTP_LOCAL_ADDRESS is: a host name would make every connect wait for DNS.
+    isIP(endpoint.address) === 0 ||
     !Number.isInteger(endpoint.port) ||
     endpoint.port < 1 ||
     endpoint.port > 65535
   ) {
-    throw new TypeError(`${key} must be { address, port 1-65535 }, got ${JSON.stringify(endpoint)}`);
+    throw new TypeError(`${key} must be { address: an IP address, port: 1-65535 }, got ${JSON.stringify(endpoint)}`);
   }
 }

@@ -88,8 +88,8 @@ describe('engine resource lifecycle', () => {
     const a = await RtpPeer.open();
     const b = await RtpPeer.open();
     try {
+      // Resolves with both legs connected to their peers.
       const opened = await engine.openPair({ pairId: 'idle_1', extA: '7000', extB: '7001', remoteA: a.endpoint, remoteB: b.endpoint });
-      await sleep(50);
       const frames = 150; // 3 s of audio per direction, not one control message meanwhile
       const start = performance.now();
       for (let i = 0; i < frames; i++) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineError, MediaEngine } from '../../../engine/src/index.js';
 import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { writeRtpHeader } from '../../../engine/src/rtp/index.js';
 import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
 
 describe('mirrored injection through the engine', () => {
@@ -22,9 +23,9 @@ describe('mirrored injection through the engine', () => {
     const asteriskA = await RtpPeer.open(0xaaaa0001);
     const asteriskB = await RtpPeer.open(0xbbbb0001);
     try {
+      // Each resolves once the leg's socket is connected to its peer.
       await engine.setRemote('pair_001', 'A', asteriskA.endpoint);
       await engine.setRemote('pair_001', 'B', asteriskB.endpoint);
-      await sleep(50); // connect() completes asynchronously in the worker
       const frames = 40;
       await paced(frames, async (i) => {
         await asteriskA.sendRtp(opened.legA, taggedUlawFrame(i));
@@ -72,26 +73,40 @@ describe('mirrored injection through the engine', () => {
     }
   });
 
-  it('latches a leg onto the first valid source and ignores every other sender', async () => {
-    const opened = await engine.openPair({ pairId: 'pair_latch', extA: '7002', extB: '7003' });
+  it('latches a leg, when allowed, onto the first source to pass probation and ignores every other sender', async () => {
+    const opened = await engine.openPair({ pairId: 'pair_latch', extA: '7002', extB: '7003', latch: true });
     const asteriskA = await RtpPeer.open();
     const intruder = await RtpPeer.open();
     const asteriskB = await RtpPeer.open();
+    const latched = new Promise<{ remote: { address: string; port: number }; latched: boolean }>((resolve) => {
+      const listener = (pairId: string, leg: 'A' | 'B', remote: { address: string; port: number }, byLatch: boolean): void => {
+        if (pairId !== 'pair_latch' || leg !== 'A') return;
+        engine.off('legconnected', listener);
+        resolve({ remote, latched: byLatch });
+      };
+      engine.on('legconnected', listener);
+    });
     try {
       await engine.setRemote('pair_latch', 'B', asteriskB.endpoint);
-      await asteriskA.sendRtp(opened.legA, taggedUlawFrame(1)); // latches A
-      await sleep(50);
-      await paced(28, async (i) => {
-        await asteriskA.sendRtp(opened.legA, taggedUlawFrame(i + 2));
-        await intruder.sendRtp(opened.legA, taggedUlawFrame(3000 + i));
+      // The intruder sprays valid packets (random sequence numbers) between A's: it never passes probation,
+      // nor keeps A from passing it.
+      await paced(30, async (i) => {
+        await asteriskA.sendRtp(opened.legA, taggedUlawFrame(i + 1));
+        const spray = Buffer.alloc(172);
+        writeRtpHeader(spray, 0, false, 0, (i * 7919) & 0xffff, i * 160, 0x1badd00d);
+        taggedUlawFrame(3000 + i).copy(spray, 12);
+        await intruder.sendRaw(opened.legA, spray);
       });
-      await sleep(150);
+      expect(await latched).toEqual({ remote: asteriskA.endpoint, latched: true });
+      await waitFor(() => exactFrameIndexes(asteriskB.received).some((n) => n >= 25));
       const heard = exactFrameIndexes(asteriskB.received);
       expect(heard.length).toBeGreaterThan(20);
       expect(heard.every((n) => n < 3000)).toBe(true);
       const stats = await engine.stats();
       const pair = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_latch');
-      expect(pair?.legA.remote).toEqual(asteriskA.endpoint);
+      expect(pair?.legA).toMatchObject({ remote: asteriskA.endpoint, connected: true, latch: true, ssrc: asteriskA.ssrc });
+      expect(pair?.legA.rxDropped.LATCH_PROBATION).toBeGreaterThanOrEqual(3);
+      expect(intruder.received).toEqual([]);
     } finally {
       asteriskA.close();
       intruder.close();
@@ -107,7 +122,6 @@ describe('mirrored injection through the engine', () => {
     try {
       await engine.setRemote('pair_bad', 'A', asteriskA.endpoint);
       await engine.setRemote('pair_bad', 'B', asteriskB.endpoint);
-      await sleep(50);
       const rtcpReceiverReport = Buffer.from('81c90007aaaaaaaabbbbbbbb00000000000000000000000000000000000000000000', 'hex');
       await asteriskA.sendRaw(opened.legA, Buffer.from([0x80, 0x00])); // truncated
       await asteriskA.sendRaw(opened.legA, Buffer.alloc(172, 0x40)); // version 1
@@ -133,6 +147,8 @@ describe('mirrored injection through the engine', () => {
     await expect(engine.openPair({ pairId: 'p', extA: '', extB: '2' })).rejects.toBeInstanceOf(EngineError);
     await expect(engine.setRemote('pair_nope', 'A', { address: '127.0.0.1', port: 5000 })).rejects.toMatchObject({ code: 'UNKNOWN_PAIR' });
     await expect(engine.setRemote('pair_dup', 'A', { address: '127.0.0.1', port: 70000 })).rejects.toBeInstanceOf(TypeError);
+    await expect(engine.setRemote('pair_dup', 'A', { address: 'asterisk.example', port: 4000 })).rejects.toThrow(/IP address/);
+    await expect(engine.openPair({ pairId: 'p_latch', extA: '1', extB: '2', latch: 'yes' as unknown as boolean })).rejects.toThrow(/latch/);
     expect(await engine.closePair('pair_dup')).toMatchObject({ pairId: 'pair_dup', extA: '7006', extB: '7007' });
     expect(await engine.closePair('pair_dup')).toBeNull();
     expect(await engine.closePair('pair_never')).toBeNull();

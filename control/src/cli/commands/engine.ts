@@ -11,8 +11,9 @@ interface EngineCommandFlags extends EngineFlags {
 
 /**
  * `tandem engine`: the media engine alone. With --open-pairs it opens pairs at
- * start (pair_001 = 7000/7001, ...) whose legs latch onto the first RTP source,
- * so any RTP sender can exercise it without a control plane.
+ * start (pair_001 = 7000/7001, ...) whose legs latch onto the first RTP source
+ * that passes probation (probationPackets consecutive packets), so any RTP
+ * sender can exercise it without a control plane.
  */
 export function registerEngineCommand(program: Command): void {
   addEngineOptions(
@@ -32,7 +33,8 @@ export function registerEngineCommand(program: Command): void {
       for (let i = 1; i <= flags.openPairs; i++) {
         const pairId = `pair_${String(i).padStart(3, '0')}`;
         const base = 7000 + (i - 1) * 2;
-        const opened = await engine.openPair({ pairId, extA: String(base), extB: String(base + 1) });
+        // Nobody will tell these legs where their peer is: they may latch.
+        const opened = await engine.openPair({ pairId, extA: String(base), extB: String(base + 1), latch: true });
         process.stdout.write(`${pairId}  A ${opened.legA.address}:${opened.legA.port}  B ${opened.legB.address}:${opened.legB.port}\n`);
       }
       process.stdout.write(`engine running with ${engine.config.workers} workers on ${engine.config.bindAddress}; Ctrl-C stops it\n`);
