@@ -1,17 +1,26 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { DatagramIoResolver, loadNativeAddon, type DatagramIo, type DatagramPort, type DatagramPortOptions, type ReceivedBatch } from '../../../engine/src/transport/datagram/index.js';
+import { DatagramIoResolver, loadNativeAddon, type NativeUdpBatchBinding, type DatagramIo, type DatagramPort, type DatagramPortOptions, type ReceivedBatch } from '../../../engine/src/transport/datagram/index.js';
 
 /** Both implementations, for describe.each: the contract is the same. */
 export const IMPLEMENTATIONS: readonly DatagramIo[] = ['native', 'dgram'];
 
 const resolver = new DatagramIoResolver(loadNativeAddon, { warn: () => undefined });
 
+/**
+ * The addon, or a failed test saying why it is missing. Under
+ * native/asan-test.sh it must be the sanitizer build that script names.
+ */
+export function requireNativeAddon(): NativeUdpBatchBinding {
+  const loaded = loadNativeAddon();
+  if (!loaded.ok) throw new Error(`the native addon is required by this test: ${loaded.reason}`);
+  const expected = process.env['TANDEM_EXPECT_NATIVE_ADDON'];
+  if (expected !== undefined && expected !== '' && loaded.path !== expected) throw new Error(`loaded ${loaded.path}, expected ${expected}`);
+  return loaded.binding;
+}
+
 /** Binds a port on 127.0.0.1 (kernel-chosen) with the given implementation; `native` fails the test when the addon is missing. */
 export async function openPort(io: DatagramIo, options: Partial<DatagramPortOptions> = {}): Promise<DatagramPort> {
-  if (io === 'native') {
-    const loaded = loadNativeAddon();
-    if (!loaded.ok) throw new Error(`the native addon is required by this test: ${loaded.reason}`);
-  }
+  if (io === 'native') requireNativeAddon();
   return await resolver.open({ address: '127.0.0.1', port: 0, ...options, io });
 }
 

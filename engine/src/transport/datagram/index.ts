@@ -16,7 +16,7 @@ export {
 } from './datagram-port.js';
 export { DgramDatagramPort } from './dgram-datagram-port.js';
 export { NativeDatagramPort } from './native-datagram-port.js';
-export { loadNativeAddon, nativeAddonCandidates, NATIVE_ABI_VERSION, NATIVE_ADDON_ENV, type NativeAddonLoad, type NativeUdpBatchBinding } from './native-addon.js';
+export { loadNativeAddon, nativeAddonCandidates, NATIVE_ABI_VERSION, NATIVE_ADDON_ENV, type NativeAddonLoad, type NativeUdpBatchBinding, type NativeUdpBatchSocket, type NativeLayout } from './native-addon.js';
 export {
   DatagramIoResolver,
   NativeIoUnavailableError,
@@ -24,6 +24,7 @@ export {
   resolveDatagramIo,
   DATAGRAM_IO_CHOICES,
   type DatagramIoChoice,
+  type NoticeLog,
   type ResolvedDatagramIo,
 } from './open-datagram-port.js';
 export { SourceDemux } from './source-demux.js';

@@ -1,4 +1,4 @@
-import { logger, type Logger } from '../../common/logger.js';
+import { logger } from '../../common/logger.js';
 import type { DatagramIo, DatagramPort, DatagramPortOptions } from './datagram-port.js';
 import { DgramDatagramPort } from './dgram-datagram-port.js';
 import { loadNativeAddon, type NativeAddonLoad } from './native-addon.js';
@@ -20,7 +20,10 @@ export interface ResolvedDatagramIo {
   reason: string | null;
 }
 
-type NoticeLog = Pick<Logger, 'warn'>;
+/** Where the fallback notice goes (a pino logger in production). */
+export interface NoticeLog {
+  warn(fields: object, message: string): void;
+}
 
 /**
  * Decides between the addon and node:dgram, and says so once: the first
