@@ -37,6 +37,7 @@ async function run(args: NodeRelayArgs): Promise<void> {
     bindAddress: args.bindAddress,
     basePort: args.basePort,
     socketBufferBytes: args.socketBufferBytes,
+    ...(args.batch === undefined ? {} : { batch: args.batch }),
     onFatal: (err) => fail(`relay: ${err.message}`, 1),
   }).catch((err: unknown) => fail(`relay: ${errorMessage(err)}`, 1));
   const sample = async (): Promise<RelaySample> => {
