@@ -7,6 +7,8 @@ import { RELAY_DROP_REASONS, type LegSide, type RelayCounters } from './node-rel
  * the JSON lines on stdout (same fields, same order, same messages).
  */
 export const NODE_RELAY_MODE = 'node';
+/** The same relay on one batch datagram port per thread (relay.c's mmsg shape): `--io native|dgram`, `--batch N`. */
+export const NODE_BATCH_RELAY_MODE = 'node-batch';
 const MAX_PAIRS = 30_000;
 const MAX_THREADS = 64;
 
@@ -18,6 +20,8 @@ export interface NodeRelayArgs {
   bindAddress: string;
   socketBufferBytes: number;
   ignoreStdin: boolean;
+  /** Set in mode node-batch only: the port implementation and the datagrams per call. */
+  batch?: { io: 'native' | 'dgram'; size: number };
 }
 
 /** A command line the relay refuses: print `message` on stderr and exit with `exitCode` (2, as relay.c). */
@@ -28,7 +32,8 @@ export class RelayUsageError extends Error {
 
 export const USAGE =
   'usage: node-relay [--mode node] [--pairs N] [--threads N] [--base-port P] [--seconds S]\n' +
-  '                  [--bind IPV4] [--socket-buffer BYTES] [--ignore-stdin]';
+  '                  [--bind IPV4] [--socket-buffer BYTES] [--ignore-stdin]\n' +
+  '       node-relay --mode node-batch [--io native|dgram] [--batch N] [the options above]';
 
 function integer(name: string, value: string, min: number, max: number): number {
   const n = /^-?\d+$/.test(value) ? Number(value) : Number.NaN;
@@ -36,9 +41,16 @@ function integer(name: string, value: string, min: number, max: number): number 
   return n;
 }
 
-/** relay.c's parse_args, less `--batch` (dgram has no batches) and with `node` as the only mode. */
+/**
+ * relay.c's parse_args with the modes `node` (a socket per leg; no `--batch`,
+ * dgram has no batches) and `node-batch` (a batch port per thread, with
+ * `--io` and `--batch`).
+ */
 export function parseRelayArgs(argv: readonly string[]): NodeRelayArgs {
   const args: NodeRelayArgs = { pairs: 1, threads: 1, basePort: 20_000, seconds: 60, bindAddress: '127.0.0.1', socketBufferBytes: 2 * 1024 * 1024, ignoreStdin: false };
+  let mode: string = NODE_RELAY_MODE;
+  let io: 'native' | 'dgram' | null = null;
+  let batch: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i] as string;
     if (name === '--ignore-stdin') {
@@ -49,7 +61,15 @@ export function parseRelayArgs(argv: readonly string[]): NodeRelayArgs {
     if (value === undefined) throw new RelayUsageError(USAGE);
     switch (name) {
       case '--mode':
-        if (value !== NODE_RELAY_MODE) throw new RelayUsageError(USAGE);
+        if (value !== NODE_RELAY_MODE && value !== NODE_BATCH_RELAY_MODE) throw new RelayUsageError(USAGE);
+        mode = value;
+        break;
+      case '--io':
+        if (value !== 'native' && value !== 'dgram') throw new RelayUsageError(USAGE);
+        io = value;
+        break;
+      case '--batch':
+        batch = integer(name, value, 1, 1024);
         break;
       case '--pairs':
         args.pairs = integer(name, value, 1, MAX_PAIRS);
@@ -76,6 +96,8 @@ export function parseRelayArgs(argv: readonly string[]): NodeRelayArgs {
         throw new RelayUsageError(USAGE);
     }
   }
+  if (mode === NODE_BATCH_RELAY_MODE) args.batch = { io: io ?? 'native', size: batch ?? 64 };
+  else if (io !== null || batch !== null) throw new RelayUsageError(USAGE);
   args.threads = Math.min(args.threads, args.pairs);
   if (args.basePort + 2 * args.pairs - 1 > 65_535) throw new RelayUsageError(`relay: ${2 * args.pairs} ports from ${args.basePort} run past 65535`);
   return args;
@@ -105,7 +127,7 @@ export function parseRelayCommand(rawLine: string, pairs: number): RelayCommand 
 }
 
 export function readyLine(args: NodeRelayArgs, legs: ReadonlyArray<readonly [number, number]>): string {
-  return JSON.stringify({ type: 'ready', mode: NODE_RELAY_MODE, address: args.bindAddress, pairs: args.pairs, threads: args.threads, legs });
+  return JSON.stringify({ type: 'ready', mode: relayMode(args), address: args.bindAddress, pairs: args.pairs, threads: args.threads, legs });
 }
 
 export interface RelaySample {
@@ -116,7 +138,11 @@ export interface RelaySample {
   badCommands: number;
 }
 
-/** A `stats` or `final` line with relay.c's fields in relay.c's order; batches are always 0. */
+function relayMode(args: NodeRelayArgs): string {
+  return args.batch === undefined ? NODE_RELAY_MODE : NODE_BATCH_RELAY_MODE;
+}
+
+/** A `stats` or `final` line with relay.c's fields in relay.c's order (batches: 0 in mode node). */
 export function statsLine(type: 'stats' | 'final', reason: string | null, args: NodeRelayArgs, s: RelaySample): string {
   const user = s.cpu.user / 1e6;
   const sys = s.cpu.system / 1e6;
@@ -125,7 +151,7 @@ export function statsLine(type: 'stats' | 'final', reason: string | null, args: 
   return JSON.stringify({
     type,
     ...(reason === null ? {} : { reason }),
-    mode: NODE_RELAY_MODE,
+    mode: relayMode(args),
     pairs: args.pairs,
     threads: args.threads,
     wall_s: s.wallS,
@@ -137,8 +163,8 @@ export function statsLine(type: 'stats' | 'final', reason: string | null, args: 
     tx_errors: c.tx_errors,
     tx_no_peer: c.tx_no_peer,
     socket_errors: c.socket_errors,
-    rx_batches: 0,
-    tx_batches: 0,
+    rx_batches: c.rx_batches,
+    tx_batches: c.tx_batches,
     bad_commands: s.badCommands + c.refused_peers,
     dropped,
   });

@@ -19,7 +19,7 @@ export const RELAY_DROP_REASONS = [
 ] as const;
 export type RelayDropReason = (typeof RELAY_DROP_REASONS)[number];
 
-/** One thread's counters, as relay.c's `struct counters` (less the batch counts, which dgram has no notion of). */
+/** One thread's counters, as relay.c's `struct counters`. */
 export interface RelayCounters {
   rx_packets: number;
   tx_packets: number;
@@ -28,12 +28,15 @@ export interface RelayCounters {
   socket_errors: number;
   /** `remote` commands this thread refused (the leg already had a peer, or connect failed); part of bad_commands. */
   refused_peers: number;
+  /** Receive and send calls (batch mode; 0 for the socket-per-leg relay, as relay.c's socket mode). */
+  rx_batches: number;
+  tx_batches: number;
   dropped: Record<RelayDropReason, number>;
 }
 
 export function emptyCounters(): RelayCounters {
   const dropped = Object.fromEntries(RELAY_DROP_REASONS.map((r) => [r, 0])) as Record<RelayDropReason, number>;
-  return { rx_packets: 0, tx_packets: 0, tx_errors: 0, tx_no_peer: 0, socket_errors: 0, refused_peers: 0, dropped };
+  return { rx_packets: 0, tx_packets: 0, tx_errors: 0, tx_no_peer: 0, socket_errors: 0, refused_peers: 0, rx_batches: 0, tx_batches: 0, dropped };
 }
 
 export function sumCounters(all: readonly RelayCounters[]): RelayCounters {
@@ -45,6 +48,8 @@ export function sumCounters(all: readonly RelayCounters[]): RelayCounters {
     total.tx_no_peer += c.tx_no_peer;
     total.socket_errors += c.socket_errors;
     total.refused_peers += c.refused_peers;
+    total.rx_batches += c.rx_batches;
+    total.tx_batches += c.tx_batches;
     for (const r of RELAY_DROP_REASONS) total.dropped[r] += c.dropped[r];
   }
   return total;
@@ -58,6 +63,8 @@ const countersSchema = z.object({
   tx_no_peer: count,
   socket_errors: count,
   refused_peers: count,
+  rx_batches: count,
+  tx_batches: count,
   dropped: z.object(Object.fromEntries(RELAY_DROP_REASONS.map((r) => [r, count])) as Record<RelayDropReason, typeof count>),
 });
 
@@ -70,6 +77,8 @@ export const workerSetupSchema = z.object({
   /** 0: kernel-chosen ports; otherwise pair i binds base + 2i (A) and base + 2i + 1 (B), as relay.c. */
   basePort: z.number().int().min(0).max(65535),
   socketBufferBytes: z.number().int().positive(),
+  /** Batch mode (node-batch): one DatagramPort per thread instead of a socket per leg. */
+  batch: z.object({ io: z.enum(['native', 'dgram']), size: z.number().int().min(1).max(1024), thread: z.number().int().nonnegative() }).optional(),
 });
 export type WorkerSetup = z.infer<typeof workerSetupSchema>;
 

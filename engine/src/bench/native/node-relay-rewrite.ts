@@ -21,14 +21,15 @@ export class RelayRewriter {
   readonly #pcm = new Int16Array(MAX_SAMPLES);
 
   /**
-   * Rewrites `datagram` in place into the packet to send and returns its
-   * length (header + payload), or why it is not relayed. Allocates nothing.
+   * Rewrites `datagram` (its first `length` bytes: a batch port's view may be
+   * longer) in place into the packet to send and returns its length (header +
+   * payload), or why it is not relayed. Allocates nothing.
    * The packetizer advances even when the caller then has nowhere to send,
    * as relay.c's does.
    */
-  rewrite(datagram: Uint8Array, packetizer: RtpPacketizer): number | RelayDropReason {
+  rewrite(datagram: Uint8Array, packetizer: RtpPacketizer, length = datagram.length): number | RelayDropReason {
     const view = this.#view;
-    const error = view.tryParse(datagram);
+    const error = view.tryParse(datagram, length);
     if (error !== null) return error;
     if (view.payloadType !== PCMU_PAYLOAD_TYPE) return 'PAYLOAD_TYPE';
     const samples = view.payloadLength;

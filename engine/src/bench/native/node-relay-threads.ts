@@ -9,6 +9,8 @@ export interface RelayThreadsOptions {
   bindAddress: string;
   basePort: number;
   socketBufferBytes: number;
+  /** Batch mode: one DatagramPort per thread (ports base + thread, or kernel-chosen). */
+  batch?: { io: 'native' | 'dgram'; size: number };
   /** A worker thread died: the relay cannot go on. */
   onFatal: (err: Error) => void;
 }
@@ -47,7 +49,13 @@ export class RelayThreads {
     for (let t = 0; t < o.threads; t++) {
       const pairs: number[] = [];
       for (let p = t; p < o.pairs; p += o.threads) pairs.push(p);
-      const setup: WorkerSetup = { pairs, bindAddress: o.bindAddress, basePort: o.basePort, socketBufferBytes: o.socketBufferBytes };
+      const setup: WorkerSetup = {
+        pairs,
+        bindAddress: o.bindAddress,
+        basePort: o.basePort,
+        socketBufferBytes: o.socketBufferBytes,
+        ...(o.batch === undefined ? {} : { batch: { ...o.batch, thread: t } }),
+      };
       const worker = startSourceWorker(siblingModule(import.meta.url, 'node-relay-worker'), { workerData: setup });
       threads.push({ worker, last: null });
       bound.push(

@@ -1,7 +1,11 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { errorMessage } from '../../common/errors.js';
 import { toWorkerSchema, workerSetupSchema, type FromWorker, type ToWorker } from './node-relay-protocol.js';
+import { BatchRelayShard } from './node-relay-batch-shard.js';
 import { RelayShard } from './node-relay-shard.js';
+
+/** What the worker needs of its shard: a socket per leg (RelayShard) or one batch port (BatchRelayShard). */
+type Shard = Pick<RelayShard, 'bind' | 'setPeer' | 'settled' | 'close' | 'counters'>;
 
 /**
  * A worker thread of the Node relay: owns the sockets of its pairs
@@ -15,7 +19,7 @@ const port = requireParentPort();
 
 const post = (message: FromWorker): void => port.postMessage(message);
 
-function handle(shard: RelayShard, message: ToWorker): void {
+function handle(shard: Shard, message: ToWorker): void {
   switch (message.type) {
     case 'remote':
       if (!shard.setPeer(message.pair, message.side, message.address, message.port)) {
@@ -36,7 +40,17 @@ function handle(shard: RelayShard, message: ToWorker): void {
 
 async function run(): Promise<void> {
   const setup = workerSetupSchema.parse(workerData);
-  const shard = new RelayShard(setup);
+  const shard: Shard =
+    setup.batch === undefined
+      ? new RelayShard(setup)
+      : new BatchRelayShard({
+          pairs: setup.pairs,
+          bindAddress: setup.bindAddress,
+          port: setup.basePort === 0 ? 0 : setup.basePort + setup.batch.thread,
+          socketBufferBytes: setup.socketBufferBytes,
+          io: setup.batch.io,
+          batch: setup.batch.size,
+        });
   // Commands can arrive while the sockets are still being bound: queue them until then.
   const early: ToWorker[] = [];
   let ready = false;

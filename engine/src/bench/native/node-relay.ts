@@ -12,8 +12,11 @@ import { RelayThreads } from './node-relay-threads.js';
  * relay.c's command line, stdin commands and stdout lines, so RelayProcess
  * and the relay load test drive it exactly like the C relay. Against it,
  * Tandem's figure shows its own overhead; against C, it shows what dgram,
- * libuv and V8 cost. Run as `node --import tsx node-relay.ts` from the
- * sources, or `node node-relay.js` from the build.
+ * libuv and V8 cost. `--mode node-batch` is relay.c's mmsg shape instead:
+ * one DatagramPort per thread (`--io native`: the udp_batch addon; `--io
+ * dgram`), legs told apart by their peers' addresses (bench:batch-io). Run as
+ * `node --import tsx node-relay.ts` from the sources, or `node
+ * node-relay.js` from the build.
  *
  * It exits on SIGTERM/SIGINT/SIGHUP, when stdin closes (unless
  * --ignore-stdin) or after --seconds, whichever comes first.
@@ -37,6 +40,7 @@ async function run(args: NodeRelayArgs): Promise<void> {
     bindAddress: args.bindAddress,
     basePort: args.basePort,
     socketBufferBytes: args.socketBufferBytes,
+    ...(args.batch === undefined ? {} : { batch: args.batch }),
     onFatal: (err) => fail(`relay: ${err.message}`, 1),
   }).catch((err: unknown) => fail(`relay: ${errorMessage(err)}`, 1));
   const sample = async (): Promise<RelaySample> => {

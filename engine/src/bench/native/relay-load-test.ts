@@ -15,9 +15,12 @@ import { RelayProcess, type RelayMode, type RelayStats } from './relay-process.j
  * orchestrator reads the engine process's.
  */
 export interface RelayLoadTestOptions {
-  /** The C relay binary, needed for modes socket and mmsg; mode node runs node-relay.ts instead. */
+  /** The C relay binary, needed for modes socket and mmsg; modes node and node-batch run node-relay.ts instead. */
   relayBinary?: string;
   mode: RelayMode;
+  /** Mode node-batch: the batch port's implementation (default native) and datagrams per call (default 64). */
+  io?: 'native' | 'dgram';
+  batch?: number;
   pairs: number;
   seconds: number;
   /** Relay threads. Default 2. */
@@ -32,10 +35,12 @@ export interface RelayLoadTestOptions {
   preferTone?: boolean;
 }
 
-export type RelayVariant = 'c-relay-socket' | 'c-relay-mmsg' | 'node-relay';
+export type RelayVariant = 'c-relay-socket' | 'c-relay-mmsg' | 'node-relay' | 'node-batch-native' | 'node-batch-dgram';
 
-export function relayVariant(mode: RelayMode): RelayVariant {
-  return mode === 'node' ? 'node-relay' : `c-relay-${mode}`;
+export function relayVariant(mode: RelayMode, io: 'native' | 'dgram' = 'native'): RelayVariant {
+  if (mode === 'node') return 'node-relay';
+  if (mode === 'node-batch') return `node-batch-${io}`;
+  return `c-relay-${mode}`;
 }
 
 export interface RelayLoadReport {
@@ -57,7 +62,7 @@ export interface RelayLoadReport {
   packets_out: number;
   /** Relay CPU ÷ packets relayed (min of in and out), in microseconds. */
   cpu_us_per_packet: number;
-  /** Mean datagrams per recvmmsg call (mmsg mode), else null. */
+  /** Mean datagrams per receive call (modes mmsg and node-batch), else null. */
   rx_batch_mean: number | null;
   relay_final: RelayStats | null;
   generator_send_late_p99_ms: number;
@@ -73,6 +78,10 @@ function round(x: number, digits = 2): number {
 
 function relayLaunch(o: RelayLoadTestOptions): RelayLaunch {
   if (o.mode === 'node') return nodeRelayLaunch();
+  if (o.mode === 'node-batch') {
+    const launch = nodeRelayLaunch();
+    return { binary: launch.binary, binaryArgs: [...launch.binaryArgs, '--io', o.io ?? 'native', '--batch', String(o.batch ?? 64)] };
+  }
   if (o.relayBinary === undefined) throw new TypeError(`relay mode ${o.mode} needs relayBinary (native-bench/build/relay)`);
   return { binary: o.relayBinary, binaryArgs: [] };
 }
@@ -171,7 +180,7 @@ function buildReport(
   const batches = end.rx_batches - start.rx_batches;
   const packetsIn = end.rx_packets - start.rx_packets;
   return {
-    variant: relayVariant(o.mode),
+    variant: relayVariant(o.mode, o.io),
     pairs: o.pairs,
     seconds: o.seconds,
     threads,
@@ -185,7 +194,7 @@ function buildReport(
     packets_in: packetsIn,
     packets_out: packetsOut,
     cpu_us_per_packet: Math.min(packetsIn, packetsOut) > 0 ? round((cpu / Math.min(packetsIn, packetsOut)) * 1e6, 3) : 0,
-    rx_batch_mean: o.mode === 'mmsg' && batches > 0 ? round(packetsIn / batches, 2) : null,
+    rx_batch_mean: (o.mode === 'mmsg' || o.mode === 'node-batch') && batches > 0 ? round(packetsIn / batches, 2) : null,
     relay_final: final,
     generator_send_late_p99_ms: round(Histogram.fromSnapshot(g.sendLateness).percentile(99)),
   };

@@ -5,13 +5,14 @@ import { InvalidStateError } from '../../common/errors.js';
 
 /**
  * A relay as a child process: native-bench/build/relay (modes socket, mmsg)
- * or the Node relay (node-relay.ts, mode node), which speak the same protocol.
+ * or the Node relay (node-relay.ts, modes node and node-batch), which speak
+ * the same protocol.
  * It is started, told its legs' peers over stdin, asked for counters, and
  * stopped by closing stdin (it also stops itself after `maxSeconds`, and is
  * killed if it does not answer).
  */
-export type RelayMode = 'socket' | 'mmsg' | 'node';
-const RELAY_MODES = ['socket', 'mmsg', 'node'] as const satisfies readonly RelayMode[];
+export type RelayMode = 'socket' | 'mmsg' | 'node' | 'node-batch';
+const RELAY_MODES = ['socket', 'mmsg', 'node', 'node-batch'] as const satisfies readonly RelayMode[];
 
 export interface RelayOptions {
   /** The program: the C relay, or the Node binary for the Node relay (nodeRelayLaunch()). */
