@@ -26,7 +26,7 @@ export class PoolExhaustedError extends Error {
     super(
       unreachable === 0
         ? `no free pair: all enabled pairs of a pool of ${poolSize} are leased (${leased} leased, ${disabled} disabled)`
-        : `no free pair whose leg B is reachable: ${unreachable} free pairs have their leg B extension marked unreachable by presence (pool of ${poolSize}: ${leased} leased, ${disabled} disabled)`,
+        : `no free pair whose leg B is reachable: ${unreachable === 1 ? '1 free pair has its' : `${unreachable} free pairs have their`} leg B extension marked unreachable by presence (pool of ${poolSize}: ${leased} leased, ${disabled} disabled)`,
     );
     this.leased = leased;
     this.unreachable = unreachable;

@@ -212,7 +212,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
         // Asterisk answers an originate to an endpoint without a reachable contact with 500
         // and no events: until presence knows better, that pair goes to the back of the line.
         const suspect = reason === 'originate-failed';
-        if (suspect) this.#log.info({ pairId }, 'leg B could not be originated: pair released as suspect');
+        if (suspect) this.#log.debug({ pairId }, 'leg B could not be originated: pair released as suspect');
         await this.#keeper.release(pairId, { suspect });
       },
       onActive: (p) => {
