@@ -80,7 +80,8 @@ describe('reconciliation and leases the API granted', () => {
   it('an API client holding a pair keeps it through reconciliation: renew answers 204, the session says owner api', async () => {
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'test-secret' });
     const node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 28800, max: 28899 } },
+      // A generous start deadline: worker threads start slowly on a busy machine.
+      engine: { workers: 1, portRange: { min: 28800, max: 28899 }, requestTimeoutMs: 30_000 },
       store: { poolSize: 3, node: 'api-node' },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
       api: { token: TOKEN },

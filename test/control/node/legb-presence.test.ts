@@ -27,7 +27,8 @@ describe('a node with AMI presence never hands out a pair whose leg B is offline
     const ari = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret', endpoints: { '7001': { behaviour: 'nocontact' }, '7003': answering } });
     for (const n of ['7000', '7001', '7002', '7003']) ami.register(n, contact(n));
     const node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 28600, max: 28699 } },
+      // A generous start deadline: worker threads start slowly on a busy machine.
+      engine: { workers: 1, portRange: { min: 28600, max: 28699 }, requestTimeoutMs: 30_000 },
       store: { poolSize: 2 },
       ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret' },
       database: { url: db.url },
@@ -95,7 +96,7 @@ describe('a node with AMI presence never hands out a pair whose leg B is offline
     try {
       await expect(
         TandemNode.start({
-          engine: { workers: 1, portRange: { min: 28700, max: 28799 } },
+          engine: { workers: 1, portRange: { min: 28700, max: 28799 }, requestTimeoutMs: 30_000 },
           store: { poolSize: 2, legBPresence: 'require-online' },
           ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret' },
         }),
