@@ -73,7 +73,7 @@ const TOKEN = 'reconcile-test-token-0123456789';
 function idleEngine(): MediaEnginePort {
   const events = new EventEmitter();
   const never = (): Promise<never> => Promise.reject(new Error('no engine in this test'));
-  return { openPair: never, setRemote: never, closePair: never, on: (e, l) => events.on(e, l), off: (e, l) => events.off(e, l) };
+  return { openPair: never, setRemote: never, connectMedia: never, closePair: never, on: (e, l) => events.on(e, l), off: (e, l) => events.off(e, l) };
 }
 
 describe('reconciliation and leases the API granted', () => {
