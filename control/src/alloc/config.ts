@@ -4,6 +4,17 @@ import { ConfigError } from '../../../engine/src/common/errors.js';
 import { parseConfig } from '../../../engine/src/common/parse-config.js';
 
 /**
+ * How presence of a pair's EXT_B decides whether the pair is handed out (with AMI presence;
+ * without it every enabled pair is, and a failed originate marks its pair suspect).
+ * `skip-offline`: not while EXT_B is offline (no contact, or its contact stopped answering
+ * qualify: Asterisk would answer the originate 500 `Allocation failed`). `require-online`:
+ * only while EXT_B is known online (`unknown` counts as unreachable too). `ignore`: presence
+ * plays no part (pair extensions that never register, e.g. static contacts without qualify).
+ */
+export const LEG_B_PRESENCE_POLICIES = ['skip-offline', 'require-online', 'ignore'] as const;
+export type LegBPresencePolicy = (typeof LEG_B_PRESENCE_POLICIES)[number];
+
+/**
  * Settings of the pair store, one place, with their defaults:
  *
  * | key                     | default              | meaning |
@@ -16,6 +27,8 @@ import { parseConfig } from '../../../engine/src/common/parse-config.js';
  * | redisKeyPrefix          | `tandem:`            | every Redis key of the store starts with it |
  * | redisCommandTimeoutMs   | 2000                 | a Redis command rejects after this long |
  * | redisConnectTimeoutMs   | 2000                 | a connection attempt gives up after this long |
+ * | suspectCooldownMs       | 60000                | a pair whose leg B could not be originated waits at the back of the line this long (0 = not at all) |
+ * | legBPresence            | `skip-offline`       | which pairs AMI presence keeps out of the line: `skip-offline` (EXT_B offline), `require-online` (EXT_B not known online), `ignore` (none) |
  */
 export const pairStoreSettingsSchema = z.object({
   baseExtension: z.number().int().min(0).max(999_999_999).default(7000),
@@ -29,6 +42,8 @@ export const pairStoreSettingsSchema = z.object({
   redisKeyPrefix: z.string().min(1).max(200).default('tandem:'),
   redisCommandTimeoutMs: z.number().int().min(10).max(60_000).default(2000),
   redisConnectTimeoutMs: z.number().int().min(10).max(60_000).default(2000),
+  suspectCooldownMs: z.number().int().min(0).max(24 * 3600 * 1000).default(60_000),
+  legBPresence: z.enum(LEG_B_PRESENCE_POLICIES).default('skip-offline'),
 });
 
 export type PairStoreSettings = z.output<typeof pairStoreSettingsSchema>;
@@ -41,7 +56,8 @@ export function parsePairStoreSettings(input: unknown): PairStoreSettings {
 
 /**
  * Settings from the environment (`REDIS_URL`, `TANDEM_PAIR_BASE`, `TANDEM_POOL_SIZE`,
- * `TANDEM_LEASE_TTL_MS`, `TANDEM_REDIS_PREFIX`, `TANDEM_NODE`), over `overrides`.
+ * `TANDEM_LEASE_TTL_MS`, `TANDEM_REDIS_PREFIX`, `TANDEM_NODE`, `TANDEM_SUSPECT_COOLDOWN_MS`,
+ * `TANDEM_LEGB_PRESENCE`), over `overrides`.
  */
 export function pairStoreSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: PairStoreConfig = {}): PairStoreSettings {
   const fromEnv: Record<string, unknown> = {};
@@ -55,6 +71,8 @@ export function pairStoreSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, o
   num('TANDEM_PAIR_BASE', 'baseExtension');
   num('TANDEM_POOL_SIZE', 'poolSize');
   num('TANDEM_LEASE_TTL_MS', 'leaseTtlMs');
+  num('TANDEM_SUSPECT_COOLDOWN_MS', 'suspectCooldownMs');
+  if (env['TANDEM_LEGB_PRESENCE']) fromEnv['legBPresence'] = env['TANDEM_LEGB_PRESENCE'];
   if (env['REDIS_URL']) fromEnv['redisUrl'] = env['REDIS_URL'];
   if (env['TANDEM_REDIS_PREFIX']) fromEnv['redisKeyPrefix'] = env['TANDEM_REDIS_PREFIX'];
   if (env['TANDEM_NODE']) fromEnv['node'] = env['TANDEM_NODE'];

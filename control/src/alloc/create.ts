@@ -13,10 +13,11 @@ export function createPairStore(config: PairStoreConfig = {}): PairStore {
       baseExtension: s.baseExtension,
       poolSize: s.poolSize,
       leaseTtlMs: s.leaseTtlMs,
+      suspectCooldownMs: s.suspectCooldownMs,
       node: s.node,
       commandTimeoutMs: s.redisCommandTimeoutMs,
       connectTimeoutMs: s.redisConnectTimeoutMs,
     });
   }
-  return new MemoryPairStore({ baseExtension: s.baseExtension, poolSize: s.poolSize, leaseTtlMs: s.leaseTtlMs, node: s.node });
+  return new MemoryPairStore({ baseExtension: s.baseExtension, poolSize: s.poolSize, leaseTtlMs: s.leaseTtlMs, suspectCooldownMs: s.suspectCooldownMs, node: s.node });
 }

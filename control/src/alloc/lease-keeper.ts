@@ -1,7 +1,7 @@
 import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
-import type { AllocateRequest, PairSession, PairStore } from './types.js';
+import type { AllocateRequest, PairSession, PairStore, ReleaseOptions } from './types.js';
 
 export interface LostLease {
   pairId: string;
@@ -80,11 +80,11 @@ export class LeaseKeeper extends TypedEmitter<LeaseKeeperEvents> {
   }
 
   /** Stops renewing and releases; false if the store says another holder has the pair. */
-  async release(pairId: string): Promise<boolean> {
+  async release(pairId: string, options?: ReleaseOptions): Promise<boolean> {
     const token = this.#held.get(pairId);
     if (token === undefined) return true;
     this.#held.delete(pairId);
-    return this.#store.release(pairId, token);
+    return this.#store.release(pairId, token, options);
   }
 
   /** Runs one renewal round now (also what the timer does); resolves when it is done. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { PairPool } from './pool.js';
-import { PAIR_STATES, type PairSession, type PairState } from './types.js';
+import { LEASE_OWNERS, PAIR_STATES, type LeaseOwner, type PairSession, type PairState, type ReachabilityUpdate } from './types.js';
 
 /** What a store keeps per leased pair; extensions and id follow from the index. */
 export interface LeaseRecord {
@@ -9,6 +9,7 @@ export interface LeaseRecord {
   assignedAtMs: number;
   callerId: string | null;
   node: string;
+  owner: LeaseOwner;
   expiresAtMs: number;
 }
 
@@ -27,6 +28,7 @@ export function toSession(pool: PairPool, index: number, lease: LeaseRecord): Pa
     assignedAt: new Date(lease.assignedAtMs).toISOString(),
     callerId: lease.callerId,
     node: lease.node,
+    owner: lease.owner,
     leaseToken: lease.token,
     leaseExpiresAt: new Date(lease.expiresAtMs).toISOString(),
   };
@@ -34,6 +36,28 @@ export function toSession(pool: PairPool, index: number, lease: LeaseRecord): Pa
 
 export function isPairState(value: unknown): value is PairState {
   return typeof value === 'string' && (PAIR_STATES as readonly string[]).includes(value);
+}
+
+export function isLeaseOwner(value: unknown): value is LeaseOwner {
+  return typeof value === 'string' && (LEASE_OWNERS as readonly string[]).includes(value);
+}
+
+/** The owner of a new lease: `api` unless said otherwise; anything else is a TypeError. */
+export function leaseOwnerOf(owner: LeaseOwner | undefined): LeaseOwner {
+  if (owner === undefined) return 'api';
+  if (!isLeaseOwner(owner)) throw new TypeError(`lease owner must be one of ${LEASE_OWNERS.join(', ')}, got "${String(owner)}"`);
+  return owner;
+}
+
+/** A ReachabilityUpdate as pool indexes; TypeError / RangeError for bad ids, a pair in both lists, or a bad TTL. */
+export function reachabilityIndexes(pool: PairPool, update: ReachabilityUpdate): { unreachable: number[]; reachable: number[] } {
+  const { markTtlMs } = update;
+  if (!Number.isSafeInteger(markTtlMs) || markTtlMs <= 0) throw new RangeError(`markTtlMs must be a positive integer, got ${String(markTtlMs)}`);
+  const unreachable = [...new Set((update.unreachable ?? []).map((id) => pool.indexOf(id)))];
+  const reachable = [...new Set((update.reachable ?? []).map((id) => pool.indexOf(id)))];
+  const both = reachable.find((i) => unreachable.includes(i));
+  if (both !== undefined) throw new TypeError(`${pool.pairIdAt(both)} is listed as both reachable and unreachable`);
+  return { unreachable, reachable };
 }
 
 /** `setState` arguments: `free` is reached by releasing, never set. */

@@ -2,10 +2,10 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { PoolExhaustedError, StoreUnavailableError } from './errors.js';
-import { checkSettableState, checkToken, isPairState, newLeaseToken, toSession, type LeaseRecord } from './lease.js';
+import { checkSettableState, checkToken, isLeaseOwner, isPairState, leaseOwnerOf, newLeaseToken, reachabilityIndexes, toSession, type LeaseRecord } from './lease.js';
 import { PairPool } from './pool.js';
-import { ALLOCATE_LUA, INIT_LUA, READ_LUA, RELEASE_LUA, RENEW_LUA, SET_ENABLED_LUA, SET_STATE_LUA } from './redis-scripts.js';
-import type { AllocateRequest, PairSession, PairState, PairStore } from './types.js';
+import { ALLOCATE_LUA, INIT_LUA, READ_LUA, RELEASE_LUA, RENEW_LUA, SET_ENABLED_LUA, SET_REACHABILITY_LUA, SET_STATE_LUA } from './redis-scripts.js';
+import type { AllocateRequest, PairSession, PairState, PairStore, ReachabilityUpdate, ReleaseOptions } from './types.js';
 
 export interface RedisPairStoreOptions {
   /** `redis://host:port/db`; ignored when `client` is given. */
@@ -21,6 +21,8 @@ export interface RedisPairStoreOptions {
   baseExtension?: number;
   poolSize?: number;
   leaseTtlMs?: number;
+  /** How long a pair released as suspect waits at the back of the line (default 60 000; 0 = not at all). */
+  suspectCooldownMs?: number;
   node?: string;
   /** A command that got no answer after this long rejects with StoreUnavailableError (default 2000). */
   commandTimeoutMs?: number;
@@ -30,7 +32,8 @@ export interface RedisPairStoreOptions {
 }
 
 type Reply = unknown;
-type ScriptFn = (...args: Array<string | number>) => Promise<Reply>;
+type ScriptArg = string | number | readonly number[];
+type ScriptFn = (...args: ScriptArg[]) => Promise<Reply>;
 interface PairCommands {
   tandemPairInit: ScriptFn;
   tandemPairAllocate: ScriptFn;
@@ -38,6 +41,7 @@ interface PairCommands {
   tandemPairRenew: ScriptFn;
   tandemPairSetState: ScriptFn;
   tandemPairSetEnabled: ScriptFn;
+  tandemPairSetReachability: ScriptFn;
   tandemPairRead: ScriptFn;
 }
 
@@ -48,6 +52,7 @@ const SCRIPTS: Record<keyof PairCommands, string> = {
   tandemPairRenew: RENEW_LUA,
   tandemPairSetState: SET_STATE_LUA,
   tandemPairSetEnabled: SET_ENABLED_LUA,
+  tandemPairSetReachability: SET_REACHABILITY_LUA,
   tandemPairRead: READ_LUA,
 };
 
@@ -66,6 +71,7 @@ const log = logger('control.alloc.redis');
 export class RedisPairStore implements PairStore {
   readonly pool: PairPool;
   readonly leaseTtlMs: number;
+  readonly suspectCooldownMs: number;
   readonly keyPrefix: string;
   /** Where this store's keys live: `<keyPrefix>pairs:`, so other areas may share the prefix. */
   readonly namespace: string;
@@ -86,6 +92,10 @@ export class RedisPairStore implements PairStore {
     });
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     if (!Number.isInteger(this.leaseTtlMs) || this.leaseTtlMs <= 0) throw new RangeError(`leaseTtlMs must be a positive integer, got ${this.leaseTtlMs}`);
+    this.suspectCooldownMs = options.suspectCooldownMs ?? 60_000;
+    if (!Number.isInteger(this.suspectCooldownMs) || this.suspectCooldownMs < 0) {
+      throw new RangeError(`suspectCooldownMs must be a non-negative integer, got ${this.suspectCooldownMs}`);
+    }
     this.keyPrefix = options.keyPrefix ?? 'tandem:';
     this.namespace = `${this.keyPrefix}pairs:`;
     this.#node = options.node ?? `redis:${process.pid}`;
@@ -129,26 +139,29 @@ export class RedisPairStore implements PairStore {
   }
 
   async allocate(req: AllocateRequest = {}): Promise<PairSession> {
+    const owner = leaseOwnerOf(req.owner);
     const token = newLeaseToken();
     const node = req.node ?? this.#node;
     const callerId = req.callerId ?? null;
-    const reply = await this.#run('tandemPairAllocate', token, this.leaseTtlMs, node, callerId ?? '', callerId === null ? '0' : '1');
-    if (reply === null) throw new PoolExhaustedError(this.pool.size);
-    const [index, assignedAt, expiresAt] = asStrings(reply, 3, 'allocate');
+    const reply = await this.#run('tandemPairAllocate', token, this.leaseTtlMs, node, callerId ?? '', callerId === null ? '0' : '1', owner);
+    const [index, second, third] = asStrings(reply, 3, 'allocate');
+    if (index === '-1') throw new PoolExhaustedError(this.pool.size, { leased: Number(second), unreachable: Number(third) });
     return toSession(this.pool, Number(index), {
       token,
       state: 'allocated',
-      assignedAtMs: Number(assignedAt),
+      assignedAtMs: Number(second),
       callerId,
       node,
-      expiresAtMs: Number(expiresAt),
+      owner,
+      expiresAtMs: Number(third),
     });
   }
 
-  async release(pairId: string, leaseToken: string): Promise<boolean> {
+  async release(pairId: string, leaseToken: string, options: ReleaseOptions = {}): Promise<boolean> {
     const index = this.pool.indexOf(pairId);
     checkToken(leaseToken);
-    return (await this.#run('tandemPairRelease', index, leaseToken)) === 1;
+    const suspectMs = options.suspect === true ? this.suspectCooldownMs : 0;
+    return (await this.#run('tandemPairRelease', index, leaseToken, suspectMs)) === 1;
   }
 
   async renew(pairId: string, leaseToken: string): Promise<boolean> {
@@ -178,6 +191,12 @@ export class RedisPairStore implements PairStore {
     const index = this.pool.indexOf(pairId);
     await this.#run('tandemPairSetEnabled', index, enabled ? '1' : '0');
     log.info({ pairId, enabled }, 'pair availability changed');
+  }
+
+  async setReachability(update: ReachabilityUpdate): Promise<void> {
+    const { unreachable, reachable } = reachabilityIndexes(this.pool, update);
+    // Arrays, not spread arguments: ioredis flattens them, and a pool of 100,000 would overflow a spread.
+    await this.#run('tandemPairSetReachability', update.markTtlMs, update.complete === true ? '1' : '0', unreachable.length, unreachable, reachable);
   }
 
   async close(): Promise<void> {
@@ -212,7 +231,7 @@ export class RedisPairStore implements PairStore {
   }
 
   /** Runs one script after initialisation; Redis failures become StoreUnavailableError. */
-  async #run(command: Exclude<keyof PairCommands, 'tandemPairInit'>, ...args: Array<string | number>): Promise<Reply> {
+  async #run(command: Exclude<keyof PairCommands, 'tandemPairInit'>, ...args: ScriptArg[]): Promise<Reply> {
     this.#checkOpen();
     await this.#init();
     await this.#connected(command);
@@ -317,7 +336,9 @@ function parseLeaseRow(row: unknown): { index: number; lease: LeaseRecord } | nu
   const state = fields.get('state');
   const assignedAtMs = Number(fields.get('assignedAt'));
   const node = fields.get('node');
+  // A lease written before owners existed is left to its TTL, like an API client's.
+  const owner = fields.get('owner') ?? 'api';
   if (!Number.isInteger(index) || index < 0 || !Number.isFinite(expiresAtMs) || !Number.isFinite(assignedAtMs)) return null;
-  if (token === undefined || node === undefined || !isPairState(state)) return null;
-  return { index, lease: { token, state, assignedAtMs, callerId: fields.get('callerId') ?? null, node, expiresAtMs } };
+  if (token === undefined || node === undefined || !isPairState(state) || !isLeaseOwner(owner)) return null;
+  return { index, lease: { token, state, assignedAtMs, callerId: fields.get('callerId') ?? null, node, owner, expiresAtMs } };
 }

@@ -50,8 +50,8 @@ export interface CallPairDeps {
   /** This call's translation (the node's default with the call's languages); omitted = transparent duplex. */
   translation?: PairTranslation;
   log: Logger;
-  /** Returns the lease; called exactly once, at the end of teardown. */
-  releaseLease: (pairId: string) => Promise<void>;
+  /** Returns the lease; called exactly once, at the end of teardown, with the reason (an originate that failed makes the pair suspect). */
+  releaseLease: (pairId: string, reason: TeardownReason) => Promise<void>;
   onActive?: (pair: CallPair) => void;
   onClosed: (pair: CallPair, reason: TeardownReason) => void;
 }
@@ -394,7 +394,7 @@ export class CallPair {
         this.facts.engine = await engine.closePair(this.pairId);
       }),
     ]);
-    await attempt('release pair', () => this.#deps.releaseLease(this.pairId));
+    await attempt('release pair', () => this.#deps.releaseLease(this.pairId, reason));
     this.facts.released();
     this.#state = 'closed';
     this.#log.info({ reason, previous, durationMs: Date.now() - this.startedAt }, 'pair released');

@@ -1,5 +1,6 @@
 import { languagesFromStasisArgs, pairTranslationFor, type LanguageOverride } from './translation-settings.js';
 import type { PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
+import { BurstLog } from '../../../engine/src/common/burst-log.js';
 import { errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
@@ -11,12 +12,21 @@ import { CallPair, type TeardownReason } from './call-pair.js';
 import { pairIdOf } from './naming.js';
 import type { MediaEnginePort } from './ports.js';
 
+/**
+ * Why a caller was turned away before any pair was set up: every usable pair is leased
+ * (`pool-exhausted`), the free ones have their leg B marked unreachable by presence
+ * (`legb-unreachable`), or the pair store failed (`allocation-failed`).
+ */
+export type CallRejectCause = 'pool-exhausted' | 'legb-unreachable' | 'allocation-failed';
+
+export const CALL_REJECT_CAUSES: readonly CallRejectCause[] = ['pool-exhausted', 'legb-unreachable', 'allocation-failed'];
+
 export type PairSessionAppEvents = {
   pairactive: [pair: CallPair];
   pairclosed: [pairId: string, reason: TeardownReason];
   /** Once per call, after its teardown: what its call record says (emitted right after `pairclosed`). */
   callended: [call: EndedCall];
-  callrejected: [channelId: string, reason: 'pool-exhausted' | 'allocation-failed'];
+  callrejected: [channelId: string, reason: CallRejectCause];
   reconciled: [report: ReconcileReport];
   listenererror: [event: string, error: unknown];
 };
@@ -53,6 +63,16 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   /** Callers between StasisStart and their pair's registration (allocation in flight). */
   readonly #accepting = new Set<string>();
   readonly #log = logger('control.calls');
+  /** A flood of rejections is a few log lines, not one per caller. */
+  readonly #rejections = new BurstLog<CallRejectCause>(this.#log, {
+    what: 'calls rejected',
+    reasons: CALL_REJECT_CAUSES,
+    labels: {
+      'pool-exhausted': 'pool exhausted',
+      'legb-unreachable': 'no free pair whose leg B is reachable',
+      'allocation-failed': 'pair allocation failed',
+    },
+  });
   #reconciling: Promise<ReconcileReport> | null = null;
   #reconcileTimer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -80,6 +100,11 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     return [...this.#pairs.values()];
   }
 
+  /** Callers turned away since start, per cause. */
+  get rejections(): Readonly<Record<CallRejectCause, number>> {
+    return this.#rejections.counts();
+  }
+
   /** Cleans up what a previous run left behind; call once after connecting. */
   async start(): Promise<ReconcileReport> {
     const report = await this.reconcile();
@@ -98,7 +123,8 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
    * Compares Asterisk and the pair store with the live pairs: tears down pairs
    * whose hangup was missed while disconnected (Asterisk replays nothing),
    * hangs up channels and destroys bridges no live pair owns, and releases
-   * leases this node holds without a live call.
+   * call leases of this node without a live call (an API client's lease is
+   * its own to renew and release, whichever node granted it).
    */
   reconcile(): Promise<ReconcileReport> {
     this.#reconciling ??= this.#reconcile().finally(() => {
@@ -116,6 +142,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     this.#deps.engine.off('pairclosed', this.#onEnginePairClosed);
     await Promise.allSettled([...this.#pairs.values()].map((p) => p.teardown('shutdown')));
     await this.#keeper.close();
+    this.#rejections.close();
     this.removeAllListeners();
   }
 
@@ -158,13 +185,13 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   async #allocateAndSetUp(callerChannelId: string, callerId: string | null, languages: LanguageOverride, arrivedAt: number): Promise<void> {
     let lease;
     try {
-      lease = await this.#keeper.allocate({ callerId, node: this.#deps.node });
+      lease = await this.#keeper.allocate({ callerId, node: this.#deps.node, owner: 'call' });
     } catch (err) {
-      const exhausted = err instanceof PoolExhaustedError;
-      this.#log.warn({ callerChannelId, err: errorMessage(err) }, exhausted ? 'pool exhausted: rejecting call' : 'pair allocation failed: rejecting call');
+      const cause = rejectCause(err);
+      this.#rejections.add(cause, { callerChannelId, err: errorMessage(err) });
       // A clean rejection the caller can hear (congestion), never a silent hang.
       await this.#deps.ari.hangup(callerChannelId, 'congestion').catch(() => false);
-      this.safeEmit('callrejected', callerChannelId, exhausted ? 'pool-exhausted' : 'allocation-failed');
+      this.safeEmit('callrejected', callerChannelId, cause);
       return;
     }
     if (this.#closed) {
@@ -181,8 +208,12 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       arrivedAt,
       ...optionalTranslation(pairTranslationFor(this.#deps.config.translation, languages)),
       log: this.#log,
-      releaseLease: async (pairId) => {
-        await this.#keeper.release(pairId);
+      releaseLease: async (pairId, reason) => {
+        // Asterisk answers an originate to an endpoint without a reachable contact with 500
+        // and no events: until presence knows better, that pair goes to the back of the line.
+        const suspect = reason === 'originate-failed';
+        if (suspect) this.#log.debug({ pairId }, 'leg B could not be originated: pair released as suspect');
+        await this.#keeper.release(pairId, { suspect });
       },
       onActive: (p) => {
         void this.#deps.store.setState(p.pairId, lease.leaseToken, 'active').catch(() => false);
@@ -240,9 +271,12 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       }),
     );
 
-    // Pairs alive anywhere: ours, and leases other nodes hold in a shared store.
+    // Pairs alive anywhere: ours, leases other nodes hold in a shared store, and every API
+    // client's lease. What is left are this node's call leases without a call.
     const live = new Set<string>(this.#pairs.keys());
-    for (const lease of leases) if (lease.node !== node) live.add(lease.pairId);
+    const reclaimable = (lease: (typeof leases)[number]): boolean =>
+      lease.node === node && lease.owner === 'call' && !this.#pairs.has(lease.pairId) && this.#keeper.held.get(lease.pairId) !== lease.leaseToken;
+    for (const lease of leases) if (!reclaimable(lease)) live.add(lease.pairId);
 
     for (const channel of channels) {
       if (this.#byChannel.has(channel.id) || this.#accepting.has(channel.id)) continue;
@@ -260,7 +294,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       if (await ari.destroyBridge(bridge.id).catch(() => false)) report.destroyedBridges.push(bridge.id);
     }
     for (const lease of leases) {
-      if (lease.node !== node || this.#pairs.has(lease.pairId)) continue;
+      if (!reclaimable(lease)) continue;
       if (await store.release(lease.pairId, lease.leaseToken).catch(() => false)) report.releasedLeases.push(lease.pairId);
     }
     const changed = report.hungUpChannels.length + report.destroyedBridges.length + report.releasedLeases.length + report.tornDownPairs.length;
@@ -268,6 +302,11 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     this.safeEmit('reconciled', report);
     return report;
   }
+}
+
+function rejectCause(err: unknown): CallRejectCause {
+  if (!(err instanceof PoolExhaustedError)) return 'allocation-failed';
+  return err.unreachable > 0 ? 'legb-unreachable' : 'pool-exhausted';
 }
 
 function channelOf(event: AriKnownEvent): string | null {

@@ -10,6 +10,7 @@ const sessionProperties = {
   assignedAt: { type: 'string' },
   callerId: { type: ['string', 'null'] },
   node: { type: 'string' },
+  owner: { type: 'string', enum: ['call', 'api'] },
   leaseExpiresAt: { type: 'string' },
 } as const;
 
@@ -93,7 +94,8 @@ export function registerPairRoutes(app: FastifyInstance, { store }: PairRoutesOp
       },
     },
     async (request, reply) => {
-      const session: PairSession = await store.allocate({ callerId: request.body?.callerId ?? null });
+      // An API lease is its client's to renew and release: reconciliation never reclaims it.
+      const session: PairSession = await store.allocate({ callerId: request.body?.callerId ?? null, owner: 'api' });
       return reply.code(201).send(session);
     },
   );

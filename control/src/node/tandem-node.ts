@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { MediaEngine, type EngineConfigInput } from '../../../engine/src/index.js';
-import { createPairStore, type PairStore, type PairStoreConfig } from '../alloc/index.js';
+import { createPairStore, parsePairStoreSettings, type PairStore, type PairStoreConfig } from '../alloc/index.js';
 import { AriClientAdapter, type AriClient } from '../ari/index.js';
 import { mediaUrlFromAriUrl, PairSessionApp, parseCallConfig, type CallConfigInput } from '../calls/index.js';
 import { Redis } from 'ioredis';
@@ -15,6 +15,7 @@ import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
 import { CallRecords, PgCallRecordStore, buildCallRecord } from '../records/index.js';
 import { PairAvailabilitySync } from './pair-availability.js';
+import { PairReachabilitySync } from './pair-reachability.js';
 
 export interface TandemNodeOptions {
   engine?: EngineConfigInput;
@@ -42,6 +43,8 @@ export class TandemNode {
   readonly api: ControlApi | null;
   readonly apiAddress: ListenAddress | null;
   readonly presence: AmiPresenceService | null;
+  /** Leg B presence → pair store (with AMI, unless `legBPresence` is `ignore`). */
+  readonly reachability: PairReachabilitySync | null;
   /** Every transcript of every translated pair: in-process, Redis, SSE, and stored when there is a database. */
   readonly transcripts: TranscriptHub;
   /** A record of every finished call: logged, kept in memory, and stored when there is a database. */
@@ -57,6 +60,7 @@ export class TandemNode {
     api: ControlApi | null;
     apiAddress: ListenAddress | null;
     presence: AmiPresenceService | null;
+    reachability: PairReachabilitySync | null;
     transcripts: TranscriptHub;
     records: CallRecords;
     closers: Array<() => Promise<void>>;
@@ -68,6 +72,7 @@ export class TandemNode {
     this.api = parts.api;
     this.apiAddress = parts.apiAddress;
     this.presence = parts.presence;
+    this.reachability = parts.reachability;
     this.transcripts = parts.transcripts;
     this.records = parts.records;
     this.#closers = parts.closers;
@@ -87,6 +92,10 @@ export class TandemNode {
       const node = options.store?.node ?? `${hostname()}:${process.pid}`;
       const store = createPairStore({ ...(options.store ?? {}), node });
       closers.push(() => store.close());
+      const { legBPresence } = parsePairStoreSettings({ ...(options.store ?? {}), node });
+      if (legBPresence === 'require-online' && !options.ami) {
+        throw new ConfigError('legBPresence', 'require-online hands out only pairs whose leg B AMI presence knows online: it needs AMI (AMI_USERNAME, AMI_SECRET) and DATABASE_URL');
+      }
       let db: Pool | null = null;
       if (options.database) {
         const pool = createPgPool({ connectionString: options.database.url });
@@ -120,11 +129,19 @@ export class TandemNode {
       await app.start();
       let presence: AmiPresenceService | null = null;
       let presenceStore: PgPresenceStore | null = null;
+      let reachability: PairReachabilitySync | null = null;
       if (options.ami && db) {
         presenceStore = new PgPresenceStore(db);
         const service = new AmiPresenceService({ ami: options.ami, store: presenceStore, redis, redisPrefix: options.store?.redisKeyPrefix ?? 'tandem:' });
         presence = service;
         closers.push(() => service.close());
+        if (legBPresence !== 'ignore') {
+          // Subscribed before AMI starts, so the first snapshot already feeds the pool.
+          const sync = new PairReachabilitySync({ store, feed: service.tracker, statuses: presenceStore, link: service.connection, policy: legBPresence });
+          reachability = sync;
+          sync.start();
+          closers.push(() => sync.close());
+        }
         // A first failure is logged; supervision keeps retrying in the background.
         await service.start().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'AMI not reachable yet; retrying'));
       }
@@ -141,7 +158,7 @@ export class TandemNode {
         apiAddress = await controlApi.listen();
       }
       log.info({ app: calls.app, ari: options.ari.url, store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
-      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, transcripts, records, closers });
+      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, closers });
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'tandem node failed to start');
       await closeAll();

@@ -9,14 +9,41 @@ export interface StoreUnderTest {
   cleanup(): Promise<void>;
 }
 
-export type StoreFactory = (options: { poolSize: number; leaseTtlMs: number; baseExtension?: number }) => Promise<StoreUnderTest>;
+export interface StoreOptions {
+  poolSize: number;
+  leaseTtlMs: number;
+  baseExtension?: number;
+  suspectCooldownMs?: number;
+}
+
+export type StoreFactory = (options: StoreOptions) => Promise<StoreUnderTest>;
+
+/** Long enough that no stall of a busy machine ends a mark or cool-down a test relies on. */
+const LONG = 600_000;
+
+async function allocatedIds(store: PairStore, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push((await store.allocate()).pairId);
+  return ids;
+}
+
+async function exhaustion(store: PairStore): Promise<PoolExhaustedError> {
+  const err: unknown = await store.allocate().catch((e: unknown) => e);
+  if (!(err instanceof PoolExhaustedError)) throw new Error(`expected POOL_EXHAUSTED, got ${String(err)}`);
+  return err;
+}
 
 /** The behaviour every PairStore must have; run once per implementation. */
 export function pairStoreContract(name: string, factory: StoreFactory): void {
   describe(`PairStore contract: ${name}`, () => {
     const opened: StoreUnderTest[] = [];
-    const open = async (poolSize = 4, leaseTtlMs = 30_000, baseExtension?: number): Promise<StoreUnderTest> => {
-      const s = await factory({ poolSize, leaseTtlMs, ...(baseExtension !== undefined && { baseExtension }) });
+    const open = async (poolSize = 4, leaseTtlMs = 30_000, baseExtension?: number, suspectCooldownMs?: number): Promise<StoreUnderTest> => {
+      const s = await factory({
+        poolSize,
+        leaseTtlMs,
+        ...(baseExtension !== undefined && { baseExtension }),
+        ...(suspectCooldownMs !== undefined && { suspectCooldownMs }),
+      });
       opened.push(s);
       return s;
     };
@@ -130,6 +157,144 @@ export function pairStoreContract(name: string, factory: StoreFactory): void {
       await store.setEnabled('pair_002', true);
       await store.setEnabled('pair_002', true);
       expect((await store.allocate()).pairId).toBe('pair_002');
+    });
+
+    it('never hands out a pair whose leg B is marked unreachable; a held lease is kept', async () => {
+      const { store } = await open(3);
+      await store.setReachability({ unreachable: ['pair_001'], markTtlMs: LONG });
+      const a = await store.allocate();
+      expect(a.pairId).toBe('pair_002');
+      await store.setReachability({ unreachable: ['pair_002'], markTtlMs: LONG });
+      expect((await store.get('pair_002'))?.leaseToken).toBe(a.leaseToken);
+      expect(await store.renew(a.pairId, a.leaseToken)).toBe(true);
+      expect((await store.allocate()).pairId).toBe('pair_003');
+      const err = await exhaustion(store);
+      expect(err.code).toBe('POOL_EXHAUSTED');
+      // Why: pair_001 is free but unreachable; pair_002 and pair_003 are leased.
+      expect([err.leased, err.unreachable]).toEqual([2, 1]);
+      expect(err.message).toMatch(/leg B/);
+      // Released while its leg B is unreachable, pair_002 stays out of the line.
+      expect(await store.release(a.pairId, a.leaseToken)).toBe(true);
+      expect((await exhaustion(store)).unreachable).toBe(2);
+      // Presence says reachable again: handed out, lowest first.
+      await store.setReachability({ reachable: ['pair_002'], markTtlMs: LONG });
+      await store.setReachability({ reachable: ['pair_002'], markTtlMs: LONG });
+      expect((await store.allocate()).pairId).toBe('pair_002');
+      await store.setReachability({ reachable: ['pair_001'], markTtlMs: LONG });
+      expect((await store.allocate()).pairId).toBe('pair_001');
+    });
+
+    it('a complete reachability picture clears every mark it does not list', async () => {
+      const { store } = await open(4);
+      await store.setReachability({ unreachable: ['pair_001', 'pair_002'], markTtlMs: LONG });
+      await store.setReachability({ unreachable: ['pair_003'], complete: true, markTtlMs: LONG });
+      expect(await allocatedIds(store, 3)).toEqual(['pair_001', 'pair_002', 'pair_004']);
+      expect((await exhaustion(store)).unreachable).toBe(1);
+      // Written again by another node (same picture): idempotent.
+      await store.setReachability({ unreachable: ['pair_003'], complete: true, markTtlMs: LONG });
+      expect((await exhaustion(store)).unreachable).toBe(1);
+      await store.setReachability({ complete: true, markTtlMs: LONG });
+      expect((await store.allocate()).pairId).toBe('pair_003');
+    });
+
+    it('an unreachable mark nobody writes again fades after its TTL', async () => {
+      const { store, advance } = await open(2);
+      await store.setReachability({ unreachable: ['pair_001'], markTtlMs: 2000 });
+      expect((await store.allocate()).pairId).toBe('pair_002');
+      await advance(2500);
+      expect((await store.allocate()).pairId).toBe('pair_001');
+    });
+
+    it('a disabled pair stays out of the line whatever presence says', async () => {
+      const { store } = await open(2);
+      await store.setEnabled('pair_001', false);
+      await store.setReachability({ reachable: ['pair_001'], markTtlMs: LONG });
+      await store.setReachability({ unreachable: ['pair_001'], markTtlMs: LONG });
+      await store.setReachability({ complete: true, markTtlMs: LONG });
+      expect((await store.allocate()).pairId).toBe('pair_002');
+      const err = await exhaustion(store);
+      expect([err.leased, err.unreachable]).toEqual([1, 0]);
+      await store.setEnabled('pair_001', true);
+      expect((await store.allocate()).pairId).toBe('pair_001');
+    });
+
+    it('validates reachability updates', async () => {
+      const { store } = await open(2);
+      await expect(store.setReachability({ unreachable: ['pair_003'], markTtlMs: LONG })).rejects.toThrow(RangeError);
+      await expect(store.setReachability({ reachable: ['pair_x'], markTtlMs: LONG })).rejects.toThrow(TypeError);
+      await expect(store.setReachability({ unreachable: ['pair_001'], reachable: ['pair_001'], markTtlMs: LONG })).rejects.toThrow(TypeError);
+      await expect(store.setReachability({ unreachable: ['pair_001'], markTtlMs: 0 })).rejects.toThrow(RangeError);
+      // Nothing was applied by the refused updates.
+      expect((await store.allocate()).pairId).toBe('pair_001');
+    });
+
+    it('a pair released as suspect goes to the back of the line until its cool-down ends', async () => {
+      const { store } = await open(3, 30_000, undefined, LONG);
+      const a = await store.allocate();
+      expect(await store.release(a.pairId, a.leaseToken, { suspect: true })).toBe(true);
+      // Not the head of the line any more: the reachable pairs go first.
+      expect(await allocatedIds(store, 2)).toEqual(['pair_002', 'pair_003']);
+      // Only when nothing else is free, the suspect pair is tried again.
+      const again = await store.allocate();
+      expect(again.pairId).toBe('pair_001');
+      await exhaustion(store);
+      // A plain release puts it back in line normally.
+      expect(await store.release(again.pairId, again.leaseToken)).toBe(true);
+      expect((await store.allocate()).pairId).toBe('pair_001');
+    });
+
+    it('of several suspect pairs, the one suspected longest ago is tried first', async () => {
+      const { store, advance } = await open(3, 30_000, undefined, LONG);
+      const [a, b] = [await store.allocate(), await store.allocate()];
+      expect(await store.release(b.pairId, b.leaseToken, { suspect: true })).toBe(true);
+      await advance(20);
+      expect(await store.release(a.pairId, a.leaseToken, { suspect: true })).toBe(true);
+      expect(await allocatedIds(store, 3)).toEqual(['pair_003', 'pair_002', 'pair_001']);
+    });
+
+    it('a suspect pair is back at its place once its cool-down ends', async () => {
+      const { store, advance } = await open(2, 30_000, undefined, 300);
+      const a = await store.allocate();
+      expect(await store.release(a.pairId, a.leaseToken, { suspect: true })).toBe(true);
+      await advance(450);
+      expect((await store.allocate()).pairId).toBe('pair_001');
+    });
+
+    it('presence saying leg B is reachable ends a suspicion; enabling an enabled pair does not', async () => {
+      const { store } = await open(2, 30_000, undefined, LONG);
+      const a = await store.allocate();
+      expect(await store.release(a.pairId, a.leaseToken, { suspect: true })).toBe(true);
+      // The periodic availability pass enables every ready pair again: no news about leg B.
+      await store.setEnabled('pair_001', true);
+      await store.setReachability({ unreachable: [], complete: true, markTtlMs: LONG });
+      const b = await store.allocate();
+      expect(b.pairId).toBe('pair_002');
+      expect(await store.release(b.pairId, b.leaseToken)).toBe(true);
+      await store.setReachability({ reachable: ['pair_001'], markTtlMs: LONG });
+      expect((await store.allocate()).pairId).toBe('pair_001');
+    });
+
+    it('a suspect pair whose leg B turns unreachable waits for presence, not for its cool-down', async () => {
+      const { store } = await open(2, 30_000, undefined, LONG);
+      const a = await store.allocate();
+      expect(await store.release(a.pairId, a.leaseToken, { suspect: true })).toBe(true);
+      await store.setReachability({ unreachable: ['pair_001'], markTtlMs: LONG });
+      expect((await store.allocate()).pairId).toBe('pair_002');
+      expect((await exhaustion(store)).unreachable).toBe(1);
+      // Reachable again (a fresh registration): a fresh start, at the head of the line.
+      await store.setReachability({ unreachable: [], complete: true, markTtlMs: LONG });
+      expect((await store.allocate()).pairId).toBe('pair_001');
+    });
+
+    it('leases carry their owner: api unless the caller says call', async () => {
+      const { store } = await open(3);
+      const api = await store.allocate();
+      const call = await store.allocate({ owner: 'call' });
+      const explicit = await store.allocate({ owner: 'api' });
+      expect([api.owner, call.owner, explicit.owner]).toEqual(['api', 'call', 'api']);
+      expect((await store.list()).map((s) => s.owner)).toEqual(['api', 'call', 'api']);
+      expect((await store.get(call.pairId))?.owner).toBe('call');
+      await expect(store.allocate({ owner: 'robot' as 'api' })).rejects.toThrow(TypeError);
     });
 
     it('setState changes the state of a held lease only', async () => {

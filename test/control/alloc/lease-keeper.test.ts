@@ -64,12 +64,13 @@ describe('LeaseKeeper', () => {
         return store.closed;
       },
       allocate: (req) => store.allocate(req),
-      release: (id, token) => store.release(id, token),
+      release: (id, token, options) => store.release(id, token, options),
       renew: (id, token) => (failing ? Promise.reject(new Error('redis down')) : store.renew(id, token)),
       setState: (id, token, state) => store.setState(id, token, state),
       get: (id) => store.get(id),
       list: () => store.list(),
       setEnabled: (id, enabled) => store.setEnabled(id, enabled),
+      setReachability: (update) => store.setReachability(update),
       close: () => store.close(),
     };
     const keeper = new LeaseKeeper(flaky, { intervalMs: 60_000 });

@@ -2,9 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { MemoryPairStore } from '../../../control/src/alloc/index.js';
 import { pairStoreContract } from './contract.js';
 
-pairStoreContract('MemoryPairStore', async ({ poolSize, leaseTtlMs, baseExtension }) => {
+pairStoreContract('MemoryPairStore', async ({ poolSize, leaseTtlMs, baseExtension, suspectCooldownMs }) => {
   let now = Date.now();
-  const store = new MemoryPairStore({ poolSize, leaseTtlMs, ...(baseExtension !== undefined && { baseExtension }), now: () => now });
+  const store = new MemoryPairStore({
+    poolSize,
+    leaseTtlMs,
+    ...(baseExtension !== undefined && { baseExtension }),
+    ...(suspectCooldownMs !== undefined && { suspectCooldownMs }),
+    now: () => now,
+  });
   return {
     store,
     advance: async (ms) => {

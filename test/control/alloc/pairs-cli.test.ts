@@ -38,8 +38,8 @@ describe('tandem pairs', () => {
       expect((await run(['pairs', ...common, 'list'])).out).toBe('no pair allocated\n');
       const a = await store.allocate({ callerId: '+123', node: 'n1' });
       const listed = await run(['pairs', ...common, 'list']);
-      expect(listed.out).toMatch(/^PAIR_ID\s+EXT_A\s+EXT_B\s+STATE\s+CALLER\s+NODE/);
-      expect(listed.out).toMatch(/pair_001\s+7000\s+7001\s+allocated\s+\+123\s+n1/);
+      expect(listed.out).toMatch(/^PAIR_ID\s+EXT_A\s+EXT_B\s+STATE\s+CALLER\s+NODE\s+OWNER/);
+      expect(listed.out).toMatch(/pair_001\s+7000\s+7001\s+allocated\s+\+123\s+n1\s+api/);
       const json = await run(['pairs', ...common, 'list', '--json']);
       expect(JSON.parse(json.out)).toEqual([a]);
       expect(JSON.parse((await run(['pairs', ...common, 'get', 'pair_001'])).out)).toEqual(a);

@@ -68,7 +68,15 @@ describe('PairPool', () => {
 describe('pair store settings', () => {
   it('fills documented defaults', () => {
     const s = parsePairStoreSettings({});
-    expect(s).toMatchObject({ baseExtension: 7000, poolSize: 100, leaseTtlMs: 30_000, redisKeyPrefix: 'tandem:', redisCommandTimeoutMs: 2000 });
+    expect(s).toMatchObject({
+      baseExtension: 7000,
+      poolSize: 100,
+      leaseTtlMs: 30_000,
+      redisKeyPrefix: 'tandem:',
+      redisCommandTimeoutMs: 2000,
+      suspectCooldownMs: 60_000,
+      legBPresence: 'skip-offline',
+    });
     expect(s.redisUrl).toBeUndefined();
     expect(s.node).toMatch(/:\d+$/);
   });
@@ -88,6 +96,8 @@ describe('pair store settings', () => {
     expect(keyOf({ leaseTtlMs: 'x' })).toBe('leaseTtlMs');
     expect(keyOf({ redisUrl: 'http://x' })).toBe('redisUrl');
     expect(keyOf({ poolsize: 3 })).toBe('poolsize');
+    expect(keyOf({ legBPresence: 'sometimes' })).toBe('legBPresence');
+    expect(keyOf({ suspectCooldownMs: -1 })).toBe('suspectCooldownMs');
     expect(keyOf({ poolSize: 3 })).toBe('none');
   });
 
@@ -95,6 +105,9 @@ describe('pair store settings', () => {
     const s = pairStoreSettingsFromEnv({ REDIS_URL: 'redis://127.0.0.1:6379', TANDEM_POOL_SIZE: '12', TANDEM_PAIR_BASE: '8000' });
     expect([s.redisUrl, s.poolSize, s.baseExtension]).toEqual(['redis://127.0.0.1:6379', 12, 8000]);
     expect(() => pairStoreSettingsFromEnv({ TANDEM_POOL_SIZE: 'many' })).toThrow(ConfigError);
+    const presence = pairStoreSettingsFromEnv({ TANDEM_LEGB_PRESENCE: 'ignore', TANDEM_SUSPECT_COOLDOWN_MS: '0' });
+    expect([presence.legBPresence, presence.suspectCooldownMs]).toEqual(['ignore', 0]);
+    expect(() => pairStoreSettingsFromEnv({ TANDEM_LEGB_PRESENCE: 'online' })).toThrow(expect.objectContaining({ key: 'legBPresence' }) as Error);
   });
 
   it('createPairStore picks Redis with a URL and memory without', async () => {
@@ -106,6 +119,8 @@ describe('pair store settings', () => {
     const redis = createPairStore({ redisUrl: 'redis://127.0.0.1:6379', redisKeyPrefix: prefix, poolSize: 2, leaseTtlMs: 5000 });
     expect(redis).toBeInstanceOf(RedisPairStore);
     expect(redis.leaseTtlMs).toBe(5000);
+    expect((redis as RedisPairStore).suspectCooldownMs).toBe(60_000);
+    expect((createPairStore({ suspectCooldownMs: 0 }) as MemoryPairStore).suspectCooldownMs).toBe(0);
     expect((await redis.allocate()).pairId).toBe('pair_001');
     await redis.close();
     await deletePrefix(prefix);

@@ -4,7 +4,7 @@ import { RedisPairStore, StoreUnavailableError } from '../../../control/src/allo
 import { pairStoreContract } from './contract.js';
 import { REDIS_URL, closedPort, deletePrefix, keysUnder, sleep, testPrefix } from './redis-helpers.js';
 
-pairStoreContract('RedisPairStore', async ({ poolSize, leaseTtlMs, baseExtension }) => {
+pairStoreContract('RedisPairStore', async ({ poolSize, leaseTtlMs, baseExtension, suspectCooldownMs }) => {
   const keyPrefix = testPrefix();
   const store = new RedisPairStore({
     redisUrl: REDIS_URL,
@@ -12,6 +12,7 @@ pairStoreContract('RedisPairStore', async ({ poolSize, leaseTtlMs, baseExtension
     poolSize,
     leaseTtlMs,
     ...(baseExtension !== undefined && { baseExtension }),
+    ...(suspectCooldownMs !== undefined && { suspectCooldownMs }),
   });
   return { store, advance: sleep, cleanup: () => deletePrefix(keyPrefix) };
 });
@@ -30,18 +31,61 @@ describe('RedisPairStore', () => {
 
   it('keeps every key under its prefix', async () => {
     const keyPrefix = prefix();
-    const store = new RedisPairStore({ redisUrl: REDIS_URL, keyPrefix, poolSize: 3, journal: true });
+    const store = new RedisPairStore({ redisUrl: REDIS_URL, keyPrefix, poolSize: 4, journal: true });
     const a = await store.allocate();
-    await store.setEnabled('pair_003', false);
+    const b = await store.allocate();
+    await store.setEnabled('pair_004', false);
+    await store.setReachability({ unreachable: ['pair_003'], markTtlMs: 60_000 });
+    expect(await store.release(b.pairId, b.leaseToken, { suspect: true })).toBe(true);
     expect(await keysUnder(keyPrefix)).toEqual([
       `${keyPrefix}pairs:disabled`,
-      `${keyPrefix}pairs:free`,
       `${keyPrefix}pairs:journal`,
       `${keyPrefix}pairs:lease:0`,
       `${keyPrefix}pairs:leases`,
       `${keyPrefix}pairs:meta`,
+      `${keyPrefix}pairs:parked`,
+      `${keyPrefix}pairs:suspect`,
+      `${keyPrefix}pairs:unreachable`,
     ]);
     expect(await store.release(a.pairId, a.leaseToken)).toBe(true);
+    await store.close();
+  });
+
+  it('two nodes agree on an unreachable leg B: what one node writes, the other never hands out', async () => {
+    const keyPrefix = prefix();
+    const one = new RedisPairStore({ redisUrl: REDIS_URL, keyPrefix, poolSize: 3, node: 'one' });
+    const two = new RedisPairStore({ redisUrl: REDIS_URL, keyPrefix, poolSize: 3, node: 'two' });
+    // Node one follows AMI: 7001 (leg B of pair_001) went offline.
+    await one.setReachability({ unreachable: ['pair_001'], markTtlMs: 60_000 });
+    const granted = await Promise.all([two.allocate(), two.allocate()]);
+    expect(granted.map((s) => s.pairId).sort()).toEqual(['pair_002', 'pair_003']);
+    const err: unknown = await one.allocate().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'POOL_EXHAUSTED', leased: 2, unreachable: 1 });
+    // Both nodes follow presence and write the same picture: idempotent, no flapping.
+    await two.setReachability({ unreachable: ['pair_001'], complete: true, markTtlMs: 60_000 });
+    await one.setReachability({ unreachable: ['pair_001'], complete: true, markTtlMs: 60_000 });
+    await expect(two.allocate()).rejects.toMatchObject({ code: 'POOL_EXHAUSTED', unreachable: 1 });
+    // A pair one node released as suspect is at the back of the line for the other as well.
+    expect(await two.release(granted[0]!.pairId, granted[0]!.leaseToken, { suspect: true })).toBe(true);
+    expect(await two.release(granted[1]!.pairId, granted[1]!.leaseToken)).toBe(true);
+    const next = await one.allocate();
+    expect(next.pairId).toBe(granted[1]!.pairId);
+    // 7001 registers again: node two hears it, node one hands pair_001 out.
+    await two.setReachability({ reachable: ['pair_001'], markTtlMs: 60_000 });
+    expect((await one.allocate()).pairId).toBe('pair_001');
+    await one.close();
+    await two.close();
+  });
+
+  it('takes a reachability picture of a whole 10,000-pair pool in one update', async () => {
+    const keyPrefix = prefix();
+    const store = new RedisPairStore({ redisUrl: REDIS_URL, keyPrefix, poolSize: 10_000 });
+    const all = Array.from({ length: 10_000 }, (_, i) => store.pool.pairIdAt(i));
+    await store.setReachability({ unreachable: all.slice(0, 9_999), complete: true, markTtlMs: 60_000 });
+    expect((await store.allocate()).pairId).toBe('pair_10000');
+    expect(await store.allocate().catch((e: unknown) => e)).toMatchObject({ code: 'POOL_EXHAUSTED', leased: 1, unreachable: 9_999 });
+    await store.setReachability({ reachable: all.slice(0, 9_999), markTtlMs: 60_000 });
+    expect((await store.allocate()).pairId).toBe('pair_00001');
     await store.close();
   });
 

@@ -85,6 +85,25 @@ describe('pair_session against the Asterisk simulator', () => {
     await expectAllReleased(h);
   });
 
+  it('a pair whose leg B could not be originated goes to the back of the line, not to the head', async () => {
+    // No AMI: presence is unknown, so only the failed originate tells Tandem about 7001.
+    h = await startHarness({ portBase: 25000, poolSize: 2, workers: 1, endpoints: { '7001': { behaviour: 'nocontact' }, '7003': answering() } });
+    h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
+    await waitFor(() => h!.closed.length === 1, 10_000);
+    expect(h.closed[0]).toEqual({ pairId: 'pair_001', reason: 'originate-failed' });
+    // The next caller gets a pair that works, not the one that just failed.
+    const second = h.sim.placeCall({ callerNumber: '101', audio: tone(440) });
+    await waitFor(() => h!.active.length === 1, 10_000);
+    expect(h.active).toEqual(['pair_002']);
+    // With nothing else free, the suspect pair is still tried rather than the caller turned away.
+    h.sim.placeCall({ callerNumber: '102', audio: tone(440) });
+    await waitFor(() => h!.closed.length === 2, 10_000);
+    expect(h.closed[1]).toEqual({ pairId: 'pair_001', reason: 'originate-failed' });
+    expect(h.rejected).toEqual([]);
+    h.sim.hangup(second.channelId);
+    await expectAllReleased(h);
+  });
+
   it('maps a busy leg B to a busy hangup of the caller', async () => {
     h = await startHarness({ portBase: 25000, endpoints: { '7001': { behaviour: 'busy' } } });
     const reasons = spyHangupReasons(h);

@@ -48,8 +48,8 @@ async function withStore<T>(flags: StoreFlags, run: (store: RedisPairStore) => P
 }
 
 function formatTable(sessions: PairSession[]): string {
-  const header = ['PAIR_ID', 'EXT_A', 'EXT_B', 'STATE', 'CALLER', 'NODE', 'ASSIGNED', 'LEASE_EXPIRES'];
-  const rows = sessions.map((s) => [s.pairId, s.extA, s.extB, s.state, s.callerId ?? '-', s.node, s.assignedAt, s.leaseExpiresAt]);
+  const header = ['PAIR_ID', 'EXT_A', 'EXT_B', 'STATE', 'CALLER', 'NODE', 'OWNER', 'ASSIGNED', 'LEASE_EXPIRES'];
+  const rows = sessions.map((s) => [s.pairId, s.extA, s.extB, s.state, s.callerId ?? '-', s.node, s.owner, s.assignedAt, s.leaseExpiresAt]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
