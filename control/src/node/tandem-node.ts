@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
+import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
 import { MediaEngine, type EngineConfigInput } from '../../../engine/src/index.js';
 import { createPairStore, type PairStore, type PairStoreConfig } from '../alloc/index.js';
 import { AriClientAdapter, type AriClient } from '../ari/index.js';
@@ -19,7 +20,10 @@ import { PairAvailabilitySync } from './pair-availability.js';
 export interface TandemNodeOptions {
   engine?: EngineConfigInput;
   store?: PairStoreConfig;
-  ari: { url: string; username: string; password: string; requestTimeoutMs?: number; maxConcurrentRequests?: number };
+  /** `waitForAsterisk`: at start, retry with backoff while Asterisk is unreachable (not on refused credentials). */
+  ari: { url: string; username: string; password: string; requestTimeoutMs?: number; maxConcurrentRequests?: number; waitForAsterisk?: boolean };
+  /** Aborts a start still waiting (for Asterisk): start() rejects with the signal's reason. */
+  signal?: AbortSignal;
   calls?: CallConfigInput;
   /** The internal HTTP API; omitted = not served. */
   api?: { token?: string; host?: string; port?: number; socketPath?: string };
@@ -99,7 +103,8 @@ export class TandemNode {
       }
       const engine = await MediaEngine.start({ codec: calls.format, ...(options.engine ?? {}) });
       closers.push(() => engine.close());
-      const ari = await AriClientAdapter.connect({ ...options.ari, app: calls.app });
+      const { waitForAsterisk, ...ariOptions } = options.ari;
+      const ari = await AriClientAdapter.connect({ ...ariOptions, app: calls.app }, { waitForAsterisk: waitForAsterisk ?? false, ...(options.signal ? { signal: options.signal } : {}) });
       closers.push(() => ari.close());
       const redisUrl = options.store?.redisUrl;
       // One publishing connection for presence and transcripts (the pair store keeps its own).
@@ -140,10 +145,11 @@ export class TandemNode {
         closers.push(() => controlApi.close());
         apiAddress = await controlApi.listen();
       }
-      log.info({ app: calls.app, ari: options.ari.url, store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
+      log.info({ app: calls.app, ari: redactUrlPassword(options.ari.url), store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
       return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, transcripts, records, closers });
     } catch (err) {
-      log.error({ err: errorMessage(err) }, 'tandem node failed to start');
+      if (options.signal?.aborted) log.info('start abandoned (stopping)');
+      else log.error({ err: errorMessage(err) }, 'tandem node failed to start');
       await closeAll();
       throw err;
     }
