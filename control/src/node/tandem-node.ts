@@ -15,6 +15,7 @@ import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
 import { CallRecords, PgCallRecordStore, buildCallRecord } from '../records/index.js';
+import { logRedisLink } from '../redis/link-log.js';
 import { PairAvailabilitySync } from './pair-availability.js';
 
 export interface TandemNodeOptions {
@@ -109,7 +110,13 @@ export class TandemNode {
       const redisUrl = options.store?.redisUrl;
       // One publishing connection for presence and transcripts (the pair store keeps its own).
       const redis = redisUrl ? new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }) : null;
-      if (redis) closers.push(async () => void redis.disconnect());
+      if (redis) {
+        const unwatch = logRedisLink(redis, { log, role: 'presence and transcript publisher', url: redisUrl ?? '' });
+        closers.push(async () => {
+          redis.disconnect();
+          unwatch();
+        });
+      }
       const transcriptStore = db ? new PgTranscriptStore(db) : null;
       const transcripts = new TranscriptHub({ redis, prefix: options.store?.redisKeyPrefix ?? 'tandem:', store: transcriptStore });
       // Closed after the API (its streams) and before the pool (its last writes).
