@@ -122,17 +122,18 @@ redis.call('HSET', key, 'state', ARGV[5])
 return 1
 `;
 
-/** ARGV: prefix, journal, index, enabled ('1'/'0'). */
+/** ARGV: prefix, journal, index, enabled ('1'/'0'). 1 = availability changed, 0 = it already was so. */
 export const SET_ENABLED_LUA = `${PRELUDE}
 local idx = ARGV[3]
+local changed
 if ARGV[4] == '1' then
-  redis.call('SREM', DISABLED, idx)
+  changed = redis.call('SREM', DISABLED, idx)
   if redis.call('EXISTS', P .. 'lease:' .. idx) == 0 then redis.call('ZADD', FREE, idx, idx) end
 else
-  redis.call('SADD', DISABLED, idx)
+  changed = redis.call('SADD', DISABLED, idx)
   redis.call('ZREM', FREE, idx)
 end
-return 1
+return changed
 `;
 
 /**
