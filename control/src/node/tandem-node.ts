@@ -147,7 +147,7 @@ export class TandemNode {
         api = controlApi;
         if (presence && presenceStore) registerPresenceRoutes(controlApi.app, { feed: presence.tracker, store: presenceStore });
         registerTranslationRoutes(controlApi.app, { engine });
-        registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore });
+        registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore, pool: store.pool });
         registerCallRoutes(controlApi.app, { records });
         closers.push(() => controlApi.close());
         apiAddress = await controlApi.listen();
