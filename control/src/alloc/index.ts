@@ -9,6 +9,7 @@ export {
   pairStoreSettingsSchema,
   parsePairStoreSettings,
   pairStoreSettingsFromEnv,
+  PAIR_STORE_ENV,
   type PairStoreConfig,
   type PairStoreSettings,
 } from './config.js';

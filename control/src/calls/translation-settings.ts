@@ -24,6 +24,9 @@ const envSchema = z.object({
   TANDEM_TRANSLATE_BETWEEN: z.enum(['silence', 'nothing']).default('silence'),
 });
 
+/** Every variable translationFromEnv reads. */
+export const TRANSLATION_ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /** The default translation of every pair, or undefined when TANDEM_TRANSLATE_PROVIDER is unset. */
 export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | undefined {
   const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && v !== '' && (k.startsWith('TANDEM_') || k === 'OPENAI_API_KEY')));

@@ -34,6 +34,8 @@ export interface ControlApi {
    * `PUBLIC_ROUTE`, and errors thrown as ApiError become `{ code, message }`.
    */
   readonly app: FastifyInstance;
+  /** Every route served (method and path pattern, HEAD left out), in the order registered: docs/http-api.md lists each. */
+  readonly routes: ReadonlyArray<{ method: string; url: string }>;
   listen(): Promise<ListenAddress>;
   readonly closed: boolean;
   close(): Promise<void>;
@@ -79,6 +81,10 @@ export function createControlApi(options: ControlApiOptions): ControlApi {
     // Strict validation: a wrongly typed or unknown field is a 400, not silently coerced or dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   app.addSchema(errorBodySchema);
   app.addSchema(publicSessionSchema);
   app.addSchema(grantedSessionSchema);
@@ -96,6 +102,7 @@ export function createControlApi(options: ControlApiOptions): ControlApi {
 
   return {
     app,
+    routes,
     get closed() {
       return closed;
     },

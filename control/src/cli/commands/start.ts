@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { envIssueError } from '../../../../engine/src/common/env-error.js';
 import { logger } from '../../../../engine/src/common/logger.js';
 import { redactUrlPassword } from '../../../../engine/src/common/redact-url.js';
-import { pairStoreSettingsFromEnv } from '../../alloc/index.js';
-import { translationFromEnv } from '../../calls/translation-settings.js';
+import { PAIR_STORE_ENV, pairStoreSettingsFromEnv } from '../../alloc/index.js';
+import { TRANSLATION_ENV_VARIABLES, translationFromEnv } from '../../calls/translation-settings.js';
 import { TandemNode } from '../../node/tandem-node.js';
 import { addEngineOptions, engineConfigFromFlags, type EngineFlags } from './engine-options.js';
 import { untilSignal } from './signals.js';
@@ -33,6 +33,19 @@ const startEnvSchema = z.object({
   /** Where Asterisk serves media WebSockets (default: ARI_URL's host, ws://<host>/media/); --media websocket only. */
   TANDEM_MEDIA_URL: z.string().min(1).optional(),
 });
+
+/**
+ * Every environment variable `tandem start` reads besides its flags' own
+ * (`--workers` … take TANDEM_WORKERS …): the README's variable table lists
+ * each (test/control/cli/start-env-doc.test.ts keeps them in step).
+ */
+export const START_ENV_VARIABLES: readonly string[] = [
+  ...Object.keys(startEnvSchema.shape),
+  ...TRANSLATION_ENV_VARIABLES,
+  ...Object.keys(PAIR_STORE_ENV),
+  // Read by the logger when the process starts.
+  'TANDEM_LOG_LEVEL',
+];
 
 /** What a required variable is, for the message when it is missing. */
 const REQUIRED_MEANING: Readonly<Record<string, string>> = {
