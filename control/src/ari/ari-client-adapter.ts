@@ -4,7 +4,7 @@ import { logger, type Logger } from '../../../engine/src/common/logger.js';
 import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
 import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
 import type { AriClient, AriConnectionEvents, ExternalMediaParams, OriginateParams } from './client.js';
-import { AriError, codeForStatus, type AriErrorCode } from './errors.js';
+import { AriError, codeForStatus, fetchFailure, type AriErrorCode } from './errors.js';
 import { AriEventParseError, parseAriEvent } from './events.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { AriRest, type AriMethod } from './rest.js';
@@ -398,12 +398,6 @@ async function withoutSwaggerNotice<T>(run: () => Promise<T>): Promise<T> {
 /** Refused credentials need a person; everything else (refused, timed out, ARI not loaded yet) may pass. */
 function isTransient(err: unknown): boolean {
   return !(err instanceof AriError && err.code === 'UNAUTHORIZED');
-}
-
-/** fetch says only "fetch failed"; the reason is in its cause (e.g. "connect ECONNREFUSED 127.0.0.1:8088"). */
-function fetchFailure(err: unknown): string {
-  const cause = (err as { cause?: unknown } | null)?.cause;
-  return cause instanceof Error && cause.message !== '' ? cause.message : errorMessage(err);
 }
 
 function formatSeconds(ms: number): string {

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { errorMessage } from '../../../engine/src/common/errors.js';
+import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
 import { AmiConnection, endpointVisible, isDialable, listContacts, type AmiConnectionOptions } from '../ami/index.js';
+import { fetchFailure } from '../ari/errors.js';
 import { findInconsistencies } from '../realtime/sync.js';
 import { schemaVersion } from '../realtime/migrate.js';
 import { MIGRATIONS } from '../realtime/migrations/index.js';
@@ -82,9 +84,9 @@ export async function checkAri(options: AriCheckOptions): Promise<CheckResult[]>
   try {
     info = await fetch(`${base}/ari/asterisk/info`, { headers, signal });
   } catch (err) {
-    return [failed('ARI reachable', `${base}: ${errorMessage(err)}`, 'check ARI_URL and http.conf (enabled, bindaddr, bindport)')];
+    return [failed('ARI reachable', `${redactUrlPassword(base)}: ${fetchFailure(err)}`, 'check ARI_URL and http.conf (enabled, bindaddr, bindport)')];
   }
-  const reachable: CheckResult = { name: 'ARI reachable', ok: true, detail: `${base} answered ${info.status}` };
+  const reachable: CheckResult = { name: 'ARI reachable', ok: true, detail: `${redactUrlPassword(base)} answered ${info.status}` };
   if (info.status === 401) {
     return [reachable, failed('ARI credentials valid', '401 Authentication required', 'ARI_USERNAME / ARI_PASSWORD must match a user in ari.conf')];
   }
