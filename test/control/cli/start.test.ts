@@ -7,8 +7,16 @@ import { waitFor } from '../../support/rtp-peer.js';
 
 const cli = fileURLToPath(new URL('../../../control/src/cli/main.ts', import.meta.url));
 
+interface TandemProcess {
+  output: () => string;
+  exited: Promise<number | null>;
+  /** Resolves once the output contains `text`; rejects with the output if the process exits first. */
+  says: (text: string) => Promise<void>;
+  kill: (signal: NodeJS.Signals) => void;
+}
+
 /** `tandem start` as its own process, everything it writes collected in `output()`. */
-function startTandem(env: NodeJS.ProcessEnv, ports: string): { output: () => string; exited: Promise<number | null>; kill: (signal: NodeJS.Signals) => void } {
+function startTandem(env: NodeJS.ProcessEnv, ports: string): TandemProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', ports, '--no-api'], {
     env: { ...process.env, TANDEM_LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -17,9 +25,16 @@ function startTandem(env: NodeJS.ProcessEnv, ports: string): { output: () => str
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
   return {
     output: () => out,
     exited,
+    // The deadline only ends a stuck test: starting tsx and the engine takes a while on a busy machine.
+    says: async (text) => {
+      await waitFor(() => out.includes(text) || gone, 120_000, 50);
+      if (!out.includes(text)) throw new Error(`tandem start exited before saying ${JSON.stringify(text)}:\n${out}`);
+    },
     kill: (signal) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
@@ -81,10 +96,10 @@ describe('tandem start', () => {
     const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'late-secret' }, '28700-28799');
     let sim: AsteriskSimulator | null = null;
     try {
-      await waitFor(() => tandem.output().includes(`ARI not reachable at http://127.0.0.1:${port}, retrying in `), 30_000);
+      await tandem.says(`ARI not reachable at http://127.0.0.1:${port}, retrying in `);
       expect(tandem.output()).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
       sim = await AsteriskSimulator.start({ username: 'tandem', password: 'late-secret', port });
-      await waitFor(() => tandem.output().includes('tandem running'), 30_000);
+      await tandem.says('tandem running');
       expect(sim.isAppConnected('pair_session')).toBe(true);
       tandem.kill('SIGTERM');
       expect(await tandem.exited).toBe(0);
@@ -93,20 +108,20 @@ describe('tandem start', () => {
       tandem.kill('SIGKILL');
       await sim?.close();
     }
-  }, 90_000);
+  }, 300_000);
 
   it('stops cleanly on SIGTERM while still waiting for Asterisk', async () => {
     const port = await closedPort();
     const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'x' }, '28800-28899');
     try {
-      await waitFor(() => tandem.output().includes('retrying in'), 30_000);
+      await tandem.says('retrying in');
       tandem.kill('SIGTERM');
       expect(await tandem.exited).toBe(0);
       expect(tandem.output()).toContain('stopped while starting');
     } finally {
       tandem.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 180_000);
 
   it('exits 1 at once on refused ARI credentials, naming what to fix', async () => {
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'right-secret' });
@@ -120,5 +135,5 @@ describe('tandem start', () => {
       tandem.kill('SIGKILL');
       await sim.close();
     }
-  }, 60_000);
+  }, 180_000);
 });
