@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { EnvVarError, asEnvVarError } from '../../../engine/src/common/env-error.js';
 import { ConfigError } from '../../../engine/src/common/errors.js';
 import { parseConfig } from '../../../engine/src/common/parse-config.js';
 
@@ -54,27 +55,40 @@ export function parsePairStoreSettings(input: unknown): PairStoreSettings {
   return parseConfig(pairStoreSettingsSchema.strict(), input, 'pairStore');
 }
 
+/** The variables pairStoreSettingsFromEnv reads, and the settings key each sets. */
+export const PAIR_STORE_ENV = {
+  TANDEM_PAIR_BASE: 'baseExtension',
+  TANDEM_POOL_SIZE: 'poolSize',
+  TANDEM_LEASE_TTL_MS: 'leaseTtlMs',
+  REDIS_URL: 'redisUrl',
+  TANDEM_REDIS_PREFIX: 'redisKeyPrefix',
+  TANDEM_NODE: 'node',
+  TANDEM_SUSPECT_COOLDOWN_MS: 'suspectCooldownMs',
+  TANDEM_LEGB_PRESENCE: 'legBPresence',
+} as const satisfies Record<string, keyof PairStoreSettings>;
+
+const NUMERIC_ENV = new Set<string>(['TANDEM_PAIR_BASE', 'TANDEM_POOL_SIZE', 'TANDEM_LEASE_TTL_MS', 'TANDEM_SUSPECT_COOLDOWN_MS']);
+
 /**
- * Settings from the environment (`REDIS_URL`, `TANDEM_PAIR_BASE`, `TANDEM_POOL_SIZE`,
- * `TANDEM_LEASE_TTL_MS`, `TANDEM_REDIS_PREFIX`, `TANDEM_NODE`, `TANDEM_SUSPECT_COOLDOWN_MS`,
- * `TANDEM_LEGB_PRESENCE`), over `overrides`.
+ * Settings from the environment (PAIR_STORE_ENV), over `overrides`. A wrong
+ * value is an EnvVarError naming the variable and what is wrong with it.
  */
 export function pairStoreSettingsFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: PairStoreConfig = {}): PairStoreSettings {
   const fromEnv: Record<string, unknown> = {};
-  const num = (name: string, key: string): void => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return;
-    const value = Number(raw);
-    if (!Number.isFinite(value)) throw new ConfigError(key, `${name}="${raw}" is not a number`);
+  const variableOf = new Map<string, string>();
+  for (const [variable, key] of Object.entries(PAIR_STORE_ENV)) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    const value = NUMERIC_ENV.has(variable) ? Number(raw) : raw;
+    if (typeof value === 'number' && !Number.isFinite(value)) throw EnvVarError.invalid(variable, raw, 'not a number');
     fromEnv[key] = value;
-  };
-  num('TANDEM_PAIR_BASE', 'baseExtension');
-  num('TANDEM_POOL_SIZE', 'poolSize');
-  num('TANDEM_LEASE_TTL_MS', 'leaseTtlMs');
-  num('TANDEM_SUSPECT_COOLDOWN_MS', 'suspectCooldownMs');
-  if (env['TANDEM_LEGB_PRESENCE']) fromEnv['legBPresence'] = env['TANDEM_LEGB_PRESENCE'];
-  if (env['REDIS_URL']) fromEnv['redisUrl'] = env['REDIS_URL'];
-  if (env['TANDEM_REDIS_PREFIX']) fromEnv['redisKeyPrefix'] = env['TANDEM_REDIS_PREFIX'];
-  if (env['TANDEM_NODE']) fromEnv['node'] = env['TANDEM_NODE'];
-  return parsePairStoreSettings({ ...fromEnv, ...overrides });
+    variableOf.set(key, variable);
+  }
+  try {
+    return parsePairStoreSettings({ ...fromEnv, ...overrides });
+  } catch (err) {
+    const variable = err instanceof ConfigError && !(err.key in overrides) ? variableOf.get(err.key) : undefined;
+    if (err instanceof ConfigError && variable !== undefined) throw asEnvVarError(err, variable, env[variable] ?? '');
+    throw err;
+  }
 }

@@ -21,6 +21,7 @@ export {
   type LegBPresencePolicy,
   parsePairStoreSettings,
   pairStoreSettingsFromEnv,
+  PAIR_STORE_ENV,
   type PairStoreConfig,
   type PairStoreSettings,
 } from './config.js';

@@ -160,15 +160,14 @@ export class MemoryPairStore implements PairStore {
     return sessions;
   }
 
-  async setEnabled(pairId: string, enabled: boolean): Promise<void> {
+  async setEnabled(pairId: string, enabled: boolean): Promise<boolean> {
     this.#checkOpen();
     const index = this.pool.indexOf(pairId);
-    if (enabled) {
-      this.#disabled.delete(index);
-    } else {
-      this.#disabled.add(index);
-      this.#suspect.delete(index);
-    }
+    if (enabled) return this.#disabled.delete(index);
+    if (this.#disabled.has(index)) return false;
+    this.#disabled.add(index);
+    this.#suspect.delete(index);
+    return true;
   }
 
   async setReachability(update: ReachabilityUpdate): Promise<void> {

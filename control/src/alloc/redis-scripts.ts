@@ -172,18 +172,21 @@ return 1
 `;
 
 /**
- * ARGV: prefix, journal, index, enabled ('1'/'0'). Enabling a pair that is enabled already
- * changes nothing (the periodic availability pass must not end a suspect cool-down).
+ * ARGV: prefix, journal, index, enabled ('1'/'0'). 1 = availability changed, 0 = it already was so.
+ * Enabling a pair that is enabled already changes nothing (the periodic availability pass must
+ * not end a suspect cool-down).
  */
 export const SET_ENABLED_LUA = `${PRELUDE}
 local idx = ARGV[3]
+local changed
 if ARGV[4] == '1' then
-  if redis.call('SREM', DISABLED, idx) == 1 and not leased(idx) then place(idx, nil) end
+  changed = redis.call('SREM', DISABLED, idx)
+  if changed == 1 and not leased(idx) then place(idx, nil) end
 else
-  redis.call('SADD', DISABLED, idx)
+  changed = redis.call('SADD', DISABLED, idx)
   if not leased(idx) then place(idx, nil) end
 end
-return 1
+return changed
 `;
 
 /**

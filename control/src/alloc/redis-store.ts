@@ -187,10 +187,12 @@ export class RedisPairStore implements PairStore {
     return this.#read('');
   }
 
-  async setEnabled(pairId: string, enabled: boolean): Promise<void> {
+  async setEnabled(pairId: string, enabled: boolean): Promise<boolean> {
     const index = this.pool.indexOf(pairId);
-    await this.#run('tandemPairSetEnabled', index, enabled ? '1' : '0');
-    log.info({ pairId, enabled }, 'pair availability changed');
+    const changed = (await this.#run('tandemPairSetEnabled', index, enabled ? '1' : '0')) === 1;
+    // Callers re-assert every pair periodically: only a real change is news.
+    if (changed) log.debug({ pairId, enabled }, 'pair availability changed');
+    return changed;
   }
 
   async setReachability(update: ReachabilityUpdate): Promise<void> {

@@ -94,8 +94,11 @@ export interface PairStore {
   get(pairId: string): Promise<PairSession | null>;
   /** The session table: every leased pair, in pair order. */
   list(): Promise<PairSession[]>;
-  /** Pairs whose extensions are disabled or missing in PJSIP realtime are never handed out. A held lease is kept until released. */
-  setEnabled(pairId: string, enabled: boolean): Promise<void>;
+  /**
+   * Pairs whose extensions are disabled or missing in PJSIP realtime are never handed out. A held lease is kept until released.
+   * Resolves true when this changed the pair's availability, false when it already was so.
+   */
+  setEnabled(pairId: string, enabled: boolean): Promise<boolean>;
   /** Leg B presence (see ReachabilityUpdate); idempotent, so every node following presence may write it. */
   setReachability(update: ReachabilityUpdate): Promise<void>;
   /** Lease time to live in ms; a holder renews before it runs out (see LeaseKeeper). */

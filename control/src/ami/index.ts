@@ -37,5 +37,7 @@ export type { PresenceTrackerOptions, PresenceTrackerEvents, PresenceTrackerStat
 export { PresencePublisher, presenceChannel, encodePresenceChange, decodePresenceChange } from './publisher.js';
 export type { PresenceSink, PresencePublisherOptions, RedisPublisherClient, PresenceChangeWire } from './publisher.js';
 export { amiCommand, endpointVisible } from './command.js';
+export { listContacts, isDialable } from './contacts.js';
+export type { ContactListing, ListedContact } from './contacts.js';
 export { AmiPresenceService } from './presence-service.js';
 export type { AmiPresenceServiceOptions } from './presence-service.js';

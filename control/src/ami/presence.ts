@@ -1,12 +1,11 @@
-import { isIP } from 'node:net';
 import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
 import type { ExtensionStatus, PresenceChange, PresenceStore, PresenceUpdate } from '../realtime/presence-store.js';
 import type { AmiActionOptions, AmiActionResult, AmiConnectionEvents } from './connection.js';
 import type { AmiField } from './message.js';
-import { AmiActionError } from './errors.js';
-import { parseAmiEvent, type AmiEvent, type ContactStatusValue, type DeviceStateValue } from './events.js';
+import { isDialable, listContacts, type ContactListing, type ListedContact } from './contacts.js';
+import type { AmiEvent, ContactStatusValue, DeviceStateValue } from './events.js';
 import type { PresenceSink } from './publisher.js';
 import { contactUriIp } from './uri.js';
 
@@ -382,33 +381,15 @@ export class PresenceTracker extends TypedEmitter<PresenceTrackerEvents> {
     }
   }
 
-  #statusFromListing(table: Map<string, { status: string; ip: string | null }>): Known {
-    for (const [, c] of table) if (c.status === 'Reachable' || c.status === 'NonQualified') return { status: 'online', ip: c.ip };
+  #statusFromListing(table: Map<string, ListedContact>): Known {
+    for (const [, c] of table) if (isDialable(c)) return { status: 'online', ip: c.ip };
     for (const [, c] of table) if (c.status === 'Unknown') return { status: 'unknown', ip: c.ip };
     const first = table.values().next();
     return { status: 'offline', ip: first.done ? null : first.value.ip };
   }
 
-  /** number → uri → {status, ip}. "No Contacts found" (an Error response, recorded) is an empty listing. */
-  async #listContacts(): Promise<Map<string, Map<string, { status: string; ip: string | null }>>> {
-    const listing = new Map<string, Map<string, { status: string; ip: string | null }>>();
-    let events;
-    try {
-      events = (await this.#ami.action('PJSIPShowContacts', {}, { timeoutMs: this.#snapshotTimeoutMs })).events;
-    } catch (err) {
-      if (err instanceof AmiActionError && err.serverMessage.startsWith('No Contacts found')) return listing;
-      throw err;
-    }
-    for (const message of events) {
-      const ev = parseAmiEvent(message);
-      if (ev.type !== 'ContactList') continue;
-      // The URI names the phone's address; Via is the fallback when the URI holds a host name.
-      const viaIp = ev.viaAddr !== undefined && isIP(ev.viaAddr) !== 0 ? ev.viaAddr : null;
-      const ip = contactUriIp(ev.uri) ?? viaIp;
-      const table = listing.get(ev.endpoint) ?? new Map<string, { status: string; ip: string | null }>();
-      table.set(ev.uri, { status: ev.status, ip });
-      listing.set(ev.endpoint, table);
-    }
-    return listing;
+  /** number → uri → {status, ip}. */
+  #listContacts(): Promise<ContactListing> {
+    return listContacts(this.#ami, { timeoutMs: this.#snapshotTimeoutMs });
   }
 }

@@ -1,9 +1,10 @@
 import ariClient from 'ari-client';
 import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger, type Logger } from '../../../engine/src/common/logger.js';
+import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
 import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
 import type { AriClient, AriConnectionEvents, ExternalMediaParams, OriginateParams } from './client.js';
-import { AriError, codeForStatus, type AriErrorCode } from './errors.js';
+import { AriError, codeForStatus, fetchFailure, type AriErrorCode } from './errors.js';
 import { AriEventParseError, parseAriEvent } from './events.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { AriRest, type AriMethod } from './rest.js';
@@ -22,6 +23,21 @@ export interface AriConnectOptions {
   /** Backoff for our own reconnect loop once ari-client gives up. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Where the connection's log lines go (default: the `control.ari` logger). */
+  log?: Logger;
+}
+
+/** How `connect` behaves while Asterisk cannot be reached. */
+export interface AriStartOptions {
+  /**
+   * Keep trying, with the reconnect loop's backoff, while Asterisk is not
+   * reachable (refused, timed out, not answering ARI yet), saying so in the log
+   * each time. Refused credentials (401/403) are not transient and end the
+   * wait with an UNAUTHORIZED AriError. Default false: the first failure rejects.
+   */
+  waitForAsterisk?: boolean;
+  /** Ends the wait (shutdown while starting): connect rejects with this signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** The slice of ari-client we use: the connection and its event WebSocket (requests go through AriRest). */
@@ -93,7 +109,7 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
   readonly #options: Required<AriConnectOptions>;
   readonly #limiter: ConcurrencyLimiter;
   readonly #rest: AriRest;
-  readonly #log = logger('control.ari');
+  readonly #log: Logger;
   #raw: RawAri | null = null;
   #connected = false;
   #everConnected = false;
@@ -109,18 +125,35 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
       maxConcurrentRequests: 40,
       reconnectMinMs: 250,
       reconnectMaxMs: 10_000,
+      log: options.log ?? logger('control.ari'),
       ...options,
     };
+    this.#log = this.#options.log;
     this.#limiter = new ConcurrencyLimiter(this.#options.maxConcurrentRequests);
     const { url, username, password, requestTimeoutMs } = this.#options;
     this.#rest = new AriRest({ url, username, password, timeoutMs: requestTimeoutMs });
   }
 
-  /** Connects (swagger download + event WebSocket) and resolves once events flow. */
-  static async connect(options: AriConnectOptions): Promise<AriClientAdapter> {
+  /**
+   * Connects (swagger download + event WebSocket) and resolves once events
+   * flow; with `waitForAsterisk`, retries until Asterisk answers (see AriStartOptions).
+   */
+  static async connect(options: AriConnectOptions, start: AriStartOptions = {}): Promise<AriClientAdapter> {
     const adapter = new AriClientAdapter(options);
     try {
-      await adapter.#open();
+      for (;;) {
+        start.signal?.throwIfAborted();
+        try {
+          await adapter.#open();
+          break;
+        } catch (err) {
+          adapter.#discardConnection();
+          if (!start.waitForAsterisk || !isTransient(err)) throw err;
+          const delay = adapter.#nextRetryDelay();
+          adapter.#logRetry(err, delay);
+          await sleep(delay, start.signal);
+        }
+      }
     } catch (err) {
       await adapter.close();
       throw err;
@@ -227,19 +260,44 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
 
   async #preflight(): Promise<void> {
     const { url, username, password, requestTimeoutMs } = this.#options;
+    const shown = redactUrlPassword(url);
     const authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
     let response: Response;
     try {
       response = await fetch(`${url.replace(/\/+$/, '')}/ari/asterisk/info`, { headers: { authorization }, signal: AbortSignal.timeout(requestTimeoutMs) });
     } catch (err) {
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      throw new AriError(timedOut ? 'TIMEOUT' : 'UNAVAILABLE', `${url}: ${errorMessage(err)}`, null, 'connect');
+      throw new AriError(timedOut ? 'TIMEOUT' : 'UNAVAILABLE', `${shown}: ${timedOut ? `no answer within ${requestTimeoutMs} ms` : fetchFailure(err)}`, null, 'connect');
     }
     await response.body?.cancel();
     if (response.status === 401 || response.status === 403) {
-      throw new AriError('UNAUTHORIZED', `${url} refused user ${JSON.stringify(username)}: check ari.conf and ARI_USERNAME/ARI_PASSWORD`, response.status, 'connect');
+      throw new AriError(
+        'UNAUTHORIZED',
+        `ARI at ${shown} refused user ${JSON.stringify(username)} (${response.status}): ARI_USERNAME and ARI_PASSWORD must match a user section and its password in ari.conf`,
+        response.status,
+        'connect',
+      );
     }
-    if (!response.ok) throw new AriError(codeForStatus(response.status), `${url}/ari/asterisk/info answered ${response.status}`, response.status, 'connect');
+    if (!response.ok) throw new AriError(codeForStatus(response.status), `${shown}/ari/asterisk/info answered ${response.status}`, response.status, 'connect');
+  }
+
+  /** What a failed attempt left behind (ari-client connected, then start failed) is stopped. */
+  #discardConnection(): void {
+    this.#dispose(this.#raw);
+    this.#raw = null;
+    this.#connected = false;
+  }
+
+  /** The next wait of the reconnect loop: exponential from reconnectMinMs, capped, with jitter. */
+  #nextRetryDelay(): number {
+    const { reconnectMinMs, reconnectMaxMs } = this.#options;
+    return Math.round(Math.min(reconnectMaxMs, reconnectMinMs * 2 ** this.#attempt++) * (0.5 + Math.random() / 2));
+  }
+
+  /** One line per attempt: attempts are already spaced by the backoff (at most one per reconnectMaxMs once it is reached). */
+  #logRetry(err: unknown, delayMs: number): void {
+    const url = redactUrlPassword(this.#options.url);
+    this.#log.warn({ url, err: errorMessage(err), attempt: this.#attempt, retryInMs: delayMs }, `ARI not reachable at ${url}, retrying in ${formatSeconds(delayMs)}`);
   }
 
   #onConnected(): void {
@@ -258,17 +316,17 @@ export class AriClientAdapter extends TypedEmitter<AriConnectionEvents> implemen
     this.safeEmit('disconnected', reason);
   }
 
-  #scheduleReconnect(dead: RawAri): void {
+  #scheduleReconnect(dead: RawAri, failure?: unknown): void {
     if (this.#closed) return;
     this.#dispose(dead);
     if (this.#raw === dead) this.#raw = null;
-    const { reconnectMinMs, reconnectMaxMs } = this.#options;
-    const delay = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** this.#attempt++) * (0.5 + Math.random() / 2);
+    const delay = this.#nextRetryDelay();
+    if (failure !== undefined) this.#logRetry(failure, delay);
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = null;
       this.#open().catch((err: unknown) => {
-        this.#log.warn({ err: errorMessage(err), attempt: this.#attempt }, 'ARI reconnect failed');
-        this.#scheduleReconnect(dead);
+        this.#discardConnection();
+        this.#scheduleReconnect(dead, err);
       });
     }, delay);
   }
@@ -335,6 +393,32 @@ async function withoutSwaggerNotice<T>(run: () => Promise<T>): Promise<T> {
   } finally {
     console.log = original;
   }
+}
+
+/** Refused credentials need a person; everything else (refused, timed out, ARI not loaded yet) may pass. */
+function isTransient(err: unknown): boolean {
+  return !(err instanceof AriError && err.code === 'UNAUTHORIZED');
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it is aborted. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      const reason: unknown = signal?.reason;
+      reject(reason instanceof Error ? reason : new Error('aborted'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function withDeadline<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {

@@ -24,6 +24,13 @@ export function codeForStatus(status: number): AriErrorCode {
   return 'SERVER_ERROR';
 }
 
+/** fetch says only "fetch failed"; the reason is in its cause (e.g. "connect ECONNREFUSED 127.0.0.1:8088"). */
+export function fetchFailure(err: unknown): string {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  if (cause instanceof Error && cause.message !== '') return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof AriError && err.code === 'NOT_FOUND';
 }

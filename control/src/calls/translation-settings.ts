@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EnvVarError, asEnvVarError, envIssueError } from '../../../engine/src/common/env-error.js';
 import { ConfigError } from '../../../engine/src/common/errors.js';
 import { parsePairTranslation, type PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
 
@@ -23,36 +24,55 @@ const envSchema = z.object({
   TANDEM_TRANSLATE_BETWEEN: z.enum(['silence', 'nothing']).default('silence'),
 });
 
+/** Every variable translationFromEnv reads. */
+export const TRANSLATION_ENV_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 /** The default translation of every pair, or undefined when TANDEM_TRANSLATE_PROVIDER is unset. */
 export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | undefined {
   const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && v !== '' && (k.startsWith('TANDEM_') || k === 'OPENAI_API_KEY')));
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(String(issue?.path[0] ?? 'env'), issue?.message ?? 'invalid translation settings');
-  }
+  if (!parsed.success) throw envIssueError(parsed.error.issues, present);
   const e = parsed.data;
   if (e.TANDEM_TRANSLATE_PROVIDER === undefined) return undefined;
-  if (e.TANDEM_TRANSLATE_URL === undefined) throw new ConfigError('TANDEM_TRANSLATE_URL', 'is required when TANDEM_TRANSLATE_PROVIDER is set (ws:// or wss:// URL)');
+  if (e.TANDEM_TRANSLATE_URL === undefined) throw EnvVarError.missing('TANDEM_TRANSLATE_URL', 'the ws:// or wss:// URL of the translation service, needed when TANDEM_TRANSLATE_PROVIDER is set');
   const provider =
     e.TANDEM_TRANSLATE_PROVIDER === 'tandem'
       ? { kind: 'tandem' as const, url: e.TANDEM_TRANSLATE_URL, ...(e.TANDEM_TRANSLATE_TOKEN ? { token: e.TANDEM_TRANSLATE_TOKEN } : {}) }
       : {
           kind: 'openai-realtime' as const,
           url: e.TANDEM_TRANSLATE_URL,
-          apiKey: e.OPENAI_API_KEY ?? missing('OPENAI_API_KEY', 'is required for TANDEM_TRANSLATE_PROVIDER=openai-realtime'),
+          apiKey: e.OPENAI_API_KEY ?? missing('OPENAI_API_KEY', 'the API key of the OpenAI-Realtime-compatible service, needed for TANDEM_TRANSLATE_PROVIDER=openai-realtime'),
           ...(e.TANDEM_TRANSLATE_MODEL ? { model: e.TANDEM_TRANSLATE_MODEL } : {}),
         };
-  return parsePairTranslation({
-    provider,
-    languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B },
-    mode: e.TANDEM_TRANSLATE_MODE,
-    between: e.TANDEM_TRANSLATE_BETWEEN,
-  });
+  try {
+    return parsePairTranslation({
+      provider,
+      languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B },
+      mode: e.TANDEM_TRANSLATE_MODE,
+      between: e.TANDEM_TRANSLATE_BETWEEN,
+    });
+  } catch (err) {
+    // Name the variable the person set, not the settings key it became.
+    const variable = err instanceof ConfigError ? VARIABLE_OF_KEY[err.key] : undefined;
+    if (err instanceof ConfigError && variable !== undefined) throw asEnvVarError(err, variable, present[variable] ?? '');
+    throw err;
+  }
 }
 
-function missing(key: string, message: string): never {
-  throw new ConfigError(key, message);
+/** The settings keys parsePairTranslation reports, and the variables they come from. */
+const VARIABLE_OF_KEY: Readonly<Record<string, string>> = {
+  'provider.url': 'TANDEM_TRANSLATE_URL',
+  'provider.token': 'TANDEM_TRANSLATE_TOKEN',
+  'provider.apiKey': 'OPENAI_API_KEY',
+  'provider.model': 'TANDEM_TRANSLATE_MODEL',
+  'languages.A': 'TANDEM_LANG_A',
+  'languages.B': 'TANDEM_LANG_B',
+  mode: 'TANDEM_TRANSLATE_MODE',
+  between: 'TANDEM_TRANSLATE_BETWEEN',
+};
+
+function missing(variable: string, meaning: string): never {
+  throw EnvVarError.missing(variable, meaning);
 }
 
 const LANGUAGE = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;

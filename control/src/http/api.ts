@@ -2,9 +2,9 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ConfigError, InvalidStateError } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger, type Logger } from '../../../engine/src/common/logger.js';
 import type { PairStore } from '../alloc/index.js';
-import { registerBearerAuth } from './auth.js';
+import { bearerAuth, registerBearerAuth, type BearerAuth } from './auth.js';
 import { ApiError, errorBodySchema, errorHandler } from './errors.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { grantedSessionSchema, publicSessionSchema, registerPairRoutes } from './pairs-routes.js';
@@ -21,6 +21,8 @@ export interface ControlApiOptions {
   socketPath?: string;
   /** Per-request timeout in ms (default 10000): a slow store never pins a connection. */
   requestTimeoutMs?: number;
+  /** Where the API logs (default: the `control.http` logger). */
+  log?: Logger;
 }
 
 export type ListenAddress = { url: string } | { socketPath: string };
@@ -32,17 +34,19 @@ export interface ControlApi {
    * `PUBLIC_ROUTE`, and errors thrown as ApiError become `{ code, message }`.
    */
   readonly app: FastifyInstance;
+  /** Every route served (method and path pattern, HEAD left out), in the order registered: docs/http-api.md lists each. */
+  readonly routes: ReadonlyArray<{ method: string; url: string }>;
   listen(): Promise<ListenAddress>;
   readonly closed: boolean;
   close(): Promise<void>;
 }
 
 const MIN_TOKEN_LENGTH = 16;
-const log = logger('control.http');
 
 /** The internal HTTP API of the control plane (see docs/http-api.md). */
 export function createControlApi(options: ControlApiOptions): ControlApi {
   const { store, token, socketPath } = options;
+  const log = options.log ?? logger('control.http');
   const host = options.host ?? '127.0.0.1';
   if (socketPath === undefined && token === undefined) {
     throw new ConfigError('token', 'the HTTP API on TCP needs a bearer token (or use a Unix socket)');
@@ -54,9 +58,22 @@ export function createControlApi(options: ControlApiOptions): ControlApi {
     throw new ConfigError('port', `must be an integer in 0..65535, got ${options.port}`);
   }
 
+  const auth: BearerAuth | null = token === undefined ? null : bearerAuth(token, log);
+  const handleError = errorHandler(log);
   const app = Fastify({
     // The cast types the app with FastifyBaseLogger, which route plugins expect.
     loggerInstance: log as FastifyBaseLogger,
+    // A malformed or over-long path fails in the router, before any hook: answered here in
+    // the API's own shape, and only to a caller with the token (like an unknown route).
+    frameworkErrors: (error, request, reply) => {
+      try {
+        auth?.check(request);
+      } catch (refused) {
+        handleError(refused, request, reply);
+        return;
+      }
+      handleError(error, request, reply);
+    },
     // Per-request logs would be noise at call rates; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: options.requestTimeoutMs ?? 10_000,
@@ -64,14 +81,18 @@ export function createControlApi(options: ControlApiOptions): ControlApi {
     // Strict validation: a wrongly typed or unknown field is a 400, not silently coerced or dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
   app.addSchema(errorBodySchema);
   app.addSchema(publicSessionSchema);
   app.addSchema(grantedSessionSchema);
-  app.setErrorHandler(errorHandler(log));
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` });
+    void reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}` });
   });
-  if (token !== undefined) registerBearerAuth(app, token);
+  if (auth !== null) registerBearerAuth(app, auth);
   registerHealthRoutes(app, { store });
   registerPairRoutes(app, { store });
 
@@ -81,6 +102,7 @@ export function createControlApi(options: ControlApiOptions): ControlApi {
 
   return {
     app,
+    routes,
     get closed() {
       return closed;
     },

@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LogLimiter } from '../../../engine/src/common/log-limiter.js';
+import type { Logger } from '../../../engine/src/common/logger.js';
 import { ApiError } from './errors.js';
 
 declare module 'fastify' {
@@ -16,18 +18,44 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
+export interface BearerAuth {
+  /** Throws a 401 ApiError (and logs the refusal, rate-limited) unless the request carries the token. */
+  check(request: FastifyRequest): void;
+}
+
 /**
- * Requires `Authorization: Bearer <token>` on every non-public route. Both sides are
- * hashed first so the comparison is constant-time whatever the lengths.
+ * `Authorization: Bearer <token>`. Both sides are hashed first so the
+ * comparison is constant-time whatever the lengths. A refusal is logged with
+ * the remote address and what was wrong — never what was presented — at most
+ * once a minute per address, with the count of refusals held back since.
  */
-export function registerBearerAuth(app: FastifyInstance, token: string): void {
+export function bearerAuth(token: string, log: Logger, logIntervalMs = 60_000): BearerAuth {
   const expected = digest(token);
+  const limiter = new LogLimiter(logIntervalMs);
+  const refuse = (request: FastifyRequest, reason: 'missing bearer token' | 'invalid bearer token'): never => {
+    // A Unix socket has no peer address; its file mode says who may connect.
+    const remote = request.socket.remoteAddress ?? 'unix socket';
+    const suppressed = limiter.take(remote);
+    if (suppressed !== null) {
+      log.warn({ remote, method: request.method, path: request.url.split('?')[0]?.slice(0, 200), reason, suppressed }, `API request refused: ${reason}`);
+    }
+    throw new ApiError(401, 'UNAUTHORIZED', reason);
+  };
+  return {
+    check(request) {
+      const header = request.headers.authorization;
+      const match = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
+      const presented = match?.[1];
+      if (presented === undefined) refuse(request, 'missing bearer token');
+      else if (!timingSafeEqual(digest(presented), expected)) refuse(request, 'invalid bearer token');
+    },
+  };
+}
+
+/** Requires the bearer token on every route whose config is not PUBLIC_ROUTE (unknown routes included). */
+export function registerBearerAuth(app: FastifyInstance, auth: BearerAuth): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config.tandemPublic === true) return;
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
-    const presented = match?.[1];
-    if (presented === undefined) throw new ApiError(401, 'UNAUTHORIZED', 'missing bearer token');
-    if (!timingSafeEqual(digest(presented), expected)) throw new ApiError(401, 'UNAUTHORIZED', 'invalid bearer token');
+    auth.check(request);
   });
 }

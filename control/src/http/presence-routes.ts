@@ -1,6 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { PresenceChange, PresenceStore } from '../realtime/presence-store.js';
+import { errorMessage } from '../../../engine/src/common/errors.js';
+import { logger } from '../../../engine/src/common/logger.js';
+import { ApiError } from './errors.js';
 import { sseStreams } from './sse.js';
+
+const log = logger('control.http.presence');
 
 /** Where presence changes come from (the AMI PresenceTracker is one). */
 export interface PresenceFeed {
@@ -24,7 +29,13 @@ export function registerPresenceRoutes(app: FastifyInstance, options: PresenceRo
   const openStream = sseStreams(app);
 
   app.get('/v1/presence', async () => {
-    const statuses = await options.store.statuses();
+    let statuses;
+    try {
+      statuses = await options.store.statuses();
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'reading presence failed');
+      throw new ApiError(503, 'PRESENCE_UNAVAILABLE', 'the presence database is not answering');
+    }
     return { extensions: [...statuses].map(([number, status]) => ({ number, status })) };
   });
 

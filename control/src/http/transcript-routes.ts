@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
+import type { PairPool } from '../alloc/index.js';
 import { pgErrorCode } from '../realtime/errors.js';
 import { CallIdSchema, PAIR_ID_PATTERN, encodeTranscript, type TranscriptRecord } from '../transcripts/schema.js';
 import type { StoredTranscript, TranscriptReader } from '../transcripts/store.js';
@@ -15,6 +16,8 @@ export interface TranscriptFeed {
 
 export interface TranscriptRoutesOptions {
   hub: TranscriptFeed;
+  /** The node's pairs: a PAIR_ID outside them is 404 UNKNOWN_PAIR, as on every pair route. */
+  pool: Pick<PairPool, 'indexOf'>;
   /** Stored finals; without one (no DATABASE_URL) the list route answers 503 NO_DATABASE. */
   store?: TranscriptReader | null;
   /** Comment lines keep idle proxies and clients from closing the stream (default 15 s). */
@@ -87,12 +90,12 @@ export function registerTranscriptRoutes(app: FastifyInstance, options: Transcri
             limit: { type: 'string', pattern: '^[0-9]{1,6}$' },
           },
         },
-        response: { 200: listResponse, 400: errorRef, 503: errorRef },
+        response: { 200: listResponse, 400: errorRef, 404: errorRef, 503: errorRef },
       },
     },
     async (request) => {
       const { pairId } = request.params;
-      checkPairId(pairId);
+      checkPairId(pairId, options.pool);
       const { callId, since, limit } = request.query;
       if (callId !== undefined) checkCallId(callId);
       const sinceDate = since === undefined ? undefined : new Date(since);
@@ -125,12 +128,12 @@ export function registerTranscriptRoutes(app: FastifyInstance, options: Transcri
           additionalProperties: false,
           properties: { pairId: { type: 'string' }, callId: { type: 'string' } },
         },
-        response: { 400: errorRef },
+        response: { 400: errorRef, 404: errorRef },
       },
     },
     (request, reply) => {
       const { pairId, callId } = request.query;
-      if (pairId !== undefined) checkPairId(pairId);
+      if (pairId !== undefined) checkPairId(pairId, options.pool);
       if (callId !== undefined) checkCallId(callId);
       openStream(request, reply, {
         banner: 'tandem transcript stream',
@@ -151,9 +154,14 @@ export function registerTranscriptRoutes(app: FastifyInstance, options: Transcri
   );
 }
 
-function checkPairId(pairId: string): void {
+function checkPairId(pairId: string, pool: Pick<PairPool, 'indexOf'>): void {
   if (!PAIR_ID_PATTERN.test(pairId)) {
     throw new ApiError(400, 'INVALID_PAIR_ID', `invalid PAIR_ID ${JSON.stringify(pairId.slice(0, 80))}: expected 1-64 of [A-Za-z0-9_.-], e.g. pair_001`);
+  }
+  try {
+    pool.indexOf(pairId);
+  } catch (err) {
+    throw new ApiError(404, 'UNKNOWN_PAIR', errorMessage(err));
   }
 }
 

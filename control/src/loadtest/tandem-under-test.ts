@@ -358,6 +358,8 @@ export class ChildTandem implements TandemUnderTest {
 /** Deletes the run's Redis keys (its own prefix). */
 export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
   const redis = new Redis(url, { commandTimeout: 5000, maxRetriesPerRequest: 1, lazyConnect: true });
+  // A failure reaches us through the rejected command; without a listener ioredis would also print each one.
+  redis.on('error', () => undefined);
   try {
     await redis.connect();
     let cursor = '0';

@@ -1,12 +1,14 @@
 import type { Pool } from 'pg';
 import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger, type Logger } from '../../../engine/src/common/logger.js';
 import type { PairStore } from '../alloc/index.js';
 import { readyPairExtensions } from '../realtime/pairs.js';
 
 export interface PairAvailabilityReport {
   enabled: number;
   disabled: string[];
+  /** Pairs whose availability this pass changed in the store (every pair can be new on the first pass). */
+  changed: string[];
 }
 
 /**
@@ -17,13 +19,16 @@ export interface PairAvailabilityReport {
 export class PairAvailabilitySync {
   readonly #store: PairStore;
   readonly #db: Pool;
-  readonly #log = logger('control.pairs.availability');
+  readonly #log: Logger;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<PairAvailabilityReport> | null = null;
+  /** The disabled pairs the last pass reported, to log only what changes (null before the first pass). */
+  #lastDisabled: ReadonlySet<string> | null = null;
 
-  constructor(store: PairStore, db: Pool) {
+  constructor(store: PairStore, db: Pool, options: { log?: Logger } = {}) {
     this.#store = store;
     this.#db = db;
+    this.#log = options.log ?? logger('control.pairs.availability');
   }
 
   /** One pass: enables every ready pair and disables the others. */
@@ -53,16 +58,34 @@ export class PairAvailabilitySync {
     const ready = await readyPairExtensions(this.#db);
     const pool = this.#store.pool;
     const disabled: string[] = [];
+    const changed: string[] = [];
     for (let i = 0; i < pool.size; i++) {
       const pairId = pool.pairIdAt(i);
       const { extA, extB } = pool.extensionsAt(i);
       const usable = ready.has(extA) && ready.has(extB);
       if (!usable) disabled.push(pairId);
-      await this.#store.setEnabled(pairId, usable);
+      // Every pair is re-asserted (another node or `tandem pairs` may have changed it); only changes are news.
+      if (await this.#store.setEnabled(pairId, usable)) changed.push(pairId);
     }
-    if (disabled.length > 0) {
-      this.#log.warn({ disabled: disabled.length, first: disabled.slice(0, 5) }, 'pairs without ready PJSIP extensions are not handed out');
+    this.#logChanges(disabled);
+    return { enabled: pool.size - disabled.length, disabled, changed };
+  }
+
+  /** The first pass says how things are; later passes speak only when the set of disabled pairs changed. */
+  #logChanges(disabled: readonly string[]): void {
+    const before = this.#lastDisabled;
+    const now = new Set(disabled);
+    this.#lastDisabled = now;
+    if (before === null) {
+      if (disabled.length > 0) this.#log.warn({ disabled: disabled.length, first: disabled.slice(0, 5) }, 'pairs without ready PJSIP extensions are not handed out');
+      return;
     }
-    return { enabled: pool.size - disabled.length, disabled };
+    const nowDisabled = disabled.filter((id) => !before.has(id));
+    const nowEnabled = [...before].filter((id) => !now.has(id));
+    if (nowDisabled.length === 0 && nowEnabled.length === 0) return;
+    this.#log.info(
+      { disabled: nowDisabled.length, enabled: nowEnabled.length, firstDisabled: nowDisabled.slice(0, 5), firstEnabled: nowEnabled.slice(0, 5), totalDisabled: disabled.length },
+      'pair availability changed with PJSIP realtime',
+    );
   }
 }

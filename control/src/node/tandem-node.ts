@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
+import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
 import { MediaEngine, type EngineConfigInput } from '../../../engine/src/index.js';
 import { createPairStore, parsePairStoreSettings, type PairStore, type PairStoreConfig } from '../alloc/index.js';
 import { AriClientAdapter, type AriClient } from '../ari/index.js';
@@ -14,13 +15,17 @@ import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
 import { CallRecords, PgCallRecordStore, buildCallRecord } from '../records/index.js';
+import { logRedisLink } from '../redis/link-log.js';
 import { PairAvailabilitySync } from './pair-availability.js';
 import { PairReachabilitySync } from './pair-reachability.js';
 
 export interface TandemNodeOptions {
   engine?: EngineConfigInput;
   store?: PairStoreConfig;
-  ari: { url: string; username: string; password: string; requestTimeoutMs?: number; maxConcurrentRequests?: number };
+  /** `waitForAsterisk`: at start, retry with backoff while Asterisk is unreachable (not on refused credentials). */
+  ari: { url: string; username: string; password: string; requestTimeoutMs?: number; maxConcurrentRequests?: number; waitForAsterisk?: boolean };
+  /** Aborts a start still waiting (for Asterisk): start() rejects with the signal's reason. */
+  signal?: AbortSignal;
   calls?: CallConfigInput;
   /** The internal HTTP API; omitted = not served. */
   api?: { token?: string; host?: string; port?: number; socketPath?: string };
@@ -108,12 +113,19 @@ export class TandemNode {
       }
       const engine = await MediaEngine.start({ codec: calls.format, ...(options.engine ?? {}) });
       closers.push(() => engine.close());
-      const ari = await AriClientAdapter.connect({ ...options.ari, app: calls.app });
+      const { waitForAsterisk, ...ariOptions } = options.ari;
+      const ari = await AriClientAdapter.connect({ ...ariOptions, app: calls.app }, { waitForAsterisk: waitForAsterisk ?? false, ...(options.signal ? { signal: options.signal } : {}) });
       closers.push(() => ari.close());
       const redisUrl = options.store?.redisUrl;
       // One publishing connection for presence and transcripts (the pair store keeps its own).
       const redis = redisUrl ? new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }) : null;
-      if (redis) closers.push(async () => void redis.disconnect());
+      if (redis) {
+        const unwatch = logRedisLink(redis, { log, role: 'presence and transcript publisher', url: redisUrl ?? '' });
+        closers.push(async () => {
+          redis.disconnect();
+          unwatch();
+        });
+      }
       const transcriptStore = db ? new PgTranscriptStore(db) : null;
       const transcripts = new TranscriptHub({ redis, prefix: options.store?.redisKeyPrefix ?? 'tandem:', store: transcriptStore });
       // Closed after the API (its streams) and before the pool (its last writes).
@@ -152,15 +164,16 @@ export class TandemNode {
         api = controlApi;
         if (presence && presenceStore) registerPresenceRoutes(controlApi.app, { feed: presence.tracker, store: presenceStore });
         registerTranslationRoutes(controlApi.app, { engine });
-        registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore });
+        registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore, pool: store.pool });
         registerCallRoutes(controlApi.app, { records });
         closers.push(() => controlApi.close());
         apiAddress = await controlApi.listen();
       }
-      log.info({ app: calls.app, ari: options.ari.url, store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
+      log.info({ app: calls.app, ari: redactUrlPassword(options.ari.url), store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
       return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, closers });
     } catch (err) {
-      log.error({ err: errorMessage(err) }, 'tandem node failed to start');
+      if (options.signal?.aborted) log.info('start abandoned (stopping)');
+      else log.error({ err: errorMessage(err) }, 'tandem node failed to start');
       await closeAll();
       throw err;
     }

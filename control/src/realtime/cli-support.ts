@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
+import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
 import { createPgPool, DEFAULT_DATABASE_URL } from './db.js';
 import { RealtimeError, pgErrorCode } from './errors.js';
 
@@ -10,7 +11,7 @@ export function databaseUrl(flag: string | undefined): string {
 
 /** The URL with any password replaced, for messages. */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  return redactUrlPassword(url);
 }
 
 /**

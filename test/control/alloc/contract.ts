@@ -154,8 +154,10 @@ export function pairStoreContract(name: string, factory: StoreFactory): void {
       expect((await store.allocate()).pairId).toBe('pair_003');
       const err: unknown = await store.allocate().catch((e: unknown) => e);
       expect((err as PoolExhaustedError).code).toBe('POOL_EXHAUSTED');
-      await store.setEnabled('pair_002', true);
-      await store.setEnabled('pair_002', true);
+      expect(await store.setEnabled('pair_002', true)).toBe(true);
+      expect(await store.setEnabled('pair_002', true)).toBe(false); // already enabled: no change to report
+      expect(await store.setEnabled('pair_003', false)).toBe(true);
+      expect(await store.setEnabled('pair_003', false)).toBe(false);
       expect((await store.allocate()).pairId).toBe('pair_002');
     });
 

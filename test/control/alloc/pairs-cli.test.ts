@@ -50,6 +50,7 @@ describe('tandem pairs', () => {
       expect((await run(['pairs', ...common, 'release', 'pair_001', '--token', a.leaseToken])).out).toBe('pair_001 released\n');
       expect(await store.get('pair_001')).toBeNull();
       expect((await run(['pairs', ...common, 'disable', 'pair_001'])).out).toBe('pair_001 disabled\n');
+      expect((await run(['pairs', ...common, 'disable', 'pair_001'])).out).toBe('pair_001 was already disabled\n');
       expect((await store.allocate()).pairId).toBe('pair_002');
       await run(['pairs', ...common, 'enable', 'pair_001']);
       expect((await store.allocate()).pairId).toBe('pair_001');

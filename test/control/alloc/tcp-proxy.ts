@@ -4,12 +4,30 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   #server: Server | null = null;
   readonly #sockets = new Set<Socket>();
+  #refusing = false;
   port = 0;
+  /** Connections reset while refusing: each is one reconnect attempt a client made. */
+  refused = 0;
 
   constructor(readonly targetPort: number) {}
 
+  /**
+   * While refusing, every connection is reset as soon as it is accepted, and
+   * the live ones are dropped: an outage whose reconnect attempts can be counted.
+   */
+  setRefusing(refusing: boolean): void {
+    this.#refusing = refusing;
+    if (refusing) for (const s of this.#sockets) s.destroy();
+  }
+
   async start(port = this.port): Promise<void> {
     const server = createServer((client) => {
+      if (this.#refusing) {
+        this.refused++;
+        client.on('error', () => undefined);
+        client.resetAndDestroy();
+        return;
+      }
       const upstream = connect(this.targetPort, '127.0.0.1');
       for (const s of [client, upstream]) {
         this.#sockets.add(s);

@@ -2,9 +2,44 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { closedPort } from '../../support/ports.js';
 import { waitFor } from '../../support/rtp-peer.js';
 
 const cli = fileURLToPath(new URL('../../../control/src/cli/main.ts', import.meta.url));
+
+interface TandemProcess {
+  output: () => string;
+  exited: Promise<number | null>;
+  /** Resolves once the output contains `text`; rejects with the output if the process exits first. */
+  says: (text: string) => Promise<void>;
+  kill: (signal: NodeJS.Signals) => void;
+}
+
+/** `tandem start` as its own process, everything it writes collected in `output()`. */
+function startTandem(env: NodeJS.ProcessEnv, ports: string): TandemProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', ports, '--no-api'], {
+    env: { ...process.env, TANDEM_LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  return {
+    output: () => out,
+    exited,
+    // The deadline only ends a stuck test: starting tsx and the engine takes a while on a busy machine.
+    says: async (text) => {
+      await waitFor(() => out.includes(text) || gone, 120_000, 50);
+      if (!out.includes(text)) throw new Error(`tandem start exited before saying ${JSON.stringify(text)}:\n${out}`);
+    },
+    kill: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
+}
 
 describe('tandem start', () => {
   it('runs the control plane and the engine against ARI_URL, serves calls, and stops cleanly on SIGTERM', async () => {
@@ -55,4 +90,50 @@ describe('tandem start', () => {
     expect(err).toContain('Asterisk does not play slin16 received over RTP externalMedia');
     expect(err).toContain('--media websocket');
   }, 30_000);
+
+  it('waits for an Asterisk that is not up yet, saying so, and serves once it is', async () => {
+    const port = await closedPort();
+    const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'late-secret' }, '28700-28799');
+    let sim: AsteriskSimulator | null = null;
+    try {
+      await tandem.says(`ARI not reachable at http://127.0.0.1:${port}, retrying in `);
+      expect(tandem.output()).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
+      sim = await AsteriskSimulator.start({ username: 'tandem', password: 'late-secret', port });
+      await tandem.says('tandem running');
+      expect(sim.isAppConnected('pair_session')).toBe(true);
+      tandem.kill('SIGTERM');
+      expect(await tandem.exited).toBe(0);
+      expect(tandem.output()).not.toContain('late-secret');
+    } finally {
+      tandem.kill('SIGKILL');
+      await sim?.close();
+    }
+  }, 300_000);
+
+  it('stops cleanly on SIGTERM while still waiting for Asterisk', async () => {
+    const port = await closedPort();
+    const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'x' }, '28800-28899');
+    try {
+      await tandem.says('retrying in');
+      tandem.kill('SIGTERM');
+      expect(await tandem.exited).toBe(0);
+      expect(tandem.output()).toContain('stopped while starting');
+    } finally {
+      tandem.kill('SIGKILL');
+    }
+  }, 180_000);
+
+  it('exits 1 at once on refused ARI credentials, naming what to fix', async () => {
+    const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'right-secret' });
+    const tandem = startTandem({ ARI_URL: sim.ariUrl, ARI_PASSWORD: 'wrong-secret' }, '28900-28999');
+    try {
+      expect(await tandem.exited).toBe(1);
+      expect(tandem.output()).toMatch(/tandem: connect: ARI at http:\/\/127\.0\.0\.1:\d+ refused user "tandem" \(401\): ARI_USERNAME and ARI_PASSWORD must match/);
+      expect(tandem.output()).not.toContain('retrying');
+      expect(tandem.output()).not.toContain('wrong-secret');
+    } finally {
+      tandem.kill('SIGKILL');
+      await sim.close();
+    }
+  }, 180_000);
 });

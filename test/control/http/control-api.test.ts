@@ -8,6 +8,7 @@ import { ConfigError, InvalidStateError } from '../../../engine/src/common/error
 import { MemoryPairStore, RedisPairStore, type PairStore } from '../../../control/src/alloc/index.js';
 import { createControlApi, PUBLIC_ROUTE, type ControlApi, type ListenAddress } from '../../../control/src/http/index.js';
 import { closedPort } from '../alloc/redis-helpers.js';
+import { captureLog } from '../../support/capture-log.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -94,6 +95,48 @@ describe('control API', () => {
     expect((await call(address, 'GET', '/v1/secret')).status).toBe(401);
     // The health probe is public and says nothing about calls.
     expect(await call(address, 'GET', '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('logs refused requests with the remote address and the reason, never the token, at most once a minute per address', async () => {
+    const captured = captureLog();
+    const store = new MemoryPairStore({ poolSize: 2 });
+    const api = createControlApi({ store, token: TOKEN, log: captured.log });
+    cleanups.push(() => store.close());
+    cleanups.push(() => api.close());
+    const address = await api.listen();
+    for (let i = 0; i < 5; i++) {
+      expect((await call(address, 'GET', '/v1/pairs?x=1', { headers: { authorization: 'Bearer presented-wrong-token-4242' } })).status).toBe(401);
+    }
+    expect((await call(address, 'GET', '/v1/pairs')).status).toBe(401);
+    expect((await call(address, 'GET', '/v1/pairs', { headers: AUTH })).status).toBe(200);
+    const refusals = captured.lines().filter((l) => String(l.msg).startsWith('API request refused'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ level: 40, remote: '127.0.0.1', method: 'GET', path: '/v1/pairs', reason: 'invalid bearer token', suppressed: 0 });
+    expect(captured.text()).not.toContain('presented-wrong-token');
+    expect(captured.text()).not.toContain(TOKEN);
+  });
+
+  it('every error has the one body shape and the code its status means: 413, 415, 414 and a bad URL too', async () => {
+    const { address } = await start();
+    const url = 'url' in address ? address.url : '';
+    const expectError = async (res: globalThis.Response, status: number, code: string): Promise<string> => {
+      expect(res.status).toBe(status);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(Object.keys(body).sort()).toEqual(['code', 'message']);
+      expect(body['code']).toBe(code);
+      return String(body['message']);
+    };
+    const json = { ...AUTH, 'content-type': 'application/json' };
+    await expectError(await fetch(`${url}/v1/pairs`, { method: 'POST', headers: json, body: JSON.stringify({ callerId: 'x'.repeat(20_000) }) }), 413, 'PAYLOAD_TOO_LARGE');
+    await expectError(await fetch(`${url}/v1/pairs`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/xml' }, body: '<pair/>' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expectError(await fetch(`${url}/v1/pairs`, { method: 'POST', headers: json, body: '{"callerId":' }), 400, 'BAD_REQUEST');
+    // Over-long and malformed paths fail in the router, before any hook: the same shape, and the token still comes first.
+    const long = `/v1/pairs/${'p'.repeat(101)}`;
+    expect(await expectError(await fetch(`${url}${long}`, { headers: AUTH }), 414, 'URI_TOO_LONG')).toBe('a path parameter is longer than 100 characters');
+    await expectError(await fetch(`${url}${long}`), 401, 'UNAUTHORIZED');
+    await expectError(await fetch(`${url}/v1/pairs/%E0%A4%A`, { headers: AUTH }), 400, 'BAD_REQUEST');
+    await expectError(await fetch(`${url}/v1/pairs/%E0%A4%A`), 401, 'UNAUTHORIZED');
+    await expectError(await fetch(`${url}/v1/nothing-here`, { headers: AUTH }), 404, 'NOT_FOUND');
   });
 
   it('POST /v1/pairs allocates: 201 with the session and its lease token', async () => {

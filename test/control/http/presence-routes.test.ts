@@ -4,6 +4,9 @@ import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
 import { MemoryPairStore } from '../../../control/src/alloc/index.js';
 import { createControlApi, registerPresenceRoutes, type ControlApi } from '../../../control/src/http/index.js';
 import type { ExtensionStatus, PresenceChange, PresenceStore, PresenceUpdate } from '../../../control/src/realtime/presence-store.js';
+import { createPgPool } from '../../../control/src/realtime/db.js';
+import { PgPresenceStore } from '../../../control/src/realtime/presence-store.js';
+import { closedPort } from '../../support/ports.js';
 import { waitFor } from '../../support/rtp-peer.js';
 
 const TOKEN = 'presence-token-0123456789';
@@ -85,5 +88,21 @@ describe('presence over the HTTP API', () => {
     api = null;
     await ended;
     expect(feed.listenerCount('presence')).toBe(0);
+  });
+
+  it('answers 503 PRESENCE_UNAVAILABLE in the one error shape when the database does not answer', async () => {
+    const dead = createPgPool({ connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/none`, connectTimeoutMs: 1000 });
+    try {
+      const pairs = new MemoryPairStore({ poolSize: 2 });
+      api = createControlApi({ store: pairs, token: TOKEN });
+      registerPresenceRoutes(api.app, { feed: new FakeFeed(), store: new PgPresenceStore(dead) });
+      const address = await api.listen();
+      if (!('url' in address)) throw new Error('expected TCP');
+      const res = await fetch(`${address.url}/v1/presence`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ code: 'PRESENCE_UNAVAILABLE', message: 'the presence database is not answering' });
+    } finally {
+      await dead.end();
+    }
   });
 });

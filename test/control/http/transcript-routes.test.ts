@@ -20,8 +20,9 @@ afterEach(async () => {
 });
 
 async function start(hub: TranscriptHub, store: TranscriptReader | null): Promise<string> {
-  api = createControlApi({ store: new MemoryPairStore({ poolSize: 2 }), token: TOKEN });
-  registerTranscriptRoutes(api.app, { hub, store, heartbeatMs: 50 });
+  const pairs = new MemoryPairStore({ poolSize: 2 });
+  api = createControlApi({ store: pairs, token: TOKEN });
+  registerTranscriptRoutes(api.app, { hub, store, heartbeatMs: 50, pool: pairs.pool });
   const address = await api.listen();
   if (!('url' in address)) throw new Error('expected TCP');
   return address.url;
@@ -58,7 +59,7 @@ function events(text: string): Array<{ event: string; data: Record<string, unkno
 describe('transcripts over the HTTP API', () => {
   const db = useTestDb();
 
-  it('GET /v1/pairs/:pairId/transcripts: stored finals with the token; [] for an unknown pair; 400 for a malformed id', async () => {
+  it('GET /v1/pairs/:pairId/transcripts: stored finals with the token; 404 for a pair outside the pool, like every pair route; 400 for a malformed id', async () => {
     await db.pool.query('DELETE FROM transcripts');
     const store = new PgTranscriptStore(db.pool);
     const hub = new TranscriptHub({ store });
@@ -87,9 +88,17 @@ describe('transcripts over the HTTP API', () => {
     const future = await fetch(`${url}/v1/pairs/pair_001/transcripts?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, { headers: AUTH });
     expect(((await future.json()) as { transcripts: unknown[] }).transcripts).toEqual([]);
 
+    const quiet = await fetch(`${url}/v1/pairs/pair_002/transcripts`, { headers: AUTH });
+    expect(quiet.status).toBe(200);
+    expect(await quiet.json()).toEqual({ pairId: 'pair_002', transcripts: [] });
     const unknown = await fetch(`${url}/v1/pairs/pair_999/transcripts`, { headers: AUTH });
-    expect(unknown.status).toBe(200);
-    expect(await unknown.json()).toEqual({ pairId: 'pair_999', transcripts: [] });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: 'UNKNOWN_PAIR', message: expect.stringContaining('pair_999') as unknown });
+    // The same answer the pair route gives for the same id.
+    expect((await fetch(`${url}/v1/pairs/pair_999`, { headers: AUTH })).status).toBe(404);
+    const unknownStream = await fetch(`${url}/v1/transcripts/stream?pairId=pair_999`, { headers: AUTH });
+    expect(unknownStream.status).toBe(404);
+    expect(((await unknownStream.json()) as { code: string }).code).toBe('UNKNOWN_PAIR');
 
     const malformed = await fetch(`${url}/v1/pairs/${encodeURIComponent("pair'1 OR 1=1")}/transcripts`, { headers: AUTH });
     expect(malformed.status).toBe(400);
@@ -172,8 +181,9 @@ describe('transcripts over the HTTP API', () => {
 
   it('disconnects a stream client that stops reading instead of buffering without limit', async () => {
     const hub = new TranscriptHub();
-    api = createControlApi({ store: new MemoryPairStore({ poolSize: 2 }), token: TOKEN });
-    registerTranscriptRoutes(api.app, { hub, store: null, heartbeatMs: 60_000, maxBufferedBytes: 64 * 1024 });
+    const pairs = new MemoryPairStore({ poolSize: 2 });
+    api = createControlApi({ store: pairs, token: TOKEN });
+    registerTranscriptRoutes(api.app, { hub, store: null, heartbeatMs: 60_000, maxBufferedBytes: 64 * 1024, pool: pairs.pool });
     const address = await api.listen();
     if (!('url' in address)) throw new Error('expected TCP');
     const url = new URL(`${address.url}/v1/transcripts/stream`);

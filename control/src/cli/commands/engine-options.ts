@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../../engine/src/common/errors.js';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { EngineConfigInput } from '../../../../engine/src/index.js';
 
 /** Engine flags shared by every command that runs an engine; env vars give the defaults. */
@@ -41,8 +41,9 @@ export function engineConfigFromFlags(flags: EngineFlags): EngineConfigInput {
   };
 }
 
+/** For `argParser`: commander then names the flag, or the variable the value came from, in its error. */
 export function parseInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError('expected an integer');
   return n;
 }

@@ -111,8 +111,8 @@ export function registerPairsCommand(program: Command): void {
       .description(enabled ? 'hand this pair out again' : 'never hand this pair out (a held lease stays until released)')
       .argument('<pairId>', 'e.g. pair_001')
       .action(async (pairId: string, _opts: unknown, cmd: Command) => {
-        await withStore(flagsOf(cmd), (store) => store.setEnabled(pairId, enabled));
-        process.stdout.write(`${pairId} ${enabled ? 'enabled' : 'disabled'}\n`);
+        const changed = await withStore(flagsOf(cmd), (store) => store.setEnabled(pairId, enabled));
+        process.stdout.write(`${pairId} ${changed ? '' : 'was already '}${enabled ? 'enabled' : 'disabled'}\n`);
       });
   }
 }

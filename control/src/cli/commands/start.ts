@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { ConfigError } from '../../../../engine/src/common/errors.js';
+import { envIssueError } from '../../../../engine/src/common/env-error.js';
 import { logger } from '../../../../engine/src/common/logger.js';
-import { pairStoreSettingsFromEnv } from '../../alloc/index.js';
-import { translationFromEnv } from '../../calls/translation-settings.js';
+import { redactUrlPassword } from '../../../../engine/src/common/redact-url.js';
+import { PAIR_STORE_ENV, pairStoreSettingsFromEnv } from '../../alloc/index.js';
+import { TRANSLATION_ENV_VARIABLES, translationFromEnv } from '../../calls/translation-settings.js';
 import { TandemNode } from '../../node/tandem-node.js';
 import { addEngineOptions, engineConfigFromFlags, type EngineFlags } from './engine-options.js';
 import { untilSignal } from './signals.js';
@@ -13,9 +14,9 @@ import { untilSignal } from './signals.js';
  * ARI_URL. Pairs live in Redis when REDIS_URL is set, in memory otherwise.
  */
 const startEnvSchema = z.object({
-  ARI_URL: z.url({ message: 'ARI_URL must be a URL like http://127.0.0.1:8088' }),
+  ARI_URL: z.url({ protocol: /^https?$/, error: 'must be a URL like http://127.0.0.1:8088' }),
   ARI_USERNAME: z.string().min(1).default('tandem'),
-  ARI_PASSWORD: z.string().min(1, 'ARI_PASSWORD is required (ari.conf password of the ARI user)'),
+  ARI_PASSWORD: z.string().min(1),
   ARI_APP: z.string().min(1).default('pair_session'),
   TANDEM_API_SOCKET: z.string().min(1).optional(),
   TANDEM_API_TOKEN: z.string().min(16).optional(),
@@ -33,14 +34,30 @@ const startEnvSchema = z.object({
   TANDEM_MEDIA_URL: z.string().min(1).optional(),
 });
 
+/**
+ * Every environment variable `tandem start` reads besides its flags' own
+ * (`--workers` … take TANDEM_WORKERS …): the README's variable table lists
+ * each (test/control/cli/start-env-doc.test.ts keeps them in step).
+ */
+export const START_ENV_VARIABLES: readonly string[] = [
+  ...Object.keys(startEnvSchema.shape),
+  ...TRANSLATION_ENV_VARIABLES,
+  ...Object.keys(PAIR_STORE_ENV),
+  // Read by the logger when the process starts.
+  'TANDEM_LOG_LEVEL',
+];
+
+/** What a required variable is, for the message when it is missing. */
+const REQUIRED_MEANING: Readonly<Record<string, string>> = {
+  ARI_URL: "the URL of Asterisk's HTTP server, e.g. http://127.0.0.1:8088 (http.conf bindaddr:bindport)",
+  ARI_PASSWORD: 'the password of the ARI user in ari.conf (the user is ARI_USERNAME, default tandem)',
+};
+
 export function readStartEnv(env: NodeJS.ProcessEnv): z.output<typeof startEnvSchema> {
   // An empty variable means unset (as `FOO= tandem start` intends).
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = startEnvSchema.safeParse(present);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ConfigError(String(issue?.path[0] ?? 'env'), issue?.message ?? 'invalid environment');
-  }
+  if (!result.success) throw envIssueError(result.error.issues, present, REQUIRED_MEANING);
   return result.data;
 }
 
@@ -68,10 +85,17 @@ export function registerStartCommand(program: Command): void {
           : undefined
       : undefined;
     if (flags.api && !api) log.warn('internal API not served: set TANDEM_API_SOCKET, or TANDEM_API_TOKEN for TCP on 127.0.0.1');
+    // A signal while the node still waits for Asterisk ends the wait and exits cleanly.
+    const stopping = new AbortController();
+    const signalled = untilSignal().then((signal) => {
+      stopping.abort(new Error(`${signal} while starting`));
+      return signal;
+    });
     const node = await TandemNode.start({
+      signal: stopping.signal,
       engine: { ...engineConfigFromFlags(flags), ...(env.TANDEM_RECORD_DIR ? { recording: { dir: env.TANDEM_RECORD_DIR } } : {}) },
       store: pairStoreSettingsFromEnv(process.env),
-      ari: { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD },
+      ari: { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD, waitForAsterisk: true },
       calls: {
         app: env.ARI_APP,
         format: flags.codec,
@@ -84,9 +108,16 @@ export function registerStartCommand(program: Command): void {
       ...(api ? { api } : {}),
       ...(env.DATABASE_URL ? { database: { url: env.DATABASE_URL } } : {}),
       ...(env.AMI_USERNAME && env.AMI_SECRET ? { ami: { host: env.AMI_HOST, port: env.AMI_PORT, username: env.AMI_USERNAME, secret: env.AMI_SECRET } } : {}),
+    }).catch((err: unknown) => {
+      if (stopping.signal.aborted) return null;
+      throw err;
     });
-    process.stdout.write(`tandem running: app ${env.ARI_APP} on ${env.ARI_URL}${node.apiAddress ? `, API ${JSON.stringify(node.apiAddress)}` : ''}; Ctrl-C stops it\n`);
-    const signal = await untilSignal();
+    if (node === null) {
+      log.info({ signal: await signalled }, 'stopped while starting');
+      return;
+    }
+    process.stdout.write(`tandem running: app ${env.ARI_APP} on ${redactUrlPassword(env.ARI_URL)}${node.apiAddress ? `, API ${JSON.stringify(node.apiAddress)}` : ''}; Ctrl-C stops it\n`);
+    const signal = await signalled;
     log.info({ signal }, 'stopping');
     await node.close();
   });
