@@ -107,7 +107,7 @@ describe('pair store settings', () => {
     expect(() => pairStoreSettingsFromEnv({ TANDEM_POOL_SIZE: 'many' })).toThrow(ConfigError);
     const presence = pairStoreSettingsFromEnv({ TANDEM_LEGB_PRESENCE: 'ignore', TANDEM_SUSPECT_COOLDOWN_MS: '0' });
     expect([presence.legBPresence, presence.suspectCooldownMs]).toEqual(['ignore', 0]);
-    expect(() => pairStoreSettingsFromEnv({ TANDEM_LEGB_PRESENCE: 'online' })).toThrow(expect.objectContaining({ key: 'legBPresence' }) as Error);
+    expect(() => pairStoreSettingsFromEnv({ TANDEM_LEGB_PRESENCE: 'online' })).toThrow(expect.objectContaining({ key: 'TANDEM_LEGB_PRESENCE' }) as Error);
   });
 
   it('createPairStore picks Redis with a URL and memory without', async () => {
