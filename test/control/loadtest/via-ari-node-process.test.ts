@@ -64,8 +64,9 @@ describe('tandem loadtest --via-ari, Tandem in its own process with pairs in Red
     expect(r.early_teardowns).toEqual({});
     expect(r.leftovers).toEqual({ channels: 0, bridges: 0, leases: 0, pairs: null, engine_pairs: null, engine_sockets: 0 });
     expect(r.tandem_exit).toMatchObject({ code: 0, killed: false });
-    // Pool exhaustion is a warning in Tandem's log.
-    expect(r.tandem_warnings).toBeGreaterThanOrEqual(r.rejected);
+    // Pool exhaustion is a warning in Tandem's log, once per burst rather than once per call.
+    expect(r.tandem_warnings).toBeGreaterThanOrEqual(1);
+    expect(r.tandem_warnings).toBeLessThanOrEqual(r.rejected);
     expect(await keysUnder(r.redis_key_prefix!)).toEqual([]);
   }, 60_000);
 });

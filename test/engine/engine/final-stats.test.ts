@@ -79,7 +79,8 @@ describe('final stats from closePair', () => {
     const opened = await engine.openPair({ pairId: 'pair_drops', extA: '7002', extB: '7003' });
     const asteriskA = await RtpPeer.open();
     try {
-      // Not connected yet: the leg latches onto A's first valid packet.
+      // The control plane has told the leg where Asterisk is, as `tandem start` does.
+      await engine.setRemote('pair_drops', 'A', asteriskA.endpoint);
       await asteriskA.sendRaw(opened.legA, Buffer.from([0x00, 0x01, 0x02])); // not RTP
       await asteriskA.sendRtp(opened.legA, taggedUlawFrame(0), 8); // A-law on a µ-law leg
       await asteriskA.sendRtp(opened.legA, taggedUlawFrame(1));

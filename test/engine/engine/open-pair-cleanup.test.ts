@@ -50,7 +50,7 @@ describe('a pair that cannot open releases everything it took', () => {
     expect((await readdir(dir)).filter((name) => !name.startsWith('rec_1-'))).toEqual([]);
     expect(await openFilesUnder(dir)).toEqual([first.recordingPath]);
     // The port the failed pair had bound is free again: a pair fits once rec_1 is gone.
-    expect(await engine.closePair('rec_1')).toBe(true);
+    expect(await engine.closePair('rec_1')).not.toBeNull();
     const again = await engine.openPair({ pairId: 'rec_4', extA: '7006', extB: '7007' });
     expect([again.legA.port, again.legB.port].sort()).toEqual([22700, 22701]);
     await engine.closePair('rec_4');
