@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseConfig } from '../common/parse-config.js';
 import { RecordingConfigSchema } from '../pipeline/recording/pair-recorder.js';
+import { AdaptiveGateSchema } from '../pipeline/vad/options.js';
 
 /** Each pair binds one UDP port per leg. */
 const PORTS_PER_PAIR = 2;
@@ -79,9 +80,11 @@ export const engineConfigSchema = z.object({
       maxBatchSize: z.number().int().min(1).max(4096).default(64),
       batchWindowMs: z.number().min(0).max(32).default(8),
       urgentDecisions: z.boolean().default(true),
+      /** The energy gate in front of Silero: chunks near the line's background skip the model (docs/vad.md). */
+      adaptiveGate: AdaptiveGateSchema.default(AdaptiveGateSchema.parse({})),
     })
     .strict()
-    .default({ maxBatchSize: 64, batchWindowMs: 8, urgentDecisions: true }),
+    .default({ maxBatchSize: 64, batchWindowMs: 8, urgentDecisions: true, adaptiveGate: AdaptiveGateSchema.parse({}) }),
   /** Where pairs opened with `record: true` write their 4-channel WAV; omitted = recording refused. */
   recording: RecordingConfigSchema.optional(),
   /**

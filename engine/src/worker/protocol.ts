@@ -9,6 +9,7 @@ import type { RecordingSummary } from '../pipeline/recording/pair-recorder.js';
 import type { TranscriptEvent } from '../pipeline/transcript-event.js';
 import type { PairTranslationInput } from '../pipeline/translation/config.js';
 import type { DirectionEvent } from '../pipeline/translation/translating-stage.js';
+import type { VadEngineStats } from '../pipeline/vad/vad-engine.js';
 
 /**
  * Messages between the engine (main thread) and a shard (worker thread) over
@@ -236,6 +237,8 @@ export interface ShardStats {
   maxTickLatenessMs: number;
   skippedTicks: number;
   pairStats: PairStats[];
+  /** The worker's Silero VAD (all its translated streams); null until its first translated pair loads it. */
+  vad: VadEngineStats | null;
 }
 
 /** Structured-clone-safe description of an error, so a worker's error keeps its name and code. */

@@ -321,6 +321,7 @@ export class Shard {
       maxTickLatenessMs: s.maxLatenessMs,
       skippedTicks: s.skippedTicks,
       pairStats,
+      vad: this.#vad.stats(),
     };
   }
 

@@ -40,6 +40,8 @@ export interface VadEngineStats {
   /** Streams per model run. */
   meanBatchSize: number;
   skippedByGate: number;
+  /** Gated chunks that went to the model afterwards as a pre-roll (also in inferences). */
+  preRolled: number;
   droppedChunks: number;
   /** Model runs that failed. */
   errors: number;
@@ -87,6 +89,7 @@ export class VadEngine {
     batches: 0,
     rows: 0,
     skippedByGate: 0,
+    preRolled: 0,
     droppedChunks: 0,
     errors: 0,
     answered: 0,
@@ -104,6 +107,7 @@ export class VadEngine {
       detach: (core) => this.#detach(core),
       countGated: () => void this.#stats.skippedByGate++,
       countDropped: () => void this.#stats.droppedChunks++,
+      countPreRolled: () => void this.#stats.preRolled++,
     };
   }
 
@@ -124,6 +128,7 @@ export class VadEngine {
   openStream(options: VadStreamOptions = {}): VadStream {
     if (this.#closing) throw new InvalidStateError('VAD engine is closed');
     const settings = parseConfig(VadStreamOptionsSchema, options, 'vad.stream');
+    settings.adaptiveGate ??= this.#settings.adaptiveGate;
     const stream = new VadStream(settings.id ?? `vad-${this.#nextId++}`, settings, this.#host);
     this.#streams.set(streamCore(stream), stream);
     return stream;
@@ -140,6 +145,7 @@ export class VadEngine {
       batches: s.batches,
       meanBatchSize: s.batches === 0 ? 0 : s.rows / s.batches,
       skippedByGate: s.skippedByGate,
+      preRolled: s.preRolled,
       droppedChunks: s.droppedChunks,
       errors: s.errors,
       queuedChunks,
