@@ -67,28 +67,35 @@ export class EnergyGate {
   }
 
   /**
-   * Whether the chunk with this mean square (int16 scale) needs the model.
-   * `busy`: the model's judgement is still needed whatever the energy (an
-   * utterance or its pending end in progress, or earlier chunks not yet answered).
+   * What the chunk with this mean square (int16 scale) is: 'model' (needs
+   * it), 'background' (near the learnt background) or 'silent' (under the
+   * absolute floor). `busy`: the model's judgement is still needed above the
+   * absolute floor (an utterance or its pending end in progress, or earlier
+   * chunks not yet answered).
    */
-  needsModel(meanSquare: number, busy: boolean): boolean {
+  classify(meanSquare: number, busy: boolean): 'model' | 'background' | 'silent' {
     const s = this.#s;
-    if (s.absoluteDbfs === null) return true;
+    if (s.absoluteDbfs === null) return 'model';
     const db = meanSquareDbfs(meanSquare);
-    if (db < s.absoluteDbfs) return false;
-    if (!s.adaptive) return true;
+    if (db < s.absoluteDbfs) return 'silent';
+    if (!s.adaptive) return 'model';
     const floor = this.#floorDb;
     const loud = Number.isNaN(floor) || db >= floor + s.marginDb;
     this.#track(db);
     if (loud) {
       this.#hangover = s.hangoverChunks;
-      return true;
+      return 'model';
     }
     if (this.#hangover > 0) {
       this.#hangover--;
-      return true;
+      return 'model';
     }
-    return busy;
+    return busy ? 'model' : 'background';
+  }
+
+  /** Whether the chunk needs the model (classify() is 'model'). */
+  needsModel(meanSquare: number, busy: boolean): boolean {
+    return this.classify(meanSquare, busy) === 'model';
   }
 
   #track(db: number): void {

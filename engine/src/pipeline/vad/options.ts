@@ -23,6 +23,12 @@ export const AdaptiveGateSchema = z
      */
     preRollMs: z.number().int().min(0).max(1000).default(96),
     /**
+     * After an utterance, silence the gate decides while the end is still pending goes to the model too, up to
+     * this much, so its recurrent state hears the speech stop (decisions are not kept waiting for it). Without,
+     * the state still says "speech" when the gate next opens, and the utterance is reported starting early.
+     */
+    warmMs: z.number().int().min(0).max(2000).default(128),
+    /**
      * A gap the model did not hear, this long or longer, restarts its recurrent state from zero (as at the start of a
      * stream) before the pre-roll. 0: never; the state the model reached in the silence before the gap carries on.
      */

@@ -42,6 +42,8 @@ export interface VadEngineStats {
   skippedByGate: number;
   /** Gated chunks that went to the model afterwards as a pre-roll (also in inferences). */
   preRolled: number;
+  /** Gated chunks during an utterance's pending end the model also heard, for its state (also in skippedByGate and inferences). */
+  warmed: number;
   droppedChunks: number;
   /** Model runs that failed. */
   errors: number;
@@ -90,6 +92,7 @@ export class VadEngine {
     rows: 0,
     skippedByGate: 0,
     preRolled: 0,
+    warmed: 0,
     droppedChunks: 0,
     errors: 0,
     answered: 0,
@@ -108,6 +111,7 @@ export class VadEngine {
       countGated: () => void this.#stats.skippedByGate++,
       countDropped: () => void this.#stats.droppedChunks++,
       countPreRolled: () => void this.#stats.preRolled++,
+      countWarmed: () => void this.#stats.warmed++,
     };
   }
 
@@ -146,6 +150,7 @@ export class VadEngine {
       meanBatchSize: s.batches === 0 ? 0 : s.rows / s.batches,
       skippedByGate: s.skippedByGate,
       preRolled: s.preRolled,
+      warmed: s.warmed,
       droppedChunks: s.droppedChunks,
       errors: s.errors,
       queuedChunks,

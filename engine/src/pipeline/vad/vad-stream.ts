@@ -95,6 +95,8 @@ export interface QueuedChunk {
   start: number;
   /** Below the energy gate: decided as probability 0 without the model. */
   gated: boolean;
+  /** Under the absolute floor: nothing for a pre-roll to give the model. */
+  silent: boolean;
   /** Its probability goes to the segmenter; false for a pre-roll chunk the gate already decided while it mattered. */
   decide: boolean;
   /** Zero the model state before this chunk (the first after a gap the model did not see). */
@@ -118,6 +120,7 @@ export interface StreamHost {
   countGated(): void;
   countDropped(): void;
   countPreRolled(): void;
+  countWarmed(): void;
 }
 
 const log = logger('pipeline.vad');
@@ -187,6 +190,10 @@ export class StreamCore {
   #preRoll = 0;
   /** Gated chunks the model did not hear after which its state restarts; 0: never. */
   #resetAfterChunks = 0;
+  /** Gated chunks of an utterance's pending end the model still hears (its state learns the speech stopped). */
+  #warmChunks = 0;
+  /** Warmed since the model last heard a chunk it decided. */
+  #warmRun = 0;
   /** The last gated chunks already decided, oldest first (at most #preRoll); cleared when the model takes a chunk. */
   #ring: GatedChunk[] = [];
   /** Gated chunks since the last chunk that went to the model. */
@@ -315,7 +322,10 @@ export class StreamCore {
     this.modelState.set(state.subarray((size + row) * 128, (size + row) * 128 + 128), 128);
     this.#stats.inferences++;
     this.#recycle(chunk);
-    if (chunk.decide) this.#decide(probability, chunk.start);
+    if (chunk.decide) {
+      this.#warmRun = 0;
+      this.#decide(probability, chunk.start);
+    }
     this.#afterWork();
   }
 
@@ -399,6 +409,7 @@ export class StreamCore {
     const chunkMs = (g.window * 1000) / (this.rate || 16000);
     this.#preRoll = s.energyGateDbfs < 0 ? Math.min(Math.ceil(a.preRollMs / chunkMs), s.maxQueuedChunks - 1) : 0;
     this.#resetAfterChunks = a.stateResetAfterMs > 0 ? Math.ceil(a.stateResetAfterMs / chunkMs) : 0;
+    this.#warmChunks = s.energyGateDbfs < 0 ? Math.ceil(a.warmMs / chunkMs) : 0;
     return new EnergyGate({
       absoluteDbfs: s.energyGateDbfs < 0 ? s.energyGateDbfs : null,
       adaptive: a.enabled,
@@ -408,15 +419,20 @@ export class StreamCore {
     });
   }
 
-  /** The model's judgement is still needed: an utterance (or its pending end) in progress, or chunks not yet answered. */
+  /**
+   * The model's judgement is needed whatever the energy: an utterance (or its pending end) is open. Chunks
+   * not yet answered may open one; #drainGated asks again when the gate's chunk is decided, so a backlog
+   * does not hold the gate open (which would keep a stream that fell behind from ever catching up).
+   */
   #busy(): boolean {
-    return this.inFlight || this.#segmenter.active || this.#queue.some((c) => !c.gated);
+    return this.#segmenter.active;
   }
 
   #completeChunk(g: VadGeometry): void {
     const input = this.#partial!;
-    const gated = !this.#gate!.needsModel(this.#sumSquares / g.window, this.#busy());
-    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, decide: true, resetState: false };
+    const verdict = this.#gate!.classify(this.#sumSquares / g.window, this.#busy());
+    const gated = verdict !== 'model';
+    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, silent: verdict === 'silent', decide: true, resetState: false };
     this.#stats.chunks++;
     this.#chunkStart += g.window;
     // The next chunk's context is this chunk's last `context` samples, as in the reference.
@@ -484,18 +500,30 @@ export class StreamCore {
           continue;
         }
         if (!chunk.gated) break;
+        if (this.#segmenter.active && !chunk.silent) {
+          // An utterance opened while this chunk waited: above the absolute floor, the model decides it.
+          chunk.gated = false;
+          this.#clearRing();
+          break;
+        }
         this.#stats.skippedByGate++;
         this.#host.countGated();
-        if (this.#segmenter.active) {
+        if (this.#segmenter.active && this.#warmRun < this.#warmChunks) {
           // Decided now (an utterance's end is not kept waiting), but the model still hears it: its state
           // must not carry an utterance across silence it never saw.
           chunk.gated = false;
           chunk.decide = false;
           this.#stats.warmed++;
+          this.#warmRun++;
+          this.#host.countWarmed();
           i++;
         } else {
           this.#queue.splice(i, 1);
-          this.#keep({ input: chunk.input, start: chunk.start, redecidable: true });
+          if (chunk.silent) {
+            // Nothing under the absolute floor is worth a pre-roll, and older kept chunks no longer precede the next.
+            this.#recycle(chunk);
+            this.#clearRing();
+          } else this.#keep({ input: chunk.input, start: chunk.start, redecidable: !this.#segmenter.active });
         }
         this.#decide(0, chunk.start);
       }
@@ -514,16 +542,16 @@ export class StreamCore {
     const q = this.#queue;
     let first = q.length;
     let taken = 0;
-    while (first > 0 && taken < this.#preRoll && q[first - 1]!.gated) {
+    while (first > 0 && taken < this.#preRoll && q[first - 1]!.gated && !q[first - 1]!.silent) {
       first--;
       q[first]!.gated = false;
       taken++;
     }
     // The decided ones came just before the queued run: every chunk left ahead of it in the queue is
     // older (the ring empties whenever a chunk after them goes to the model).
-    if (taken < this.#preRoll && this.#ring.length > 0) {
+    if (taken < this.#preRoll && this.#ring.length > 0 && (first === q.length || !q[first]?.silent) && !(first > 0 && q[first - 1]!.silent)) {
       const back = this.#ring.splice(Math.max(0, this.#ring.length - (this.#preRoll - taken)));
-      q.splice(first, 0, ...back.map((kept) => ({ input: kept.input, start: kept.start, gated: false, decide: kept.redecidable, resetState: false })));
+      q.splice(first, 0, ...back.map((kept) => ({ input: kept.input, start: kept.start, gated: false, silent: false, decide: kept.redecidable, resetState: false })));
       this.#stats.preRolled += back.length;
       for (let i = 0; i < back.length; i++) this.#host.countPreRolled();
       taken += back.length;

@@ -9,6 +9,8 @@
  * Prints a table; figures are per stream. Options:
  *   --streams 8   streams playing the program at once (batched)
  *   --rates 8000,16000
+ *   --gaps 800,1500,2600,600,3200,1100   silence between utterances, ms, cycled
+ *          (a party of a translated call listens between its turns: try 3000,5000,4000)
  */
 import { parseArgs } from 'node:util';
 import { setLogLevel } from '../../../common/logger.js';
@@ -53,14 +55,18 @@ function versusModel(arm: ArmResult, model: ArmResult): { startLateMax: number |
 const f = (v: number | null, digits = 0): string => (v === null ? '-' : v.toFixed(digits));
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { streams: { type: 'string', default: '8' }, rates: { type: 'string', default: '8000,16000' } } });
+  const { values } = parseArgs({
+    options: { streams: { type: 'string', default: '8' }, rates: { type: 'string', default: '8000,16000' }, gaps: { type: 'string', default: GAPS_MS.join(',') } },
+  });
+  const gapsMs = values.gaps.split(',').map(Number);
+  if (gapsMs.some((g) => !Number.isFinite(g) || g < 400)) throw new RangeError('--gaps: each gap must be a number of ms ≥ 400 (longer than the VAD\'s 300 ms silence)');
   const streams = Number(values.streams);
   const rates = values.rates.split(',').map(Number) as VadSampleRate[];
   setLogLevel('error');
   const prompts = await promptsInstalled();
   process.stdout.write(
     `VAD energy gate on ${prompts ? 'espeak-ng sentences + asterisk-core-sounds-en-wav prompts' : 'espeak-ng sentences only (asterisk-core-sounds-en-wav is not installed)'}; ` +
-      `${streams} streams per run, each offset 37 ms from the last; 8 kHz is carried through G.711 µ-law.\n` +
+      `${streams} streams per run, each offset 37 ms from the last; gaps ${gapsMs.join('/')} ms; 8 kHz is carried through G.711 µ-law.\n` +
       `start/end: detected − true edge in ms (p50 / p95; the VAD pads 30 ms); vs model: latest start and largest end change against Silero on every chunk.\n\n`,
   );
   const header = ['rate', 'background', 'arm', 'found', 'missed', 'splits', 'false', 'start p50/p95', 'end p50/p95', 'vs model start/end', 'model runs', 'CPU ms per s'];
@@ -71,7 +77,7 @@ async function main(): Promise<void> {
     for (const rate of rates) {
       const clips = await loadCorpus(rate);
       for (const { name, background } of BACKGROUNDS) {
-        const program = buildProgram(clips, { rate, leadMs: 1500, gapsMs: GAPS_MS, tailMs: 1500, background, ulaw: rate === 8000, seed: 7 });
+        const program = buildProgram(clips, { rate, leadMs: 1500, gapsMs, tailMs: 1500, background, ulaw: rate === 8000, seed: 7 });
         const results: ArmResult[] = [];
         for (const arm of ARMS) {
           const result = await runArm(engine, program, arm.options, streams);
