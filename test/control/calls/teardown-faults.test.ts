@@ -22,7 +22,7 @@ async function start(options: { poolSize: number; requestTimeoutMs: number; port
   });
   cleanup.push(() => sim.close());
   const node = await TandemNode.start({
-    engine: { workers: 1, portRange: { min: options.portBase, max: options.portBase + 199 }, requestTimeoutMs: 30_000 },
+    engine: { workers: 1, portRange: { min: options.portBase, max: options.portBase + 49 }, requestTimeoutMs: 30_000 },
     store: { poolSize: options.poolSize },
     // A short request deadline: the dropped DELETE times out soon (the others are answered at once).
     ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret', requestTimeoutMs: options.requestTimeoutMs },
@@ -33,7 +33,7 @@ async function start(options: { poolSize: number; requestTimeoutMs: number; port
 
 describe('teardown when a DELETE is never answered', () => {
   it('keeps the pair while its leg B is unconfirmed, hangs leg B up again, then releases the pair', async () => {
-    const { sim, node } = await start({ poolSize: 1, requestTimeoutMs: 3000, portBase: 26400 });
+    const { sim, node } = await start({ poolSize: 1, requestTimeoutMs: 3000, portBase: 20700 });
     const active: string[] = [];
     const rejected: string[] = [];
     const held: Array<{ pairId: string; leftovers: PairLeftovers; legBUp: boolean }> = [];
@@ -78,7 +78,7 @@ describe('teardown when a DELETE is never answered', () => {
   });
 
   it('a DELETE Asterisk acted on but never answered: the retry meets 404 and releases the pair', async () => {
-    const { sim, node } = await start({ poolSize: 2, requestTimeoutMs: 3000, portBase: 26600 });
+    const { sim, node } = await start({ poolSize: 2, requestTimeoutMs: 3000, portBase: 20750 });
     const active: string[] = [];
     const held: string[] = [];
     const unheld: string[] = [];
@@ -102,7 +102,7 @@ describe('teardown when a DELETE is never answered', () => {
   });
 
   it('slow DELETEs answered within the deadline: verified, nothing held', async () => {
-    const { sim, node } = await start({ poolSize: 2, requestTimeoutMs: 10_000, portBase: 26800 });
+    const { sim, node } = await start({ poolSize: 2, requestTimeoutMs: 10_000, portBase: 20800 });
     const active: string[] = [];
     const closed: string[] = [];
     const held: string[] = [];

@@ -15,7 +15,7 @@ const LEASE_TTL_MS = 600_000;
 
 /** `tandem start` in its own process; `says` waits for its output, failing at once with it if the process exits first. */
 function tandemStart(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; says: (text: string) => Promise<void>; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', '29400-29449', '--no-api'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', '20850-20899', '--no-api'], {
     env: { ...process.env, TANDEM_LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,7 +48,7 @@ describe('a node killed and started again under its name (Redis)', () => {
     let first: ReturnType<typeof tandemStart> | null = null;
     try {
       other = await TandemNode.start({
-        engine: { workers: 1, portRange: { min: 29450, max: 29499 }, requestTimeoutMs: 30_000 },
+        engine: { workers: 1, portRange: { min: 20900, max: 20949 }, requestTimeoutMs: 30_000 },
         store: { ...store, node: 'other-node' },
         ari: { url: theirs.ariUrl, username: 'tandem', password: 'ari-secret' },
       });
@@ -83,7 +83,7 @@ describe('a node killed and started again under its name (Redis)', () => {
 
       // A second live process under the same name is refused, and touches nothing.
       const refused = await TandemNode.start({
-        engine: { workers: 1, portRange: { min: 29500, max: 29549 }, requestTimeoutMs: 30_000 },
+        engine: { workers: 1, portRange: { min: 20950, max: 20999 }, requestTimeoutMs: 30_000 },
         store,
         ari: { url: ours.ariUrl, username: 'tandem', password: 'ari-secret' },
       }).catch((err: unknown) => err);
@@ -100,7 +100,7 @@ describe('a node killed and started again under its name (Redis)', () => {
       expect(ours.channels()).toHaveLength(8);
 
       successor = await TandemNode.start({
-        engine: { workers: 1, portRange: { min: 29500, max: 29549 }, requestTimeoutMs: 30_000 },
+        engine: { workers: 1, portRange: { min: 20950, max: 20999 }, requestTimeoutMs: 30_000 },
         store,
         ari: { url: ours.ariUrl, username: 'tandem', password: 'ari-secret' },
       });

@@ -209,14 +209,11 @@ export class AriRouter {
     // Events a handler sends synchronously are held until its response is decided.
     const { result, flush } = this.#deps.apps.capture(() => handler(params));
     const reply = await result;
-    if (fate?.outcome === 'drop-deleted') {
-      // Done, and its events sent, but the answer is lost: the client cannot tell.
+    if (fate?.outcome === 'drop-deleted' || res.destroyed) {
+      // Done, and its events sent, but the answer is lost (or the client gave up waiting
+      // for a delayed one): what was done stays done, and the client cannot tell.
       flush();
-      return;
-    }
-    if (res.destroyed) {
-      // The client gave up waiting (a delayed DELETE): what was done stays done.
-      flush();
+      reply.afterResponse?.();
       return;
     }
     if (reply.eventsFirst) {
