@@ -46,6 +46,12 @@ export interface SimulatorOptions extends AriCredentials {
   readonly mediaConnectTimeoutMs?: number;
   /** Slow and unanswered DELETEs of channels and bridges (a test's knob; also settable later through `deleteFaults`). */
   readonly deleteFaults?: DeleteFaults;
+  /**
+   * Recorded order: how long after its 200 an RTP externalMedia channel enters Stasis (recorded 1–2 ms;
+   * default 2). Until then `bridges/addChannel` answers 422, as a real Asterisk does; a test widens the
+   * gap to make every call meet that race.
+   */
+  readonly externalMediaStasisDelayMs?: number;
 }
 
 export interface RecordedEvent {
@@ -87,6 +93,7 @@ export class AsteriskSimulator {
       dialDelayMs: opts.dialDelayMs ?? 2,
       retainEndedPhones: opts.retainEndedPhones ?? 256,
       mediaConnectTimeoutMs: opts.mediaConnectTimeoutMs ?? 30_000,
+      externalMediaStasisDelayMs: opts.externalMediaStasisDelayMs ?? 2,
     });
     for (const [k, v] of Object.entries(opts.endpoints ?? {})) this.#core.endpoints.set(k, v);
     if (opts.deleteFaults) this.#deleteFaults.faults = opts.deleteFaults;
