@@ -53,10 +53,10 @@ function fraction(value: string): number {
 
 /** `ms` or `min-max`. */
 function delayRange(value: string): number | [number, number] {
-  const [min, max, ...rest] = value.split('-').map((v) => Number(v));
-  const valid = (n: number | undefined): n is number => n !== undefined && Number.isFinite(n) && n >= 0;
-  if (rest.length > 0 || !valid(min) || (max !== undefined && !valid(max))) throw new Error(`expected ms or min-max, got ${JSON.stringify(value)}`);
-  return max === undefined ? min : [min, max];
+  const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(value);
+  if (!m) throw new Error(`expected ms or min-max, got ${JSON.stringify(value)}`);
+  const min = Number(m[1]);
+  return m[2] === undefined ? min : [min, Number(m[2])];
 }
 
 function positiveInteger(value: string): number {

@@ -1,5 +1,7 @@
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { runViaAriLoadTest, type ViaAriReport } from '../../../control/src/loadtest/index.js';
+import { ConfigError } from '../../../engine/src/common/errors.js';
+import { parseViaAriConfig, registerViaAriOptions, runViaAriLoadTest, viaAriOptionsFromFlags, type ViaAriFlags, type ViaAriReport } from '../../../control/src/loadtest/index.js';
 import { REDIS_URL } from '../alloc/redis-helpers.js';
 
 /**
@@ -28,6 +30,24 @@ function expectCallsServed(r: ViaAriReport): void {
 const FAULTS = { deleteDelayMs: [0, 300] as [number, number], deleteDropRate: 0.15, ariRequestTimeoutMs: 3000, teardownTimeoutMs: 120_000 };
 
 describe('tandem loadtest --via-ari with slow and unanswered DELETEs', () => {
+  it('flags and settings: --delete-delay-ms ms or min-max, --delete-drop 0..1, --ari-timeout-ms in-process only', () => {
+    const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
+    let seen: ViaAriFlags | null = null;
+    registerViaAriOptions(program.command('loadtest')).action((flags: ViaAriFlags) => {
+      seen = flags;
+    });
+    program.parse(['loadtest', '--via-ari', '--in-process', '--delete-delay-ms', '0-300', '--delete-drop', '0.1', '--ari-timeout-ms', '3000'], { from: 'user' });
+    expect(viaAriOptionsFromFlags(seen as unknown as ViaAriFlags)).toEqual({ processMode: 'in-process', deleteDelayMs: [0, 300], deleteDropRate: 0.1, ariRequestTimeoutMs: 3000 });
+    program.parse(['loadtest', '--via-ari', '--delete-delay-ms', '50'], { from: 'user' });
+    expect(viaAriOptionsFromFlags(seen as unknown as ViaAriFlags)).toMatchObject({ deleteDelayMs: 50 });
+    expect(() => program.parse(['loadtest', '--delete-drop', '1.5'], { from: 'user' })).toThrow();
+    expect(() => program.parse(['loadtest', '--delete-delay-ms', '300-'], { from: 'user' })).toThrow();
+    expect(parseViaAriConfig({})).toMatchObject({ deleteDelayMs: 0, deleteDropRate: 0 });
+    expect(() => parseViaAriConfig({ deleteDelayMs: [300, 100] })).toThrow(ConfigError);
+    // tandem start's ARI deadline is its own (10 s).
+    expect(() => parseViaAriConfig({ ariRequestTimeoutMs: 3000 })).toThrow(ConfigError);
+  });
+
   it('memory store: 30 calls at 15/s, every object confirmed gone, nothing left', async () => {
     const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, poolSize: 40, portRange: { min: 20500, max: 20599 }, ...FAULTS });
     expectCallsServed(r);
