@@ -23,6 +23,7 @@ export interface ViaAriFlags {
   deleteDelayMs?: number | [number, number];
   deleteDrop?: number;
   ariTimeoutMs?: number;
+  teardownTimeoutMs?: number;
   /** Shared with the plain load test: here, `tandem start`'s CPU profile (node-process). */
   cpuProfDir?: string;
   /** Shared with the plain load test. */
@@ -87,6 +88,7 @@ export function registerViaAriOptions(command: Command): Command {
     .addOption(new Option('--redis-url <url>', '[via-ari] keep pairs in this Redis (a fresh key prefix per run) instead of memory'))
     .addOption(new Option('--delete-delay-ms <ms>', '[via-ari] the simulator answers hangups and bridge destroys after this long (ms or min-max)').argParser(delayRange))
     .addOption(new Option('--delete-drop <rate>', '[via-ari] fraction 0..1 of hangups and bridge destroys the simulator never answers').argParser(fraction))
+    .addOption(new Option('--teardown-timeout-ms <ms>', '[via-ari] how long the end waits for everything to be released (default 10000)').argParser(positiveInteger))
     .addOption(new Option('--ari-timeout-ms <ms>', "[via-ari] Tandem's ARI request deadline (--in-process only; default 10000)").argParser(positiveInteger));
 }
 
@@ -106,6 +108,7 @@ export function viaAriOptionsFromFlags(flags: ViaAriFlags): ViaAriRunOptions {
   if (flags.deleteDelayMs !== undefined) options.deleteDelayMs = flags.deleteDelayMs;
   if (flags.deleteDrop !== undefined) options.deleteDropRate = flags.deleteDrop;
   if (flags.ariTimeoutMs !== undefined) options.ariRequestTimeoutMs = flags.ariTimeoutMs;
+  if (flags.teardownTimeoutMs !== undefined) options.teardownTimeoutMs = flags.teardownTimeoutMs;
   if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
   if (flags.workers !== undefined) options.workers = flags.workers;
   if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);

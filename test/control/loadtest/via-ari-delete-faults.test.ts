@@ -36,8 +36,8 @@ describe('tandem loadtest --via-ari with slow and unanswered DELETEs', () => {
     registerViaAriOptions(program.command('loadtest')).action((flags: ViaAriFlags) => {
       seen = flags;
     });
-    program.parse(['loadtest', '--via-ari', '--in-process', '--delete-delay-ms', '0-300', '--delete-drop', '0.1', '--ari-timeout-ms', '3000'], { from: 'user' });
-    expect(viaAriOptionsFromFlags(seen as unknown as ViaAriFlags)).toEqual({ processMode: 'in-process', deleteDelayMs: [0, 300], deleteDropRate: 0.1, ariRequestTimeoutMs: 3000 });
+    program.parse(['loadtest', '--via-ari', '--in-process', '--delete-delay-ms', '0-300', '--delete-drop', '0.1', '--ari-timeout-ms', '3000', '--teardown-timeout-ms', '60000'], { from: 'user' });
+    expect(viaAriOptionsFromFlags(seen as unknown as ViaAriFlags)).toEqual({ processMode: 'in-process', deleteDelayMs: [0, 300], deleteDropRate: 0.1, ariRequestTimeoutMs: 3000, teardownTimeoutMs: 60000 });
     program.parse(['loadtest', '--via-ari', '--delete-delay-ms', '50'], { from: 'user' });
     expect(viaAriOptionsFromFlags(seen as unknown as ViaAriFlags)).toMatchObject({ deleteDelayMs: 50 });
     expect(() => program.parse(['loadtest', '--delete-drop', '1.5'], { from: 'user' })).toThrow();
