@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
@@ -18,6 +17,7 @@ import { CallRecords, PgCallRecordStore, buildCallRecord } from '../records/inde
 import { logRedisLink } from '../redis/link-log.js';
 import { PairAvailabilitySync } from './pair-availability.js';
 import { PairReachabilitySync } from './pair-reachability.js';
+import { defaultNodeName, NodeIdentityClaim } from './node-identity.js';
 
 export interface TandemNodeOptions {
   engine?: EngineConfigInput;
@@ -33,6 +33,8 @@ export interface TandemNodeOptions {
   database?: { url: string; availabilityIntervalMs?: number };
   /** AMI for presence (needs `database`). */
   ami?: AmiConnectionOptions;
+  /** With Redis: how long the claim on this node's name outlives a node that stopped renewing it (default 5000 ms). */
+  identity?: { claimTtlMs?: number };
 }
 
 /**
@@ -41,6 +43,8 @@ export interface TandemNodeOptions {
  * closed in reverse, each part once.
  */
 export class TandemNode {
+  /** This node's name in the pair store (`store.node`, default `<hostname>:<ARI app>`): stable across restarts. */
+  readonly node: string;
   readonly engine: MediaEngine;
   readonly store: PairStore;
   readonly ari: AriClient;
@@ -58,6 +62,7 @@ export class TandemNode {
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
+    node: string;
     engine: MediaEngine;
     store: PairStore;
     ari: AriClient;
@@ -70,6 +75,7 @@ export class TandemNode {
     records: CallRecords;
     closers: Array<() => Promise<void>>;
   }) {
+    this.node = parts.node;
     this.engine = parts.engine;
     this.store = parts.store;
     this.ari = parts.ari;
@@ -94,7 +100,20 @@ export class TandemNode {
       for (const close of closers.splice(0).reverse()) await close().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'close step failed'));
     };
     try {
-      const node = options.store?.node ?? `${hostname()}:${process.pid}`;
+      const node = options.store?.node ?? defaultNodeName(calls.app);
+      const redisUrl = options.store?.redisUrl;
+      if (redisUrl) {
+        // Before anything else, so a second live process with this name fails before it touches a thing;
+        // closed last, once this node's teardowns are done.
+        const claim = await NodeIdentityClaim.acquire({
+          redisUrl,
+          keyPrefix: options.store?.redisKeyPrefix ?? 'tandem:',
+          node,
+          log,
+          ...(options.identity?.claimTtlMs !== undefined && { ttlMs: options.identity.claimTtlMs }),
+        });
+        closers.push(() => claim.close());
+      }
       const store = createPairStore({ ...(options.store ?? {}), node });
       closers.push(() => store.close());
       const { legBPresence } = parsePairStoreSettings({ ...(options.store ?? {}), node });
@@ -116,7 +135,6 @@ export class TandemNode {
       const { waitForAsterisk, ...ariOptions } = options.ari;
       const ari = await AriClientAdapter.connect({ ...ariOptions, app: calls.app }, { waitForAsterisk: waitForAsterisk ?? false, ...(options.signal ? { signal: options.signal } : {}) });
       closers.push(() => ari.close());
-      const redisUrl = options.store?.redisUrl;
       // One publishing connection for presence and transcripts (the pair store keeps its own).
       const redis = redisUrl ? new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }) : null;
       if (redis) {
@@ -169,8 +187,8 @@ export class TandemNode {
         closers.push(() => controlApi.close());
         apiAddress = await controlApi.listen();
       }
-      log.info({ app: calls.app, ari: redactUrlPassword(options.ari.url), store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
-      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, closers });
+      log.info({ node, app: calls.app, ari: redactUrlPassword(options.ari.url), store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
+      return new TandemNode({ node, engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, closers });
     } catch (err) {
       if (options.signal?.aborted) log.info('start abandoned (stopping)');
       else log.error({ err: errorMessage(err) }, 'tandem node failed to start');
