@@ -47,6 +47,15 @@ function series(text: string, name: string): number | null {
   return null;
 }
 
+/** Polls an async condition until it holds; the deadline only ends a stuck test. */
+async function until(condition: () => Promise<boolean>, deadlineMs = 30_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error('condition not met before the deadline');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function login(token: string): Promise<Response> {
   return await fetch(`${base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
 }
@@ -76,13 +85,13 @@ describe('GET /metrics and /readyz', () => {
     expect(series(during, 'tandem_call_setup_seconds_count')).toBe(1);
     // Packets keep flowing while the call is up: the counter grows between scrapes, before any teardown.
     let rx = 0;
-    await waitFor(async () => {
+    await until(async () => {
       rx = series(await metrics(), 'tandem_leg_packets_total{leg="A",kind="rx"}') ?? 0;
       return rx > 25;
     }, 20_000);
-    await waitFor(async () => (series(await metrics(), 'tandem_leg_packets_total{leg="A",kind="rx"}') ?? 0) > rx, 20_000);
+    await until(async () => (series(await metrics(), 'tandem_leg_packets_total{leg="A",kind="rx"}') ?? 0) > rx, 20_000);
     // Played out toward leg B too (the record's MOS rates played audio).
-    await waitFor(async () => (series(await metrics(), 'tandem_leg_packets_total{leg="A",kind="played"}') ?? 0) > 0, 20_000);
+    await until(async () => (series(await metrics(), 'tandem_leg_packets_total{leg="A",kind="played"}') ?? 0) > 0, 20_000);
 
     sim.hangup(call.channelId);
     await waitFor(() => node.app.pairCount === 0, 20_000);
