@@ -67,6 +67,8 @@ export class TandemNode {
   readonly sampler: EngineSampler;
   /** Everything `GET /metrics` serves. */
   readonly metrics: NodeMetrics;
+  /** Where the operator console is (null when not served). */
+  readonly consoleUrl: string | null;
   readonly #closers: Array<() => Promise<void>>;
   #closing: Promise<void> | null = null;
 
@@ -83,6 +85,7 @@ export class TandemNode {
     records: CallRecords;
     sampler: EngineSampler;
     metrics: NodeMetrics;
+    consoleUrl: string | null;
     closers: Array<() => Promise<void>>;
   }) {
     this.engine = parts.engine;
@@ -97,6 +100,7 @@ export class TandemNode {
     this.records = parts.records;
     this.sampler = parts.sampler;
     this.metrics = parts.metrics;
+    this.consoleUrl = parts.consoleUrl;
     this.#closers = parts.closers;
   }
 
@@ -201,6 +205,7 @@ export class TandemNode {
       }
       let api: ControlApi | null = null;
       let apiAddress: ListenAddress | null = null;
+      let consoleOn = false;
       if (options.api) {
         const controlApi = createControlApi({ store, ...options.api });
         api = controlApi;
@@ -218,6 +223,7 @@ export class TandemNode {
           ],
         });
         if ((options.console ?? options.api.socketPath === undefined) && options.api.token !== undefined) {
+          consoleOn = true;
           registerConsole(controlApi.app, {
             token: options.api.token,
             node: { app, ari, store, engine, sampler, transcripts, holds, presence: presence && presenceStore ? { feed: presence.tracker, store: presenceStore } : null, links: () => metrics.links() },
@@ -227,7 +233,8 @@ export class TandemNode {
         apiAddress = await controlApi.listen();
       }
       log.info({ app: calls.app, ari: redactUrlPassword(options.ari.url), store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
-      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, sampler, metrics, closers });
+      const consoleUrl = consoleOn && apiAddress !== null && 'url' in apiAddress ? `${apiAddress.url}/console` : null;
+      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, sampler, metrics, consoleUrl, closers });
     } catch (err) {
       if (options.signal?.aborted) log.info('start abandoned (stopping)');
       else log.error({ err: errorMessage(err) }, 'tandem node failed to start');
