@@ -1,5 +1,6 @@
 import { getJson, stream } from './api.js';
 import { duration, h, num, setText, time } from './dom.js';
+import { LinePlot } from './plot.js';
 import type { CallRecord, LiveCall, TimelineEntry, Transcript } from './types.js';
 
 interface Latency {
@@ -20,6 +21,18 @@ interface Latency {
 export function callPage(root: HTMLElement, pairId: string): () => void {
   const status = h('p', { id: 'call-status' }, 'waiting for a call on this pair…');
   const quality = h('pre', { id: 'call-quality' });
+  // Quality over time: one point per update (once a second), the last two minutes.
+  const CAPACITY = 120;
+  const legSeries = [
+    { label: 'leg A', colour: '#1a5fb4' },
+    { label: 'leg B', colour: '#c01c28' },
+  ];
+  const plots = {
+    lossPct: new LinePlot('loss %', legSeries),
+    jitterMs: new LinePlot('jitter ms', legSeries),
+    rxPps: new LinePlot('packets/s in', legSeries),
+  };
+  const history: Record<keyof typeof plots, [number[], number[]]> = { lossPct: [[], []], jitterMs: [[], []], rxPps: [[], []] };
   const timeline = h('ol', { id: 'call-timeline' });
   const transcriptA = h('ul', { id: 'transcript-ab' });
   const transcriptB = h('ul', { id: 'transcript-ba' });
@@ -29,6 +42,7 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
     h('h1', {}, `Call on ${pairId}`),
     status,
     quality,
+    h('div', { class: 'plots', id: 'call-plots' }, plots.lossPct.element, plots.jitterMs.element, plots.rxPps.element),
     h('div', { class: 'columns' }, h('section', {}, h('h2', {}, 'Timeline'), timeline), h('section', {}, h('h2', {}, 'Caller → leg B'), transcriptA), h('section', {}, h('h2', {}, 'Leg B → caller'), transcriptB)),
     h('h2', {}, 'Latency per utterance (ms)'),
     h('table', {}, h('thead', {}, h('tr', {}, ...['direction', 'total', 'ingress', 'endpointing', 'VAD', 'provider', 'egress'].map((c) => h('th', {}, c)))), latency),
@@ -50,6 +64,16 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
     callId = call.callId;
     setText(status, `${call.state} · caller ${call.caller ?? '–'} · ${call.extA} ↔ ${call.extB} · ${duration(Date.now() - call.startedAt)}${call.languages ? ` · ${call.languages.A} ⇄ ${call.languages.B}` : ''}`);
     const legs = call.legs;
+    if (legs) {
+      for (const key of Object.keys(plots) as Array<keyof typeof plots>) {
+        const [a, b] = history[key];
+        a.push(legs.A[key]);
+        b.push(legs.B[key]);
+        if (a.length > CAPACITY) a.shift();
+        if (b.length > CAPACITY) b.shift();
+        plots[key].draw([a, b], CAPACITY);
+      }
+    }
     setText(
       quality,
       legs

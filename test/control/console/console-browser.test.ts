@@ -118,6 +118,10 @@ describe('the operator console in chromium', () => {
     await transcript.first().waitFor({ timeout: DEADLINE });
     expect(await transcript.first().textContent()).toMatch(/^\[en\] utterance 1, \d+\.\d s\[es\] utterance 1/);
     await expect.poll(() => detail.locator('#call-latency tr').count(), { timeout: DEADLINE }).toBeGreaterThan(0);
+    // Quality over time: the packets/s plot of leg A has a point per update and is off the floor.
+    const rxLine = detail.locator('#call-plots svg').nth(2).locator('polyline').first();
+    await expect.poll(async () => ((await rxLine.getAttribute('points')) ?? '').split(' ').length, { timeout: DEADLINE }).toBeGreaterThan(2);
+    expect(await detail.locator('#call-plots svg').nth(2).textContent()).toMatch(/max [1-9]/);
 
     sim.hangup(call.channelId);
     await row.waitFor({ state: 'detached', timeout: DEADLINE });
