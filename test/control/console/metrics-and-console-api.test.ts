@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
@@ -106,6 +107,16 @@ describe('GET /metrics and /readyz', () => {
     // No per-pair or per-extension labels anywhere.
     expect(after).not.toMatch(/pair_0|7000|7001/);
   }, 90_000);
+});
+
+describe('docs/grafana-tandem.json', () => {
+  it('queries only series the node exposes', async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../../docs/grafana-tandem.json', import.meta.url), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const names = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\btandem_[a-z_]+/g) ?? [])));
+    expect(names.size).toBeGreaterThan(8);
+    const exposed = await metrics();
+    for (const name of names) expect(exposed, name).toMatch(new RegExp(`^# TYPE ${name.replace(/_bucket$/, '')} `, 'm'));
+  });
 });
 
 describe('the console login', () => {
