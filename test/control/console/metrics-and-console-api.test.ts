@@ -143,6 +143,7 @@ describe('the console login', () => {
     expect((await fetch(`${base}/console/session`, { headers: { cookie: session } })).status).toBe(200);
     // The session opens the API's reads (the call records the history page shows)…
     expect((await fetch(`${base}/v1/calls`, { headers: { cookie: session } })).status).toBe(200);
+    expect((await fetch(`${base}/console/stream/call/not_a_pair`, { headers: { cookie: session } })).status).toBe(404);
     // …but a change only with the console's header, which a cross-site form cannot send.
     const toggle = (headers: Record<string, string>): Promise<Response> =>
       fetch(`${base}/console/pairs/pair_002/enabled`, { method: 'PUT', headers: { cookie: session, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ enabled: false }) });
