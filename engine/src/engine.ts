@@ -10,6 +10,7 @@ import type { TranscriptEvent } from './pipeline/transcript-event.js';
 import { parsePairTranslation, type PairTranslationInput } from './pipeline/translation/config.js';
 import type { DirectionEvent } from './pipeline/translation/translating-stage.js';
 import { EngineError } from './session/errors.js';
+import { resolveEngineIo } from './config/resolve-io.js';
 import type {
   LegName,
   MediaStartInfo,
@@ -65,6 +66,11 @@ function workerModule(): { filename: string; execArgv: string[] } {
   };
 }
 
+/** The config with `io` resolved once, here on the main thread: workers are told 'native' or 'dgram'. */
+function withResolvedIo(config: EngineConfig): EngineConfig {
+  return { ...config, io: resolveEngineIo(config) };
+}
+
 /**
  * The media engine, seen from the main thread. Pairs are sharded across a
  * piscina pool of worker threads: each worker runs exactly one long-lived shard
@@ -99,14 +105,14 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
   }
 
   static async start(input: EngineConfigInput | EngineConfig = {}): Promise<MediaEngine> {
-    const engine = new MediaEngine(parseEngineConfig(input));
+    const engine = new MediaEngine(withResolvedIo(parseEngineConfig(input)));
     try {
       await Promise.all(Array.from({ length: engine.config.workers }, (_, i) => engine.#startShard(i)));
     } catch (err) {
       await engine.close();
       throw err;
     }
-    engine.#log.info({ workers: engine.config.workers, bind: engine.config.bindAddress, ports: engine.config.portRange }, 'engine started');
+    engine.#log.info({ workers: engine.config.workers, bind: engine.config.bindAddress, ports: engine.config.portRange, io: engine.config.io }, 'engine started');
     return engine;
   }
 
