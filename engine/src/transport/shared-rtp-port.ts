@@ -181,7 +181,8 @@ export class SharedLegSocket implements LegSocket {
     this.local = port.local;
   }
 
-  start(receive: LegReceiver): void {
+  /** Socket errors are the port's (counted in its stats), never one leg's: `onError` is not called. */
+  start(receive: LegReceiver, _onError?: (err: Error) => void): void {
     this.#receive = receive;
   }
 
