@@ -66,6 +66,9 @@ function workerModule(): { filename: string; execArgv: string[] } {
   };
 }
 
+/** The least time a worker gets to start (a deadline for a stuck start, not a speed target). */
+const SHARD_START_TIMEOUT_MS = 30_000;
+
 /** The config with `io` resolved once, here on the main thread: workers are told 'native' or 'dgram'. */
 function withResolvedIo(config: EngineConfig): EngineConfig {
   return { ...config, io: resolveEngineIo(config) };
@@ -278,9 +281,12 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       () => client.close(),
       (err: unknown) => this.#onShardCrash(slot, err),
     );
+    // Starting a worker loads the engine's modules (compiles them, when run from the sources): on a
+    // loaded 2-core host that alone took over 5 s, so the start gets at least SHARD_START_TIMEOUT_MS.
+    const startTimeoutMs = Math.max(this.config.requestTimeoutMs, SHARD_START_TIMEOUT_MS);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`shard ${index} did not start within ${this.config.requestTimeoutMs} ms`)), this.config.requestTimeoutMs);
+      timer = setTimeout(() => reject(new TimeoutError(`shard ${index} did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
     });
     try {
       await Promise.race([ready, timeout, task.then(() => { throw new EngineError('WORKER_CRASHED', `shard ${index} exited during start`); })]);
