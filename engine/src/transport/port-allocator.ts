@@ -38,7 +38,7 @@ export class PortAllocator {
    * Binds a batched datagram port (the worker's shared RTP port) on the next
    * free port of this shard's share, with the given implementation.
    */
-  async bindDatagramPort(io: DatagramIo, batch: number): Promise<DatagramPort> {
+  async bindDatagramPort(io: DatagramIo, batch: number, bufferBytes = this.#options.socketBufferBytes): Promise<DatagramPort> {
     return await this.bindWith(async (port) => {
       try {
         return await openDatagramPort({
@@ -46,8 +46,8 @@ export class PortAllocator {
           port,
           io,
           batch,
-          recvBufferSize: this.#options.socketBufferBytes,
-          sendBufferSize: this.#options.socketBufferBytes,
+          recvBufferSize: bufferBytes,
+          sendBufferSize: bufferBytes,
         });
       } catch (err) {
         const code = (err as { code?: unknown } | null)?.code;

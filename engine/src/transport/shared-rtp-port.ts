@@ -24,6 +24,8 @@ export interface SharedPortStats {
   txWouldBlock: number;
   txErrors: number;
   handlerErrors: number;
+  /** Receive buffer the kernel granted (capped by net.core.rmem_max). */
+  recvBufferBytes: number;
 }
 
 /**
@@ -44,6 +46,8 @@ export interface SharedPortStats {
  *
  * The port owns the socket; legs own their shares. close() closes the socket
  * and every share (their sends are then dropped, their receives stop).
+ * `onIdle` is called when the last leg's share is released: the shard closes
+ * the port then, so an engine with no pairs holds no socket on either layout.
  */
 export class SharedRtpPort {
   readonly #port: DatagramPort;
@@ -51,13 +55,15 @@ export class SharedRtpPort {
   readonly #demux = new SourceDemux<SharedLegSocket>();
   readonly #legs = new Set<SharedLegSocket>();
   readonly local: UdpEndpoint;
+  readonly #onIdle: (port: SharedRtpPort) => void;
   #flushScheduled = false;
   #rxForeign = 0;
   #closed = false;
 
-  constructor(port: DatagramPort, log: Logger) {
+  constructor(port: DatagramPort, log: Logger, onIdle: (port: SharedRtpPort) => void = () => undefined) {
     this.#port = port;
     this.#log = log;
+    this.#onIdle = onIdle;
     this.local = { address: port.local.address, port: port.local.port };
     port.onBatch(this.#onBatch);
   }
@@ -95,7 +101,8 @@ export class SharedRtpPort {
 
   /** @internal */
   release(leg: SharedLegSocket): void {
-    this.#legs.delete(leg);
+    if (!this.#legs.delete(leg)) return;
+    if (this.#legs.size === 0 && !this.#closed) this.#onIdle(this);
   }
 
   /** @internal The slot to write a datagram into. */
@@ -156,6 +163,7 @@ export class SharedRtpPort {
       txWouldBlock: s.txWouldBlock,
       txErrors: s.txErrors,
       handlerErrors: s.handlerErrors,
+      recvBufferBytes: s.recvBufferBytes,
     };
   }
 

@@ -45,6 +45,15 @@ import { validateEndpoint, validateOpenPairRequest } from './validate.js';
 const SHARED_PORT_BATCH = 256;
 
 /**
+ * The socket buffers a shared port asks for. One port holds what a socket per
+ * leg spread over hundreds of buffers: 250 pairs are 25,000 datagrams a second,
+ * about 1 KB each in the kernel's accounting, so a stall of the worker for
+ * 200 ms fills 4 MB (a 500-pair load test on a starved host overflowed it).
+ * The kernel grants at most net.core.rmem_max / wmem_max (docs/batched-io.md).
+ */
+const SHARED_PORT_BUFFER_BYTES = 32 * 1024 * 1024;
+
+/**
  * A shard owns the sockets of the pairs assigned to it for their whole life:
  * sockets cannot move between threads, so every packet of a pair is
  * received, processed and sent on this one thread. With `io: 'native'` the
@@ -66,7 +75,7 @@ export class Shard {
   readonly #priority: ThreadPriority;
   /** How RTP legs reach the network here (the config's `io`, resolved). */
   readonly #io: 'native' | 'dgram';
-  /** The shard's shared RTP port, once a pair has needed it (native I/O only). */
+  /** The shard's shared RTP port while pairs use it (native I/O only). */
   #shared: Promise<SharedRtpPort> | null = null;
   /** The same port once bound, for stats. */
   #sharedOpen: SharedRtpPort | null = null;
@@ -365,11 +374,11 @@ export class Shard {
     this.#vad.close();
   }
 
-  /** The shard's shared RTP port: bound with the first pair that needs it, then kept until the shard closes. */
+  /** The shard's shared RTP port: bound with the first pair that needs it, closed when its last leg goes. */
   #sharedPort(): Promise<SharedRtpPort> {
     if (this.#closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'the shard is closed'));
     if (this.#shared === null) {
-      const opening = this.#ports.bindDatagramPort('native', SHARED_PORT_BATCH).then((port) => new SharedRtpPort(port, this.#log));
+      const opening = this.#ports.bindDatagramPort('native', SHARED_PORT_BATCH, Math.max(this.#config.socketBufferBytes, SHARED_PORT_BUFFER_BYTES)).then((port) => new SharedRtpPort(port, this.#log, this.#onSharedPortIdle));
       this.#shared = opening;
       // A failed bind is retried by the next pair rather than remembered.
       opening.then(
@@ -384,6 +393,15 @@ export class Shard {
     }
     return this.#shared;
   }
+
+  /** The last leg left the shared port: it closes, and the next pair binds a new one (no socket held while idle). */
+  readonly #onSharedPortIdle = (port: SharedRtpPort): void => {
+    if (this.#sharedOpen === port) {
+      this.#shared = null;
+      this.#sharedOpen = null;
+    }
+    port.close();
+  };
 
   /** A pair's counters, with its translation's settings summary and stage counters when it is translated. */
   #pairStats(session: PairSession): PairStats {

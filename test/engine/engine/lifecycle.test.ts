@@ -26,14 +26,12 @@ describe.each(ENGINE_IO)('engine resource lifecycle (io %s)', (io) => {
       expect(stats.pairs).toBe(0);
       expect(stats.sockets).toBe(0);
       const bound = await boundUdpPorts();
+      expect([...used].filter((p) => bound.has(p))).toEqual([]);
       if (io === 'native') {
-        // One shared port per shard, kept for the next pair until the engine closes; both shards took part.
-        expect(used.size).toBe(2);
-        expect([...used].every((p) => bound.has(p))).toBe(true);
-        expect(stats.shards.map((s) => s.sharedPort?.legs)).toEqual([0, 0]);
-        expect(stats.shards.map((s) => s.sharedPort?.routedSources)).toEqual([0, 0]);
+        // A shared port per shard while it has pairs, closed with its last leg: both shards took part.
+        expect(used.size).toBeGreaterThanOrEqual(2);
+        expect(stats.shards.map((s) => s.sharedPort)).toEqual([null, null]);
       } else {
-        expect([...used].filter((p) => bound.has(p))).toEqual([]);
         // Both shards took part.
         expect(used.size).toBeGreaterThan(40);
       }
@@ -118,7 +116,8 @@ describe.each(ENGINE_IO)('engine resource lifecycle (io %s)', (io) => {
       // not the frames we sent.
       const heard = (peer: RtpPeer, first: number): number =>
         new Set(exactFrameIndexes(peer.received).filter((i) => i >= first && i < first + frames)).size;
-      await waitFor(() => heard(b, 0) === frames && heard(a, 2000) === frames, 3000).catch(() => undefined);
+      // The deadline only ends a stuck wait: on a loaded host the last frames can take seconds to be played out.
+      await waitFor(() => heard(b, 0) === frames && heard(a, 2000) === frames, 30_000).catch(() => undefined);
       const stats = await engine.stats();
       const pair = stats.shards[0]!.pairStats[0]!;
       expect(pair.legA.rxPackets).toBe(frames);

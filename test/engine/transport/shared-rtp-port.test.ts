@@ -130,6 +130,21 @@ describe.each(IMPLEMENTATIONS)('SharedRtpPort (%s)', (io) => {
     expect(stats.txBatches).toBe(io === 'native' ? 1 : 4);
   });
 
+  it('says when its last leg is gone (the shard then closes it), once per time it empties', async () => {
+    const idle: SharedRtpPort[] = [];
+    const port = new SharedRtpPort(await openPort(io), logger('test.shared-rtp-port'), (p) => idle.push(p));
+    closing.push(port);
+    const a = port.openLeg();
+    const b = port.openLeg();
+    a.close();
+    expect(idle).toEqual([]);
+    b.close();
+    b.close();
+    expect(idle).toEqual([port]);
+    port.openLeg().close();
+    expect(idle).toEqual([port, port]);
+  });
+
   it('closes every leg with it, idempotently, and gives its fd back', async () => {
     const before = udpSocketFds();
     const port = new SharedRtpPort(await openPort(io), logger('test.shared-rtp-port'));
