@@ -23,6 +23,8 @@ export type CallRejectCause = 'pool-exhausted' | 'legb-unreachable' | 'allocatio
 export const CALL_REJECT_CAUSES: readonly CallRejectCause[] = ['pool-exhausted', 'legb-unreachable', 'allocation-failed'];
 
 export type PairSessionAppEvents = {
+  /** A caller was given a pair; its setup begins (the console shows the row from here). */
+  pairallocated: [pair: CallPair];
   pairactive: [pair: CallPair];
   pairclosed: [pairId: string, reason: TeardownReason];
   /** Once per call, after its teardown: what its call record says (emitted right after `pairclosed`). */
@@ -256,6 +258,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     this.#pairs.set(pair.pairId, pair);
     for (const id of pair.channelIds) this.#byChannel.set(id, pair);
     this.#log.info({ pairId: pair.pairId, extA: pair.extA, extB: pair.extB, callerChannelId, callerId }, 'pair allocated');
+    this.safeEmit('pairallocated', pair);
     await pair.setup();
   }
 
