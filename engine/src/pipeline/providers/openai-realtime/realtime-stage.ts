@@ -4,15 +4,14 @@
  * documents it follows; docs/openai-realtime-provider.md what goes over the
  * wire) and plays back the interpreted speech.
  *
- * Same contract and shape as StreamingStage: the 20 ms tick calls process(),
- * which never waits on the network. Outbound audio is resampled to 24 kHz,
- * base64-encoded and written with ws.send() (non-blocking) unless more than
- * `maxBufferedBytes` already wait in the socket, in which case the frame is
- * dropped and counted. Inbound audio deltas are decoded by the socket handler
- * into a bounded PlaybackQueue (at 24 kHz) and drained one frame per tick,
- * resampled to the leg's rate. Connecting, reconnecting with backoff, the
- * session-start deadline and keepalive run on their own timers; nothing here
- * reads the wall clock.
+ * The tick contract, the outbound gate, playback and error counting are
+ * ProviderStage's (../provider-stage.ts), shared with StreamingStage; this
+ * module is the protocol. Outbound audio is resampled to 24 kHz and
+ * base64-encoded into `input_audio_buffer.append`; inbound audio deltas are
+ * decoded into the playback queue (at 24 kHz) and resampled to the leg's rate
+ * as they play. Connecting, reconnecting with backoff, the session-start
+ * deadline and keepalive run on their own timers; nothing here reads the wall
+ * clock.
  *
  * Turn taking: with `turnDetection: 'server_vad'` the service finds the ends
  * of utterances and answers each by itself; with `'client'` Tandem's own VAD
@@ -27,17 +26,12 @@
 import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
 import { Downsampler24to16, Downsampler24to8, Upsampler16to24, Upsampler8to24 } from '../../../codec/resample-24k.js';
-import { errorMessage } from '../../../common/errors.js';
-import { logger, type Logger } from '../../../common/logger.js';
+import { logger } from '../../../common/logger.js';
 import { parseConfig } from '../../../common/parse-config.js';
-import { TypedEmitter } from '../../../common/typed-emitter.js';
-import type { MediaFrame, PipelineStage, StageContext } from '../../stage.js';
-import { PlaybackMixer, type PlaybackConverter } from '../../streaming/playback-mixer.js';
-import { PlaybackQueue } from '../../streaming/playback-queue.js';
-import type { ProtocolErrorCode, TranscriptMessage, TranslationMessage } from '../../streaming/protocol.js';
-import type { DisconnectInfo, StreamingError } from '../../streaming/stream-stage.js';
-import { OutboundDrops } from '../outbound-drops.js';
-import { WsConnection, WsConnectionSettingsShape, pickWsConnectionSettings, redactUrl, type WsDownInfo } from '../ws-connection.js';
+import type { MediaFrame, StageContext } from '../../stage.js';
+import type { PlaybackConverter } from '../../streaming/playback-mixer.js';
+import { MAX_FRAME_SAMPLES, ProviderStage, writeS16LE, type ProviderStageEvents, type ProviderStageStats } from '../provider-stage.js';
+import { WsConnectionSettingsShape, pickWsConnectionSettings, redactUrl } from '../ws-connection.js';
 import {
   MIN_COMMIT_MS,
   OPENAI_REALTIME_URL,
@@ -95,47 +89,22 @@ export const OpenAiRealtimeStageOptionsSchema = z
 export type OpenAiRealtimeStageOptions = z.input<typeof OpenAiRealtimeStageOptionsSchema>;
 type Settings = z.output<typeof OpenAiRealtimeStageOptionsSchema>;
 
-/** The same events, with the same payloads, as StreamingStage. */
-export type OpenAiRealtimeStageEvents = {
-  connected: [];
-  /** session.created arrived; its session id, if it gave one. */
-  started: [sessionId: string | undefined];
-  /** What the speaker said (source language); partials, then one final per utterance. */
-  transcript: [message: TranscriptMessage];
-  /** The interpretation's text (the spoken response's transcript), same utteranceId as its transcript. */
-  translation: [message: TranslationMessage];
-  /** `response:<response_id>`: every sample of that response has been played (or cleared/dropped). */
-  mark: [name: string];
-  /** Answer audio was queued for playback (samples at 24 kHz). */
-  audio: [samples: number];
-  error: [error: StreamingError];
-  disconnected: [info: DisconnectInfo];
-  listenererror: [event: string, error: unknown];
-};
+/**
+ * The same events, with the same payloads, as StreamingStage. `started`:
+ * session.created arrived. `transcript`: what the speaker said, partials then
+ * one final per utterance. `translation`: the spoken response's transcript.
+ * `mark`: `response:<response_id>`, every sample of that response played (or
+ * cleared/dropped). `audio`: samples at 24 kHz.
+ */
+export type OpenAiRealtimeStageEvents = ProviderStageEvents;
 
-export interface OpenAiRealtimeStageStats {
-  connected: boolean;
-  connects: number;
-  disconnects: number;
-  failedConnects: number;
+export interface OpenAiRealtimeStageStats extends ProviderStageStats {
   /** Sessions the service confirmed with session.created. */
   sessions: number;
-  framesSent: number;
-  /** PCM bytes sent (24 kHz s16le, before base64). */
-  bytesSent: number;
-  droppedNotConnected: number;
-  droppedBackpressure: number;
   /** Bytes waiting in the socket right now. */
   socketBufferedBytes: number;
-  audioMessagesReceived: number;
-  /** Samples received (24 kHz). */
-  samplesReceived: number;
   /** Audio of cancelled responses that arrived anyway and was discarded (samples, 24 kHz). */
   samplesDiscarded: number;
-  queuedSamples: number;
-  queueDroppedSamples: number;
-  clearedSamples: number;
-  framesPlayed: number;
   responsesStarted: number;
   responsesDone: number;
   responsesCancelled: number;
@@ -145,32 +114,22 @@ export interface OpenAiRealtimeStageStats {
   /** speechEnded() calls that committed nothing (less than 100 ms of audio since the last commit). */
   commitsSkipped: number;
   marksEmitted: number;
-  badMessages: number;
   /** Well-formed events of types this stage does not use. */
   ignoredMessages: number;
-  serviceErrors: number;
-  processErrors: number;
 }
+
+type RealtimeCounters = Omit<OpenAiRealtimeStageStats, keyof ProviderStageStats | 'socketBufferedBytes'>;
 
 interface ResponseState {
   utteranceId: string;
   text: string;
 }
 
-/** Largest frame process() handles without growing a buffer: 60 ms at 16 kHz. */
-const MAX_FRAME_SAMPLES = 960;
 /** Per-session bookkeeping maps are trimmed to this many entries (a stuck peer must not grow them). */
 const MAX_TRACKED = 64;
 
-export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents> implements PipelineStage {
+export class OpenAiRealtimeStage extends ProviderStage {
   readonly #settings: Settings;
-  readonly #url: string;
-  readonly #log: Logger;
-  readonly #queue: PlaybackQueue;
-  readonly #conn: WsConnection;
-  readonly #drops: OutboundDrops;
-  readonly #mixer: PlaybackMixer;
-  #closed = false;
   #sessionTimer: NodeJS.Timeout | null = null;
 
   // Outbound: frame → 24 kHz → bytes → base64.
@@ -203,24 +162,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   #turnStartMs: number | null = null;
   #lastTurnEndMs = 0;
 
-  readonly #stats: OpenAiRealtimeStageStats = {
-    connected: false,
-    connects: 0,
-    disconnects: 0,
-    failedConnects: 0,
+  readonly #stats: RealtimeCounters = {
     sessions: 0,
-    framesSent: 0,
-    bytesSent: 0,
-    droppedNotConnected: 0,
-    droppedBackpressure: 0,
-    socketBufferedBytes: 0,
-    audioMessagesReceived: 0,
-    samplesReceived: 0,
     samplesDiscarded: 0,
-    queuedSamples: 0,
-    queueDroppedSamples: 0,
-    clearedSamples: 0,
-    framesPlayed: 0,
     responsesStarted: 0,
     responsesDone: 0,
     responsesCancelled: 0,
@@ -228,108 +172,38 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
     commits: 0,
     commitsSkipped: 0,
     marksEmitted: 0,
-    badMessages: 0,
     ignoredMessages: 0,
-    serviceErrors: 0,
-    processErrors: 0,
   };
 
   /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
   constructor(context: StageContext, options: OpenAiRealtimeStageOptions) {
-    super();
-    this.#settings = parseConfig(OpenAiRealtimeStageOptionsSchema, options, 'openaiRealtime');
-    this.#url = withModel(this.#settings.url, this.#settings.model);
-    this.#log = logger('pipeline.openai-realtime', { pairId: context.pairId, direction: context.direction });
-    this.#queue = new PlaybackQueue(Math.ceil(this.#settings.maxQueueSeconds * REALTIME_SAMPLE_RATE));
-    this.#drops = new OutboundDrops(this.#log);
-    this.#mixer = new PlaybackMixer({
-      queue: this.#queue,
-      converter: from24kConverter(),
+    const s = parseConfig(OpenAiRealtimeStageOptionsSchema, options, 'openaiRealtime');
+    const url = withModel(s.url, s.model);
+    super({
       context,
-      initialRate: this.#settings.outputSampleRate,
-      mode: this.#settings.mode,
-      duckGain: this.#settings.duckGain,
-    });
-    const s = this.#settings;
-    if (s.apiKey !== undefined && this.#url.startsWith('ws://') && !isLoopback(this.#url)) {
-      this.#log.warn({ url: redactUrl(this.#url) }, 'API key would travel unencrypted (ws:// to a non-loopback host)');
-    }
-    this.#conn = new WsConnection({
-      url: this.#url,
-      token: s.apiKey,
-      ...pickWsConnectionSettings(s),
+      log: logger('pipeline.openai-realtime', { pairId: context.pairId, direction: context.direction }),
       name: 'openai realtime',
-      attemptGoal: 'session',
-      log: this.#log,
+      queueSamples: Math.ceil(s.maxQueueSeconds * REALTIME_SAMPLE_RATE),
+      converter: from24kConverter(),
+      initialRate: s.outputSampleRate,
+      mode: s.mode,
+      duckGain: s.duckGain,
+      maxBufferedBytes: s.maxBufferedBytes,
+      connection: { url, token: s.apiKey, ...pickWsConnectionSettings(s), attemptGoal: 'session' },
     });
-    this.#conn
-      .on('open', (ws) => this.#onOpen(ws))
-      .on('message', (data, isBinary) => {
-        if (isBinary) this.#protocolError('unexpected_binary', 'binary message (the protocol is JSON text only)');
-        else this.#onText(data);
-      })
-      .on('failure', (failure) => this.#reportError(failure))
-      .on('down', (info) => this.#onDown(info))
-      .on('listenererror', (event, err) => this.safeEmit('listenererror', event, err));
-    this.#conn.start();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get connected(): boolean {
-    return this.#conn.open;
+    this.#settings = s;
+    if (s.apiKey !== undefined && url.startsWith('ws://') && !isLoopback(url)) {
+      this.log.warn({ url: redactUrl(url) }, 'API key would travel unencrypted (ws:// to a non-loopback host)');
+    }
+    this.startConnecting();
   }
 
   /** A snapshot of the counters. */
   stats(): OpenAiRealtimeStageStats {
-    return {
-      ...this.#stats,
-      connected: this.#conn.open,
-      droppedNotConnected: this.#drops.notConnected,
-      droppedBackpressure: this.#drops.backpressure,
-      socketBufferedBytes: this.#conn.bufferedAmount,
-      queuedSamples: this.#queue.length,
-      queueDroppedSamples: this.#queue.droppedOverflow,
-      clearedSamples: this.#queue.droppedCleared,
-      framesPlayed: this.#mixer.framesPlayed,
-    };
+    return { ...this.baseStats(), ...this.#stats, socketBufferedBytes: this.conn.bufferedAmount };
   }
 
-  /**
-   * Sends this tick's audio and returns this tick's playback (duck mode: over
-   * the attenuated original), or null when nothing is queued (translated-only)
-   * or nothing came in either (duck). The returned frame is reused on the next
-   * call. Never throws, never waits.
-   */
-  process(frame: MediaFrame | null): MediaFrame | null {
-    if (this.#closed) return null;
-    try {
-      if (frame !== null && frame.heard !== true) this.#sendInput(frame);
-      const out = this.#mixer.mix(frame);
-      this.#emitReachedMarks();
-      return out;
-    } catch (err) {
-      // A bug (or a frame we cannot handle) must cost this frame, not the worker's tick loop.
-      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'openai realtime stage frame failed');
-      return null;
-    }
-  }
-
-  /** Sends one frame of the speaker's audio ahead of its tick (see PipelineStage.hear). Never throws. */
-  hear(frame: MediaFrame): void {
-    if (this.#closed) return;
-    try {
-      this.#sendInput(frame);
-    } catch (err) {
-      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'openai realtime stage frame failed');
-    }
-  }
-
-  #sendInput(frame: MediaFrame): void {
-    if (frame.samples <= 0) return;
-    if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
+  protected sendFrame(frame: MediaFrame): void {
     if (frame.samples > MAX_FRAME_SAMPLES) throw new RangeError(`frame of ${frame.samples} samples exceeds ${MAX_FRAME_SAMPLES}`);
     if (frame.status !== 'silence') this.#send(frame, frame.pcm);
     else if (this.#settings.sendSilence) this.#send(frame, this.#zeros);
@@ -337,7 +211,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   /** Drops queued playback and cancels the response in progress (the listener started talking). */
   flush(): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#interrupt();
   }
 
@@ -347,7 +221,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
    * interruptOnSpeech is on. Ignored in server_vad mode and after close().
    */
   speechStarted(atMs: number): void {
-    if (this.#closed || this.#settings.turnDetection !== 'client') return;
+    if (this.closed || this.#settings.turnDetection !== 'client') return;
     this.#turnStartMs = atMs;
     if (this.#settings.interruptOnSpeech && this.#interrupt()) this.#stats.bargeIns++;
   }
@@ -360,11 +234,11 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
    * the last commit (the service would refuse it).
    */
   speechEnded(atMs: number): boolean {
-    if (this.#closed || this.#settings.turnDetection !== 'client') return false;
+    if (this.closed || this.#settings.turnDetection !== 'client') return false;
     const startMs = this.#turnStartMs ?? this.#lastTurnEndMs;
     this.#turnStartMs = null;
     this.#lastTurnEndMs = atMs;
-    if (!this.#conn.open || (this.#samplesSinceCommit * 1000) / REALTIME_SAMPLE_RATE < MIN_COMMIT_MS) {
+    if (!this.conn.open || (this.#samplesSinceCommit * 1000) / REALTIME_SAMPLE_RATE < MIN_COMMIT_MS) {
       this.#stats.commitsSkipped++;
       return false;
     }
@@ -380,58 +254,36 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   /** Closes the socket and cancels timers; no event is emitted afterwards. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.beginClose()) return;
     this.#clearSessionTimer();
-    this.#conn.close(1000, 'closed');
-    this.#log.info({ stats: this.stats() }, 'openai realtime stage closed');
-  }
-
-  /** Resolves once close() was called and the socket is fully closed. */
-  whenClosed(): Promise<void> {
-    return this.#conn.whenClosed();
+    this.conn.close(1000, 'closed');
+    this.log.info({ stats: this.stats() }, 'openai realtime stage closed');
   }
 
   // ---- outbound ----
 
   #send(frame: MediaFrame, pcm: Int16Array): void {
-    // readyState too: between the peer's close frame and our 'close' event the socket is CLOSING.
-    const ws = this.#conn.socket;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) {
-      this.#drops.drop('not_connected');
-      return;
-    }
-    if (ws.bufferedAmount > this.#settings.maxBufferedBytes) {
-      this.#drops.drop('backpressure');
-      return;
-    }
+    const ws = this.writableSocket();
+    if (ws === null) return;
     const resampler = frame.sampleRate === 8000 ? this.#up8 : this.#up16;
     const samples = resampler.process(pcm, frame.samples, this.#conv);
-    const bytes = this.#bytes;
-    const src = this.#conv;
-    for (let i = 0, p = 0; i < samples; i++, p += 2) {
-      const s = src[i]!;
-      bytes[p] = s;
-      bytes[p + 1] = s >> 8;
-    }
-    ws.send(appendEventJson(bytes.toString('base64', 0, samples * 2)));
+    writeS16LE(this.#conv, samples, this.#bytes);
+    ws.send(appendEventJson(this.#bytes.toString('base64', 0, samples * 2)));
     this.#sentSamples += samples;
     this.#samplesSinceCommit += samples;
-    this.#stats.framesSent++;
-    this.#stats.bytesSent += samples * 2;
-    this.#drops.sent();
+    this.frameSent(samples * 2);
   }
 
   #sendEvent(event: ClientEventInput): void {
-    const ws = this.#conn.socket;
+    const ws = this.conn.socket;
     if (ws === null || ws.readyState !== WebSocket.OPEN) return;
     ws.send(encodeClientEvent(event));
   }
 
   /** Drops queued playback (its marks fire) and cancels the response still being produced. Returns whether there was anything to stop. */
   #interrupt(): boolean {
-    const cleared = this.#queue.clear();
-    this.#emitReachedMarks();
+    const cleared = this.queue.clear();
+    this.playbackAdvanced();
     const id = this.#activeResponseId;
     if (id !== null && !this.#cancelled.has(id)) {
       this.#remember(this.#cancelled, id);
@@ -456,8 +308,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   // ---- playback ----
 
-  #emitReachedMarks(): void {
-    for (let name = this.#queue.takeReachedMark(); name !== undefined; name = this.#queue.takeReachedMark()) {
+  /** Emits every `response:<id>` mark whose audio has been played. */
+  protected playbackAdvanced(): void {
+    for (let name = this.queue.takeReachedMark(); name !== undefined; name = this.queue.takeReachedMark()) {
       this.#stats.marksEmitted++;
       this.safeEmit('mark', name);
     }
@@ -465,29 +318,25 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   // ---- connection ----
 
-  #onOpen(ws: WebSocket): void {
-    this.#stats.connects++;
+  protected onOpen(ws: WebSocket): void {
+    this.counts.connects++;
     this.#resetSession();
     // Sent at once: the service applies it before the audio that follows on the same socket.
     ws.send(encodeClientEvent({ type: 'session.update', session: this.#sessionConfig() }));
     this.#sessionTimer = setTimeout(() => {
       this.#sessionTimer = null;
-      this.#reportError({ code: 'connect_failed', message: `no session.created within ${this.#settings.sessionTimeoutMs} ms` });
+      this.reportError({ code: 'connect_failed', message: `no session.created within ${this.#settings.sessionTimeoutMs} ms` });
       ws.terminate();
     }, this.#settings.sessionTimeoutMs);
     this.safeEmit('connected');
   }
 
-  #onDown({ code, reason, opened, willReconnect }: WsDownInfo): void {
+  protected connectionLost(): boolean {
     this.#clearSessionTimer();
     // A session that never started counts as a failed attempt, so a service that accepts and hangs up backs off.
-    if (!this.#sessionStarted) this.#stats.failedConnects++;
+    const failed = !this.#sessionStarted;
     this.#sessionStarted = false;
-    if (opened) {
-      this.#stats.disconnects++;
-      this.#log.warn({ code, reason, willReconnect }, 'openai realtime disconnected');
-      this.safeEmit('disconnected', { code, reason, willReconnect });
-    }
+    return failed;
   }
 
   #sessionConfig(): Extract<ClientEventInput, { type: 'session.update' }>['session'] {
@@ -544,21 +393,21 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   // ---- inbound ----
 
-  #onText(data: RawData): void {
-    const parsed = tryParseServerEvent(data);
-    if (!parsed.ok) {
-      this.#protocolError(parsed.error.code, parsed.error.message);
-      return;
-    }
-    const event = parsed.message;
+  protected onBinary(): void {
+    this.protocolError('unexpected_binary', 'binary message (the protocol is JSON text only)');
+  }
+
+  protected onText(data: RawData): void {
+    const event = this.accepted(tryParseServerEvent(data));
+    if (event === undefined) return;
     if (event.type === 'ignored') {
-      if (this.#stats.ignoredMessages++ < 5) this.#log.debug({ type: event.original }, 'ignored service event');
+      if (this.#stats.ignoredMessages++ < 5) this.log.debug({ type: event.original }, 'ignored service event');
       return;
     }
     if (!this.#sessionStarted) {
       // Whatever the service says first proves the session is up: the backoff starts over.
       this.#sessionStarted = true;
-      this.#conn.resetBackoff();
+      this.conn.resetBackoff();
       this.#clearSessionTimer();
     }
     this.#dispatch(event);
@@ -575,9 +424,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
       case 'response.output_audio.done':
         break;
       case 'error': {
-        this.#stats.serviceErrors++;
+        this.counts.serviceErrors++;
         const e = event.error;
-        this.#reportError({ code: 'service', serviceCode: (e.code ?? e.type ?? 'unknown').slice(0, 64), message: e.message ?? 'service error' });
+        this.reportError({ code: 'service', serviceCode: (e.code ?? e.type ?? 'unknown').slice(0, 64), message: e.message ?? 'service error' });
         if (e.event_id != null && e.event_id === this.#createInFlight) {
           // Our response.create was refused: no response.created will come for it.
           this.#createInFlight = null;
@@ -616,9 +465,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
         this.#itemTimes.delete(event.item_id);
         break;
       case 'conversation.item.input_audio_transcription.failed':
-        this.#stats.serviceErrors++;
+        this.counts.serviceErrors++;
         this.#itemText.delete(event.item_id);
-        this.#reportError({ code: 'service', serviceCode: (event.error?.code ?? 'transcription_failed').slice(0, 64), message: event.error?.message ?? 'transcription failed' });
+        this.reportError({ code: 'service', serviceCode: (event.error?.code ?? 'transcription_failed').slice(0, 64), message: event.error?.message ?? 'transcription failed' });
         break;
       case 'response.created':
         this.#stats.responsesStarted++;
@@ -644,7 +493,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
         const id = event.response.id;
         this.#stats.responsesDone++;
         // Placed after the response's audio: reached when the last of it has been played.
-        this.#queue.addMark(`response:${id}`);
+        this.queue.addMark(`response:${id}`);
         this.#responses.delete(id);
         if (this.#activeResponseId === id) this.#activeResponseId = null;
         if (this.#createPending) this.#requestResponse();
@@ -656,19 +505,17 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   #onAudio(responseId: string, base64: string): void {
     const decoded = decodeBase64Audio(base64);
     if (!decoded.ok) {
-      this.#protocolError(decoded.error.code, decoded.error.message);
+      this.protocolError(decoded.error.code, decoded.error.message);
       return;
     }
     const bytes = decoded.bytes;
-    this.#stats.audioMessagesReceived++;
+    this.counts.audioMessagesReceived++;
     if (this.#cancelled.has(responseId)) {
       // In flight when we cancelled: the listener must not hear the rest of an interrupted answer.
       this.#stats.samplesDiscarded += bytes.length >> 1;
       return;
     }
-    const samples = this.#queue.pushS16LE(bytes, 0, bytes.length);
-    this.#stats.samplesReceived += samples;
-    this.safeEmit('audio', samples);
+    this.playAudio(bytes);
   }
 
   #response(id: string): ResponseState {
@@ -715,19 +562,6 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
       const oldest = store.keys().next().value as K;
       store.delete(oldest);
     }
-  }
-
-  #protocolError(code: ProtocolErrorCode, message: string): void {
-    this.#stats.badMessages++;
-    this.#reportError({ code: 'protocol', protocolCode: code, message });
-  }
-
-  #reportError(error: StreamingError): void {
-    // Logged only at the first few: a garbage-spewing service must not flood the log.
-    if (this.#stats.badMessages <= 10 || error.code !== 'protocol') {
-      this.#log.warn({ code: error.code, protocolCode: error.protocolCode, serviceCode: error.serviceCode, detail: error.message }, 'openai realtime error');
-    }
-    this.safeEmit('error', error);
   }
 }
 
