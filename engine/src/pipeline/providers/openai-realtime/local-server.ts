@@ -14,12 +14,11 @@
  * can require a bearer key (HTTP 401 otherwise), and has fault switches:
  * stall (stop reading and answering), garbage, dropped connections.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { InvalidStateError, errorMessage } from '../../../common/errors.js';
+import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
+import { errorMessage } from '../../../common/errors.js';
 import { logger } from '../../../common/logger.js';
+import { WsDoubleServer, guardSessionMessages, sendIfOpen } from '../ws-double-server.js';
 import { EnergyUtteranceDetector, type Utterance } from '../../streaming/energy-detector.js';
 import { synthesizeSpeechSamples } from '../../streaming/espeak.js';
 import { MIN_COMMIT_MS, REALTIME_SAMPLE_RATE, decodeBase64Audio, tryParseClientEvent, type ClientEvent, type SessionConfig } from './protocol.js';
@@ -86,59 +85,23 @@ export interface LocalSessionRecord {
 
 const log = logger('pipeline.openai-realtime-local');
 
-export class OpenAiRealtimeLocalServer {
+export class OpenAiRealtimeLocalServer extends WsDoubleServer<LocalSession> {
   readonly sessions: LocalSessionRecord[] = [];
-  readonly #http: Server;
-  readonly #wss: WebSocketServer;
   readonly #options: OpenAiRealtimeLocalServerOptions;
-  readonly #sockets = new Set<Socket>();
-  readonly #live = new Set<LocalSession>();
-  #rejected = 0;
   #stalled = false;
-  #closed = false;
   #nextId = 1;
 
-  private constructor(http: Server, options: OpenAiRealtimeLocalServerOptions) {
-    this.#http = http;
+  private constructor(options: OpenAiRealtimeLocalServerOptions) {
+    super({ bearer: options.apiKey, maxPayload: 4 * 1024 * 1024, path: '/v1/realtime', name: 'local server', log });
     this.#options = options;
-    this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
-    http.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
-    http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.#onUpgrade(req, socket, head));
   }
 
-  /** Listens on host:port (default 127.0.0.1, an ephemeral port). */
+  /** Listens on host:port (default 127.0.0.1, an ephemeral port); its url is ws://host:port/v1/realtime. */
   static async start(options: OpenAiRealtimeLocalServerOptions = {}): Promise<OpenAiRealtimeLocalServer> {
-    const http = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n');
-    });
-    const server = new OpenAiRealtimeLocalServer(http, options);
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
+    const server = new OpenAiRealtimeLocalServer(options);
+    await server.listen(options.host, options.port);
     log.info({ url: server.url }, 'openai realtime local server listening (a protocol double, not a model)');
     return server;
-  }
-
-  /** ws://host:port/v1/realtime */
-  get url(): string {
-    const address = this.#http.address() as AddressInfo | null;
-    if (address === null) throw new InvalidStateError('local server is not listening');
-    return `ws://${address.address}:${address.port}/v1/realtime`;
-  }
-
-  get rejectedCount(): number {
-    return this.#rejected;
-  }
-
-  get liveSessions(): number {
-    return this.#live.size;
   }
 
   get stalled(): boolean {
@@ -148,17 +111,17 @@ export class OpenAiRealtimeLocalServer {
   /** Fault: stop reading and answering on every session, present and future, until stall(false). */
   stall(on = true): void {
     this.#stalled = on;
-    for (const s of this.#live) s.setStalled(on);
+    for (const s of this.live) s.setStalled(on);
   }
 
   /** Fault: terminates every live connection (no close handshake). */
   dropConnections(): void {
-    for (const s of [...this.#live]) s.terminate();
+    for (const s of [...this.live]) s.terminate();
   }
 
   /** Sends a raw text (or binary) message to every live session. */
   sendRaw(data: string | Buffer): void {
-    for (const s of this.#live) s.sendRaw(data);
+    for (const s of this.live) s.sendRaw(data);
   }
 
   /**
@@ -180,64 +143,28 @@ export class OpenAiRealtimeLocalServer {
     return garbage.map(([, code]) => code);
   }
 
-  /** Closes every session, the server and every socket. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const s of [...this.#live]) s.terminate();
-    this.#wss.close();
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
-  }
-
-  #onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (this.#closed) {
-      socket.destroy();
-      return;
-    }
-    if (!this.#authorized(req.headers.authorization)) {
-      this.#rejected++;
-      log.warn({ remote: socket.remoteAddress }, 'upgrade refused: bad or missing bearer key');
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+  protected accept(ws: WebSocket, req: IncomingMessage): LocalSession {
     const model = new URL(req.url ?? '/', 'http://local').searchParams.get('model');
-    this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const capacity = Math.round((this.#options.captureSeconds ?? 30) * REALTIME_SAMPLE_RATE);
-      const record: LocalSessionRecord = {
-        id: `sess_local_${this.#nextId++}`,
-        model,
-        sessionUpdates: [],
-        turnDetection: 'server_vad',
-        appends: 0,
-        samplesReceived: 0,
-        capture: new Int16Array(capacity),
-        capturedSamples: 0,
-        commits: 0,
-        responseCreates: 0,
-        cancels: 0,
-        clears: 0,
-        utterances: [],
-        invalid: [],
-        closed: false,
-      };
-      this.sessions.push(record);
-      const session = new LocalSession(ws, record, this.#options, this.#stalled);
-      this.#live.add(session);
-      ws.once('close', () => {
-        this.#live.delete(session);
-        session.dispose();
-      });
-    });
-  }
-
-  #authorized(header: string | undefined): boolean {
-    const key = this.#options.apiKey;
-    if (key === undefined) return true;
-    if (header === undefined) return false;
-    const expected = Buffer.from(`Bearer ${key}`);
-    const given = Buffer.from(header);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    const capacity = Math.round((this.#options.captureSeconds ?? 30) * REALTIME_SAMPLE_RATE);
+    const record: LocalSessionRecord = {
+      id: `sess_local_${this.#nextId++}`,
+      model,
+      sessionUpdates: [],
+      turnDetection: 'server_vad',
+      appends: 0,
+      samplesReceived: 0,
+      capture: new Int16Array(capacity),
+      capturedSamples: 0,
+      commits: 0,
+      responseCreates: 0,
+      cancels: 0,
+      clears: 0,
+      utterances: [],
+      invalid: [],
+      closed: false,
+    };
+    this.sessions.push(record);
+    return new LocalSession(ws, record, this.#options, this.#stalled);
   }
 }
 
@@ -282,16 +209,12 @@ class LocalSession {
     this.#options = options;
     this.#stalled = stalled;
     this.#detector = this.#makeDetector(DEFAULT_SILENCE_MS);
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      try {
-        this.#onMessage(data, isBinary);
-      } catch (err) {
-        // A bug here must end this session only, never the server.
-        log.error({ err: errorMessage(err), session: record.id }, 'local realtime session failed');
-        ws.close(1011, 'internal error');
-      }
-    });
-    ws.on('error', (err) => log.warn({ err: err.message, session: record.id }, 'local realtime socket error'));
+    guardSessionMessages(
+      ws,
+      { id: record.id, log, label: 'local realtime session' },
+      (data, isBinary) => this.#onMessage(data, isBinary),
+      () => ws.close(1011, 'internal error'),
+    );
     if (stalled) ws.pause();
     else this.#sendCreated();
   }
@@ -311,8 +234,7 @@ class LocalSession {
   }
 
   sendRaw(data: string | Buffer): void {
-    if (this.#ws.readyState !== this.#ws.OPEN) return;
-    this.#ws.send(data, { binary: typeof data !== 'string' });
+    sendIfOpen(this.#ws, data, typeof data !== 'string');
   }
 
   dispose(): void {
@@ -571,7 +493,7 @@ class LocalSession {
   }
 
   #send(event: { type: string } & Record<string, unknown>): void {
-    if (this.#disposed || this.#stalled || this.#ws.readyState !== this.#ws.OPEN) return;
-    this.#ws.send(JSON.stringify({ event_id: `event_local_${this.#nextEvent++}`, ...event }));
+    if (this.#disposed || this.#stalled) return;
+    sendIfOpen(this.#ws, JSON.stringify({ event_id: `event_local_${this.#nextEvent++}`, ...event }));
   }
 }
