@@ -27,7 +27,7 @@ export async function startHarness(options: {
   workers?: number;
   portBase: number;
   calls?: Pick<CallConfigInput, 'originateTimeoutSeconds' | 'answerDeadlineMs' | 'format' | 'mediaTransport' | 'mediaUrl' | 'translation'>;
-  simulator?: Pick<SimulatorOptions, 'mediaConnectTimeoutMs'>;
+  simulator?: Pick<SimulatorOptions, 'mediaConnectTimeoutMs' | 'externalMediaStasisDelayMs'>;
 }): Promise<Harness> {
   const sim = await AsteriskSimulator.start({
     username: 'tandem',
