@@ -21,7 +21,7 @@ export type CallRejectCause = 'pool-exhausted' | 'legb-unreachable' | 'allocatio
 
 export const CALL_REJECT_CAUSES: readonly CallRejectCause[] = ['pool-exhausted', 'legb-unreachable', 'allocation-failed'];
 
-export type PairSessionAppEvents = {
+export type CallAppEvents = {
   pairactive: [pair: CallPair];
   pairclosed: [pairId: string, reason: TeardownReason];
   /** Once per call, after its teardown: what its call record says (emitted right after `pairclosed`). */
@@ -38,7 +38,7 @@ export interface ReconcileReport {
   tornDownPairs: string[];
 }
 
-export interface PairSessionAppDeps {
+export interface CallAppDeps {
   ari: AriClient;
   engine: MediaEnginePort;
   store: PairStore;
@@ -55,8 +55,8 @@ export interface PairSessionAppDeps {
  * The registry lives here and nowhere else; a pair removes itself (onClosed)
  * exactly where it was inserted.
  */
-export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
-  readonly #deps: PairSessionAppDeps;
+export class CallApp extends TypedEmitter<CallAppEvents> {
+  readonly #deps: CallAppDeps;
   readonly #keeper: LeaseKeeper;
   readonly #pairs = new Map<string, CallPair>();
   readonly #byChannel = new Map<string, CallPair>();
@@ -77,7 +77,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   #reconcileTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
-  constructor(deps: PairSessionAppDeps) {
+  constructor(deps: CallAppDeps) {
     super();
     this.#deps = deps;
     this.#keeper = new LeaseKeeper(deps.store);
