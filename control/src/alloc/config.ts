@@ -23,7 +23,7 @@ export type LegBPresencePolicy = (typeof LEG_B_PRESENCE_POLICIES)[number];
  * | baseExtension           | 7000                 | extension of side A of pair_001 |
  * | poolSize                | 100                  | number of pairs (1..100000) |
  * | leaseTtlMs              | 30000                | a lease not renewed for this long is free again |
- * | node                    | `<hostname>:<pid>`   | name of this process in the session table |
+ * | node                    | `<hostname>:<pid>`   | name of this process in the lease table |
  * | redisUrl                | unset                | `redis://…`; unset means the in-memory store |
  * | redisKeyPrefix          | `tandem:`            | every Redis key of the store starts with it |
  * | redisCommandTimeoutMs   | 2000                 | a Redis command rejects after this long |
