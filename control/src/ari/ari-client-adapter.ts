@@ -51,9 +51,9 @@ interface RawAri {
 const connectRaw = ariClient.connect.bind(ariClient) as (url: string, user: string, pass: string) => Promise<RawAri>;
 
 /**
- * ari-client (the user's choice) loses the HTTP status of a failed request: it
+ * ari-client (kept for the app's WebSocket and events, which it speaks well) loses the HTTP status of a failed request: it
  * rejects with `new Error(<response body>)` (lib/client.js, swaggerError). The
- * body texts Asterisk sends are stable (observed/FINDINGS.md §5), so the code
+ * body texts Asterisk sends are stable (docs/asterisk-facts.md, HTTP and errors), so the code
  * is recovered from them here, in one place.
  */
 export function classifyAriFailure(err: unknown): { code: AriErrorCode; status: number | null; message: string } {

@@ -288,7 +288,7 @@ export class CallPair {
     this.facts.answered();
     if (this.#answerTimer) clearTimeout(this.#answerTimer);
     // Bridges may still be on their way: join once they exist (the StasisStart of
-    // leg B can beat the originate response, FACTS.md).
+    // leg B can beat the originate response, docs/asterisk-facts.md).
     if (this.#bridgesReady) void this.#joinLegB();
   }
 

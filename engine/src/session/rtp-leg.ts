@@ -51,7 +51,7 @@ function sameEndpoint(a: UdpEndpoint | null, b: UdpEndpoint | null): boolean {
  * and sends the injected stream back to the same peer (Asterisk's
  * UNICASTRTP_LOCAL_ADDRESS:PORT). Once the peer is known the socket is
  * connected, so the kernel drops datagrams from anyone else and `send` needs
- * no address (the cheapest dgram path, PERF-FACTS.md).
+ * no address (the cheapest dgram path, docs/benchmarks.md).
  *
  * Which stream it listens to is strict RTP (SourceLearner): the first SSRC from
  * the peer the control plane named is accepted; another SSRC, even from that
