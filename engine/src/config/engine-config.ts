@@ -42,6 +42,16 @@ export const engineConfigSchema = z.object({
    * answer whoever sprayed its port first. Per pair: OpenPairRequest.latch.
    */
   latch: z.boolean().default(false),
+  /**
+   * How RTP legs reach the network (`tandem start --io`). 'native': the legs of
+   * each worker share one batched UDP port (the udp_batch addon: recvmmsg and
+   * one sendmmsg per tick), told apart by Asterisk's source address. 'dgram': a
+   * node:dgram socket per leg. 'auto': native when the addon loads, else dgram
+   * with one logged notice. An explicit 'native' that cannot load fails the
+   * start. Latching pairs (`tandem engine`) keep a socket per leg either way:
+   * their peer is unknown until it has sent. docs/batched-io.md.
+   */
+  io: z.enum(['auto', 'native', 'dgram']).default('auto'),
   /** Kernel socket buffers; RcvbufErrors in /proc/net/snmp is how undersizing shows. */
   socketBufferBytes: z.number().int().min(65536).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Default externalMedia format of a pair's legs. */

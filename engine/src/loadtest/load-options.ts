@@ -10,7 +10,7 @@ import type { GeneratorCoreKind } from './native-core.js';
 /** What one load test runs: load shape, engine settings, generator and diagnostics. */
 export interface LoadTestOptions {
   /** Engine settings beyond the ones the load test chooses itself (e.g. alignMarginMs, jitter depths). */
-  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice'>;
+  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
   pairs: number;
   /** Measured seconds (after the warm-up). */
   seconds: number;
@@ -104,7 +104,7 @@ export interface Resolved {
   cpuProfileDir: string | undefined;
   deadlineMs: number;
   generatorCore: GeneratorCoreKind | undefined;
-  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice'>;
+  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
   translation: PairTranslationInput | undefined;
   hooks: LoadTestHooks;
 }

@@ -205,6 +205,7 @@ async function drive(
       cpuWaitPct,
       workers: engine.config.workers,
       workerNice: endStats?.shards.map((shard) => shard.priority.applied) ?? [],
+      io: engine.config.io === 'native' ? 'native' : 'dgram',
       timeline,
       finalPairs: rampRun?.pairs ?? o.pairs,
       ramp: rampRun && o.ramp ? rampReport(o.ramp, o.warmupSeconds, timeline, rampRun.reason ?? 'time', rampRun.pairs) : null,

@@ -37,6 +37,8 @@ export interface ReportInput {
   workers: number;
   /** Each worker thread's nice value as applied (what the run really measured). */
   workerNice: number[];
+  /** How the engine's RTP legs reached the network (its `io`, resolved at start). */
+  io: 'native' | 'dgram';
   timeline: TimelineSample[];
   finalPairs: number;
   ramp: RampReport | null;
@@ -64,6 +66,7 @@ export function buildReport(x: ReportInput): LoadTestReport {
     warmup_seconds: o.warmupSeconds,
     workers: x.workers,
     worker_nice: x.workerNice,
+    io: x.io,
     codec: o.codec,
     audio_source: x.audioSource,
     loss_pct: lossPct,

@@ -1,3 +1,4 @@
+import type { SharedPortStats } from '../transport/shared-rtp-port.js';
 import type { ThreadPriority } from './thread-priority.js';
 import type { CodecName } from '../codec/index.js';
 import type { RtpParseErrorCode } from '../rtp/index.js';
@@ -235,6 +236,10 @@ export interface ShardStats {
   lateTicks: number;
   maxTickLatenessMs: number;
   skippedTicks: number;
+  /** How this shard's RTP legs reach the network (engine config `io`, resolved at start). */
+  io: 'native' | 'dgram';
+  /** The shard's shared batched RTP port (io 'native', once a pair used it); null otherwise. */
+  sharedPort: SharedPortStats | null;
   pairStats: PairStats[];
 }
 

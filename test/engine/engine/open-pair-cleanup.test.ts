@@ -22,7 +22,8 @@ describe('a pair that cannot open releases everything it took', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tandem-open-'));
     // Three ports: one pair, and one port over.
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 22700, max: 22702 }, recording: { dir } });
+    // dgram: a port per leg, so two ports hold one pair and the range runs out (a shared native port never does).
+    engine = await MediaEngine.start({ workers: 1, portRange: { min: 22700, max: 22702 }, recording: { dir }, io: 'dgram' });
   });
 
   afterAll(async () => {
