@@ -1,4 +1,9 @@
-export { runLoadTest, buildTimeline, findKnee, coarseLatencyHistogram, LoadTestError, type LoadTestOptions, type LoadTestProgress, type LoadTestErrorCode } from './orchestrator.js';
+export { runLoadTest } from './orchestrator.js';
+export { type LoadTestOptions, type LoadTestProgress } from './load-options.js';
+export { LoadTestError, type LoadTestErrorCode } from './errors.js';
+export { buildTimeline } from './timeline.js';
+export { findKnee } from './ramp-controller.js';
+export { coarseLatencyHistogram } from './generator-summary.js';
 export {
   formatReport,
   reportToJson,

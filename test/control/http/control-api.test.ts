@@ -169,7 +169,7 @@ describe('control API', () => {
     expect((await call(address, 'GET', '/v1/pairs', { headers: AUTH })).body).toEqual({ pairs: [] });
   });
 
-  it('GET /v1/pairs and /v1/pairs/:pairId show the session table without lease tokens', async () => {
+  it('GET /v1/pairs and /v1/pairs/:pairId show the lease table without lease tokens', async () => {
     const { address, store } = await start(new MemoryPairStore({ poolSize: 3 }));
     const a = await store.allocate({ callerId: 'alice' });
     await store.setState(a.pairId, a.leaseToken, 'active');

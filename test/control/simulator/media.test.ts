@@ -167,7 +167,7 @@ describe('externalMedia RTP', () => {
   });
 
   it('slin16 is capture-only: Asterisk sends PT 118 big-endian, takes in the mirrored packets, and no phone hears them', async () => {
-    // Observed with Tandem (FACTS.md): not even Asterisk's own slin16 packets echoed back are played.
+    // Observed with Tandem (docs/asterisk-facts.md): not even Asterisk's own slin16 packets echoed back are played.
     const { sim, a, b, callerId } = await pairWithMedia('slin16');
     await until(() => a.packets.length >= 25 && b.packets.length >= 25 && (sim.mediaStats('em_A')?.received ?? 0) >= 25);
 

@@ -1,7 +1,7 @@
 /**
  * externalMedia over chan_websocket (transport=websocket, encapsulation=none,
  * connection_type=server), as channels/chan_websocket.c does it and as observed
- * with Tandem (FACTS.md): a WebSocket/INCOMING channel with
+ * with Tandem (docs/asterisk-facts.md): a WebSocket/INCOMING channel with
  * MEDIA_WEBSOCKET_CONNECTION_ID, MEDIA_START on connect, little-endian slin16
  * frames both ways, flow control, and the connection's end hanging up the channel.
  */

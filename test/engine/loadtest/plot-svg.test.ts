@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeXml, histogramPlot, linePlot, niceTicks } from '../../../engine/src/loadtest/plot-svg.js';
-import { findKnee } from '../../../engine/src/loadtest/orchestrator.js';
+import { findKnee } from '../../../engine/src/loadtest/ramp-controller.js';
 import type { TimelineSample } from '../../../engine/src/loadtest/report.js';
 
 describe('plot-svg', () => {

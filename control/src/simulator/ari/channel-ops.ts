@@ -318,7 +318,7 @@ export class ChannelOps {
 
   /**
    * chan_websocket, waiting for its client (not observed in recordings; from channels/chan_websocket.c and
-   * FACTS.md): the channel is dialled at once but answered only when a client connects to
+   * docs/asterisk-facts.md): the channel is dialled at once but answered only when a client connects to
    * /media/<MEDIA_WEBSOCKET_CONNECTION_ID>, so its StasisStart comes then. Nobody connecting ends the dial
    * at the originate timeout like an unanswered originate (ChannelDestroyed 19).
    */

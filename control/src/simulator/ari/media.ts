@@ -10,7 +10,7 @@
  * for static payload types only: chan_rtp gives its RTP instance no payload
  * mapping, and main/rtp_engine.c falls back to the static table on receive only
  * up to PT 34, so Asterisk sends slin16 (PT 118) but plays none of what it gets
- * back (observed with Tandem, FACTS.md; docs/wideband-media.md).
+ * back (observed with Tandem, docs/asterisk-facts.md; docs/wideband-media.md).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';

@@ -2,7 +2,7 @@
  * The chan_websocket side of the simulated Asterisk (externalMedia with
  * `transport=websocket&encapsulation=none&connection_type=server`), as Asterisk
  * 22's channels/chan_websocket.c does it (docs/wideband-media.md) and as
- * observed with Tandem (FACTS.md):
+ * observed with Tandem (docs/asterisk-facts.md):
  * - the client connects to `/media/<MEDIA_WEBSOCKET_CONNECTION_ID>` on the HTTP
  *   server, without ARI credentials; an unknown id is refused 404, a second
  *   connection for an id 409;

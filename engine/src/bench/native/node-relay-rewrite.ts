@@ -12,7 +12,7 @@ const MAX_SAMPLES = 65_507;
  * with Tandem's RtpPacketView (the checks relay.c copies), require µ-law,
  * decode the payload to PCM16 and encode it again, then a fresh 12-byte header
  * from the sending leg's packetizer. The result is written into the received
- * datagram itself (PERF-FACTS: rewriting in place is the allocation-free
+ * datagram itself (docs/benchmarks.md: rewriting in place is the allocation-free
  * path): the re-encoded payload goes to offset 12 from the PCM copy, so a
  * longer input header (CSRCs, extension) or padding is simply left behind.
  */

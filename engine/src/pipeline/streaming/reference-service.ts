@@ -14,16 +14,15 @@
  * by (text, voice, rate), and synthesis runs through one EspeakSynthesizer
  * whose concurrency is bounded, instead of a process per utterance.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { ConfigError, InvalidStateError, errorMessage } from '../../common/errors.js';
+import type { RawData, WebSocket } from 'ws';
+import { ConfigError, errorMessage } from '../../common/errors.js';
 import { logger } from '../../common/logger.js';
-import { TypedEmitter } from '../../common/typed-emitter.js';
 import type { Direction } from '../stage.js';
 import { EnergyUtteranceDetector, type Utterance } from './energy-detector.js';
+import { AnswerCache } from './answer-cache.js';
 import { EspeakSynthesizer, type EspeakSynthesizerOptions, type EspeakSynthesizerStats } from '../providers/espeak-synthesizer.js';
+import { messageBytes } from '../providers/provider-stage.js';
+import { WsDoubleServer, guardSessionMessages, sendIfOpen } from '../providers/ws-double-server.js';
 import {
   CloseCode,
   PROTOCOL_VERSION,
@@ -108,71 +107,16 @@ export type ReferenceServiceEvents = {
 
 const log = logger('pipeline.reference-service');
 
-/**
- * Synthesized answers by (voice, rate, text), least recently used first. It
- * holds the promise, so sessions asking for the same text while it is being
- * synthesized share one espeak-ng run; a failed synthesis is not kept.
- */
-class AnswerCache {
-  readonly capacity: number;
-  readonly #entries = new Map<string, Promise<Buffer>>();
-  hits = 0;
-  misses = 0;
-
-  constructor(capacity: number) {
-    this.capacity = capacity;
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  get(key: string, make: () => Promise<Buffer>): Promise<Buffer> {
-    const known = this.#entries.get(key);
-    if (known !== undefined) {
-      this.hits++;
-      // Map order is insertion order: re-inserting marks it most recently used.
-      this.#entries.delete(key);
-      this.#entries.set(key, known);
-      return known;
-    }
-    this.misses++;
-    const made = make();
-    if (this.capacity === 0) return made;
-    this.#entries.set(key, made);
-    made.catch(() => {
-      if (this.#entries.get(key) === made) this.#entries.delete(key);
-    });
-    while (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done === true) break;
-      this.#entries.delete(oldest.value);
-    }
-    return made;
-  }
-
-  clear(): void {
-    this.#entries.clear();
-  }
-}
-
-export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
+export class ReferenceService extends WsDoubleServer<Session, ReferenceServiceEvents> {
   readonly sessions: ReferenceSessionRecord[] = [];
-  readonly #http: Server;
-  readonly #wss: WebSocketServer;
   readonly #options: ReferenceServiceOptions;
-  readonly #sockets = new Set<Socket>();
-  readonly #live = new Set<Session>();
   readonly #synth: EspeakSynthesizer;
   readonly #cache: AnswerCache;
   readonly #counts = { utterances: 0, answersSent: 0, synthesisFailures: 0 };
-  #rejected = 0;
-  #closed = false;
   #nextId = 1;
 
-  private constructor(http: Server, options: ReferenceServiceOptions) {
-    super();
-    this.#http = http;
+  private constructor(options: ReferenceServiceOptions) {
+    super({ bearer: options.token, maxPayload: 1024 * 1024, path: '/', name: 'reference service', log });
     this.#options = options;
     const voice = options.espeakVoice;
     // A fixed voice is asked for by its own name, which the override maps to itself.
@@ -182,57 +126,27 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
       ...(voice !== undefined ? { voices: { ...options.synthesizer?.voices, [voice.toLowerCase()]: voice } } : {}),
     });
     this.#cache = new AnswerCache(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
-    this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
-    http.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
-    http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.#onUpgrade(req, socket, head));
   }
 
   /** Listens on host:port (default 127.0.0.1, an ephemeral port). */
   static async start(options: ReferenceServiceOptions = {}): Promise<ReferenceService> {
     const entries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
     if (!Number.isInteger(entries) || entries < 0) throw new ConfigError('cacheEntries', `must be an integer ≥ 0, got ${entries}`);
-    const http = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n');
-    });
-    const service = new ReferenceService(http, options);
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
+    const service = new ReferenceService(options);
+    try {
+      await service.listen(options.host, options.port);
+    } catch (err) {
+      await service.close();
+      throw err;
+    }
     log.info({ url: service.url }, 'reference service listening');
     return service;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get url(): string {
-    const address = this.#http.address() as AddressInfo | null;
-    if (address === null) throw new InvalidStateError('reference service is not listening');
-    return `ws://${address.address}:${address.port}/`;
-  }
-
-  /** Upgrades refused for a missing or wrong token. */
-  get rejectedCount(): number {
-    return this.#rejected;
-  }
-
-  /** Sessions still connected. */
-  get liveSessions(): number {
-    return this.#live.size;
   }
 
   stats(): ReferenceServiceStats {
     return {
       sessions: this.sessions.length,
-      liveSessions: this.#live.size,
+      liveSessions: this.liveSessions,
       ...this.#counts,
       cache: { capacity: this.#cache.capacity, entries: this.#cache.size, hits: this.#cache.hits, misses: this.#cache.misses },
       synthesizer: this.#synth.stats(),
@@ -240,13 +154,9 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
   }
 
   /** Closes every session, the server and every socket, and stops synthesis. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const session of [...this.#live]) session.terminate();
-    this.#wss.close();
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#http.close(() => resolve()));
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    await super.close();
     await this.#synth.close();
     this.#cache.clear();
   }
@@ -270,52 +180,28 @@ export class ReferenceService extends TypedEmitter<ReferenceServiceEvents> {
     this.#counts[what]++;
   }
 
-  #onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (this.#closed) {
-      socket.destroy();
-      return;
-    }
-    if (!this.#authorized(req.headers.authorization)) {
-      this.#rejected++;
-      // No token material in the log, only that it failed.
-      log.warn({ remote: socket.remoteAddress }, 'upgrade refused: bad or missing bearer token');
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      this.safeEmit('rejected', 'unauthorized');
-      return;
-    }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const record: ReferenceSessionRecord = {
-        id: `s${this.#nextId++}`,
-        start: null,
-        pairId: null,
-        srcExt: null,
-        direction: null,
-        bytesReceived: 0,
-        speechHints: 0,
-        utterances: [],
-        marksAcked: [],
-        clears: 0,
-        stopped: false,
-        protocolErrors: [],
-        closed: false,
-      };
-      this.sessions.push(record);
-      const session = new Session(ws, record, this.#options, this);
-      this.#live.add(session);
-      ws.once('close', () => {
-        this.#live.delete(session);
-        session.dispose();
-      });
-    });
+  protected override rejected(): void {
+    this.safeEmit('rejected', 'unauthorized');
   }
 
-  #authorized(header: string | undefined): boolean {
-    const token = this.#options.token;
-    if (token === undefined) return true;
-    if (header === undefined) return false;
-    const expected = Buffer.from(`Bearer ${token}`);
-    const given = Buffer.from(header);
-    return given.length === expected.length && timingSafeEqual(given, expected);
+  protected accept(ws: WebSocket): Session {
+    const record: ReferenceSessionRecord = {
+      id: `s${this.#nextId++}`,
+      start: null,
+      pairId: null,
+      srcExt: null,
+      direction: null,
+      bytesReceived: 0,
+      speechHints: 0,
+      utterances: [],
+      marksAcked: [],
+      clears: 0,
+      stopped: false,
+      protocolErrors: [],
+      closed: false,
+    };
+    this.sessions.push(record);
+    return new Session(ws, record, this.#options, this);
   }
 
   /** @internal the session's way to report. */
@@ -349,17 +235,12 @@ class Session {
     this.#startTimer = setTimeout(() => {
       this.#fail('timeout', 'no start message', CloseCode.timeout);
     }, options.startTimeoutMs ?? 5000);
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      try {
-        if (isBinary) this.#onAudio(data);
-        else this.#onText(data);
-      } catch (err) {
-        // A bug here must close this session only, never the server.
-        log.error({ err: errorMessage(err), session: record.id }, 'reference session failed');
-        this.#fail('internal', 'internal error', CloseCode.internalError);
-      }
-    });
-    ws.on('error', (err) => log.warn({ err: err.message, session: record.id }, 'reference session socket error'));
+    guardSessionMessages(
+      ws,
+      { id: record.id, log, label: 'reference session' },
+      (data, isBinary) => (isBinary ? this.#onAudio(data) : this.#onText(data)),
+      () => this.#fail('internal', 'internal error', CloseCode.internalError),
+    );
   }
 
   terminate(): void {
@@ -438,7 +319,7 @@ class Session {
       this.#fail('unexpected_binary', 'audio before start', CloseCode.protocolError);
       return;
     }
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const buf = messageBytes(data);
     if (buf.length % 2 !== 0) {
       this.#record.protocolErrors.push('odd_length_audio');
       this.#send({ event: 'error', code: 'odd_length_audio', message: `audio message of ${buf.length} bytes` });
@@ -505,13 +386,11 @@ class Session {
   }
 
   #send(message: Parameters<typeof encodeServiceMessage>[0]): void {
-    if (this.#disposed || this.#ws.readyState !== this.#ws.OPEN) return;
-    this.#ws.send(encodeServiceMessage(message));
+    if (!this.#disposed) sendIfOpen(this.#ws, encodeServiceMessage(message));
   }
 
   #sendBinary(pcm: Buffer): void {
-    if (this.#disposed || this.#ws.readyState !== this.#ws.OPEN) return;
-    this.#ws.send(pcm, { binary: true });
+    if (!this.#disposed) sendIfOpen(this.#ws, pcm, true);
   }
 
   #fail(code: string, message: string, closeCode: number): void {

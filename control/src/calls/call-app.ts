@@ -22,7 +22,7 @@ export type CallRejectCause = 'pool-exhausted' | 'legb-unreachable' | 'allocatio
 
 export const CALL_REJECT_CAUSES: readonly CallRejectCause[] = ['pool-exhausted', 'legb-unreachable', 'allocation-failed'];
 
-export type PairSessionAppEvents = {
+export type CallAppEvents = {
   /** A caller was given a pair; its setup begins (the console shows the row from here). */
   pairallocated: [pair: CallPair];
   pairactive: [pair: CallPair];
@@ -47,7 +47,7 @@ export interface ReconcileReport {
   clearedPairs: string[];
 }
 
-export interface PairSessionAppDeps {
+export interface CallAppDeps {
   ari: AriClient;
   engine: MediaEnginePort;
   store: PairStore;
@@ -67,8 +67,8 @@ export interface PairSessionAppDeps {
  * The registry lives here and nowhere else; a pair removes itself (onClosed)
  * exactly where it was inserted.
  */
-export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
-  readonly #deps: PairSessionAppDeps;
+export class CallApp extends TypedEmitter<CallAppEvents> {
+  readonly #deps: CallAppDeps;
   readonly #keeper: LeaseKeeper;
   readonly #leftovers: PairLeftoverSweeper;
   readonly #pairs = new Map<string, CallPair>();
@@ -90,7 +90,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   #reconcileTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
-  constructor(deps: PairSessionAppDeps) {
+  constructor(deps: CallAppDeps) {
     super();
     this.#deps = deps;
     this.#keeper = new LeaseKeeper(deps.store);
@@ -245,7 +245,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
         // A lost lease is no longer ours to hold (its next holder's teardown deletes the same ids).
         if (leftovers.channels.length + leftovers.bridges.length === 0 || !this.#keeper.held.has(pairId)) return this.#releaseLease(pairId, reason);
         // Not handed to a new call while its old leg B may still be up: `releasing` in the
-        // session table (what an operator sees in `tandem pairs`) until the leftovers are gone.
+        // lease table (what an operator sees in `tandem pairs`) until the leftovers are gone.
         void this.#deps.store.setState(pairId, lease.leaseToken, 'releasing').catch(() => false);
         this.#leftovers.hold(pairId, reason, leftovers);
       },

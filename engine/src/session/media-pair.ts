@@ -10,11 +10,11 @@ import { WebSocketLeg } from './websocket-leg.js';
 import type { PairRecorder, RecordingSummary } from '../pipeline/recording/pair-recorder.js';
 
 /**
- * An engine session: PAIR_ID with leg A (EXT_A's bridge) and leg B (EXT_B's
+ * One relayed pair inside a worker: PAIR_ID with leg A (EXT_A's bridge) and leg B (EXT_B's
  * bridge). What A says is processed into B and what B says into A; the two
  * directions never share buffers.
  */
-export interface PairSessionOptions {
+export interface MediaPairOptions {
   pairId: string;
   extA: string;
   extB: string;
@@ -32,7 +32,7 @@ export interface PairSessionOptions {
   onRecordingClosed?: (summary: RecordingSummary) => void;
 }
 
-export class PairSession {
+export class MediaPair {
   readonly pairId: string;
   readonly extA: string;
   readonly extB: string;
@@ -46,7 +46,7 @@ export class PairSession {
   readonly #onRecordingClosed: (summary: RecordingSummary) => void;
   #closed = false;
 
-  constructor(options: PairSessionOptions) {
+  constructor(options: MediaPairOptions) {
     this.pairId = options.pairId;
     this.extA = options.extA;
     this.extB = options.extB;
