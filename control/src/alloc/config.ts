@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { EnvVarError, asEnvVarError } from '../../../engine/src/common/env-error.js';
-import { ConfigError } from '../../../engine/src/common/errors.js';
-import { parseConfig } from '../../../engine/src/common/parse-config.js';
+import { EnvVarError, asEnvVarError } from '../../../common/src/env-error.js';
+import { ConfigError } from '../../../common/src/errors.js';
+import { parseConfig } from '../../../common/src/parse-config.js';
 
 /**
  * How presence of a pair's EXT_B decides whether the pair is handed out (with AMI presence;

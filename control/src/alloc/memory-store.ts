@@ -1,5 +1,5 @@
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { PoolExhaustedError } from './errors.js';
 import { checkSettableState, checkToken, leaseOwnerOf, newLeaseToken, reachabilityIndexes, toPairLease, type LeaseRecord } from './lease.js';
 import { PairPool } from './pool.js';

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError, InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { ConfigError, InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { PoolExhaustedError, StoreUnavailableError } from './errors.js';
 import { checkSettableState, checkToken, isLeaseOwner, isPairState, leaseOwnerOf, newLeaseToken, reachabilityIndexes, toPairLease, type LeaseRecord } from './lease.js';
 import { PairPool } from './pool.js';

@@ -1,5 +1,5 @@
 /** What an AMI connection is given, checked and filled with defaults, and its reconnect backoff. */
-import { ConfigError } from '../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
 
 export interface AmiBackoffOptions {
   /** First retry delay. Default 500 ms. */

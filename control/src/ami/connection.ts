@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
-import { InvalidStateError, TimeoutError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { InvalidStateError, TimeoutError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import { AmiActionError, AmiAuthError, AmiConnectionError, AmiError } from './errors.js';
 import { backoffDelay, resolveAmiConnectionOptions, type AmiConnectionOptions, type ResolvedOptions } from './connection-options.js';
 import { parseAmiEvent, type AmiEvent } from './events.js';

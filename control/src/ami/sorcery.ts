@@ -1,4 +1,4 @@
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import { AmiActionError } from './errors.js';
 import type { AmiActionOptions, AmiActionResult } from './connection.js';
 import type { AmiField } from './message.js';

@@ -1,8 +1,8 @@
 import ariClient from 'ari-client';
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger, type Logger } from '../../../engine/src/common/logger.js';
-import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger, type Logger } from '../../../common/src/logger.js';
+import { redactUrlPassword } from '../../../common/src/redact-url.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { AriClient, AriConnectionEvents, ExternalMediaParams, OriginateParams } from './client.js';
 import { AriError, codeForStatus, fetchFailure } from './errors.js';
 import { parseWith, plain } from './ari-responses.js';

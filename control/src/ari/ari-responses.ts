@@ -2,7 +2,7 @@
  * What ari-client hands back, made into Tandem's terms: a failed request's
  * error code and status, and a response checked against its schema.
  */
-import { errorMessage } from '../../../engine/src/common/errors.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import { AriError, type AriErrorCode } from './errors.js';
 
 /**

@@ -1,9 +1,9 @@
 import { languagesFromStasisArgs, pairTranslationFor, type LanguageOverride } from './translation-settings.js';
-import type { PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
-import { BurstLog } from '../../../engine/src/common/burst-log.js';
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import type { PairTranslation } from '../../../engine/src/index.js';
+import { BurstLog } from '../../../common/src/burst-log.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import { LeaseKeeper, PoolExhaustedError, type PairStore } from '../alloc/index.js';
 import { isExternalMediaChannel, type AriClient, type AriEvent, type AriKnownEvent } from '../ari/index.js';
 import type { CallConfig } from './call-config.js';

@@ -1,6 +1,6 @@
-import type { PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
-import type { Logger } from '../../../engine/src/common/logger.js';
-import { errorMessage } from '../../../engine/src/common/errors.js';
+import type { PairTranslation } from '../../../engine/src/index.js';
+import type { Logger } from '../../../common/src/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import type { OpenPairResult } from '../../../engine/src/index.js';
 import type { PairLease } from '../alloc/index.js';
 import { AriError, type AriClient, type AriEvent } from '../ari/index.js';

@@ -1,8 +1,8 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { ConfigError, InvalidStateError } from '../../../engine/src/common/errors.js';
-import { logger, type Logger } from '../../../engine/src/common/logger.js';
+import { ConfigError, InvalidStateError } from '../../../common/src/errors.js';
+import { logger, type Logger } from '../../../common/src/logger.js';
 import type { PairStore } from '../alloc/index.js';
 import { bearerAuth, registerBearerAuth, type BearerAuth } from './auth.js';
 import { ApiError, errorBodySchema, errorHandler } from './errors.js';

@@ -1,6 +1,6 @@
-import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
-import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
+import { ConfigError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import { redactUrlPassword } from '../../../common/src/redact-url.js';
 import { MediaEngine, type EngineConfigInput } from '../../../engine/src/index.js';
 import { createPairStore, parsePairStoreSettings, type PairStore, type PairStoreConfig } from '../alloc/index.js';
 import { AriClientAdapter, type AriClient } from '../ari/index.js';

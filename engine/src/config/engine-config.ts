@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parseConfig } from '../common/parse-config.js';
+import { parseConfig } from '../../../common/src/parse-config.js';
 import { RecordingConfigSchema } from '../pipeline/recording/pair-recorder.js';
 import { AdaptiveGateSchema } from '../pipeline/vad/options.js';
 

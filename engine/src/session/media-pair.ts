@@ -1,4 +1,4 @@
-import type { Logger } from '../common/logger.js';
+import type { Logger } from '../../../common/src/logger.js';
 import type { Codec } from '../codec/index.js';
 import type { StageContext, StageFactory } from '../pipeline/index.js';
 import type { LegName, MediaStartInfo, MediaTransport, PairStats, UdpEndpoint } from '../worker/protocol.js';

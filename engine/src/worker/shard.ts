@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { getHeapStatistics } from 'node:v8';
 import { threadId, type MessagePort } from 'node:worker_threads';
-import { errorMessage } from '../common/errors.js';
-import { logger } from '../common/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { getCodec } from '../codec/index.js';
 import { identityStageFactory } from '../pipeline/identity-stage.js';
 import type { Direction } from '../pipeline/stage.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
 import { PoolExhaustedError, type PairStore } from '../../../control/src/alloc/index.js';
 
 export interface StoreUnderTest {

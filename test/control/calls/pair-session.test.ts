@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { dominantFrequency, rms, tone } from '../../../control/src/simulator/ari/index.js';
+import { dominantFrequency, rms, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { expectAllReleased, startHarness, type Harness } from '../../support/control-harness.js';
 import { sleep, waitFor } from '../../support/rtp-peer.js';
 

@@ -6,7 +6,7 @@ import { MemoryPairStore } from '../../../control/src/alloc/index.js';
 import { AriClientAdapter } from '../../../control/src/ari/index.js';
 import { CallApp, parseCallConfig, type MediaEnginePort, type ReconcileReport } from '../../../control/src/calls/index.js';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
-import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 
 const prefix = `tandem:test:${randomBytes(6).toString('hex')}:`;

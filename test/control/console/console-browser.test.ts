@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
-import { AsteriskSimulator, tone, type AudioSource } from '../../../control/src/simulator/ari/index.js';
-import { ReferenceService } from '../../../engine/src/pipeline/streaming/index.js';
+import { AsteriskSimulator, tone, type AudioSource } from '../../../tools/asterisk-simulator/ari/index.js';
+import { ReferenceService } from '../../../tools/reference-service/reference-service.js';
 import { synthesizeSpeechSamples } from '../../../engine/src/pipeline/streaming/espeak.js';
 import { buildConsoleWeb } from '../../support/console-web.js';
 

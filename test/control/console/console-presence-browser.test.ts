@@ -5,8 +5,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { provisionPairs } from '../../../control/src/realtime/index.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
-import { AsteriskSimulator } from '../../../control/src/simulator/ari/index.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/ari/index.js';
 import { buildConsoleWeb } from '../../support/console-web.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, InvalidStateError } from '../../../engine/src/common/errors.js';
+import { ConfigError, InvalidStateError } from '../../../common/src/errors.js';
 import { MemoryPairStore, RedisPairStore, type PairStore } from '../../../control/src/alloc/index.js';
 import { createControlApi, PUBLIC_ROUTE, type ControlApi, type ListenAddress } from '../../../control/src/http/index.js';
 import { closedPort } from '../alloc/redis-helpers.js';

@@ -2,8 +2,8 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { ExtensionService, provisionPairs } from '../../../control/src/realtime/index.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
-import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
+import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { createTestDb, psRows, type TestDb } from '../realtime/pg-test-db.js';
 

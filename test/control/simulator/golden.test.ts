@@ -5,7 +5,7 @@
  * timestamps, ports; QoS/BRIDGEPEER varsets are left out by design).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator, type EventOrder } from '../../../control/src/simulator/index.js';
+import { AsteriskSimulator, type EventOrder } from '../../../tools/asterisk-simulator/index.js';
 import { EventSocket, sleep, type WsEvent } from './helpers.js';
 import { bySubject, loadEvents, loadRest, normalize, sortById, subjectOf, type RecordedRest } from './replay.js';
 

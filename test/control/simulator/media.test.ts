@@ -6,8 +6,8 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator, dominantFrequency, rms, tone, type MediaFormat } from '../../../control/src/simulator/index.js';
-import { decodePayload, linearToUlaw, rtpPayload, ulawToLinear } from '../../../control/src/simulator/ari/media.js';
+import { AsteriskSimulator, dominantFrequency, rms, tone, type MediaFormat } from '../../../tools/asterisk-simulator/index.js';
+import { decodePayload, linearToUlaw, rtpPayload, ulawToLinear } from '../../../tools/asterisk-simulator/ari/media.js';
 import { EventSocket, rest, sleep } from './helpers.js';
 import { subjectOf } from './replay.js';
 

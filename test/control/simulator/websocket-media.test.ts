@@ -8,8 +8,8 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { AsteriskSimulator, dominantFrequency, rms, tone, type HeardChunk, type SimulatorOptions } from '../../../control/src/simulator/index.js';
-import { decodePayload, encodeFrame } from '../../../control/src/simulator/ari/media.js';
+import { AsteriskSimulator, dominantFrequency, rms, tone, type HeardChunk, type SimulatorOptions } from '../../../tools/asterisk-simulator/index.js';
+import { decodePayload, encodeFrame } from '../../../tools/asterisk-simulator/ari/media.js';
 import { EventSocket, rest, sleep, type WsEvent } from './helpers.js';
 import { subjectOf } from './replay.js';
 

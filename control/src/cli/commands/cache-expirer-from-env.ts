@@ -1,4 +1,4 @@
-import { logger } from '../../../../engine/src/common/logger.js';
+import { logger } from '../../../../common/src/logger.js';
 import { AmiConnection, SorceryCacheExpirer } from '../../ami/index.js';
 import { noopCacheExpirer, type CacheExpirer } from '../../realtime/index.js';
 

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { ConfigError } from '../../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../../common/src/errors.js';
 import { pairStoreSettingsFromEnv, RedisPairStore, type PairLease } from '../../alloc/index.js';
 
 interface StoreFlags {

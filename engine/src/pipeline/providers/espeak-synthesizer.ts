@@ -15,9 +15,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { z } from 'zod';
-import { errorMessage } from '../../common/errors.js';
-import { logger } from '../../common/logger.js';
-import { parseConfig } from '../../common/parse-config.js';
+import { errorMessage } from '../../../../common/src/errors.js';
+import { logger } from '../../../../common/src/logger.js';
+import { parseConfig } from '../../../../common/src/parse-config.js';
 import { parseWav } from '../streaming/espeak.js';
 import {
   ProviderError,

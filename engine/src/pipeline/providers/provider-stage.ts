@@ -22,9 +22,9 @@
  * them in the tick the pair closes.
  */
 import { WebSocket, type RawData } from 'ws';
-import { errorMessage } from '../../common/errors.js';
-import type { Logger } from '../../common/logger.js';
-import { TypedEmitter } from '../../common/typed-emitter.js';
+import { errorMessage } from '../../../../common/src/errors.js';
+import type { Logger } from '../../../../common/src/logger.js';
+import { TypedEmitter } from '../../../../common/src/typed-emitter.js';
 import type { MediaFrame, PipelineStage, StageContext } from '../stage.js';
 import { PlaybackMixer, type PlaybackConverter } from '../streaming/playback-mixer.js';
 import { PlaybackQueue } from '../streaming/playback-queue.js';

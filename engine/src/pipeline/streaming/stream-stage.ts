@@ -12,8 +12,8 @@
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { Downsampler16to8, Upsampler8to16 } from '../../codec/index.js';
-import { logger } from '../../common/logger.js';
-import { parseConfig } from '../../common/parse-config.js';
+import { logger } from '../../../../common/src/logger.js';
+import { parseConfig } from '../../../../common/src/parse-config.js';
 import {
   MAX_FRAME_SAMPLES,
   ProviderStage,

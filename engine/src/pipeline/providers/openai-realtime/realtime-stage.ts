@@ -25,8 +25,8 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import { Upsampler16to24, Upsampler8to24 } from '../../../codec/resample-24k.js';
-import { logger } from '../../../common/logger.js';
-import { parseConfig } from '../../../common/parse-config.js';
+import { logger } from '../../../../../common/src/logger.js';
+import { parseConfig } from '../../../../../common/src/parse-config.js';
 import type { MediaFrame, StageContext } from '../../stage.js';
 import { MAX_FRAME_SAMPLES, ProviderStage, writeS16LE, type ProviderStageEvents, type ProviderStageStats } from '../provider-stage.js';
 import { pickWsConnectionSettings, redactUrl } from '../ws-connection.js';
