@@ -16,11 +16,12 @@ import type { MediaEnginePort } from './ports.js';
 /**
  * Why a caller was turned away before any pair was set up: every usable pair is leased
  * (`pool-exhausted`), the free ones have their leg B marked unreachable by presence
- * (`legb-unreachable`), or the pair store failed (`allocation-failed`).
+ * (`legb-unreachable`), the pair store failed (`allocation-failed`), or the node is draining
+ * (`draining`: it finishes the calls it has and takes no new one).
  */
-export type CallRejectCause = 'pool-exhausted' | 'legb-unreachable' | 'allocation-failed';
+export type CallRejectCause = 'pool-exhausted' | 'legb-unreachable' | 'allocation-failed' | 'draining';
 
-export const CALL_REJECT_CAUSES: readonly CallRejectCause[] = ['pool-exhausted', 'legb-unreachable', 'allocation-failed'];
+export const CALL_REJECT_CAUSES: readonly CallRejectCause[] = ['pool-exhausted', 'legb-unreachable', 'allocation-failed', 'draining'];
 
 export type CallAppEvents = {
   /** A caller was given a pair; its setup begins (the console shows the row from here). */
@@ -84,11 +85,15 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
       'pool-exhausted': 'pool exhausted',
       'legb-unreachable': 'no free pair whose leg B is reachable',
       'allocation-failed': 'pair allocation failed',
+      draining: 'node draining',
     },
   });
   #reconciling: Promise<ReconcileReport> | null = null;
   #reconcileTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  #draining = false;
+  /** Resolved when draining and no call is left (set up or being set up). */
+  readonly #idleWaiters = new Set<() => void>();
 
   constructor(deps: CallAppDeps) {
     super();
@@ -163,6 +168,30 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     return this.#reconciling;
   }
 
+  /** True once drain() was called: new callers are turned away (`draining`). */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Stops taking new calls (a new caller is hung up with congestion, cause `draining`) and
+   * resolves once every call in flight has ended by itself. Calls keep running; whoever drains
+   * decides how long to wait before close() tears down what is left.
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    return new Promise<void>((resolve) => {
+      this.#idleWaiters.add(resolve);
+      this.#checkIdle();
+    });
+  }
+
+  #checkIdle(): void {
+    if (!this.#draining || this.#pairs.size > 0 || this.#accepting.size > 0) return;
+    for (const resolve of this.#idleWaiters) resolve();
+    this.#idleWaiters.clear();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -176,6 +205,9 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     await this.#leftovers.close();
     await this.#keeper.close();
     this.#rejections.close();
+    // A drain still waiting ends here: nothing is left to wait for.
+    for (const resolve of this.#idleWaiters) resolve();
+    this.#idleWaiters.clear();
     this.removeAllListeners();
   }
 
@@ -201,6 +233,10 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
       void this.#deps.ari.hangup(channel.id).catch(() => false);
       return;
     }
+    if (this.#draining) {
+      void this.#reject(channel.id, 'draining', {});
+      return;
+    }
     const { override, ignored } = languagesFromStasisArgs(event.args.slice(1));
     if (ignored.length > 0) this.#log.warn({ channelId: channel.id, ignored }, 'ignored Stasis arguments (expected lang_a=<tag> / lang_b=<tag>)');
     void this.#acceptCall(channel.id, event.args[0] ?? channel.caller?.number ?? null, override, Date.now());
@@ -212,7 +248,15 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
       await this.#allocateAndSetUp(callerChannelId, callerId, languages, arrivedAt);
     } finally {
       this.#accepting.delete(callerChannelId);
+      this.#checkIdle();
     }
+  }
+
+  async #reject(callerChannelId: string, cause: CallRejectCause, detail: Record<string, unknown>): Promise<void> {
+    this.#rejections.add(cause, { callerChannelId, ...detail });
+    // A clean rejection the caller can hear (congestion), never a silent hang.
+    await this.#deps.ari.hangup(callerChannelId, 'congestion').catch(() => false);
+    this.safeEmit('callrejected', callerChannelId, cause);
   }
 
   async #allocateAndSetUp(callerChannelId: string, callerId: string | null, languages: LanguageOverride, arrivedAt: number): Promise<void> {
@@ -220,11 +264,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     try {
       lease = await this.#keeper.allocate({ callerId, node: this.#deps.node, owner: 'call' });
     } catch (err) {
-      const cause = rejectCause(err);
-      this.#rejections.add(cause, { callerChannelId, err: errorMessage(err) });
-      // A clean rejection the caller can hear (congestion), never a silent hang.
-      await this.#deps.ari.hangup(callerChannelId, 'congestion').catch(() => false);
-      this.safeEmit('callrejected', callerChannelId, cause);
+      await this.#reject(callerChannelId, rejectCause(err), { err: errorMessage(err) });
       return;
     }
     if (this.#closed) {
@@ -279,6 +319,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     this.safeEmit('pairclosed', pair.pairId, reason);
     const ended = pair.endedCall();
     if (ended !== null) this.safeEmit('callended', ended);
+    this.#checkIdle();
   }
 
   readonly #onConnected = ({ reconnect }: { reconnect: boolean }): void => {

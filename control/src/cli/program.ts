@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCallsCommand } from './commands/calls.js';
+import { registerDrainCommand } from './commands/drain.js';
 import { registerEngineCommand } from './commands/engine.js';
 import { registerExtensionsCommand } from './commands/extensions.js';
 import { registerMigrateCommand } from './commands/migrate.js';
@@ -34,6 +35,7 @@ export function buildProgram(tools: readonly ToolCommand[] = []): Command {
   registerVerifyConfigCommand(program);
   registerTranscriptsCommand(program);
   registerCallsCommand(program);
+  registerDrainCommand(program);
   for (const register of tools) register(program);
   return program;
 }

@@ -6,3 +6,4 @@ export { ApiError, errorBodySchema, errorHandler, toApiError, type ApiErrorBody 
 export { registerPresenceRoutes, type PresenceFeed, type PresenceRoutesOptions } from './presence-routes.js';
 export { registerTranslationRoutes, type TranslationControl } from './translation-routes.js';
 export { registerCallRoutes, callRecordSchema, type CallRecordFeed } from './call-routes.js';
+export { registerNodeRoutes, type NodeControl } from './node-routes.js';

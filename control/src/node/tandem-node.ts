@@ -8,7 +8,7 @@ import { mediaUrlFromAriUrl, CallApp, parseCallConfig, type CallConfigInput } fr
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
-import { createControlApi, registerCallRoutes, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
+import { createControlApi, registerCallRoutes, registerNodeRoutes, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
 import { createPgPool } from '../realtime/db.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
@@ -20,6 +20,7 @@ import { EngineSampler } from '../metrics/engine-sampler.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import { registerMetricsRoutes } from '../metrics/metrics-routes.js';
 import { registerConsole } from '../console/console-routes.js';
+
 import { OperatorHolds } from '../console/operator-holds.js';
 import { PairReachabilitySync } from './pair-reachability.js';
 import { defaultNodeName, NodeIdentityClaim } from './node-identity.js';
@@ -44,7 +45,18 @@ export interface TandemNodeOptions {
   ami?: AmiConnectionOptions;
   /** With Redis: how long the claim on this node's name outlives a node that stopped renewing it (default 5000 ms). */
   identity?: { claimTtlMs?: number };
+  /** How long a drain (SIGTERM, `tandem drain`) lets calls in flight finish before tearing them down (default 30000 ms). */
+  drainTimeoutMs?: number;
 }
+
+/** What a drain did: calls that ended by themselves before the deadline, and those torn down at it. */
+export interface DrainReport {
+  finished: number;
+  tornDown: number;
+  waitedMs: number;
+}
+
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /**
  * A whole Tandem node: media engine, pair store, ARI connection, the
@@ -74,7 +86,12 @@ export class TandemNode {
   /** Where the operator console is (null when not served). */
   readonly consoleUrl: string | null;
   readonly #closers: Array<() => Promise<void>>;
+  readonly #drainTimeoutMs: number;
+  readonly #drainState: { draining: boolean };
   #closing: Promise<void> | null = null;
+  #drained: Promise<DrainReport> | null = null;
+  readonly #stopped: Promise<void>;
+  #markStopped!: () => void;
 
   private constructor(parts: {
     node: string;
@@ -92,6 +109,8 @@ export class TandemNode {
     metrics: NodeMetrics;
     consoleUrl: string | null;
     closers: Array<() => Promise<void>>;
+    drainTimeoutMs: number;
+    drainState: { draining: boolean };
   }) {
     this.node = parts.node;
     this.engine = parts.engine;
@@ -108,6 +127,47 @@ export class TandemNode {
     this.metrics = parts.metrics;
     this.consoleUrl = parts.consoleUrl;
     this.#closers = parts.closers;
+    this.#drainTimeoutMs = parts.drainTimeoutMs;
+    this.#drainState = parts.drainState;
+    this.#stopped = new Promise<void>((resolve) => (this.#markStopped = resolve));
+  }
+
+  /** Resolves once the node is closed (by close(), or at the end of a drain however it was asked for). */
+  get stopped(): Promise<void> {
+    return this.#stopped;
+  }
+
+  /** True from the moment a drain begins: /readyz answers 503 (`draining`) and new callers are turned away. */
+  get draining(): boolean {
+    return this.#drainState.draining;
+  }
+
+  /**
+   * Graceful stop: /readyz turns unready and new callers are rejected at once, calls in flight
+   * finish by themselves up to the deadline, what is left is torn down, and the node closes
+   * (every lease released, every part closed). Later calls return the same drain.
+   */
+  drain(timeoutMs: number = this.#drainTimeoutMs): Promise<DrainReport> {
+    this.#drained ??= (async () => {
+      const log = logger('control.node');
+      const began = Date.now();
+      this.#drainState.draining = true;
+      const inFlight = this.app.pairCount;
+      log.info({ calls: inFlight, timeoutMs }, 'draining: no new calls; waiting for calls in flight to end');
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => {
+        timer = setTimeout(() => resolve('deadline'), timeoutMs);
+      });
+      const outcome = await Promise.race([this.app.drain().then(() => 'idle' as const), deadline]);
+      clearTimeout(timer);
+      const tornDown = outcome === 'idle' ? 0 : this.app.pairCount;
+      const report: DrainReport = { finished: Math.max(0, inFlight - tornDown), tornDown, waitedMs: Date.now() - began };
+      if (tornDown > 0) log.warn({ ...report }, 'drain deadline reached: tearing down the calls left');
+      await this.close();
+      log.info({ ...report }, 'drained');
+      return report;
+    })();
+    return this.#drained;
   }
 
   static async start(options: TandemNodeOptions): Promise<TandemNode> {
@@ -175,6 +235,9 @@ export class TandemNode {
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
       closers.push(() => records.close());
       const app = new CallApp({ ari, engine, store, config: calls, node });
+      // Shared with the readiness check and the drain route, which exist before the node object.
+      const drainState = { draining: false };
+      let drainNode: ((timeoutMs?: number) => Promise<DrainReport>) | null = null;
       closers.push(() => app.close());
       const sampler = new EngineSampler(engine);
       const metrics = new NodeMetrics({
@@ -231,10 +294,20 @@ export class TandemNode {
         registerTranslationRoutes(controlApi.app, { engine });
         registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore, pool: store.pool });
         registerCallRoutes(controlApi.app, { records });
+        registerNodeRoutes(controlApi.app, {
+          drain: () => {
+            if (drainNode === null) throw new Error('node not started');
+            const calls = app.pairCount;
+            void drainNode();
+            return { calls, timeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS };
+          },
+        });
         if (amiUp) metrics.setLink('ami', amiUp);
         registerMetricsRoutes(controlApi.app, {
           metrics,
           readiness: [
+            // First: a draining node must stop receiving work at once, whatever else holds.
+            { name: 'draining', check: () => !drainState.draining },
             { name: 'ari', check: () => ari.connected },
             { name: 'store', check: async () => (await store.get(store.pool.pairIdAt(0)), true) },
             { name: 'engine', check: async () => (await sampler.sample()).stats.shards.length === engine.config.workers },
@@ -252,7 +325,27 @@ export class TandemNode {
       }
       log.info({ node, app: calls.app, ari: redactUrlPassword(options.ari.url), store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
       const consoleUrl = consoleOn && apiAddress !== null && 'url' in apiAddress ? `${apiAddress.url}/console` : null;
-      return new TandemNode({ node, engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, sampler, metrics, consoleUrl, closers });
+      const tandem = new TandemNode({
+        node,
+        engine,
+        store,
+        ari,
+        app,
+        api,
+        apiAddress,
+        presence,
+        reachability,
+        transcripts,
+        records,
+        sampler,
+        metrics,
+        consoleUrl,
+        closers,
+        drainTimeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+        drainState,
+      });
+      drainNode = (timeoutMs) => tandem.drain(timeoutMs);
+      return tandem;
     } catch (err) {
       if (options.signal?.aborted) log.info('start abandoned (stopping)');
       else log.error({ err: errorMessage(err) }, 'tandem node failed to start');
@@ -263,7 +356,9 @@ export class TandemNode {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#drainState.draining = true;
       for (const close of this.#closers.splice(0).reverse()) await close().catch(() => undefined);
+      this.#markStopped();
     })();
     return this.#closing;
   }

@@ -32,7 +32,7 @@ describe('rejected calls', () => {
     const flood = 300;
     for (let i = 0; i < flood; i++) h.sim.placeCall({ callerNumber: `7${String(i).padStart(3, '0')}`, audio: tone(440) });
     await waitFor(() => h!.rejected.length === flood, 30_000);
-    expect(h.node.app.rejections).toEqual({ 'pool-exhausted': flood, 'legb-unreachable': 0, 'allocation-failed': 0 });
+    expect(h.node.app.rejections).toEqual({ 'pool-exhausted': flood, 'legb-unreachable': 0, 'allocation-failed': 0, draining: 0 });
     // Every rejected caller is gone (congestion), none left hanging in Stasis.
     await waitFor(() => h!.sim.channels().every((c) => !h!.rejected.includes(c.id)), 10_000);
 

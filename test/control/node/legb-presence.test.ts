@@ -66,7 +66,7 @@ describe('a node with AMI presence never hands out a pair whose leg B is offline
       const second = ari.placeCall({ callerNumber: '502', audio: tone(440) });
       await waitFor(() => rejected.length === 1, 10_000);
       expect(rejected).toEqual([{ channelId: second.channelId, reason: 'legb-unreachable' }]);
-      expect(node.app.rejections).toEqual({ 'pool-exhausted': 0, 'legb-unreachable': 1, 'allocation-failed': 0 });
+      expect(node.app.rejections).toEqual({ 'pool-exhausted': 0, 'legb-unreachable': 1, 'allocation-failed': 0, draining: 0 });
       expect(originated).toEqual(['PJSIP/7003']);
       expect(closed).toEqual([]);
 

@@ -46,6 +46,15 @@ export class ApiRequestError extends Error {
 
 /** GET `path` and parse the JSON answer; any non-2xx becomes an ApiRequestError with the API's code. */
 export function apiGet<T>(target: ApiTarget, path: string, timeoutMs = 10_000): Promise<T> {
+  return apiRequest<T>('GET', target, path, timeoutMs);
+}
+
+/** POST `path` without a body (an action route) and parse the JSON answer, as apiGet does. */
+export function apiPost<T>(target: ApiTarget, path: string, timeoutMs = 10_000): Promise<T> {
+  return apiRequest<T>('POST', target, path, timeoutMs);
+}
+
+function apiRequest<T>(method: 'GET' | 'POST', target: ApiTarget, path: string, timeoutMs: number): Promise<T> {
   const where = 'socketPath' in target ? `unix:${target.socketPath}` : target.url;
   return new Promise<T>((resolve, reject) => {
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -57,7 +66,7 @@ export function apiGet<T>(target: ApiTarget, path: string, timeoutMs = 10_000): 
             const u = new URL(path, target.url);
             return { host: u.hostname, port: u.port, path: `${u.pathname}${u.search}`, headers };
           })();
-    const req = request({ ...options, method: 'GET', timeout: timeoutMs }, (res) => {
+    const req = request({ ...options, method, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (err) => reject(new ApiRequestError('UNREACHABLE', `reading the answer of ${where}: ${err.message}`, null)));

@@ -32,6 +32,8 @@ const startEnvSchema = z.object({
   TANDEM_RECORD_DIR: z.string().min(1).optional(),
   /** Where Asterisk serves media WebSockets (default: ARI_URL's host, ws://<host>/media/); --media websocket only. */
   TANDEM_MEDIA_URL: z.string().min(1).optional(),
+  /** How long SIGTERM / `tandem drain` lets calls in flight finish before tearing them down. */
+  TANDEM_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
 });
 
 /**
@@ -108,6 +110,7 @@ export function registerStartCommand(program: Command): void {
       ...(api ? { api } : {}),
       ...(env.DATABASE_URL ? { database: { url: env.DATABASE_URL } } : {}),
       ...(env.AMI_USERNAME && env.AMI_SECRET ? { ami: { host: env.AMI_HOST, port: env.AMI_PORT, username: env.AMI_USERNAME, secret: env.AMI_SECRET } } : {}),
+      ...(env.TANDEM_DRAIN_TIMEOUT_MS !== undefined ? { drainTimeoutMs: env.TANDEM_DRAIN_TIMEOUT_MS } : {}),
     }).catch((err: unknown) => {
       if (stopping.signal.aborted) return null;
       throw err;
@@ -116,9 +119,24 @@ export function registerStartCommand(program: Command): void {
       log.info({ signal: await signalled }, 'stopped while starting');
       return;
     }
-    process.stdout.write(`tandem running: app ${env.ARI_APP} on ${redactUrlPassword(env.ARI_URL)}${node.apiAddress ? `, API ${JSON.stringify(node.apiAddress)}` : ''}; Ctrl-C stops it\n`);
+    process.stdout.write(
+      `tandem running: app ${env.ARI_APP} on ${redactUrlPassword(env.ARI_URL)}${node.apiAddress ? `, API ${JSON.stringify(node.apiAddress)}` : ''}; Ctrl-C stops it, SIGTERM drains it\n`,
+    );
     if (node.consoleUrl) process.stdout.write(`console: ${node.consoleUrl} (log in with TANDEM_API_TOKEN)\n`);
-    const signal = await signalled;
+    // A drain asked over the API (`tandem drain`) ends with the node stopped, like a signal.
+    const signal = await Promise.race([signalled, node.stopped.then(() => null)]);
+    if (signal === null) {
+      log.info('stopped after a drain');
+      return;
+    }
+    if (signal === 'SIGTERM') {
+      // SIGTERM is how supervisors stop a service: finish the calls in flight first. A second
+      // signal during the drain stops at once (tearing down what is left).
+      void untilSignal().then(() => node.close());
+      const report = await node.drain();
+      log.info({ ...report }, 'stopped after a drain');
+      return;
+    }
     log.info({ signal }, 'stopping');
     await node.close();
   });
