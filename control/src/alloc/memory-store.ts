@@ -104,6 +104,25 @@ export class MemoryPairStore implements PairStore {
     return toPairLease(this.pool, chosen, lease);
   }
 
+  async claim(pairId: string, req: AllocateRequest = {}): Promise<PairLease | null> {
+    this.#checkOpen();
+    const index = this.pool.indexOf(pairId);
+    const now = this.#now();
+    if (this.#live(index, now) !== undefined) return null;
+    this.#suspect.delete(index);
+    const lease: LeaseRecord = {
+      token: newLeaseToken(),
+      state: 'allocated',
+      assignedAtMs: now,
+      callerId: req.callerId ?? null,
+      node: req.node ?? this.#node,
+      owner: leaseOwnerOf(req.owner),
+      expiresAtMs: now + this.leaseTtlMs,
+    };
+    this.#leases.set(index, lease);
+    return toPairLease(this.pool, index, lease);
+  }
+
   async release(pairId: string, leaseToken: string, options: ReleaseOptions = {}): Promise<boolean> {
     this.#checkOpen();
     const index = this.pool.indexOf(pairId);

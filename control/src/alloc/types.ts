@@ -92,6 +92,12 @@ export interface PairStore {
   setState(pairId: string, leaseToken: string, state: PairState): Promise<boolean>;
   /** The lease of a pair, `null` when it is free. */
   get(pairId: string): Promise<PairLease | null>;
+  /**
+   * Leases exactly this pair if it is free (null when it is not). Only a store that forgets its
+   * leases with its process has it (the in-memory one): a restarted node rebuilds its table from the
+   * calls Asterisk still has (call adoption). A shared store keeps leases across restarts instead.
+   */
+  claim?(pairId: string, req?: AllocateRequest): Promise<PairLease | null>;
   /** The lease table: every leased pair, in pair order. */
   list(): Promise<PairLease[]>;
   /**

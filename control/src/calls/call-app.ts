@@ -4,13 +4,13 @@ import { BurstLog } from '../../../common/src/burst-log.js';
 import { errorMessage } from '../../../common/src/errors.js';
 import { logger } from '../../../common/src/logger.js';
 import { TypedEmitter } from '../../../common/src/typed-emitter.js';
-import { LeaseKeeper, PoolExhaustedError, type PairStore } from '../alloc/index.js';
+import { LeaseKeeper, PoolExhaustedError, type PairLease, type PairStore } from '../alloc/index.js';
 import { isExternalMediaChannel, type AriClient, type AriEvent, type AriKnownEvent } from '../ari/index.js';
 import type { CallConfig } from './call-config.js';
 import type { EndedCall } from './call-facts.js';
 import { CallPair, type PairLeftovers, type TeardownReason } from './call-pair.js';
 import { PairLeftoverSweeper } from './pair-leftovers.js';
-import { pairIdOf } from './naming.js';
+import { pairIdOf, pairObjectIds } from './naming.js';
 import type { MediaEnginePort } from './ports.js';
 
 /**
@@ -32,6 +32,8 @@ export type CallAppEvents = {
   callended: [call: EndedCall];
   callrejected: [channelId: string, reason: CallRejectCause];
   reconciled: [report: ReconcileReport];
+  /** At start: the calls of a previous process of this node taken over and relaying again. */
+  adopted: [pairIds: string[]];
   /** A pair's teardown left objects Asterisk did not confirm gone: the pair stays leased (state `releasing`) until they are. */
   pairheld: [pairId: string, leftovers: PairLeftovers];
   /** A held pair's leftovers are confirmed gone and its lease released. */
@@ -60,6 +62,8 @@ export interface CallAppDeps {
   /** Retries of DELETEs a teardown could not confirm: the first after this long, doubling up to leftoverRetryMaxMs. */
   leftoverRetryMinMs?: number;
   leftoverRetryMaxMs?: number;
+  /** At start, adopt the calls a previous process of this node left up (default true); false = tear them down. */
+  adopt?: boolean;
 }
 
 /**
@@ -140,8 +144,12 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     return this.#rejections.counts();
   }
 
-  /** Cleans up what a previous run left behind; call once after connecting. */
+  /**
+   * Adopts the calls a previous process of this node left up (see #adopt), then cleans up what
+   * could not be adopted; call once after connecting.
+   */
   async start(): Promise<ReconcileReport> {
+    await this.#adopt().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'call adoption failed: its calls are cleaned up instead'));
     const report = await this.reconcile();
     const every = this.#deps.reconcileIntervalMs ?? 60_000;
     if (every > 0 && !this.#closed) {
@@ -271,6 +279,14 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
       await this.#keeper.release(lease.pairId).catch(() => false);
       return;
     }
+    const pair = this.#newPair(lease, callerChannelId, callerId, languages, arrivedAt);
+    this.#log.info({ pairId: pair.pairId, extA: pair.extA, extB: pair.extB, callerChannelId, callerId }, 'pair allocated');
+    this.safeEmit('pairallocated', pair);
+    await pair.setup();
+  }
+
+  /** A pair on this lease, registered (its channels routed to it) before anything is asked of Asterisk. */
+  #newPair(lease: PairLease, callerChannelId: string, callerId: string | null, languages: LanguageOverride, arrivedAt: number): CallPair {
     const pair = new CallPair({
       ari: this.#deps.ari,
       engine: this.#deps.engine,
@@ -297,9 +313,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     });
     this.#pairs.set(pair.pairId, pair);
     for (const id of pair.channelIds) this.#byChannel.set(id, pair);
-    this.#log.info({ pairId: pair.pairId, extA: pair.extA, extB: pair.extB, callerChannelId, callerId }, 'pair allocated');
-    this.safeEmit('pairallocated', pair);
-    await pair.setup();
+    return pair;
   }
 
   async #releaseLease(pairId: string, reason: TeardownReason): Promise<void> {
@@ -335,6 +349,66 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     this.#log.error({ pairId, reason }, 'engine lost the pair');
     void pair.teardown('engine-error');
   };
+
+  /**
+   * A restarted node (same name) takes over the calls its predecessor carried instead of tearing
+   * them down: Asterisk keeps channels and bridges when the app dies, the pair store (Redis) keeps
+   * the leases. A pair is adoptable when both its bridges exist, a caller is in bridge A and its leg
+   * B is up in bridge B, and its lease is this node's call lease (Redis) or free (the memory store,
+   * which forgot everything: the table is rebuilt from Asterisk's objects, by their names). Each
+   * adopted pair gets new engine legs and new externalMedia channels; what is not adopted, or fails
+   * to be, is left to the reconciliation that follows (today's cleanup).
+   */
+  async #adopt(): Promise<void> {
+    if (this.#deps.adopt === false) return;
+    const { ari, store, node } = this.#deps;
+    const [channels, bridges, leases] = await Promise.all([ari.listChannels(), ari.listBridges(), store.list()]);
+    const channelById = new Map(channels.map((c) => [c.id, c]));
+    const bridgeById = new Map(bridges.map((b) => [b.id, b]));
+    const leaseOf = new Map(leases.map((l) => [l.pairId, l]));
+    const candidates = new Set<string>();
+    for (const bridge of bridges) {
+      const pairId = pairIdOf(bridge.id);
+      if (pairId !== null && bridge.id === pairObjectIds(pairId).bridgeA) candidates.add(pairId);
+    }
+    const adopted: CallPair[] = [];
+    for (const pairId of candidates) {
+      const ids = pairObjectIds(pairId);
+      const bridgeA = bridgeById.get(ids.bridgeA);
+      const bridgeB = bridgeById.get(ids.bridgeB);
+      const legB = channelById.get(ids.legB);
+      const callerId = bridgeA?.channels.find((id) => id !== ids.mediaA && pairIdOf(id) === null);
+      const caller = callerId === undefined ? undefined : channelById.get(callerId);
+      if (!bridgeA || !bridgeB || !legB || legB.state !== 'Up' || !bridgeB.channels.includes(ids.legB) || !caller) continue;
+      let poolIndexOk = true;
+      try {
+        store.pool.indexOf(pairId);
+      } catch {
+        poolIndexOk = false;
+      }
+      if (!poolIndexOk) continue;
+      const existing = leaseOf.get(pairId);
+      let lease: PairLease | null = null;
+      if (existing !== undefined) {
+        if (existing.node !== node || existing.owner !== 'call') continue;
+        lease = existing;
+        this.#keeper.track(pairId, existing.leaseToken);
+      } else if (store.claim) {
+        lease = await store.claim(pairId, { callerId: caller.caller?.number || null, node, owner: 'call' }).catch(() => null);
+        if (lease !== null) this.#keeper.track(pairId, lease.leaseToken);
+      }
+      if (lease === null || this.#closed) continue;
+      const pair = this.#newPair(lease, caller.id, caller.caller?.number || null, {}, Date.parse(caller.creationtime ?? '') || Date.now());
+      adopted.push(pair);
+    }
+    if (adopted.length === 0) return;
+    this.#log.info({ pairs: adopted.map((p) => p.pairId) }, 'adopting calls left by a previous process of this node');
+    for (const pair of adopted) this.safeEmit('pairallocated', pair);
+    await Promise.all(adopted.map((pair) => pair.adopt()));
+    const kept = adopted.filter((p) => p.state === 'active').map((p) => p.pairId).sort();
+    this.#log.info({ adopted: kept, failed: adopted.length - kept.length }, 'calls adopted');
+    this.safeEmit('adopted', kept);
+  }
 
   async #reconcile(): Promise<ReconcileReport> {
     const { ari, store, node } = this.#deps;

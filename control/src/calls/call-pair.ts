@@ -3,7 +3,7 @@ import type { Logger } from '../../../common/src/logger.js';
 import { errorMessage } from '../../../common/src/errors.js';
 import type { OpenPairResult } from '../../../engine/src/index.js';
 import type { PairLease } from '../alloc/index.js';
-import { AriError, type AriClient, type AriEvent } from '../ari/index.js';
+import { AriError, type AriChannel, type AriClient, type AriEvent } from '../ari/index.js';
 import type { CallConfig } from './call-config.js';
 import { CallFacts, type EndedCall } from './call-facts.js';
 import { pairObjectIds, type PairObjectIds } from './naming.js';
@@ -104,6 +104,10 @@ export class CallPair {
   /** Channels of this pair whose StasisStart was seen, and setup steps waiting for one. */
   readonly #stasisSeen = new Set<string>();
   readonly #stasisWaiters = new Map<string, () => void>();
+  /** Adopting a previous process's call (see adopt()): dead externalMedia channels being replaced. */
+  #adopting = false;
+  #adopted = false;
+  readonly #replacing = new Set<string>();
   /** Milliseconds from setup start until both externalMedia legs were bridged with a phone. */
   setupMs: number | null = null;
 
@@ -141,6 +145,11 @@ export class CallPair {
       teardownReason: f.teardownReason,
       engine: f.engine,
     };
+  }
+
+  /** Taken over from a previous process of this node (adopt()) rather than set up by this one. */
+  get adopted(): boolean {
+    return this.#adopted;
   }
 
   get state(): CallPairState {
@@ -208,31 +217,7 @@ export class CallPair {
         const legs = await opened;
         this.#engineOpened = legs;
         this.#checkAlive();
-        const channelId = leg === 'A' ? ids.mediaA : ids.mediaB;
-        const variables = tag(leg === 'A' ? extA : extB);
-        if (legs.transport === 'websocket') {
-          // chan_websocket answers its channel, and so puts it into Stasis, only once the engine's connection is up.
-          const media = await this.#track(ari.externalMedia({ app: config.app, transport: 'websocket', format: config.format, channelId, variables }));
-          this.#checkAlive();
-          await this.#track(engine.connectMedia(pairId, leg, mediaWebSocketUrl(config.mediaUrl, media.channelvars, channelId)));
-          await Promise.all([this.#inStasis(channelId), this.#bridgesReady]);
-        } else {
-          const local = leg === 'A' ? legs.legA : legs.legB;
-          const media = await this.#track(ari.externalMedia({ app: config.app, externalHost: `${local.address}:${local.port}`, format: config.format, channelId, variables }));
-          this.#checkAlive();
-          // The leg does not latch, so it hears nothing until the engine knows Asterisk's side;
-          // Asterisk sends only once the channel is bridged: connected first, then bridged.
-          // The 200 may come before the channel is in Stasis (docs/asterisk-facts.md): an add
-          // sent then is refused with 422, so the add also waits for its StasisStart.
-          const remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
-          await Promise.all([remote, this.#bridgesReady, this.#inStasis(channelId)]);
-        }
-        this.#checkAlive();
-        const join =
-          leg === 'A'
-            ? this.#track(ari.addChannels(ids.bridgeA, [this.callerChannelId, ids.mediaA])).catch(vanished('caller-hangup'))
-            : this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB]));
-        await join;
+        await this.#connectMediaSide(leg, legs, { withCaller: true });
       };
       const sides = [side('A'), side('B')];
       // Setup's own failure handling (below) tears the pair down; leg B's join only waits for it.
@@ -263,6 +248,116 @@ export class CallPair {
         this.#log.warn({ err: errorMessage(err instanceof SetupError ? err.cause : err), reason }, 'pair setup failed');
       }
       await this.teardown(reason);
+    }
+  }
+
+  /**
+   * One side's externalMedia channel: created towards its engine leg, connected, then into its
+   * bridge (with the caller on side A at setup; alone when adopting, the caller being there already).
+   */
+  async #connectMediaSide(leg: 'A' | 'B', legs: OpenPairResult, { withCaller }: { withCaller: boolean }): Promise<void> {
+    const { ari, engine, config } = this.#deps;
+    const { ids, pairId, extA, extB } = this;
+    const variables = { PAIR_ID: pairId, SRC_EXT: leg === 'A' ? extA : extB };
+    const channelId = leg === 'A' ? ids.mediaA : ids.mediaB;
+    if (legs.transport === 'websocket') {
+      // chan_websocket answers its channel, and so puts it into Stasis, only once the engine's connection is up.
+      const media = await this.#track(this.#createMedia(() => ari.externalMedia({ app: config.app, transport: 'websocket', format: config.format, channelId, variables })));
+      this.#checkAlive();
+      await this.#track(engine.connectMedia(pairId, leg, mediaWebSocketUrl(config.mediaUrl, media.channelvars, channelId)));
+      await Promise.all([this.#inStasis(channelId), this.#bridgesReady]);
+    } else {
+      const local = leg === 'A' ? legs.legA : legs.legB;
+      const media = await this.#track(this.#createMedia(() => ari.externalMedia({ app: config.app, externalHost: `${local.address}:${local.port}`, format: config.format, channelId, variables })));
+      this.#checkAlive();
+      // The leg does not latch, so it hears nothing until the engine knows Asterisk's side;
+      // Asterisk sends only once the channel is bridged: connected first, then bridged.
+      // The 200 may come before the channel is in Stasis (docs/asterisk-facts.md): an add
+      // sent then is refused with 422, so the add also waits for its StasisStart.
+      const remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
+      await Promise.all([remote, this.#bridgesReady, this.#inStasis(channelId)]);
+    }
+    this.#checkAlive();
+    const join =
+      leg === 'A'
+        ? this.#track(ari.addChannels(ids.bridgeA, withCaller ? [this.callerChannelId, ids.mediaA] : [ids.mediaA])).catch(vanished('caller-hangup'))
+        : this.#track(ari.addChannels(ids.bridgeB, [ids.mediaB]));
+    await join;
+  }
+
+  /**
+   * Creates an externalMedia channel. While adopting, the id may still name the dead channel being
+   * hung up (Asterisk frees an id once the channel is destroyed, a moment after the DELETE's 204):
+   * a 409 then is retried briefly.
+   */
+  async #createMedia(create: () => Promise<AriChannel>): Promise<AriChannel> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await create();
+      } catch (err) {
+        if (!this.#adopting || attempt >= 40 || !(err instanceof AriError && err.code === 'CONFLICT')) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        this.#checkAlive();
+      }
+    }
+  }
+
+  /**
+   * Takes over a call a previous process of this node left up (Asterisk keeps channels and bridges
+   * when the app dies): caller in bridge A, leg B answered in bridge B. Opens new engine legs,
+   * replaces the dead externalMedia channels (same names, same bridges) and resumes relaying.
+   * Anything failing tears the whole pair down, as reconciliation would have.
+   */
+  async adopt(): Promise<void> {
+    const { ari, engine, config } = this.#deps;
+    const { ids } = this;
+    this.#adopting = true;
+    this.#adopted = true;
+    this.#legBAnswered = true;
+    this.facts.answered();
+    this.#bridgesReady = Promise.resolve();
+    try {
+      const legs = await this.#track(
+        engine.openPair({
+          pairId: this.pairId,
+          extA: this.extA,
+          extB: this.extB,
+          codec: config.format,
+          latch: false,
+          ...(config.record ? { record: true } : {}),
+          ...(this.#deps.translation ? { translation: this.#deps.translation } : {}),
+          ...(config.mediaTransport === 'websocket' ? { transport: 'websocket' as const } : {}),
+        }),
+      );
+      this.#engineOpened = legs;
+      this.#checkAlive();
+      const side = async (leg: 'A' | 'B'): Promise<void> => {
+        const old = leg === 'A' ? ids.mediaA : ids.mediaB;
+        // Its events (StasisEnd, ChannelDestroyed) are the replacement's doing, not a lost leg.
+        this.#replacing.add(old);
+        // It sends to a socket that died with the previous process (a WebSocket one is usually gone already: 404).
+        await this.#track(
+          ari.hangup(old).catch((err: unknown) => {
+            if (err instanceof AriError && err.code === 'NOT_FOUND') return false;
+            throw err;
+          }),
+        );
+        this.#checkAlive();
+        await this.#connectMediaSide(leg, legs, { withCaller: false });
+      };
+      await Promise.all([side('A'), side('B')]);
+      this.#checkAlive();
+      this.#adopting = false;
+      this.#state = 'active';
+      this.setupMs = Date.now() - this.startedAt;
+      this.#log.info({ extA: this.extA, extB: this.extB, adoptMs: this.setupMs }, 'call adopted');
+      this.#deps.onActive?.(this);
+    } catch (err) {
+      this.#adopting = false;
+      this.#replacing.clear();
+      if (err instanceof PairClosedDuringSetup) return;
+      this.#log.warn({ err: errorMessage(err) }, 'adopting the call failed: tearing it down');
+      await this.teardown('setup-failed');
     }
   }
 
@@ -338,6 +433,7 @@ export class CallPair {
       this.#legBGone = true;
       void this.teardown(this.#legBEndReason(cause));
     } else if ((channelId === this.ids.mediaA || channelId === this.ids.mediaB) && !this.#teardown) {
+      if (this.#replacing.has(channelId)) return;
       void this.teardown('external-media-lost');
     }
   }
@@ -362,6 +458,8 @@ export class CallPair {
   }
 
   #stasisStarted(channelId: string): void {
+    // The replacement is in Stasis: from now on this channel's end is a lost leg again.
+    this.#replacing.delete(channelId);
     this.#stasisSeen.add(channelId);
     const waiter = this.#stasisWaiters.get(channelId);
     this.#stasisWaiters.delete(channelId);

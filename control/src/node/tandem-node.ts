@@ -47,6 +47,8 @@ export interface TandemNodeOptions {
   identity?: { claimTtlMs?: number };
   /** How long a drain (SIGTERM, `tandem drain`) lets calls in flight finish before tearing them down (default 30000 ms). */
   drainTimeoutMs?: number;
+  /** At start, adopt the calls a previous process of this node left up (default true); false = tear them down (docs/drain.md). */
+  adoptCalls?: boolean;
 }
 
 /** What a drain did: calls that ended by themselves before the deadline, and those torn down at it. */
@@ -234,7 +236,7 @@ export class TandemNode {
       // Closed after the app (whose teardowns still add records) and before the pool (its last writes).
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
       closers.push(() => records.close());
-      const app = new CallApp({ ari, engine, store, config: calls, node });
+      const app = new CallApp({ ari, engine, store, config: calls, node, ...(options.adoptCalls !== undefined && { adopt: options.adoptCalls }) });
       // Shared with the readiness check and the drain route, which exist before the node object.
       const drainState = { draining: false };
       let drainNode: ((timeoutMs?: number) => Promise<DrainReport>) | null = null;
@@ -253,7 +255,10 @@ export class TandemNode {
       });
       closers.push(async () => metrics.close());
       app.on('pairallocated', () => metrics.callStarted());
-      app.on('pairactive', (pair) => metrics.callSetUp(Date.now() - pair.facts.startedAt));
+      // An adopted call was set up by a previous process: its age is no setup time.
+      app.on('pairactive', (pair) => {
+        if (!pair.adopted) metrics.callSetUp(Date.now() - pair.facts.startedAt);
+      });
       app.on('callrejected', (_channelId, reason) => metrics.callRejected(reason));
       engine.on('translation', (_pairId, _direction, event) => metrics.translationEvent(event));
       app.on('callended', (call) => {

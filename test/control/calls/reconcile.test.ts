@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 describe('reconciliation on start', () => {
-  it('cleans up after a node that died mid-call: channels, bridges and its Redis leases', async () => {
+  it('with adoption off, cleans up after a node that died mid-call: channels, bridges and its Redis leases', async () => {
     const sim = await AsteriskSimulator.start({
       username: 'tandem',
       password: 'test-secret',
@@ -30,6 +30,8 @@ describe('reconciliation on start', () => {
       engine: { workers: 1, portRange: { min: 28000, max: 28199 } },
       store: { redisUrl: 'redis://127.0.0.1:6379', redisKeyPrefix: prefix, poolSize: 10, node: 'node-under-test' },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
+      // Cleanup, as when adoption is off or fails (test/control/node/adopt.test.ts: adopted by default).
+      adoptCalls: false,
     };
     try {
       const first = await TandemNode.start(options);

@@ -36,7 +36,7 @@ function tandemStart(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () 
 }
 
 describe('a node killed and started again under its name (Redis)', () => {
-  it("frees its predecessor's leg B, externalMedia channels, bridges and leases at start; another live node's stay", async () => {
+  it("with adoption off, frees its predecessor's leg B, externalMedia channels, bridges and leases at start; another live node's stay", async () => {
     const prefix = testPrefix();
     const store = { redisUrl: REDIS_URL, redisKeyPrefix: prefix, poolSize: 6, leaseTtlMs: LEASE_TTL_MS };
     // Each node has its own Asterisk (one Stasis app per node and Asterisk).
@@ -103,6 +103,8 @@ describe('a node killed and started again under its name (Redis)', () => {
         engine: { workers: 1, portRange: { min: 20950, max: 20999 }, requestTimeoutMs: 30_000 },
         store,
         ari: { url: ours.ariUrl, username: 'tandem', password: 'ari-secret' },
+        // The cleanup adoption falls back to (adoption itself: test/control/node/adopt.test.ts).
+        adoptCalls: false,
       });
       // Reconciliation at start: waited for, not timed (the leases would have lasted 10 minutes).
       await waitFor(() => ours.channels().length === 0 && ours.bridges().length === 0, 30_000);
