@@ -140,6 +140,12 @@ export class TandemProcess {
     return this.#tail.join('\n');
   }
 
+  /** Sends a signal now (a soak's fault: SIGKILL is a crash); resolves with how the process ended. */
+  async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null }> {
+    if (this.#exit === null) this.#child.kill(signal);
+    return this.#exited;
+  }
+
   /** SIGTERM, then waits for the exit; SIGKILL once `deadlineMs` passed. Idempotent. */
   stop(deadlineMs: number): Promise<TandemExit> {
     this.#stopping ??= (async () => {

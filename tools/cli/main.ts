@@ -1,7 +1,8 @@
-// `tandem` with the tools: the product's commands plus loadtest, demo and reference-service.
+// `tandem` with the tools: the product's commands plus loadtest, demo, reference-service and soak.
 import { runCli } from '../../control/src/cli/program.js';
 import { registerDemoCommand } from './demo.js';
 import { registerLoadtestCommand } from './loadtest.js';
 import { registerReferenceServiceCommand } from './reference-service.js';
+import { registerSoakCommand } from './soak.js';
 
-await runCli(process.argv, [registerDemoCommand, registerLoadtestCommand, registerReferenceServiceCommand]);
+await runCli(process.argv, [registerDemoCommand, registerLoadtestCommand, registerReferenceServiceCommand, registerSoakCommand]);

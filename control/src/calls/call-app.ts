@@ -62,6 +62,8 @@ export interface CallAppDeps {
   /** Retries of DELETEs a teardown could not confirm: the first after this long, doubling up to leftoverRetryMaxMs. */
   leftoverRetryMinMs?: number;
   leftoverRetryMaxMs?: number;
+  /** After a failed allocation, a reconciliation this much later frees a lease the store granted all the same (default 5000). */
+  reconcileAfterStoreFailureMs?: number;
   /** At start, adopt the calls a previous process of this node left up (default true); false = tear them down. */
   adopt?: boolean;
 }
@@ -94,6 +96,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
   });
   #reconciling: Promise<ReconcileReport> | null = null;
   #reconcileTimer: NodeJS.Timeout | null = null;
+  #reconcileSoonTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #draining = false;
   /** Resolved when draining and no call is left (set up or being set up). */
@@ -204,6 +207,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
+    if (this.#reconcileSoonTimer) clearTimeout(this.#reconcileSoonTimer);
     this.#deps.ari.off('event', this.#onEvent);
     this.#deps.ari.off('connected', this.#onConnected);
     this.#deps.engine.off('pairclosed', this.#onEnginePairClosed);
@@ -262,6 +266,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
 
   async #reject(callerChannelId: string, cause: CallRejectCause, detail: Record<string, unknown>): Promise<void> {
     this.#rejections.add(cause, { callerChannelId, ...detail });
+    if (cause === 'allocation-failed') this.#reconcileSoon();
     // A clean rejection the caller can hear (congestion), never a silent hang.
     await this.#deps.ari.hangup(callerChannelId, 'congestion').catch(() => false);
     this.safeEmit('callrejected', callerChannelId, cause);
@@ -334,6 +339,21 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     const ended = pair.endedCall();
     if (ended !== null) this.safeEmit('callended', ended);
     this.#checkIdle();
+  }
+
+  /**
+   * An allocation that failed by timing out (a paused or slow Redis) may still have been carried
+   * out once the store came back: a lease of this node's that no call holds. The periodic pass
+   * would free it within a minute; a pass a few seconds after the failure frees it sooner.
+   */
+  #reconcileSoon(): void {
+    if (this.#reconcileSoonTimer !== null || this.#closed) return;
+    this.#reconcileSoonTimer = setTimeout(() => {
+      this.#reconcileSoonTimer = null;
+      if (this.#closed || !this.#deps.ari.connected) return;
+      this.reconcile().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'reconcile after a failed allocation failed'));
+    }, this.#deps.reconcileAfterStoreFailureMs ?? 5000);
+    this.#reconcileSoonTimer.unref();
   }
 
   readonly #onConnected = ({ reconnect }: { reconnect: boolean }): void => {

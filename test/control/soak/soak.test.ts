@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { runSoak } from '../../../tools/soak/soak.js';
+import { REDIS_URL } from '../alloc/redis-helpers.js';
+
+const small = { calls: 80, ratePerSecond: 10, maxConcurrent: 8, holdMs: [1500, 3000] as [number, number], seed: 7 };
+
+describe('tandem soak', () => {
+  it('churns calls through tandem start with every fault (Redis), ends with a drain, and passes with nothing left behind', async () => {
+    const report = await runSoak({ ...small, redisUrl: REDIS_URL, portRange: { min: 33000, max: 33199 } });
+    expect(report.phases.map((p) => p.name)).toEqual(['churn', 'ari-websocket-drop', 'rtp-garbage', 'redis-pause', 'node-restart']);
+    for (const phase of report.phases) {
+      expect(phase.leftovers).toEqual({ channels: 0, bridges: 0, leases: 0, engine_sockets: 0 });
+      expect(phase.dropped).toEqual({});
+      if (phase.fault !== 'none') expect(phase.recovery_ms).not.toBeNull();
+    }
+    expect(report.phases[0]!.failed).toEqual({});
+    expect(report.phases[0]!.set_up).toBeGreaterThan(30);
+    expect(report.drain).toMatchObject({ exit_code: 0, finished_or_torn_down: true });
+    expect(report.samples.length).toBeGreaterThan(3);
+    expect(report.samples.some((s) => s.rss_mb !== null && s.heap_used_mb !== null && s.fds !== null)).toBe(true);
+    expect(report.failures).toEqual([]);
+    expect(report.verdict).toBe('pass');
+  }, 300_000);
+
+  it('fails its verdict, with the evidence, when a restart drops the calls in flight (adoption off)', async () => {
+    const report = await runSoak({ ...small, calls: 24, holdMs: [3000, 4000], faultList: ['node-restart'], drain: false, tandemEnv: { TANDEM_ADOPT_CALLS: 'false' }, portRange: { min: 33200, max: 33399 } });
+    const restart = report.phases.find((p) => p.name === 'node-restart');
+    expect(restart).toBeDefined();
+    expect(Object.values(restart!.dropped).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(report.verdict).toBe('fail');
+    expect(report.failures.some((f) => f.startsWith('node-restart:') && f.includes('dropped'))).toBe(true);
+  }, 300_000);
+});
