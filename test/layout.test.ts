@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TOOL_COMMANDS = ['demo', 'loadtest', 'reference-service'];
+const TOOL_COMMANDS = ['demo', 'loadtest', 'reference-service', 'soak'];
 
 function commandsIn(help: string): string[] {
   return [...help.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]!);

@@ -311,7 +311,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const mediaReceived = (pairId: string): number => (sim.mediaStats(`em_${pairId}_A`)?.received ?? 0) + (sim.mediaStats(`em_${pairId}_B`)?.received ?? 0);
   const hangUp = (call: Call): void => {
     if (call.ended) return;
-    const upAcrossFault = call.setUpAt !== null && call.setUpAt < faultWindow.startedAt && call.outcome === 'pending';
+    const upAcrossFault = faultWindow.startedAt !== Infinity && call.setUpAt !== null && call.setUpAt < faultWindow.startedAt && call.outcome === 'pending';
     if (upAcrossFault && (Date.now() < faultWindow.endedAt + 1500 || (call.mediaAfterFault === null && Date.now() < faultWindow.endedAt + 5000))) {
       // A caller keeps holding through a fault: its call is outside the fault's reach and must carry audio after it.
       call.hangupTimer = setTimeout(() => hangUp(call), 250);
