@@ -30,7 +30,7 @@ export function registerSoakCommand(program: Command): void {
     .addOption(new Option('--max-seconds <n>', 'stop placing calls after this long').default(3600).argParser(parseInteger))
     .addOption(new Option('--no-faults', 'churn only'))
     .addOption(new Option('--no-drain', 'skip the final drain (SIGTERM with calls in flight)'))
-    .addOption(new Option('--ports <min-max>', "engine leg ports of tandem start (default 33000-34999)").argParser(parsePortRange))
+    .addOption(new Option('--ports <min-max>', "engine leg ports of tandem start (default 29000-30999)").argParser(parsePortRange))
     .addOption(new Option('--seed <n>', 'random holds, sides and moments, repeatable').default(1).argParser(parseInteger))
     .addOption(new Option('--json <file>', 'write the whole report (phases, samples over time, verdict) as JSON'))
     .action(async (flags: SoakFlags) => {
