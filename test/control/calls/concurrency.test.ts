@@ -20,7 +20,7 @@ describe('pair_session under concurrency', () => {
       for (let i = 0; i < calls; i++) {
         endpoints[String(7001 + i * 2)] = { behaviour: 'answer', answerAfterMs: Math.floor(rand() * 300), audio: tone(880) };
       }
-      h = await startHarness({ portBase: 26000, poolSize: calls, endpoints, eventOrder });
+      h = await startHarness({ poolSize: calls, endpoints, eventOrder });
       const hangups: Promise<void>[] = [];
       // Odd calls hang up after they are fully bridged; even calls at a random moment
       // (during setup, while leg B rings, or after answer). Either leg, chosen at random.

@@ -47,7 +47,7 @@ describe('tandem reference-service', () => {
         ws.once('error', reject);
       });
       ws.send(encodeClientMessage({ event: 'start', protocol: 'tandem.media.v1', pairId: 'pair_001', srcExt: '7000', dstExt: '7001', direction: 'A->B', sampleRate: 8000, sourceLanguage: 'en', targetLanguage: 'es' }));
-      await waitFor(() => messages.length > 0, 5000);
+      await waitFor(() => messages.length > 0);
       expect(messages[0]).toMatchObject({ event: 'started', protocol: 'tandem.media.v1' });
       ws.terminate();
 

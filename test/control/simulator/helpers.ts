@@ -68,7 +68,7 @@ export class EventSocket {
   }
 
   /** Resolves once `pred` holds over the events received so far (rejects after `timeoutMs`). */
-  async waitFor(pred: (events: readonly WsEvent[]) => boolean, timeoutMs = 10_000): Promise<void> {
+  async waitFor(pred: (events: readonly WsEvent[]) => boolean, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pred(this.events)) {
       const left = deadline - Date.now();

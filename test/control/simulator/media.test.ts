@@ -77,7 +77,7 @@ async function pairWithMedia(format: MediaFormat) {
   return { sim, a, b, callerId: call.channelId };
 }
 
-async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(pred: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

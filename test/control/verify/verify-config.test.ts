@@ -11,6 +11,7 @@ import { AriClientAdapter } from '../../../control/src/ari/index.js';
 import { checkOdbcRole } from '../../../control/src/verify/checks.js';
 import { formatCheck, verifyConfig, type CheckResult } from '../../../control/src/verify/index.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
+import { freePortRange } from '../../support/ports.js';
 
 const ODBC_ROLE_SQL = fileURLToPath(new URL('../../../asterisk/odbc-role.sql', import.meta.url));
 
@@ -75,7 +76,7 @@ describe('tandem verify-config', () => {
         redisUrl: 'redis://127.0.0.1:6379',
         ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret', app: 'pair_session' },
         ami: { port: ami.port, username: 'tandem', secret: 'ami-secret' },
-        portRange: { min: 29500, max: 29599 },
+        portRange: await freePortRange(100),
         odbcRole: asteriskRole,
         pairs: { baseExtension: 7000, poolSize: 1 },
       });
@@ -112,7 +113,7 @@ describe('tandem verify-config', () => {
         redisUrl: 'redis://127.0.0.1:1', // nothing listens there
         ari: { url: ari.ariUrl, username: 'tandem', password: 'wrong', app: 'pair_session' },
         ami: { port: ami.port, username: 'tandem', secret: 'ami-secret' },
-        portRange: { min: 29600, max: 29699 },
+        portRange: await freePortRange(100),
       });
       expect(byName(results, 'ps_endpoints')).toMatchObject({ ok: false, fix: expect.stringContaining('sync-extensions') });
       expect(byName(results, 'Redis reachable')).toMatchObject({ ok: false });
@@ -132,7 +133,7 @@ describe('tandem verify-config', () => {
       db: db.pool,
       ari: { url: 'http://127.0.0.1:1', username: 'tandem', password: 'x', app: 'pair_session' },
       ami: { port: 1, username: 'tandem', secret: 'x' },
-      portRange: { min: 29700, max: 29799 },
+      portRange: await freePortRange(100),
     });
     expect(byName(results, 'Redis reachable')).toMatchObject({ ok: true, skipped: true });
     expect(byName(results, 'ARI reachable')).toMatchObject({ ok: false });
@@ -191,7 +192,7 @@ describe('tandem verify-config', () => {
         await verifyConfig({
           db: db.pool,
           ami: { port: ami.port, username: 'tandem', secret: 'ami-secret' },
-          portRange: { min: 29800, max: 29899 },
+          portRange: await freePortRange(100),
           odbcRole: asteriskRole,
           pairs: { baseExtension: 7000, poolSize: 4 }, // pair_004 is not provisioned: not enabled, not expected to register
         }),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/index.js';
 import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * closePair returns each leg's counters as they stood when its sockets closed:
@@ -10,7 +11,7 @@ describe('final stats from closePair', () => {
   let engine: MediaEngine;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 24400, max: 24499 }, requestTimeoutMs: 30_000 });
+    engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100), requestTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/index.js';
 import { RtpPeer, boundUdpPorts, exactFrameIndexes, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 describe('engine resource lifecycle', () => {
   it('returns registries and sockets to zero after 1,000 open/close cycles', async () => {
-    const engine = await MediaEngine.start({ workers: 2, portRange: { min: 23000, max: 23999 } });
+    const engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(1000) });
     const used = new Set<number>();
     try {
       for (let round = 0; round < 50; round++) {
@@ -32,7 +33,7 @@ describe('engine resource lifecycle', () => {
   });
 
   it('closes the pairs of a crashed worker, frees their sockets, and keeps serving', async () => {
-    const engine = await MediaEngine.start({ workers: 2, portRange: { min: 24000, max: 24199 } });
+    const engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(200) });
     const closedByEngine: string[] = [];
     engine.on('pairclosed', (pairId, reason) => {
       if (reason === 'worker-crash') closedByEngine.push(pairId);
@@ -66,7 +67,7 @@ describe('engine resource lifecycle', () => {
       expect(engine.pairCount).toBe(survivors.length);
 
       // The shard is restarted and the engine keeps opening pairs on it.
-      await waitFor(() => engine.threads.length === 2, 5000);
+      await waitFor(() => engine.threads.length === 2);
       const reopened = await Promise.all(
         Array.from({ length: 4 }, (_, i) => engine.openPair({ pairId: `after_${i}`, extA: '7000', extB: '7001' })),
       );
@@ -84,7 +85,7 @@ describe('engine resource lifecycle', () => {
   it('keeps receiving with no loss while its worker gets no control messages', async () => {
     // The piscina worker runs one long task and sits idle between control
     // messages; its sockets must keep being served the whole time.
-    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 24200, max: 24299 } });
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100) });
     const a = await RtpPeer.open();
     const b = await RtpPeer.open();
     try {

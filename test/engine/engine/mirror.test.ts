@@ -3,12 +3,13 @@ import { EngineError, MediaEngine } from '../../../engine/src/index.js';
 import { InvalidStateError } from '../../../engine/src/common/errors.js';
 import { writeRtpHeader } from '../../../engine/src/rtp/index.js';
 import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 describe('mirrored injection through the engine', () => {
   let engine: MediaEngine;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 2, portRange: { min: 22000, max: 22399 } });
+    engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(400) });
   });
 
   afterAll(async () => {
@@ -157,7 +158,7 @@ describe('mirrored injection through the engine', () => {
 
 describe('engine lifecycle errors', () => {
   it('rejects use after close and closes idempotently', async () => {
-    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 22400, max: 22499 } });
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100) });
     await engine.close();
     await engine.close();
     expect(engine.closed).toBe(true);
@@ -170,7 +171,7 @@ describe('engine lifecycle errors', () => {
   });
 
   it('reports an exhausted port range', async () => {
-    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 22500, max: 22502 } });
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(3) });
     try {
       await engine.openPair({ pairId: 'p1', extA: '1', extB: '2' });
       await expect(engine.openPair({ pairId: 'p2', extA: '3', extB: '4' })).rejects.toMatchObject({ code: 'PORT_RANGE_EXHAUSTED' });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/index.js';
+import { freePortRange } from '../../support/ports.js';
 
 /** Files under `dir` this process holds open (the engine's workers share its descriptor table). */
 async function openFilesUnder(dir: string): Promise<string[]> {
@@ -22,7 +23,7 @@ describe('a pair that cannot open releases everything it took', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tandem-open-'));
     // Three ports: one pair, and one port over.
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 22700, max: 22702 }, recording: { dir } });
+    engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(3), recording: { dir } });
   });
 
   afterAll(async () => {

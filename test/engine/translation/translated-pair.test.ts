@@ -11,6 +11,7 @@ import type { PairTranslationInput } from '../../../engine/src/pipeline/translat
 import type { DirectionEvent } from '../../../engine/src/pipeline/translation/translating-stage.js';
 import { RtpPeer, paced, sleep, waitFor } from '../../support/rtp-peer.js';
 import { speechScript, ulawRms, type SpeechScript } from './speech-fixture.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * The translation loop end to end on one engine: real espeak-ng speech sent as
@@ -68,7 +69,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
     script = await speechScript(['Good morning, how are you today?', 'I would like to book a table.', 'Thank you very much.']);
     service = await ReferenceService.start();
     recordDir = await mkdtemp(join(tmpdir(), 'tandem-rec-'));
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 31000, max: 31199 }, recording: { dir: recordDir } });
+    engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(200), recording: { dir: recordDir } });
   }, 60_000);
 
   afterAll(async () => {
@@ -146,7 +147,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
     } finally {
       await closePeers(engine, 'pair_t1', peerA, peerB);
     }
-    await waitFor(() => service.liveSessions === 0, 5000);
+    await waitFor(() => service.liveSessions === 0);
   }, 60_000);
 
   it("between 'nothing': the listener's leg is silent between answers, and each answer opens a talkspurt at once", async () => {
@@ -178,7 +179,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
     } finally {
       await closePeers(engine, 'pair_t1', peerA, peerB);
     }
-    await waitFor(() => service.liveSessions === 0, 5000);
+    await waitFor(() => service.liveSessions === 0);
   }, 60_000);
 
   it('records both legs, original and translated, into one 4-channel WAV', async () => {
@@ -193,7 +194,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
     } finally {
       await closePeers(engine, 'pair_t1', peerA, peerB);
     }
-    await waitFor(() => recordings.length === 1, 5000);
+    await waitFor(() => recordings.length === 1);
     expect(recordings[0]).toMatchObject({ pairId: 'pair_t1', path: legs.recordingPath });
     const wav = await readFile(legs.recordingPath!);
     const data = wav.indexOf(Buffer.from('data'));
@@ -228,7 +229,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       // At most a tick or two was already on its way.
       expect(speaking(peerB).length - atClear).toBeLessThanOrEqual(3);
       const session = service.sessions.filter((s) => s.pairId === 'pair_t1' && s.direction === 'A->B').at(-1)!;
-      await waitFor(() => session.clears === 1 && session.marksAcked.includes('utterance-1'), 5000);
+      await waitFor(() => session.clears === 1 && session.marksAcked.includes('utterance-1'));
       // Dropped audio will never play: its mark is reported at once.
       expect(seen.events.filter((e) => e.event.type === 'mark').map((e) => (e.event.type === 'mark' ? e.event.name : ''))).toEqual(['utterance-1']);
       // The answer was ~1.5 s of speech; clearing it cut it short.
@@ -242,7 +243,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
     const { peerA, peerB, legs } = await openPeers(engine, 'pair_t1', {}, service.url);
     try {
       await engine.setTranslation('pair_t1', translation(service.url, { languages: { A: 'en', B: 'fr' } }));
-      await waitFor(() => service.sessions.some((s) => s.pairId === 'pair_t1' && s.start?.targetLanguage === 'fr' && !s.closed), 5000);
+      await waitFor(() => service.sessions.some((s) => s.pairId === 'pair_t1' && s.start?.targetLanguage === 'fr' && !s.closed));
       const stats = await engine.stats();
       const translated = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
       expect(translated?.translation?.languages).toEqual({ A: 'en', B: 'fr' });
@@ -261,7 +262,7 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
       // Back to the transparent duplex: what A sends is what B hears.
       const tone = script.frames.slice(Math.round(script.spans[0]!.startMs / 20), Math.round(script.spans[0]!.startMs / 20) + 50);
       await paced(tone.length, (i) => peerA.sendRtp(legs.legA, tone[i]!));
-      await waitFor(() => speaking(peerB).length >= 30, 5000);
+      await waitFor(() => speaking(peerB).length >= 30);
       await expect(engine.setTranslation('pair_t1', { languages: { A: 'en' } } as unknown as PairTranslationInput)).rejects.toThrow(/translation|provider|languages/);
     } finally {
       await closePeers(engine, 'pair_t1', peerA, peerB);
