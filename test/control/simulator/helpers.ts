@@ -115,7 +115,8 @@ export async function rest(
     method,
     headers,
     ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-    signal: AbortSignal.timeout(10_000),
+    // Only ends a stuck request: 100 concurrent pairs on a busy box queue for seconds.
+    signal: AbortSignal.timeout(60_000),
   });
   const text = await res.text();
   let json: unknown = undefined;
