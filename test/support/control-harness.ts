@@ -26,7 +26,7 @@ export async function startHarness(options: {
   eventOrder?: EventOrder;
   workers?: number;
   calls?: Pick<CallConfigInput, 'originateTimeoutSeconds' | 'answerDeadlineMs' | 'format' | 'mediaTransport' | 'mediaUrl' | 'translation'>;
-  simulator?: Pick<SimulatorOptions, 'mediaConnectTimeoutMs'>;
+  simulator?: Pick<SimulatorOptions, 'mediaConnectTimeoutMs' | 'externalMediaStasisDelayMs'>;
 }): Promise<Harness> {
   const sim = await AsteriskSimulator.start({
     username: 'tandem',

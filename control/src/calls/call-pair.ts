@@ -24,7 +24,7 @@ export type TeardownReason =
   | 'lease-lost'
   | 'shutdown';
 
-/** How long after its media connection a WebSocket externalMedia channel may take to enter Stasis. */
+/** How long an externalMedia channel may take to enter Stasis after its 200 (RTP) or its media connection (WebSocket). */
 const STASIS_START_DEADLINE_MS = 5000;
 
 /** The ARI hangup reason given to the surviving leg, so the caller hears why. */
@@ -209,8 +209,10 @@ export class CallPair {
           this.#checkAlive();
           // The leg does not latch, so it hears nothing until the engine knows Asterisk's side;
           // Asterisk sends only once the channel is bridged: connected first, then bridged.
+          // The 200 may come before the channel is in Stasis (docs/asterisk-facts.md): an add
+          // sent then is refused with 422, so the add also waits for its StasisStart.
           const remote = this.#track(engine.setRemote(pairId, leg, unicastRtpPeer(media.channelvars, channelId)));
-          await Promise.all([remote, this.#bridgesReady]);
+          await Promise.all([remote, this.#bridgesReady, this.#inStasis(channelId)]);
         }
         this.#checkAlive();
         const join =
@@ -336,7 +338,7 @@ export class CallPair {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#stasisWaiters.delete(channelId);
-        reject(new SetupError('setup-failed', new Error(`${channelId} did not enter Stasis within ${STASIS_START_DEADLINE_MS} ms of its media connection`)));
+        reject(new SetupError('setup-failed', new Error(`${channelId} did not enter Stasis within ${STASIS_START_DEADLINE_MS} ms of its externalMedia response`)));
       }, STASIS_START_DEADLINE_MS);
       timer.unref();
       this.#stasisWaiters.set(channelId, () => {

@@ -12,6 +12,8 @@ afterEach(async () => {
 
 
 describe('pair_session under concurrency', () => {
+  // `random` flips a coin per request: an externalMedia's StasisStart comes before its 200, or 2 ms
+  // after it as recorded, when an addChannel sent on the 200 alone meets Asterisk's 422.
   for (const eventOrder of ['random', 'events-first'] as const) {
     it(`200 concurrent calls with random hangup order and timing (${eventOrder} event order) leave nothing behind`, async () => {
       const calls = 200;
@@ -53,4 +55,23 @@ describe('pair_session under concurrency', () => {
       await expectAllReleased(h);
     }, 90_000);
   }
+
+  it('every externalMedia 200 comes 300 ms before its StasisStart: 20 concurrent calls all become active, none refused by a 422', async () => {
+    // Forced: a gap longer than any setup step, so each addChannel sent on the 200 alone would be
+    // refused ("Channel not in Stasis application") and the call dropped, as 6 % were on a real Asterisk.
+    const calls = 20;
+    const endpoints: Record<string, EndpointConfig> = {};
+    for (let i = 0; i < calls; i++) endpoints[String(7001 + i * 2)] = { behaviour: 'answer', answerAfterMs: 10 * i, audio: tone(880) };
+    h = await startHarness({ portBase: 26000, poolSize: calls, endpoints, eventOrder: 'recorded', simulator: { externalMediaStasisDelayMs: 300 } });
+    for (let i = 0; i < calls; i++) expect(h.sim.placeCall({ callerNumber: `9${i}`, audio: tone(440) }).enteredStasis).toBe(true);
+    await waitFor(() => h!.active.length + h!.closed.length === calls, 30_000);
+    expect(h.closed).toEqual([]);
+    expect(h.active).toHaveLength(calls);
+    // Both parties of every pair are bridged with their externalMedia channel.
+    for (const br of h.sim.bridges()) expect(br.channels).toHaveLength(2);
+    for (const pair of h.node.app.pairs()) h.sim.hangup(pair.callerChannelId);
+    await waitFor(() => h!.closed.length === calls, 30_000);
+    expect(new Set(h.closed.map((c) => c.reason))).toEqual(new Set(['caller-hangup']));
+    await expectAllReleased(h);
+  }, 90_000);
 });

@@ -53,6 +53,32 @@ describe('event order relative to responses', () => {
     expect((stasisStart?.['channel'] as { dialplan: { app_data: string } }).dialplan.app_data).toBe('pair_session,a,b');
   });
 
+  it('recorded: an externalMedia channel enters Stasis after its 200, and an addChannel before its StasisStart is refused with 422', async () => {
+    // Recorded (s4): StasisStart 1–2 ms after the 200; widened so the add surely lands in the gap.
+    const { ws } = await start({ externalMediaStasisDelayMs: 300 });
+    expect((await rest(sim!.ariUrl, 'POST', '/bridges?type=mixing&bridgeId=brg_A&name=brg_A')).status).toBe(200);
+    const em = await rest(sim!.ariUrl, 'POST', '/channels/externalMedia?app=pair_session&external_host=127.0.0.1:47010&format=ulaw&channelId=em_A');
+    expect(em.status).toBe(200);
+    const early = await rest(sim!.ariUrl, 'POST', '/bridges/brg_A/addChannel?channel=em_A');
+    expect(early.status).toBe(422);
+    expect(early.json).toEqual({ message: 'Channel not in Stasis application' });
+    await ws.waitFor(has('StasisStart', 'em_A'));
+    expect(typesFor(ws.events, 'em_A')).toEqual(['Dial', 'ChannelStateChange', 'Dial', 'ChannelVarset', 'StasisStart']);
+    expect((await rest(sim!.ariUrl, 'POST', '/bridges/brg_A/addChannel?channel=em_A')).status).toBe(204);
+  });
+
+  it('recorded: an externalMedia channel hung up before it enters Stasis never does', async () => {
+    const { ws } = await start({ externalMediaStasisDelayMs: 300 });
+    expect((await rest(sim!.ariUrl, 'POST', '/channels/externalMedia?app=pair_session&external_host=127.0.0.1:47010&format=ulaw&channelId=em_A')).status).toBe(200);
+    expect((await rest(sim!.ariUrl, 'DELETE', '/channels/em_A')).status).toBe(204);
+    await ws.waitFor(has('ChannelDestroyed', 'em_A'));
+    expect(sim!.channels()).toEqual([]);
+    // Past the delay: still no StasisStart, nothing recreated.
+    await sleep(400);
+    expect(typesFor(ws.events, 'em_A')).not.toContain('StasisStart');
+    expect(sim!.channels()).toEqual([]);
+  });
+
   it('random: every run still yields the same per-channel sequences', async () => {
     const { sim, ws } = await start({ eventOrder: 'random', endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20 } } });
     for (let i = 0; i < 10; i++) {

@@ -289,12 +289,31 @@ export class ChannelOps {
     }
     s.channels.set(id, ch);
     ch.subscribed = true;
-    // chan_rtp answers at once (rtp_call queues ANSWER), so the channel enters Stasis right away.
-    return s.ordered(ok(body), () => {
-      const dialstring = `${host}:${port}/c(${format})`;
+    // chan_rtp answers at once (rtp_call queues ANSWER), so the channel enters Stasis right away —
+    // but not necessarily before the 200: recorded (s4), the response came first and Dial … StasisStart
+    // 1–2 ms after it, and a bridges/addChannel sent in that gap is refused with 422 "Channel not in
+    // Stasis application" (6 % of calls on a real Asterisk, docs/asterisk-facts.md). So in the recorded
+    // order the channel is outside Stasis until `externalMediaStasisDelayMs` after the response.
+    const dialstring = `${host}:${port}/c(${format})`;
+    const enter = (): void => {
+      if (ch.hungUp || s.closed) return;
       s.emit(ch, ev.dial(ch, '', dialstring));
       this.#answerIntoStasis(ch, dialstring);
-    });
+    };
+    if (s.eventsFirst()) {
+      s.apps.capture(enter).flush();
+      return { ...ok(body), eventsFirst: true };
+    }
+    return { ...ok(body), afterResponse: () => this.#after(s.opts.externalMediaStasisDelayMs, enter) };
+  }
+
+  /** Runs `fn` after `ms` unless the simulator closes first. */
+  #after(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.#holds.delete(t);
+      fn();
+    }, ms);
+    this.#holds.add(t);
   }
 
   /**

@@ -70,10 +70,18 @@ export class PhoneAudio {
 export function dominantFrequency(chunks: readonly HeardChunk[]): number {
   let crossings = 0;
   let total = 0;
-  let prev = 0;
   let rate = 8000;
+  let prev: number | undefined;
   for (const c of chunks) {
+    // Silent chunks (a late packet's gap on a busy machine) have no crossings and would pull the
+    // estimate down: only chunks that carry sound count, each on its own.
+    if (rms([c]) < SILENCE_RMS) {
+      prev = undefined;
+      continue;
+    }
     rate = c.sampleRate;
+    // Across a gap, the first sample starts afresh: no crossing is counted for the jump.
+    prev ??= c.samples[0] ?? 0;
     for (const s of c.samples) {
       if ((prev < 0 && s >= 0) || (prev >= 0 && s < 0)) crossings++;
       prev = s;
@@ -82,6 +90,9 @@ export function dominantFrequency(chunks: readonly HeardChunk[]): number {
   }
   return total === 0 ? 0 : (crossings / 2) * (rate / total);
 }
+
+/** Below this RMS (of 32767) a heard chunk counts as silence for dominantFrequency. */
+const SILENCE_RMS = 100;
 
 export function rms(chunks: readonly HeardChunk[]): number {
   let sum = 0;

@@ -43,6 +43,12 @@ export interface SimulatorOptions extends AriCredentials {
   readonly recordEvents?: boolean;
   /** How long a WebSocket externalMedia channel waits for its client before the dial gives up (Asterisk: the originate timeout, 30 s). */
   readonly mediaConnectTimeoutMs?: number;
+  /**
+   * Recorded order: how long after its 200 an RTP externalMedia channel enters Stasis (recorded 1–2 ms;
+   * default 2). Until then `bridges/addChannel` answers 422, as a real Asterisk does; a test widens the
+   * gap to make every call meet that race.
+   */
+  readonly externalMediaStasisDelayMs?: number;
 }
 
 export interface RecordedEvent {
@@ -83,6 +89,7 @@ export class AsteriskSimulator {
       dialDelayMs: opts.dialDelayMs ?? 2,
       retainEndedPhones: opts.retainEndedPhones ?? 256,
       mediaConnectTimeoutMs: opts.mediaConnectTimeoutMs ?? 30_000,
+      externalMediaStasisDelayMs: opts.externalMediaStasisDelayMs ?? 2,
     });
     for (const [k, v] of Object.entries(opts.endpoints ?? {})) this.#core.endpoints.set(k, v);
     const router = new AriRouter({

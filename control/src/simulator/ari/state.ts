@@ -31,6 +31,8 @@ export interface CoreOptions {
   readonly retainEndedPhones: number;
   /** How long a WebSocket externalMedia channel waits for its client before the dial gives up. */
   readonly mediaConnectTimeoutMs: number;
+  /** Recorded order: how long after its 200 an RTP externalMedia channel enters Stasis (recorded 1–2 ms). */
+  readonly externalMediaStasisDelayMs: number;
 }
 
 /** What the WebSocket media plane tells the channel flows (set by ChannelOps). */
