@@ -50,7 +50,7 @@ describe('final stats from closePair', () => {
       expect(legB.rxPackets).toBe(frames);
       expect(legB.rxBytes).toBe(frames * (12 + 160));
       // What each leg sent is what its peer received (the socket closed after the counters were taken).
-      await sleep(50);
+      await waitFor(() => asteriskA.received.length >= legA.txPackets && asteriskB.received.length >= legB.txPackets);
       expect(legA.txPackets).toBe(asteriskA.received.length);
       expect(legB.txPackets).toBe(asteriskB.received.length);
       expect(legA.txBytes).toBe(asteriskA.received.reduce((n, p) => n + 12 + p.payload.length, 0));
