@@ -49,6 +49,9 @@ describe('a whole node with PJSIP realtime and AMI presence', () => {
     try {
       await waitFor(() => node.presence?.connection.loggedIn === true, 10_000);
       await waitFor(() => node.presence!.tracker.listenerCount('presence') >= 1, 10_000);
+      // The stream is subscribed once its banner arrived: a registration before that (this request is
+      // slow on a busy box) would never be streamed.
+      await waitFor(() => streamed.includes('tandem presence stream'));
 
       ami.register('1001', { uri: 'sip:1001@192.0.2.10:5062', ip: '192.0.2.10', port: 5062 });
       await waitForAsync(async () => (await service.get('1001'))?.status === 'online');
