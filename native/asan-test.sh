@@ -37,7 +37,7 @@ mv "$out/udp_batch.node.tmp" "$out/udp_batch.node"
 echo "asan-test: built $out/udp_batch.node"
 
 if [ "$#" -eq 0 ]; then
-  set -- test/engine/transport/udp-batch-addon.test.ts test/engine/transport/datagram-port.test.ts test/engine/transport/datagram-port-pressure.test.ts
+  set -- test/engine/transport/udp-batch-addon.test.ts test/engine/transport/datagram-port.test.ts test/engine/transport/datagram-port-pressure.test.ts test/engine/transport/shared-rtp-port.test.ts
 fi
 cd "$root"
 # A test that loads the regular build instead would prove nothing: the tests fail if the addon is not this one.

@@ -10,6 +10,7 @@ import type { TranscriptEvent } from './pipeline/transcript-event.js';
 import { parsePairTranslation, type PairTranslationInput } from './pipeline/translation/config.js';
 import type { DirectionEvent } from './pipeline/translation/translating-stage.js';
 import { EngineError } from './session/errors.js';
+import { resolveEngineIo } from './config/resolve-io.js';
 import type {
   LegName,
   MediaStartInfo,
@@ -67,6 +68,11 @@ function workerModule(): { filename: string; execArgv: string[] } {
   };
 }
 
+/** The config with `io` resolved once, here on the main thread: workers are told 'native' or 'dgram'. */
+function withResolvedIo(config: EngineConfig): EngineConfig {
+  return { ...config, io: resolveEngineIo(config) };
+}
+
 /**
  * The media engine, seen from the main thread. Pairs are sharded across a
  * piscina pool of worker threads: each worker runs exactly one long-lived shard
@@ -101,14 +107,14 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
   }
 
   static async start(input: EngineConfigInput | EngineConfig = {}): Promise<MediaEngine> {
-    const engine = new MediaEngine(parseEngineConfig(input));
+    const engine = new MediaEngine(withResolvedIo(parseEngineConfig(input)));
     try {
       await Promise.all(Array.from({ length: engine.config.workers }, (_, i) => engine.#startShard(i)));
     } catch (err) {
       await engine.close();
       throw err;
     }
-    engine.#log.info({ workers: engine.config.workers, bind: engine.config.bindAddress, ports: engine.config.portRange }, 'engine started');
+    engine.#log.info({ workers: engine.config.workers, bind: engine.config.bindAddress, ports: engine.config.portRange, io: engine.config.io }, 'engine started');
     return engine;
   }
 
@@ -276,6 +282,8 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       () => client.close(),
       (err: unknown) => this.#onShardCrash(slot, err),
     );
+    // Starting a worker loads the engine's modules (compiles them, when run from the sources): on a
+    // loaded 2-core host that alone took over 5 s, hence its own deadline (workerStartTimeoutMs, 30 s).
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TimeoutError(`shard ${index} did not start within ${startTimeoutMs} ms (workerStartTimeoutMs)`)), startTimeoutMs);

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { z } from 'zod';
 import { EnvVarError, asEnvVarError } from '../../../engine/src/common/env-error.js';
 import { ConfigError } from '../../../engine/src/common/errors.js';
@@ -23,7 +22,7 @@ export type LegBPresencePolicy = (typeof LEG_B_PRESENCE_POLICIES)[number];
  * | baseExtension           | 7000                 | extension of side A of pair_001 |
  * | poolSize                | 100                  | number of pairs (1..100000) |
  * | leaseTtlMs              | 30000                | a lease not renewed for this long is free again |
- * | node                    | `<hostname>:<pid>`   | name of this process in the session table |
+ * | node                    | unset                | name of this node in the session table; `tandem start` defaults it to `<hostname>:<ARI app>` (stable across restarts, see node-identity.ts) |
  * | redisUrl                | unset                | `redis://…`; unset means the in-memory store |
  * | redisKeyPrefix          | `tandem:`            | every Redis key of the store starts with it |
  * | redisCommandTimeoutMs   | 2000                 | a Redis command rejects after this long |
@@ -35,7 +34,7 @@ export const pairStoreSettingsSchema = z.object({
   baseExtension: z.number().int().min(0).max(999_999_999).default(7000),
   poolSize: z.number().int().min(1).max(100_000).default(100),
   leaseTtlMs: z.number().int().min(50).max(24 * 3600 * 1000).default(30_000),
-  node: z.string().min(1).max(200).default(() => `${hostname()}:${process.pid}`),
+  node: z.string().min(1).max(200).optional(),
   redisUrl: z
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')

@@ -14,10 +14,10 @@ export function createPairStore(config: PairStoreConfig = {}): PairStore {
       poolSize: s.poolSize,
       leaseTtlMs: s.leaseTtlMs,
       suspectCooldownMs: s.suspectCooldownMs,
-      node: s.node,
+      ...(s.node !== undefined && { node: s.node }),
       commandTimeoutMs: s.redisCommandTimeoutMs,
       connectTimeoutMs: s.redisConnectTimeoutMs,
     });
   }
-  return new MemoryPairStore({ baseExtension: s.baseExtension, poolSize: s.poolSize, leaseTtlMs: s.leaseTtlMs, suspectCooldownMs: s.suspectCooldownMs, node: s.node });
+  return new MemoryPairStore({ baseExtension: s.baseExtension, poolSize: s.poolSize, leaseTtlMs: s.leaseTtlMs, suspectCooldownMs: s.suspectCooldownMs, ...(s.node !== undefined && { node: s.node }) });
 }

@@ -50,10 +50,23 @@ export interface CallPairDeps {
   /** This call's translation (the node's default with the call's languages); omitted = transparent duplex. */
   translation?: PairTranslation;
   log: Logger;
-  /** Returns the lease; called exactly once, at the end of teardown, with the reason (an originate that failed makes the pair suspect). */
-  releaseLease: (pairId: string, reason: TeardownReason) => Promise<void>;
+  /**
+   * Returns the lease; called exactly once, at the end of teardown, with the reason (an originate
+   * that failed makes the pair suspect) and what Asterisk did not confirm gone: while `leftovers`
+   * is not empty the pair must not be handed out again (its old leg B may still be up).
+   */
+  releaseLease: (pairId: string, reason: TeardownReason, leftovers: PairLeftovers) => Promise<void>;
   onActive?: (pair: CallPair) => void;
   onClosed: (pair: CallPair, reason: TeardownReason) => void;
+}
+
+/**
+ * What a teardown could not confirm gone: a DELETE that failed or timed out (Asterisk may or may
+ * not have acted on it). 2xx and 404 both confirm: the object is gone or going.
+ */
+export interface PairLeftovers {
+  channels: string[];
+  bridges: string[];
 }
 
 export type CallPairState = 'setting-up' | 'ringing' | 'active' | 'tearing-down' | 'closed';
@@ -374,29 +387,39 @@ export class CallPair {
     // Whatever setup still has on the wire may create objects: let it land first.
     await Promise.allSettled([...this.#inflight]);
     const callerReason = CALLER_HANGUP_REASON[reason];
-    // Best effort throughout: an object that is already gone is fine, and one
-    // that cannot be removed now is left to reconciliation.
+    // Every Asterisk object is confirmed gone (2xx, or 404: already gone) or listed as a
+    // leftover: never assumed gone because its DELETE failed or timed out (issue 11: a leg B
+    // stayed Up after its pair was released). The app holds the pair until leftovers are gone.
+    const leftovers: PairLeftovers = { channels: [], bridges: [] };
+    const remove = async (kind: keyof PairLeftovers, id: string, what: string, op: () => Promise<boolean>): Promise<void> => {
+      try {
+        await op();
+      } catch (err) {
+        leftovers[kind].push(id);
+        this.#log.warn({ err: errorMessage(err), what, id }, 'teardown step not confirmed; held for reconciliation');
+      }
+    };
     const attempt = async (what: string, op: () => Promise<unknown>): Promise<void> => {
       try {
         await op();
       } catch (err) {
-        this.#log.warn({ err: errorMessage(err), what }, 'teardown step failed; reconciliation will retry');
+        this.#log.warn({ err: errorMessage(err), what }, 'teardown step failed');
       }
     };
     await Promise.all([
-      this.#callerGone ? Promise.resolve() : attempt('hangup caller', () => ari.hangup(this.callerChannelId, callerReason)),
-      this.#legBGone ? Promise.resolve() : attempt('hangup leg B', () => ari.hangup(ids.legB)),
-      attempt('hangup externalMedia A', () => ari.hangup(ids.mediaA)),
-      attempt('hangup externalMedia B', () => ari.hangup(ids.mediaB)),
+      this.#callerGone ? Promise.resolve() : remove('channels', this.callerChannelId, 'hangup caller', () => ari.hangup(this.callerChannelId, callerReason)),
+      this.#legBGone ? Promise.resolve() : remove('channels', ids.legB, 'hangup leg B', () => ari.hangup(ids.legB)),
+      remove('channels', ids.mediaA, 'hangup externalMedia A', () => ari.hangup(ids.mediaA)),
+      remove('channels', ids.mediaB, 'hangup externalMedia B', () => ari.hangup(ids.mediaB)),
     ]);
     await Promise.all([
-      attempt('destroy bridge A', () => ari.destroyBridge(ids.bridgeA)),
-      attempt('destroy bridge B', () => ari.destroyBridge(ids.bridgeB)),
+      remove('bridges', ids.bridgeA, 'destroy bridge A', () => ari.destroyBridge(ids.bridgeA)),
+      remove('bridges', ids.bridgeB, 'destroy bridge B', () => ari.destroyBridge(ids.bridgeB)),
       attempt('close engine pair', async () => {
         this.facts.engine = await engine.closePair(this.pairId);
       }),
     ]);
-    await attempt('release pair', () => this.#deps.releaseLease(this.pairId, reason));
+    await attempt('release pair', () => this.#deps.releaseLease(this.pairId, reason, leftovers));
     this.facts.released();
     this.#state = 'closed';
     this.#log.info({ reason, previous, durationMs: Date.now() - this.startedAt }, 'pair released');

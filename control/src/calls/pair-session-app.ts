@@ -8,7 +8,8 @@ import { LeaseKeeper, PoolExhaustedError, type PairStore } from '../alloc/index.
 import { isExternalMediaChannel, type AriClient, type AriEvent, type AriKnownEvent } from '../ari/index.js';
 import type { CallConfig } from './call-config.js';
 import type { EndedCall } from './call-facts.js';
-import { CallPair, type TeardownReason } from './call-pair.js';
+import { CallPair, type PairLeftovers, type TeardownReason } from './call-pair.js';
+import { PairLeftoverSweeper } from './pair-leftovers.js';
 import { pairIdOf } from './naming.js';
 import type { MediaEnginePort } from './ports.js';
 
@@ -22,12 +23,18 @@ export type CallRejectCause = 'pool-exhausted' | 'legb-unreachable' | 'allocatio
 export const CALL_REJECT_CAUSES: readonly CallRejectCause[] = ['pool-exhausted', 'legb-unreachable', 'allocation-failed'];
 
 export type PairSessionAppEvents = {
+  /** A caller was given a pair; its setup begins (the console shows the row from here). */
+  pairallocated: [pair: CallPair];
   pairactive: [pair: CallPair];
   pairclosed: [pairId: string, reason: TeardownReason];
   /** Once per call, after its teardown: what its call record says (emitted right after `pairclosed`). */
   callended: [call: EndedCall];
   callrejected: [channelId: string, reason: CallRejectCause];
   reconciled: [report: ReconcileReport];
+  /** A pair's teardown left objects Asterisk did not confirm gone: the pair stays leased (state `releasing`) until they are. */
+  pairheld: [pairId: string, leftovers: PairLeftovers];
+  /** A held pair's leftovers are confirmed gone and its lease released. */
+  pairunheld: [pairId: string];
   listenererror: [event: string, error: unknown];
 };
 
@@ -36,6 +43,8 @@ export interface ReconcileReport {
   destroyedBridges: string[];
   releasedLeases: string[];
   tornDownPairs: string[];
+  /** Held pairs (see `pairheld`) whose leftovers this round confirmed gone, and released. */
+  clearedPairs: string[];
 }
 
 export interface PairSessionAppDeps {
@@ -47,6 +56,9 @@ export interface PairSessionAppDeps {
   node: string;
   /** Periodic reconciliation, for leftovers of crashed nodes whose leases have since expired. 0 = off. */
   reconcileIntervalMs?: number;
+  /** Retries of DELETEs a teardown could not confirm: the first after this long, doubling up to leftoverRetryMaxMs. */
+  leftoverRetryMinMs?: number;
+  leftoverRetryMaxMs?: number;
 }
 
 /**
@@ -58,6 +70,7 @@ export interface PairSessionAppDeps {
 export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
   readonly #deps: PairSessionAppDeps;
   readonly #keeper: LeaseKeeper;
+  readonly #leftovers: PairLeftoverSweeper;
   readonly #pairs = new Map<string, CallPair>();
   readonly #byChannel = new Map<string, CallPair>();
   /** Callers between StasisStart and their pair's registration (allocation in flight). */
@@ -81,7 +94,19 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     super();
     this.#deps = deps;
     this.#keeper = new LeaseKeeper(deps.store);
-    this.#keeper.on('lost', ({ pairId }) => void this.#pairs.get(pairId)?.teardown('lease-lost'));
+    this.#keeper.on('lost', ({ pairId }) => {
+      this.#leftovers.forget(pairId);
+      void this.#pairs.get(pairId)?.teardown('lease-lost');
+    });
+    this.#leftovers = new PairLeftoverSweeper({
+      ari: deps.ari,
+      release: (pairId, reason) => this.#releaseLease(pairId, reason),
+      log: this.#log,
+      ...(deps.leftoverRetryMinMs !== undefined && { retryMinMs: deps.leftoverRetryMinMs }),
+      ...(deps.leftoverRetryMaxMs !== undefined && { retryMaxMs: deps.leftoverRetryMaxMs }),
+    });
+    this.#leftovers.on('held', (pairId, leftovers) => this.safeEmit('pairheld', pairId, leftovers));
+    this.#leftovers.on('cleared', (pairId) => this.safeEmit('pairunheld', pairId));
     deps.ari.on('event', this.#onEvent);
     deps.ari.on('connected', this.#onConnected);
     deps.engine.on('pairclosed', this.#onEnginePairClosed);
@@ -98,6 +123,11 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
 
   pairs(): CallPair[] {
     return [...this.#pairs.values()];
+  }
+
+  /** Pairs kept leased until Asterisk confirms what their teardown left gone: pairId → the leftovers. */
+  heldPairs(): Map<string, PairLeftovers> {
+    return this.#leftovers.held();
   }
 
   /** Callers turned away since start, per cause. */
@@ -141,6 +171,9 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     this.#deps.ari.off('connected', this.#onConnected);
     this.#deps.engine.off('pairclosed', this.#onEnginePairClosed);
     await Promise.allSettled([...this.#pairs.values()].map((p) => p.teardown('shutdown')));
+    // A last try at leftovers; leases of pairs still held are not released (they lapse, or the
+    // next start under this node's identity reconciles them at once).
+    await this.#leftovers.close();
     await this.#keeper.close();
     this.#rejections.close();
     this.removeAllListeners();
@@ -208,12 +241,13 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       arrivedAt,
       ...optionalTranslation(pairTranslationFor(this.#deps.config.translation, languages)),
       log: this.#log,
-      releaseLease: async (pairId, reason) => {
-        // Asterisk answers an originate to an endpoint without a reachable contact with 500
-        // and no events: until presence knows better, that pair goes to the back of the line.
-        const suspect = reason === 'originate-failed';
-        if (suspect) this.#log.debug({ pairId }, 'leg B could not be originated: pair released as suspect');
-        await this.#keeper.release(pairId, { suspect });
+      releaseLease: async (pairId, reason, leftovers) => {
+        // A lost lease is no longer ours to hold (its next holder's teardown deletes the same ids).
+        if (leftovers.channels.length + leftovers.bridges.length === 0 || !this.#keeper.held.has(pairId)) return this.#releaseLease(pairId, reason);
+        // Not handed to a new call while its old leg B may still be up: `releasing` in the
+        // session table (what an operator sees in `tandem pairs`) until the leftovers are gone.
+        void this.#deps.store.setState(pairId, lease.leaseToken, 'releasing').catch(() => false);
+        this.#leftovers.hold(pairId, reason, leftovers);
       },
       onActive: (p) => {
         void this.#deps.store.setState(p.pairId, lease.leaseToken, 'active').catch(() => false);
@@ -224,7 +258,16 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
     this.#pairs.set(pair.pairId, pair);
     for (const id of pair.channelIds) this.#byChannel.set(id, pair);
     this.#log.info({ pairId: pair.pairId, extA: pair.extA, extB: pair.extB, callerChannelId, callerId }, 'pair allocated');
+    this.safeEmit('pairallocated', pair);
     await pair.setup();
+  }
+
+  async #releaseLease(pairId: string, reason: TeardownReason): Promise<void> {
+    // Asterisk answers an originate to an endpoint without a reachable contact with 500
+    // and no events: until presence knows better, that pair goes to the back of the line.
+    const suspect = reason === 'originate-failed';
+    if (suspect) this.#log.debug({ pairId }, 'leg B could not be originated: pair released as suspect');
+    await this.#keeper.release(pairId, { suspect });
   }
 
   #remove(pair: CallPair, reason: TeardownReason): void {
@@ -254,7 +297,9 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
 
   async #reconcile(): Promise<ReconcileReport> {
     const { ari, store, node } = this.#deps;
-    const report: ReconcileReport = { hungUpChannels: [], destroyedBridges: [], releasedLeases: [], tornDownPairs: [] };
+    const report: ReconcileReport = { hungUpChannels: [], destroyedBridges: [], releasedLeases: [], tornDownPairs: [], clearedPairs: [] };
+    // Held pairs first: their leases are this node's, so the sweep below leaves their objects alone.
+    report.clearedPairs.push(...(await this.#leftovers.retryNow()));
     const [channels, bridges, leases, application] = await Promise.all([ari.listChannels(), ari.listBridges(), store.list(), ari.getApplication()]);
     const present = new Set(channels.map((c) => c.id));
     const inOurApp = new Set(application.channel_ids);
@@ -297,7 +342,7 @@ export class PairSessionApp extends TypedEmitter<PairSessionAppEvents> {
       if (!reclaimable(lease)) continue;
       if (await store.release(lease.pairId, lease.leaseToken).catch(() => false)) report.releasedLeases.push(lease.pairId);
     }
-    const changed = report.hungUpChannels.length + report.destroyedBridges.length + report.releasedLeases.length + report.tornDownPairs.length;
+    const changed = report.hungUpChannels.length + report.destroyedBridges.length + report.releasedLeases.length + report.tornDownPairs.length + report.clearedPairs.length;
     if (changed > 0) this.#log.warn({ ...report }, 'reconciled leftovers');
     this.safeEmit('reconciled', report);
     return report;

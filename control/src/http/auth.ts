@@ -52,10 +52,28 @@ export function bearerAuth(token: string, log: Logger, logIntervalMs = 60_000): 
   };
 }
 
+/** Another credential an area of the app accepts in place of the bearer token (the console's session cookie). */
+export type AlternativeCredential = (request: FastifyRequest) => boolean;
+
+const alternatives = new WeakMap<FastifyInstance, AlternativeCredential[]>();
+
+/**
+ * Lets requests that pass `check` through without the bearer token (registered on
+ * the same app instance as registerBearerAuth). The check must be as strong as the
+ * token: the console's is a session its login proved the token for.
+ */
+export function acceptAlternativeCredential(app: FastifyInstance, check: AlternativeCredential): void {
+  const list = alternatives.get(app) ?? [];
+  list.push(check);
+  alternatives.set(app, list);
+}
+
 /** Requires the bearer token on every route whose config is not PUBLIC_ROUTE (unknown routes included). */
 export function registerBearerAuth(app: FastifyInstance, auth: BearerAuth): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config.tandemPublic === true) return;
+    // Only a request without an Authorization header may use another credential: a wrong token is always refused.
+    if (request.headers.authorization === undefined && alternatives.get(app)?.some((check) => check(request)) === true) return;
     auth.check(request);
   });
 }

@@ -20,6 +20,10 @@ export interface ViaAriFlags {
   inProcess?: boolean;
   nodeProcess?: boolean;
   redisUrl?: string;
+  deleteDelayMs?: number | [number, number];
+  deleteDrop?: number;
+  ariTimeoutMs?: number;
+  teardownTimeoutMs?: number;
   /** Shared with the plain load test: here, `tandem start`'s CPU profile (node-process). */
   cpuProfDir?: string;
   /** Shared with the plain load test. */
@@ -40,6 +44,20 @@ function nonNegativeInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected an integer ≥ 0, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`expected a fraction 0..1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** `ms` or `min-max`. */
+function delayRange(value: string): number | [number, number] {
+  const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(value);
+  if (!m) throw new Error(`expected ms or min-max, got ${JSON.stringify(value)}`);
+  const min = Number(m[1]);
+  return m[2] === undefined ? min : [min, Number(m[2])];
 }
 
 function positiveInteger(value: string): number {
@@ -67,7 +85,11 @@ export function registerViaAriOptions(command: Command): Command {
     .addOption(new Option('--ari-concurrency <n>', "[via-ari] Tandem's bound on concurrent ARI requests (--in-process only; default min(40, sessionlimit − 3))").argParser(positiveInteger))
     .addOption(new Option('--node-process', '[via-ari] run Tandem as `tandem start` in its own process (the default)').conflicts('inProcess'))
     .addOption(new Option('--in-process', '[via-ari] run Tandem on the driver\'s event loop, next to the simulator'))
-    .addOption(new Option('--redis-url <url>', '[via-ari] keep pairs in this Redis (a fresh key prefix per run) instead of memory'));
+    .addOption(new Option('--redis-url <url>', '[via-ari] keep pairs in this Redis (a fresh key prefix per run) instead of memory'))
+    .addOption(new Option('--delete-delay-ms <ms>', '[via-ari] the simulator answers hangups and bridge destroys after this long (ms or min-max)').argParser(delayRange))
+    .addOption(new Option('--delete-drop <rate>', '[via-ari] fraction 0..1 of hangups and bridge destroys the simulator never answers').argParser(fraction))
+    .addOption(new Option('--teardown-timeout-ms <ms>', '[via-ari] how long the end waits for everything to be released (default 10000)').argParser(positiveInteger))
+    .addOption(new Option('--ari-timeout-ms <ms>', "[via-ari] Tandem's ARI request deadline (--in-process only; default 10000)").argParser(positiveInteger));
 }
 
 export function viaAriOptionsFromFlags(flags: ViaAriFlags): ViaAriRunOptions {
@@ -83,6 +105,10 @@ export function viaAriOptionsFromFlags(flags: ViaAriFlags): ViaAriRunOptions {
   if (flags.inProcess) options.processMode = 'in-process';
   if (flags.nodeProcess) options.processMode = 'node-process';
   if (flags.redisUrl !== undefined) options.redisUrl = flags.redisUrl;
+  if (flags.deleteDelayMs !== undefined) options.deleteDelayMs = flags.deleteDelayMs;
+  if (flags.deleteDrop !== undefined) options.deleteDropRate = flags.deleteDrop;
+  if (flags.ariTimeoutMs !== undefined) options.ariRequestTimeoutMs = flags.ariTimeoutMs;
+  if (flags.teardownTimeoutMs !== undefined) options.teardownTimeoutMs = flags.teardownTimeoutMs;
   if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
   if (flags.workers !== undefined) options.workers = flags.workers;
   if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);

@@ -100,7 +100,13 @@ export class InProcessTandem implements TandemUnderTest {
     const node = await TandemNode.start({
       engine: { workers: config.workers, portRange: config.portRange },
       store: { poolSize: config.poolSize, baseExtension: BASE_EXTENSION, ...storeOptions(config, redisPrefix) },
-      ari: { url: sim.ariUrl, username: 'tandem', password, maxConcurrentRequests: config.ariMaxConcurrentRequests },
+      ari: {
+        url: sim.ariUrl,
+        username: 'tandem',
+        password,
+        maxConcurrentRequests: config.ariMaxConcurrentRequests,
+        ...(config.ariRequestTimeoutMs !== undefined && { requestTimeoutMs: config.ariRequestTimeoutMs }),
+      },
     });
     return new InProcessTandem(node, config.ariMaxConcurrentRequests);
   }

@@ -24,6 +24,9 @@ import { ConfigError } from '../../../engine/src/common/errors.js';
  * | readyTimeoutMs           | 60000                        | node-process: how long `tandem start` may take to be ready |
  * | stopTimeoutMs            | 10000                        | node-process: SIGTERM → exit, SIGKILL after this |
  * | cpuProfileDir            | unset                        | node-process: `tandem start` writes a V8 CPU profile of its main thread here when it exits |
+ * | deleteDelayMs            | 0                            | the simulator acts on and answers each hangup / bridge destroy after this long: fixed, or `[min, max]` |
+ * | deleteDropRate           | 0                            | fraction (0..1) of hangups / bridge destroys never answered (half of them done all the same): Tandem must confirm or hold and retry |
+ * | ariRequestTimeoutMs      | 10000                        | in-process: Tandem's ARI request deadline (how soon a dropped DELETE times out); `tandem start` has 10 s |
  *
  * In node-process mode Tandem's ARI request bound is `tandem start`'s own (40,
  * it has no setting for it), so `ariMaxConcurrentRequests` cannot be chosen.
@@ -55,6 +58,16 @@ export const viaAriConfigSchema = z
     readyTimeoutMs: z.number().int().min(1000).max(600_000).default(60_000),
     stopTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     cpuProfileDir: z.string().min(1).optional(),
+    deleteDelayMs: z
+      .union([
+        z.number().min(0).max(60_000),
+        z
+          .tuple([z.number().min(0).max(60_000), z.number().min(0).max(60_000)])
+          .refine(([min, max]) => max >= min, { message: 'max must be >= min' }),
+      ])
+      .default(0),
+    deleteDropRate: z.number().min(0).max(1).default(0),
+    ariRequestTimeoutMs: z.number().int().min(100).max(600_000).optional(),
   })
   .strict();
 
@@ -83,6 +96,9 @@ export function parseViaAriConfig(input: unknown = {}): ViaAriConfig {
   const maxConcurrent = c.maxConcurrent ?? Math.min(c.calls, Math.ceil(c.ratePerSecond * c.holdSeconds) + 10);
   if (c.processMode === 'node-process' && c.ariMaxConcurrentRequests !== undefined && c.ariMaxConcurrentRequests !== TANDEM_START_ARI_BOUND) {
     throw new ConfigError('ariMaxConcurrentRequests', `tandem start has no setting for it (it uses ${TANDEM_START_ARI_BOUND}); use processMode in-process to choose it`);
+  }
+  if (c.processMode === 'node-process' && c.ariRequestTimeoutMs !== undefined) {
+    throw new ConfigError('ariRequestTimeoutMs', 'tandem start has no setting for it (10 s); use processMode in-process to choose it');
   }
   if (c.processMode === 'in-process' && c.cpuProfileDir !== undefined) {
     throw new ConfigError('cpuProfileDir', 'profiles only a separate Tandem process (processMode node-process)');

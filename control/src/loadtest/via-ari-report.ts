@@ -54,6 +54,9 @@ export function formatViaAriReport(r: ViaAriReport): string {
     `  resolution: phones polled every ${r.poll_interval_ms} ms; driver event-loop delay p99 ${r.event_loop_delay_p99_ms} ms, max ${r.event_loop_delay_max_ms} ms`,
     `teardown: ${r.teardown_complete ? `complete ${r.teardown_ms} ms after the last hangup` : 'INCOMPLETE'} — left: ${l.channels} channels, ${l.bridges} bridges, ` +
       `${num(l.leases)} leases, ${num(l.pairs)} pairs, ${num(l.engine_pairs)} engine pairs, ${num(l.engine_sockets)} engine sockets`,
+    ...(r.delete_faults.delayed + r.delete_faults.dropped_kept + r.delete_faults.dropped_deleted === 0
+      ? []
+      : [`  DELETE faults: ${r.delete_faults.delayed} delayed, ${r.delete_faults.dropped_kept} never answered (kept), ${r.delete_faults.dropped_deleted} never answered (done)`]),
     ...(exit === null
       ? []
       : [

@@ -90,6 +90,8 @@ export interface ViaAriReport {
   /** Setup times are observed by polling the phones this often (resolution). */
   poll_interval_ms: number;
   leftovers: Leftovers;
+  /** What the simulator did to hangups and bridge destroys (deleteDelayMs, deleteDropRate): delayed, never answered (kept / done). */
+  delete_faults: { delayed: number; dropped_kept: number; dropped_deleted: number };
   teardown_complete: boolean;
   /** Last hangup → everything released (null when it never got there). */
   teardown_ms: number | null;
@@ -241,6 +243,7 @@ export async function runViaAriLoadTest(options: ViaAriRunOptions = {}): Promise
     retainEndedPhones: config.calls * 2 + 16,
     // Nothing reads the simulator's event log here: not keeping it spares memory and GC.
     recordEvents: false,
+    ...(config.deleteDelayMs !== 0 || config.deleteDropRate > 0 ? { deleteFaults: { delayMs: config.deleteDelayMs, dropRate: config.deleteDropRate } } : {}),
   });
   let meter: AriServerMeter | null = null;
   let tandem: TandemUnderTest | null = null;
@@ -421,6 +424,7 @@ async function drive(ctx: DriveContext): Promise<ViaAriReport> {
   const machineCpuPct = machineBusyPct(machineStart, readMachineTimes(), wallMs);
   const processCpuPct = round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 1);
   const ari = meter.snapshot();
+  const faults = sim.deleteFaultCounts;
   const ariOps = observer.opStats();
   const tandemExit = await tandem.stop();
   clearTimeout(deadline);
@@ -470,6 +474,7 @@ async function drive(ctx: DriveContext): Promise<ViaAriReport> {
       }),
     poll_interval_ms: config.pollIntervalMs,
     leftovers: left,
+    delete_faults: { delayed: faults.delayed, dropped_kept: faults.droppedKept, dropped_deleted: faults.droppedDeleted },
     teardown_complete: isClean(left) && !tandemExitedEarly,
     teardown_ms: teardownMs,
     tandem_exit: tandemExit,

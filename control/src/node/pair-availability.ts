@@ -25,8 +25,12 @@ export class PairAvailabilitySync {
   /** The disabled pairs the last pass reported, to log only what changes (null before the first pass). */
   #lastDisabled: ReadonlySet<string> | null = null;
 
-  constructor(store: PairStore, db: Pool, options: { log?: Logger } = {}) {
+  /** Pairs an operator took out of service (the console): never enabled by a pass. */
+  readonly #held: { has(pairId: string): boolean } | null;
+
+  constructor(store: PairStore, db: Pool, options: { log?: Logger; held?: { has(pairId: string): boolean } } = {}) {
     this.#store = store;
+    this.#held = options.held ?? null;
     this.#db = db;
     this.#log = options.log ?? logger('control.pairs.availability');
   }
@@ -62,7 +66,7 @@ export class PairAvailabilitySync {
     for (let i = 0; i < pool.size; i++) {
       const pairId = pool.pairIdAt(i);
       const { extA, extB } = pool.extensionsAt(i);
-      const usable = ready.has(extA) && ready.has(extB);
+      const usable = ready.has(extA) && ready.has(extB) && this.#held?.has(pairId) !== true;
       if (!usable) disabled.push(pairId);
       // Every pair is re-asserted (another node or `tandem pairs` may have changed it); only changes are news.
       if (await this.#store.setEnabled(pairId, usable)) changed.push(pairId);

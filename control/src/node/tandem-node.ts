@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
@@ -17,7 +16,13 @@ import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
 import { CallRecords, PgCallRecordStore, buildCallRecord } from '../records/index.js';
 import { logRedisLink } from '../redis/link-log.js';
 import { PairAvailabilitySync } from './pair-availability.js';
+import { EngineSampler } from '../metrics/engine-sampler.js';
+import { NodeMetrics } from '../metrics/node-metrics.js';
+import { registerMetricsRoutes } from '../metrics/metrics-routes.js';
+import { registerConsole } from '../console/console-routes.js';
+import { OperatorHolds } from '../console/operator-holds.js';
 import { PairReachabilitySync } from './pair-reachability.js';
+import { defaultNodeName, NodeIdentityClaim } from './node-identity.js';
 
 export interface TandemNodeOptions {
   engine?: EngineConfigInput;
@@ -29,10 +34,16 @@ export interface TandemNodeOptions {
   calls?: CallConfigInput;
   /** The internal HTTP API; omitted = not served. */
   api?: { token?: string; host?: string; port?: number; socketPath?: string };
+  /** The operator console on the API's address (needs `api` with a token); default on when the API is on TCP. */
+  console?: boolean;
+  /** Node.js process metrics on /metrics (default true). */
+  processMetrics?: boolean;
   /** PostgreSQL with the realtime schema: pairs follow PJSIP realtime, presence is stored. */
   database?: { url: string; availabilityIntervalMs?: number };
   /** AMI for presence (needs `database`). */
   ami?: AmiConnectionOptions;
+  /** With Redis: how long the claim on this node's name outlives a node that stopped renewing it (default 5000 ms). */
+  identity?: { claimTtlMs?: number };
 }
 
 /**
@@ -41,6 +52,8 @@ export interface TandemNodeOptions {
  * closed in reverse, each part once.
  */
 export class TandemNode {
+  /** This node's name in the pair store (`store.node`, default `<hostname>:<ARI app>`): stable across restarts. */
+  readonly node: string;
   readonly engine: MediaEngine;
   readonly store: PairStore;
   readonly ari: AriClient;
@@ -54,10 +67,17 @@ export class TandemNode {
   readonly transcripts: TranscriptHub;
   /** A record of every finished call: logged, kept in memory, and stored when there is a database. */
   readonly records: CallRecords;
+  /** Engine stats shared by /metrics and the console (one round trip per interval however many read them). */
+  readonly sampler: EngineSampler;
+  /** Everything `GET /metrics` serves. */
+  readonly metrics: NodeMetrics;
+  /** Where the operator console is (null when not served). */
+  readonly consoleUrl: string | null;
   readonly #closers: Array<() => Promise<void>>;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
+    node: string;
     engine: MediaEngine;
     store: PairStore;
     ari: AriClient;
@@ -68,8 +88,12 @@ export class TandemNode {
     reachability: PairReachabilitySync | null;
     transcripts: TranscriptHub;
     records: CallRecords;
+    sampler: EngineSampler;
+    metrics: NodeMetrics;
+    consoleUrl: string | null;
     closers: Array<() => Promise<void>>;
   }) {
+    this.node = parts.node;
     this.engine = parts.engine;
     this.store = parts.store;
     this.ari = parts.ari;
@@ -80,6 +104,9 @@ export class TandemNode {
     this.reachability = parts.reachability;
     this.transcripts = parts.transcripts;
     this.records = parts.records;
+    this.sampler = parts.sampler;
+    this.metrics = parts.metrics;
+    this.consoleUrl = parts.consoleUrl;
     this.#closers = parts.closers;
   }
 
@@ -94,7 +121,20 @@ export class TandemNode {
       for (const close of closers.splice(0).reverse()) await close().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'close step failed'));
     };
     try {
-      const node = options.store?.node ?? `${hostname()}:${process.pid}`;
+      const node = options.store?.node ?? defaultNodeName(calls.app);
+      const redisUrl = options.store?.redisUrl;
+      if (redisUrl) {
+        // Before anything else, so a second live process with this name fails before it touches a thing;
+        // closed last, once this node's teardowns are done.
+        const claim = await NodeIdentityClaim.acquire({
+          redisUrl,
+          keyPrefix: options.store?.redisKeyPrefix ?? 'tandem:',
+          node,
+          log,
+          ...(options.identity?.claimTtlMs !== undefined && { ttlMs: options.identity.claimTtlMs }),
+        });
+        closers.push(() => claim.close());
+      }
       const store = createPairStore({ ...(options.store ?? {}), node });
       closers.push(() => store.close());
       const { legBPresence } = parsePairStoreSettings({ ...(options.store ?? {}), node });
@@ -102,11 +142,13 @@ export class TandemNode {
         throw new ConfigError('legBPresence', 'require-online hands out only pairs whose leg B AMI presence knows online: it needs AMI (AMI_USERNAME, AMI_SECRET) and DATABASE_URL');
       }
       let db: Pool | null = null;
+      // Pairs the operator took out of service from the console: availability passes leave them out.
+      const holds = new OperatorHolds();
       if (options.database) {
         const pool = createPgPool({ connectionString: options.database.url });
         db = pool;
         closers.push(() => pool.end());
-        const availability = new PairAvailabilitySync(store, pool);
+        const availability = new PairAvailabilitySync(store, pool, { held: holds });
         closers.push(async () => availability.stop());
         const report = await availability.start(options.database.availabilityIntervalMs);
         log.info({ enabled: report.enabled, disabled: report.disabled.length }, 'pair pool follows PJSIP realtime');
@@ -116,7 +158,6 @@ export class TandemNode {
       const { waitForAsterisk, ...ariOptions } = options.ari;
       const ari = await AriClientAdapter.connect({ ...ariOptions, app: calls.app }, { waitForAsterisk: waitForAsterisk ?? false, ...(options.signal ? { signal: options.signal } : {}) });
       closers.push(() => ari.close());
-      const redisUrl = options.store?.redisUrl;
       // One publishing connection for presence and transcripts (the pair store keeps its own).
       const redis = redisUrl ? new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }) : null;
       if (redis) {
@@ -135,17 +176,40 @@ export class TandemNode {
       closers.push(() => records.close());
       const app = new PairSessionApp({ ari, engine, store, config: calls, node });
       closers.push(() => app.close());
-      app.on('callended', (call) => records.add(buildCallRecord(call, { node })));
+      const sampler = new EngineSampler(engine);
+      const metrics = new NodeMetrics({
+        sampler,
+        pairs: app,
+        workers: engine.config.workers,
+        processMetrics: options.processMetrics ?? true,
+        links: {
+          ari: () => ari.connected,
+          redis: () => (redis ? redis.status === 'ready' : null),
+          postgresql: () => (db ? pingPostgres(db) : null),
+        },
+      });
+      closers.push(async () => metrics.close());
+      app.on('pairallocated', () => metrics.callStarted());
+      app.on('pairactive', (pair) => metrics.callSetUp(Date.now() - pair.facts.startedAt));
+      app.on('callrejected', (_channelId, reason) => metrics.callRejected(reason));
+      engine.on('translation', (_pairId, _direction, event) => metrics.translationEvent(event));
+      app.on('callended', (call) => {
+        const record = buildCallRecord(call, { node });
+        records.add(record);
+        metrics.callEnded(record, call.engine);
+      });
       // The caller's channel id tells calls on the same pair apart.
       engine.on('transcript', (event) => transcripts.publish({ ...event, callId: app.pair(event.pairId)?.callerChannelId ?? null }));
       await app.start();
       let presence: AmiPresenceService | null = null;
+      let amiUp: (() => boolean) | null = null;
       let presenceStore: PgPresenceStore | null = null;
       let reachability: PairReachabilitySync | null = null;
       if (options.ami && db) {
         presenceStore = new PgPresenceStore(db);
         const service = new AmiPresenceService({ ami: options.ami, store: presenceStore, redis, redisPrefix: options.store?.redisKeyPrefix ?? 'tandem:' });
         presence = service;
+        amiUp = () => service.connection.loggedIn;
         closers.push(() => service.close());
         if (legBPresence !== 'ignore') {
           // Subscribed before AMI starts, so the first snapshot already feeds the pool.
@@ -159,6 +223,7 @@ export class TandemNode {
       }
       let api: ControlApi | null = null;
       let apiAddress: ListenAddress | null = null;
+      let consoleOn = false;
       if (options.api) {
         const controlApi = createControlApi({ store, ...options.api });
         api = controlApi;
@@ -166,11 +231,28 @@ export class TandemNode {
         registerTranslationRoutes(controlApi.app, { engine });
         registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore, pool: store.pool });
         registerCallRoutes(controlApi.app, { records });
+        if (amiUp) metrics.setLink('ami', amiUp);
+        registerMetricsRoutes(controlApi.app, {
+          metrics,
+          readiness: [
+            { name: 'ari', check: () => ari.connected },
+            { name: 'store', check: async () => (await store.get(store.pool.pairIdAt(0)), true) },
+            { name: 'engine', check: async () => (await sampler.sample()).stats.shards.length === engine.config.workers },
+          ],
+        });
+        if ((options.console ?? options.api.socketPath === undefined) && options.api.token !== undefined) {
+          consoleOn = true;
+          registerConsole(controlApi.app, {
+            token: options.api.token,
+            node: { app, ari, store, engine, sampler, transcripts, holds, presence: presence && presenceStore ? { feed: presence.tracker, store: presenceStore } : null, links: () => metrics.links() },
+          });
+        }
         closers.push(() => controlApi.close());
         apiAddress = await controlApi.listen();
       }
-      log.info({ app: calls.app, ari: redactUrlPassword(options.ari.url), store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
-      return new TandemNode({ engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, closers });
+      log.info({ node, app: calls.app, ari: redactUrlPassword(options.ari.url), store: options.store?.redisUrl ? 'redis' : 'memory', api: apiAddress, realtime: Boolean(db), ami: Boolean(presence) }, 'tandem node started');
+      const consoleUrl = consoleOn && apiAddress !== null && 'url' in apiAddress ? `${apiAddress.url}/console` : null;
+      return new TandemNode({ node, engine, store, ari, app, api, apiAddress, presence, reachability, transcripts, records, sampler, metrics, consoleUrl, closers });
     } catch (err) {
       if (options.signal?.aborted) log.info('start abandoned (stopping)');
       else log.error({ err: errorMessage(err) }, 'tandem node failed to start');
@@ -184,5 +266,18 @@ export class TandemNode {
       for (const close of this.#closers.splice(0).reverse()) await close().catch(() => undefined);
     })();
     return this.#closing;
+  }
+}
+
+/** PostgreSQL answers a trivial query within a second. */
+async function pingPostgres(db: Pool): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 1000);
+  });
+  try {
+    return await Promise.race([db.query('SELECT 1').then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

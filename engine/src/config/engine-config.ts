@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseConfig } from '../common/parse-config.js';
 import { RecordingConfigSchema } from '../pipeline/recording/pair-recorder.js';
+import { AdaptiveGateSchema } from '../pipeline/vad/options.js';
 
 /** Each pair binds one UDP port per leg. */
 const PORTS_PER_PAIR = 2;
@@ -42,6 +43,16 @@ export const engineConfigSchema = z.object({
    * answer whoever sprayed its port first. Per pair: OpenPairRequest.latch.
    */
   latch: z.boolean().default(false),
+  /**
+   * How RTP legs reach the network (`tandem start --io`). 'native': the legs of
+   * each worker share one batched UDP port (the udp_batch addon: recvmmsg and
+   * one sendmmsg per tick), told apart by Asterisk's source address. 'dgram': a
+   * node:dgram socket per leg. 'auto': native when the addon loads, else dgram
+   * with one logged notice. An explicit 'native' that cannot load fails the
+   * start. Latching pairs (`tandem engine`) keep a socket per leg either way:
+   * their peer is unknown until it has sent. docs/batched-io.md.
+   */
+  io: z.enum(['auto', 'native', 'dgram']).default('auto'),
   /** Kernel socket buffers; RcvbufErrors in /proc/net/snmp is how undersizing shows. */
   socketBufferBytes: z.number().int().min(65536).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Default externalMedia format of a pair's legs. */
@@ -79,9 +90,11 @@ export const engineConfigSchema = z.object({
       maxBatchSize: z.number().int().min(1).max(4096).default(64),
       batchWindowMs: z.number().min(0).max(32).default(8),
       urgentDecisions: z.boolean().default(true),
+      /** The energy gate in front of Silero: chunks near the line's background skip the model (docs/vad.md). */
+      adaptiveGate: AdaptiveGateSchema.default(AdaptiveGateSchema.parse({})),
     })
     .strict()
-    .default({ maxBatchSize: 64, batchWindowMs: 8, urgentDecisions: true }),
+    .default({ maxBatchSize: 64, batchWindowMs: 8, urgentDecisions: true, adaptiveGate: AdaptiveGateSchema.parse({}) }),
   /** Where pairs opened with `record: true` write their 4-channel WAV; omitted = recording refused. */
   recording: RecordingConfigSchema.optional(),
   /**

@@ -43,7 +43,7 @@ import { machineInfo, readSchedTimes, readUdpCounters, schedWaitPct, type UdpCou
  */
 export interface LoadTestOptions {
   /** Engine settings beyond the ones the load test chooses itself (e.g. alignMarginMs, jitter depths). */
-  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice'>;
+  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
   pairs: number;
   /** Measured seconds (after the warm-up). */
   seconds: number;
@@ -140,7 +140,7 @@ interface Resolved {
   cpuProfileDir: string | undefined;
   deadlineMs: number;
   generatorCore: GeneratorCoreKind | undefined;
-  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice'>;
+  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
   translation: PairTranslationInput | undefined;
   hooks: LoadTestHooks;
 }
@@ -388,6 +388,7 @@ async function drive(
       cpuWaitPct,
       workers: engine.config.workers,
       workerNice: endStats?.shards.map((shard) => shard.priority.applied) ?? [],
+      io: engine.config.io === 'native' ? 'native' : 'dgram',
       timeline,
       finalPairs: rampRun?.pairs ?? o.pairs,
       ramp: rampRun && o.ramp ? rampReport(o.ramp, o.warmupSeconds, timeline, rampRun.reason ?? 'time', rampRun.pairs) : null,
@@ -746,6 +747,8 @@ interface ReportInput {
   workers: number;
   /** Each worker thread's nice value as applied (what the run really measured). */
   workerNice: number[];
+  /** How the engine's RTP legs reached the network (its `io`, resolved at start). */
+  io: 'native' | 'dgram';
   timeline: TimelineSample[];
   finalPairs: number;
   ramp: RampReport | null;
@@ -877,6 +880,7 @@ function buildReport(x: ReportInput): LoadTestReport {
     warmup_seconds: o.warmupSeconds,
     workers: x.workers,
     worker_nice: x.workerNice,
+    io: x.io,
     codec: o.codec,
     audio_source: x.audioSource,
     loss_pct: lossPct,

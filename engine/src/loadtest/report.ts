@@ -105,6 +105,8 @@ export interface LoadTestReport {
   workers: number;
   /** Nice value each engine worker thread ran at (engine setting workerNice, if the OS allowed it). */
   worker_nice: number[];
+  /** The engine's socket I/O path: native (a batched port per worker) or dgram (a socket per leg). */
+  io: 'native' | 'dgram';
   codec: string;
   audio_source: 'espeak-ng' | 'tone-sweep';
   /** Frames sent in the measured window that never came out of the other leg (both directions); impairment drops are not counted as sent. */
@@ -179,7 +181,7 @@ export function formatReport(r: LoadTestReport): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   const lines = [
-    `tandem loadtest: ${r.pairs} pairs, ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers (nice ${r.worker_nice.join('/') || '?'}), ${r.codec}, ${r.audio_source} audio`,
+    `tandem loadtest: ${r.pairs} pairs, ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers (nice ${r.worker_nice.join('/') || '?'}, io ${r.io}), ${r.codec}, ${r.audio_source} audio`,
     `  machine          ${r.machine.cpu_model}, ${r.machine.cores} cores, node ${r.machine.node}, load ${r.machine.loadavg_1m_at_start} → ${r.machine.loadavg_1m_at_end}`,
     `  loss             ${r.loss_pct} %   [target < 0.1 %: ${mark(r.targets.loss_below_0_1_pct)}]`,
     `  latency          p50 ${r.latency_p50_ms} ms, p99 ${r.latency_p99_ms} ms   [target p50 ≤ 30 ms: ${mark(r.targets.latency_p50_at_most_30_ms)}]`,

@@ -97,6 +97,28 @@ interface EngineSnapshot {
   legs: Record<string, number>;
   /** Stage counters summed over every translated direction (StreamingStage stats, framesOffered, vadErrors). */
   stages: Record<string, number>;
+  /** The workers' VAD counters, summed (absent before a worker has loaded its VAD). */
+  vad: Record<string, number>;
+}
+
+const VAD_COUNTERS = ['inferences', 'batches', 'skippedByGate', 'preRolled', 'warmed', 'droppedChunks', 'errors'] as const;
+
+/** The VAD section from the window's counter deltas. */
+function vadSection(d: Record<string, number> | null): TranslationSection['vad'] {
+  if (d === null || Object.keys(d).length === 0) return null;
+  const n = (key: (typeof VAD_COUNTERS)[number]): number => d[key] ?? 0;
+  // Pre-rolled and warmed chunks are counted by the gate and by the model: once each is the audio.
+  const heard = n('inferences') + n('skippedByGate') - n('preRolled') - n('warmed');
+  return {
+    model_chunks: n('inferences'),
+    gated_chunks: n('skippedByGate'),
+    pre_rolled: n('preRolled'),
+    dropped_chunks: n('droppedChunks'),
+    errors: n('errors'),
+    batches: n('batches'),
+    mean_batch_size: n('batches') > 0 ? round(n('inferences') / n('batches'), 1) : null,
+    model_share: heard > 0 ? round(n('inferences') / heard, 3) : null,
+  };
 }
 
 /** Levels, not counters: a difference of two says nothing. */
@@ -108,9 +130,10 @@ function add(into: Record<string, number>, key: string, value: unknown): void {
 
 /** Reduces engine stats at once: the per-pair objects must not stay in the heap the end probe measures. */
 function snapshotEngine(stats: EngineStats): EngineSnapshot {
-  const s: EngineSnapshot = { rx: 0, tx: 0, workerHeapBytes: 0, legs: {}, stages: {} };
+  const s: EngineSnapshot = { rx: 0, tx: 0, workerHeapBytes: 0, legs: {}, stages: {}, vad: {} };
   for (const shard of stats.shards) {
     s.workerHeapBytes += shard.heapUsedBytes;
+    if (shard.vad) for (const key of VAD_COUNTERS) add(s.vad, key, shard.vad[key]);
     for (const pair of shard.pairStats) {
       for (const leg of [pair.legA, pair.legB]) {
         s.rx += leg.rxPackets;
@@ -223,6 +246,7 @@ class TranslationCollector {
     const begin = this.#begin;
     const stages = end === null ? null : delta(begin?.stages, end.stages);
     const legs = end === null ? null : delta(begin?.legs, end.legs);
+    const vad = vadSection(end === null ? null : delta(begin?.vad, end.vad));
     const rxDropped: Record<string, number> = {};
     for (const [key, n] of Object.entries(legs ?? {})) if (key.startsWith('rx_dropped_') && n !== 0) rxDropped[key.slice('rx_dropped_'.length)] = n;
     const jitter = (key: string): number | null => (legs === null ? null : (legs[`jitter_${key}`] ?? 0));
@@ -283,13 +307,14 @@ class TranslationCollector {
         heap_after_gc_mb: { start: r.heap_start_mb, end: r.heap_end_mb, growth: r.heap_growth_mb },
         timeline: this.#timeline,
       },
-      vad: null,
+      vad,
       cpu: { engine_pct: r.cpu_pct, engine_wait_pct: r.cpu_wait_pct, generator_pct: r.generator.cpu_pct, service_pct: this.#serviceCpuPct },
       targets: {
         tandem_p99_at_most_30_ms: tandem.p99_ms === null ? null : tandem.p99_ms <= 30,
         no_ingress_loss: lost === null || windowLoss === null ? null : lost === 0 && windowLoss === 0 && (r.rcvbuf_errors ?? 0) === 0,
         no_provider_path_drops: pathDrops === null ? null : pathDrops === 0,
         every_utterance_transcribed: this.#counts.detected > 0 && this.#counts.transcripts >= 0.99 * this.#counts.detected,
+        vad_kept_up: vad === null ? null : vad.dropped_chunks === 0 && vad.errors === 0,
       },
     };
   }

@@ -113,8 +113,22 @@ export interface TranslationSection {
     /** One sample a second from engine start: seconds since then, RSS, worker heap. */
     timeline: Array<{ t: number; rss_mb: number; worker_heap_mb: number | null }>;
   };
-  /** Silero VAD counters (droppedChunks…): not reported by the engine's stats yet. */
-  vad: null;
+  /**
+   * The workers' Silero VAD over the measured window, summed: 32 ms chunks the model heard (pre-rolls and
+   * warming included), chunks the energy gate decided without it, and chunks dropped because inference
+   * fell behind (each a 32 ms hole in what the VAD heard: an utterance can be missed). Null: not reported.
+   */
+  vad: {
+    model_chunks: number;
+    gated_chunks: number;
+    pre_rolled: number;
+    dropped_chunks: number;
+    errors: number;
+    batches: number;
+    mean_batch_size: number | null;
+    /** The share of the audio's chunks Silero ran on (pre-rolled and warmed chunks count once). */
+    model_share: number | null;
+  } | null;
   cpu: { engine_pct: number; engine_wait_pct: number | null; generator_pct: number; service_pct: number | null };
   targets: {
     tandem_p99_at_most_30_ms: boolean | null;
@@ -122,6 +136,8 @@ export interface TranslationSection {
     no_provider_path_drops: boolean | null;
     /** Final transcripts ≥ 99 % of the utterances detected (the edges of the window blur the count by a few). */
     every_utterance_transcribed: boolean;
+    /** The VAD dropped no chunk and no model run failed: it heard all the audio. */
+    vad_kept_up: boolean | null;
   };
 }
 
@@ -187,7 +203,12 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
     `  egress           engine sent ${t.egress.engine_sent ?? '?'}, generator received ${t.egress.generator_received}; pacing within answers p50 ${t.egress.pacing_jitter_p50_ms ?? '?'} ms, p99 ${t.egress.pacing_jitter_p99_ms ?? '?'} ms over ${t.egress.pacing_intervals} intervals (${t.egress.answer_gaps} gaps between answers)`,
     `  CPU              engine ${t.cpu.engine_pct} % of one core (run-queue wait ${t.cpu.engine_wait_pct ?? '?'} %), generator ${t.cpu.generator_pct} %, service ${t.cpu.service_pct ?? '?'} %`,
     `  memory           RSS ${m.rss_mb.start ?? '?'} → ${m.rss_mb.end ?? '?'} MB (peak ${m.rss_mb.peak} MB); worker heap ${m.worker_heap_mb.start ?? '?'} → ${m.worker_heap_mb.end ?? '?'} MB (peak ${m.worker_heap_mb.peak} MB); heap after GC ${m.heap_after_gc_mb.start ?? '?'} → ${m.heap_after_gc_mb.end ?? '?'} MB (growth ${m.heap_after_gc_mb.growth ?? '?'} MB)`,
-    `  engine ticks     late ${r.engine.late_ticks}, skipped ${r.engine.skipped_ticks}, max lateness ${r.engine.max_tick_lateness_ms} ms; VAD counters: not reported by the engine`,
+    `  engine ticks     late ${r.engine.late_ticks}, skipped ${r.engine.skipped_ticks}, max lateness ${r.engine.max_tick_lateness_ms} ms`,
+    `  VAD              ${
+      t.vad === null
+        ? 'not reported'
+        : `model ${t.vad.model_chunks} chunks in ${t.vad.batches} batches (mean ${t.vad.mean_batch_size ?? '?'}), gated ${t.vad.gated_chunks} (pre-rolled ${t.vad.pre_rolled}), model share ${t.vad.model_share === null ? '?' : `${round(t.vad.model_share * 100, 1)} %`}; dropped ${t.vad.dropped_chunks}, errors ${t.vad.errors}`
+    }   [VAD kept up: ${mark(t.targets.vad_kept_up)}]`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -11,7 +11,9 @@ export type EngineErrorCode =
   /** An operation of one media transport on a leg of the other (setRemote on a WebSocket leg, connectMedia on an RTP leg). */
   | 'WRONG_TRANSPORT'
   /** A WebSocket leg could not connect to Asterisk's media channel (refused, timed out, wrong format, already connected). */
-  | 'MEDIA_CONNECT_FAILED';
+  | 'MEDIA_CONNECT_FAILED'
+  /** setRemote named an Asterisk source another leg on the same shared RTP port already receives from. */
+  | 'REMOTE_IN_USE';
 
 export class EngineError extends Error {
   override readonly name = 'EngineError';

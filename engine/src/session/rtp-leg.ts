@@ -1,4 +1,3 @@
-import type dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { InvalidStateError, errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -7,6 +6,7 @@ import type { Codec } from '../codec/index.js';
 import { JitterBuffer } from '../jitter/index.js';
 import { RtpPacketView, RtpPacketizer } from '../rtp/index.js';
 import type { LegDropReason, LegName, LegStats, UdpEndpoint } from '../worker/protocol.js';
+import type { LegSocket } from './leg-socket.js';
 import type { MediaLeg } from './media-leg.js';
 import { PcmRateConverter } from './pcm-rate-converter.js';
 import { SourceLearner } from './source-learner.js';
@@ -14,18 +14,14 @@ import { SourceLearner } from './source-learner.js';
 export type { LegDropReason } from '../worker/protocol.js';
 
 const RTP_HEADER_BYTES = 12;
-/**
- * Send buffers rotate so a datagram that libuv had to queue (EAGAIN) is never
- * overwritten by the next tick before it leaves: four ticks is 80 ms of slack.
- */
-const SEND_RING = 4;
 
 export interface RtpLegOptions {
   pairId: string;
   name: LegName;
   ext: string;
   codec: Codec;
-  socket: dgram.Socket;
+  /** The leg's way to the network: a socket of its own (DgramLegSocket) or a share of its worker's batched port (SharedLegSocket). */
+  socket: LegSocket;
   jitter: { minDepthMs: number; maxDepthMs: number; playoutSlackMs: number };
   /** Strict RTP: consecutive packets a new source must send before the leg accepts it (default 4, as Asterisk). */
   probationPackets?: number;
@@ -47,11 +43,12 @@ function sameEndpoint(a: UdpEndpoint | null, b: UdpEndpoint | null): boolean {
 }
 
 /**
- * One externalMedia leg: a UDP socket that receives Asterisk's RTP for this leg
- * and sends the injected stream back to the same peer (Asterisk's
- * UNICASTRTP_LOCAL_ADDRESS:PORT). Once the peer is known the socket is
- * connected, so the kernel drops datagrams from anyone else and `send` needs
- * no address (the cheapest dgram path, PERF-FACTS.md).
+ * One externalMedia leg: receives Asterisk's RTP for this leg and sends the
+ * injected stream back to the same peer (Asterisk's
+ * UNICASTRTP_LOCAL_ADDRESS:PORT), through a LegSocket: a UDP socket of its own,
+ * connected to the peer once it is known (the kernel drops anyone else), or a
+ * share of the worker's batched port that routes only the peer's datagrams
+ * here. Either way, once connected, only the peer is heard.
  *
  * Which stream it listens to is strict RTP (SourceLearner): the first SSRC from
  * the peer the control plane named is accepted; another SSRC, even from that
@@ -70,12 +67,10 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
   readonly jitter: JitterBuffer;
 
   readonly #pairId: string;
-  readonly #socket: dgram.Socket;
+  readonly #socket: LegSocket;
   readonly #log: Logger;
   readonly #view = new RtpPacketView();
   readonly #packetizer: RtpPacketizer;
-  readonly #sendRing: Buffer[];
-  #sendIndex = 0;
   readonly #local: UdpEndpoint;
   readonly #latch: boolean;
   readonly #learner: SourceLearner;
@@ -117,8 +112,7 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
     this.#pairId = options.pairId;
     this.#socket = options.socket;
     this.#log = options.log;
-    const address = this.#socket.address();
-    this.#local = { address: address.address, port: address.port };
+    this.#local = { ...this.#socket.local };
     this.jitter = new JitterBuffer(this.codec.decode, {
       clockRate: this.codec.sampleRate,
       frameSamples: this.codec.frameSamples,
@@ -128,11 +122,9 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
     });
     this.#packetizer = new RtpPacketizer({ payloadType: this.codec.payloadType });
     this.#rateConverter = new PcmRateConverter(this.codec.sampleRate, this.codec.frameSamples);
-    this.#sendRing = Array.from({ length: SEND_RING }, () => Buffer.alloc(RTP_HEADER_BYTES + this.codec.frameBytes));
     this.#latch = options.latch ?? false;
     this.#learner = new SourceLearner({ packets: options.probationPackets ?? DEFAULT_PROBATION_PACKETS });
-    this.#socket.on('message', this.#onMessage);
-    this.#socket.on('error', this.#onError);
+    this.#socket.start(this.#onDatagram, this.#onError);
   }
 
   get local(): UdpEndpoint {
@@ -215,11 +207,10 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
         if (err) reject(err);
         else resolve();
       };
-      try {
-        this.#socket.connect(target.port, target.address, done);
-      } catch (err) {
-        done(err instanceof Error ? err : new Error(String(err)));
-      }
+      this.#socket.connect(target).then(
+        () => done(),
+        (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+      );
     });
   }
 
@@ -248,15 +239,12 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
       this.#packetizer.startTalkspurt();
       this.#sending = true;
     }
-    const buffer = this.#sendRing[this.#sendIndex] as Buffer;
-    this.#sendIndex = (this.#sendIndex + 1) % SEND_RING;
-    const payloadBytes = this.codec.encode(source, count, buffer, RTP_HEADER_BYTES);
-    this.#packetizer.writeHeader(buffer, count);
-    const length = RTP_HEADER_BYTES + payloadBytes;
     try {
-      // A whole buffer skips dgram's per-call slice (one allocation less per packet).
-      if (length === buffer.length) this.#socket.send(buffer);
-      else this.#socket.send(buffer, 0, length);
+      const buffer = this.#socket.sendBuffer(RTP_HEADER_BYTES + this.codec.frameBytes);
+      const payloadBytes = this.codec.encode(source, count, buffer, RTP_HEADER_BYTES);
+      this.#packetizer.writeHeader(buffer, count);
+      const length = RTP_HEADER_BYTES + payloadBytes;
+      this.#socket.send(buffer, length);
       this.#txPackets++;
       this.#txBytes += length;
     } catch (err) {
@@ -295,7 +283,7 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
     };
   }
 
-  /** Closes the socket (a pending setRemote rejects). Idempotent. */
+  /** Closes the socket, or releases the leg's share of a shared one (a pending setRemote rejects). Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -303,32 +291,26 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
     const abort = this.#abortConnect;
     this.#abortConnect = null;
     abort?.(new InvalidStateError(`leg ${this.name} of ${this.#pairId} closed before it connected`));
-    this.#socket.off('message', this.#onMessage);
-    // Keep an error listener: a late ICMP error must not become an uncaught exception.
-    try {
-      this.#socket.close();
-    } catch {
-      // Already closed by the runtime (worker teardown): nothing left to release.
-    }
+    this.#socket.close();
     this.jitter.reset();
   }
 
-  readonly #onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+  readonly #onDatagram = (msg: Uint8Array, length: number, address: string, port: number): void => {
     this.#rxPackets++;
-    this.#rxBytes += msg.length;
+    this.#rxBytes += length;
     const remote = this.#remote;
     if (remote === null) {
       if (!this.#latch) {
         this.#countDrop('NO_REMOTE');
         return;
       }
-    } else if (!this.#connected && (rinfo.port !== remote.port || rinfo.address !== remote.address)) {
+    } else if (!this.#connected && (port !== remote.port || address !== remote.address)) {
       // Until connect() completes the kernel still delivers from anyone.
       this.#countDrop('FOREIGN_SOURCE');
       return;
     }
     const view = this.#view;
-    const error = view.tryParse(msg);
+    const error = view.tryParse(msg, length);
     if (error !== null) {
       this.#countDrop(error);
       return;
@@ -338,12 +320,12 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
       return;
     }
     const now = performance.now();
-    const verdict = this.#learner.observe(view.ssrc, view.sequenceNumber, now, rinfo.address, rinfo.port);
+    const verdict = this.#learner.observe(view.ssrc, view.sequenceNumber, now, address, port);
     if (verdict === 'probation') {
       this.#countDrop(remote === null ? 'LATCH_PROBATION' : 'SSRC_PROBATION');
       return;
     }
-    if (verdict === 'switch') this.#onSourceSwitch(view.ssrc, rinfo, remote === null);
+    if (verdict === 'switch') this.#onSourceSwitch(view.ssrc, address, port, remote === null);
     this.lastArrivalMs = now;
     this.jitter.push(view, now);
     if (this.onStored !== null) this.#notifyStored(this.onStored);
@@ -364,14 +346,14 @@ export class RtpLeg extends TypedEmitter<RtpLegEvents> implements MediaLeg {
   };
 
   /** A source passed probation: latch onto it (no remote yet), or listen to its SSRC from now on. */
-  #onSourceSwitch(ssrc: number, rinfo: dgram.RemoteInfo, latching: boolean): void {
-    const fields = { pairId: this.#pairId, leg: this.name, ssrc: ssrc >>> 0, source: `${rinfo.address}:${rinfo.port}` };
+  #onSourceSwitch(ssrc: number, address: string, port: number, latching: boolean): void {
+    const fields = { pairId: this.#pairId, leg: this.name, ssrc: ssrc >>> 0, source: `${address}:${port}` };
     if (!latching) {
       this.#log.info({ ...fields, switches: this.#learner.switches }, 'leg source switched after probation');
       return;
     }
     this.#log.info(fields, 'leg peer latched after probation');
-    this.#retarget({ address: rinfo.address, port: rinfo.port }, true).catch((err: unknown) => {
+    this.#retarget({ address, port }, true).catch((err: unknown) => {
       if (!this.#closed) this.#log.warn({ ...fields, err: errorMessage(err) }, 'connecting to the latched peer failed');
     });
   }

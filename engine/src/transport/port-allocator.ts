@@ -1,5 +1,7 @@
 import dgram from 'node:dgram';
 import { EngineError } from '../session/errors.js';
+import type { DatagramIo, DatagramPort } from './datagram/datagram-port.js';
+import { openDatagramPort } from './datagram/open-datagram-port.js';
 
 /**
  * Binds UDP sockets inside this shard's share of the configured port range.
@@ -29,12 +31,40 @@ export class PortAllocator {
 
   /** Binds a socket on the next free port of this shard's share. */
   async bind(): Promise<dgram.Socket> {
+    return await this.bindWith((port) => this.#tryBind(port));
+  }
+
+  /**
+   * Binds a batched datagram port (the worker's shared RTP port) on the next
+   * free port of this shard's share, with the given implementation.
+   */
+  async bindDatagramPort(io: DatagramIo, batch: number, bufferBytes = this.#options.socketBufferBytes): Promise<DatagramPort> {
+    return await this.bindWith(async (port) => {
+      try {
+        return await openDatagramPort({
+          address: this.#options.bindAddress,
+          port,
+          io,
+          batch,
+          recvBufferSize: bufferBytes,
+          sendBufferSize: bufferBytes,
+        });
+      } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (code === 'EADDRINUSE' || code === 'EACCES') return null;
+        throw err;
+      }
+    });
+  }
+
+  /** `tryBind(port)` on each port of the share from the cursor on, until one answers (null: taken, try the next). */
+  async bindWith<T>(tryBind: (port: number) => Promise<T | null>): Promise<T> {
     const { min, max, shard, shardCount } = this.#options;
     for (let attempt = 0; attempt < this.#slots; attempt++) {
       const slot = (this.#cursor + attempt) % this.#slots;
       const port = min + shard + slot * shardCount;
       if (port > max) continue;
-      const socket = await this.#tryBind(port);
+      const socket = await tryBind(port);
       if (socket !== null) {
         this.#cursor = (slot + 1) % this.#slots;
         return socket;

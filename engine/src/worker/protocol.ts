@@ -1,3 +1,4 @@
+import type { SharedPortStats } from '../transport/shared-rtp-port.js';
 import type { ThreadPriority } from './thread-priority.js';
 import type { CodecName } from '../codec/index.js';
 import type { RtpParseErrorCode } from '../rtp/index.js';
@@ -9,6 +10,7 @@ import type { RecordingSummary } from '../pipeline/recording/pair-recorder.js';
 import type { TranscriptEvent } from '../pipeline/transcript-event.js';
 import type { PairTranslationInput } from '../pipeline/translation/config.js';
 import type { DirectionEvent } from '../pipeline/translation/translating-stage.js';
+import type { VadEngineStats } from '../pipeline/vad/vad-engine.js';
 
 /**
  * Messages between the engine (main thread) and a shard (worker thread) over
@@ -235,7 +237,13 @@ export interface ShardStats {
   lateTicks: number;
   maxTickLatenessMs: number;
   skippedTicks: number;
+  /** How this shard's RTP legs reach the network (engine config `io`, resolved at start). */
+  io: 'native' | 'dgram';
+  /** The shard's shared batched RTP port (io 'native', once a pair used it); null otherwise. */
+  sharedPort: SharedPortStats | null;
   pairStats: PairStats[];
+  /** The worker's Silero VAD (all its translated streams); null until its first translated pair loads it. */
+  vad: VadEngineStats | null;
 }
 
 /** Structured-clone-safe description of an error, so a worker's error keeps its name and code. */

@@ -20,6 +20,7 @@ const ENGINE_CODES = new Set<EngineErrorCode>([
   'RECORDING_DISABLED',
   'WRONG_TRANSPORT',
   'MEDIA_CONNECT_FAILED',
+  'REMOTE_IN_USE',
 ]);
 
 /** Rebuilds a worker-side error on this side so callers can branch on class and code. */

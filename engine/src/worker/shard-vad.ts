@@ -2,7 +2,7 @@ import { errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { VadSettings } from '../pipeline/translation/config.js';
 import type { VadOpener } from '../pipeline/translation/translating-stage.js';
-import { VadEngine, type VadEngineOptions } from '../pipeline/vad/index.js';
+import { VadEngine, type VadEngineOptions, type VadEngineStats } from '../pipeline/vad/index.js';
 
 /**
  * The worker's Silero VAD, loaded on the first translated pair: workers that
@@ -13,6 +13,8 @@ export class ShardVad {
   readonly #log: Logger;
   readonly #options: VadEngineOptions;
   #engine: Promise<VadEngine> | null = null;
+  /** The engine once loaded (for stats, which must not wait). */
+  #loaded: VadEngine | null = null;
   #closed = false;
 
   constructor(log: Logger, options: VadEngineOptions = {}) {
@@ -37,9 +39,15 @@ export class ShardVad {
       });
   }
 
+  /** The VAD's counters (batches, inferences, chunks skipped by the gate, dropped chunks); null before the first translated pair. */
+  stats(): VadEngineStats | null {
+    return this.#loaded?.stats() ?? null;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#loaded = null;
     const engine = this.#engine;
     this.#engine = null;
     void engine?.then(
@@ -51,6 +59,7 @@ export class ShardVad {
   async #load(): Promise<VadEngine> {
     try {
       const engine = await VadEngine.create(this.#options);
+      if (!this.#closed) this.#loaded = engine;
       this.#log.info('Silero VAD loaded');
       return engine;
     } catch (err) {

@@ -1,4 +1,3 @@
-import type dgram from 'node:dgram';
 import { rm } from 'node:fs/promises';
 import { getHeapStatistics } from 'node:v8';
 import { threadId, type MessagePort } from 'node:worker_threads';
@@ -13,10 +12,13 @@ import { ShardVad } from './shard-vad.js';
 import { PairRecorder } from '../pipeline/recording/pair-recorder.js';
 import { EngineError } from '../session/errors.js';
 import { PairSession } from '../session/pair-session.js';
+import { DgramLegSocket, type LegSocket } from '../session/leg-socket.js';
 import { RtpLeg } from '../session/rtp-leg.js';
 import { WebSocketLeg } from '../session/websocket-leg.js';
 import type { MediaLeg } from '../session/media-leg.js';
+import { resolveEngineIo } from '../config/resolve-io.js';
 import { PortAllocator } from '../transport/port-allocator.js';
+import { SharedRtpPort } from '../transport/shared-rtp-port.js';
 import type { EngineConfig } from '../config/engine-config.js';
 import { PlayoutScheduler } from './playout-scheduler.js';
 import { applyThreadPriority, type ThreadPriority } from './thread-priority.js';
@@ -36,9 +38,28 @@ import { toErrorPayload } from './protocol.js';
 import { validateEndpoint, validateOpenPairRequest } from './validate.js';
 
 /**
+ * Datagrams per receive call and per sendmmsg on a shard's shared port: a
+ * 20 ms period of 250 pairs is 500 datagrams each way, spread over the
+ * scheduler's slots, so a slot's sends fit one call.
+ */
+const SHARED_PORT_BATCH = 256;
+
+/**
+ * The socket buffers a shared port asks for. One port holds what a socket per
+ * leg spread over hundreds of buffers: 250 pairs are 25,000 datagrams a second,
+ * about 1 KB each in the kernel's accounting, so a stall of the worker for
+ * 200 ms fills 4 MB (a 500-pair load test on a starved host overflowed it).
+ * The kernel grants at most net.core.rmem_max / wmem_max (docs/batched-io.md).
+ */
+const SHARED_PORT_BUFFER_BYTES = 32 * 1024 * 1024;
+
+/**
  * A shard owns the sockets of the pairs assigned to it for their whole life:
- * dgram sockets cannot move between threads, so every packet of a pair is
- * received, processed and sent on this one thread.
+ * sockets cannot move between threads, so every packet of a pair is
+ * received, processed and sent on this one thread. With `io: 'native'` the
+ * RTP legs that are told their peer share one batched port per shard
+ * (SharedRtpPort), opened with the first such pair; otherwise (and for
+ * latching legs) each leg binds a node:dgram socket of its own.
  */
 export class Shard {
   readonly index: number;
@@ -52,6 +73,12 @@ export class Shard {
   readonly #opening = new Set<string>();
   readonly #log;
   readonly #priority: ThreadPriority;
+  /** How RTP legs reach the network here (the config's `io`, resolved). */
+  readonly #io: 'native' | 'dgram';
+  /** The shard's shared RTP port while pairs use it (native I/O only). */
+  #shared: Promise<SharedRtpPort> | null = null;
+  /** The same port once bound, for stats. */
+  #sharedOpen: SharedRtpPort | null = null;
   #closed = false;
 
   constructor(index: number, shardCount: number, config: EngineConfig, notify: (notification: ShardNotification) => void = () => {}) {
@@ -59,6 +86,7 @@ export class Shard {
     this.#config = config;
     this.#notify = notify;
     this.#log = logger('engine.shard', { shard: index });
+    this.#io = resolveEngineIo(config);
     this.#vad = new ShardVad(this.#log, this.#config.vad);
     this.#priority = applyThreadPriority(config.workerNice);
     if (this.#priority.error !== undefined) {
@@ -95,8 +123,8 @@ export class Shard {
     const translation = request.translation === undefined ? null : parsePairTranslation(request.translation);
     this.#opening.add(pairId);
     // What this open has taken so far, released (all of it) if a later step fails.
-    let socketA: dgram.Socket | null = null;
-    let socketB: dgram.Socket | null = null;
+    let socketA: LegSocket | null = null;
+    let socketB: LegSocket | null = null;
     let recorder: PairRecorder | null = null;
     let legs: MediaLeg[] = [];
     let session: PairSession;
@@ -106,9 +134,17 @@ export class Shard {
       const codec = getCodec(request.codec ?? this.#config.codec, transport === 'websocket' ? 'little' : 'big');
       const vad = translation !== null && translation.vad.enabled ? await this.#vad.opener() : null;
       // Ports first, the file last: a pair that cannot get its ports never creates one.
+      const latch = request.latch ?? this.#config.latch;
       if (transport === 'rtp') {
-        socketA = await this.#ports.bind();
-        socketB = await this.#ports.bind();
+        if (this.#io === 'native' && !latch) {
+          // A latching leg's peer is unknown until it sends, so the shared port could not route to it.
+          const shared = await this.#sharedPort();
+          socketA = shared.openLeg();
+          socketB = shared.openLeg();
+        } else {
+          socketA = new DgramLegSocket(await this.#ports.bind());
+          socketB = new DgramLegSocket(await this.#ports.bind());
+        }
       }
       if (request.record === true) recorder = await this.#openRecorder(pairId, codec.sampleRate);
       const log = this.#log;
@@ -133,7 +169,6 @@ export class Shard {
         legB = leg('B', request.extB);
         legs = [legA, legB];
       } else {
-        const latch = request.latch ?? this.#config.latch;
         const probationPackets = this.#config.probationPackets;
         const rtpA = new RtpLeg({ pairId, name: 'A', ext: request.extA, codec, socket: socketA, jitter, latch, probationPackets, log });
         legs = [rtpA];
@@ -320,7 +355,10 @@ export class Shard {
       lateTicks: s.lateTicks,
       maxTickLatenessMs: s.maxLatenessMs,
       skippedTicks: s.skippedTicks,
+      io: this.#io,
+      sharedPort: this.#sharedOpen?.stats() ?? null,
       pairStats,
+      vad: this.#vad.stats(),
     };
   }
 
@@ -329,8 +367,42 @@ export class Shard {
     this.#closed = true;
     this.#scheduler.stop();
     for (const pairId of [...this.#pairs.keys()]) this.closePair(pairId, 'shard closed');
+    const shared = this.#shared;
+    this.#shared = null;
+    this.#sharedOpen = null;
+    // A port still binding closes as soon as it is bound.
+    void shared?.then((port) => port.close(), () => undefined);
     this.#vad.close();
   }
+
+  /** The shard's shared RTP port: bound with the first pair that needs it, closed when its last leg goes. */
+  #sharedPort(): Promise<SharedRtpPort> {
+    if (this.#closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'the shard is closed'));
+    if (this.#shared === null) {
+      const opening = this.#ports.bindDatagramPort('native', SHARED_PORT_BATCH, Math.max(this.#config.socketBufferBytes, SHARED_PORT_BUFFER_BYTES)).then((port) => new SharedRtpPort(port, this.#log, this.#onSharedPortIdle));
+      this.#shared = opening;
+      // A failed bind is retried by the next pair rather than remembered.
+      opening.then(
+        (port) => {
+          if (this.#shared === opening) this.#sharedOpen = port;
+          this.#log.info({ io: port.io, local: port.local }, 'shared RTP port open');
+        },
+        () => {
+          if (this.#shared === opening) this.#shared = null;
+        },
+      );
+    }
+    return this.#shared;
+  }
+
+  /** The last leg left the shared port: it closes, and the next pair binds a new one (no socket held while idle). */
+  readonly #onSharedPortIdle = (port: SharedRtpPort): void => {
+    if (this.#sharedOpen === port) {
+      this.#shared = null;
+      this.#sharedOpen = null;
+    }
+    port.close();
+  };
 
   /** A pair's counters, with its translation's settings summary and stage counters when it is translated. */
   #pairStats(session: PairSession): PairStats {

@@ -97,6 +97,35 @@ describe('tandem start', () => {
     expect(err).toContain('--media websocket');
   }, 30_000);
 
+  it('refuses --io native when the batched I/O addon cannot load, saying why, before connecting anywhere', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--no-api', '--workers', '1', '--io', 'native'], {
+      env: { ...process.env, ARI_URL: 'http://127.0.0.1:1', ARI_PASSWORD: 'x', REDIS_URL: '', DATABASE_URL: '', TANDEM_NATIVE_IO_ADDON: '/nonexistent/udp_batch.node' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(out).toContain('batched socket I/O was asked for (--io native) but is unavailable');
+    expect(out).toContain('/nonexistent/udp_batch.node');
+    expect(out).not.toContain('ARI not reachable');
+  }, 60_000);
+
+  it('falls back from --io auto to node:dgram with one notice when the addon cannot load', async () => {
+    const port = await closedPort();
+    const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'x', TANDEM_IO: 'auto', TANDEM_NATIVE_IO_ADDON: '/nonexistent/udp_batch.node' }, '29100-29199');
+    try {
+      await tandem.says('batched socket I/O unavailable, using node:dgram');
+      await tandem.says(`ARI not reachable at http://127.0.0.1:${port}, retrying in `);
+      expect(tandem.output().split('batched socket I/O unavailable').length - 1).toBe(1);
+      tandem.kill('SIGTERM');
+      expect(await tandem.exited).toBe(0);
+    } finally {
+      tandem.kill('SIGKILL');
+    }
+  }, 120_000);
+
   it('waits for an Asterisk that is not up yet, saying so, and serves once it is', async () => {
     const port = await closedPort();
     const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'late-secret' }, await freePorts());

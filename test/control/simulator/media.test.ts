@@ -118,6 +118,54 @@ describe('externalMedia RTP', () => {
     expect(heardByB.every((c) => c.sampleRate === 8000)).toBe(true);
   });
 
+  it('two channels given the same external_host each send from their own UNICASTRTP_LOCAL_PORT, so one engine socket tells them apart by source', async () => {
+    // chan_rtp.c unicast_rtp_request: every UnicastRTP channel gets its own RTP instance (its own
+    // socket and port) and only sets external_host as that instance's remote; nothing ties two
+    // channels' destinations together. Tandem's --io native relies on it (docs/batched-io.md).
+    sim = await AsteriskSimulator.start({
+      username: 'tnd',
+      password: 'tnd',
+      endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 0, audio: tone(880) } },
+    });
+    ws = await EventSocket.open(sim.ariUrl, 'pair_session', 'tnd', 'tnd');
+    const shared = await EngineLeg.open();
+    legs.push(shared);
+    const bySource = new Map<number, Received[]>();
+    const local: { A?: number; B?: number } = {};
+    shared.socket.on('message', (msg, from) => {
+      bySource.set(from.port, [...(bySource.get(from.port) ?? []), { at: Date.now(), msg, from }]);
+      // The mirror on one socket: what came from em_A's source goes to em_B's, and back.
+      const to = from.port === local.A ? local.B : from.port === local.B ? local.A : undefined;
+      if (to !== undefined) shared.socket.send(msg, to, '127.0.0.1');
+    });
+    const call = sim.placeCall({ callerNumber: 'sipp', audio: tone(440) });
+    const base = sim.ariUrl;
+    await rest(base, 'POST', '/bridges?type=mixing&bridgeId=brg_A&name=brg_A');
+    await rest(base, 'POST', '/bridges?type=mixing&bridgeId=brg_B&name=brg_B');
+    await rest(base, 'POST', '/channels?endpoint=PJSIP/7001&app=pair_session&appArgs=p,7000,7001&channelId=chan_B');
+    const emA = await rest(base, 'POST', `/channels/externalMedia?app=pair_session&external_host=127.0.0.1:${shared.port}&format=ulaw&channelId=em_A`);
+    const emB = await rest(base, 'POST', `/channels/externalMedia?app=pair_session&external_host=127.0.0.1:${shared.port}&format=ulaw&channelId=em_B`);
+    expect(emA.status).toBe(200);
+    expect(emB.status).toBe(200);
+    local.A = Number((emA.json as { channelvars: Record<string, string> }).channelvars['UNICASTRTP_LOCAL_PORT']);
+    local.B = Number((emB.json as { channelvars: Record<string, string> }).channelvars['UNICASTRTP_LOCAL_PORT']);
+    expect(local.A).not.toBe(local.B);
+    await ws.waitFor((ev) => ev.some((e) => e.type === 'StasisStart' && subjectOf(e) === 'chan_B'));
+    await rest(base, 'POST', `/bridges/brg_A/addChannel?channel=${call.channelId},em_A`);
+    await rest(base, 'POST', '/bridges/brg_B/addChannel?channel=chan_B,em_B');
+    await until(() => sim!.heard('chan_B').length >= 25 && sim!.heard(call.channelId).length >= 25);
+
+    // Every datagram came from one of the two channels' own ports, each carrying its own party.
+    expect(new Set(bySource.keys())).toEqual(new Set([local.A, local.B]));
+    const tail = (port: number): { sampleRate: number; samples: Int16Array }[] =>
+      (bySource.get(port) ?? []).slice(-10).map((r) => ({ sampleRate: 8000, samples: decodePayload('ulaw', rtpPayload(r.msg)!) }));
+    expect(Math.abs(dominantFrequency(tail(local.A)) - 440)).toBeLessThan(25);
+    expect(Math.abs(dominantFrequency(tail(local.B)) - 880)).toBeLessThan(25);
+    // And what the one socket sent back to each channel's port reached that channel's bridge only.
+    expect(Math.abs(dominantFrequency(sim.heard('chan_B')) - 440)).toBeLessThan(25);
+    expect(Math.abs(dominantFrequency(sim.heard(call.channelId)) - 880)).toBeLessThan(25);
+  });
+
   it('slin16 is capture-only: Asterisk sends PT 118 big-endian, takes in the mirrored packets, and no phone hears them', async () => {
     // Observed with Tandem (FACTS.md): not even Asterisk's own slin16 packets echoed back are played.
     const { sim, a, b, callerId } = await pairWithMedia('slin16');

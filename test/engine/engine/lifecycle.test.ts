@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/index.js';
+import { udpSocketFds } from '../transport/datagram-helpers.js';
+import { ENGINE_IO } from './engine-io.js';
 import { RtpPeer, boundUdpPorts, exactFrameIndexes, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
 import { freePortRange } from '../../support/ports.js';
 
-describe('engine resource lifecycle', () => {
-  it('returns registries and sockets to zero after 1,000 open/close cycles', async () => {
-    const engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(1000) });
+describe.each(ENGINE_IO)('engine resource lifecycle (io %s)', (io) => {
+  it('returns registries and sockets to zero after 1,000 open/close cycles, and leaves no UDP fd once closed', async () => {
+    const fdsBefore = udpSocketFds();
+    const engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(1000), io, requestTimeoutMs: 30_000 });
     const used = new Set<number>();
     try {
       for (let round = 0; round < 50; round++) {
@@ -25,15 +28,25 @@ describe('engine resource lifecycle', () => {
       expect(stats.sockets).toBe(0);
       const bound = await boundUdpPorts();
       expect([...used].filter((p) => bound.has(p))).toEqual([]);
-      // Both shards took part.
-      expect(used.size).toBeGreaterThan(40);
+      if (io === 'native') {
+        // A shared port per shard while it has pairs, closed with its last leg: both shards took part.
+        expect(used.size).toBeGreaterThanOrEqual(2);
+        expect(stats.shards.map((s) => s.sharedPort)).toEqual([null, null]);
+      } else {
+        // Both shards took part.
+        expect(used.size).toBeGreaterThan(40);
+      }
     } finally {
       await engine.close();
     }
+    // The workers share this process's descriptor table: every socket they bound is closed, none leaked.
+    expect(udpSocketFds()).toEqual(fdsBefore);
+    const bound = await boundUdpPorts();
+    expect([...used].filter((p) => bound.has(p))).toEqual([]);
   });
 
   it('closes the pairs of a crashed worker, frees their sockets, and keeps serving', async () => {
-    const engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(200) });
+    const engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(200), io, requestTimeoutMs: 30_000 });
     const closedByEngine: string[] = [];
     engine.on('pairclosed', (pairId, reason) => {
       if (reason === 'worker-crash') closedByEngine.push(pairId);
@@ -91,7 +104,7 @@ describe('engine resource lifecycle', () => {
     // What is proven is that the idle worker keeps serving its sockets, not that it keeps
     // time: on a busy box this test's own sender and the worker's ticks both run late, so
     // the jitter buffer is deep enough (1 s) that a stall is neither a late frame nor an overflow.
-    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100), jitter: { minDepthMs: 1000, maxDepthMs: 2000 } });
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100), io, requestTimeoutMs: 30_000, jitter: { minDepthMs: 1000, maxDepthMs: 2000 } });
     const a = await RtpPeer.open();
     const b = await RtpPeer.open();
     try {
@@ -110,8 +123,8 @@ describe('engine resource lifecycle', () => {
       // not the frames we sent.
       const heard = (peer: RtpPeer, first: number): number =>
         new Set(exactFrameIndexes(peer.received).filter((i) => i >= first && i < first + frames)).size;
-      // A frame that never comes is reported by the assertions below (which frame), not as a bare timeout.
-      await waitFor(() => heard(b, 0) === frames && heard(a, 2000) === frames).catch(() => undefined);
+      // The deadline only ends a stuck wait: on a loaded host the last frames can take seconds to be played out.
+      await waitFor(() => heard(b, 0) === frames && heard(a, 2000) === frames, 30_000).catch(() => undefined);
       const stats = await engine.stats();
       const pair = stats.shards[0]!.pairStats[0]!;
       expect(pair.legA.rxPackets).toBe(frames);

@@ -2,14 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineError, MediaEngine } from '../../../engine/src/index.js';
 import { InvalidStateError } from '../../../engine/src/common/errors.js';
 import { writeRtpHeader } from '../../../engine/src/rtp/index.js';
+import { ENGINE_IO } from './engine-io.js';
 import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
 import { freePortRange } from '../../support/ports.js';
 
-describe('mirrored injection through the engine', () => {
+// Both socket layouts run the same tests: a batched port per worker (native) and a dgram socket per leg.
+describe.each(ENGINE_IO)('mirrored injection through the engine (io %s)', (io) => {
   let engine: MediaEngine;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(400) });
+    engine = await MediaEngine.start({ workers: 2, portRange: await freePortRange(400), io, requestTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {
@@ -20,7 +22,9 @@ describe('mirrored injection through the engine', () => {
     const opened = await engine.openPair({ pairId: 'pair_001', extA: '7000', extB: '7001' });
     expect(opened.legA.address).toBe('127.0.0.1');
     expect(opened.legA.port).toBeGreaterThanOrEqual(22000);
-    expect(opened.legB.port).not.toBe(opened.legA.port);
+    // native: the legs share their worker's port, told apart by Asterisk's source; dgram: a socket each.
+    if (io === 'native') expect(opened.legB).toEqual(opened.legA);
+    else expect(opened.legB.port).not.toBe(opened.legA.port);
     const asteriskA = await RtpPeer.open(0xaaaa0001);
     const asteriskB = await RtpPeer.open(0xbbbb0001);
     try {
@@ -57,7 +61,7 @@ describe('mirrored injection through the engine', () => {
         expect(out[i]?.sequenceNumber).toBe(((out[i - 1]?.sequenceNumber ?? 0) + 1) & 0xffff);
         expect(out[i]?.timestamp).toBe(((out[i - 1]?.timestamp ?? 0) + 160) >>> 0);
       }
-      // Sent from the leg's own socket (symmetric RTP).
+      // Sent from where the leg receives (symmetric RTP).
       expect(out.every((p) => p.from.port === opened.legB.port)).toBe(true);
       expect(asteriskA.received.every((p) => p.from.port === opened.legA.port)).toBe(true);
 
@@ -67,6 +71,15 @@ describe('mirrored injection through the engine', () => {
       // After the last real frame B keeps getting concealment, then silence, until A's stream counts as idle.
       expect(pair?.legB.txPackets).toBeGreaterThanOrEqual(frames);
       expect(pair?.legA.jitter.duplicate).toBe(0);
+      const shard = stats.shards.find((s) => s.pairStats.some((p) => p.pairId === 'pair_001'));
+      expect(shard?.io).toBe(io);
+      if (io === 'native') {
+        // One sendmmsg carries a slot's datagrams; here they are few, but never more calls than datagrams.
+        expect(shard?.sharedPort).toMatchObject({ io: 'native', local: opened.legA, rxForeign: 0 });
+        expect(shard?.sharedPort?.txBatches).toBeLessThanOrEqual(shard?.sharedPort?.txPackets ?? 0);
+      } else {
+        expect(shard?.sharedPort).toBeNull();
+      }
     } finally {
       asteriskA.close();
       asteriskB.close();
@@ -166,12 +179,12 @@ describe('engine lifecycle errors', () => {
   });
 
   it('rejects a bad configuration by key', async () => {
-    await expect(MediaEngine.start({ portRange: { min: 5000, max: 4000 } })).rejects.toThrow(/portRange/);
+    await expect(MediaEngine.start({ portRange: await freePortRange(-999) })).rejects.toThrow(/portRange/);
     await expect(MediaEngine.start({ workers: 0 })).rejects.toThrow(/workers/);
   });
 
-  it('reports an exhausted port range', async () => {
-    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(3) });
+  it('reports an exhausted port range (dgram: a port per leg)', async () => {
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(3), io: 'dgram' });
     try {
       await engine.openPair({ pairId: 'p1', extA: '1', extB: '2' });
       await expect(engine.openPair({ pairId: 'p2', extA: '3', extB: '4' })).rejects.toMatchObject({ code: 'PORT_RANGE_EXHAUSTED' });
@@ -179,5 +192,29 @@ describe('engine lifecycle errors', () => {
     } finally {
       await engine.close();
     }
+  });
+});
+
+describe("native I/O: a worker's legs on one port", () => {
+  it('serves many pairs from a range that holds one port per worker, and refuses a source two legs name', async () => {
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(2), io: 'native', requestTimeoutMs: 30_000 });
+    try {
+      const first = await engine.openPair({ pairId: 'n1', extA: '1', extB: '2' });
+      const second = await engine.openPair({ pairId: 'n2', extA: '3', extB: '4' });
+      const third = await engine.openPair({ pairId: 'n3', extA: '5', extB: '6' });
+      expect(new Set([first, second, third].flatMap((p) => [p.legA.port, p.legB.port]))).toEqual(new Set([first.legA.port]));
+      await engine.setRemote('n1', 'A', { address: '127.0.0.1', port: 41000 });
+      await expect(engine.setRemote('n2', 'B', { address: '127.0.0.1', port: 41000 })).rejects.toMatchObject({ code: 'REMOTE_IN_USE' });
+      // The same leg told the same source again is a no-op; once n1 closes, its source is free.
+      await engine.setRemote('n1', 'A', { address: '127.0.0.1', port: 41000 });
+      await engine.closePair('n1');
+      await engine.setRemote('n2', 'B', { address: '127.0.0.1', port: 41000 });
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('refuses to start when native I/O is asked for on an IPv6 address (the addon is IPv4 only)', async () => {
+    await expect(MediaEngine.start({ workers: 1, bindAddress: '::1', io: 'native' })).rejects.toThrow(/io: native \(batched\) socket I\/O is IPv4 only/);
   });
 });

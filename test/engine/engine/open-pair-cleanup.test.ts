@@ -24,8 +24,9 @@ describe('a pair that cannot open releases everything it took', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tandem-open-'));
     // Three ports: one pair, and one port over.
+    // dgram: a port per leg, so two ports hold one pair and the range runs out (a shared native port never does).
     ports = await freePortRange(3);
-    engine = await MediaEngine.start({ workers: 1, portRange: ports, recording: { dir } });
+    engine = await MediaEngine.start({ workers: 1, portRange: ports, recording: { dir }, io: 'dgram' });
   });
 
   afterAll(async () => {

@@ -102,6 +102,17 @@ describe('runTranslationLoadTest', () => {
     expect(t.memory.worker_heap_mb.peak).toBeGreaterThanOrEqual(t.memory.worker_heap_mb.end!);
     expect(t.memory.timeline.length).toBeGreaterThan(8);
     expect(t.cpu.engine_pct).toBeGreaterThan(0);
+    // The workers' VAD counters over the window: about 31 chunks of 32 ms per direction and second, each heard
+    // by the model or decided by the energy gate (the looped speech is mostly speech: the model hears most).
+    // Dropped chunks depend on how busy the machine is, so they are reported, not asserted.
+    expect(t.vad, text).not.toBeNull();
+    const heard = t.vad!.model_chunks + t.vad!.gated_chunks - t.vad!.pre_rolled;
+    expect(heard, text).toBeGreaterThan(0.5 * 10 * 8 * 31.25);
+    expect(t.vad!.gated_chunks).toBeGreaterThanOrEqual(t.vad!.pre_rolled);
+    expect(t.vad!.model_share).toBeGreaterThan(0.5);
+    expect(t.vad!.model_share).toBeLessThanOrEqual(1);
+    expect(t.targets.vad_kept_up).toBe(t.vad!.dropped_chunks === 0 && t.vad!.errors === 0);
+    expect(text).toMatch(/VAD +model \d+ chunks in \d+ batches/);
 
     // The JSON carries the section under `translation`, beside the load test's usual keys.
     const json = JSON.parse(reportToJson(report)) as Record<string, Record<string, unknown>>;

@@ -4,6 +4,7 @@ import { InvalidStateError } from '../../../engine/src/common/errors.js';
 import { logger } from '../../../engine/src/common/logger.js';
 import { getCodec } from '../../../engine/src/codec/index.js';
 import { writeRtpHeader } from '../../../engine/src/rtp/index.js';
+import { DgramLegSocket } from '../../../engine/src/session/leg-socket.js';
 import { RtpLeg, type RtpLegOptions } from '../../../engine/src/session/rtp-leg.js';
 import type { UdpEndpoint } from '../../../engine/src/worker/protocol.js';
 import { RtpPeer, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
@@ -21,7 +22,7 @@ async function newLeg(options: Partial<Pick<RtpLegOptions, 'latch' | 'probationP
     name: 'A',
     ext: '7000',
     codec: getCodec('ulaw'),
-    socket,
+    socket: new DgramLegSocket(socket),
     jitter: { minDepthMs: 20, maxDepthMs: 200, playoutSlackMs: 6 },
     log: logger('test.rtp-leg'),
     ...options,

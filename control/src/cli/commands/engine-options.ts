@@ -1,6 +1,7 @@
 import { ConfigError } from '../../../../engine/src/common/errors.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { EngineConfigInput } from '../../../../engine/src/index.js';
+import { DATAGRAM_IO_CHOICES, type DatagramIoChoice } from '../../../../engine/src/transport/datagram/open-datagram-port.js';
 
 /** Engine flags shared by every command that runs an engine; env vars give the defaults. */
 export function addEngineOptions(command: Command): Command {
@@ -9,6 +10,12 @@ export function addEngineOptions(command: Command): Command {
     .addOption(new Option('--bind <address>', 'address leg sockets bind to').env('TANDEM_BIND_ADDRESS').default('127.0.0.1'))
     .addOption(new Option('--ports <min-max>', 'UDP port range for leg sockets').env('TANDEM_PORT_RANGE').default('21000-29999'))
     .addOption(new Option('--codec <name>', 'default leg format').choices(['ulaw', 'alaw', 'slin', 'slin16']).env('TANDEM_CODEC').default('ulaw'))
+    .addOption(
+      new Option('--io <path>', 'how RTP legs reach the network: native (a batched UDP port per worker, recvmmsg/sendmmsg), dgram (node:dgram, a socket per leg), auto (native when the addon loads)')
+        .choices(DATAGRAM_IO_CHOICES)
+        .env('TANDEM_IO')
+        .default('auto'),
+    )
     .addOption(
       new Option('--worker-nice <n>', 'nice value of the worker threads that pace RTP (-20..19; below 0 needs CAP_SYS_NICE) (default: -5)')
         .env('TANDEM_WORKER_NICE')
@@ -22,6 +29,7 @@ export interface EngineFlags {
   ports: string;
   codec: 'ulaw' | 'alaw' | 'slin' | 'slin16';
   workerNice?: number;
+  io: DatagramIoChoice;
 }
 
 /** Parses a `--ports min-max` value; range checks are the engine config's job. */
@@ -37,6 +45,7 @@ export function engineConfigFromFlags(flags: EngineFlags): EngineConfigInput {
     bindAddress: flags.bind,
     portRange: parsePortRange(flags.ports),
     codec: flags.codec,
+    io: flags.io,
     ...(flags.workerNice !== undefined ? { workerNice: flags.workerNice } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import { parseInteger, parsePortRange } from './engine-options.js';
+import { DATAGRAM_IO_CHOICES, type DatagramIoChoice } from '../../../../engine/src/transport/datagram/open-datagram-port.js';
 import { registerViaAriOptions, runViaAriCommand, type ViaAriFlags } from '../../loadtest/index.js';
 import { writeReportFile } from '../../../../engine/src/common/report-file.js';
 import { Option, type Command } from 'commander';
@@ -24,6 +25,7 @@ interface LoadtestFlags {
   seconds: number;
   alignMargin?: number;
   workerNice?: number;
+  io: DatagramIoChoice;
   jitterMin?: number;
   json?: string;
   workers?: number;
@@ -108,6 +110,7 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--cpu-prof-dir <dir>', 'profile every engine thread over the measured window into .cpuprofile files'))
     .addOption(new Option('--align-margin <ms>', 'engine: how long after a stream\'s arrival phase its tick comes (default 6)').argParser(nonNegativeNumber))
     .addOption(new Option('--worker-nice <n>', 'engine: nice value of the worker threads (default -5; 0 = the ordinary priority)').argParser(parseInteger))
+    .addOption(new Option('--io <path>', 'engine: socket I/O of the RTP legs: native (a batched port per worker), dgram (a socket per leg), auto').choices(DATAGRAM_IO_CHOICES).default('auto'))
     .addOption(new Option('--jitter-min <ms>', 'engine: minimum jitter-buffer depth (default 20)').argParser(positiveInteger))
     .addOption(new Option('--no-heap', 'skip the heap probe (full GC of every engine thread at both ends of the window)'))
     .addOption(new Option('--translate', 'translate every pair (en↔es, VAD on) through the reference service, started as a child process; reports utterance latency instead of relay loss'))
@@ -134,6 +137,7 @@ export function registerLoadtestCommand(program: Command): void {
       options.engine = {
         ...(flags.alignMargin !== undefined ? { alignMarginMs: flags.alignMargin } : {}),
         ...(flags.workerNice !== undefined ? { workerNice: flags.workerNice } : {}),
+        io: flags.io,
         ...(flags.jitterMin !== undefined ? { jitter: { minDepthMs: flags.jitterMin, maxDepthMs: Math.max(200, flags.jitterMin) } } : {}),
       };
       if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;

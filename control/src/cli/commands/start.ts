@@ -117,6 +117,7 @@ export function registerStartCommand(program: Command): void {
       return;
     }
     process.stdout.write(`tandem running: app ${env.ARI_APP} on ${redactUrlPassword(env.ARI_URL)}${node.apiAddress ? `, API ${JSON.stringify(node.apiAddress)}` : ''}; Ctrl-C stops it\n`);
+    if (node.consoleUrl) process.stdout.write(`console: ${node.consoleUrl} (log in with TANDEM_API_TOKEN)\n`);
     const signal = await signalled;
     log.info({ signal }, 'stopping');
     await node.close();

@@ -21,6 +21,7 @@ import {
   type CompiledPath,
   type OperationSpec,
 } from './description.js';
+import type { DeleteFaultPlan, DeleteTarget } from './delete-faults.js';
 import { BodyError, parseParams } from './params.js';
 import { ASTERISK_SERVER, fail, ok, writeReply, type Reply } from './reply.js';
 import type { AppRegistry } from './websocket.js';
@@ -63,6 +64,8 @@ export interface RouterDeps {
    * (res_http_websocket drops the stream from it), so it no longer counts against sessionlimit.
    */
   readonly releaseSession: (socket: Duplex) => void;
+  /** Slow and unanswered DELETEs (a test's knob). */
+  readonly deleteFaults: DeleteFaultPlan;
 }
 
 export class AriRouter {
@@ -195,10 +198,24 @@ export class AriRouter {
       }
       throw err;
     }
+    const target = deleteTarget(op.id, pathParams);
+    const fate = target ? this.#deps.deleteFaults.fate(target) : null;
+    if (fate) {
+      if (fate.outcome === 'drop-kept') return; // never acted on, never answered: the client times out
+      if (fate.delayMs > 0) await this.#sleep(fate.delayMs);
+      if (this.#deps.core.closed) return;
+    }
     const handler = this.#deps.core.handlers[op.id];
     // Events a handler sends synchronously are held until its response is decided.
     const { result, flush } = this.#deps.apps.capture(() => handler(params));
     const reply = await result;
+    if (fate?.outcome === 'drop-deleted' || res.destroyed) {
+      // Done, and its events sent, but the answer is lost (or the client gave up waiting
+      // for a delayed one): what was done stays done, and the client cannot tell.
+      flush();
+      reply.afterResponse?.();
+      return;
+    }
     if (reply.eventsFirst) {
       flush();
       const t = setTimeout(() => {
@@ -217,6 +234,16 @@ export class AriRouter {
     reply.afterResponse?.();
   }
 
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#deps.timers.delete(t);
+        resolve();
+      }, ms);
+      this.#deps.timers.add(t);
+    });
+  }
+
   #docs(segments: readonly string[], method: string, req: IncomingMessage): Reply {
     if (method !== 'GET') return fail(405, 'Invalid method');
     // Asterisk rewrites basePath from the request's Host header.
@@ -228,6 +255,12 @@ export class AriRouter {
     if (isResourceName(name)) return ok(apiDeclaration(name, basePath));
     return fail(404, 'Resource not found');
   }
+}
+
+function deleteTarget(operation: string, path: Readonly<Record<string, string>>): DeleteTarget | null {
+  if (operation === 'channels.hangup' && path['channelId'] !== undefined) return { kind: 'channel', id: path['channelId'] };
+  if (operation === 'bridges.destroy' && path['bridgeId'] !== undefined) return { kind: 'bridge', id: path['bridgeId'] };
+  return null;
 }
 
 /** An error as Asterisk's ast_http_error renders it (an HTML page), as a raw HTTP/1.1 response that closes the connection. */

@@ -1,4 +1,5 @@
 export { AsteriskSimulator, type SimulatorOptions, type RecordedEvent } from './simulator.js';
+export type { DeleteFaults, DeleteTarget, DeleteFaultCounts } from './delete-faults.js';
 export type { EventOrder, PlaceCallOptions, PlacedCall, ChannelSnapshot } from './core.js';
 export type { EndpointConfig, EndpointBehaviour, HeardChunk } from './phones.js';
 export { dominantFrequency, rms } from './phones.js';

@@ -9,6 +9,7 @@ import { InvalidStateError } from '../../../../engine/src/common/errors.js';
 import { logger } from '../../../../engine/src/common/logger.js';
 import type { AriCredentials } from './auth.js';
 import { AsteriskCore, type ChannelSnapshot, type EventOrder, type PlaceCallOptions, type PlacedCall } from './core.js';
+import { DeleteFaultPlan, type DeleteFaultCounts, type DeleteFaults } from './delete-faults.js';
 import { AriRouter } from './http-router.js';
 import type { AudioSource, MediaLegStats } from './media.js';
 import type { BridgeJson } from './model.js';
@@ -43,6 +44,8 @@ export interface SimulatorOptions extends AriCredentials {
   readonly recordEvents?: boolean;
   /** How long a WebSocket externalMedia channel waits for its client before the dial gives up (Asterisk: the originate timeout, 30 s). */
   readonly mediaConnectTimeoutMs?: number;
+  /** Slow and unanswered DELETEs of channels and bridges (a test's knob; also settable later through `deleteFaults`). */
+  readonly deleteFaults?: DeleteFaults;
   /**
    * Recorded order: how long after its 200 an RTP externalMedia channel enters Stasis (recorded 1–2 ms;
    * default 2). Until then `bridges/addChannel` answers 422, as a real Asterisk does; a test widens the
@@ -69,6 +72,7 @@ export class AsteriskSimulator {
   readonly #held = new Map<Socket, Array<() => void>>();
   readonly #sessionLimit: number;
   readonly #events: RecordedEvent[] = [];
+  readonly #deleteFaults = new DeleteFaultPlan();
   #url = '';
   #closed = false;
 
@@ -92,12 +96,14 @@ export class AsteriskSimulator {
       externalMediaStasisDelayMs: opts.externalMediaStasisDelayMs ?? 2,
     });
     for (const [k, v] of Object.entries(opts.endpoints ?? {})) this.#core.endpoints.set(k, v);
+    if (opts.deleteFaults) this.#deleteFaults.faults = opts.deleteFaults;
     const router = new AriRouter({
       core: this.#core,
       apps: this.#apps,
       credentials: { username: opts.username, password: opts.password },
       timers: this.#timers,
       releaseSession: (socket) => this.#release(socket as Socket),
+      deleteFaults: this.#deleteFaults,
     });
     this.#server = createServer((req, res) => this.#whenAdmitted(req.socket, () => router.handleRequest(req, res)));
     this.#server.on('upgrade', (req, socket, head) => this.#whenAdmitted(socket as Socket, () => router.handleUpgrade(req, socket, head)));
@@ -132,6 +138,20 @@ export class AsteriskSimulator {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Slow and unanswered DELETEs from now on (null: none); a RangeError for a bad value. */
+  get deleteFaults(): DeleteFaults | null {
+    return this.#deleteFaults.faults;
+  }
+
+  set deleteFaults(faults: DeleteFaults | null) {
+    this.#deleteFaults.faults = faults;
+  }
+
+  /** What the delete faults did so far. */
+  get deleteFaultCounts(): Readonly<DeleteFaultCounts> {
+    return { ...this.#deleteFaults.counts };
   }
 
   /** Endpoints an originate can reach: `sim.endpoints.set('7001', { behaviour: 'answer' })`. */

@@ -6,6 +6,7 @@ import { errorMessage } from '../../common/errors.js';
 import { writeReportFile } from '../../common/report-file.js';
 import { setLogLevel } from '../../common/logger.js';
 import { runLoadTest } from '../../loadtest/orchestrator.js';
+import { DATAGRAM_IO_CHOICES, type DatagramIoChoice } from '../../transport/datagram/open-datagram-port.js';
 import type { LoadTestReport } from '../../loadtest/report.js';
 import { compareHotPath, HOT_PATH_OPERATION, type OperationComparison } from './hot-path-compare.js';
 import { ensureNativeBuild, type NativePaths } from './native-build.js';
@@ -29,6 +30,8 @@ export interface NativeRunOptions {
   steps: number[];
   threads: number;
   skipEngine: boolean;
+  /** Tandem's socket I/O (`--io`, default auto: the batched addon when it loads). */
+  io?: DatagramIoChoice;
   /** Stop starting pair-search steps once this much time has gone (the whole run must stay under 4 minutes). */
   budgetSeconds: number;
   /** Where progress lines go; default stdout. */
@@ -111,6 +114,8 @@ export interface EngineRun {
   run_s: number;
   /** Why the run produced no figures (it then counts as not sustained). */
   error?: string;
+  /** Tandem's runs: which socket I/O path the engine used. */
+  io?: 'native' | 'dgram';
 }
 
 export interface PairsSearch {
@@ -156,6 +161,7 @@ function fromTandem(r: LoadTestReport): Omit<EngineRun, 'run_s'> {
   const relayed = Math.min(r.packets_in, r.packets_out);
   return {
     variant: 'tandem',
+    io: r.io,
     pairs: r.pairs,
     loss_pct: r.loss_pct,
     cpu_pct: r.cpu_pct,
@@ -242,7 +248,7 @@ function machine(): Omit<BenchMachine, 'loadavg_at_end'> {
 
 function runTandem(o: NativeRunOptions, pairs: number): Promise<EngineRun> {
   return attempt('tandem', pairs, async () =>
-    fromTandem(await runLoadTest({ pairs, seconds: o.seconds, warmupSeconds: o.warmupSeconds, heapProbe: false, preferTone: true, workers: o.threads })),
+    fromTandem(await runLoadTest({ pairs, seconds: o.seconds, warmupSeconds: o.warmupSeconds, heapProbe: false, preferTone: true, workers: o.threads, engine: { io: o.io ?? 'auto' } })),
   );
 }
 
@@ -264,9 +270,10 @@ function cpuRatio(a: EngineRun, b: EngineRun): number | null {
 }
 
 export function describeRun(r: EngineRun): string {
-  if (r.error !== undefined) return `${r.variant.padEnd(15)} ${String(r.pairs).padStart(5)} pairs  FAILED: ${r.error}`;
+  const variant = r.io === undefined ? r.variant : `${r.variant} (${r.io})`;
+  if (r.error !== undefined) return `${variant.padEnd(15)} ${String(r.pairs).padStart(5)} pairs  FAILED: ${r.error}`;
   return (
-    `${r.variant.padEnd(15)} ${String(r.pairs).padStart(5)} pairs  loss ${r.loss_pct.toFixed(3).padStart(7)} %  ` +
+    `${variant.padEnd(15)} ${String(r.pairs).padStart(5)} pairs  loss ${r.loss_pct.toFixed(3).padStart(7)} %  ` +
     `cpu ${r.cpu_pct.toFixed(1).padStart(5)} %  ${r.cpu_us_per_packet.toFixed(2).padStart(6)} µs/pkt  ` +
     `latency p50 ${r.latency_p50_ms} ms p99 ${r.latency_p99_ms} ms  generator late p99 ${r.generator_send_late_p99_ms} ms  (${r.run_s} s)`
   );
@@ -479,6 +486,7 @@ async function main(): Promise<void> {
       steps: { type: 'string' },
       threads: { type: 'string' },
       'hot-path-only': { type: 'boolean' },
+      io: { type: 'string' },
     },
   });
   const steps = (values.steps ?? '200,400,600,800,1000,1200,1500').split(',').map((s) => positiveInt('steps', s.trim(), 0));
@@ -491,6 +499,7 @@ async function main(): Promise<void> {
     steps: [...new Set(steps)].sort((a, b) => a - b),
     threads: positiveInt('threads', values.threads, availableParallelism()),
     skipEngine: values['hot-path-only'] === true,
+    io: ioChoice(values.io),
     // 210 s for everything up to the last pair-search step, plus the Node relay run (~12 s) added to the
     // comparison, so the search keeps its steps. A step is estimated at ~17 s and takes ~12, so the run
     // still ends before about 225 s: under the 4 minutes, npm's and tsx's start included.
@@ -502,6 +511,13 @@ async function main(): Promise<void> {
     writeReportFile(values.json, `${JSON.stringify(result, null, 2)}\n`);
     printLine(`wrote ${values.json}`);
   }
+}
+
+function ioChoice(value: string | undefined): DatagramIoChoice {
+  if (value === undefined) return 'auto';
+  const choice = DATAGRAM_IO_CHOICES.find((c) => c === value);
+  if (choice === undefined) throw new RangeError(`--io must be one of ${DATAGRAM_IO_CHOICES.join(', ')}, got ${value}`);
+  return choice;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

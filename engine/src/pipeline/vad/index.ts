@@ -12,7 +12,11 @@ export {
 export { SileroSession, type SileroSessionOptions } from './silero-session.js';
 export { SileroModel, type SileroModelOptions } from './silero-model.js';
 export { SpeechSegmenter, type SegmenterSettings, type SegmentEvent } from './segmenter.js';
+export { EnergyGate, meanSquareDbfs, type EnergyGateSettings } from './energy-gate.js';
 export {
+  AdaptiveGateSchema,
+  type AdaptiveGateOptions,
+  type AdaptiveGateSettings,
   VadStreamOptionsSchema,
   VadEngineOptionsSchema,
   type VadStreamOptions,

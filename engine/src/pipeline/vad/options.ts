@@ -2,6 +2,45 @@ import { z } from 'zod';
 import type { VadModel } from './model.js';
 import type { VadEvent } from './vad-stream.js';
 
+/**
+ * The adaptive part of the energy gate in front of Silero (energy-gate.ts): chunks near the line's
+ * own background skip the model. Defaults from `npm run bench:vad` (docs/vad.md): on espeak-ng and
+ * recorded prompts, with silence or noise between them, every utterance is found and its start is
+ * where the ungated model put it, for a fraction of the inferences.
+ */
+export const AdaptiveGateSchema = z
+  .object({
+    /** false: only the absolute floor (energyGateDbfs) gates. */
+    enabled: z.boolean().default(true),
+    /** How far above the learnt background (dB) a chunk must be to go to the model. */
+    marginDb: z.number().min(0).max(40).default(6),
+    /** How long the gate stays open after the last chunk above the margin. */
+    hangoverMs: z.number().int().min(0).max(5000).default(256),
+    /**
+     * Chunks before the gate opened that go to the model with the one that opened it (not reported by the
+     * gate alone, so the soft start of an utterance is never clipped: the model has heard the audio just
+     * before it, as without the gate). Rounded up to whole 32 ms chunks; at most maxQueuedChunks - 1.
+     */
+    preRollMs: z.number().int().min(0).max(1000).default(96),
+    /**
+     * After an utterance, silence the gate decides while the end is still pending goes to the model too, up to
+     * this much, so its recurrent state hears the speech stop (decisions are not kept waiting for it). Without,
+     * the state still says "speech" when the gate next opens, and the utterance is reported starting early.
+     */
+    warmMs: z.number().int().min(0).max(2000).default(128),
+    /**
+     * A gap the model did not hear, this long or longer, restarts its recurrent state from zero (as at the start of a
+     * stream) before the pre-roll. 0: never; the state the model reached in the silence before the gap carries on.
+     */
+    stateResetAfterMs: z.number().int().min(0).max(600_000).default(0),
+    /** How fast the background estimate may rise (dB per second): a louder new background is learnt in seconds. */
+    floorRiseDbPerSec: z.number().gt(0).max(100).default(3),
+  })
+  .strict();
+
+export type AdaptiveGateOptions = z.input<typeof AdaptiveGateSchema>;
+export type AdaptiveGateSettings = z.output<typeof AdaptiveGateSchema>;
+
 export const VadStreamOptionsSchema = z
   .object({
     /** Names the stream in logs (e.g. "pair_007 A->B"). */
@@ -25,9 +64,12 @@ export const VadStreamOptionsSchema = z
     /**
      * Chunks quieter than this (RMS, dBFS) skip the model and count as probability 0:
      * an idle or muted leg then costs no inference at all, and nothing that quiet is
-     * speech a listener could hear on a phone line. 0 disables the gate.
+     * speech a listener could hear on a phone line. 0 disables the gate (absolute and adaptive):
+     * every chunk goes to the model.
      */
     energyGateDbfs: z.number().min(-120).max(0).default(-60),
+    /** Above the absolute floor: skip chunks near the line's background (AdaptiveGateSchema). Omitted: the engine's. */
+    adaptiveGate: AdaptiveGateSchema.optional(),
   })
   .strict()
   .refine((o) => o.negThreshold === undefined || o.negThreshold < o.threshold, {
@@ -72,6 +114,8 @@ export const VadEngineOptionsSchema = z
      * up to batchWindowMs per turn (VAD decision p50 6.5 → 1.2–1.5 ms at 20 pairs).
      */
     urgentDecisions: z.boolean().default(true),
+    /** The adaptive gate of streams that do not set their own. */
+    adaptiveGate: AdaptiveGateSchema.default(AdaptiveGateSchema.parse({})),
     /** A model to use instead of loading Silero (tests, another runtime). The engine does not close it. */
     model: z.custom<VadModel>(isModel, { message: 'must have run() and close()' }).optional(),
   })

@@ -48,6 +48,11 @@ export class SpeechSegmenter {
     return this.#triggered && this.#confirmed;
   }
 
+  /** Whether a segment is open, reported or not: the next probabilities may start, confirm or end it. */
+  get active(): boolean {
+    return this.#triggered;
+  }
+
   /**
    * Whether the chunk [chunkStart, chunkEnd) could decide an event, given the right probability: confirm a
    * start, or complete the silence that ends a segment. The VAD engine runs such a chunk without waiting for

@@ -40,6 +40,10 @@ export interface VadEngineStats {
   /** Streams per model run. */
   meanBatchSize: number;
   skippedByGate: number;
+  /** Gated chunks that went to the model afterwards as a pre-roll (also in inferences). */
+  preRolled: number;
+  /** Gated chunks during an utterance's pending end the model also heard, for its state (also in skippedByGate and inferences). */
+  warmed: number;
   droppedChunks: number;
   /** Model runs that failed. */
   errors: number;
@@ -87,6 +91,8 @@ export class VadEngine {
     batches: 0,
     rows: 0,
     skippedByGate: 0,
+    preRolled: 0,
+    warmed: 0,
     droppedChunks: 0,
     errors: 0,
     answered: 0,
@@ -104,6 +110,8 @@ export class VadEngine {
       detach: (core) => this.#detach(core),
       countGated: () => void this.#stats.skippedByGate++,
       countDropped: () => void this.#stats.droppedChunks++,
+      countPreRolled: () => void this.#stats.preRolled++,
+      countWarmed: () => void this.#stats.warmed++,
     };
   }
 
@@ -124,6 +132,7 @@ export class VadEngine {
   openStream(options: VadStreamOptions = {}): VadStream {
     if (this.#closing) throw new InvalidStateError('VAD engine is closed');
     const settings = parseConfig(VadStreamOptionsSchema, options, 'vad.stream');
+    settings.adaptiveGate ??= this.#settings.adaptiveGate;
     const stream = new VadStream(settings.id ?? `vad-${this.#nextId++}`, settings, this.#host);
     this.#streams.set(streamCore(stream), stream);
     return stream;
@@ -140,6 +149,8 @@ export class VadEngine {
       batches: s.batches,
       meanBatchSize: s.batches === 0 ? 0 : s.rows / s.batches,
       skippedByGate: s.skippedByGate,
+      preRolled: s.preRolled,
+      warmed: s.warmed,
       droppedChunks: s.droppedChunks,
       errors: s.errors,
       queuedChunks,

@@ -6,7 +6,14 @@
  * drive the hysteresis (segmenter.ts), which emits utterance events.
  *
  * push() never waits and does O(frame) work: a copy, a sum of squares and, at
- * most once per 32 ms, moving a chunk into the queue. The queue is bounded;
+ * most once per 32 ms, the energy gate's verdict (energy-gate.ts) and moving a
+ * chunk into the queue. Chunks the gate calls silence are decided without the
+ * model. When the gate opens, the chunks just before it go to the model first
+ * (the pre-roll: the soft start of a word the gate did not hear is still the
+ * model's to find). Silence the gate decides while an utterance is still open
+ * (its end pending) is decided at once but still goes to the model for its
+ * recurrent state ("warmed"), so the state the model carries across a gap has
+ * heard the utterance end, as it would have without the gate. The queue is bounded;
  * when inference falls behind, the oldest chunks are dropped and counted. The
  * stream keeps its native rate (Silero runs 8 kHz and 16 kHz directly); a
  * change of rate restarts the model state while the timeline continues.
@@ -18,8 +25,9 @@ import { performance } from 'node:perf_hooks';
 import { InvalidStateError } from '../../common/errors.js';
 import { logger, type Logger } from '../../common/logger.js';
 import { TypedEmitter } from '../../common/typed-emitter.js';
+import { EnergyGate } from './energy-gate.js';
 import { VAD_STATE_SIZE, isVadSampleRate, vadGeometry, type VadGeometry, type VadSampleRate } from './model.js';
-import type { VadStreamSettings } from './options.js';
+import { AdaptiveGateSchema, type AdaptiveGateSettings, type VadStreamSettings } from './options.js';
 import { SpeechSegmenter, type SegmentEvent } from './segmenter.js';
 
 export interface VadSpeechStart {
@@ -65,6 +73,12 @@ export interface VadStreamStats {
   chunks: number;
   inferences: number;
   skippedByGate: number;
+  /** Chunks the gate had decided that went to the model afterwards, as a pre-roll (counted in inferences too). */
+  preRolled: number;
+  /** Chunks the gate decided during an utterance's end that the model then heard for its state only (counted in inferences too). */
+  warmed: number;
+  /** Model state restarts after a long gated gap (adaptiveGate.stateResetAfterMs). */
+  stateResets: number;
   droppedChunks: number;
   queuedChunks: number;
   /** Failed model runs this stream's chunk was part of. */
@@ -81,6 +95,20 @@ export interface QueuedChunk {
   start: number;
   /** Below the energy gate: decided as probability 0 without the model. */
   gated: boolean;
+  /** Under the absolute floor: nothing for a pre-roll to give the model. */
+  silent: boolean;
+  /** Its probability goes to the segmenter; false for a pre-roll chunk the gate already decided while it mattered. */
+  decide: boolean;
+  /** Zero the model state before this chunk (the first after a gap the model did not see). */
+  resetState: boolean;
+}
+
+/** A chunk the gate decided as silence, kept for a pre-roll. */
+interface GatedChunk {
+  input: Float32Array;
+  start: number;
+  /** Decided while the segmenter was idle (a no-op there): the model's answer may replace it. */
+  redecidable: boolean;
 }
 
 /** What a stream needs from its engine. */
@@ -91,6 +119,8 @@ export interface StreamHost {
   detach(core: StreamCore): void;
   countGated(): void;
   countDropped(): void;
+  countPreRolled(): void;
+  countWarmed(): void;
 }
 
 const log = logger('pipeline.vad');
@@ -154,8 +184,22 @@ export class StreamCore {
   readonly #emitEvent: (event: VadEvent) => void;
   readonly #emitError: (error: VadStreamError) => void;
   #segmenter: SpeechSegmenter;
-  /** Sum of squares (int16 scale) below which a chunk is gated, per sample; 0 = no gate. */
-  readonly #gateMeanSquare: number;
+  readonly #adaptive: AdaptiveGateSettings;
+  #gate: EnergyGate | null = null;
+  /** Chunks of pre-roll (0..maxQueuedChunks - 1). */
+  #preRoll = 0;
+  /** Gated chunks the model did not hear after which its state restarts; 0: never. */
+  #resetAfterChunks = 0;
+  /** Gated chunks of an utterance's pending end the model still hears (its state learns the speech stopped). */
+  #warmChunks = 0;
+  /** Warmed since the model last heard a chunk it decided. */
+  #warmRun = 0;
+  /** The last gated chunks already decided, oldest first (at most #preRoll); cleared when the model takes a chunk. */
+  #ring: GatedChunk[] = [];
+  /** Gated chunks since the last chunk that went to the model. */
+  #closedRun = 0;
+  /** The chunk in flight has a decision waiting on it (false for one the gate decided, run for the model state only). */
+  #inFlightDecides = true;
 
   status: VadStreamState = 'active';
   /** A chunk of this stream is in the batch being run. */
@@ -182,7 +226,7 @@ export class StreamCore {
   #baseMs = 0;
   #draining = false;
   #dropBurst = 0;
-  readonly #stats = { chunks: 0, inferences: 0, skippedByGate: 0, droppedChunks: 0, errors: 0, utterances: 0 };
+  readonly #stats = { chunks: 0, inferences: 0, skippedByGate: 0, preRolled: 0, warmed: 0, stateResets: 0, droppedChunks: 0, errors: 0, utterances: 0 };
 
   constructor(id: string, settings: VadStreamSettings, host: StreamHost, emitEvent: (e: VadEvent) => void, emitError: (e: VadStreamError) => void) {
     this.id = id;
@@ -191,8 +235,7 @@ export class StreamCore {
     this.#emitEvent = emitEvent;
     this.#emitError = emitError;
     this.#log = log.child({ stream: id });
-    const gateRms = settings.energyGateDbfs < 0 ? 32768 * 10 ** (settings.energyGateDbfs / 20) : 0;
-    this.#gateMeanSquare = gateRms * gateRms;
+    this.#adaptive = settings.adaptiveGate ?? AdaptiveGateSchema.parse({});
     // Segmenter positions are samples; it is rebuilt for the rate on the first push.
     this.#segmenter = new SpeechSegmenter(this.#segmenterSettings(16000));
   }
@@ -219,7 +262,7 @@ export class StreamCore {
   /** The next chunk for the model could decide a speech start or end (SpeechSegmenter.canDecide). */
   get decisive(): boolean {
     const head = this.#queue[0];
-    return head !== undefined && this.geometry !== null && !head.gated && this.#segmenter.canDecide(head.start, head.start + this.geometry.window);
+    return head !== undefined && this.geometry !== null && !head.gated && head.decide && this.#segmenter.canDecide(head.start, head.start + this.geometry.window);
   }
 
   push(pcm: Int16Array, samples: number, sampleRate: VadSampleRate): void {
@@ -261,6 +304,13 @@ export class StreamCore {
     const chunk = this.#queue.shift();
     if (!chunk) return null;
     this.inFlight = true;
+    this.#inFlightDecides = chunk.decide;
+    // The model moves past the gated chunks kept for a pre-roll: they can no longer precede its next input.
+    this.#clearRing();
+    if (chunk.resetState) {
+      this.modelState.fill(0);
+      this.#stats.stateResets++;
+    }
     return chunk;
   }
 
@@ -272,7 +322,10 @@ export class StreamCore {
     this.modelState.set(state.subarray((size + row) * 128, (size + row) * 128 + 128), 128);
     this.#stats.inferences++;
     this.#recycle(chunk);
-    this.#decide(probability, chunk.start);
+    if (chunk.decide) {
+      this.#warmRun = 0;
+      this.#decide(probability, chunk.start);
+    }
     this.#afterWork();
   }
 
@@ -290,6 +343,7 @@ export class StreamCore {
     this.status = 'error';
     this.#queue = [];
     this.#free = [];
+    this.#ring = [];
     this.#host.detach(this);
     this.#log.error({ err: message }, 'VAD model failed on this stream; detection stopped');
     this.#emitError({ type: 'error', message, detectedAt: performance.now() });
@@ -302,6 +356,7 @@ export class StreamCore {
     this.status = 'closed';
     this.#queue = [];
     this.#free = [];
+    this.#ring = [];
     this.#partial = null;
     if (wasActive) this.#host.detach(this);
     return true;
@@ -326,6 +381,9 @@ export class StreamCore {
     this.#segmenter = new SpeechSegmenter(this.#segmenterSettings(rate));
     this.modelState.fill(0);
     this.#free = [];
+    this.#ring = [];
+    this.#closedRun = 0;
+    this.#gate = this.#newGate(this.geometry);
     this.#partial = new Float32Array(this.geometry.input);
     this.#fill = 0;
     this.#sumSquares = 0;
@@ -345,10 +403,36 @@ export class StreamCore {
     };
   }
 
+  #newGate(g: VadGeometry): EnergyGate {
+    const s = this.#settings;
+    const a = this.#adaptive;
+    const chunkMs = (g.window * 1000) / (this.rate || 16000);
+    this.#preRoll = s.energyGateDbfs < 0 ? Math.min(Math.ceil(a.preRollMs / chunkMs), s.maxQueuedChunks - 1) : 0;
+    this.#resetAfterChunks = a.stateResetAfterMs > 0 ? Math.ceil(a.stateResetAfterMs / chunkMs) : 0;
+    this.#warmChunks = s.energyGateDbfs < 0 ? Math.ceil(a.warmMs / chunkMs) : 0;
+    return new EnergyGate({
+      absoluteDbfs: s.energyGateDbfs < 0 ? s.energyGateDbfs : null,
+      adaptive: a.enabled,
+      marginDb: a.marginDb,
+      hangoverChunks: Math.ceil(a.hangoverMs / chunkMs),
+      riseDbPerChunk: (a.floorRiseDbPerSec * chunkMs) / 1000,
+    });
+  }
+
+  /**
+   * The model's judgement is needed whatever the energy: an utterance (or its pending end) is open. Chunks
+   * not yet answered may open one; #drainGated asks again when the gate's chunk is decided, so a backlog
+   * does not hold the gate open (which would keep a stream that fell behind from ever catching up).
+   */
+  #busy(): boolean {
+    return this.#segmenter.active;
+  }
+
   #completeChunk(g: VadGeometry): void {
     const input = this.#partial!;
-    const gated = this.#gateMeanSquare > 0 && this.#sumSquares / g.window < this.#gateMeanSquare;
-    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated };
+    const verdict = this.#gate!.classify(this.#sumSquares / g.window, this.#busy());
+    const gated = verdict !== 'model';
+    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, silent: verdict === 'silent', decide: true, resetState: false };
     this.#stats.chunks++;
     this.#chunkStart += g.window;
     // The next chunk's context is this chunk's last `context` samples, as in the reference.
@@ -358,7 +442,9 @@ export class StreamCore {
     this.#fill = 0;
     this.#sumSquares = 0;
 
-    if (this.#queue.length >= this.#settings.maxQueuedChunks) {
+    if (gated) this.#closedRun++;
+    else if (this.#closedRun > 0) this.#preRollBefore(chunk);
+    while (this.#queue.length >= this.#settings.maxQueuedChunks) {
       const dropped = this.#queue.shift()!;
       this.#recycle(dropped);
       this.#stats.droppedChunks++;
@@ -404,11 +490,41 @@ export class StreamCore {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      while (this.status === 'active' && !this.inFlight && this.#queue[0]?.gated) {
-        const chunk = this.#queue.shift()!;
+      const generation = this.generation;
+      let i = 0;
+      // Decisions go in timeline order: not past a chunk whose answer is still to be decided.
+      while (this.status === 'active' && this.generation === generation && !(this.inFlight && this.#inFlightDecides) && i < this.#queue.length) {
+        const chunk = this.#queue[i]!;
+        if (!chunk.decide) {
+          i++; // decided already, waiting for the model to hear it
+          continue;
+        }
+        if (!chunk.gated) break;
+        if (this.#segmenter.active && !chunk.silent) {
+          // An utterance opened while this chunk waited: above the absolute floor, the model decides it.
+          chunk.gated = false;
+          this.#clearRing();
+          break;
+        }
         this.#stats.skippedByGate++;
         this.#host.countGated();
-        this.#recycle(chunk);
+        if (this.#segmenter.active && this.#warmRun < this.#warmChunks) {
+          // Decided now (an utterance's end is not kept waiting), but the model still hears it: its state
+          // must not carry an utterance across silence it never saw.
+          chunk.gated = false;
+          chunk.decide = false;
+          this.#stats.warmed++;
+          this.#warmRun++;
+          this.#host.countWarmed();
+          i++;
+        } else {
+          this.#queue.splice(i, 1);
+          if (chunk.silent) {
+            // Nothing under the absolute floor is worth a pre-roll, and older kept chunks no longer precede the next.
+            this.#recycle(chunk);
+            this.#clearRing();
+          } else this.#keep({ input: chunk.input, start: chunk.start, redecidable: !this.#segmenter.active });
+        }
         this.#decide(0, chunk.start);
       }
     } finally {
@@ -416,9 +532,60 @@ export class StreamCore {
     }
   }
 
+  /**
+   * The gate opened on `opening` after #closedRun gated chunks: the last #preRoll of them go to the
+   * model first, in order. Those still queued just change hands; those already decided come back from
+   * the ring (the model's answer replaces the gate's, which the idle segmenter ignored). A gap of
+   * stateResetAfterMs or more beyond the pre-roll restarts the model state at the first chunk it hears.
+   */
+  #preRollBefore(opening: QueuedChunk): void {
+    const q = this.#queue;
+    let first = q.length;
+    let taken = 0;
+    while (first > 0 && taken < this.#preRoll && q[first - 1]!.gated && !q[first - 1]!.silent) {
+      first--;
+      q[first]!.gated = false;
+      taken++;
+    }
+    // The decided ones came just before the queued run: every chunk left ahead of it in the queue is
+    // older (the ring empties whenever a chunk after them goes to the model).
+    if (taken < this.#preRoll && this.#ring.length > 0 && (first === q.length || !q[first]?.silent) && !(first > 0 && q[first - 1]!.silent)) {
+      const back = this.#ring.splice(Math.max(0, this.#ring.length - (this.#preRoll - taken)));
+      q.splice(first, 0, ...back.map((kept) => ({ input: kept.input, start: kept.start, gated: false, silent: false, decide: kept.redecidable, resetState: false })));
+      this.#stats.preRolled += back.length;
+      for (let i = 0; i < back.length; i++) this.#host.countPreRolled();
+      taken += back.length;
+    }
+    this.#clearRing();
+    if (this.#resetAfterChunks > 0 && this.#closedRun - taken >= this.#resetAfterChunks) {
+      const head = taken > 0 ? q[first]! : opening;
+      head.resetState = true;
+    }
+    this.#closedRun = 0;
+  }
+
+  /** Keeps a decided gated chunk for a pre-roll (the oldest beyond #preRoll is recycled). */
+  #keep(chunk: GatedChunk): void {
+    if (this.#preRoll === 0) {
+      this.#recycleInput(chunk.input);
+      return;
+    }
+    this.#ring.push(chunk);
+    if (this.#ring.length > this.#preRoll) this.#recycleInput(this.#ring.shift()!.input);
+  }
+
+  #clearRing(): void {
+    for (const kept of this.#ring) this.#recycleInput(kept.input);
+    this.#ring = [];
+  }
+
   #recycle(chunk: QueuedChunk): void {
-    if (this.geometry && chunk.input.length === this.geometry.input && this.#free.length < this.#settings.maxQueuedChunks + 2) {
-      this.#free.push(chunk.input);
+    this.#recycleInput(chunk.input);
+  }
+
+  #recycleInput(input: Float32Array): void {
+    if (this.geometry && input.length === this.geometry.input && this.#free.length < this.#settings.maxQueuedChunks + 2) {
+      this.#free.push(input);
     }
   }
 

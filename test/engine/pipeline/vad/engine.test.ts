@@ -134,7 +134,9 @@ describe('VadEngine scheduling', () => {
     const engine = await makeEngine(model);
     const silent = engine.openStream();
     const hum = engine.openStream(); // −70 dBFS: under the default −60 dBFS gate
-    const hiss = engine.openStream(); // −50 dBFS: over it
+    const hiss = engine.openStream({ adaptiveGate: { enabled: false } }); // −50 dBFS: over it
+    // The same hiss with the adaptive gate: once its level is learnt (the first chunk, then the 256 ms hangover), it is background.
+    const learnt = engine.openStream();
     const ungated = engine.openStream({ energyGateDbfs: 0 });
     const quiet = noise(16000, -70, 3);
     const audible = noise(16000, -50, 5);
@@ -142,14 +144,16 @@ describe('VadEngine scheduling', () => {
       pushMs(silent, 20, 16000, 0);
       pushMs(hum, 20, 16000, quiet.subarray(t * 16, (t + 20) * 16));
       pushMs(hiss, 20, 16000, audible.subarray(t * 16, (t + 20) * 16));
+      pushMs(learnt, 20, 16000, audible.subarray(t * 16, (t + 20) * 16));
       pushMs(ungated, 20, 16000, 0);
       await engineIdle(engine);
     }
     expect(silent.stats()).toMatchObject({ chunks: 31, skippedByGate: 31, inferences: 0 });
     expect(hum.stats()).toMatchObject({ chunks: 31, skippedByGate: 31, inferences: 0 });
     expect(hiss.stats()).toMatchObject({ chunks: 31, skippedByGate: 0, inferences: 31 });
+    expect(learnt.stats()).toMatchObject({ chunks: 31, skippedByGate: 22, inferences: 9 });
     expect(ungated.stats()).toMatchObject({ chunks: 31, skippedByGate: 0, inferences: 31 });
-    expect(engine.stats()).toMatchObject({ skippedByGate: 62, inferences: 62 });
+    expect(engine.stats()).toMatchObject({ skippedByGate: 84, inferences: 71 });
   });
 
   it('restarts the model state when a stream changes rate, ending the utterance there; the timeline continues', async () => {
@@ -333,5 +337,69 @@ describe('VadEngine under pressure and failure', () => {
     expect(errors).toEqual([]);
     expect(model.closed).toBe(false); // an injected model belongs to the caller
     expect(engine.stats()).toMatchObject({ openStreams: 0, inFlight: 0, errors: 1 });
+  });
+});
+
+/** FakeModel that also keeps the level of every row it was asked about, in order. */
+class LevelRecordingModel extends FakeModel {
+  readonly levels: number[] = [];
+  override async run(batch: Parameters<FakeModel['run']>[0]): ReturnType<FakeModel['run']> {
+    const width = batch.input.length / batch.size;
+    const context = width === 576 ? 64 : 32;
+    for (let r = 0; r < batch.size; r++) {
+      let acc = 0;
+      for (let i = context; i < width; i++) acc += Math.abs(batch.input[r * width + i]!);
+      this.levels.push(Math.round((acc / (width - context)) * 32768));
+    }
+    return super.run(batch);
+  }
+}
+
+describe('VadEngine energy gate: pre-roll and the model state', () => {
+  // The fake calls a row speech above 0.05 of full scale (1638).
+  const BACKGROUND = 1200; // −28.7 dBFS: not speech to the fake
+  const SOFT = 1800; // +3.5 dB: under the gate's 6 dB margin, yet speech to the fake
+  const CHUNK_MS = 32;
+
+  it('gives the model the chunks before the one that opened the gate, so a soft start is where the model alone puts it', async () => {
+    const model = new LevelRecordingModel();
+    const engine = await makeEngine(model);
+    const gated = engine.openStream();
+    const ungated = engine.openStream({ energyGateDbfs: 0 });
+    const logs = [record(gated), record(ungated)];
+    // 30 chunks of background, 2 soft, 16 loud, then background: all on the 32 ms grid (20 ms frames, 8 ms lcm).
+    const frames = (ms: number, value: number): number[] => Array.from({ length: ms / 4 }, () => value);
+    const timeline = [...frames(30 * CHUNK_MS, BACKGROUND), ...frames(2 * CHUNK_MS, SOFT), ...frames(16 * CHUNK_MS, LOUD), ...frames(40 * CHUNK_MS, BACKGROUND)];
+    // 4 ms pieces, pushed 5 at a time as 20 ms frames.
+    for (let i = 0; i < timeline.length; i += 5) {
+      const frame = new Int16Array(320);
+      for (let k = 0; k < 5; k++) frame.fill(timeline[i + k] ?? BACKGROUND, k * 64, (k + 1) * 64);
+      gated.push(frame, 320, 16000);
+      ungated.push(frame, 320, 16000);
+      await engineIdle(engine);
+    }
+    const [g, u] = logs.map(utterances);
+    expect(u).toHaveLength(1);
+    expect(u![0]!.startMs).toBe(30 * CHUNK_MS - 30);
+    expect(g).toEqual(u);
+    // The gate decided the soft chunks (and the one before) as silence, then handed them to the model as the pre-roll.
+    expect(gated.stats()).toMatchObject({ preRolled: 3, droppedChunks: 0 });
+    expect(gated.stats().inferences).toBeLessThan(ungated.stats().inferences);
+  });
+
+  it('decides the silence after an utterance at once, and lets the model hear its first warmMs (128 ms) for its state', async () => {
+    const model = new LevelRecordingModel();
+    const engine = await makeEngine(model);
+    const stream = engine.openStream({ minSilenceMs: 300 });
+    const events = record(stream);
+    await feedMs(engine, [stream], 640, 16000, [LOUD]);
+    const heardLoud = model.levels.length;
+    await feedMs(engine, [stream], 2000, 16000, [0]);
+    expect(utterances(events)).toHaveLength(1);
+    const stats = stream.stats();
+    // 300 ms of silence ends the utterance: its first 4 chunks went to the model too (for its state), nothing after.
+    expect(stats.warmed).toBe(4);
+    expect(model.levels.slice(heardLoud)).toEqual([0, 0, 0, 0]);
+    expect(stats.skippedByGate).toBe(stats.chunks - heardLoud);
   });
 });

@@ -59,7 +59,8 @@ describe('Silero VAD on real speech (espeak-ng), model in its worker thread', ()
       expect(stats).toMatchObject({ state: 'active', sampleRate: rate, droppedChunks: 0, errors: 0, utterances: 3, inSpeech: false, queuedChunks: 0 });
       expect(stats.audioMs).toBeCloseTo((program.audio.length * 1000) / rate, 6);
       expect(stats.chunks).toBe(Math.floor(program.audio.length / vadGeometry(rate).window));
-      expect(stats.inferences + stats.skippedByGate).toBe(stats.chunks);
+      // A pre-rolled or warmed chunk was decided by the gate, then heard by the model as well.
+      expect(stats.inferences + stats.skippedByGate).toBe(stats.chunks + stats.preRolled + stats.warmed);
       // The synthesized silence is digital zero: the gate decides it without the model.
       if (gate < 0) expect(stats.skippedByGate).toBeGreaterThan(stats.chunks / 3);
       else expect(stats.skippedByGate).toBe(0);
@@ -75,15 +76,23 @@ describe('Silero VAD on real speech (espeak-ng), model in its worker thread', ()
         tone: tone(rate * seconds, rate, 1000, -12),
       };
       const names = Object.keys(inputs) as Array<keyof typeof inputs>;
-      const streams = names.map((name) => engine.openStream({ id: name }));
+      // Only the absolute floor: everything but the silence goes to the model.
+      const modelOnly = names.map((name) => engine.openStream({ id: name, adaptiveGate: { enabled: false } }));
+      // The default adaptive gate learns each steady background and skips it.
+      const adaptive = names.map((name) => engine.openStream({ id: `${name}-adaptive` }));
+      const streams = [...modelOnly, ...adaptive];
       const logs = streams.map(record);
-      await feed(engine, streams, Object.values(inputs), rate);
-      const [silence, ...loud] = streams.map((s) => s.stats());
+      await feed(engine, streams, [...Object.values(inputs), ...Object.values(inputs)], rate);
+      const [silence, ...loud] = modelOnly.map((s) => s.stats());
+      const learnt = adaptive.map((s) => s.stats());
       for (const s of streams) s.close();
       for (const log of logs) expect(log).toEqual([]);
       expect(silence!.skippedByGate).toBe(silence!.chunks);
-      // Everything but the silence was above the gate: the model itself said "not speech".
+      // Everything but the silence was above the absolute floor: the model itself said "not speech".
       for (const s of loud) expect(s.inferences).toBe(s.chunks);
+      // With the adaptive gate the model hears each steady background's first chunk and the 256 ms hangover, nothing after.
+      expect(learnt[0]!.inferences).toBe(0);
+      for (const s of learnt.slice(1)) expect(s.inferences).toBeLessThanOrEqual(1 + 8);
     });
   });
 
