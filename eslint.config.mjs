@@ -32,4 +32,47 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  {
+    // The product never reaches into the tools (load generators, benchmarks, the Asterisk simulator, doubles).
+    files: ['common/src/**/*.ts', 'engine/src/**/*.ts', 'control/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/tools/**'], message: 'The product does not import tooling (tools/).' }] }],
+    },
+  },
+  {
+    // control/ uses the engine through its public door, engine/src/index.ts.
+    files: ['control/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/tools/**'], message: 'The product does not import tooling (tools/).' },
+            { group: ['**/engine/src/**', '!**/engine/src/index.js'], message: "Import the engine through engine/src/index.js, its public surface." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The engine does not know the control plane; common/ knows neither.
+    files: ['engine/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/tools/**'], message: 'The product does not import tooling (tools/).' },
+            { group: ['**/control/src/**'], message: 'The engine does not depend on the control plane.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['common/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/engine/**', '**/control/**', '**/tools/**'], message: 'common/ is shared by both halves and imports neither.' }] }],
+    },
+  },
 );

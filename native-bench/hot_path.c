@@ -8,7 +8,7 @@
  *   hot_path parse            one hex datagram per stdin line -> parse code per line
  *
  * The operations carry the same names as the tinybench tasks in
- * engine/src/bench/{rtp,codec,hot-path}.bench.ts and build the same inputs, so
+ * tools/bench/{rtp,codec,hot-path}.bench.ts and build the same inputs, so
  * run-native.ts can pair them up by name.
  */
 #define _GNU_SOURCE

@@ -1,7 +1,7 @@
 /*
  * loadgen: one core of `tandem loadtest`'s generator in C, the twin of
- * engine/src/loadtest/generator-core.ts (GeneratorCore) for the ulaw, alaw and
- * slin16 codecs. engine/src/loadtest/native-core.ts drives it; the protocol is
+ * tools/media-load/generator-core.ts (GeneratorCore) for the ulaw, alaw and
+ * slin16 codecs. tools/media-load/native-core.ts drives it; the protocol is
  * documented there and in handle_line() below.
  *
  * It plays Asterisk for a set of pairs: two connected UDP sockets per pair (leg

@@ -1,6 +1,6 @@
 /*
  * The pieces of the native load generator core (loadgen.c) that are not about
- * sockets: the histogram of engine/src/loadtest/histogram.ts (same bucket
+ * sockets: the histogram of tools/media-load/histogram.ts (same bucket
  * layout, so snapshots merge with result-merge.ts), the delay wheel of
  * delay-wheel.ts, the frame tag of frame-tag.ts, and a small JSON writer.
  */

@@ -1,8 +1,8 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { InvalidStateError, TimeoutError, errorMessage } from './common/errors.js';
-import { logger } from './common/logger.js';
-import { TypedEmitter } from './common/typed-emitter.js';
+import { InvalidStateError, TimeoutError, errorMessage } from '../../common/src/errors.js';
+import { logger } from '../../common/src/logger.js';
+import { TypedEmitter } from '../../common/src/typed-emitter.js';
 import { parseEngineConfig, type EngineConfig, type EngineConfigInput } from './config/engine-config.js';
 import type { RecordingSummary } from './pipeline/recording/pair-recorder.js';
 import type { Direction } from './pipeline/stage.js';

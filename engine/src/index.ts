@@ -18,3 +18,4 @@ export type {
   WebSocketPairResult,
 } from './worker/protocol.js';
 export * from './pipeline/index.js';
+export { DATAGRAM_IO_CHOICES, type DatagramIoChoice } from './transport/datagram/open-datagram-port.js';

@@ -1,4 +1,4 @@
-import { loggerTo, type Logger } from '../../engine/src/common/logger.js';
+import { loggerTo, type Logger } from '../../common/src/logger.js';
 
 export interface CapturedLog {
   /** Hand this to the component under test. */

@@ -1,4 +1,4 @@
-import { AsteriskSimulator, type EndpointConfig, type EventOrder, type SimulatorOptions } from '../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, type EndpointConfig, type EventOrder, type SimulatorOptions } from '../../tools/asterisk-simulator/ari/index.js';
 import type { CallConfigInput } from '../../control/src/calls/index.js';
 import { TandemNode } from '../../control/src/node/tandem-node.js';
 import type { TeardownReason } from '../../control/src/calls/index.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { EnvVarError, asEnvVarError } from '../../../engine/src/common/env-error.js';
-import { ConfigError } from '../../../engine/src/common/errors.js';
-import { parseConfig } from '../../../engine/src/common/parse-config.js';
+import { EnvVarError, asEnvVarError } from '../../../common/src/env-error.js';
+import { ConfigError } from '../../../common/src/errors.js';
+import { parseConfig } from '../../../common/src/parse-config.js';
 
 /**
  * How presence of a pair's EXT_B decides whether the pair is handed out (with AMI presence;
@@ -22,7 +22,7 @@ export type LegBPresencePolicy = (typeof LEG_B_PRESENCE_POLICIES)[number];
  * | baseExtension           | 7000                 | extension of side A of pair_001 |
  * | poolSize                | 100                  | number of pairs (1..100000) |
  * | leaseTtlMs              | 30000                | a lease not renewed for this long is free again |
- * | node                    | unset                | name of this node in the session table; `tandem start` defaults it to `<hostname>:<ARI app>` (stable across restarts, see node-identity.ts) |
+ * | node                    | unset                | name of this node in the lease table; `tandem start` defaults it to `<hostname>:<ARI app>` (stable across restarts, see node-identity.ts) |
  * | redisUrl                | unset                | `redis://…`; unset means the in-memory store |
  * | redisKeyPrefix          | `tandem:`            | every Redis key of the store starts with it |
  * | redisCommandTimeoutMs   | 2000                 | a Redis command rejects after this long |

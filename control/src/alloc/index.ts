@@ -4,7 +4,7 @@ export {
   PAIR_STATES,
   type AllocateRequest,
   type LeaseOwner,
-  type PairSession,
+  type PairLease,
   type PairState,
   type PairStore,
   type ReachabilityUpdate,

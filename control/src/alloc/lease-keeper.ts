@@ -1,7 +1,7 @@
-import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
-import type { AllocateRequest, PairSession, PairStore, ReleaseOptions } from './types.js';
+import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
+import type { AllocateRequest, PairLease, PairStore, ReleaseOptions } from './types.js';
 
 export interface LostLease {
   pairId: string;
@@ -55,16 +55,16 @@ export class LeaseKeeper extends TypedEmitter<LeaseKeeperEvents> {
   }
 
   /** Allocates a pair and keeps its lease alive until `release`. */
-  async allocate(req?: AllocateRequest): Promise<PairSession> {
+  async allocate(req?: AllocateRequest): Promise<PairLease> {
     this.#checkOpen();
-    const session = await this.#store.allocate(req);
+    const granted = await this.#store.allocate(req);
     if (this.#closed) {
       // Closed while allocating: give the pair back rather than leak it until expiry.
-      await this.#store.release(session.pairId, session.leaseToken).catch(() => false);
+      await this.#store.release(granted.pairId, granted.leaseToken).catch(() => false);
       throw new InvalidStateError('lease keeper closed during allocate');
     }
-    this.#held.set(session.pairId, session.leaseToken);
-    return session;
+    this.#held.set(granted.pairId, granted.leaseToken);
+    return granted;
   }
 
   /** Starts renewing a lease obtained elsewhere. */

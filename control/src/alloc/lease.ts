@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { PairPool } from './pool.js';
-import { LEASE_OWNERS, PAIR_STATES, type LeaseOwner, type PairSession, type PairState, type ReachabilityUpdate } from './types.js';
+import { LEASE_OWNERS, PAIR_STATES, type LeaseOwner, type PairLease, type PairState, type ReachabilityUpdate } from './types.js';
 
 /** What a store keeps per leased pair; extensions and id follow from the index. */
 export interface LeaseRecord {
@@ -18,7 +18,7 @@ export function newLeaseToken(): string {
   return randomBytes(16).toString('hex');
 }
 
-export function toSession(pool: PairPool, index: number, lease: LeaseRecord): PairSession {
+export function toPairLease(pool: PairPool, index: number, lease: LeaseRecord): PairLease {
   const { extA, extB } = pool.extensionsAt(index);
   return {
     pairId: pool.pairIdAt(index),

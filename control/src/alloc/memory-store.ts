@@ -1,9 +1,9 @@
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { PoolExhaustedError } from './errors.js';
-import { checkSettableState, checkToken, leaseOwnerOf, newLeaseToken, reachabilityIndexes, toSession, type LeaseRecord } from './lease.js';
+import { checkSettableState, checkToken, leaseOwnerOf, newLeaseToken, reachabilityIndexes, toPairLease, type LeaseRecord } from './lease.js';
 import { PairPool } from './pool.js';
-import type { AllocateRequest, PairSession, PairState, PairStore, ReachabilityUpdate, ReleaseOptions } from './types.js';
+import type { AllocateRequest, PairLease, PairState, PairStore, ReachabilityUpdate, ReleaseOptions } from './types.js';
 
 export interface MemoryPairStoreOptions {
   baseExtension?: number;
@@ -57,7 +57,7 @@ export class MemoryPairStore implements PairStore {
     return this.#closed;
   }
 
-  async allocate(req: AllocateRequest = {}): Promise<PairSession> {
+  async allocate(req: AllocateRequest = {}): Promise<PairLease> {
     this.#checkOpen();
     const owner = leaseOwnerOf(req.owner);
     const now = this.#now();
@@ -101,7 +101,7 @@ export class MemoryPairStore implements PairStore {
       expiresAtMs: now + this.leaseTtlMs,
     };
     this.#leases.set(chosen, lease);
-    return toSession(this.pool, chosen, lease);
+    return toPairLease(this.pool, chosen, lease);
   }
 
   async release(pairId: string, leaseToken: string, options: ReleaseOptions = {}): Promise<boolean> {
@@ -142,22 +142,22 @@ export class MemoryPairStore implements PairStore {
     return true;
   }
 
-  async get(pairId: string): Promise<PairSession | null> {
+  async get(pairId: string): Promise<PairLease | null> {
     this.#checkOpen();
     const index = this.pool.indexOf(pairId);
     const lease = this.#live(index, this.#now());
-    return lease === undefined ? null : toSession(this.pool, index, lease);
+    return lease === undefined ? null : toPairLease(this.pool, index, lease);
   }
 
-  async list(): Promise<PairSession[]> {
+  async list(): Promise<PairLease[]> {
     this.#checkOpen();
     const now = this.#now();
-    const sessions: PairSession[] = [];
+    const pairLeases: PairLease[] = [];
     for (const index of [...this.#leases.keys()].sort((a, b) => a - b)) {
       const lease = this.#live(index, now);
-      if (lease !== undefined) sessions.push(toSession(this.pool, index, lease));
+      if (lease !== undefined) pairLeases.push(toPairLease(this.pool, index, lease));
     }
-    return sessions;
+    return pairLeases;
   }
 
   async setEnabled(pairId: string, enabled: boolean): Promise<boolean> {

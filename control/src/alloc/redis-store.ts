@@ -1,11 +1,11 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError, InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { ConfigError, InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { PoolExhaustedError, StoreUnavailableError } from './errors.js';
-import { checkSettableState, checkToken, isLeaseOwner, isPairState, leaseOwnerOf, newLeaseToken, reachabilityIndexes, toSession, type LeaseRecord } from './lease.js';
+import { checkSettableState, checkToken, isLeaseOwner, isPairState, leaseOwnerOf, newLeaseToken, reachabilityIndexes, toPairLease, type LeaseRecord } from './lease.js';
 import { PairPool } from './pool.js';
 import { ALLOCATE_LUA, INIT_LUA, READ_LUA, RELEASE_LUA, RENEW_LUA, SET_ENABLED_LUA, SET_REACHABILITY_LUA, SET_STATE_LUA } from './redis-scripts.js';
-import type { AllocateRequest, PairSession, PairState, PairStore, ReachabilityUpdate, ReleaseOptions } from './types.js';
+import type { AllocateRequest, PairLease, PairState, PairStore, ReachabilityUpdate, ReleaseOptions } from './types.js';
 
 export interface RedisPairStoreOptions {
   /** `redis://host:port/db`; ignored when `client` is given. */
@@ -138,7 +138,7 @@ export class RedisPairStore implements PairStore {
     await this.#init();
   }
 
-  async allocate(req: AllocateRequest = {}): Promise<PairSession> {
+  async allocate(req: AllocateRequest = {}): Promise<PairLease> {
     const owner = leaseOwnerOf(req.owner);
     const token = newLeaseToken();
     const node = req.node ?? this.#node;
@@ -146,7 +146,7 @@ export class RedisPairStore implements PairStore {
     const reply = await this.#run('tandemPairAllocate', token, this.leaseTtlMs, node, callerId ?? '', callerId === null ? '0' : '1', owner);
     const [index, second, third] = asStrings(reply, 3, 'allocate');
     if (index === '-1') throw new PoolExhaustedError(this.pool.size, { leased: Number(second), unreachable: Number(third) });
-    return toSession(this.pool, Number(index), {
+    return toPairLease(this.pool, Number(index), {
       token,
       state: 'allocated',
       assignedAtMs: Number(second),
@@ -177,13 +177,13 @@ export class RedisPairStore implements PairStore {
     return (await this.#run('tandemPairSetState', index, leaseToken, state)) === 1;
   }
 
-  async get(pairId: string): Promise<PairSession | null> {
+  async get(pairId: string): Promise<PairLease | null> {
     const index = this.pool.indexOf(pairId);
     const rows = await this.#read(String(index));
     return rows[0] ?? null;
   }
 
-  async list(): Promise<PairSession[]> {
+  async list(): Promise<PairLease[]> {
     return this.#read('');
   }
 
@@ -217,19 +217,19 @@ export class RedisPairStore implements PairStore {
     this.#redis.off('error', this.#onError);
   }
 
-  async #read(index: string): Promise<PairSession[]> {
+  async #read(index: string): Promise<PairLease[]> {
     const reply = await this.#run('tandemPairRead', index);
     if (!Array.isArray(reply)) throw new StoreUnavailableError('unexpected reply from Redis to read');
-    const sessions: PairSession[] = [];
+    const pairLeases: PairLease[] = [];
     for (const row of reply) {
       const parsed = parseLeaseRow(row);
       if (parsed === null || parsed.index >= this.pool.size) {
         log.warn({ prefix: this.keyPrefix }, 'malformed lease row in Redis, skipped');
         continue;
       }
-      sessions.push(toSession(this.pool, parsed.index, parsed.lease));
+      pairLeases.push(toPairLease(this.pool, parsed.index, parsed.lease));
     }
-    return sessions.sort((a, b) => (a.pairId < b.pairId ? -1 : a.pairId > b.pairId ? 1 : 0));
+    return pairLeases.sort((a, b) => (a.pairId < b.pairId ? -1 : a.pairId > b.pairId ? 1 : 0));
   }
 
   /** Runs one script after initialisation; Redis failures become StoreUnavailableError. */

@@ -2,7 +2,7 @@ import type { PairPool } from './pool.js';
 
 /**
  * `allocated`: leased, call being set up; `active`: both legs bridged; `releasing`:
- * teardown in progress. `free` is never stored: a free pair simply has no session.
+ * teardown in progress. `free` is never stored: a free pair simply has no lease.
  */
 export type PairState = 'free' | 'allocated' | 'active' | 'releasing';
 
@@ -17,8 +17,8 @@ export type LeaseOwner = 'call' | 'api';
 
 export const LEASE_OWNERS: readonly LeaseOwner[] = ['call', 'api'];
 
-/** One row of the session table: a leased pair. */
-export interface PairSession {
+/** One row of the lease table: a leased pair. */
+export interface PairLease {
   pairId: string;
   extA: string;
   extB: string;
@@ -79,7 +79,7 @@ export interface PairStore {
    * unreachable; a suspect pair only when no other is free (the one suspected longest ago).
    * Throws PoolExhaustedError (code 'POOL_EXHAUSTED') when none can be handed out.
    */
-  allocate(req?: AllocateRequest): Promise<PairSession>;
+  allocate(req?: AllocateRequest): Promise<PairLease>;
   /**
    * Frees the pair only if `leaseToken` still matches (a stale holder cannot free a pair
    * since re-assigned). Returns false (and changes nothing) when the pair is held under
@@ -90,10 +90,10 @@ export interface PairStore {
   renew(pairId: string, leaseToken: string): Promise<boolean>;
   /** Changes the state of a held lease; false if the token does not match. `free` is not a state to set: release instead. */
   setState(pairId: string, leaseToken: string, state: PairState): Promise<boolean>;
-  /** The session of a leased pair, `null` when it is free. */
-  get(pairId: string): Promise<PairSession | null>;
-  /** The session table: every leased pair, in pair order. */
-  list(): Promise<PairSession[]>;
+  /** The lease of a pair, `null` when it is free. */
+  get(pairId: string): Promise<PairLease | null>;
+  /** The lease table: every leased pair, in pair order. */
+  list(): Promise<PairLease[]>;
   /**
    * Pairs whose extensions are disabled or missing in PJSIP realtime are never handed out. A held lease is kept until released.
    * Resolves true when this changed the pair's availability, false when it already was so.

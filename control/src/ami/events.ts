@@ -4,7 +4,7 @@ import type { AmiMessage } from './message.js';
 export const CONTACT_STATUSES = ['Created', 'Updated', 'Removed', 'Reachable', 'Unreachable', 'NonQualified', 'Unknown'] as const;
 export type ContactStatusValue = (typeof CONTACT_STATUSES)[number];
 
-/** `DeviceStateChange` `State` values (FACTS.md, AMI section). */
+/** `DeviceStateChange` `State` values (docs/asterisk-facts.md, AMI and presence). */
 export const DEVICE_STATES = ['UNKNOWN', 'NOT_INUSE', 'INUSE', 'BUSY', 'INVALID', 'UNAVAILABLE', 'RINGING', 'RINGINUSE', 'ONHOLD'] as const;
 export type DeviceStateValue = (typeof DEVICE_STATES)[number];
 

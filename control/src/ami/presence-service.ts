@@ -1,4 +1,4 @@
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
 import type { PresenceStore } from '../realtime/presence-store.js';
 import { AmiConnection, type AmiConnectionOptions } from './connection.js';
 import { PresenceTracker } from './presence.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidStateError, TimeoutError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError, TimeoutError } from '../../../common/src/errors.js';
 import type { PresenceChange } from '../realtime/presence-store.js';
 
 /** Where presence changes go besides the in-process emitter. */

@@ -1,4 +1,4 @@
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import { AmiActionError } from './errors.js';
 import type { AmiActionOptions, AmiActionResult } from './connection.js';
 import type { AmiField } from './message.js';
@@ -34,7 +34,7 @@ const DEFAULT_CACHES: Record<SorceryObjectType, string> = {
 /**
  * Expires one object from a sorcery memory cache over AMI
  * (`SorceryMemoryCacheExpireObject`), so a database write is live without a
- * reload (FACTS.md). An object that is not in the cache answers "could not be
+ * reload (docs/asterisk-facts.md). An object that is not in the cache answers "could not be
  * expired" (res_sorcery_memory_cache.c: remove_from_cache fails): nothing stale
  * is cached then, so that counts as success. Every other error rejects.
  */

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 
 /**
  * The IP address in a SIP contact URI, or null when there is none (a host name,
- * or not a sip:/sips: URI). `ContactStatus` carries no IP field (FACTS.md), so
+ * or not a sip:/sips: URI). `ContactStatus` carries no IP field (docs/asterisk-facts.md), so
  * this is where presence gets `last_registered_ip` from.
  *
  * Handles `sip:7000@127.0.0.1:5086`, `sips:`, URI and header params

@@ -1,10 +1,11 @@
 import ariClient from 'ari-client';
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger, type Logger } from '../../../engine/src/common/logger.js';
-import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger, type Logger } from '../../../common/src/logger.js';
+import { redactUrlPassword } from '../../../common/src/redact-url.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { AriClient, AriConnectionEvents, ExternalMediaParams, OriginateParams } from './client.js';
-import { AriError, codeForStatus, fetchFailure, type AriErrorCode } from './errors.js';
+import { AriError, codeForStatus, fetchFailure } from './errors.js';
+import { parseWith, plain } from './ari-responses.js';
 import { AriEventParseError, parseAriEvent } from './events.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { AriRest, type AriMethod } from './rest.js';
@@ -48,53 +49,9 @@ interface RawAri {
   removeAllListeners(): void;
 }
 
+export { classifyAriFailure } from './ari-responses.js';
+
 const connectRaw = ariClient.connect.bind(ariClient) as (url: string, user: string, pass: string) => Promise<RawAri>;
-
-/**
- * ari-client (the user's choice) loses the HTTP status of a failed request: it
- * rejects with `new Error(<response body>)` (lib/client.js, swaggerError). The
- * body texts Asterisk sends are stable (observed/FINDINGS.md §5), so the code
- * is recovered from them here, in one place.
- */
-export function classifyAriFailure(err: unknown): { code: AriErrorCode; status: number | null; message: string } {
-  const text = errorMessage(err);
-  let message = text;
-  try {
-    const body = JSON.parse(text) as { message?: unknown; error?: unknown };
-    if (typeof body.message === 'string') message = body.message;
-    else if (typeof body.error === 'string') message = body.error;
-  } catch {
-    // Not a response body: a transport error.
-  }
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND)$/.test(code)) {
-    return { code: 'UNAVAILABLE', status: null, message };
-  }
-  if (/not found/i.test(message)) return { code: 'NOT_FOUND', status: 404, message };
-  if (/already exists/i.test(message)) return { code: 'CONFLICT', status: 409, message };
-  if (/authentication required/i.test(message)) return { code: 'UNAUTHORIZED', status: 401, message };
-  if (/(must be|cannot be empty|is required|invalid)/i.test(message)) return { code: 'BAD_REQUEST', status: 400, message };
-  if (/allocation failed|internal error|unable to/i.test(message)) return { code: 'SERVER_ERROR', status: 500, message };
-  return { code: 'SERVER_ERROR', status: null, message };
-}
-
-/** ari-client's resource objects carry a back-reference to the client; keep only data. */
-function plain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(plain);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (key.startsWith('_') || typeof field === 'function') continue;
-    out[key] = field;
-  }
-  return out;
-}
-
-function parseWith<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { message: string } } }, value: unknown, operation: string): T {
-  const result = schema.safeParse(plain(value));
-  if (!result.success) throw new AriError('BAD_RESPONSE', `unexpected response shape: ${result.error.message}`, null, operation);
-  return result.data;
-}
 
 /**
  * AriClient over ari-client. Adds what it lacks: a deadline per request, a

@@ -1,4 +1,4 @@
-import type { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import type { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { AriEvent } from './events.js';
 import type { AriApplication, AriBridge, AriChannel } from './models.js';
 

@@ -1,7 +1,7 @@
 /**
  * Bounds concurrent ARI requests. Asterisk's HTTP server serves at most
  * `sessionlimit` connections (http.conf, default 100; the event WebSocket holds
- * one) and simply stalls beyond it (FACTS.md), so hundreds of call setups must
+ * one) and simply stalls beyond it (docs/asterisk-facts.md), so hundreds of call setups must
  * queue here instead of there.
  */
 export class ConcurrencyLimiter {

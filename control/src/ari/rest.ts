@@ -1,6 +1,6 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { errorMessage } from '../../../engine/src/common/errors.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import { AriError, codeForStatus } from './errors.js';
 
 export type AriMethod = 'GET' | 'POST' | 'DELETE';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { parseConfig } from '../../../engine/src/common/parse-config.js';
-import { PairTranslationSchema } from '../../../engine/src/pipeline/translation/config.js';
+import { parseConfig } from '../../../common/src/parse-config.js';
+import { PairTranslationSchema } from '../../../engine/src/index.js';
 
 export const callConfigSchema = z
   .object({

@@ -1,8 +1,8 @@
-import type { PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
-import type { Logger } from '../../../engine/src/common/logger.js';
-import { errorMessage } from '../../../engine/src/common/errors.js';
+import type { PairTranslation } from '../../../engine/src/index.js';
+import type { Logger } from '../../../common/src/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import type { OpenPairResult } from '../../../engine/src/index.js';
-import type { PairSession } from '../alloc/index.js';
+import type { PairLease } from '../alloc/index.js';
 import { AriError, type AriClient, type AriEvent } from '../ari/index.js';
 import type { CallConfig } from './call-config.js';
 import { CallFacts, type EndedCall } from './call-facts.js';
@@ -42,7 +42,7 @@ export interface CallPairDeps {
   ari: AriClient;
   engine: MediaEnginePort;
   config: CallConfig;
-  lease: PairSession;
+  lease: PairLease;
   callerChannelId: string;
   callerId: string | null;
   /** When the caller's StasisStart arrived: the call's start in its record (default: now). */
@@ -301,7 +301,7 @@ export class CallPair {
     this.facts.answered();
     if (this.#answerTimer) clearTimeout(this.#answerTimer);
     // Bridges may still be on their way: join once they exist (the StasisStart of
-    // leg B can beat the originate response, FACTS.md).
+    // leg B can beat the originate response, docs/asterisk-facts.md).
     if (this.#bridgesReady) void this.#joinLegB();
   }
 

@@ -1,6 +1,6 @@
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import type { Logger } from '../../../engine/src/common/logger.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import type { Logger } from '../../../common/src/logger.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { AriClient } from '../ari/index.js';
 import type { PairLeftovers, TeardownReason } from './call-pair.js';
 

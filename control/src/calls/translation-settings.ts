@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { EnvVarError, asEnvVarError, envIssueError } from '../../../engine/src/common/env-error.js';
-import { ConfigError } from '../../../engine/src/common/errors.js';
-import { parsePairTranslation, type PairTranslation } from '../../../engine/src/pipeline/translation/config.js';
+import { EnvVarError, asEnvVarError, envIssueError } from '../../../common/src/env-error.js';
+import { ConfigError } from '../../../common/src/errors.js';
+import { parsePairTranslation, type PairTranslation } from '../../../engine/src/index.js';
 
 /**
  * Where a node's translation settings come from: the environment gives the

@@ -14,11 +14,12 @@ const ASSET_NAME = /^[a-z0-9][a-z0-9-]*\.(js|css|svg)$/;
 
 /**
  * Where `npm run build` puts the front-end (dist/console-web): found from the
- * sources (control/src/console) and from the build (dist/control/src/console).
- * Null when it was never built.
+ * sources (control/src/console), from the product's build (dist/control/src/console)
+ * and from the tools' build (dist-tools/control/src/console, which runs the product's
+ * front-end). Null when it was never built.
  */
 export function consoleAssetsDir(): string | null {
-  for (const relative of ['../../../dist/console-web/', '../../../console-web/']) {
+  for (const relative of ['../../../dist/console-web/', '../../../console-web/', '../../../../dist/console-web/']) {
     const dir = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(join(dir, 'main.js'))) return dir;
   }

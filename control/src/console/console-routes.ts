@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { LogLimiter } from '../../../engine/src/common/log-limiter.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { LogLimiter } from '../../../common/src/log-limiter.js';
+import { logger } from '../../../common/src/logger.js';
 import type { PairStore } from '../alloc/index.js';
 import { acceptAlternativeCredential, PUBLIC_ROUTE } from '../http/auth.js';
 import { ApiError } from '../http/errors.js';
 import type { PresenceFeed } from '../http/presence-routes.js';
 import { sseStreams, type SseSend } from '../http/sse.js';
-import type { Direction } from '../../../engine/src/pipeline/stage.js';
-import type { DirectionEvent } from '../../../engine/src/pipeline/translation/translating-stage.js';
+import type { Direction } from '../../../engine/src/index.js';
+import type { DirectionEvent } from '../../../engine/src/index.js';
 import type { EngineSampler } from '../metrics/engine-sampler.js';
 import type { PresenceChange, PresenceStore } from '../realtime/presence-store.js';
 import type { TranscriptRecord } from '../transcripts/schema.js';

@@ -36,7 +36,7 @@ export interface TimelineEntry {
   what: string;
 }
 
-/** What the console reads from the pair_session app (PairSessionApp is one). */
+/** What the console reads from the pair_session app (CallApp is one). */
 export interface LiveCallsApp {
   pairs(): CallPair[];
   pair(pairId: string): CallPair | undefined;

@@ -1,13 +1,13 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { ConfigError, InvalidStateError } from '../../../engine/src/common/errors.js';
-import { logger, type Logger } from '../../../engine/src/common/logger.js';
+import { ConfigError, InvalidStateError } from '../../../common/src/errors.js';
+import { logger, type Logger } from '../../../common/src/logger.js';
 import type { PairStore } from '../alloc/index.js';
 import { bearerAuth, registerBearerAuth, type BearerAuth } from './auth.js';
 import { ApiError, errorBodySchema, errorHandler } from './errors.js';
 import { registerHealthRoutes } from './health-routes.js';
-import { grantedSessionSchema, publicSessionSchema, registerPairRoutes } from './pairs-routes.js';
+import { grantedLeaseSchema, publicLeaseSchema, registerPairRoutes } from './pairs-routes.js';
 
 export interface ControlApiOptions {
   store: PairStore;
@@ -86,8 +86,8 @@ export function createControlApi(options: ControlApiOptions): ControlApi {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
   app.addSchema(errorBodySchema);
-  app.addSchema(publicSessionSchema);
-  app.addSchema(grantedSessionSchema);
+  app.addSchema(publicLeaseSchema);
+  app.addSchema(grantedLeaseSchema);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}` });

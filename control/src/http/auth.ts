@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { LogLimiter } from '../../../engine/src/common/log-limiter.js';
-import type { Logger } from '../../../engine/src/common/logger.js';
+import { LogLimiter } from '../../../common/src/log-limiter.js';
+import type { Logger } from '../../../common/src/logger.js';
 import { ApiError } from './errors.js';
 
 declare module 'fastify' {

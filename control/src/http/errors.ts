@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import type { Logger } from '../../../engine/src/common/logger.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import type { Logger } from '../../../common/src/logger.js';
 import { PoolExhaustedError, StoreUnavailableError } from '../alloc/index.js';
 
 /** The one error body of the API: a stable `code` to branch on and a human message. */

@@ -1,5 +1,5 @@
 export { createControlApi, type ControlApi, type ControlApiOptions, type ListenAddress } from './api.js';
-export { registerPairRoutes, publicSessionSchema, grantedSessionSchema, type PairRoutesOptions } from './pairs-routes.js';
+export { registerPairRoutes, publicLeaseSchema, grantedLeaseSchema, type PairRoutesOptions } from './pairs-routes.js';
 export { registerHealthRoutes } from './health-routes.js';
 export { registerBearerAuth, PUBLIC_ROUTE } from './auth.js';
 export { ApiError, errorBodySchema, errorHandler, toApiError, type ApiErrorBody } from './errors.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { PairSession, PairStore } from '../alloc/index.js';
+import type { PairLease, PairStore } from '../alloc/index.js';
 import { ApiError } from './errors.js';
 
-const sessionProperties = {
+const leaseProperties = {
   pairId: { type: 'string' },
   extA: { type: 'string' },
   extB: { type: 'string' },
@@ -14,20 +14,20 @@ const sessionProperties = {
   leaseExpiresAt: { type: 'string' },
 } as const;
 
-/** A session as GET shows it: the lease token is a capability and stays with its holder. */
-export const publicSessionSchema = {
-  $id: 'PairSession',
+/** A lease as GET shows it: the lease token is a capability and stays with its holder. */
+export const publicLeaseSchema = {
+  $id: 'PairLease',
   type: 'object',
-  required: Object.keys(sessionProperties),
-  properties: sessionProperties,
+  required: Object.keys(leaseProperties),
+  properties: leaseProperties,
 } as const;
 
-/** What POST returns: the session plus the lease token needed to renew and release it. */
-export const grantedSessionSchema = {
-  $id: 'GrantedPairSession',
+/** What POST returns: the lease plus the lease token needed to renew and release it. */
+export const grantedLeaseSchema = {
+  $id: 'GrantedPairLease',
   type: 'object',
-  required: [...Object.keys(sessionProperties), 'leaseToken'],
-  properties: { ...sessionProperties, leaseToken: { type: 'string' } },
+  required: [...Object.keys(leaseProperties), 'leaseToken'],
+  properties: { ...leaseProperties, leaseToken: { type: 'string' } },
 } as const;
 
 const pairIdParams = {
@@ -90,29 +90,29 @@ export function registerPairRoutes(app: FastifyInstance, { store }: PairRoutesOp
           additionalProperties: false,
           properties: { callerId: { type: ['string', 'null'], maxLength: 128 } },
         },
-        response: { 201: { $ref: 'GrantedPairSession#' }, 503: errorRef },
+        response: { 201: { $ref: 'GrantedPairLease#' }, 503: errorRef },
       },
     },
     async (request, reply) => {
       // An API lease is its client's to renew and release: reconciliation never reclaims it.
-      const session: PairSession = await store.allocate({ callerId: request.body?.callerId ?? null, owner: 'api' });
-      return reply.code(201).send(session);
+      const lease: PairLease = await store.allocate({ callerId: request.body?.callerId ?? null, owner: 'api' });
+      return reply.code(201).send(lease);
     },
   );
 
-  app.get('/v1/pairs', { schema: { response: { 200: { type: 'object', required: ['pairs'], properties: { pairs: { type: 'array', items: { $ref: 'PairSession#' } } } } } } }, async () => ({
+  app.get('/v1/pairs', { schema: { response: { 200: { type: 'object', required: ['pairs'], properties: { pairs: { type: 'array', items: { $ref: 'PairLease#' } } } } } } }, async () => ({
     pairs: await store.list(),
   }));
 
   app.get<{ Params: PairParams }>(
     '/v1/pairs/:pairId',
-    { schema: { params: pairIdParams, response: { 200: { $ref: 'PairSession#' }, 404: errorRef } } },
+    { schema: { params: pairIdParams, response: { 200: { $ref: 'PairLease#' }, 404: errorRef } } },
     async (request) => {
       const { pairId } = request.params;
       checkPairId(pairId);
-      const session = await store.get(pairId);
-      if (session === null) throw new ApiError(404, 'PAIR_FREE', `${pairId} is not allocated`);
-      return session;
+      const lease = await store.get(pairId);
+      if (lease === null) throw new ApiError(404, 'PAIR_FREE', `${pairId} is not allocated`);
+      return lease;
     },
   );
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { PresenceChange, PresenceStore } from '../realtime/presence-store.js';
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { ApiError } from './errors.js';
 import { sseStreams } from './sse.js';
 

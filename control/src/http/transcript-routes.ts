@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import type { PairPool } from '../alloc/index.js';
 import { pgErrorCode } from '../realtime/errors.js';
 import { CallIdSchema, PAIR_ID_PATTERN, encodeTranscript, type TranscriptRecord } from '../transcripts/schema.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError } from '../../../engine/src/common/errors.js';
-import type { Direction } from '../../../engine/src/pipeline/stage.js';
-import type { PairTranslationInput } from '../../../engine/src/pipeline/translation/config.js';
-import { EngineError } from '../../../engine/src/session/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
+import type { Direction } from '../../../engine/src/index.js';
+import type { PairTranslationInput } from '../../../engine/src/index.js';
+import { EngineError } from '../../../engine/src/index.js';
 import { ApiError } from './errors.js';
 
 /** The part of the media engine these routes drive. */

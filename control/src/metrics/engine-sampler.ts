@@ -1,4 +1,4 @@
-import type { EngineStats } from '../../../engine/src/engine.js';
+import type { EngineStats } from '../../../engine/src/index.js';
 
 /** What the sampler reads (MediaEngine is one). */
 export interface EngineStatsSource {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { errorMessage } from '../../../engine/src/common/errors.js';
+import { errorMessage } from '../../../common/src/errors.js';
 import { PUBLIC_ROUTE } from '../http/auth.js';
 import type { NodeMetrics } from './node-metrics.js';
 

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger, type Logger } from '../../../engine/src/common/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger, type Logger } from '../../../common/src/logger.js';
 import type { PairStore } from '../alloc/index.js';
 import { readyPairExtensions } from '../realtime/pairs.js';
 

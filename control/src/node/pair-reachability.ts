@@ -1,6 +1,6 @@
-import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { LegBPresencePolicy, PairStore } from '../alloc/index.js';
 import type { AmiConnectionEvents } from '../ami/connection.js';
 import type { PresenceTrackerEvents } from '../ami/presence.js';

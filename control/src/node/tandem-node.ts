@@ -1,10 +1,10 @@
-import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
-import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
+import { ConfigError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import { redactUrlPassword } from '../../../common/src/redact-url.js';
 import { MediaEngine, type EngineConfigInput } from '../../../engine/src/index.js';
 import { createPairStore, parsePairStoreSettings, type PairStore, type PairStoreConfig } from '../alloc/index.js';
 import { AriClientAdapter, type AriClient } from '../ari/index.js';
-import { mediaUrlFromAriUrl, PairSessionApp, parseCallConfig, type CallConfigInput } from '../calls/index.js';
+import { mediaUrlFromAriUrl, CallApp, parseCallConfig, type CallConfigInput } from '../calls/index.js';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
@@ -57,7 +57,7 @@ export class TandemNode {
   readonly engine: MediaEngine;
   readonly store: PairStore;
   readonly ari: AriClient;
-  readonly app: PairSessionApp;
+  readonly app: CallApp;
   readonly api: ControlApi | null;
   readonly apiAddress: ListenAddress | null;
   readonly presence: AmiPresenceService | null;
@@ -81,7 +81,7 @@ export class TandemNode {
     engine: MediaEngine;
     store: PairStore;
     ari: AriClient;
-    app: PairSessionApp;
+    app: CallApp;
     api: ControlApi | null;
     apiAddress: ListenAddress | null;
     presence: AmiPresenceService | null;
@@ -174,7 +174,7 @@ export class TandemNode {
       // Closed after the app (whose teardowns still add records) and before the pool (its last writes).
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
       closers.push(() => records.close());
-      const app = new PairSessionApp({ ari, engine, store, config: calls, node });
+      const app = new CallApp({ ari, engine, store, config: calls, node });
       closers.push(() => app.close());
       const sampler = new EngineSampler(engine);
       const metrics = new NodeMetrics({

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import { ConfigError, errorMessage } from '../../../engine/src/common/errors.js';
-import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
+import { ConfigError, errorMessage } from '../../../common/src/errors.js';
+import { redactUrlPassword } from '../../../common/src/redact-url.js';
 import { createPgPool, DEFAULT_DATABASE_URL } from './db.js';
 import { RealtimeError, pgErrorCode } from './errors.js';
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Pool } from 'pg';
-import { ConfigError } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { ConfigError } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 
 const log = logger('realtime.db');
 

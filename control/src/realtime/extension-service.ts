@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { expireExtensions, noopCacheExpirer, type CacheExpirer } from './cache-expirer.js';
 import { pgErrorCode, RealtimeError } from './errors.js';
 import {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import { RealtimeError } from './errors.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Pool } from 'pg';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import { expireExtensions, noopCacheExpirer, type CacheExpirer } from './cache-expirer.js';
 import { withTransaction } from './db.js';
 import { RealtimeError } from './errors.js';

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
 
 /** Codec names Asterisk accepts in `allow=` that Tandem lets operators choose. */
 export const KNOWN_CODECS = [

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import { expireExtensions, type CacheExpirer } from './cache-expirer.js';
 import { withTransaction } from './db.js';
 import { resolveRealtimeSettings, type RealtimeSettings } from './policy.js';

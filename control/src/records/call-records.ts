@@ -1,5 +1,5 @@
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger, type Logger } from '../../../engine/src/common/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger, type Logger } from '../../../common/src/logger.js';
 import { pgErrorCode } from '../realtime/errors.js';
 import type { CallRecord } from './call-record.js';
 import type { CallRecordQuery } from './call-record-query.js';

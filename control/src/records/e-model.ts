@@ -11,7 +11,7 @@
  * packet loss Ppl, and the one-way delay (T = Ta, Tr = 2T, as G.107 advises
  * when nothing is known about the echo path). See estimateCallQuality().
  */
-import type { CodecName } from '../../../engine/src/codec/codec.js';
+import type { CodecName } from '../../../engine/src/index.js';
 
 /** The E-model's inputs, by their G.107 names (levels in dB, delays in ms, Ppl in %). */
 export interface EModelParameters {

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import type { CodecName } from '../../../engine/src/index.js';
 import type { HangupBy, TeardownReason } from '../calls/index.js';
 import { pgErrorCode } from '../realtime/errors.js';

@@ -1,7 +1,7 @@
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { LogLimiter } from '../../../engine/src/common/log-limiter.js';
-import type { Logger } from '../../../engine/src/common/logger.js';
-import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { LogLimiter } from '../../../common/src/log-limiter.js';
+import type { Logger } from '../../../common/src/logger.js';
+import { redactUrlPassword } from '../../../common/src/redact-url.js';
 
 /** The events of an ioredis client this watches. */
 export interface RedisLinkEvents {

@@ -1,4 +1,4 @@
-import type { Logger } from '../../../engine/src/common/logger.js';
+import type { Logger } from '../../../common/src/logger.js';
 
 /**
  * Counts dropped items by reason and says so in the log, at most once per

@@ -1,6 +1,6 @@
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { RedisPublisherClient } from '../ami/publisher.js';
 import { DropCounter } from './drop-counter.js';
 import { encodeTranscript, parseTranscript, transcriptsChannel, type TranscriptInput, type TranscriptRecord } from './schema.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
+import type { TranscriptEvent } from '../../../engine/src/index.js';
 
 /**
  * The one validation of a transcript event. Events come from engine workers and

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
-import { InvalidStateError, errorMessage } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
-import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
+import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import type { TranscriptEvent } from '../../../engine/src/index.js';
 import { DropCounter } from './drop-counter.js';
 import { parseTranscript, type TranscriptInput, type TranscriptRecord } from './schema.js';
 

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { errorMessage } from '../../../engine/src/common/errors.js';
-import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { redactUrlPassword } from '../../../common/src/redact-url.js';
 import { AmiConnection, endpointVisible, isDialable, listContacts, type AmiConnectionOptions } from '../ami/index.js';
 import { fetchFailure } from '../ari/errors.js';
 import { findInconsistencies } from '../realtime/sync.js';

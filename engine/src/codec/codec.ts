@@ -46,7 +46,7 @@ function defineCodec(
 }
 
 // Payload types: ulaw 0 and alaw 8 are RFC 3551 static types; slin16 118 was observed
-// (observed/s5_slin16). For 8 kHz slin, Asterisk's main/rtp_engine.c ast_rtp_engine_init()
+// (test/data/rtp/s5_slin16.golden.json). For 8 kHz slin, Asterisk's main/rtp_engine.c ast_rtp_engine_init()
 // (asterisk/asterisk, a recent version that also has slin12..slin192 and VP9) registers
 //   add_static_payload(10, ast_format_slin, 0); /* 2 channels */
 //   add_static_payload(11, ast_format_slin, 0); /* 1 channel */
@@ -81,8 +81,8 @@ export function isCodecName(value: unknown): value is CodecName {
 }
 
 /**
- * Byte order of the linear formats on the wire: big-endian on RTP (RFC 3551, observed/s5_slin16),
- * little-endian (host order) on chan_websocket's media WebSocket (FACTS.md). G.711 has no byte order.
+ * Byte order of the linear formats on the wire: big-endian on RTP (RFC 3551, test/data/rtp/s5_slin16.golden.json),
+ * little-endian (host order) on chan_websocket's media WebSocket (docs/asterisk-facts.md). G.711 has no byte order.
  */
 export type SampleByteOrder = 'big' | 'little';
 

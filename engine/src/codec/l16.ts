@@ -1,7 +1,7 @@
 /**
  * L16: signed 16-bit linear PCM in network byte order (big-endian, RFC 3551
  * §4.5.11), which is how Asterisk puts `slin` / `slin16` on RTP (observed for
- * slin16: a 440 Hz tone decodes cleanly only as big-endian, observed/s5_slin16).
+ * slin16: a 440 Hz tone decodes cleanly only as big-endian, test/data/rtp/s5_slin16.golden.json).
  * Byte-wise on purpose: a DataView per packet would allocate, and a native
  * Int16Array view over the payload would be little-endian and need alignment.
  */
@@ -47,7 +47,7 @@ export function encodeL16(src: Int16Array, count: number, dst: Uint8Array, dstOf
 
 /**
  * Little-endian L16 (host order on x86/ARM): how chan_websocket carries `slin` / `slin16`
- * (FACTS.md "Observed with Tandem": a 440 Hz tone decodes as such only little-endian).
+ * (docs/asterisk-facts.md, WebSocket media: a 440 Hz tone decodes as such only little-endian).
  * Same contract as decodeL16.
  */
 export function decodeL16LE(src: Uint8Array, srcOffset: number, length: number, dst: Int16Array): number {

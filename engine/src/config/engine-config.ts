@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parseConfig } from '../common/parse-config.js';
+import { parseConfig } from '../../../common/src/parse-config.js';
 import { RecordingConfigSchema } from '../pipeline/recording/pair-recorder.js';
 import { AdaptiveGateSchema } from '../pipeline/vad/options.js';
 
@@ -77,7 +77,7 @@ export const engineConfigSchema = z.object({
    * process's other threads keep theirs). Below 0 they preempt whatever else
    * runs on the box, so ticks leave on time under load: at 500 pairs beside
    * the load generator, p99 pacing jitter 2.9 ms at 0 and 1.3–1.7 ms at -5
-   * (README). Needs CAP_SYS_NICE; without it the workers run at the process's
+   * (docs/design-notes.md, Worker priority). Needs CAP_SYS_NICE; without it the workers run at the process's
    * priority and say so in the log and in stats.
    */
   workerNice: z.number().int().min(-20).max(19).default(-5),

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { ConfigError } from '../common/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
 import type { DatagramIo } from '../transport/datagram/datagram-port.js';
 import { resolveDatagramIo } from '../transport/datagram/open-datagram-port.js';
 import type { EngineConfig } from './engine-config.js';

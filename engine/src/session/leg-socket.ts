@@ -42,7 +42,7 @@ const SEND_RING = 4;
 /**
  * A leg's own node:dgram socket. Once its peer is known the socket is
  * connected, so the kernel drops datagrams from anyone else and `send` needs
- * no address (the cheapest dgram path, PERF-FACTS.md).
+ * no address (the cheapest dgram path, docs/benchmarks.md).
  */
 export class DgramLegSocket implements LegSocket {
   readonly local: UdpEndpoint;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { InvalidStateError, errorMessage } from '../common/errors.js';
-import type { Logger } from '../common/logger.js';
-import { TypedEmitter } from '../common/typed-emitter.js';
+import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import type { Logger } from '../../../common/src/logger.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { Codec } from '../codec/index.js';
 import { JitterBuffer } from '../jitter/index.js';
 import { RtpPacketView, RtpPacketizer } from '../rtp/index.js';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { WebSocket, type RawData } from 'ws';
-import { errorMessage } from '../common/errors.js';
-import type { Logger } from '../common/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import type { Logger } from '../../../common/src/logger.js';
 import type { Codec } from '../codec/index.js';
 import { JitterBuffer, type JitterPacket } from '../jitter/index.js';
 import type { LegName, LegStats, MediaStartInfo, UdpEndpoint, WebSocketDropReason, WebSocketLegCounters } from '../worker/protocol.js';

@@ -1,5 +1,5 @@
-import { InvalidStateError } from '../common/errors.js';
-import type { Logger } from '../common/logger.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import type { Logger } from '../../../common/src/logger.js';
 import { EngineError } from '../session/errors.js';
 import type { LegReceiver, LegSocket } from '../session/leg-socket.js';
 import type { UdpEndpoint } from '../worker/protocol.js';

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { InvalidStateError, TimeoutError } from '../common/errors.js';
+import { InvalidStateError, TimeoutError } from '../../../common/src/errors.js';
 import { EngineError, type EngineErrorCode } from '../session/errors.js';
 import type { ShardErrorPayload, ShardMessage, ShardNotification, ShardRequestBody } from './protocol.js';
 

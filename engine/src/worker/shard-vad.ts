@@ -1,5 +1,5 @@
-import { errorMessage } from '../common/errors.js';
-import type { Logger } from '../common/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import type { Logger } from '../../../common/src/logger.js';
 import type { VadSettings } from '../pipeline/translation/config.js';
 import type { VadOpener } from '../pipeline/translation/translating-stage.js';
 import { VadEngine, type VadEngineOptions, type VadEngineStats } from '../pipeline/vad/index.js';

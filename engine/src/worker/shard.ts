@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { getHeapStatistics } from 'node:v8';
 import { threadId, type MessagePort } from 'node:worker_threads';
-import { errorMessage } from '../common/errors.js';
-import { logger } from '../common/logger.js';
+import { errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { getCodec } from '../codec/index.js';
 import { identityStageFactory } from '../pipeline/identity-stage.js';
 import type { Direction } from '../pipeline/stage.js';
@@ -11,7 +11,7 @@ import { PairTranslator, type PairTranslatorOptions } from '../pipeline/translat
 import { ShardVad } from './shard-vad.js';
 import { PairRecorder } from '../pipeline/recording/pair-recorder.js';
 import { EngineError } from '../session/errors.js';
-import { PairSession } from '../session/pair-session.js';
+import { MediaPair } from '../session/media-pair.js';
 import { DgramLegSocket, type LegSocket } from '../session/leg-socket.js';
 import { RtpLeg } from '../session/rtp-leg.js';
 import { WebSocketLeg } from '../session/websocket-leg.js';
@@ -66,7 +66,7 @@ export class Shard {
   readonly #config: EngineConfig;
   readonly #ports: PortAllocator;
   readonly #scheduler: PlayoutScheduler;
-  readonly #pairs = new Map<string, PairSession>();
+  readonly #pairs = new Map<string, MediaPair>();
   readonly #translators = new Map<string, PairTranslator>();
   readonly #notify: (notification: ShardNotification) => void;
   readonly #vad: ShardVad;
@@ -127,7 +127,7 @@ export class Shard {
     let socketB: LegSocket | null = null;
     let recorder: PairRecorder | null = null;
     let legs: MediaLeg[] = [];
-    let session: PairSession;
+    let session: MediaPair;
     try {
       const transport = request.transport ?? 'rtp';
       // chan_websocket carries slin little-endian; RTP carries it big-endian.
@@ -184,7 +184,7 @@ export class Shard {
         translation === null
           ? null
           : this.#newTranslator(pairId, codec.sampleRate, vad, translation);
-      session = new PairSession({
+      session = new MediaPair({
         pairId,
         extA: request.extA,
         extB: request.extB,
@@ -405,7 +405,7 @@ export class Shard {
   };
 
   /** A pair's counters, with its translation's settings summary and stage counters when it is translated. */
-  #pairStats(session: PairSession): PairStats {
+  #pairStats(session: MediaPair): PairStats {
     const stats = session.stats();
     const translator = this.#translators.get(session.pairId);
     const translation = translator?.translation;
@@ -420,7 +420,7 @@ export class Shard {
     return stats;
   }
 
-  #require(pairId: string): PairSession {
+  #require(pairId: string): MediaPair {
     const session = this.#pairs.get(pairId);
     if (!session) throw new EngineError('UNKNOWN_PAIR', `no open pair ${pairId} on shard ${this.index}`);
     return session;

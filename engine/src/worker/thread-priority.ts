@@ -1,5 +1,5 @@
 import { getPriority, setPriority } from 'node:os';
-import { errorMessage } from '../common/errors.js';
+import { errorMessage } from '../../../common/src/errors.js';
 
 /** What a worker thread asked for and what it runs at; `error` says why they differ. */
 export interface ThreadPriority {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
 import { PoolExhaustedError, type PairStore } from '../../../control/src/alloc/index.js';
 
 export interface StoreUnderTest {
@@ -310,7 +310,7 @@ export function pairStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.setState('pair_002', a.leaseToken, 'active')).toBe(false);
     });
 
-    it('list returns the session table in pair order; get returns one or null', async () => {
+    it('list returns the lease table in pair order; get returns one or null', async () => {
       const { store } = await open(5);
       const sessions = [];
       for (let i = 0; i < 4; i++) sessions.push(await store.allocate({ callerId: `c${i}` }));

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
 import { LeaseKeeper, MemoryPairStore, RedisPairStore, type LostLease, type PairStore } from '../../../control/src/alloc/index.js';
 import { REDIS_URL, deletePrefix, sleep, testPrefix } from './redis-helpers.js';
 import { TcpProxy } from './tcp-proxy.js';

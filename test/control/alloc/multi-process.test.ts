@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { RedisPairStore, type PairSession } from '../../../control/src/alloc/index.js';
+import { RedisPairStore, type PairLease } from '../../../control/src/alloc/index.js';
 import { REDIS_URL, deletePrefix, sleep, testPrefix } from './redis-helpers.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -163,7 +163,7 @@ describe('several processes on one Redis', () => {
     const ttl = 2000;
     const child = spawnTs('hold-worker.ts', [prefix, String(ttl), '2']);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const held = JSON.parse(await firstLine(child)) as PairSession;
+    const held = JSON.parse(await firstLine(child)) as PairLease;
     expect(held.pairId).toBe('pair_001');
     const store = new RedisPairStore({ redisUrl: REDIS_URL, keyPrefix: prefix, poolSize: 2, leaseTtlMs: ttl });
     try {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
 import { RedisPairStore } from '../../../control/src/alloc/index.js';
 import { registerPairsCommand } from '../../../control/src/cli/commands/pairs.js';
 import { REDIS_URL, deletePrefix, testPrefix } from './redis-helpers.js';

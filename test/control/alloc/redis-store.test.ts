@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, InvalidStateError } from '../../../engine/src/common/errors.js';
+import { ConfigError, InvalidStateError } from '../../../common/src/errors.js';
 import { RedisPairStore, StoreUnavailableError } from '../../../control/src/alloc/index.js';
 import { pairStoreContract } from './contract.js';
 import { REDIS_URL, closedPort, deletePrefix, keysUnder, sleep, testPrefix } from './redis-helpers.js';

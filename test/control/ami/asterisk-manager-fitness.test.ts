@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmiConnection, parseAmiEvent, parseAmiMessage, type AmiEvent } from '../../../control/src/ami/index.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
 import { waitFor } from './support.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, InvalidStateError, TimeoutError } from '../../../engine/src/common/errors.js';
+import { ConfigError, InvalidStateError, TimeoutError } from '../../../common/src/errors.js';
 import {
   AmiActionError,
   AmiAuthError,
@@ -12,7 +12,7 @@ import {
   type AmiConnectionOptions,
   type AmiEvent,
 } from '../../../control/src/ami/index.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
 import { nextEvent, waitFor } from './support.js';
 
 const cleanups: Array<() => Promise<void>> = [];

@@ -15,8 +15,8 @@ import {
   type PresenceAmiSource,
 } from '../../../control/src/ami/index.js';
 import type { PresenceChange } from '../../../control/src/realtime/presence-store.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import { MemoryPresenceStore, nextEvent, recordedMessages, waitFor } from './support.js';
 
 const cleanups: Array<() => Promise<void>> = [];

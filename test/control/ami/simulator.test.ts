@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
 import { parseAmiMessage } from '../../../control/src/ami/index.js';
-import { AmiSimulator, AMI_BANNER } from '../../../control/src/simulator/ami/index.js';
+import { AmiSimulator, AMI_BANNER } from '../../../tools/asterisk-simulator/ami/index.js';
 import { findRecorded, keysOf, RawAmiClient } from './support.js';
 
 const rec = (first: string, actionId?: string): string => findRecorded('s7_ami', first, actionId).raw as string;

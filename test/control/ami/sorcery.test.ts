@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AmiActionError, AmiConnection, SorceryCacheExpirer, amiCommand, endpointVisible, type AmiActionSender } from '../../../control/src/ami/index.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

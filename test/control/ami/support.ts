@@ -3,7 +3,7 @@ import { createConnection, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AmiFramer } from '../../../control/src/ami/framer.js';
-import type { EventMap, TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import type { EventMap, TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { ExtensionStatus, PresenceChange, PresenceStore, PresenceUpdate } from '../../../control/src/realtime/presence-store.js';
 
 const DATA = join(dirname(fileURLToPath(import.meta.url)), '../../data/ami');

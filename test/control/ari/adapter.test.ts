@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AriClientAdapter, AriError, classifyAriFailure, parseAriEvent } from '../../../control/src/ari/index.js';
-import { AsteriskSimulator } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/ari/index.js';
 import { captureLog } from '../../support/capture-log.js';
 import { closedPort } from '../../support/ports.js';
 import { waitFor } from '../../support/rtp-peer.js';

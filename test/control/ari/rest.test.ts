@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AriError } from '../../../control/src/ari/index.js';
 import { AriRest } from '../../../control/src/ari/rest.js';
-import { AsteriskSimulator } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/ari/index.js';
 
 let sim: AsteriskSimulator;
 let silent: Server;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { tone, type EndpointConfig } from '../../../control/src/simulator/ari/index.js';
+import { tone, type EndpointConfig } from '../../../tools/asterisk-simulator/ari/index.js';
 import { expectAllReleased, startHarness, type Harness } from '../../support/control-harness.js';
 import { sleep, waitFor } from '../../support/rtp-peer.js';
 import { seededRandom } from '../../support/random.js';

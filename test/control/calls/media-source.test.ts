@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { tone } from '../../../control/src/simulator/ari/index.js';
+import { tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import type { LegStats } from '../../../engine/src/index.js';
 import { startHarness, type Harness } from '../../support/control-harness.js';
 import { sleep, waitFor } from '../../support/rtp-peer.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { dominantFrequency, rms, tone } from '../../../control/src/simulator/ari/index.js';
+import { dominantFrequency, rms, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { expectAllReleased, startHarness, type Harness } from '../../support/control-harness.js';
 import { sleep, waitFor } from '../../support/rtp-peer.js';
 
@@ -45,7 +45,7 @@ describe('pair_session against the Asterisk simulator', () => {
     expect(channels.get('chan_pair_001_B')?.vars).toMatchObject({ PAIR_ID: 'pair_001', SRC_EXT: '7001' });
     expect(channels.get('em_pair_001_A')?.vars).toMatchObject({ PAIR_ID: 'pair_001', SRC_EXT: '7000' });
     expect(channels.get('em_pair_001_B')?.vars).toMatchObject({ PAIR_ID: 'pair_001', SRC_EXT: '7001' });
-    // Isolation comes from the two bridges, not from muting (FACTS.md: mute in cuts the capture).
+    // Isolation comes from the two bridges, not from muting (docs/asterisk-facts.md: mute in cuts the capture).
     expect([...channels.values()].some((c) => c.muteIn)).toBe(false);
 
     // Let audio flow, then check what each phone heard through the engine.

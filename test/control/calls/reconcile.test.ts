@@ -4,9 +4,9 @@ import { EventEmitter } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryPairStore } from '../../../control/src/alloc/index.js';
 import { AriClientAdapter } from '../../../control/src/ari/index.js';
-import { PairSessionApp, parseCallConfig, type MediaEnginePort, type ReconcileReport } from '../../../control/src/calls/index.js';
+import { CallApp, parseCallConfig, type MediaEnginePort, type ReconcileReport } from '../../../control/src/calls/index.js';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
-import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { freePortRange } from '../../support/ports.js';
 
@@ -119,7 +119,7 @@ describe('reconciliation and leases the API granted', () => {
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'test-secret' });
     const store = new MemoryPairStore({ poolSize: 4, node: 'this-node', leaseTtlMs: 600_000 });
     const ari = await AriClientAdapter.connect({ url: sim.ariUrl, username: 'tandem', password: 'test-secret', app: 'pair_session' });
-    const app = new PairSessionApp({ ari, engine: idleEngine(), store, config: parseCallConfig({}), node: 'this-node', reconcileIntervalMs: 20 });
+    const app = new CallApp({ ari, engine: idleEngine(), store, config: parseCallConfig({}), node: 'this-node', reconcileIntervalMs: 20 });
     try {
       const apiLease = await store.allocate({ owner: 'api' });
       const otherNodeCall = await store.allocate({ owner: 'call', node: 'other-node' });

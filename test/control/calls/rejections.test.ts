@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { tone } from '../../../control/src/simulator/ari/index.js';
+import { tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { expectAllReleased, startHarness, type Harness } from '../../support/control-harness.js';
 import { waitFor } from '../../support/rtp-peer.js';
 
 /** Every line the control plane logs in this file, parsed: the real pino, into an array. */
 const captured = vi.hoisted(() => ({ lines: [] as Array<Record<string, unknown>> }));
-vi.mock('../../../engine/src/common/logger.js', async () => {
+vi.mock('../../../common/src/logger.js', async () => {
   const { pino } = await import('pino');
   const root = pino({ level: 'info', base: null }, { write: (line: string) => void captured.lines.push(JSON.parse(line) as Record<string, unknown>) });
   return {

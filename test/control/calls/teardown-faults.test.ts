@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PairLeftovers } from '../../../control/src/calls/index.js';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
-import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 
 /**

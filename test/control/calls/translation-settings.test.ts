@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
 import { languagesFromStasisArgs, pairTranslationFor, translationFromEnv } from '../../../control/src/calls/translation-settings.js';
 
 describe('translation settings', () => {

@@ -6,11 +6,11 @@
  * configuration that would leave calls silent on a real Asterisk refused at start.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
 import { parseCallConfig } from '../../../control/src/calls/index.js';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
-import { dominantFrequency, rms, tone, type AudioSource, type HeardChunk } from '../../../control/src/simulator/ari/index.js';
-import { ReferenceService } from '../../../engine/src/pipeline/streaming/index.js';
+import { dominantFrequency, rms, tone, type AudioSource, type HeardChunk } from '../../../tools/asterisk-simulator/ari/index.js';
+import { ReferenceService } from '../../../tools/reference-service/reference-service.js';
 import { synthesizeSpeechSamples } from '../../../engine/src/pipeline/streaming/espeak.js';
 import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
 import { expectAllReleased, startHarness, type Harness } from '../../support/control-harness.js';

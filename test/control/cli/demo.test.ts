@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runProductDemo } from '../../../control/src/demo/product-demo.js';
+import { runProductDemo } from '../../../tools/demo/product-demo.js';
 
 /**
  * `npm start` (tandem demo): the product behind the Asterisk simulator, with

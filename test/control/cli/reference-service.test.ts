@@ -5,7 +5,7 @@ import { WebSocket } from 'ws';
 import { encodeClientMessage, parseServiceMessage, type ServiceMessage } from '../../../engine/src/pipeline/streaming/protocol.js';
 import { waitFor } from '../../support/rtp-peer.js';
 
-const cli = fileURLToPath(new URL('../../../control/src/cli/main.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../../../tools/cli/main.ts', import.meta.url));
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'reference-service', ...args], {

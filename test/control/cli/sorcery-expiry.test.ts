@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withCacheExpirer } from '../../../control/src/cli/commands/cache-expirer-from-env.js';
 import { ExtensionService } from '../../../control/src/realtime/index.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
 
 let db: TestDb;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
 import { pairStoreSettingsFromEnv } from '../../../control/src/alloc/index.js';
 import { translationFromEnv } from '../../../control/src/calls/translation-settings.js';
 import { readStartEnv } from '../../../control/src/cli/commands/start.js';

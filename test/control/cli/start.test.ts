@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { closedPort, freePortRange } from '../../support/ports.js';
 
 /** `--ports` for a free range of its own (test/support/ports.ts). */
@@ -11,7 +11,7 @@ async function freePorts(size = 100): Promise<string> {
 }
 import { waitFor } from '../../support/rtp-peer.js';
 
-const cli = fileURLToPath(new URL('../../../control/src/cli/main.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../../../tools/cli/main.ts', import.meta.url));
 
 interface TandemProcess {
   output: () => string;

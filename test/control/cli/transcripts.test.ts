@@ -10,7 +10,7 @@ import { transcriptEvent } from '../transcripts/support.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { runCli, type CliRun } from '../../support/run-cli.js';
 
-const cli = fileURLToPath(new URL('../../../control/src/cli/main.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../../../tools/cli/main.ts', import.meta.url));
 
 function run(args: string[]): Promise<CliRun> {
   return runCli(registerTranscriptsCommand, args);

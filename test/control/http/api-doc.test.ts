@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
-import { AsteriskSimulator } from '../../../control/src/simulator/ari/index.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/ari/index.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
 import { freePortRange } from '../../support/ports.js';
 

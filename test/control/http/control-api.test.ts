@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, InvalidStateError } from '../../../engine/src/common/errors.js';
+import { ConfigError, InvalidStateError } from '../../../common/src/errors.js';
 import { MemoryPairStore, RedisPairStore, type PairStore } from '../../../control/src/alloc/index.js';
 import { createControlApi, PUBLIC_ROUTE, type ControlApi, type ListenAddress } from '../../../control/src/http/index.js';
 import { closedPort } from '../alloc/redis-helpers.js';
@@ -169,7 +169,7 @@ describe('control API', () => {
     expect((await call(address, 'GET', '/v1/pairs', { headers: AUTH })).body).toEqual({ pairs: [] });
   });
 
-  it('GET /v1/pairs and /v1/pairs/:pairId show the session table without lease tokens', async () => {
+  it('GET /v1/pairs and /v1/pairs/:pairId show the lease table without lease tokens', async () => {
     const { address, store } = await start(new MemoryPairStore({ poolSize: 3 }));
     const a = await store.allocate({ callerId: 'alice' });
     await store.setState(a.pairId, a.leaseToken, 'active');

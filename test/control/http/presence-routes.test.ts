@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import { MemoryPairStore } from '../../../control/src/alloc/index.js';
 import { createControlApi, registerPresenceRoutes, type ControlApi } from '../../../control/src/http/index.js';
 import type { ExtensionStatus, PresenceChange, PresenceStore, PresenceUpdate } from '../../../control/src/realtime/presence-store.js';

@@ -1,8 +1,8 @@
 import { createServer, request, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { AriServerMeter, type ServedRequest } from '../../../control/src/loadtest/index.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { AriServerMeter, type ServedRequest } from '../../../tools/call-load/index.js';
 
 const servers: Server[] = [];
 const agents: Agent[] = [];

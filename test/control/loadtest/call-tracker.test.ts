@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallTracker } from '../../../control/src/loadtest/index.js';
+import { CallTracker } from '../../../tools/call-load/index.js';
 
 /** A fake clock and fake phones: the tracker's rules without sockets or timers. */
 function setup(setupTimeoutMs = 1000): { tracker: CallTracker; heard: Set<string>; clock: { t: number } } {

@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { cpus } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { countUdpSockets, machineBusyPct, processCpu, readMachineTimes, readProcessTimes } from '../../../control/src/loadtest/index.js';
+import { countUdpSockets, machineBusyPct, processCpu, readMachineTimes, readProcessTimes } from '../../../tools/call-load/index.js';
 
 const sockets: Socket[] = [];
 afterEach(() => {

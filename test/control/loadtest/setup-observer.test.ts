@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SetupObserver, classifyAriRequest, type ServedRequest } from '../../../control/src/loadtest/index.js';
+import { SetupObserver, classifyAriRequest, type ServedRequest } from '../../../tools/call-load/index.js';
 
 const served = (method: string, url: string, startedAt: number, finishedAt = startedAt + 1, status = method === 'DELETE' || url.includes('addChannel') || url.includes('/variable') ? 204 : 200): ServedRequest => ({
   method,

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../engine/src/common/errors.js';
-import { parseViaAriConfig, registerViaAriOptions, viaAriOptionsFromFlags, type ViaAriFlags } from '../../../control/src/loadtest/index.js';
+import { ConfigError } from '../../../common/src/errors.js';
+import { parseViaAriConfig, registerViaAriOptions, viaAriOptionsFromFlags, type ViaAriFlags } from '../../../tools/call-load/index.js';
 
 describe('via-ARI settings', () => {
   it('derives concurrency, pool and the ARI bound from rate, hold and sessionlimit', () => {

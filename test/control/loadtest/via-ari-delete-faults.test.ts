@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../engine/src/common/errors.js';
-import { parseViaAriConfig, registerViaAriOptions, runViaAriLoadTest, viaAriOptionsFromFlags, type ViaAriFlags, type ViaAriReport } from '../../../control/src/loadtest/index.js';
+import { ConfigError } from '../../../common/src/errors.js';
+import { parseViaAriConfig, registerViaAriOptions, runViaAriLoadTest, viaAriOptionsFromFlags, type ViaAriFlags, type ViaAriReport } from '../../../tools/call-load/index.js';
 import { REDIS_URL } from '../alloc/redis-helpers.js';
 import { freePortRange } from '../../support/ports.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runViaAriLoadTest, SETUP_STEPS } from '../../../control/src/loadtest/index.js';
+import { runViaAriLoadTest, SETUP_STEPS } from '../../../tools/call-load/index.js';
 import { keysUnder, REDIS_URL } from '../alloc/redis-helpers.js';
 import { freePortRange } from '../../support/ports.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runViaAriLoadTest, type ViaAriReport } from '../../../control/src/loadtest/index.js';
+import { runViaAriLoadTest, type ViaAriReport } from '../../../tools/call-load/index.js';
 import { freePortRange } from '../../support/ports.js';
 
 /** Nothing a call created is left: channels, bridges, leases, pairs, engine pairs and sockets. */

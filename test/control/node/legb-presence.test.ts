@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { provisionPairs } from '../../../control/src/realtime/index.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
-import { AsteriskSimulator, tone, type EndpointConfig } from '../../../control/src/simulator/ari/index.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
+import { AsteriskSimulator, tone, type EndpointConfig } from '../../../tools/asterisk-simulator/ari/index.js';
 import type { TeardownReason } from '../../../control/src/calls/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { nextEvent } from '../ami/support.js';

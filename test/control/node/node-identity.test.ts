@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import { defaultNodeName, NodeIdentityClaim, NodeIdentityInUseError } from '../../../control/src/node/node-identity.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../alloc/redis-helpers.js';
 

@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { RedisPairStore } from '../../../control/src/alloc/index.js';
 import { defaultNodeName, NodeIdentityInUseError } from '../../../control/src/node/node-identity.js';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
-import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../alloc/redis-helpers.js';
 import { freePortRange } from '../../support/ports.js';
 
-const cli = fileURLToPath(new URL('../../../control/src/cli/main.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../../../tools/cli/main.ts', import.meta.url));
 const answering = { behaviour: 'answer' as const, answerAfterMs: 20, audio: tone(880) };
 // Long leases: whatever is freed below was freed by reconciliation, not by a TTL running out.
 const LEASE_TTL_MS = 600_000;

@@ -3,8 +3,8 @@ import { MemoryPairStore, type PairStore } from '../../../control/src/alloc/inde
 import { AmiConnection, PresenceTracker, type AmiConnectionEvents, type PresenceTrackerEvents } from '../../../control/src/ami/index.js';
 import { PairReachabilitySync, legBReachable, type PairReachabilitySyncOptions } from '../../../control/src/node/pair-reachability.js';
 import type { ExtensionStatus } from '../../../control/src/realtime/presence-store.js';
-import { AmiSimulator } from '../../../control/src/simulator/ami/index.js';
-import { TypedEmitter } from '../../../engine/src/common/typed-emitter.js';
+import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
+import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import { MemoryPresenceStore, nextEvent } from '../ami/support.js';
 
 const cleanups: Array<() => Promise<void>> = [];

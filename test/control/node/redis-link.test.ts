@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { logRedisLink } from '../../../control/src/redis/link-log.js';
-import { AsteriskSimulator } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/ari/index.js';
 import { captureLog } from '../../support/capture-log.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { deletePrefix, testPrefix } from '../alloc/redis-helpers.js';

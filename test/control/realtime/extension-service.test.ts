@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { CacheExpirer, SorceryObjectType } from '../../../control/src/realtime/cache-expirer.js';
 import { RealtimeError, type RealtimeErrorCode } from '../../../control/src/realtime/errors.js';
 import { ExtensionService } from '../../../control/src/realtime/extension-service.js';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
 import { findInconsistencies } from '../../../control/src/realtime/sync.js';
 import { countRows, expectedPs, psRows, useTestDb } from './pg-test-db.js';
 

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PgPresenceStore } from '../../../control/src/realtime/presence-store.js';
 import { ExtensionService } from '../../../control/src/realtime/extension-service.js';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
 import { psRows, useTestDb } from './pg-test-db.js';
 
 describe('PgPresenceStore', () => {

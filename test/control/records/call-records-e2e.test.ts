@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator, tone, type EndpointConfig } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, tone, type EndpointConfig } from '../../../tools/asterisk-simulator/ari/index.js';
 import { TandemNode, type TandemNodeOptions } from '../../../control/src/node/tandem-node.js';
 import { estimateCallQuality, type CallRecord } from '../../../control/src/records/index.js';
 import { expectAllReleased, type Harness } from '../../support/control-harness.js';

@@ -4,7 +4,7 @@ import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { createPgPool } from '../../../control/src/realtime/db.js';
 import { provisionPairs } from '../../../control/src/realtime/index.js';
 import { PgCallRecordStore, type CallRecord, type CallRecordSource } from '../../../control/src/records/index.js';
-import { AsteriskSimulator, tone } from '../../../control/src/simulator/ari/index.js';
+import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { closedPort } from '../alloc/redis-helpers.js';
 import { TcpProxy } from '../alloc/tcp-proxy.js';
 import { createTestDb, useTestDb, type TestDb } from '../realtime/pg-test-db.js';

@@ -4,7 +4,7 @@
  * pair setup and teardown.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator } from '../../../control/src/simulator/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/index.js';
 import { ariClient, sleep, type AriClient } from './helpers.js';
 
 let sim: AsteriskSimulator | undefined;

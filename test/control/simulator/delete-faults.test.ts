@@ -4,7 +4,7 @@
  * kept or deleted all the same.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator } from '../../../control/src/simulator/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/index.js';
 import { EventSocket, rest } from './helpers.js';
 
 let sim: AsteriskSimulator | undefined;

@@ -5,7 +5,7 @@
  * timestamps, ports; QoS/BRIDGEPEER varsets are left out by design).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator, type EventOrder } from '../../../control/src/simulator/index.js';
+import { AsteriskSimulator, type EventOrder } from '../../../tools/asterisk-simulator/index.js';
 import { EventSocket, sleep, type WsEvent } from './helpers.js';
 import { bySubject, loadEvents, loadRest, normalize, sortById, subjectOf, type RecordedRest } from './replay.js';
 
@@ -155,7 +155,7 @@ describe('golden replay of recorded sessions', () => {
     const mismatches = await replay(sim.ariUrl, loadRest('s2_pair_legB_hangup_plus_errors'), idMap, {
       skip: new Set([
         // Asterisk answered 409 here only because of a stale per-thread errno after the
-        // duplicate-id 409 on the same keep-alive connection (FINDINGS §2); a fresh request gets 500.
+        // duplicate-id 409 on the same keep-alive connection (docs/asterisk-facts.md); a fresh request gets 500.
         'ERR originate bad tech',
         // /endpoints is not simulated.
         'ERR endpoints PJSIP',

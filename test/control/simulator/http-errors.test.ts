@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator } from '../../../control/src/simulator/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/index.js';
 import { DATA_DIR, normalize } from './replay.js';
 import { EventSocket, rest } from './helpers.js';
 

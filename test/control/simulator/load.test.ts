@@ -6,7 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator } from '../../../control/src/simulator/index.js';
+import { AsteriskSimulator } from '../../../tools/asterisk-simulator/index.js';
 import { EventSocket, rest, sleep } from './helpers.js';
 import { DATA_DIR, subjectOf } from './replay.js';
 

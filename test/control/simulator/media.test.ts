@@ -6,8 +6,8 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AsteriskSimulator, dominantFrequency, rms, tone, type MediaFormat } from '../../../control/src/simulator/index.js';
-import { decodePayload, linearToUlaw, rtpPayload, ulawToLinear } from '../../../control/src/simulator/ari/media.js';
+import { AsteriskSimulator, dominantFrequency, rms, tone, type MediaFormat } from '../../../tools/asterisk-simulator/index.js';
+import { decodePayload, linearToUlaw, rtpPayload, ulawToLinear } from '../../../tools/asterisk-simulator/ari/media.js';
 import { EventSocket, rest, sleep } from './helpers.js';
 import { subjectOf } from './replay.js';
 
@@ -167,7 +167,7 @@ describe('externalMedia RTP', () => {
   });
 
   it('slin16 is capture-only: Asterisk sends PT 118 big-endian, takes in the mirrored packets, and no phone hears them', async () => {
-    // Observed with Tandem (FACTS.md): not even Asterisk's own slin16 packets echoed back are played.
+    // Observed with Tandem (docs/asterisk-facts.md): not even Asterisk's own slin16 packets echoed back are played.
     const { sim, a, b, callerId } = await pairWithMedia('slin16');
     await until(() => a.packets.length >= 25 && b.packets.length >= 25 && (sim.mediaStats('em_A')?.received ?? 0) >= 25);
 

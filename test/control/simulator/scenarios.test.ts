@@ -3,8 +3,8 @@
  * timeouts, the application WebSocket dropping and being replaced, lifecycle.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { AsteriskSimulator, type SimulatorOptions } from '../../../control/src/simulator/index.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { AsteriskSimulator, type SimulatorOptions } from '../../../tools/asterisk-simulator/index.js';
 import { EventSocket, rest, sleep, type WsEvent } from './helpers.js';
 import { subjectOf } from './replay.js';
 

@@ -1,15 +1,15 @@
 /**
  * externalMedia over chan_websocket (transport=websocket, encapsulation=none,
  * connection_type=server), as channels/chan_websocket.c does it and as observed
- * with Tandem (FACTS.md): a WebSocket/INCOMING channel with
+ * with Tandem (docs/asterisk-facts.md): a WebSocket/INCOMING channel with
  * MEDIA_WEBSOCKET_CONNECTION_ID, MEDIA_START on connect, little-endian slin16
  * frames both ways, flow control, and the connection's end hanging up the channel.
  */
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { AsteriskSimulator, dominantFrequency, rms, tone, type HeardChunk, type SimulatorOptions } from '../../../control/src/simulator/index.js';
-import { decodePayload, encodeFrame } from '../../../control/src/simulator/ari/media.js';
+import { AsteriskSimulator, dominantFrequency, rms, tone, type HeardChunk, type SimulatorOptions } from '../../../tools/asterisk-simulator/index.js';
+import { decodePayload, encodeFrame } from '../../../tools/asterisk-simulator/ari/media.js';
 import { EventSocket, rest, sleep, type WsEvent } from './helpers.js';
 import { subjectOf } from './replay.js';
 

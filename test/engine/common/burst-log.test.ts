@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BurstLog, type WarnSink } from '../../../engine/src/common/burst-log.js';
+import { BurstLog, type WarnSink } from '../../../common/src/burst-log.js';
 
 interface Line {
   fields: Record<string, unknown>;

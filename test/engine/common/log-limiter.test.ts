@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LogLimiter } from '../../../engine/src/common/log-limiter.js';
+import { LogLimiter } from '../../../common/src/log-limiter.js';
 
 describe('LogLimiter', () => {
   it('lets one line per key and interval through and says how many it held back', () => {

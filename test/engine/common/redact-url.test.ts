@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrlPassword } from '../../../engine/src/common/redact-url.js';
+import { redactUrlPassword } from '../../../common/src/redact-url.js';
 
 describe('redactUrlPassword', () => {
   it('hides the password of any URL, also with an empty user name or an @ inside it', () => {

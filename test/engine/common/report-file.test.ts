@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeReportFile } from '../../../engine/src/common/report-file.js';
+import { writeReportFile } from '../../../common/src/report-file.js';
 
 describe('writeReportFile', () => {
   it('creates the missing folders of a report path and writes text and bytes', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../common/src/errors.js';
 import { parseEngineConfig } from '../../../engine/src/index.js';
 
 function keyOf(input: unknown): string | null {

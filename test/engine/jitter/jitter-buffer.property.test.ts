@@ -274,7 +274,7 @@ describe('JitterBuffer properties (simulated clock)', () => {
             if (f.lost < 5) return;
             const after = i >= pauseAt;
             const seq = seqAdd(startSeq, i + (after ? seqJump : 0));
-            // The sender's clock runs on through the pause, as Asterisk's does (FACTS.md: seq +101, ts +16160 after mute).
+            // The sender's clock runs on through the pause, as Asterisk's does (docs/asterisk-facts.md: seq +101, ts +16160 after mute).
             const ts = tsAdd(startTs, (i + (after ? seqJump : 0)) * FRAME_UNITS);
             const sentMs = i * 20 + (after ? pauseMs : 0);
             arrivals.push({ seq, ts, ssrc: 0x77, atMs: sentMs + f.delayMs });

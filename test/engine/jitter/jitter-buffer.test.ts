@@ -293,7 +293,7 @@ describe('JitterBuffer concealment and idle', () => {
     for (; t < 500; t += 20) expect(jb.pop(t, newOut())).not.toBe('waiting');
     expect(jb.pop(525, newOut())).toBe('waiting');
     expect(jb.pop(545, newOut())).toBe('waiting');
-    // Asterisk after unmute: same SSRC, sequence +101, timestamp +16160 (FACTS.md). A fresh stream, not a resync.
+    // Asterisk after unmute: same SSRC, sequence +101, timestamp +16160 (docs/asterisk-facts.md, Mute). A fresh stream, not a resync.
     expect(jb.push(packet(103, 320 + 101 * 160), 2000)).toBe('accepted');
     jb.push(packet(104, 320 + 102 * 160), 2020);
     expect(popSeq(jb, 2025)).toEqual({ result: 'audio', seq: 103 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { renderHtmlReport, mainPlotSvg } from '../../../engine/src/loadtest/html-report.js';
-import type { LoadCodecName } from '../../../engine/src/loadtest/load-codec.js';
-import { runLoadTest, type LoadTestOptions } from '../../../engine/src/loadtest/orchestrator.js';
-import { PNG_SIGNATURE, renderPng } from '../../../engine/src/loadtest/png-render.js';
-import { formatReport, reportToJson, type LoadTestReport } from '../../../engine/src/loadtest/report.js';
+import { renderHtmlReport, mainPlotSvg } from '../../../tools/media-load/html-report.js';
+import type { LoadCodecName } from '../../../tools/media-load/load-codec.js';
+import { runLoadTest, type LoadTestOptions } from '../../../tools/media-load/orchestrator.js';
+import { PNG_SIGNATURE, renderPng } from '../../../tools/media-load/png-render.js';
+import { formatReport, reportToJson, type LoadTestReport } from '../../../tools/media-load/report.js';
 
 const SHORT: Omit<LoadTestOptions, 'pairs' | 'seconds'> = { workers: 1, warmupSeconds: 2, preferTone: true, heapProbe: false };
 

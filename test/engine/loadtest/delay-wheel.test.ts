@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DelayWheel } from '../../../engine/src/loadtest/delay-wheel.js';
+import { DelayWheel } from '../../../tools/media-load/delay-wheel.js';
 
 describe('DelayWheel', () => {
   it('releases every entry exactly once, never early, at the first advance past its due time, in due order', () => {

@@ -8,9 +8,9 @@ import {
   readFrameTagL16,
   writeFrameTag,
   writeFrameTagL16,
-} from '../../../engine/src/loadtest/frame-tag.js';
-import { audioForCodec, isLoadCodecName, LOAD_CODECS, loadCodecFormat } from '../../../engine/src/loadtest/load-codec.js';
-import { toneSweep } from '../../../engine/src/loadtest/speech.js';
+} from '../../../tools/media-load/frame-tag.js';
+import { audioForCodec, isLoadCodecName, LOAD_CODECS, loadCodecFormat } from '../../../tools/media-load/load-codec.js';
+import { toneSweep } from '../../../tools/media-load/speech.js';
 
 /** What the engine does to a payload on the identity path: µ-law decode, then encode. */
 function throughCodec(payload: Uint8Array, gain = 1): Uint8Array {

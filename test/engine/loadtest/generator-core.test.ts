@@ -1,12 +1,12 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { GeneratorCore } from '../../../engine/src/loadtest/generator-core.js';
-import type { CoreResult, GeneratorPairSpec } from '../../../engine/src/loadtest/generator-protocol.js';
-import { Histogram } from '../../../engine/src/loadtest/histogram.js';
-import { mergeCoreResults } from '../../../engine/src/loadtest/result-merge.js';
-import { toneSweep } from '../../../engine/src/loadtest/speech.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { GeneratorCore } from '../../../tools/media-load/generator-core.js';
+import type { CoreResult, GeneratorPairSpec } from '../../../tools/media-load/generator-protocol.js';
+import { Histogram } from '../../../tools/media-load/histogram.js';
+import { mergeCoreResults } from '../../../tools/media-load/result-merge.js';
+import { toneSweep } from '../../../tools/media-load/speech.js';
 
 /**
  * A stand-in engine for one pair: what arrives on leg A goes out of leg B to

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromGeneratorSchema, parseMessage, toGeneratorSchema } from '../../../engine/src/loadtest/generator-protocol.js';
+import { fromGeneratorSchema, parseMessage, toGeneratorSchema } from '../../../tools/media-load/generator-protocol.js';
 
 describe('generator protocol', () => {
   it('parses well-formed messages into the typed union', () => {

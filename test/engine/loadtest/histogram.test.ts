@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Histogram } from '../../../engine/src/loadtest/histogram.js';
+import { Histogram } from '../../../tools/media-load/histogram.js';
 
 /** Nearest-rank percentile over a sorted copy: the reference the histogram must bracket. */
 function referencePercentile(values: number[], p: number): number {

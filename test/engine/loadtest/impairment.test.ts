@@ -1,10 +1,10 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GeneratorCore } from '../../../engine/src/loadtest/generator-core.js';
-import type { CoreResult, GeneratorPairSpec, Impairment } from '../../../engine/src/loadtest/generator-protocol.js';
-import { audioForCodec } from '../../../engine/src/loadtest/load-codec.js';
-import { toneSweep } from '../../../engine/src/loadtest/speech.js';
+import { GeneratorCore } from '../../../tools/media-load/generator-core.js';
+import type { CoreResult, GeneratorPairSpec, Impairment } from '../../../tools/media-load/generator-protocol.js';
+import { audioForCodec } from '../../../tools/media-load/load-codec.js';
+import { toneSweep } from '../../../tools/media-load/speech.js';
 import { seededRandom } from '../../support/random.js';
 import { inversions } from '../../support/rtp-sequence.js';
 

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { GENERATOR_CORE_ENV, nativeCoreBinary, type GeneratorCoreKind } from '../../../engine/src/loadtest/native-core.js';
-import { runLoadTest } from '../../../engine/src/loadtest/orchestrator.js';
-import { formatReport, reportToJson, type LoadTestReport } from '../../../engine/src/loadtest/report.js';
+import { GENERATOR_CORE_ENV, nativeCoreBinary, type GeneratorCoreKind } from '../../../tools/media-load/native-core.js';
+import { runLoadTest } from '../../../tools/media-load/orchestrator.js';
+import { formatReport, reportToJson, type LoadTestReport } from '../../../tools/media-load/report.js';
 
 /** Processes named loadgen whose parent is `ppid` (the generator's native cores). */
 function loadgenChildren(ppid: number): number {

@@ -3,13 +3,13 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readFrameTag, readFrameTagL16 } from '../../../engine/src/loadtest/frame-tag.js';
-import type { CoreResult, FromCore, GeneratorPairPorts, GeneratorPairSpec, Impairment, ToCore } from '../../../engine/src/loadtest/generator-protocol.js';
-import { Histogram, jitterHistogram, latencyHistogram } from '../../../engine/src/loadtest/histogram.js';
-import { audioForCodec, type LoadCodecName } from '../../../engine/src/loadtest/load-codec.js';
-import { NativeCore, coreProcessDelta, coreProcessTimes, nativeCoreBinary } from '../../../engine/src/loadtest/native-core.js';
-import { mergeCoreResults } from '../../../engine/src/loadtest/result-merge.js';
-import { toneSweep } from '../../../engine/src/loadtest/speech.js';
+import { readFrameTag, readFrameTagL16 } from '../../../tools/media-load/frame-tag.js';
+import type { CoreResult, FromCore, GeneratorPairPorts, GeneratorPairSpec, Impairment, ToCore } from '../../../tools/media-load/generator-protocol.js';
+import { Histogram, jitterHistogram, latencyHistogram } from '../../../tools/media-load/histogram.js';
+import { audioForCodec, type LoadCodecName } from '../../../tools/media-load/load-codec.js';
+import { NativeCore, coreProcessDelta, coreProcessTimes, nativeCoreBinary } from '../../../tools/media-load/native-core.js';
+import { mergeCoreResults } from '../../../tools/media-load/result-merge.js';
+import { toneSweep } from '../../../tools/media-load/speech.js';
 import { inversions } from '../../support/rtp-sequence.js';
 
 /**

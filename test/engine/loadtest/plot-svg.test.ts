@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { escapeXml, histogramPlot, linePlot, niceTicks } from '../../../engine/src/loadtest/plot-svg.js';
-import { findKnee } from '../../../engine/src/loadtest/orchestrator.js';
-import type { TimelineSample } from '../../../engine/src/loadtest/report.js';
+import { escapeXml, histogramPlot, linePlot, niceTicks } from '../../../tools/media-load/plot-svg.js';
+import { findKnee } from '../../../tools/media-load/ramp-controller.js';
+import type { TimelineSample } from '../../../tools/media-load/report.js';
 
 describe('plot-svg', () => {
   it('chooses round ticks that cover the range', () => {

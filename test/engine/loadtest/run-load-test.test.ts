@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { MediaEngine } from '../../../engine/src/engine.js';
-import { LoadTestError, runLoadTest } from '../../../engine/src/loadtest/orchestrator.js';
-import { formatReport, reportToJson } from '../../../engine/src/loadtest/report.js';
+import { LoadTestError, runLoadTest } from '../../../tools/media-load/orchestrator.js';
+import { formatReport, reportToJson } from '../../../tools/media-load/report.js';
 
 const REQUIRED_KEYS = [
   'pairs', 'loss_pct', 'latency_p50_ms', 'latency_p99_ms', 'pacing_jitter_p99_ms', 'cpu_pct', 'rss_mb',

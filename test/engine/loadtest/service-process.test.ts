@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ServiceProcess, ServiceProcessError } from '../../../engine/src/loadtest/service-process.js';
+import { ServiceProcess, ServiceProcessError } from '../../../tools/media-load/service-process.js';
 
 /** Stand-ins for `tandem reference-service`: tiny node scripts that follow (or break) its stdout contract. */
 const node = (script: string) => ({ command: process.execPath, args: ['-e', script] });

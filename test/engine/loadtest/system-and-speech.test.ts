@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseUdpCounters, readUdpCounters, machineInfo } from '../../../engine/src/loadtest/system-counters.js';
-import { loadSpeechAudio, toneSweep } from '../../../engine/src/loadtest/speech.js';
+import { parseUdpCounters, readUdpCounters, machineInfo } from '../../../tools/media-load/system-counters.js';
+import { loadSpeechAudio, toneSweep } from '../../../tools/media-load/speech.js';
 
 const SNMP = [
   'Ip: Forwarding DefaultTTL InReceives',

@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaEngine } from '../../../engine/src/engine.js';
-import { Histogram } from '../../../engine/src/loadtest/histogram.js';
-import { reportToJson } from '../../../engine/src/loadtest/report.js';
-import { runTranslationLoadTest } from '../../../engine/src/loadtest/translation-load.js';
-import { formatTranslationReport, pacingWithinAnswers, summarize } from '../../../engine/src/loadtest/translation-report.js';
-import { ReferenceService } from '../../../engine/src/pipeline/streaming/reference-service.js';
+import { Histogram } from '../../../tools/media-load/histogram.js';
+import { reportToJson } from '../../../tools/media-load/report.js';
+import { runTranslationLoadTest } from '../../../tools/media-load/translation-load.js';
+import { formatTranslationReport, pacingWithinAnswers, summarize } from '../../../tools/media-load/translation-report.js';
+import { ReferenceService } from '../../../tools/reference-service/reference-service.js';
 import { freePortRange } from '../../support/ports.js';
 
 describe('translation load report helpers', () => {

@@ -1,8 +1,8 @@
 import { accessSync, constants } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COMPARED_OPERATIONS, HOT_PATH_OPERATION, compareHotPath, measureInIsolate, timeBatched } from '../../../engine/src/bench/native/hot-path-compare.js';
-import { ensureNativeBuild, needsBuild } from '../../../engine/src/bench/native/native-build.js';
-import { runNativeHotPath } from '../../../engine/src/bench/native/native-hot-path.js';
+import { COMPARED_OPERATIONS, HOT_PATH_OPERATION, compareHotPath, measureInIsolate, timeBatched } from '../../../tools/bench/native/hot-path-compare.js';
+import { ensureNativeBuild, needsBuild } from '../../../tools/bench/native/native-build.js';
+import { runNativeHotPath } from '../../../tools/bench/native/native-hot-path.js';
 
 describe('native-bench build', () => {
   it('compiles hot_path and relay with the system compiler, warnings as errors', async () => {

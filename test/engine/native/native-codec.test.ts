@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureNativeBuild, type NativePaths } from '../../../engine/src/bench/native/native-build.js';
-import { codecChecksum, runNativeCodecDump, type NativeCodecDump } from '../../../engine/src/bench/native/native-hot-path.js';
+import { ensureNativeBuild, type NativePaths } from '../../../tools/bench/native/native-build.js';
+import { codecChecksum, runNativeCodecDump, type NativeCodecDump } from '../../../tools/bench/native/native-hot-path.js';
 import { alawToLinear, encodeAlaw, encodeUlaw, linearToAlaw, linearToUlaw, ulawToLinear } from '../../../engine/src/codec/index.js';
 
 /** Every int16 value in order, index = sample + 32768 (the order hot_path prints). */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureNativeBuild, type NativePaths } from '../../../engine/src/bench/native/native-build.js';
-import { runNativeParse, type NativeParseResult } from '../../../engine/src/bench/native/native-hot-path.js';
+import { ensureNativeBuild, type NativePaths } from '../../../tools/bench/native/native-build.js';
+import { runNativeParse, type NativeParseResult } from '../../../tools/bench/native/native-hot-path.js';
 import { RtpPacketView, serializeRtp } from '../../../engine/src/rtp/index.js';
 
 /** What RtpPacketView.tryParse says, in the shape hot_path's parse mode prints. */

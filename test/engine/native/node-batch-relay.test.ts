@@ -1,9 +1,9 @@
 import type dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRelayArgs, RelayUsageError } from '../../../engine/src/bench/native/node-relay-cli.js';
-import { nodeRelayLaunch } from '../../../engine/src/bench/native/node-relay-launch.js';
-import { RelayProcess } from '../../../engine/src/bench/native/relay-process.js';
-import { runRelayLoadTest } from '../../../engine/src/bench/native/relay-load-test.js';
+import { parseRelayArgs, RelayUsageError } from '../../../tools/bench/native/node-relay-cli.js';
+import { nodeRelayLaunch } from '../../../tools/bench/native/node-relay-launch.js';
+import { RelayProcess } from '../../../tools/bench/native/relay-process.js';
+import { runRelayLoadTest } from '../../../tools/bench/native/relay-load-test.js';
 import { RtpPacketView } from '../../../engine/src/rtp/index.js';
 import { OpenResources, expectRelaysToldPeers, frame, receive, rtp, send, udpSocket as openUdpSocket } from './relay-test-helpers.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseRelayArgs, parseRelayCommand, readyLine, RelayUsageError, statsLine } from '../../../engine/src/bench/native/node-relay-cli.js';
-import { emptyCounters, sumCounters } from '../../../engine/src/bench/native/node-relay-protocol.js';
-import { RelayRewriter } from '../../../engine/src/bench/native/node-relay-rewrite.js';
+import { parseRelayArgs, parseRelayCommand, readyLine, RelayUsageError, statsLine } from '../../../tools/bench/native/node-relay-cli.js';
+import { emptyCounters, sumCounters } from '../../../tools/bench/native/node-relay-protocol.js';
+import { RelayRewriter } from '../../../tools/bench/native/node-relay-rewrite.js';
 import { linearToUlaw, ulawToLinear } from '../../../engine/src/codec/index.js';
 import { RtpPacketView, RtpPacketizer, serializeRtp } from '../../../engine/src/rtp/index.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GENERATOR_LATE_LIMIT_MS, MIN_PROBE_PAIRS, searchSustainedPairs, type EngineRun, type SearchPlan, type SearchSide } from '../../../engine/src/bench/native/run-native.js';
+import { GENERATOR_LATE_LIMIT_MS, MIN_PROBE_PAIRS, searchSustainedPairs, type EngineRun, type SearchPlan, type SearchSide } from '../../../tools/bench/native/run-native.js';
 
 /** A fake run: sustained below `limit` pairs. */
 function fakeRun(side: SearchSide, pairs: number, limit: number, generatorLateMs = 1): EngineRun {

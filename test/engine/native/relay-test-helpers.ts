@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { expect } from 'vitest';
-import type { RelayProcess, RelayStats } from '../../../engine/src/bench/native/relay-process.js';
+import type { RelayProcess, RelayStats } from '../../../tools/bench/native/relay-process.js';
 import { RtpPacketView, serializeRtp } from '../../../engine/src/rtp/index.js';
 
 /** What a test opened, closed after it (sockets, relays) in the order they were opened. */

@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { ensureNativeBuild, type NativePaths } from '../../../engine/src/bench/native/native-build.js';
-import { RelayProcess, type RelayMode } from '../../../engine/src/bench/native/relay-process.js';
-import { runRelayLoadTest } from '../../../engine/src/bench/native/relay-load-test.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { ensureNativeBuild, type NativePaths } from '../../../tools/bench/native/native-build.js';
+import { RelayProcess, type RelayMode } from '../../../tools/bench/native/relay-process.js';
+import { runRelayLoadTest } from '../../../tools/bench/native/relay-load-test.js';
 import { RtpPacketView } from '../../../engine/src/rtp/index.js';
 import { OpenResources, expectLatchesAndRelaysBothWays, expectRelaysToldPeers, expectStopsOnSigterm, frame, receive, rtp, send, udpSocket as openUdpSocket } from './relay-test-helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HOT_PATH_OPERATION } from '../../../engine/src/bench/native/hot-path-compare.js';
-import { runNative, type NativeRunOptions } from '../../../engine/src/bench/native/run-native.js';
+import { HOT_PATH_OPERATION } from '../../../tools/bench/native/hot-path-compare.js';
+import { runNative, type NativeRunOptions } from '../../../tools/bench/native/run-native.js';
 
 const small: NativeRunOptions = {
   rounds: 1,

@@ -1,16 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_JSON_MESSAGE_BYTES,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  encodeClientMessage,
-  encodeServiceMessage,
-  parseClientMessage,
-  parseServiceMessage,
-  tryParseClientMessage,
-  tryParseServiceMessage,
-} from '../../../engine/src/pipeline/streaming/index.js';
+import { MAX_JSON_MESSAGE_BYTES, PROTOCOL_VERSION, ProtocolError, encodeClientMessage, encodeServiceMessage, parseClientMessage, parseServiceMessage, tryParseClientMessage, tryParseServiceMessage } from '../../../engine/src/pipeline/streaming/index.js';
 
 const start = {
   event: 'start',

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { ReferenceService, referenceAnswerText } from '../../../engine/src/pipeline/streaming/reference-service.js';
+import { ReferenceService, referenceAnswerText } from '../../../tools/reference-service/reference-service.js';
 import { encodeClientMessage, parseServiceMessage, type ServiceMessage } from '../../../engine/src/pipeline/streaming/protocol.js';
 import { waitFor } from './helpers.js';
 

@@ -1,15 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { ConfigError } from '../../../engine/src/common/errors.js';
-import {
-  ReferenceService,
-  StreamingStage,
-  encodeServiceMessage,
-  parseClientMessage,
-  synthesizeSpeechSamples,
-  type StreamingError,
-  type StreamingStageOptions,
-} from '../../../engine/src/pipeline/streaming/index.js';
+import { ConfigError } from '../../../common/src/errors.js';
+import { StreamingStage, encodeServiceMessage, parseClientMessage, synthesizeSpeechSamples, type StreamingError, type StreamingStageOptions } from '../../../engine/src/pipeline/streaming/index.js';
+import { ReferenceService } from '../../../tools/reference-service/reference-service.js';
 import { PAIR, drive, makeFrame, rms, scriptedServer, waitFor } from './helpers.js';
 
 const RATE = 8000; // the leg's rate (slin); the session runs at 16 kHz, so both resamplers are exercised

@@ -18,7 +18,7 @@ describe('golden packets from real Asterisk 22.10.1', () => {
       padding: false,
       extension: false,
       csrcCount: 0,
-      marker: false, // FINDINGS: Asterisk sends marker 0 on the first packet
+      marker: false, // docs/asterisk-facts.md: Asterisk sends marker 0 on the first packet
       payloadType: 0,
       sequenceNumber: 0x9235,
       timestamp: 0x3c0,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mediaStartInfo, parseControlMessage } from '../../../engine/src/session/chan-websocket.js';
 
 describe("chan_websocket's control messages", () => {
-  it('parses the plain-text MEDIA_START Asterisk sends (FACTS.md) into its fields', () => {
+  it('parses the plain-text MEDIA_START Asterisk sends (docs/asterisk-facts.md) into its fields', () => {
     const text = 'MEDIA_START connection_id:3b1c1f3e-8a0e-4f7e-9d11-2f6d0b0c9a51 channel:WebSocket/INCOMING/0x7f2a98009f40 channel_id:em_pair_001_A format:slin16 optimal_frame_size:640 ptime:20';
     const message = parseControlMessage(text);
     expect(message).toEqual({

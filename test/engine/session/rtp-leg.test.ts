@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
 import { getCodec } from '../../../engine/src/codec/index.js';
 import { writeRtpHeader } from '../../../engine/src/rtp/index.js';
 import { DgramLegSocket } from '../../../engine/src/session/leg-socket.js';

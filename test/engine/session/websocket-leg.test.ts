@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getCodec } from '../../../engine/src/codec/index.js';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import { EngineError } from '../../../engine/src/session/errors.js';
 import { WebSocketLeg } from '../../../engine/src/session/websocket-leg.js';
 import { ChanWebSocketPeer, frequencyLE, sineFramesLE } from '../../support/chan-websocket-peer.js';

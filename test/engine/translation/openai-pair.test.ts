@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/engine.js';
-import { OpenAiRealtimeLocalServer } from '../../../engine/src/pipeline/providers/openai-realtime/index.js';
+import { OpenAiRealtimeLocalServer } from '../../../tools/doubles/openai-realtime-server.js';
 import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
 import { RtpPeer, paced, waitFor } from '../../support/rtp-peer.js';
 import { speechScript, ulawRms, type SpeechScript } from './speech-fixture.js';

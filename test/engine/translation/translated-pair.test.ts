@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MediaEngine } from '../../../engine/src/engine.js';
 import type { Direction } from '../../../engine/src/pipeline/stage.js';
-import { ReferenceService } from '../../../engine/src/pipeline/streaming/index.js';
+import { ReferenceService } from '../../../tools/reference-service/reference-service.js';
 import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
 import type { PairTranslationInput } from '../../../engine/src/pipeline/translation/config.js';
 import type { DirectionEvent } from '../../../engine/src/pipeline/translation/translating-stage.js';

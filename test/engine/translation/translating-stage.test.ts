@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
 import type { SpeechHooks, SpeechStage } from '../../../engine/src/pipeline/translation/speech-stage.js';
 import { TranslatingStage, type DirectionEvent, type VadDecision } from '../../../engine/src/pipeline/translation/translating-stage.js';

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../engine/src/common/errors.js';
-import { startSourceWorker } from '../../../engine/src/common/source-worker.js';
+import { InvalidStateError } from '../../../common/src/errors.js';
+import { startSourceWorker } from '../../../common/src/source-worker.js';
 import { datagramPeer, ipv4ToInt, type DatagramIo, type DatagramPort } from '../../../engine/src/transport/datagram/index.js';
 import { Collector, IMPLEMENTATIONS, openFdCount, openPort, pattern, udpSocketFds, turn } from './datagram-helpers.js';
 

@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { logger } from '../../../engine/src/common/logger.js';
+import { logger } from '../../../common/src/logger.js';
 import { EngineError } from '../../../engine/src/session/errors.js';
 import type { DatagramIo } from '../../../engine/src/transport/datagram/index.js';
 import { SharedRtpPort } from '../../../engine/src/transport/shared-rtp-port.js';

@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { TimeoutError } from '../../../engine/src/common/errors.js';
+import { TimeoutError } from '../../../common/src/errors.js';
 import { ShardClient } from '../../../engine/src/worker/shard-client.js';
 import type { ShardMessage } from '../../../engine/src/worker/protocol.js';
 

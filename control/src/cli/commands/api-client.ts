@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { ConfigError } from '../../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../../common/src/errors.js';
 
 /** Where the node's internal API is: its Unix socket, or its TCP URL with the bearer token. */
 export type ApiTarget = { socketPath: string; token?: string } | { url: string; token?: string };

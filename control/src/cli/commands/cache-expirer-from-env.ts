@@ -1,4 +1,4 @@
-import { logger } from '../../../../engine/src/common/logger.js';
+import { logger } from '../../../../common/src/logger.js';
 import { AmiConnection, SorceryCacheExpirer } from '../../ami/index.js';
 import { noopCacheExpirer, type CacheExpirer } from '../../realtime/index.js';
 
@@ -6,7 +6,7 @@ import { noopCacheExpirer, type CacheExpirer } from '../../realtime/index.js';
  * Where Asterisk caches PJSIP objects in memory (sorcery.conf memory_cache), a
  * realtime write is invisible until the cache expires: with AMI credentials in
  * the environment, write commands expire each changed object right away.
- * Without them, writes are live at once on a cache-less setup (FACTS.md).
+ * Without them, writes are live at once on a cache-less setup (docs/asterisk-facts.md).
  */
 export async function withCacheExpirer<T>(run: (expirer: CacheExpirer) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
   const username = env['AMI_USERNAME'];

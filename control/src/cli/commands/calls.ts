@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { ConfigError } from '../../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../../common/src/errors.js';
 import { positiveInt } from '../../realtime/cli-support.js';
 import type { CallRecord } from '../../records/call-record.js';
 import type { CallRecordSource } from '../../records/call-records.js';

@@ -1,7 +1,7 @@
-import { ConfigError } from '../../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../../common/src/errors.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { EngineConfigInput } from '../../../../engine/src/index.js';
-import { DATAGRAM_IO_CHOICES, type DatagramIoChoice } from '../../../../engine/src/transport/datagram/open-datagram-port.js';
+import { DATAGRAM_IO_CHOICES, type DatagramIoChoice } from '../../../../engine/src/index.js';
 
 /** Engine flags shared by every command that runs an engine; env vars give the defaults. */
 export function addEngineOptions(command: Command): Command {

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { MediaEngine } from '../../../../engine/src/index.js';
-import { logger } from '../../../../engine/src/common/logger.js';
+import { logger } from '../../../../common/src/logger.js';
 import { addEngineOptions, engineConfigFromFlags, parseInteger, type EngineFlags } from './engine-options.js';
 import { untilSignal } from './signals.js';
 

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { ConfigError } from '../../../../engine/src/common/errors.js';
-import { pairStoreSettingsFromEnv, RedisPairStore, type PairSession } from '../../alloc/index.js';
+import { ConfigError } from '../../../../common/src/errors.js';
+import { pairStoreSettingsFromEnv, RedisPairStore, type PairLease } from '../../alloc/index.js';
 
 interface StoreFlags {
   redisUrl?: string;
@@ -47,9 +47,9 @@ async function withStore<T>(flags: StoreFlags, run: (store: RedisPairStore) => P
   }
 }
 
-function formatTable(sessions: PairSession[]): string {
+function formatTable(leases: PairLease[]): string {
   const header = ['PAIR_ID', 'EXT_A', 'EXT_B', 'STATE', 'CALLER', 'NODE', 'OWNER', 'ASSIGNED', 'LEASE_EXPIRES'];
-  const rows = sessions.map((s) => [s.pairId, s.extA, s.extB, s.state, s.callerId ?? '-', s.node, s.owner, s.assignedAt, s.leaseExpiresAt]);
+  const rows = leases.map((s) => [s.pairId, s.extA, s.extB, s.state, s.callerId ?? '-', s.node, s.owner, s.assignedAt, s.leaseExpiresAt]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   return [header, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
@@ -58,7 +58,7 @@ function formatTable(sessions: PairSession[]): string {
 export function registerPairsCommand(program: Command): void {
   const pairs = program
     .command('pairs')
-    .description('inspect and manage the pair session table in the shared Redis store')
+    .description('inspect and manage the pair lease table in the shared Redis store')
     .addOption(new Option('--redis-url <url>', 'Redis URL').env('REDIS_URL'))
     .addOption(new Option('--prefix <prefix>', 'Redis key prefix').env('TANDEM_REDIS_PREFIX'))
     .addOption(new Option('--pool-size <n>', 'number of pairs').argParser(intArg).env('TANDEM_POOL_SIZE'))
@@ -68,12 +68,12 @@ export function registerPairsCommand(program: Command): void {
 
   pairs
     .command('list')
-    .description('the session table: every leased pair')
+    .description('the lease table: every leased pair')
     .option('--json', 'JSON output')
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = flagsOf(cmd);
-      const sessions = await withStore(flags, (store) => store.list());
-      process.stdout.write(flags.json === true ? `${JSON.stringify(sessions, null, 2)}\n` : sessions.length === 0 ? 'no pair allocated\n' : `${formatTable(sessions)}\n`);
+      const leases = await withStore(flags, (store) => store.list());
+      process.stdout.write(flags.json === true ? `${JSON.stringify(leases, null, 2)}\n` : leases.length === 0 ? 'no pair allocated\n' : `${formatTable(leases)}\n`);
     });
 
   pairs
@@ -81,13 +81,13 @@ export function registerPairsCommand(program: Command): void {
     .description('one pair (exit code 1 when it is free)')
     .argument('<pairId>', 'e.g. pair_001')
     .action(async (pairId: string, _opts: unknown, cmd: Command) => {
-      const session = await withStore(flagsOf(cmd), (store) => store.get(pairId));
-      if (session === null) {
+      const lease = await withStore(flagsOf(cmd), (store) => store.get(pairId));
+      if (lease === null) {
         process.stdout.write(`${pairId} is free\n`);
         process.exitCode = 1;
         return;
       }
-      process.stdout.write(`${JSON.stringify(session, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(lease, null, 2)}\n`);
     });
 
   pairs

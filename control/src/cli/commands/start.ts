@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { envIssueError } from '../../../../engine/src/common/env-error.js';
-import { logger } from '../../../../engine/src/common/logger.js';
-import { redactUrlPassword } from '../../../../engine/src/common/redact-url.js';
+import { envIssueError } from '../../../../common/src/env-error.js';
+import { logger } from '../../../../common/src/logger.js';
+import { redactUrlPassword } from '../../../../common/src/redact-url.js';
 import { PAIR_STORE_ENV, pairStoreSettingsFromEnv } from '../../alloc/index.js';
 import { TRANSLATION_ENV_VARIABLES, translationFromEnv } from '../../calls/translation-settings.js';
 import { TandemNode } from '../../node/tandem-node.js';

@@ -1,8 +1,8 @@
-import type { TranscriptEvent } from '../../../../engine/src/pipeline/transcript-event.js';
+import type { TranscriptEvent } from '../../../../engine/src/index.js';
 import { Option, type Command } from 'commander';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { ConfigError, errorMessage } from '../../../../engine/src/common/errors.js';
+import { ConfigError, errorMessage } from '../../../../common/src/errors.js';
 import { DEFAULT_DATABASE_URL } from '../../realtime/db.js';
 import { RealtimeError } from '../../realtime/errors.js';
 import { describeError, positiveInt, redactUrl, runDbCommand } from '../../realtime/cli-support.js';

@@ -15,9 +15,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { z } from 'zod';
-import { errorMessage } from '../../common/errors.js';
-import { logger } from '../../common/logger.js';
-import { parseConfig } from '../../common/parse-config.js';
+import { errorMessage } from '../../../../common/src/errors.js';
+import { logger } from '../../../../common/src/logger.js';
+import { parseConfig } from '../../../../common/src/parse-config.js';
 import { parseWav } from '../streaming/espeak.js';
 import {
   ProviderError,
@@ -27,6 +27,9 @@ import {
   type SynthesisSession,
   type Synthesizer,
 } from './types.js';
+import { parseVoiceList, resolveVoice, type VoiceTable } from './espeak-voices.js';
+
+export { parseVoiceList, resolveVoice, type VoiceTable } from './espeak-voices.js';
 
 export const EspeakSynthesizerOptionsSchema = z
   .object({
@@ -77,75 +80,9 @@ export interface EspeakSynthesizerStats {
   p99Ms: number;
 }
 
-/** espeak-ng voice names by lower-case language tag, built from `espeak-ng --voices`. */
-export type VoiceTable = ReadonlyMap<string, string>;
-
 /** Deadline for `espeak-ng --voices` (connect), whatever a synthesis call's timeout is. */
 const VOICE_LIST_TIMEOUT_MS = 10_000;
-const TAG_PATTERN = /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/;
 const LATENCY_WINDOW = 1024;
-
-/** Regions espeak-ng has no voice for, where the language fallback would pick the wrong variety. */
-const REGION_VOICES: Readonly<Record<string, string>> = {
-  'en-ca': 'en-us',
-  'zh-hk': 'yue',
-  'zh-mo': 'yue',
-};
-
-/**
- * Parses `espeak-ng --voices` ("Pty Language Age/Gender VoiceName File Other
- * Languages"): every language code names its own voice; the "(code priority)"
- * aliases point at the voice with the best (lowest) priority, e.g. en → en-gb,
- * es-mx → es-419, zh → cmn, no → nb.
- */
-export function parseVoiceList(text: string): VoiceTable {
-  const exact = new Map<string, string>();
-  const aliases = new Map<string, { voice: string; priority: number }>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*\d+\s+(\S+)\s+\S+\s+\S+\s+\S+(.*)$/.exec(line);
-    if (!m) continue;
-    const voice = m[1]!.toLowerCase();
-    if (!TAG_PATTERN.test(voice)) continue;
-    if (!exact.has(voice)) exact.set(voice, voice);
-    for (const alias of m[2]!.matchAll(/\(([a-z0-9-]+)\s+(\d+)\)/gi)) {
-      const code = alias[1]!.toLowerCase();
-      const priority = Number(alias[2]);
-      const known = aliases.get(code);
-      if (known === undefined || priority < known.priority) aliases.set(code, { voice, priority });
-    }
-  }
-  const table = new Map<string, string>();
-  for (const [code, { voice }] of aliases) table.set(code, voice);
-  for (const [code, voice] of exact) table.set(code, voice);
-  return table;
-}
-
-/**
- * The espeak-ng voice for a BCP 47 tag: the whole tag, then regional rules
- * (Spanish outside Spain → es-419), then ever shorter prefixes (fr-CA → fr,
- * zh-Hans-CN → zh). ProviderError `unsupported_language` when nothing fits.
- */
-export function resolveVoice(table: VoiceTable, tag: string, overrides: Readonly<Record<string, string>> = {}): string {
-  const norm = tag.trim().toLowerCase().replace(/_/g, '-');
-  for (const [key, voice] of Object.entries(overrides)) if (key.toLowerCase() === norm) return voice;
-  if (!TAG_PATTERN.test(norm)) throw new ProviderError('unsupported_language', `not a language tag: ${JSON.stringify(tag.slice(0, 40))}`);
-  const subtags = norm.split('-');
-  const primary = subtags[0]!;
-  const region = subtags.slice(1).find((s) => /^([a-z]{2}|\d{3})$/.test(s));
-  const candidates: string[] = [norm];
-  if (region !== undefined) {
-    const regional = REGION_VOICES[`${primary}-${region}`];
-    if (regional !== undefined) candidates.push(regional);
-    candidates.push(`${primary}-${region}`);
-    if (primary === 'es' && region !== 'es') candidates.push('es-419');
-  }
-  for (let i = subtags.length - 1; i >= 1; i--) candidates.push(subtags.slice(0, i).join('-'));
-  for (const candidate of candidates) {
-    const voice = table.get(candidate);
-    if (voice !== undefined) return voice;
-  }
-  throw new ProviderError('unsupported_language', `espeak-ng has no voice for ${JSON.stringify(tag)}`);
-}
 
 interface Job {
   text: string;

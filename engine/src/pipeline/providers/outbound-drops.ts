@@ -3,7 +3,7 @@
  * stalled or absent service drops 50 frames a second, so each reason's
  * streak is logged once when it starts and once when audio flows again.
  */
-import type { Logger } from '../../common/logger.js';
+import type { Logger } from '../../../../common/src/logger.js';
 
 export type OutboundDropReason = 'not_connected' | 'backpressure';
 

@@ -24,7 +24,7 @@
  * can branch (retry on `timeout`/`unavailable`, not on `unsupported_language`)
  * without knowing the provider.
  */
-import type { EventMap } from '../../common/typed-emitter.js';
+import type { EventMap } from '../../../../common/src/typed-emitter.js';
 import type { Direction, PipelineStage } from '../stage.js';
 import type { TranscriptEvent } from '../transcript-event.js';
 

@@ -16,9 +16,9 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
-import { errorMessage } from '../../common/errors.js';
-import type { Logger } from '../../common/logger.js';
-import { TypedEmitter } from '../../common/typed-emitter.js';
+import { errorMessage } from '../../../../common/src/errors.js';
+import type { Logger } from '../../../../common/src/logger.js';
+import { TypedEmitter } from '../../../../common/src/typed-emitter.js';
 
 /** The connection settings of a stage's options, as a zod shape to spread into the stage's schema. */
 export const WsConnectionSettingsShape = {

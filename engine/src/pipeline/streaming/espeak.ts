@@ -4,7 +4,7 @@
  * speech to feed the pipeline. Both run as child processes with a deadline.
  */
 import { spawn } from 'node:child_process';
-import { TimeoutError } from '../../common/errors.js';
+import { TimeoutError } from '../../../../common/src/errors.js';
 
 export interface SynthesizeOptions {
   /** espeak-ng voice, e.g. "en", "es", "fr" (`espeak-ng --voices`). */

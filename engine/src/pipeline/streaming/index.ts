@@ -43,10 +43,3 @@ export {
 } from './stream-stage.js';
 export { EnergyUtteranceDetector, type EnergyDetectorOptions, type Utterance } from './energy-detector.js';
 export { synthesizeSpeech, synthesizeSpeechSamples, resampleS16LE, parseWav, SynthesisError, type SynthesizeOptions } from './espeak.js';
-export {
-  ReferenceService,
-  type ReferenceServiceOptions,
-  type ReferenceServiceEvents,
-  type ReferenceSessionRecord,
-  type ReferenceUtterance,
-} from './reference-service.js';

@@ -3,37 +3,36 @@
  * recognition/translation service over the Tandem media streaming protocol
  * (docs/media-streaming-protocol.md) and plays back what the service answers.
  *
- * The 20 ms tick calls `process()`; it never waits on the network. Outbound
- * audio goes to `ws.send()` (a non-blocking write) unless the socket already
- * holds more than `maxBufferedBytes`, in which case the frame is dropped and
- * counted. Inbound audio is parked in a bounded PlaybackQueue by the socket's
- * message handler and drained one frame per tick. Everything the network does
- * (connect, reconnect with backoff, keepalive) runs on its own timers.
- *
- * One instance = one connection = one direction of one pair. After close(),
- * process() returns null and flush() does nothing (like IdentityStage): the tick
- * loop may still call them in the tick the pair closes.
+ * The tick contract, the outbound gate, playback and error counting are
+ * ProviderStage's (providers/provider-stage.ts); this module is the protocol:
+ * audio as binary s16le at the session rate, `start`/`stop`/`clear`/`speech`
+ * and mark acknowledgements as JSON. Everything the network does (connect,
+ * reconnect with backoff, keepalive) runs on WsConnection's timers.
  */
 import type { RawData, WebSocket } from 'ws';
 import { z } from 'zod';
 import { Downsampler16to8, Upsampler8to16 } from '../../codec/index.js';
-import { errorMessage } from '../../common/errors.js';
-import { logger, type Logger } from '../../common/logger.js';
-import { parseConfig } from '../../common/parse-config.js';
-import { TypedEmitter } from '../../common/typed-emitter.js';
-import { OutboundDrops } from '../providers/outbound-drops.js';
-import { WsConnection, WsConnectionSettingsShape, pickWsConnectionSettings, type WsDownInfo } from '../providers/ws-connection.js';
-import type { MediaFrame, PipelineStage, StageContext } from '../stage.js';
-import { PlaybackMixer, type PlaybackConverter } from './playback-mixer.js';
-import { PlaybackQueue } from './playback-queue.js';
+import { logger } from '../../../../common/src/logger.js';
+import { parseConfig } from '../../../../common/src/parse-config.js';
+import {
+  MAX_FRAME_SAMPLES,
+  ProviderStage,
+  messageBytes,
+  writeS16LE,
+  type DisconnectInfo,
+  type ProviderError,
+  type ProviderErrorCode,
+  type ProviderStageEvents,
+  type ProviderStageStats,
+} from '../providers/provider-stage.js';
+import { WsConnectionSettingsShape, pickWsConnectionSettings, type WsDownInfo } from '../providers/ws-connection.js';
+import type { MediaFrame, StageContext } from '../stage.js';
+import type { PlaybackConverter } from './playback-mixer.js';
 import {
   CloseCode,
   PROTOCOL_VERSION,
   encodeClientMessage,
   tryParseServiceMessage,
-  type ProtocolErrorCode,
-  type TranscriptMessage,
-  type TranslationMessage,
 } from './protocol.js';
 
 export const StreamingStageOptionsSchema = z
@@ -63,49 +62,11 @@ export const StreamingStageOptionsSchema = z
 export type StreamingStageOptions = z.input<typeof StreamingStageOptionsSchema>;
 type Settings = z.output<typeof StreamingStageOptionsSchema>;
 
-export type StreamingErrorCode =
-  /** The service sent something that is not protocol; `protocolCode` says what. */
-  | 'protocol'
-  /** The service sent an `error` event; `serviceCode` is its code. */
-  | 'service'
-  /** The upgrade was refused with 401/403, or the service closed with 4003: no reconnect. */
-  | 'unauthorized'
-  /** The service does not speak our protocol version (close 4000): no reconnect. */
-  | 'unsupported_protocol'
-  /** Connecting failed (refused, timed out, non-101 answer). */
-  | 'connect_failed'
-  /** The socket failed after it was open. */
-  | 'socket'
-  /** reconnectMaxAttempts consecutive failures: the stage stopped trying. */
-  | 'gave_up';
-
-export interface StreamingError {
-  code: StreamingErrorCode;
-  message: string;
-  protocolCode?: ProtocolErrorCode;
-  serviceCode?: string;
-}
-
-export interface DisconnectInfo {
-  code: number;
-  reason: string;
-  /** Whether the stage will try again. */
-  willReconnect: boolean;
-}
-
-export type StreamingStageEvents = {
-  connected: [];
-  started: [sessionId: string | undefined];
-  transcript: [message: TranscriptMessage];
-  translation: [message: TranslationMessage];
-  /** A service mark whose audio has been played (or cleared/dropped); already acknowledged to the service. */
-  mark: [name: string];
-  /** Audio from the service was queued for playback (samples at the session rate). */
-  audio: [samples: number];
-  error: [error: StreamingError];
-  disconnected: [info: DisconnectInfo];
-  listenererror: [event: string, error: unknown];
-};
+// This protocol's errors, events and disconnects are every provider stage's.
+export type StreamingErrorCode = ProviderErrorCode;
+export type StreamingError = ProviderError;
+export type { DisconnectInfo };
+export type StreamingStageEvents = ProviderStageEvents;
 
 export type { OutboundDropReason } from '../providers/outbound-drops.js';
 
@@ -118,43 +79,16 @@ const FATAL_CLOSE_CODES: ReadonlyMap<number, FatalCloseCode> = new Map([
   [CloseCode.protocolError, 'protocol'],
 ]);
 
-export interface StreamingStageStats {
-  connected: boolean;
-  connects: number;
-  disconnects: number;
-  failedConnects: number;
-  framesSent: number;
-  bytesSent: number;
-  droppedNotConnected: number;
-  droppedBackpressure: number;
-  audioMessagesReceived: number;
-  samplesReceived: number;
-  queuedSamples: number;
-  queueDroppedSamples: number;
-  clearedSamples: number;
-  framesPlayed: number;
+export interface StreamingStageStats extends ProviderStageStats {
   marksReceived: number;
   marksAcked: number;
   marksDiscarded: number;
   clearsFromService: number;
-  badMessages: number;
-  serviceErrors: number;
-  /** Frames process() could not handle (e.g. an unsupported sample rate); each cost one tick's output. */
-  processErrors: number;
 }
 
-/** Largest frame process() handles without growing a buffer: 60 ms at 16 kHz. */
-const MAX_FRAME_SAMPLES = 960;
-
-export class StreamingStage extends TypedEmitter<StreamingStageEvents> implements PipelineStage {
+export class StreamingStage extends ProviderStage<FatalCloseCode> {
   readonly #settings: Settings;
   readonly #context: StageContext;
-  readonly #log: Logger;
-  readonly #queue: PlaybackQueue;
-  readonly #conn: WsConnection<FatalCloseCode>;
-  readonly #drops: OutboundDrops;
-  readonly #mixer: PlaybackMixer;
-  #closed = false;
 
   // Outbound work buffers (session rate, then bytes).
   readonly #up = new Upsampler8to16();
@@ -163,184 +97,80 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   #sendBuf = Buffer.alloc(4 * MAX_FRAME_SAMPLES);
   #sendView: Buffer = this.#sendBuf.subarray(0, 0);
 
-  readonly #stats: StreamingStageStats = {
-    connected: false,
-    connects: 0,
-    disconnects: 0,
-    failedConnects: 0,
-    framesSent: 0,
-    bytesSent: 0,
-    droppedNotConnected: 0,
-    droppedBackpressure: 0,
-    audioMessagesReceived: 0,
-    samplesReceived: 0,
-    queuedSamples: 0,
-    queueDroppedSamples: 0,
-    clearedSamples: 0,
-    framesPlayed: 0,
-    marksReceived: 0,
-    marksAcked: 0,
-    marksDiscarded: 0,
-    clearsFromService: 0,
-    badMessages: 0,
-    serviceErrors: 0,
-    processErrors: 0,
-  };
+  readonly #marks = { marksReceived: 0, marksAcked: 0, marksDiscarded: 0, clearsFromService: 0 };
 
   /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
   constructor(context: StageContext, options: StreamingStageOptions) {
-    super();
-    this.#settings = parseConfig(StreamingStageOptionsSchema, options, 'streaming');
-    this.#context = { ...context };
-    this.#log = logger('pipeline.streaming', { pairId: context.pairId, direction: context.direction });
-    this.#queue = new PlaybackQueue(Math.ceil(this.#settings.maxQueueSeconds * this.#settings.sampleRate));
-    this.#drops = new OutboundDrops(this.#log);
-    this.#mixer = new PlaybackMixer({
-      queue: this.#queue,
-      converter: sessionRateConverter(this.#settings.sampleRate),
+    const s = parseConfig(StreamingStageOptionsSchema, options, 'streaming');
+    super({
       context,
-      initialRate: this.#settings.outputSampleRate ?? this.#settings.sampleRate,
-      mode: this.#settings.mode,
-      duckGain: this.#settings.duckGain,
-    });
-    const s = this.#settings;
-    this.#conn = new WsConnection<FatalCloseCode>({
-      url: s.url,
-      token: s.token,
-      ...pickWsConnectionSettings(s),
-      fatalCloseCodes: FATAL_CLOSE_CODES,
+      log: logger('pipeline.streaming', { pairId: context.pairId, direction: context.direction }),
       name: 'streaming',
-      attemptGoal: 'connection',
-      log: this.#log,
+      queueSamples: Math.ceil(s.maxQueueSeconds * s.sampleRate),
+      converter: sessionRateConverter(s.sampleRate),
+      initialRate: s.outputSampleRate ?? s.sampleRate,
+      mode: s.mode,
+      duckGain: s.duckGain,
+      maxBufferedBytes: s.maxBufferedBytes,
+      connection: {
+        url: s.url,
+        token: s.token,
+        ...pickWsConnectionSettings(s),
+        fatalCloseCodes: FATAL_CLOSE_CODES,
+        attemptGoal: 'connection',
+      },
     });
-    this.#conn
-      .on('open', (ws) => this.#onOpen(ws))
-      .on('message', (data, isBinary) => (isBinary ? this.#onAudio(data) : this.#onText(data)))
-      .on('failure', (failure) => this.#reportError(failure))
-      .on('down', (info) => this.#onDown(info))
-      .on('listenererror', (event, err) => this.safeEmit('listenererror', event, err));
-    this.#conn.start();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get connected(): boolean {
-    return this.#conn.open;
+    this.#settings = s;
+    this.#context = { ...context };
+    this.startConnecting();
   }
 
   /** A snapshot of the counters. */
   stats(): StreamingStageStats {
-    return {
-      ...this.#stats,
-      connected: this.#conn.open,
-      droppedNotConnected: this.#drops.notConnected,
-      droppedBackpressure: this.#drops.backpressure,
-      queuedSamples: this.#queue.length,
-      queueDroppedSamples: this.#queue.droppedOverflow,
-      clearedSamples: this.#queue.droppedCleared,
-      framesPlayed: this.#mixer.framesPlayed,
-    };
-  }
-
-  /**
-   * Sends this tick's audio and returns this tick's playback: the next frame of
-   * the service's audio (duck mode: over the attenuated original), or null when
-   * nothing is queued (translated-only) / no input either (duck). The returned
-   * frame is reused on the next call. Never throws, never waits.
-   */
-  process(frame: MediaFrame | null): MediaFrame | null {
-    if (this.#closed) return null;
-    try {
-      if (frame !== null && frame.heard !== true) this.#sendInput(frame);
-      const out = this.#mixer.mix(frame);
-      this.#ackReachedMarks();
-      return out;
-    } catch (err) {
-      // A bug (or a frame we cannot handle) must cost this frame, not the worker's tick loop;
-      // logged on the first occurrence only, counted always.
-      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'streaming stage frame failed');
-      return null;
-    }
-  }
-
-  /** Sends one frame of the speaker's audio ahead of its tick (see PipelineStage.hear). Never throws. */
-  hear(frame: MediaFrame): void {
-    if (this.#closed) return;
-    try {
-      this.#sendInput(frame);
-    } catch (err) {
-      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'streaming stage frame failed');
-    }
+    return { ...this.baseStats(), ...this.#marks };
   }
 
   /** Drops queued playback and tells the service to cancel what it is still producing. */
   flush(): void {
-    if (this.#closed) return;
-    this.#queue.clear();
-    this.#ackReachedMarks();
+    if (this.closed) return;
+    this.queue.clear();
+    this.playbackAdvanced();
     this.#sendJson(encodeClientMessage({ event: 'clear' }));
   }
 
   /** Tandem's VAD heard the speaker start (`atMs` on the session's audio timeline): sent as a `speech` hint. */
   speechStarted(atMs: number): void {
-    if (!this.#closed) this.#sendJson(encodeClientMessage({ event: 'speech', state: 'start', atMs }));
+    if (!this.closed) this.#sendJson(encodeClientMessage({ event: 'speech', state: 'start', atMs }));
   }
 
   /** Tandem's VAD heard the speaker stop: the service may answer now instead of waiting for its own endpointing. */
   speechEnded(atMs: number): void {
-    if (!this.#closed) this.#sendJson(encodeClientMessage({ event: 'speech', state: 'end', atMs }));
+    if (!this.closed) this.#sendJson(encodeClientMessage({ event: 'speech', state: 'end', atMs }));
   }
 
   /** Sends `stop`, closes the socket, cancels timers. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#conn.close(CloseCode.normal, 'stop', encodeClientMessage({ event: 'stop', reason: 'closed' }));
-    this.#log.info({ stats: this.stats() }, 'streaming stage closed');
-  }
-
-  /** Resolves once close() was called and the socket is fully closed. */
-  whenClosed(): Promise<void> {
-    return this.#conn.whenClosed();
+    if (!this.beginClose()) return;
+    this.conn.close(CloseCode.normal, 'stop', encodeClientMessage({ event: 'stop', reason: 'closed' }));
+    this.log.info({ stats: this.stats() }, 'streaming stage closed');
   }
 
   // ---- outbound ----
 
-  #sendInput(frame: MediaFrame): void {
-    if (frame.samples <= 0) return;
-    if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
-    if (frame.status === 'audio' || frame.status === 'concealed') this.#send(frame);
-  }
-
-  #send(frame: MediaFrame): void {
-    const ws = this.#conn.socket;
-    if (ws === null) {
-      this.#drops.drop('not_connected');
-      return;
-    }
-    if (ws.bufferedAmount > this.#settings.maxBufferedBytes) {
-      this.#drops.drop('backpressure');
-      return;
-    }
+  protected sendFrame(frame: MediaFrame): void {
+    if (frame.status !== 'audio' && frame.status !== 'concealed') return;
+    const ws = this.writableSocket();
+    if (ws === null) return;
     const samples = this.#toSessionRate(frame);
     const bytes = samples * 2;
     if (this.#sendBuf.length < bytes) this.#sendBuf = Buffer.alloc(bytes);
     const buf = this.#sendBuf;
-    const src = this.#convBuf;
-    for (let i = 0, p = 0; i < samples; i++, p += 2) {
-      const s = src[i]!;
-      buf[p] = s;
-      buf[p + 1] = s >> 8;
-    }
+    writeS16LE(this.#convBuf, samples, buf);
     if (this.#sendView.length !== bytes || this.#sendView.buffer !== buf.buffer) this.#sendView = buf.subarray(0, bytes);
     // Safe to reuse sendBuf: a client socket masks into a fresh buffer synchronously
     // (perMessageDeflate is off, so nothing keeps a reference to ours).
     ws.send(this.#sendView, { binary: true });
-    this.#stats.framesSent++;
-    this.#stats.bytesSent += bytes;
-    this.#drops.sent();
+    this.frameSent(bytes);
   }
 
   /** Converts the frame into #convBuf at the session rate; returns the sample count. */
@@ -366,24 +196,25 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
   }
 
   #sendJson(text: string): void {
-    this.#conn.socket?.send(text);
+    this.conn.socket?.send(text);
   }
 
   // ---- playback ----
 
-  #ackReachedMarks(): void {
-    for (let name = this.#queue.takeReachedMark(); name !== undefined; name = this.#queue.takeReachedMark()) {
+  /** Acknowledges to the service every mark whose audio has been played. */
+  protected playbackAdvanced(): void {
+    for (let name = this.queue.takeReachedMark(); name !== undefined; name = this.queue.takeReachedMark()) {
       this.#sendJson(encodeClientMessage({ event: 'mark', name }));
-      this.#stats.marksAcked++;
+      this.#marks.marksAcked++;
       this.safeEmit('mark', name);
     }
   }
 
   // ---- connection ----
 
-  #onOpen(ws: WebSocket): void {
-    this.#conn.resetBackoff();
-    this.#stats.connects++;
+  protected onOpen(ws: WebSocket): void {
+    this.conn.resetBackoff();
+    this.counts.connects++;
     ws.send(
       encodeClientMessage({
         event: 'start',
@@ -401,38 +232,27 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
     this.safeEmit('connected');
   }
 
-  #onDown({ code, reason, opened, willReconnect }: WsDownInfo): void {
-    if (!opened) this.#stats.failedConnects++;
+  protected connectionLost({ opened }: WsDownInfo): boolean {
     // Marks of the lost session mean nothing to the next one; its audio is still worth playing.
-    this.#stats.marksDiscarded += this.#queue.discardMarks();
-    if (opened) {
-      this.#stats.disconnects++;
-      this.#log.warn({ code, reason, willReconnect }, 'streaming disconnected');
-      this.safeEmit('disconnected', { code, reason, willReconnect });
-    }
+    this.#marks.marksDiscarded += this.queue.discardMarks();
+    return !opened;
   }
 
   // ---- inbound ----
 
-  #onAudio(data: RawData): void {
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  protected onBinary(data: RawData): void {
+    const buf = messageBytes(data);
     if (buf.length % 2 !== 0) {
-      this.#protocolError('odd_length_audio', `audio message of ${buf.length} bytes (not whole s16 samples)`);
+      this.protocolError('odd_length_audio', `audio message of ${buf.length} bytes (not whole s16 samples)`);
       return;
     }
-    this.#stats.audioMessagesReceived++;
-    const samples = this.#queue.pushS16LE(buf, 0, buf.length);
-    this.#stats.samplesReceived += samples;
-    this.safeEmit('audio', samples);
+    this.counts.audioMessagesReceived++;
+    this.playAudio(buf);
   }
 
-  #onText(data: RawData): void {
-    const parsed = tryParseServiceMessage(data);
-    if (!parsed.ok) {
-      this.#protocolError(parsed.error.code, parsed.error.message);
-      return;
-    }
-    const msg = parsed.message;
+  protected onText(data: RawData): void {
+    const msg = this.accepted(tryParseServiceMessage(data));
+    if (msg === undefined) return;
     switch (msg.event) {
       case 'started':
         this.safeEmit('started', msg.sessionId);
@@ -444,32 +264,19 @@ export class StreamingStage extends TypedEmitter<StreamingStageEvents> implement
         this.safeEmit('translation', msg);
         break;
       case 'mark':
-        this.#stats.marksReceived++;
-        this.#queue.addMark(msg.name);
+        this.#marks.marksReceived++;
+        this.queue.addMark(msg.name);
         break;
       case 'clear':
-        this.#stats.clearsFromService++;
-        this.#queue.clear();
-        this.#ackReachedMarks();
+        this.#marks.clearsFromService++;
+        this.queue.clear();
+        this.playbackAdvanced();
         break;
       case 'error':
-        this.#stats.serviceErrors++;
-        this.#reportError({ code: 'service', serviceCode: msg.code, message: msg.message });
+        this.counts.serviceErrors++;
+        this.reportError({ code: 'service', serviceCode: msg.code, message: msg.message });
         break;
     }
-  }
-
-  #protocolError(code: ProtocolErrorCode, message: string): void {
-    this.#stats.badMessages++;
-    this.#reportError({ code: 'protocol', protocolCode: code, message });
-  }
-
-  #reportError(error: StreamingError): void {
-    // Logged only at the first few: a garbage-spewing service must not flood the log.
-    if (this.#stats.badMessages <= 10 || error.code !== 'protocol') {
-      this.#log.warn({ code: error.code, protocolCode: error.protocolCode, serviceCode: error.serviceCode, detail: error.message }, 'streaming error');
-    }
-    this.safeEmit('error', error);
   }
 }
 

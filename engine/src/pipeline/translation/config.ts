@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseConfig } from '../../common/parse-config.js';
+import { parseConfig } from '../../../../common/src/parse-config.js';
 import type { Direction } from '../stage.js';
 
 /**

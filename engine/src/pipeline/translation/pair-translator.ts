@@ -1,4 +1,4 @@
-import type { Logger } from '../../common/logger.js';
+import type { Logger } from '../../../../common/src/logger.js';
 import { IdentityStage } from '../identity-stage.js';
 import type { Direction, PipelineStage, StageContext } from '../stage.js';
 import type { TranscriptEvent } from '../transcript-event.js';

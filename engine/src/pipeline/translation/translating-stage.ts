@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { errorMessage } from '../../common/errors.js';
-import type { Logger } from '../../common/logger.js';
+import { errorMessage } from '../../../../common/src/errors.js';
+import type { Logger } from '../../../../common/src/logger.js';
 import type { MediaFrame, PipelineStage, StageContext } from '../stage.js';
 import type { TranscriptEvent } from '../transcript-event.js';
 import type { SpeechHooks, SpeechStage, SpeechStageOpener } from './speech-stage.js';

@@ -110,7 +110,7 @@ export const VadEngineOptionsSchema = z
      * A chunk that may decide a speech start or end (someone waits on that
      * decision: the turn's answer, a barge-in) runs without waiting for the
      * batch window. Costs an extra, smaller model run per decision: on two
-     * cores, about a tenth of a core at 100 translated pairs (README); saves
+     * cores, about a tenth of a core at 100 translated pairs (docs/design-notes.md, Urgent VAD decisions); saves
      * up to batchWindowMs per turn (VAD decision p50 6.5 → 1.2–1.5 ms at 20 pairs).
      */
     urgentDecisions: z.boolean().default(true),

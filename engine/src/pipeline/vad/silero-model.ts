@@ -9,9 +9,9 @@
  * counts those as model errors.
  */
 import type { Worker } from 'node:worker_threads';
-import { siblingModule, startSourceWorker } from '../../common/source-worker.js';
-import { InvalidStateError, TimeoutError } from '../../common/errors.js';
-import { logger } from '../../common/logger.js';
+import { siblingModule, startSourceWorker } from '../../../../common/src/source-worker.js';
+import { InvalidStateError, TimeoutError } from '../../../../common/src/errors.js';
+import { logger } from '../../../../common/src/logger.js';
 import { assertBatchShape, type VadBatch, type VadBatchResult, type VadModel } from './model.js';
 import type { FromSileroWorker, SileroWorkerData, ToSileroWorker } from './worker-protocol.js';
 

@@ -4,7 +4,7 @@
  * for the whole inference, so that thread is this one, not the media worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorMessage } from '../../common/errors.js';
+import { errorMessage } from '../../../../common/src/errors.js';
 import { VAD_STATE_SIZE, vadGeometry } from './model.js';
 import { SileroSession } from './silero-session.js';
 import type { FromSileroWorker, SileroWorkerData, ToSileroWorker } from './worker-protocol.js';

@@ -20,9 +20,9 @@
  * so one poisonous input costs only its own stream, which then reports 'error'.
  */
 import { performance } from 'node:perf_hooks';
-import { InvalidStateError, errorMessage } from '../../common/errors.js';
-import { logger } from '../../common/logger.js';
-import { parseConfig } from '../../common/parse-config.js';
+import { InvalidStateError, errorMessage } from '../../../../common/src/errors.js';
+import { logger } from '../../../../common/src/logger.js';
+import { parseConfig } from '../../../../common/src/parse-config.js';
 import { VAD_STATE_SIZE, vadGeometry, type VadBatchResult, type VadModel, type VadSampleRate } from './model.js';
 import { VadEngineOptionsSchema, VadStreamOptionsSchema, type VadEngineOptions, type VadEngineSettings, type VadStreamOptions } from './options.js';
 import { SileroModel } from './silero-model.js';

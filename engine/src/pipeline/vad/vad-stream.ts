@@ -22,9 +22,9 @@
  * the energy gate decides a chunk without the model.
  */
 import { performance } from 'node:perf_hooks';
-import { InvalidStateError } from '../../common/errors.js';
-import { logger, type Logger } from '../../common/logger.js';
-import { TypedEmitter } from '../../common/typed-emitter.js';
+import { InvalidStateError } from '../../../../common/src/errors.js';
+import { logger, type Logger } from '../../../../common/src/logger.js';
+import { TypedEmitter } from '../../../../common/src/typed-emitter.js';
 import { EnergyGate } from './energy-gate.js';
 import { VAD_STATE_SIZE, isVadSampleRate, vadGeometry, type VadGeometry, type VadSampleRate } from './model.js';
 import { AdaptiveGateSchema, type AdaptiveGateSettings, type VadStreamSettings } from './options.js';

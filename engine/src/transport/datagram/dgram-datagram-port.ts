@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { InvalidStateError } from '../../common/errors.js';
+import { InvalidStateError } from '../../../../common/src/errors.js';
 import {
   ipv4ToInt,
   resolveDatagramPortOptions,

@@ -1,5 +1,5 @@
-import { errorMessage } from '../../common/errors.js';
-import { logger } from '../../common/logger.js';
+import { errorMessage } from '../../../../common/src/errors.js';
+import { logger } from '../../../../common/src/logger.js';
 import type { DatagramIo } from './datagram-port.js';
 
 const log = logger('engine.datagram-port');

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { errorMessage } from '../../common/errors.js';
+import { errorMessage } from '../../../../common/src/errors.js';
 
 /**
  * Finding and loading the udp_batch addon (native/, built at install by

@@ -1,4 +1,4 @@
-import { InvalidStateError } from '../../common/errors.js';
+import { InvalidStateError } from '../../../../common/src/errors.js';
 import {
   resolveDatagramPortOptions,
   type BatchHandler,

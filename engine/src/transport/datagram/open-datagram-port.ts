@@ -1,4 +1,4 @@
-import { logger } from '../../common/logger.js';
+import { logger } from '../../../../common/src/logger.js';
 import type { DatagramIo, DatagramPort, DatagramPortOptions } from './datagram-port.js';
 import { DgramDatagramPort } from './dgram-datagram-port.js';
 import { loadNativeAddon, type NativeAddonLoad } from './native-addon.js';

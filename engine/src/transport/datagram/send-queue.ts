@@ -1,4 +1,4 @@
-import { InvalidStateError } from '../../common/errors.js';
+import { InvalidStateError } from '../../../../common/src/errors.js';
 import type { DatagramPeer } from './datagram-port.js';
 
 /** Ints per queued datagram in `descriptors`: offset, length, ipv4, port (the addon's send layout). */

@@ -1,6 +1,6 @@
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
-import { logger } from '../../../../engine/src/common/logger.js';
+import { logger } from '../../../../common/src/logger.js';
 import { WsConnection, redactUrl, type WsConnectionOptions, type WsDownInfo, type WsFailure } from '../../../../engine/src/pipeline/providers/ws-connection.js';
 import { closedPort } from '../../../support/ports.js';
 import { waitFor } from '../helpers.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../../engine/src/common/errors.js';
+import { ConfigError } from '../../../../common/src/errors.js';
 import type { Direction, MediaFrame } from '../../../../engine/src/pipeline/stage.js';
 import {
   MAX_WAV_DATA_BYTES,

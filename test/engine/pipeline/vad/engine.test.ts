@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, InvalidStateError } from '../../../../engine/src/common/errors.js';
+import { ConfigError, InvalidStateError } from '../../../../common/src/errors.js';
 import { VadEngine, type VadEvent, type VadSampleRate, type VadStream, type VadStreamError } from '../../../../engine/src/pipeline/vad/index.js';
 import { FakeModel, engineIdle, noise, record, utterances } from './helpers.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setLogLevel } from '../../../../engine/src/common/logger.js';
+import { setLogLevel } from '../../../../common/src/logger.js';
 import { VadEngine, type VadSampleRate } from '../../../../engine/src/pipeline/vad/index.js';
-import { buildProgram, loadCorpus, promptsInstalled, type Background } from '../../../../engine/src/pipeline/vad/eval/corpus.js';
-import { runArm } from '../../../../engine/src/pipeline/vad/eval/evaluate.js';
+import { buildProgram, loadCorpus, promptsInstalled, type Background } from '../../../../tools/bench/vad-eval/corpus.js';
+import { runArm } from '../../../../tools/bench/vad-eval/evaluate.js';
 
 /**
  * The energy gate against Silero on every chunk, on real speech: espeak-ng sentences and recorded

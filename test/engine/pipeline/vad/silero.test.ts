@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidStateError } from '../../../../engine/src/common/errors.js';
+import { InvalidStateError } from '../../../../common/src/errors.js';
 import {
   SileroModel,
   SileroSession,

@@ -7,12 +7,6 @@ export {
   type OpenAiRealtimeStageStats,
 } from './realtime-stage.js';
 export {
-  OpenAiRealtimeLocalServer,
-  type OpenAiRealtimeLocalServerOptions,
-  type LocalSessionRecord,
-  type LocalUtterance,
-} from './local-server.js';
-export {
   REALTIME_SAMPLE_RATE,
   OPENAI_REALTIME_URL,
   MIN_COMMIT_MS,

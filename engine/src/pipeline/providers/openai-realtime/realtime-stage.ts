@@ -4,15 +4,14 @@
  * documents it follows; docs/openai-realtime-provider.md what goes over the
  * wire) and plays back the interpreted speech.
  *
- * Same contract and shape as StreamingStage: the 20 ms tick calls process(),
- * which never waits on the network. Outbound audio is resampled to 24 kHz,
- * base64-encoded and written with ws.send() (non-blocking) unless more than
- * `maxBufferedBytes` already wait in the socket, in which case the frame is
- * dropped and counted. Inbound audio deltas are decoded by the socket handler
- * into a bounded PlaybackQueue (at 24 kHz) and drained one frame per tick,
- * resampled to the leg's rate. Connecting, reconnecting with backoff, the
- * session-start deadline and keepalive run on their own timers; nothing here
- * reads the wall clock.
+ * The tick contract, the outbound gate, playback and error counting are
+ * ProviderStage's (../provider-stage.ts), shared with StreamingStage; this
+ * module is the protocol. Outbound audio is resampled to 24 kHz and
+ * base64-encoded into `input_audio_buffer.append`; inbound audio deltas are
+ * decoded into the playback queue (at 24 kHz) and resampled to the leg's rate
+ * as they play. Connecting, reconnecting with backoff, the session-start
+ * deadline and keepalive run on their own timers; nothing here reads the wall
+ * clock.
  *
  * Turn taking: with `turnDetection: 'server_vad'` the service finds the ends
  * of utterances and answers each by itself; with `'client'` Tandem's own VAD
@@ -25,117 +24,50 @@
  * process() returns null and flush() does nothing; no event is emitted.
  */
 import { WebSocket, type RawData } from 'ws';
-import { z } from 'zod';
-import { Downsampler24to16, Downsampler24to8, Upsampler16to24, Upsampler8to24 } from '../../../codec/resample-24k.js';
-import { errorMessage } from '../../../common/errors.js';
-import { logger, type Logger } from '../../../common/logger.js';
-import { parseConfig } from '../../../common/parse-config.js';
-import { TypedEmitter } from '../../../common/typed-emitter.js';
-import type { MediaFrame, PipelineStage, StageContext } from '../../stage.js';
-import { PlaybackMixer, type PlaybackConverter } from '../../streaming/playback-mixer.js';
-import { PlaybackQueue } from '../../streaming/playback-queue.js';
-import type { ProtocolErrorCode, TranscriptMessage, TranslationMessage } from '../../streaming/protocol.js';
-import type { DisconnectInfo, StreamingError } from '../../streaming/stream-stage.js';
-import { OutboundDrops } from '../outbound-drops.js';
-import { WsConnection, WsConnectionSettingsShape, pickWsConnectionSettings, redactUrl, type WsDownInfo } from '../ws-connection.js';
+import { Upsampler16to24, Upsampler8to24 } from '../../../codec/resample-24k.js';
+import { logger } from '../../../../../common/src/logger.js';
+import { parseConfig } from '../../../../../common/src/parse-config.js';
+import type { MediaFrame, StageContext } from '../../stage.js';
+import { MAX_FRAME_SAMPLES, ProviderStage, writeS16LE, type ProviderStageEvents, type ProviderStageStats } from '../provider-stage.js';
+import { pickWsConnectionSettings, redactUrl } from '../ws-connection.js';
+import {
+  OpenAiRealtimeStageOptionsSchema,
+  from24kConverter,
+  isLoopback,
+  sessionConfig,
+  withModel,
+  type OpenAiRealtimeSettings as Settings,
+  type OpenAiRealtimeStageOptions,
+} from './realtime-options.js';
 import {
   MIN_COMMIT_MS,
-  OPENAI_REALTIME_URL,
   REALTIME_SAMPLE_RATE,
   appendEventJson,
   decodeBase64Audio,
   encodeClientEvent,
-  languageName,
-  primaryLanguage,
   tryParseServerEvent,
   type ClientEventInput,
   type ServerEvent,
 } from './protocol.js';
 
-export const OpenAiRealtimeStageOptionsSchema = z
-  .object({
-    /** ws:// or wss:// URL of the service; `?model=<model>` is added unless the URL names a model. */
-    url: z.string().regex(/^wss?:\/\/\S+$/, 'must be a ws:// or wss:// URL').default(OPENAI_REALTIME_URL),
-    /** Sent as `Authorization: Bearer <apiKey>` on the upgrade; never logged. */
-    apiKey: z.string().min(1).optional(),
-    model: z.string().min(1).max(128).default('gpt-realtime'),
-    /** BCP 47 tags: what the speaker speaks, what the listener hears. */
-    sourceLanguage: z.string().min(2).max(35),
-    targetLanguage: z.string().min(2).max(35),
-    voice: z.string().min(1).max(64).default('alloy'),
-    /** The session's instructions; default: an interpreter prompt naming both languages. */
-    instructions: z.string().min(1).max(16_384).optional(),
-    /** Model that transcribes the speaker (source of `transcript` events); null: no transcripts. */
-    transcriptionModel: z.string().min(1).max(128).nullable().default('gpt-4o-mini-transcribe'),
-    /** server_vad: the service ends turns; client: speechEnded() does (turn_detection: null). */
-    turnDetection: z.enum(['server_vad', 'client']).default('server_vad'),
-    vadThreshold: z.number().min(0).max(1).default(0.5),
-    vadPrefixPaddingMs: z.number().int().nonnegative().max(5000).default(300),
-    vadSilenceMs: z.number().int().positive().max(10_000).default(500),
-    /** The speaker starting again drops queued playback and cancels the response in progress. */
-    interruptOnSpeech: z.boolean().default(true),
-    /** Frames with status 'silence' are sent as zeros, so the service's VAD sees the pause that ends a turn. */
-    sendSilence: z.boolean().default(true),
-    /** translated-only: the listener hears only the interpretation; duck: the original under it at duckGain. */
-    mode: z.enum(['translated-only', 'duck']).default('translated-only'),
-    duckGain: z.number().min(0).max(1).default(0.25),
-    /** Rate of frames returned when process() gets null and has never seen a frame. */
-    outputSampleRate: z.union([z.literal(8000), z.literal(16000)]).default(8000),
-    /** Above this many bytes waiting in the socket, outbound frames are dropped (128 KiB ≈ 2 s of base64 24 kHz audio). */
-    maxBufferedBytes: z.number().int().positive().default(128 * 1024),
-    /** Most seconds of service audio queued for playback; beyond it the oldest is dropped. */
-    maxQueueSeconds: z.number().positive().max(600).default(30),
-    /** After the upgrade the service must say something (session.created) within this, else the connection is dropped and retried. */
-    sessionTimeoutMs: z.number().int().positive().default(10_000),
-    /** connectTimeoutMs, reconnectInitialDelayMs / MaxDelayMs / MaxAttempts, pingIntervalMs, maxMessageBytes. */
-    ...WsConnectionSettingsShape,
-  })
-  .strict();
+export { OpenAiRealtimeStageOptionsSchema, type OpenAiRealtimeStageOptions } from './realtime-options.js';
 
-export type OpenAiRealtimeStageOptions = z.input<typeof OpenAiRealtimeStageOptionsSchema>;
-type Settings = z.output<typeof OpenAiRealtimeStageOptionsSchema>;
+/**
+ * The same events, with the same payloads, as StreamingStage. `started`:
+ * session.created arrived. `transcript`: what the speaker said, partials then
+ * one final per utterance. `translation`: the spoken response's transcript.
+ * `mark`: `response:<response_id>`, every sample of that response played (or
+ * cleared/dropped). `audio`: samples at 24 kHz.
+ */
+export type OpenAiRealtimeStageEvents = ProviderStageEvents;
 
-/** The same events, with the same payloads, as StreamingStage. */
-export type OpenAiRealtimeStageEvents = {
-  connected: [];
-  /** session.created arrived; its session id, if it gave one. */
-  started: [sessionId: string | undefined];
-  /** What the speaker said (source language); partials, then one final per utterance. */
-  transcript: [message: TranscriptMessage];
-  /** The interpretation's text (the spoken response's transcript), same utteranceId as its transcript. */
-  translation: [message: TranslationMessage];
-  /** `response:<response_id>`: every sample of that response has been played (or cleared/dropped). */
-  mark: [name: string];
-  /** Answer audio was queued for playback (samples at 24 kHz). */
-  audio: [samples: number];
-  error: [error: StreamingError];
-  disconnected: [info: DisconnectInfo];
-  listenererror: [event: string, error: unknown];
-};
-
-export interface OpenAiRealtimeStageStats {
-  connected: boolean;
-  connects: number;
-  disconnects: number;
-  failedConnects: number;
+export interface OpenAiRealtimeStageStats extends ProviderStageStats {
   /** Sessions the service confirmed with session.created. */
   sessions: number;
-  framesSent: number;
-  /** PCM bytes sent (24 kHz s16le, before base64). */
-  bytesSent: number;
-  droppedNotConnected: number;
-  droppedBackpressure: number;
   /** Bytes waiting in the socket right now. */
   socketBufferedBytes: number;
-  audioMessagesReceived: number;
-  /** Samples received (24 kHz). */
-  samplesReceived: number;
   /** Audio of cancelled responses that arrived anyway and was discarded (samples, 24 kHz). */
   samplesDiscarded: number;
-  queuedSamples: number;
-  queueDroppedSamples: number;
-  clearedSamples: number;
-  framesPlayed: number;
   responsesStarted: number;
   responsesDone: number;
   responsesCancelled: number;
@@ -145,32 +77,22 @@ export interface OpenAiRealtimeStageStats {
   /** speechEnded() calls that committed nothing (less than 100 ms of audio since the last commit). */
   commitsSkipped: number;
   marksEmitted: number;
-  badMessages: number;
   /** Well-formed events of types this stage does not use. */
   ignoredMessages: number;
-  serviceErrors: number;
-  processErrors: number;
 }
+
+type RealtimeCounters = Omit<OpenAiRealtimeStageStats, keyof ProviderStageStats | 'socketBufferedBytes'>;
 
 interface ResponseState {
   utteranceId: string;
   text: string;
 }
 
-/** Largest frame process() handles without growing a buffer: 60 ms at 16 kHz. */
-const MAX_FRAME_SAMPLES = 960;
 /** Per-session bookkeeping maps are trimmed to this many entries (a stuck peer must not grow them). */
 const MAX_TRACKED = 64;
 
-export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents> implements PipelineStage {
+export class OpenAiRealtimeStage extends ProviderStage {
   readonly #settings: Settings;
-  readonly #url: string;
-  readonly #log: Logger;
-  readonly #queue: PlaybackQueue;
-  readonly #conn: WsConnection;
-  readonly #drops: OutboundDrops;
-  readonly #mixer: PlaybackMixer;
-  #closed = false;
   #sessionTimer: NodeJS.Timeout | null = null;
 
   // Outbound: frame → 24 kHz → bytes → base64.
@@ -203,24 +125,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   #turnStartMs: number | null = null;
   #lastTurnEndMs = 0;
 
-  readonly #stats: OpenAiRealtimeStageStats = {
-    connected: false,
-    connects: 0,
-    disconnects: 0,
-    failedConnects: 0,
+  readonly #stats: RealtimeCounters = {
     sessions: 0,
-    framesSent: 0,
-    bytesSent: 0,
-    droppedNotConnected: 0,
-    droppedBackpressure: 0,
-    socketBufferedBytes: 0,
-    audioMessagesReceived: 0,
-    samplesReceived: 0,
     samplesDiscarded: 0,
-    queuedSamples: 0,
-    queueDroppedSamples: 0,
-    clearedSamples: 0,
-    framesPlayed: 0,
     responsesStarted: 0,
     responsesDone: 0,
     responsesCancelled: 0,
@@ -228,108 +135,38 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
     commits: 0,
     commitsSkipped: 0,
     marksEmitted: 0,
-    badMessages: 0,
     ignoredMessages: 0,
-    serviceErrors: 0,
-    processErrors: 0,
   };
 
   /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
   constructor(context: StageContext, options: OpenAiRealtimeStageOptions) {
-    super();
-    this.#settings = parseConfig(OpenAiRealtimeStageOptionsSchema, options, 'openaiRealtime');
-    this.#url = withModel(this.#settings.url, this.#settings.model);
-    this.#log = logger('pipeline.openai-realtime', { pairId: context.pairId, direction: context.direction });
-    this.#queue = new PlaybackQueue(Math.ceil(this.#settings.maxQueueSeconds * REALTIME_SAMPLE_RATE));
-    this.#drops = new OutboundDrops(this.#log);
-    this.#mixer = new PlaybackMixer({
-      queue: this.#queue,
-      converter: from24kConverter(),
+    const s = parseConfig(OpenAiRealtimeStageOptionsSchema, options, 'openaiRealtime');
+    const url = withModel(s.url, s.model);
+    super({
       context,
-      initialRate: this.#settings.outputSampleRate,
-      mode: this.#settings.mode,
-      duckGain: this.#settings.duckGain,
-    });
-    const s = this.#settings;
-    if (s.apiKey !== undefined && this.#url.startsWith('ws://') && !isLoopback(this.#url)) {
-      this.#log.warn({ url: redactUrl(this.#url) }, 'API key would travel unencrypted (ws:// to a non-loopback host)');
-    }
-    this.#conn = new WsConnection({
-      url: this.#url,
-      token: s.apiKey,
-      ...pickWsConnectionSettings(s),
+      log: logger('pipeline.openai-realtime', { pairId: context.pairId, direction: context.direction }),
       name: 'openai realtime',
-      attemptGoal: 'session',
-      log: this.#log,
+      queueSamples: Math.ceil(s.maxQueueSeconds * REALTIME_SAMPLE_RATE),
+      converter: from24kConverter(),
+      initialRate: s.outputSampleRate,
+      mode: s.mode,
+      duckGain: s.duckGain,
+      maxBufferedBytes: s.maxBufferedBytes,
+      connection: { url, token: s.apiKey, ...pickWsConnectionSettings(s), attemptGoal: 'session' },
     });
-    this.#conn
-      .on('open', (ws) => this.#onOpen(ws))
-      .on('message', (data, isBinary) => {
-        if (isBinary) this.#protocolError('unexpected_binary', 'binary message (the protocol is JSON text only)');
-        else this.#onText(data);
-      })
-      .on('failure', (failure) => this.#reportError(failure))
-      .on('down', (info) => this.#onDown(info))
-      .on('listenererror', (event, err) => this.safeEmit('listenererror', event, err));
-    this.#conn.start();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get connected(): boolean {
-    return this.#conn.open;
+    this.#settings = s;
+    if (s.apiKey !== undefined && url.startsWith('ws://') && !isLoopback(url)) {
+      this.log.warn({ url: redactUrl(url) }, 'API key would travel unencrypted (ws:// to a non-loopback host)');
+    }
+    this.startConnecting();
   }
 
   /** A snapshot of the counters. */
   stats(): OpenAiRealtimeStageStats {
-    return {
-      ...this.#stats,
-      connected: this.#conn.open,
-      droppedNotConnected: this.#drops.notConnected,
-      droppedBackpressure: this.#drops.backpressure,
-      socketBufferedBytes: this.#conn.bufferedAmount,
-      queuedSamples: this.#queue.length,
-      queueDroppedSamples: this.#queue.droppedOverflow,
-      clearedSamples: this.#queue.droppedCleared,
-      framesPlayed: this.#mixer.framesPlayed,
-    };
+    return { ...this.baseStats(), ...this.#stats, socketBufferedBytes: this.conn.bufferedAmount };
   }
 
-  /**
-   * Sends this tick's audio and returns this tick's playback (duck mode: over
-   * the attenuated original), or null when nothing is queued (translated-only)
-   * or nothing came in either (duck). The returned frame is reused on the next
-   * call. Never throws, never waits.
-   */
-  process(frame: MediaFrame | null): MediaFrame | null {
-    if (this.#closed) return null;
-    try {
-      if (frame !== null && frame.heard !== true) this.#sendInput(frame);
-      const out = this.#mixer.mix(frame);
-      this.#emitReachedMarks();
-      return out;
-    } catch (err) {
-      // A bug (or a frame we cannot handle) must cost this frame, not the worker's tick loop.
-      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'openai realtime stage frame failed');
-      return null;
-    }
-  }
-
-  /** Sends one frame of the speaker's audio ahead of its tick (see PipelineStage.hear). Never throws. */
-  hear(frame: MediaFrame): void {
-    if (this.#closed) return;
-    try {
-      this.#sendInput(frame);
-    } catch (err) {
-      if (this.#stats.processErrors++ === 0) this.#log.error({ err: errorMessage(err) }, 'openai realtime stage frame failed');
-    }
-  }
-
-  #sendInput(frame: MediaFrame): void {
-    if (frame.samples <= 0) return;
-    if (frame.sampleRate !== 8000 && frame.sampleRate !== 16000) throw new RangeError(`unsupported frame sample rate ${frame.sampleRate}`);
+  protected sendFrame(frame: MediaFrame): void {
     if (frame.samples > MAX_FRAME_SAMPLES) throw new RangeError(`frame of ${frame.samples} samples exceeds ${MAX_FRAME_SAMPLES}`);
     if (frame.status !== 'silence') this.#send(frame, frame.pcm);
     else if (this.#settings.sendSilence) this.#send(frame, this.#zeros);
@@ -337,7 +174,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   /** Drops queued playback and cancels the response in progress (the listener started talking). */
   flush(): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     this.#interrupt();
   }
 
@@ -347,7 +184,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
    * interruptOnSpeech is on. Ignored in server_vad mode and after close().
    */
   speechStarted(atMs: number): void {
-    if (this.#closed || this.#settings.turnDetection !== 'client') return;
+    if (this.closed || this.#settings.turnDetection !== 'client') return;
     this.#turnStartMs = atMs;
     if (this.#settings.interruptOnSpeech && this.#interrupt()) this.#stats.bargeIns++;
   }
@@ -360,11 +197,11 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
    * the last commit (the service would refuse it).
    */
   speechEnded(atMs: number): boolean {
-    if (this.#closed || this.#settings.turnDetection !== 'client') return false;
+    if (this.closed || this.#settings.turnDetection !== 'client') return false;
     const startMs = this.#turnStartMs ?? this.#lastTurnEndMs;
     this.#turnStartMs = null;
     this.#lastTurnEndMs = atMs;
-    if (!this.#conn.open || (this.#samplesSinceCommit * 1000) / REALTIME_SAMPLE_RATE < MIN_COMMIT_MS) {
+    if (!this.conn.open || (this.#samplesSinceCommit * 1000) / REALTIME_SAMPLE_RATE < MIN_COMMIT_MS) {
       this.#stats.commitsSkipped++;
       return false;
     }
@@ -380,58 +217,36 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   /** Closes the socket and cancels timers; no event is emitted afterwards. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.beginClose()) return;
     this.#clearSessionTimer();
-    this.#conn.close(1000, 'closed');
-    this.#log.info({ stats: this.stats() }, 'openai realtime stage closed');
-  }
-
-  /** Resolves once close() was called and the socket is fully closed. */
-  whenClosed(): Promise<void> {
-    return this.#conn.whenClosed();
+    this.conn.close(1000, 'closed');
+    this.log.info({ stats: this.stats() }, 'openai realtime stage closed');
   }
 
   // ---- outbound ----
 
   #send(frame: MediaFrame, pcm: Int16Array): void {
-    // readyState too: between the peer's close frame and our 'close' event the socket is CLOSING.
-    const ws = this.#conn.socket;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) {
-      this.#drops.drop('not_connected');
-      return;
-    }
-    if (ws.bufferedAmount > this.#settings.maxBufferedBytes) {
-      this.#drops.drop('backpressure');
-      return;
-    }
+    const ws = this.writableSocket();
+    if (ws === null) return;
     const resampler = frame.sampleRate === 8000 ? this.#up8 : this.#up16;
     const samples = resampler.process(pcm, frame.samples, this.#conv);
-    const bytes = this.#bytes;
-    const src = this.#conv;
-    for (let i = 0, p = 0; i < samples; i++, p += 2) {
-      const s = src[i]!;
-      bytes[p] = s;
-      bytes[p + 1] = s >> 8;
-    }
-    ws.send(appendEventJson(bytes.toString('base64', 0, samples * 2)));
+    writeS16LE(this.#conv, samples, this.#bytes);
+    ws.send(appendEventJson(this.#bytes.toString('base64', 0, samples * 2)));
     this.#sentSamples += samples;
     this.#samplesSinceCommit += samples;
-    this.#stats.framesSent++;
-    this.#stats.bytesSent += samples * 2;
-    this.#drops.sent();
+    this.frameSent(samples * 2);
   }
 
   #sendEvent(event: ClientEventInput): void {
-    const ws = this.#conn.socket;
+    const ws = this.conn.socket;
     if (ws === null || ws.readyState !== WebSocket.OPEN) return;
     ws.send(encodeClientEvent(event));
   }
 
   /** Drops queued playback (its marks fire) and cancels the response still being produced. Returns whether there was anything to stop. */
   #interrupt(): boolean {
-    const cleared = this.#queue.clear();
-    this.#emitReachedMarks();
+    const cleared = this.queue.clear();
+    this.playbackAdvanced();
     const id = this.#activeResponseId;
     if (id !== null && !this.#cancelled.has(id)) {
       this.#remember(this.#cancelled, id);
@@ -456,8 +271,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   // ---- playback ----
 
-  #emitReachedMarks(): void {
-    for (let name = this.#queue.takeReachedMark(); name !== undefined; name = this.#queue.takeReachedMark()) {
+  /** Emits every `response:<id>` mark whose audio has been played. */
+  protected playbackAdvanced(): void {
+    for (let name = this.queue.takeReachedMark(); name !== undefined; name = this.queue.takeReachedMark()) {
       this.#stats.marksEmitted++;
       this.safeEmit('mark', name);
     }
@@ -465,61 +281,25 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   // ---- connection ----
 
-  #onOpen(ws: WebSocket): void {
-    this.#stats.connects++;
+  protected onOpen(ws: WebSocket): void {
+    this.counts.connects++;
     this.#resetSession();
     // Sent at once: the service applies it before the audio that follows on the same socket.
-    ws.send(encodeClientEvent({ type: 'session.update', session: this.#sessionConfig() }));
+    ws.send(encodeClientEvent({ type: 'session.update', session: sessionConfig(this.#settings) }));
     this.#sessionTimer = setTimeout(() => {
       this.#sessionTimer = null;
-      this.#reportError({ code: 'connect_failed', message: `no session.created within ${this.#settings.sessionTimeoutMs} ms` });
+      this.reportError({ code: 'connect_failed', message: `no session.created within ${this.#settings.sessionTimeoutMs} ms` });
       ws.terminate();
     }, this.#settings.sessionTimeoutMs);
     this.safeEmit('connected');
   }
 
-  #onDown({ code, reason, opened, willReconnect }: WsDownInfo): void {
+  protected connectionLost(): boolean {
     this.#clearSessionTimer();
     // A session that never started counts as a failed attempt, so a service that accepts and hangs up backs off.
-    if (!this.#sessionStarted) this.#stats.failedConnects++;
+    const failed = !this.#sessionStarted;
     this.#sessionStarted = false;
-    if (opened) {
-      this.#stats.disconnects++;
-      this.#log.warn({ code, reason, willReconnect }, 'openai realtime disconnected');
-      this.safeEmit('disconnected', { code, reason, willReconnect });
-    }
-  }
-
-  #sessionConfig(): Extract<ClientEventInput, { type: 'session.update' }>['session'] {
-    const s = this.#settings;
-    const instructions =
-      s.instructions ??
-      `You are an interpreter. Translate everything the user says from ${languageName(s.sourceLanguage)} into ${languageName(s.targetLanguage)}. ` +
-        'Speak only the translation: do not answer questions, add comments or greet.';
-    return {
-      type: 'realtime',
-      instructions,
-      output_modalities: ['audio'],
-      audio: {
-        input: {
-          format: { type: 'audio/pcm', rate: REALTIME_SAMPLE_RATE },
-          ...(s.transcriptionModel !== null ? { transcription: { model: s.transcriptionModel, language: primaryLanguage(s.sourceLanguage) } } : {}),
-          turn_detection:
-            s.turnDetection === 'client'
-              ? null
-              : {
-                  type: 'server_vad',
-                  threshold: s.vadThreshold,
-                  prefix_padding_ms: s.vadPrefixPaddingMs,
-                  silence_duration_ms: s.vadSilenceMs,
-                  create_response: true,
-                  // Barge-in is ours (interruptOnSpeech): one party cancelling, never two racing.
-                  interrupt_response: false,
-                },
-        },
-        output: { format: { type: 'audio/pcm', rate: REALTIME_SAMPLE_RATE }, voice: s.voice },
-      },
-    };
+    return failed;
   }
 
   #resetSession(): void {
@@ -544,21 +324,21 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
 
   // ---- inbound ----
 
-  #onText(data: RawData): void {
-    const parsed = tryParseServerEvent(data);
-    if (!parsed.ok) {
-      this.#protocolError(parsed.error.code, parsed.error.message);
-      return;
-    }
-    const event = parsed.message;
+  protected onBinary(): void {
+    this.protocolError('unexpected_binary', 'binary message (the protocol is JSON text only)');
+  }
+
+  protected onText(data: RawData): void {
+    const event = this.accepted(tryParseServerEvent(data));
+    if (event === undefined) return;
     if (event.type === 'ignored') {
-      if (this.#stats.ignoredMessages++ < 5) this.#log.debug({ type: event.original }, 'ignored service event');
+      if (this.#stats.ignoredMessages++ < 5) this.log.debug({ type: event.original }, 'ignored service event');
       return;
     }
     if (!this.#sessionStarted) {
       // Whatever the service says first proves the session is up: the backoff starts over.
       this.#sessionStarted = true;
-      this.#conn.resetBackoff();
+      this.conn.resetBackoff();
       this.#clearSessionTimer();
     }
     this.#dispatch(event);
@@ -575,9 +355,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
       case 'response.output_audio.done':
         break;
       case 'error': {
-        this.#stats.serviceErrors++;
+        this.counts.serviceErrors++;
         const e = event.error;
-        this.#reportError({ code: 'service', serviceCode: (e.code ?? e.type ?? 'unknown').slice(0, 64), message: e.message ?? 'service error' });
+        this.reportError({ code: 'service', serviceCode: (e.code ?? e.type ?? 'unknown').slice(0, 64), message: e.message ?? 'service error' });
         if (e.event_id != null && e.event_id === this.#createInFlight) {
           // Our response.create was refused: no response.created will come for it.
           this.#createInFlight = null;
@@ -616,9 +396,9 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
         this.#itemTimes.delete(event.item_id);
         break;
       case 'conversation.item.input_audio_transcription.failed':
-        this.#stats.serviceErrors++;
+        this.counts.serviceErrors++;
         this.#itemText.delete(event.item_id);
-        this.#reportError({ code: 'service', serviceCode: (event.error?.code ?? 'transcription_failed').slice(0, 64), message: event.error?.message ?? 'transcription failed' });
+        this.reportError({ code: 'service', serviceCode: (event.error?.code ?? 'transcription_failed').slice(0, 64), message: event.error?.message ?? 'transcription failed' });
         break;
       case 'response.created':
         this.#stats.responsesStarted++;
@@ -644,7 +424,7 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
         const id = event.response.id;
         this.#stats.responsesDone++;
         // Placed after the response's audio: reached when the last of it has been played.
-        this.#queue.addMark(`response:${id}`);
+        this.queue.addMark(`response:${id}`);
         this.#responses.delete(id);
         if (this.#activeResponseId === id) this.#activeResponseId = null;
         if (this.#createPending) this.#requestResponse();
@@ -656,19 +436,17 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
   #onAudio(responseId: string, base64: string): void {
     const decoded = decodeBase64Audio(base64);
     if (!decoded.ok) {
-      this.#protocolError(decoded.error.code, decoded.error.message);
+      this.protocolError(decoded.error.code, decoded.error.message);
       return;
     }
     const bytes = decoded.bytes;
-    this.#stats.audioMessagesReceived++;
+    this.counts.audioMessagesReceived++;
     if (this.#cancelled.has(responseId)) {
       // In flight when we cancelled: the listener must not hear the rest of an interrupted answer.
       this.#stats.samplesDiscarded += bytes.length >> 1;
       return;
     }
-    const samples = this.#queue.pushS16LE(bytes, 0, bytes.length);
-    this.#stats.samplesReceived += samples;
-    this.safeEmit('audio', samples);
+    this.playAudio(bytes);
   }
 
   #response(id: string): ResponseState {
@@ -716,56 +494,6 @@ export class OpenAiRealtimeStage extends TypedEmitter<OpenAiRealtimeStageEvents>
       store.delete(oldest);
     }
   }
-
-  #protocolError(code: ProtocolErrorCode, message: string): void {
-    this.#stats.badMessages++;
-    this.#reportError({ code: 'protocol', protocolCode: code, message });
-  }
-
-  #reportError(error: StreamingError): void {
-    // Logged only at the first few: a garbage-spewing service must not flood the log.
-    if (this.#stats.badMessages <= 10 || error.code !== 'protocol') {
-      this.#log.warn({ code: error.code, protocolCode: error.protocolCode, serviceCode: error.serviceCode, detail: error.message }, 'openai realtime error');
-    }
-    this.safeEmit('error', error);
-  }
-}
-
-/** The URL with `model=<model>` added to its query unless it names one already. */
-function withModel(url: string, model: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.searchParams.has('model')) u.searchParams.set('model', model);
-    return u.toString();
-  } catch {
-    return url; // the WebSocket constructor reports it
-  }
-}
-
-function isLoopback(url: string): boolean {
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
-  } catch {
-    return false;
-  }
-}
-
-/** Playback from the service's 24 kHz to the leg's rate. */
-function from24kConverter(): PlaybackConverter {
-  const down8 = new Downsampler24to8();
-  const down16 = new Downsampler24to16();
-  return {
-    inputFor: (outRate, outSamples) => (outRate === 8000 ? down8 : down16).inputFor(outSamples),
-    convert: (src, count, dst, outRate) => {
-      (outRate === 8000 ? down8 : down16).process(src, count, dst);
-    },
-    // Between responses the filters restart from silence, so no tail of the last answer leaks into the next.
-    idle: () => {
-      down8.reset();
-      down16.reset();
-    },
-  };
 }
 
 /** A StageFactory: one OpenAI Realtime stage per direction of a pair (same options both ways; languages swapped by the caller). */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { OpenAiRealtimeLocalServer, type OpenAiRealtimeLocalServerOptions } from '../../../../../engine/src/pipeline/providers/openai-realtime/index.js';
+import { OpenAiRealtimeLocalServer, type OpenAiRealtimeLocalServerOptions } from '../../../../../tools/doubles/openai-realtime-server.js';
 import { waitFor } from '../../helpers.js';
 
 type Event = { type: string } & Record<string, unknown>;

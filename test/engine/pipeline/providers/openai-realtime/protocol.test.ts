@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decodeBase64Audio,
-  encodeClientEvent,
-  tryParseClientEvent,
-  tryParseServerEvent,
-} from '../../../../../engine/src/pipeline/providers/openai-realtime/index.js';
+import { decodeBase64Audio, encodeClientEvent, tryParseClientEvent, tryParseServerEvent } from '../../../../../engine/src/pipeline/providers/openai-realtime/index.js';
 import { languageName, primaryLanguage } from '../../../../../engine/src/pipeline/providers/openai-realtime/protocol.js';
 
 function parsed(raw: string): unknown {

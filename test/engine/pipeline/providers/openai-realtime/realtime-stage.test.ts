@@ -1,12 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../../../engine/src/common/errors.js';
-import {
-  OpenAiRealtimeLocalServer,
-  OpenAiRealtimeStage,
-  openAiRealtimeStageFactory,
-  type OpenAiRealtimeLocalServerOptions,
-  type OpenAiRealtimeStageOptions,
-} from '../../../../../engine/src/pipeline/providers/openai-realtime/index.js';
+import { ConfigError } from '../../../../../common/src/errors.js';
+import { OpenAiRealtimeStage, openAiRealtimeStageFactory, type OpenAiRealtimeStageOptions } from '../../../../../engine/src/pipeline/providers/openai-realtime/index.js';
+import { OpenAiRealtimeLocalServer, type OpenAiRealtimeLocalServerOptions } from '../../../../../tools/doubles/openai-realtime-server.js';
 import { synthesizeSpeechSamples, type StreamingError, type TranscriptMessage, type TranslationMessage } from '../../../../../engine/src/pipeline/streaming/index.js';
 import { toneAmplitude, zeroCrossingFrequency, db } from '../../../codec/signal.js';
 import { PAIR, makeFrame, waitFor } from '../../helpers.js';

@@ -1,0 +1,164 @@
+import type { Logger } from '../../../common/src/logger.js';
+import type { Codec } from '../codec/index.js';
+import type { StageContext, StageFactory } from '../pipeline/index.js';
+import type { LegName, MediaStartInfo, MediaTransport, PairStats, UdpEndpoint } from '../worker/protocol.js';
+import { EngineError } from './errors.js';
+import { MediaDirection, type SlotPlanner } from './media-direction.js';
+import type { MediaLeg } from './media-leg.js';
+import { RtpLeg } from './rtp-leg.js';
+import { WebSocketLeg } from './websocket-leg.js';
+import type { PairRecorder, RecordingSummary } from '../pipeline/recording/pair-recorder.js';
+
+/**
+ * One relayed pair inside a worker: PAIR_ID with leg A (EXT_A's bridge) and leg B (EXT_B's
+ * bridge). What A says is processed into B and what B says into A; the two
+ * directions never share buffers.
+ */
+export interface MediaPairOptions {
+  pairId: string;
+  extA: string;
+  extB: string;
+  /** Both legs use the same transport. */
+  legA: MediaLeg;
+  legB: MediaLeg;
+  stageFactory: StageFactory;
+  log: Logger;
+  /** The worker's scheduler, so each direction can align its tick with its packets. */
+  planner?: SlotPlanner;
+  alignMarginMs?: number;
+  /** Records both legs, original and translated; closed with the pair. */
+  recorder?: PairRecorder | null;
+  /** Called with the recording's summary once its file is complete. */
+  onRecordingClosed?: (summary: RecordingSummary) => void;
+}
+
+export class MediaPair {
+  readonly pairId: string;
+  readonly extA: string;
+  readonly extB: string;
+  readonly legA: MediaLeg;
+  readonly legB: MediaLeg;
+  readonly #aToB: MediaDirection;
+  readonly #bToA: MediaDirection;
+  readonly #log: Logger;
+  readonly #stageContexts: readonly [StageContext, StageContext];
+  readonly #recorder: PairRecorder | null;
+  readonly #onRecordingClosed: (summary: RecordingSummary) => void;
+  #closed = false;
+
+  constructor(options: MediaPairOptions) {
+    this.pairId = options.pairId;
+    this.extA = options.extA;
+    this.extB = options.extB;
+    this.legA = options.legA;
+    this.legB = options.legB;
+    this.#log = options.log;
+    const { pairId, extA, extB, stageFactory } = options;
+    const planner = options.planner ?? null;
+    const margin = options.alignMarginMs ?? 2;
+    const aToB: StageContext = { pairId, direction: 'A->B', srcExt: extA, dstExt: extB };
+    const bToA: StageContext = { pairId, direction: 'B->A', srcExt: extB, dstExt: extA };
+    this.#stageContexts = [aToB, bToA];
+    this.#aToB = new MediaDirection(pairId, 'A->B', this.legA, this.legB, stageFactory(aToB), planner, margin);
+    this.#bToA = new MediaDirection(pairId, 'B->A', this.legB, this.legA, stageFactory(bToA), planner, margin);
+    this.#recorder = options.recorder ?? null;
+    this.#onRecordingClosed = options.onRecordingClosed ?? (() => {});
+    this.#aToB.observe(this.#recorder);
+    this.#bToA.observe(this.#recorder);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get codec(): Codec {
+    return this.legA.codec;
+  }
+
+  leg(name: LegName): MediaLeg {
+    return name === 'A' ? this.legA : this.legB;
+  }
+
+  get transport(): MediaTransport {
+    return this.legA.transport;
+  }
+
+  /** Sockets and connections the legs hold now. */
+  get openTransports(): number {
+    return this.legA.openTransports + this.legB.openTransports;
+  }
+
+  /**
+   * Where Asterisk's side of an RTP leg is (UNICASTRTP_LOCAL_ADDRESS/PORT).
+   * Resolves once the leg's socket is connected to it (see RtpLeg.setRemote).
+   */
+  setRemote(name: LegName, remote: UdpEndpoint): Promise<void> {
+    const leg = this.leg(name);
+    if (!(leg instanceof RtpLeg)) {
+      return Promise.reject(new EngineError('WRONG_TRANSPORT', `pair ${this.pairId} has WebSocket legs: connect them with connectMedia, not setRemote`));
+    }
+    return leg.setRemote(remote);
+  }
+
+  /** Connects a WebSocket leg to Asterisk's media channel; resolves with its MEDIA_START. */
+  connectMedia(name: LegName, url: string): Promise<MediaStartInfo> {
+    const leg = this.leg(name);
+    if (!(leg instanceof WebSocketLeg)) {
+      return Promise.reject(new EngineError('WRONG_TRANSPORT', `pair ${this.pairId} has RTP legs: set their remote with setRemote, not connectMedia`));
+    }
+    return leg.connect(url);
+  }
+
+  /** The two directions; each is its own scheduler task. */
+  get directions(): readonly [MediaDirection, MediaDirection] {
+    return [this.#aToB, this.#bToA];
+  }
+
+  /** Rebuilds both directions' stages (e.g. new languages); the old stages are closed. */
+  replaceStages(stageFactory: StageFactory): void {
+    if (this.#closed) return;
+    this.#aToB.replaceStage(stageFactory(this.#stageContexts[0]));
+    this.#bToA.replaceStage(stageFactory(this.#stageContexts[1]));
+  }
+
+  get recordingPath(): string | null {
+    return this.#recorder?.path ?? null;
+  }
+
+  stats(): PairStats {
+    const recorder = this.#recorder;
+    return {
+      ...(recorder ? { recording: { path: recorder.path, droppedMs: recorder.stats().droppedMs } } : {}),
+      pairId: this.pairId,
+      extA: this.extA,
+      extB: this.extB,
+      codec: this.legA.codec.name,
+      legA: this.legA.stats(),
+      legB: this.legB.stats(),
+    };
+  }
+
+  /** Releases both legs' transports and both stages. Idempotent. */
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#aToB.close();
+    this.#bToA.close();
+    this.legA.close();
+    this.legB.close();
+    const recorder = this.#recorder;
+    if (recorder) {
+      this.#aToB.observe(null);
+      this.#bToA.observe(null);
+      // The file is completed in the background: its header sizes are written last.
+      void recorder.close().then(
+        (summary) => {
+          this.#log.info({ pairId: this.pairId, recording: summary }, 'recording closed');
+          this.#onRecordingClosed(summary);
+        },
+        (err: unknown) => this.#log.error({ pairId: this.pairId, err }, 'recording failed to close'),
+      );
+    }
+    this.#log.info({ pairId: this.pairId, reason }, 'pair closed');
+  }
+}

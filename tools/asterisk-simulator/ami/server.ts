@@ -1,0 +1,610 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
+import { logger } from '../../../common/src/logger.js';
+import { AmiFramer } from '../../../control/src/ami/framer.js';
+import { parseAmiMessage, serializeAmiMessage, type AmiField, type AmiMessage } from '../../../control/src/ami/message.js';
+import {
+  aorDetailFields,
+  authDetailFields,
+  contactListFields,
+  contactStatusDetailFields,
+  endpointCliLines,
+  endpointDetailFields,
+  type SimContact,
+  type SimEndpoint,
+} from './endpoint-render.js';
+
+const log = logger('simulator.ami');
+
+export const AMI_BANNER = 'Asterisk Call Manager/11.0.0\r\n';
+
+export interface SimEndpointConfig {
+  id: string;
+  callerid?: string;
+  context?: string;
+  allow?: string;
+  username?: string;
+  password?: string;
+  maxContacts?: number;
+  /** Default 10, as in the recording; 0 means contacts stay NonQualified. */
+  qualifyFrequency?: number;
+  removeExisting?: boolean;
+}
+
+export interface AmiSimulatorOptions {
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** username → secret. Default `{ tnd: 'tnd' }` as in the recordings. */
+  accounts?: Readonly<Record<string, string>>;
+  /** Delay before a failed Login is answered (recorded ≈ 1 s). */
+  failedLoginDelayMs?: number;
+  endpoints?: readonly SimEndpointConfig[];
+  /** Sorcery memory caches that exist; when unset, every cache name is accepted. */
+  sorceryCaches?: readonly string[];
+}
+
+export interface RegisterOptions {
+  /** Contact URI, e.g. `sip:7000@127.0.0.1:5086`. */
+  uri: string;
+  /** Source address and port of the REGISTER (Via). */
+  ip: string;
+  port: number;
+  userAgent?: string;
+  roundtripUsec?: number;
+  expiresSec?: number;
+  callId?: string;
+}
+
+export interface SimActionRecord {
+  session: number;
+  action: string;
+  fields: readonly AmiField[];
+}
+
+export interface SorceryExpireRecord {
+  cache: string;
+  object: string;
+}
+
+type SessionState = 'awaitingLogin' | 'loginFailing' | 'loggedIn' | 'closed';
+
+interface Session {
+  id: number;
+  socket: Socket;
+  framer: AmiFramer;
+  state: SessionState;
+  username: string;
+  connectedAt: Date;
+  loginTimer: NodeJS.Timeout | null;
+}
+
+/** `2026-11-23T01:10:49.672+0000`, Asterisk's EventTV format. */
+function eventTv(date: Date): string {
+  return date.toISOString().replace('Z', '+0000');
+}
+
+function tcpAddress(ip: string | undefined, port: number | undefined): string {
+  return `IPV4/TCP/${ip ?? '127.0.0.1'}/${port ?? 0}`;
+}
+
+/**
+ * An AMI server that speaks the wire format recorded from Asterisk 22.10.1
+ * (`test/data/ami/s7_ami`): banner, Login/Ping/Logoff, PJSIPShowContacts,
+ * PJSIPShowEndpoint, Command (`pjsip show endpoint <n>`), SorceryMemoryCache-
+ * ExpireObject, and the registration event sequences, driven by the test API
+ * (`register`, `qualifyTimeout`, `qualifyRestored`, `unregister`). Only
+ * logged-in sessions receive events. Listens on 127.0.0.1 only by default.
+ */
+export class AmiSimulator {
+  readonly #server: Server;
+  readonly #sessions = new Set<Session>();
+  readonly #accounts: Record<string, string>;
+  readonly #failedLoginDelayMs: number;
+  readonly #endpoints = new Map<string, SimEndpoint>();
+  readonly #contacts = new Map<string, SimContact>();
+  readonly #deviceState = new Map<string, 'NOT_INUSE' | 'UNAVAILABLE'>();
+  readonly #sorceryCaches: ReadonlySet<string> | null;
+  readonly #actions: SimActionRecord[] = [];
+  readonly #expirations: SorceryExpireRecord[] = [];
+  readonly #startedAt = Date.now();
+  #nextSessionId = 1;
+  #responsive = true;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  private constructor(server: Server, options: AmiSimulatorOptions) {
+    this.#server = server;
+    this.#accounts = { ...(options.accounts ?? { tnd: 'tnd' }) };
+    this.#failedLoginDelayMs = options.failedLoginDelayMs ?? 1000;
+    this.#sorceryCaches = options.sorceryCaches ? new Set(options.sorceryCaches) : null;
+    for (const e of options.endpoints ?? [{ id: '7000', callerid: '"Seven Thousand" <7000>' }]) this.addEndpoint(e);
+    server.on('connection', (socket) => this.#accept(socket));
+  }
+
+  static async start(options: AmiSimulatorOptions = {}): Promise<AmiSimulator> {
+    const server = createServer();
+    const sim = new AmiSimulator(server, options);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return sim;
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  get host(): string {
+    return (this.#server.address() as AddressInfo).address;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Open TCP sessions (any state). */
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  get loggedInCount(): number {
+    let n = 0;
+    for (const s of this.#sessions) if (s.state === 'loggedIn') n++;
+    return n;
+  }
+
+  /** Every action received, in order (Login secrets included: test use only). */
+  get actions(): readonly SimActionRecord[] {
+    return this.#actions;
+  }
+
+  get sorceryExpirations(): readonly SorceryExpireRecord[] {
+    return this.#expirations;
+  }
+
+  contacts(): SimContact[] {
+    return [...this.#contacts.values()].map((c) => ({ ...c }));
+  }
+
+  /** Adds or changes an AMI account (e.g. to let a client with a once-wrong secret in). */
+  setAccount(username: string, secret: string): void {
+    this.#accounts[username] = secret;
+  }
+
+  addEndpoint(config: SimEndpointConfig): void {
+    this.#assertOpen();
+    this.#endpoints.set(config.id, {
+      id: config.id,
+      callerid: config.callerid ?? '',
+      context: config.context ?? 'from-sipp',
+      allow: config.allow ?? '(ulaw)',
+      username: config.username ?? config.id,
+      password: config.password ?? config.id,
+      maxContacts: config.maxContacts ?? 1,
+      qualifyFrequency: config.qualifyFrequency ?? 10,
+      removeExisting: config.removeExisting ?? true,
+    });
+  }
+
+  /** Removes an endpoint row (as a DELETE in ps_endpoints would); its contact goes too, silently (no AMI event, as observed in s8). */
+  removeEndpoint(id: string): boolean {
+    this.#assertOpen();
+    this.#contacts.delete(id);
+    this.#deviceState.delete(id);
+    return this.#endpoints.delete(id);
+  }
+
+  /**
+   * A REGISTER accepted for `endpoint`. Recorded sequence (qualify_frequency > 0):
+   * ChallengeSent, SuccessfulAuth, ContactStatus NonQualified (RoundtripUsec 0),
+   * PeerStatus Reachable, ContactStatus Reachable (RoundtripUsec), DeviceStateChange
+   * NOT_INUSE. A refresh of the same contact URI emits nothing (observed). A
+   * different URI replaces the old contact (remove_existing; not recorded: the
+   * old contact's unregister sequence is emitted first).
+   */
+  register(endpoint: string, options: RegisterOptions): void {
+    this.#assertOpen();
+    const ep = this.#requireEndpoint(endpoint);
+    const expiresSec = options.expiresSec ?? 60;
+    const existing = this.#contacts.get(endpoint);
+    if (existing && existing.uri === options.uri) {
+      existing.expirationTime = Math.floor(Date.now() / 1000) + expiresSec;
+      return;
+    }
+    if (existing) this.unregister(endpoint);
+    const callId = options.callId ?? `1-${Math.floor(Math.random() * 90000) + 10000}@${options.ip}`;
+    const contact: SimContact = {
+      endpoint,
+      aor: ep.id,
+      uri: options.uri,
+      ip: options.ip,
+      port: options.port,
+      userAgent: options.userAgent ?? '',
+      callId,
+      status: 'NonQualified',
+      roundtripUsec: 0,
+      expirationTime: Math.floor(Date.now() / 1000) + expiresSec,
+    };
+    this.#contacts.set(endpoint, contact);
+    const now = new Date();
+    const pjsipSecurity = (event: string, extra: AmiField[]): AmiField[] => [
+      ['Event', event],
+      ['Privilege', 'security,all'],
+      ['EventTV', eventTv(now)],
+      ['Severity', 'Informational'],
+      ['Service', 'PJSIP'],
+      ['EventVersion', '1'],
+      ['AccountID', ep.username],
+      ['SessionID', callId],
+      ['LocalAddress', 'IPV4/UDP/127.0.0.1/5060'],
+      ['RemoteAddress', `IPV4/UDP/${options.ip}/${options.port}`],
+      ...extra,
+    ];
+    this.#broadcast(pjsipSecurity('ChallengeSent', [['Challenge', '']]));
+    this.#broadcast(pjsipSecurity('SuccessfulAuth', [['UsingPassword', '1']]));
+    this.#broadcast(this.#contactStatus(contact, 'NonQualified', 0));
+    if (ep.qualifyFrequency > 0) {
+      contact.status = 'Reachable';
+      contact.roundtripUsec = options.roundtripUsec ?? 369;
+      this.#broadcast(this.#peerStatus(endpoint, 'Reachable'));
+      this.#broadcast(this.#contactStatus(contact, 'Reachable', contact.roundtripUsec));
+    }
+    this.#setDeviceState(endpoint, 'NOT_INUSE');
+  }
+
+  /** The qualify OPTIONS got no answer: PeerStatus Unreachable, ContactStatus Unreachable (0), DeviceStateChange UNAVAILABLE. */
+  qualifyTimeout(endpoint: string): void {
+    this.#assertOpen();
+    const contact = this.#requireContact(endpoint);
+    contact.status = 'Unreachable';
+    contact.roundtripUsec = 0;
+    this.#broadcast(this.#peerStatus(endpoint, 'Unreachable'));
+    this.#broadcast(this.#contactStatus(contact, 'Unreachable', 0));
+    this.#setDeviceState(endpoint, 'UNAVAILABLE');
+  }
+
+  /** The qualify OPTIONS answered again: PeerStatus Reachable, ContactStatus Reachable (rtt), DeviceStateChange NOT_INUSE. */
+  qualifyRestored(endpoint: string, roundtripUsec = 570): void {
+    this.#assertOpen();
+    const contact = this.#requireContact(endpoint);
+    contact.status = 'Reachable';
+    contact.roundtripUsec = roundtripUsec;
+    this.#broadcast(this.#peerStatus(endpoint, 'Reachable'));
+    this.#broadcast(this.#contactStatus(contact, 'Reachable', roundtripUsec));
+    this.#setDeviceState(endpoint, 'NOT_INUSE');
+  }
+
+  /** REGISTER with Expires: 0: DeviceStateChange UNAVAILABLE, PeerStatus Unreachable, ContactStatus Removed (0). */
+  unregister(endpoint: string): void {
+    this.#assertOpen();
+    const contact = this.#requireContact(endpoint);
+    this.#contacts.delete(endpoint);
+    this.#setDeviceState(endpoint, 'UNAVAILABLE');
+    this.#broadcast(this.#peerStatus(endpoint, 'Unreachable'));
+    this.#broadcast(this.#contactStatus(contact, 'Removed', 0));
+  }
+
+  /** Sends an arbitrary event to every logged-in session (for tests of unknown or malformed events). */
+  emitRaw(fields: readonly AmiField[]): void {
+    this.#assertOpen();
+    this.#broadcast(fields);
+  }
+
+  /** Resets every TCP session at once, as an Asterisk restart or a network cut would. */
+  dropConnections(): void {
+    for (const s of [...this.#sessions]) s.socket.destroy();
+  }
+
+  /** When false, sessions stay open but every action goes unanswered (a hung Asterisk). */
+  setResponsive(responsive: boolean): void {
+    this.#responsive = responsive;
+  }
+
+  /** Stops listening and destroys every session; resolves once the server is fully closed. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#closing = new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.dropConnections();
+    });
+    return this.#closing;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidStateError('AMI simulator is closed');
+  }
+
+  #requireEndpoint(id: string): SimEndpoint {
+    const ep = this.#endpoints.get(id);
+    if (!ep) throw new InvalidStateError(`AMI simulator has no endpoint ${id}`);
+    return ep;
+  }
+
+  #requireContact(endpoint: string): SimContact {
+    const contact = this.#contacts.get(endpoint);
+    if (!contact) throw new InvalidStateError(`endpoint ${endpoint} has no contact`);
+    return contact;
+  }
+
+  #contactStatus(contact: SimContact, status: string, rtt: number): AmiField[] {
+    return [
+      ['Event', 'ContactStatus'],
+      ['Privilege', 'system,all'],
+      ['URI', contact.uri],
+      ['ContactStatus', status],
+      ['AOR', contact.aor],
+      ['EndpointName', contact.endpoint],
+      ['RoundtripUsec', String(rtt)],
+    ];
+  }
+
+  #peerStatus(endpoint: string, status: string): AmiField[] {
+    return [
+      ['Event', 'PeerStatus'],
+      ['Privilege', 'system,all'],
+      ['ChannelType', 'PJSIP'],
+      ['Peer', `PJSIP/${endpoint}`],
+      ['PeerStatus', status],
+    ];
+  }
+
+  /** Asterisk raises DeviceStateChange only when the state actually changes. */
+  #setDeviceState(endpoint: string, state: 'NOT_INUSE' | 'UNAVAILABLE'): void {
+    if (this.#deviceState.get(endpoint) === state) return;
+    this.#deviceState.set(endpoint, state);
+    this.#broadcast([
+      ['Event', 'DeviceStateChange'],
+      ['Privilege', 'call,all'],
+      ['Device', `PJSIP/${endpoint}`],
+      ['State', state],
+    ]);
+  }
+
+  #broadcast(fields: readonly AmiField[]): void {
+    const wire = serializeAmiMessage(fields);
+    for (const s of this.#sessions) if (s.state === 'loggedIn') s.socket.write(wire);
+  }
+
+  /** Security events share a header; `before` goes ahead of SessionID, `after` behind RemoteAddress (recorded orders differ per event). */
+  #securityEvent(session: Session, event: string, severity: string, version: string, before: AmiField[], after: AmiField[]): AmiField[] {
+    return [
+      ['Event', event],
+      ['Privilege', 'security,all'],
+      ['EventTV', eventTv(new Date())],
+      ['Severity', severity],
+      ['Service', 'AMI'],
+      ['EventVersion', version],
+      ...before,
+      ['SessionID', `0x${(0x7f2abc000000 + session.id).toString(16)}`],
+      ['LocalAddress', tcpAddress(session.socket.localAddress, session.socket.localPort)],
+      ['RemoteAddress', tcpAddress(session.socket.remoteAddress, session.socket.remotePort)],
+      ...after,
+    ];
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    const session: Session = {
+      id: this.#nextSessionId++,
+      socket,
+      framer: new AmiFramer({ expectBanner: false, maxFrameChars: 64 * 1024 }),
+      state: 'awaitingLogin',
+      username: '',
+      connectedAt: new Date(),
+      loginTimer: null,
+    };
+    this.#sessions.add(session);
+    socket.setEncoding('utf8');
+    socket.setNoDelay(true);
+    socket.on('error', () => {
+      // A client reset is normal for a test server; 'close' follows and cleans up.
+    });
+    socket.on('close', () => {
+      session.state = 'closed';
+      if (session.loginTimer) clearTimeout(session.loginTimer);
+      this.#sessions.delete(session);
+    });
+    socket.on('data', (chunk: string) => {
+      let frames;
+      try {
+        frames = session.framer.push(chunk);
+      } catch (err) {
+        log.warn({ session: session.id, err: errorMessage(err) }, 'bad AMI input, closing session');
+        socket.destroy();
+        return;
+      }
+      for (const frame of frames) {
+        if (session.state === 'closed') return;
+        try {
+          this.#handle(session, parseAmiMessage(frame.raw));
+        } catch (err) {
+          log.warn({ session: session.id, err: errorMessage(err) }, 'unparseable AMI action ignored');
+        }
+      }
+      if (session.framer.overflow) {
+        log.warn({ session: session.id }, 'oversized AMI action, closing session');
+        socket.destroy();
+      }
+    });
+    socket.write(AMI_BANNER);
+  }
+
+  #reply(session: Session, actionId: string | undefined, fields: AmiField[]): void {
+    const [first, ...rest] = fields;
+    const all: AmiField[] = first ? [first, ...(actionId !== undefined ? [['ActionID', actionId] as const] : []), ...rest] : [];
+    session.socket.write(serializeAmiMessage(all));
+  }
+
+  #handle(session: Session, message: AmiMessage): void {
+    const action = message.get('Action') ?? '';
+    this.#actions.push({ session: session.id, action, fields: message.fields });
+    // A failing Login blocks the Asterisk session thread: the recording shows a Ping sent meanwhile never answered.
+    if (session.state === 'loginFailing' || !this.#responsive) return;
+    const id = message.actionId;
+    const lower = action.toLowerCase();
+    if (session.state !== 'loggedIn' && lower !== 'login' && lower !== 'logoff' && lower !== 'challenge') {
+      this.#reply(session, id, [['Response', 'Error'], ['Message', 'Permission denied']]);
+      this.#broadcast(
+        this.#securityEvent(session, 'RequestNotAllowed', 'Error', '1', [['AccountID', '']], [
+          ['RequestType', `Action: ${action}`],
+          ['SessionTV', '1970-01-01T00:00:00.000+0000'],
+        ]),
+      );
+      return;
+    }
+    switch (lower) {
+      case 'login':
+        this.#login(session, message);
+        return;
+      case 'logoff':
+        this.#reply(session, id, [['Response', 'Goodbye'], ['Message', 'Thanks for all the fish.']]);
+        session.socket.end();
+        return;
+      case 'ping': {
+        const now = Date.now();
+        this.#reply(session, id, [['Response', 'Success'], ['Ping', 'Pong'], ['Timestamp', `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')}`]]);
+        return;
+      }
+      case 'pjsipshowcontacts':
+        this.#showContacts(session, id);
+        return;
+      case 'pjsipshowendpoint':
+        this.#showEndpoint(session, id, message.get('Endpoint') ?? '');
+        return;
+      case 'command':
+        this.#command(session, id, message.get('Command') ?? '');
+        return;
+      case 'sorcerymemorycacheexpireobject':
+        this.#expireObject(session, id, message.get('Cache') ?? '', message.get('Object') ?? '');
+        return;
+      default:
+        this.#reply(session, id, [['Response', 'Error'], ['Message', `Invalid/unknown command: ${action}. Use Action: ListCommands to show available commands.`]]);
+        this.#broadcast(
+          this.#securityEvent(session, 'RequestBadFormat', 'Error', '1', [], [
+            ['RequestType', `Action: ${action}`],
+            ['SessionTV', eventTv(session.connectedAt)],
+            ['AccountID', session.username],
+          ]),
+        );
+    }
+  }
+
+  #login(session: Session, message: AmiMessage): void {
+    const id = message.actionId;
+    const username = message.get('Username') ?? '';
+    const secret = message.get('Secret') ?? '';
+    const known = Object.hasOwn(this.#accounts, username);
+    if (known && this.#accounts[username] === secret) {
+      session.state = 'loggedIn';
+      session.username = username;
+      this.#reply(session, id, [['Response', 'Success'], ['Message', 'Authentication accepted']]);
+      const uptime = String(Math.floor((Date.now() - this.#startedAt) / 1000));
+      session.socket.write(
+        serializeAmiMessage([
+          ['Event', 'FullyBooted'],
+          ['Privilege', 'system,all'],
+          ['Uptime', uptime],
+          ['LastReload', uptime],
+          ['Status', 'Fully Booted'],
+        ]),
+      );
+      this.#broadcast(
+        this.#securityEvent(session, 'SuccessfulAuth', 'Informational', '1', [['AccountID', username]], [
+          ['UsingPassword', '0'],
+          ['SessionTV', eventTv(new Date())],
+        ]),
+      );
+      return;
+    }
+    session.state = 'loginFailing';
+    this.#broadcast(
+      this.#securityEvent(session, known ? 'InvalidPassword' : 'InvalidAccountID', 'Error', known ? '2' : '1', [['AccountID', username]], [
+        ['SessionTV', '1970-01-01T00:00:00.000+0000'],
+      ]),
+    );
+    session.loginTimer = setTimeout(() => {
+      session.loginTimer = null;
+      if (session.state === 'closed') return;
+      this.#reply(session, id, [['Response', 'Error'], ['Message', 'Authentication failed']]);
+      session.socket.end();
+    }, this.#failedLoginDelayMs);
+  }
+
+  #showContacts(session: Session, id: string | undefined): void {
+    const contacts = [...this.#contacts.values()];
+    if (contacts.length === 0) {
+      this.#reply(session, id, [['Response', 'Error'], ['Message', 'No Contacts found\n']]);
+      return;
+    }
+    this.#reply(session, id, [
+      ['Response', 'Success'],
+      ['EventList', 'start'],
+      ['Message', 'A listing of Contacts follows, presented as ContactList events'],
+    ]);
+    for (const c of contacts) {
+      session.socket.write(serializeAmiMessage(contactListFields(this.#requireEndpoint(c.endpoint), c, id)));
+    }
+    this.#reply(session, id, [['Event', 'ContactListComplete'], ['EventList', 'Complete'], ['ListItems', String(contacts.length)]]);
+  }
+
+  #showEndpoint(session: Session, id: string | undefined, name: string): void {
+    const ep = this.#endpoints.get(name);
+    if (!ep) {
+      this.#reply(session, id, [['Response', 'Error'], ['Message', `Unable to retrieve endpoint ${name}\n`]]);
+      return;
+    }
+    const contact = this.#contacts.get(name);
+    const contacts = contact ? [contact] : [];
+    this.#reply(session, id, [
+      ['Response', 'Success'],
+      ['EventList', 'start'],
+      ['Message', 'Following are Events for each object associated with the Endpoint'],
+    ]);
+    const w = (fields: AmiField[]): void => {
+      session.socket.write(serializeAmiMessage(fields));
+    };
+    w(endpointDetailFields(ep, contacts, id));
+    w(authDetailFields(ep, id));
+    w(aorDetailFields(ep, contacts, id));
+    for (const c of contacts) w(contactStatusDetailFields(ep, c, id));
+    this.#reply(session, id, [['Event', 'EndpointDetailComplete'], ['EventList', 'Complete'], ['ListItems', String(3 + contacts.length)]]);
+  }
+
+  #command(session: Session, id: string | undefined, command: string): void {
+    const m = /^\s*pjsip\s+show\s+endpoint\s+(\S+)\s*$/i.exec(command);
+    let lines: string[];
+    if (m) {
+      const name = m[1] as string;
+      const ep = this.#endpoints.get(name);
+      const contact = this.#contacts.get(name);
+      lines = ep ? endpointCliLines(ep, contact ? [contact] : []) : [`Unable to find object ${name}.`, ''];
+    } else {
+      // Not recorded: the simulator implements only `pjsip show endpoint <n>`.
+      lines = [`No such command '${command}' (type 'core show help ${command}' for other possible commands)`];
+    }
+    this.#reply(session, id, [['Response', 'Success'], ['Message', 'Command output follows'], ...lines.map((l): AmiField => ['Output', l])]);
+  }
+
+  #expireObject(session: Session, id: string | undefined, cache: string, object: string): void {
+    // Messages from res_sorcery_memory_cache.c (not recorded on the test Asterisk, which runs without a cache).
+    if (cache === '') {
+      this.#reply(session, id, [['Response', 'Error'], ['Message', 'SorceryMemoryCacheExpireObject requires that a cache name be provided.\n']]);
+    } else if (object === '') {
+      this.#reply(session, id, [['Response', 'Error'], ['Message', 'SorceryMemoryCacheExpireObject requires that an object name be provided\n']]);
+    } else if (this.#sorceryCaches && !this.#sorceryCaches.has(cache)) {
+      this.#reply(session, id, [['Response', 'Error'], ['Message', 'The provided cache does not exist\n']]);
+    } else {
+      this.#expirations.push({ cache, object });
+      this.#reply(session, id, [['Response', 'Success'], ['Message', 'The provided object was expired from the cache\n']]);
+    }
+  }
+}

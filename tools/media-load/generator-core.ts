@@ -1,0 +1,691 @@
+import dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { InvalidStateError } from '../../common/src/errors.js';
+import { DelayWheel } from './delay-wheel.js';
+import { FRAME_TAG_COUNTER_MASK, readFrameTag, readFrameTagL16, writeFrameTag, writeFrameTagL16 } from './frame-tag.js';
+import {
+  NO_IMPAIRMENT,
+  type CoreResult,
+  type GeneratorPairPorts,
+  type GeneratorPairSpec,
+  type GeneratorProgress,
+  type GeneratorSchedule,
+  type Impairment,
+  type WindowSample,
+} from './generator-protocol.js';
+import { Histogram, jitterHistogram, latencyHistogram } from './histogram.js';
+import { loadCodecFormat, type LoadCodecFormat, type LoadCodecName } from './load-codec.js';
+
+/**
+ * Plays Asterisk for a set of pairs on one thread: two connected UDP sockets
+ * per pair (GA ↔ engine leg A, GB ↔ engine leg B), each sending one stream in
+ * the run's codec at 50 packets/s and receiving the engine's injected stream
+ * (the other leg's audio). Sends follow one drift-free schedule: the 20 ms
+ * period is cut into 1 ms slots, streams are spread evenly over the slots, and
+ * every slot has an absolute deadline on the monotonic clock. Packets, send
+ * times and counters live in preallocated typed arrays: nothing is allocated
+ * per packet by this code.
+ *
+ * Impairment (loss, reorder, jitter) is applied on that paced clock, in that
+ * order: a dropped frame never reaches the wire; a reordered one waits for its
+ * stream's next frame; a delayed one waits in a DelayWheel released by the
+ * same 1 ms tick. Latency is measured from the actual send, so it stays the
+ * engine's.
+ *
+ * Stream s (local) is pair s>>1, leg A when s is even; its global id is
+ * 2·pairIndex + (s & 1). What socket s receives is the mirror of stream s^1.
+ * Pairs can be added while running (a ramp) up to the capacity given at
+ * construction.
+ */
+const PERIOD_MS = 20;
+const SLOTS = 20;
+const SLOT_MS = PERIOD_MS / SLOTS;
+const RTP_HEADER = 12;
+/** Send buffers per stream without jitter: a datagram libuv had to queue is not overwritten for 80 ms. */
+const BASE_SEND_BUFFERS = 4;
+/** Send-time ring per stream: 256 frames = 5.12 s, far more than any sane engine delay. */
+const RING = 256;
+const RING_MASK = RING - 1;
+/** After a stall, missed slots are sent back to back up to this lateness; beyond it they are skipped. */
+const MAX_CATCH_UP_MS = 100;
+const FLAG_MEASURED = 1;
+const FLAG_RECEIVED = 2;
+const WINDOW_MS = 1000;
+/** A window is reported this long after it ends: frames still in flight then count as lost. */
+const WINDOW_SETTLE_MS = 600;
+/**
+ * A pair added while running is not measured for its first second: the
+ * engine learns its remotes only after the generator reported the ports, and
+ * its jitter buffers settle, as the initial pairs do in the warm-up.
+ */
+const NEW_PAIR_SETTLE_MS = 1000;
+/** Window accumulators in use at once (one per second; 8 s of history before reuse). */
+const WINDOW_RING = 8;
+
+export interface GeneratorCoreOptions {
+  /** Pairs opened by open(). */
+  pairs: GeneratorPairSpec[];
+  /** Most pairs this core will ever carry (open + addPairs). Default: pairs.length. */
+  capacityPairs?: number;
+  /** Payload bytes in `codec`, a whole number of 20 ms frames (see audioForCodec). */
+  audio: Uint8Array;
+  codec?: LoadCodecName;
+  impairment?: Impairment;
+  /** Uniform [0, 1) source for the impairment (tests inject a seeded one). Default Math.random. */
+  random?: () => number;
+  socketBufferBytes: number;
+  bindAddress?: string;
+  onFinished: (result: CoreResult) => void;
+}
+
+interface WindowAcc {
+  index: number;
+  settled: boolean;
+  pairs: number;
+  packets: number;
+  sent: number;
+  received: number;
+  dropped: number;
+  arrivals: number;
+  latency: Histogram;
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export class GeneratorCore {
+  readonly #format: LoadCodecFormat;
+  readonly #frameBytes: number;
+  readonly #packetBytes: number;
+  readonly #initialPairs: GeneratorPairSpec[];
+  readonly #capacityPairs: number;
+  readonly #audio: Buffer;
+  readonly #socketBufferBytes: number;
+  readonly #bindAddress: string;
+  readonly #onFinished: (result: CoreResult) => void;
+  readonly #impairment: Impairment;
+  readonly #random: () => number;
+  readonly #sendBuffers: number;
+  readonly #sockets: Array<dgram.Socket | null>;
+  readonly #packets: Buffer[] = [];
+  /** Ring entry of the frame each send buffer holds, so a delayed send stamps its own send time. */
+  readonly #bufferRing: Int32Array;
+  readonly #globalId: Int32Array;
+  readonly #seq: Int32Array;
+  readonly #ts0: Uint32Array;
+  readonly #counter: Int32Array;
+  readonly #audioPos: Int32Array;
+  /** Frames scheduled before this time (performance.now()) are not measured: a pair added while running. */
+  readonly #measureFrom: Float64Array;
+  /** Send buffer held back to swap with the stream's next frame, or -1. */
+  readonly #held: Int32Array;
+  readonly #ringCounter: Int32Array;
+  readonly #ringSentAt: Float64Array;
+  readonly #ringFlags: Uint8Array;
+  readonly #ringWindow: Int32Array;
+  readonly #lastArrival: Float64Array;
+  /** Streams of each 1 ms slot: slot k holds #slotStreams[k·cap .. k·cap + #slotCount[k]). */
+  readonly #slotStreams: Int32Array;
+  readonly #slotCount: Int32Array;
+  /** Period index of each slot's next send. */
+  readonly #slotPeriod: Int32Array;
+  readonly #wheel: DelayWheel | null;
+  readonly #windows: WindowAcc[];
+  readonly #settledWindows: WindowSample[] = [];
+  readonly #pendingWindows: WindowSample[] = [];
+  #nextSettle = 0;
+
+  readonly #latency: [Histogram, Histogram] = [latencyHistogram(), latencyHistogram()];
+  readonly #pacing = jitterHistogram();
+  readonly #sendLateness = latencyHistogram();
+  readonly #sent: [number, number] = [0, 0];
+  readonly #received: [number, number] = [0, 0];
+  readonly #duplicates: [number, number] = [0, 0];
+  readonly #impairmentDropped: [number, number] = [0, 0];
+  /** Local pairs reserved (sockets opening or open) and active (sending). */
+  #reservedPairs = 0;
+  #activePairs = 0;
+  #sentTotal = 0;
+  #receivedTotal = 0;
+  #badPackets = 0;
+  #untagged = 0;
+  #stale = 0;
+  #skippedSends = 0;
+  #socketErrors = 0;
+  #reordered = 0;
+  #delayed = 0;
+  #delayOverflow = 0;
+  #maxSendLateMs = 0;
+
+  #startAt = 0;
+  #measureStart = Infinity;
+  #measureEnd = Infinity;
+  #drainMs = 0;
+  #nextDeadline = 0;
+  #nextSlot = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #drainTimer: NodeJS.Timeout | null = null;
+  #opened = false;
+  #started = false;
+  #sendingDone = false;
+  #finished = false;
+  #closed = false;
+
+  constructor(options: GeneratorCoreOptions) {
+    this.#format = loadCodecFormat(options.codec ?? 'ulaw');
+    const frameBytes = (this.#frameBytes = this.#format.frameBytes);
+    this.#packetBytes = RTP_HEADER + frameBytes;
+    if (options.audio.length < frameBytes) throw new RangeError(`audio must hold at least one ${frameBytes}-byte frame, got ${options.audio.length} bytes`);
+    const capacity = (this.#capacityPairs = options.capacityPairs ?? options.pairs.length);
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity < options.pairs.length) {
+      throw new RangeError(`capacityPairs must be a positive integer ≥ ${options.pairs.length}, got ${capacity}`);
+    }
+    this.#initialPairs = options.pairs;
+    this.#audio = Buffer.from(options.audio.buffer, options.audio.byteOffset, options.audio.byteLength - (options.audio.byteLength % frameBytes));
+    this.#socketBufferBytes = options.socketBufferBytes;
+    this.#bindAddress = options.bindAddress ?? '127.0.0.1';
+    this.#onFinished = options.onFinished;
+    this.#impairment = { ...(options.impairment ?? NO_IMPAIRMENT) };
+    this.#random = options.random ?? Math.random;
+    const jitterMs = this.#impairment.jitterMs;
+    // A frame may wait its jitter plus one period (a reorder) before it leaves: its buffer must survive that.
+    this.#sendBuffers = nextPowerOfTwo(BASE_SEND_BUFFERS + Math.ceil(jitterMs / PERIOD_MS) + 2);
+    const n = capacity * 2;
+    this.#sockets = new Array<dgram.Socket | null>(n).fill(null);
+    this.#bufferRing = new Int32Array(n * this.#sendBuffers);
+    this.#globalId = new Int32Array(n);
+    this.#seq = new Int32Array(n);
+    this.#ts0 = new Uint32Array(n);
+    this.#counter = new Int32Array(n);
+    this.#audioPos = new Int32Array(n);
+    this.#held = new Int32Array(n).fill(-1);
+    this.#measureFrom = new Float64Array(n);
+    this.#ringCounter = new Int32Array(n * RING).fill(-1);
+    this.#ringSentAt = new Float64Array(n * RING);
+    this.#ringFlags = new Uint8Array(n * RING);
+    this.#ringWindow = new Int32Array(n * RING).fill(-1);
+    this.#lastArrival = new Float64Array(n);
+    this.#slotStreams = new Int32Array(SLOTS * n);
+    this.#slotCount = new Int32Array(SLOTS);
+    this.#slotPeriod = new Int32Array(SLOTS);
+    this.#wheel = jitterMs > 0 ? new DelayWheel(jitterMs + 1, n * (Math.ceil(jitterMs / PERIOD_MS) + 4)) : null;
+    this.#windows = Array.from({ length: WINDOW_RING }, () => ({
+      index: -1,
+      settled: true,
+      pairs: 0,
+      packets: 0,
+      sent: 0,
+      received: 0,
+      dropped: 0,
+      arrivals: 0,
+      latency: new Histogram(0.5, 2000),
+    }));
+    const slab = Buffer.alloc(n * this.#sendBuffers * this.#packetBytes);
+    for (let s = 0; s < n; s++) {
+      const ssrc = (Math.random() * 0x1_0000_0000) >>> 0;
+      for (let b = 0; b < this.#sendBuffers; b++) {
+        const offset = (s * this.#sendBuffers + b) * this.#packetBytes;
+        const packet = slab.subarray(offset, offset + this.#packetBytes);
+        packet[0] = 0x80; // V=2, no padding, no extension, no CSRC
+        packet[1] = this.#format.payloadType;
+        packet.writeUInt32BE(ssrc, 8);
+        this.#packets.push(packet);
+      }
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get codec(): LoadCodecName {
+    return this.#format.name;
+  }
+
+  /** Pairs currently sending. */
+  get activePairs(): number {
+    return this.#activePairs;
+  }
+
+  /** Binds and connects the initial pairs' sockets; returns the generator's port per pair (Asterisk's UNICASTRTP_LOCAL_PORT). */
+  async open(): Promise<GeneratorPairPorts[]> {
+    const ports = await this.addPairs(this.#initialPairs);
+    this.#opened = true;
+    return ports;
+  }
+
+  /** Opens sockets for more pairs (before or while running); they send from the next slot on. */
+  async addPairs(pairs: readonly GeneratorPairSpec[]): Promise<GeneratorPairPorts[]> {
+    this.#assertOpen();
+    if (this.#reservedPairs + pairs.length > this.#capacityPairs) {
+      throw new RangeError(`adding ${pairs.length} pairs to ${this.#reservedPairs} exceeds this core's capacity of ${this.#capacityPairs}`);
+    }
+    const first = this.#reservedPairs;
+    this.#reservedPairs += pairs.length;
+    const ports: GeneratorPairPorts[] = [];
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i] as GeneratorPairSpec;
+      const local = first + i;
+      const portA = await this.#openSocket(2 * local, pair.legA);
+      const portB = await this.#openSocket(2 * local + 1, pair.legB);
+      this.#assertOpen();
+      this.#activate(local, pair.index);
+      ports.push({ index: pair.index, portA, portB });
+    }
+    return ports;
+  }
+
+  /** Starts sending at `startAt` (this thread's performance.now() clock) and reports once the drain is over. */
+  start(startAt: number, schedule: GeneratorSchedule): void {
+    this.#assertOpen();
+    if (this.#started) throw new InvalidStateError('the generator core was already started');
+    if (!this.#opened || this.#activePairs !== this.#reservedPairs) throw new InvalidStateError('open() must complete before start()');
+    this.#started = true;
+    this.#startAt = startAt;
+    this.#measureStart = startAt + schedule.warmupMs;
+    this.#measureEnd = this.#measureStart + schedule.measureMs;
+    this.#drainMs = schedule.drainMs;
+    this.#nextDeadline = startAt;
+    this.#nextSlot = 0;
+    this.#arm();
+    this.#armDrain();
+  }
+
+  /** Ends the measured window now (never later than scheduled); the drain and the result follow. */
+  endMeasurement(): void {
+    this.#assertOpen();
+    if (!this.#started || this.#finished) return;
+    const now = performance.now();
+    if (now >= this.#measureEnd) return;
+    if (now < this.#measureStart) this.#measureStart = now;
+    this.#measureEnd = now;
+    this.#armDrain();
+  }
+
+  progress(): GeneratorProgress {
+    return {
+      sent: this.#sentTotal,
+      received: this.#receivedTotal,
+      measuredSent: this.#sent[0] + this.#sent[1],
+      measuredReceived: this.#received[0] + this.#received[1],
+      maxSendLateMs: this.#maxSendLateMs,
+    };
+  }
+
+  /** Windows settled since the last call, oldest first. */
+  takeWindows(): WindowSample[] {
+    if (this.#started && !this.#finished) this.#settleUpTo(this.#lastSettleableWindow(performance.now()));
+    return this.#pendingWindows.splice(0);
+  }
+
+  result(): CoreResult {
+    const direction = (d: 0 | 1): CoreResult['aToB'] => ({
+      sent: this.#sent[d],
+      received: this.#received[d],
+      duplicates: this.#duplicates[d],
+      latency: this.#latency[d].snapshot(),
+      impairmentDropped: this.#impairmentDropped[d],
+    });
+    return {
+      aToB: direction(0),
+      bToA: direction(1),
+      pacing: this.#pacing.snapshot(),
+      sendLateness: this.#sendLateness.snapshot(),
+      sentTotal: this.#sentTotal,
+      receivedTotal: this.#receivedTotal,
+      badPackets: this.#badPackets,
+      untagged: this.#untagged,
+      stale: this.#stale,
+      skippedSends: this.#skippedSends,
+      socketErrors: this.#socketErrors,
+      reordered: this.#reordered,
+      delayed: this.#delayed,
+      delayOverflow: this.#delayOverflow,
+      windows: [...this.#settledWindows],
+    };
+  }
+
+  /** Stops sending and closes every socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#drainTimer !== null) clearTimeout(this.#drainTimer);
+    this.#timer = null;
+    this.#drainTimer = null;
+    for (const socket of this.#sockets) {
+      if (socket === null) continue;
+      try {
+        socket.close();
+      } catch {
+        // Already closed (bind failed half-way): nothing left to release.
+      }
+    }
+  }
+
+  #openSocket(s: number, remote: { address: string; port: number }): Promise<number> {
+    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: this.#socketBufferBytes, sendBufferSize: this.#socketBufferBytes });
+    this.#sockets[s] = socket;
+    socket.on('error', () => {
+      // ECONNREFUSED from ICMP after the engine closed a leg, mostly: counted, never fatal.
+      this.#socketErrors++;
+    });
+    socket.on('message', (msg: Buffer) => this.#onMessage(s, msg));
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ port: 0, address: this.#bindAddress }, () => {
+        socket.connect(remote.port, remote.address, () => {
+          socket.off('error', reject);
+          resolve(socket.address().port);
+        });
+      });
+    });
+  }
+
+  /**
+   * Puts a pair's two streams on the schedule: leg A on the least loaded slot,
+   * leg B half a period later (two people do not speak in lockstep). Added one
+   * by one, pairs still spread evenly over the period.
+   */
+  #activate(local: number, pairIndex: number): void {
+    const cap = this.#capacityPairs * 2;
+    const audioFrames = this.#audio.length / this.#frameBytes;
+    let best = 0;
+    for (let k = 1; k < SLOTS / 2; k++) {
+      const load = this.#slotCount[k]! + this.#slotCount[k + SLOTS / 2]!;
+      const bestLoad = this.#slotCount[best]! + this.#slotCount[best + SLOTS / 2]!;
+      if (load < bestLoad) best = k;
+    }
+    for (let leg = 0; leg < 2; leg++) {
+      const s = 2 * local + leg;
+      const gid = 2 * pairIndex + leg;
+      this.#globalId[s] = gid;
+      this.#seq[s] = (Math.random() * 0x10000) | 0;
+      this.#ts0[s] = (Math.random() * 0x1_0000_0000) >>> 0;
+      this.#counter[s] = 0;
+      this.#measureFrom[s] = this.#started ? performance.now() + NEW_PAIR_SETTLE_MS : 0;
+      // Streams start at different places in the audio, so pairs do not speak in chorus.
+      this.#audioPos[s] = ((gid * 37) % audioFrames) * this.#frameBytes;
+      const slot = leg === 0 ? best : best + SLOTS / 2;
+      this.#slotStreams[slot * cap + this.#slotCount[slot]!] = s;
+      this.#slotCount[slot]!++;
+    }
+    this.#activePairs++;
+  }
+
+  #arm(): void {
+    if (this.#closed) return;
+    const delay = this.#nextDeadline - performance.now();
+    this.#timer = setTimeout(this.#onTimer, delay > 1 ? Math.floor(delay) : 0);
+  }
+
+  #armDrain(): void {
+    if (this.#drainTimer !== null) clearTimeout(this.#drainTimer);
+    this.#drainTimer = setTimeout(() => this.#finish(), Math.max(0, this.#measureEnd + this.#drainMs - performance.now()));
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    if (this.#closed || this.#finished) return;
+    const now = performance.now();
+    // Due delayed sends first; it also brings the wheel's cursor to now, so this tick's delays fit its reach.
+    this.#wheel?.advance(now - this.#startAt, this.#sendNow);
+    if (now - this.#nextDeadline > MAX_CATCH_UP_MS) this.#skipTo(now);
+    while (this.#nextDeadline <= now + 0.25 && this.#nextDeadline < this.#measureEnd) {
+      this.#sendSlot(this.#nextSlot, this.#nextDeadline);
+      this.#nextSlot = (this.#nextSlot + 1) % SLOTS;
+      this.#nextDeadline += SLOT_MS;
+    }
+    if (this.#nextDeadline >= this.#measureEnd && !this.#sendingDone) {
+      this.#sendingDone = true;
+      // Frames held for a swap have no successor any more: they go now.
+      for (let s = 0; s < this.#held.length; s++) {
+        const b = this.#held[s]!;
+        if (b >= 0) {
+          this.#held[s] = -1;
+          this.#emit(s, b, now);
+        }
+      }
+    }
+    const wheel = this.#wheel;
+    if (wheel !== null && wheel.size > 0) wheel.advance(performance.now() - this.#startAt, this.#sendNow);
+    if (this.#nextDeadline < this.#measureEnd) this.#arm();
+    else if (wheel !== null && wheel.size > 0) {
+      this.#nextDeadline = now + 1;
+      this.#arm();
+    }
+  };
+
+  /** A stall longer than MAX_CATCH_UP_MS: the missed slots are counted, not burst out. */
+  #skipTo(now: number): void {
+    while (now - this.#nextDeadline > MAX_CATCH_UP_MS && this.#nextDeadline < this.#measureEnd) {
+      const slot = this.#nextSlot;
+      // Only the measured window counts: a slow first tick in the warm-up is not the engine's business.
+      if (this.#nextDeadline >= this.#measureStart) this.#skippedSends += this.#slotCount[slot]!;
+      this.#slotPeriod[slot]!++;
+      this.#nextSlot = (slot + 1) % SLOTS;
+      this.#nextDeadline += SLOT_MS;
+    }
+  }
+
+  #sendSlot(slot: number, deadline: number): void {
+    const count = this.#slotCount[slot]!;
+    const base = slot * this.#capacityPairs * 2;
+    const period = this.#slotPeriod[slot]!;
+    this.#slotPeriod[slot] = period + 1;
+    if (count === 0) return;
+    const inWindow = deadline >= this.#measureStart && deadline < this.#measureEnd;
+    const windowIndex = Math.floor((deadline - this.#startAt) / WINDOW_MS);
+    const win = this.#windowFor(windowIndex);
+    if (win !== null) win.pairs = this.#activePairs;
+    const audio = this.#audio;
+    const frameBytes = this.#frameBytes;
+    const sendBuffers = this.#sendBuffers;
+    const { lossPct, reorderPct } = this.#impairment;
+    const now = performance.now();
+    const late = now - deadline;
+    for (let i = 0; i < count; i++) {
+      const s = this.#slotStreams[base + i]!;
+      const settled = deadline >= this.#measureFrom[s]!;
+      const measured = inWindow && settled;
+      const counter = this.#counter[s]!;
+      const b = counter & (sendBuffers - 1);
+      const packet = this.#packets[s * sendBuffers + b] as Buffer;
+      const seq = (this.#seq[s]! + 1) & 0xffff;
+      this.#seq[s] = seq;
+      // Marker on the first packet of the talkspurt.
+      packet[1] = counter === 0 ? 0x80 | this.#format.payloadType : this.#format.payloadType;
+      packet[2] = seq >>> 8;
+      packet[3] = seq & 0xff;
+      packet.writeUInt32BE((this.#ts0[s]! + period * this.#format.samplesPerFrame) >>> 0, 4);
+      const pos = this.#audioPos[s]!;
+      audio.copy(packet, RTP_HEADER, pos, pos + frameBytes);
+      this.#audioPos[s] = pos + frameBytes >= audio.length ? 0 : pos + frameBytes;
+      const tag = counter & FRAME_TAG_COUNTER_MASK;
+      if (this.#format.wide) writeFrameTagL16(packet, RTP_HEADER, tag, this.#globalId[s]!);
+      else writeFrameTag(packet, RTP_HEADER, tag, this.#globalId[s]!);
+      const r = s * RING + (tag & RING_MASK);
+      this.#ringCounter[r] = tag;
+      this.#ringSentAt[r] = NaN;
+      this.#ringFlags[r] = measured ? FLAG_MEASURED : 0;
+      this.#ringWindow[r] = settled ? windowIndex : -1;
+      this.#bufferRing[s * sendBuffers + b] = r;
+      this.#counter[s] = counter + 1;
+      if (measured) {
+        this.#sendLateness.record(late);
+        if (late > this.#maxSendLateMs) this.#maxSendLateMs = late;
+      }
+      if (lossPct > 0 && this.#random() * 100 < lossPct) {
+        if (measured) this.#impairmentDropped[s & 1]!++;
+        if (win !== null && settled) win.dropped++;
+        continue;
+      }
+      const held = this.#held[s]!;
+      if (held >= 0) {
+        // The swap: this frame first, then the one held back for it.
+        this.#held[s] = -1;
+        this.#emit(s, b, now);
+        this.#emit(s, held, now);
+      } else if (reorderPct > 0 && this.#random() * 100 < reorderPct) {
+        this.#held[s] = b;
+        this.#reordered++;
+      } else {
+        this.#emit(s, b, now);
+      }
+    }
+  }
+
+  /** Sends now, or after a random 0..jitter ms through the delay wheel. */
+  #emit(s: number, b: number, now: number): void {
+    const wheel = this.#wheel;
+    if (wheel !== null) {
+      this.#delayed++;
+      if (wheel.push(now - this.#startAt + this.#random() * this.#impairment.jitterMs, s, b)) return;
+      this.#delayOverflow++;
+    }
+    this.#sendNow(s, b);
+  }
+
+  readonly #sendNow = (s: number, b: number): void => {
+    const socket = this.#sockets[s];
+    if (socket === null || socket === undefined || this.#closed) return;
+    const i = s * this.#sendBuffers + b;
+    const r = this.#bufferRing[i]!;
+    const now = performance.now();
+    this.#ringSentAt[r] = now;
+    socket.send(this.#packets[i] as Buffer);
+    this.#sentTotal++;
+    if ((this.#ringFlags[r]! & FLAG_MEASURED) !== 0) this.#sent[s & 1]!++;
+    const win = this.#windowFor(this.#ringWindow[r]!);
+    if (win !== null) win.sent++;
+    const wire = this.#windowFor(Math.floor((now - this.#startAt) / WINDOW_MS));
+    if (wire !== null) wire.packets++;
+  };
+
+  #onMessage(s: number, msg: Buffer): void {
+    if (this.#finished) return;
+    const now = performance.now();
+    this.#receivedTotal++;
+    const arrivalWindow = this.#started ? this.#windowFor(Math.floor((now - this.#startAt) / WINDOW_MS)) : null;
+    if (arrivalWindow !== null) arrivalWindow.arrivals++;
+    if (msg.length < RTP_HEADER || (msg[0]! & 0xc0) !== 0x80) {
+      this.#badPackets++;
+      return;
+    }
+    if (now >= this.#measureStart && now < this.#measureEnd) {
+      const last = this.#lastArrival[s]!;
+      if (last > 0) this.#pacing.record(Math.abs(now - last - PERIOD_MS));
+    }
+    this.#lastArrival[s] = now;
+    let offset = RTP_HEADER + 4 * (msg[0]! & 0x0f);
+    if ((msg[0]! & 0x10) !== 0) {
+      if (msg.length < offset + 4) {
+        this.#badPackets++;
+        return;
+      }
+      offset += 4 + 4 * msg.readUInt16BE(offset + 2);
+    }
+    const source = s ^ 1;
+    const tag = this.#format.wide ? readFrameTagL16(msg, offset, this.#globalId[source]!) : readFrameTag(msg, offset, this.#globalId[source]!);
+    if (tag < 0) {
+      this.#untagged++;
+      return;
+    }
+    const r = source * RING + (tag & RING_MASK);
+    if (this.#ringCounter[r] !== tag) {
+      this.#stale++;
+      return;
+    }
+    const flags = this.#ringFlags[r]!;
+    const direction = source & 1;
+    if ((flags & FLAG_RECEIVED) !== 0) {
+      this.#duplicates[direction]!++;
+      return;
+    }
+    this.#ringFlags[r] = flags | FLAG_RECEIVED;
+    const latency = now - this.#ringSentAt[r]!;
+    if ((flags & FLAG_MEASURED) !== 0) {
+      this.#received[direction]!++;
+      this.#latency[direction]!.record(latency);
+    }
+    const win = this.#windowFor(this.#ringWindow[r]!);
+    if (win !== null && !win.settled) {
+      win.received++;
+      win.latency.record(latency);
+    }
+  }
+
+  /** The accumulator of window `index`, recycling an older one; null for a window already recycled. */
+  #windowFor(index: number): WindowAcc | null {
+    if (index < 0) return null;
+    const acc = this.#windows[index % WINDOW_RING] as WindowAcc;
+    if (acc.index === index) return acc;
+    if (acc.index > index) return null;
+    // Recycling: windows older than this one are settled first, in order, so none is lost.
+    if (!acc.settled) this.#settleUpTo(acc.index);
+    if (acc.index === index) return acc;
+    acc.index = index;
+    acc.settled = false;
+    acc.pairs = this.#activePairs;
+    acc.packets = 0;
+    acc.sent = 0;
+    acc.received = 0;
+    acc.dropped = 0;
+    acc.arrivals = 0;
+    acc.latency.reset();
+    return acc;
+  }
+
+  /** The last window that has ended and had its settle time, or that the measured window closed. */
+  #lastSettleableWindow(now: number): number {
+    const byTime = Math.floor((now - WINDOW_SETTLE_MS - this.#startAt) / WINDOW_MS) - 1;
+    // Only whole windows: the last one the sending covered fully.
+    const bySending = Math.floor((this.#measureEnd - this.#startAt + 0.5) / WINDOW_MS) - 1;
+    return Math.min(byTime, bySending);
+  }
+
+  #settleUpTo(last: number): void {
+    while (this.#nextSettle <= last) {
+      const index = this.#nextSettle;
+      const acc = this.#windowFor(index);
+      this.#nextSettle = index + 1;
+      if (acc === null) continue;
+      acc.settled = true;
+      const sample: WindowSample = {
+        index,
+        pairs: acc.pairs,
+        packets: acc.packets,
+        sent: acc.sent,
+        received: acc.received,
+        dropped: acc.dropped,
+        arrivals: acc.arrivals,
+        latency: acc.latency.snapshot(),
+      };
+      this.#settledWindows.push(sample);
+      this.#pendingWindows.push(sample);
+    }
+  }
+
+  /**
+   * Reports but keeps the sockets open: the engine still sends until its pairs
+   * close, and a closed port would answer with ICMP errors on every engine leg.
+   */
+  #finish(): void {
+    this.#drainTimer = null;
+    if (this.#closed || this.#finished) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    // Whatever the wheel still holds is sent now: it was scheduled in the measured window.
+    this.#wheel?.flush(this.#sendNow);
+    this.#settleUpTo(this.#lastSettleableWindow(Infinity));
+    this.#finished = true;
+    this.#onFinished(this.result());
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidStateError('the generator core is closed');
+  }
+}
