@@ -25,6 +25,9 @@ import type {
   UdpEndpoint,
 } from './worker/protocol.js';
 import { ShardClient } from './worker/shard-client.js';
+import { TAP_SOURCES, type TapSource } from './session/pair-tap.js';
+import { createPcmRing, PcmRingReader } from './tap/pcm-ring.js';
+import { randomUUID } from 'node:crypto';
 import { validateEndpoint, validateMediaUrl, validateOpenPairRequest } from './worker/validate.js';
 
 export type EngineEvents = {
@@ -46,6 +49,19 @@ export interface EngineStats {
   shards: ShardStats[];
   pairs: number;
   sockets: number;
+}
+
+/** Rate and size of a tap's frames: 16 kHz covers every leg (narrowband legs are upsampled). */
+export const TAP_SAMPLE_RATE = 16_000;
+/** A tap's ring: 1 s of 20 ms frames before the worker drops. */
+export const TAP_DEFAULT_CAPACITY_FRAMES = 50;
+
+/** A listener's tap on a pair (MediaEngine.tapPair). close() is idempotent. */
+export interface PairTapHandle {
+  pairId: string;
+  source: TapSource;
+  reader: PcmRingReader;
+  close(): Promise<void>;
 }
 
 interface ShardSlot {
@@ -225,6 +241,34 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     this.#placement.delete(pairId);
     if (!shard || shard.client.closed) return null;
     return await shard.client.request<PairStats | null>({ type: 'closePair', pairId });
+  }
+
+  /**
+   * Taps a pair's audio for a listener: the pair's worker copies `source` (a leg as heard, both mixed, or what a
+   * leg is sent) into a shared ring of 20 ms frames at 16 kHz each tick, and the caller drains it
+   * (PairTap.reader). The tick never waits for the reader: when it falls `capacityFrames` behind, frames are
+   * dropped and counted (reader.dropped). The ring reads closed once the pair closes or the tap is ended.
+   */
+  async tapPair(pairId: string, source: TapSource, capacityFrames = TAP_DEFAULT_CAPACITY_FRAMES): Promise<PairTapHandle> {
+    this.#assertOpen();
+    if (!TAP_SOURCES.includes(source)) throw new TypeError(`tap source must be one of ${TAP_SOURCES.join(', ')}, got ${String(source)}`);
+    const shard = this.#shardFor(pairId);
+    const ring = createPcmRing(TAP_SAMPLE_RATE, TAP_SAMPLE_RATE / 50, capacityFrames);
+    const tapId = randomUUID();
+    await shard.client.request({ type: 'tap', pairId, tapId, source, ring });
+    const reader = new PcmRingReader(ring);
+    let ended = false;
+    return {
+      pairId,
+      source,
+      reader,
+      close: async (): Promise<void> => {
+        if (ended) return;
+        ended = true;
+        reader.close();
+        if (!shard.client.closed) await shard.client.request({ type: 'untap', pairId, tapId }).catch(() => undefined);
+      },
+    };
   }
 
   async stats(): Promise<EngineStats> {
