@@ -8,6 +8,8 @@ export interface LiveLeg {
   depthMs: number;
   concealed: number;
   mos: number | null;
+  levelDbfs: number;
+  clipped: number;
 }
 
 export interface LiveCall {

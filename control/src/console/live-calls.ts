@@ -15,6 +15,9 @@ export interface LiveLeg {
   depthMs: number;
   concealed: number;
   mos: number | null;
+  /** Speech level now (RMS over ≈ 300 ms, dBFS; −96 = silence) and samples clipped at full scale so far. */
+  levelDbfs: number;
+  clipped: number;
 }
 
 /** One row of the calls page: a pair with a call on it. */
@@ -175,6 +178,8 @@ export class LiveCalls {
           depthMs: round(now.jitter.depthMs),
           concealed: now.jitter.concealed,
           mos: record.mos,
+          levelDbfs: now.level?.rmsDbfs ?? -96,
+          clipped: now.level?.clippedSamples ?? 0,
         };
       };
       const legA = leg('A');

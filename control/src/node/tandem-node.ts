@@ -36,6 +36,8 @@ export interface TandemNodeOptions {
   api?: { token?: string; host?: string; port?: number; socketPath?: string };
   /** The operator console on the API's address (needs `api` with a token); default on when the API is on TCP. */
   console?: boolean;
+  /** Listen-in from the console (docs/console.md): most listeners at once (default 8), ICE servers (default none). */
+  listen?: { maxListeners?: number; iceServers?: { urls: string | string[]; username?: string; credential?: string }[] };
   /** Node.js process metrics on /metrics (default true). */
   processMetrics?: boolean;
   /** PostgreSQL with the realtime schema: pairs follow PJSIP realtime, presence is stored. */
@@ -245,6 +247,11 @@ export class TandemNode {
           registerConsole(controlApi.app, {
             token: options.api.token,
             node: { app, ari, store, engine, sampler, transcripts, holds, presence: presence && presenceStore ? { feed: presence.tracker, store: presenceStore } : null, links: () => metrics.links() },
+            listen: {
+              ...options.listen,
+              onCount: (n) => metrics.setListeners(n),
+              onDropped: (frames) => metrics.listenDropped(frames),
+            },
           });
         }
         closers.push(() => controlApi.close());
