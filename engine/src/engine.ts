@@ -28,6 +28,8 @@ import { ShardClient } from './worker/shard-client.js';
 import { TAP_SOURCES, type TapSource } from './session/pair-tap.js';
 import { createPcmRing, PcmRingReader } from './tap/pcm-ring.js';
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { OpusTranscoder } from './pipeline/recording/opus-transcode.js';
 import { validateEndpoint, validateMediaUrl, validateOpenPairRequest } from './worker/validate.js';
 
 export type EngineEvents = {
@@ -105,6 +107,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
   /** pairId -> shard index; reserved before the worker is asked, so a pairId opens once. */
   readonly #placement = new Map<string, number>();
   readonly #log = logger('engine');
+  readonly #transcoder = new OpusTranscoder();
   #closed = false;
   #closing: Promise<void> | null = null;
 
@@ -301,6 +304,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     );
     this.#placement.clear();
     await this.#pool.destroy();
+    await this.#transcoder.close();
     this.removeAllListeners();
     this.#log.info('engine closed');
   }
@@ -313,7 +317,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       if (n.kind === 'ready') markReady();
       else if (n.kind === 'pairClosed') this.#onPairClosedByShard(index, n.pairId, n.reason);
       else if (n.kind === 'transcript') this.safeEmit('transcript', n.event);
-      else if (n.kind === 'recording') this.safeEmit('recording', n.pairId, n.summary);
+      else if (n.kind === 'recording') void this.#recordingDone(n.pairId, n.summary);
       else if (n.kind === 'legConnected') this.safeEmit('legconnected', n.pairId, n.leg, n.remote, n.latched);
       else this.safeEmit('translation', n.pairId, n.direction, n.event);
     });
@@ -336,6 +340,26 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       await Promise.race([ready, timeout, task.then(() => { throw new EngineError('WORKER_CRASHED', `shard ${index} exited during start`); })]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** A WAV is complete: announced as is, or (format 'opus') once transcoded, the WAV then removed. */
+  async #recordingDone(pairId: string, summary: RecordingSummary): Promise<void> {
+    if (this.config.recording?.format !== 'opus' || summary.bytes === 0 || !summary.path.endsWith('.wav')) {
+      this.safeEmit('recording', pairId, summary);
+      return;
+    }
+    const oggPath = `${summary.path.slice(0, -'.wav'.length)}.opus`;
+    try {
+      const result = await this.#transcoder.transcode(summary.path, oggPath);
+      await rm(summary.path, { force: true });
+      this.#log.info({ pairId, path: oggPath, bytes: result.bytes, wavBytes: summary.bytes }, 'recording transcoded to Ogg/Opus');
+      this.safeEmit('recording', pairId, { ...summary, path: oggPath, bytes: result.bytes });
+    } catch (err) {
+      // The WAV stays: nothing recorded is lost because the encoder failed.
+      await rm(oggPath, { force: true }).catch(() => undefined);
+      this.#log.error({ pairId, path: summary.path, err: errorMessage(err) }, 'recording not transcoded to Ogg/Opus; the WAV is kept');
+      this.safeEmit('recording', pairId, { ...summary, error: summary.error ?? `opus: ${errorMessage(err)}` });
     }
   }
 
