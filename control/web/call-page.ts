@@ -126,6 +126,17 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
         ).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
       ),
     );
+    // Its recording, when this node recorded it (the file lands a moment after the record: WAV closing, Opus encoding).
+    const src = `/v1/calls/${encodeURIComponent(full.id)}/recording`;
+    for (let attempt = 0; attempt < 15; attempt++) {
+      const head = await fetch(src, { method: 'HEAD', credentials: 'same-origin' });
+      if (head.ok) {
+        record.append(h('p', { id: 'call-recording' }, h('audio', { controls: '', preload: 'none', src }), ' ', h('a', { href: src, download: '' }, 'download')));
+        return;
+      }
+      if (head.status !== 404) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   };
 
   const closeStream = stream(`/console/stream/call/${encodeURIComponent(pairId)}`, {

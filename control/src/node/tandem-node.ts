@@ -20,6 +20,8 @@ import { EngineSampler } from '../metrics/engine-sampler.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import { registerMetricsRoutes } from '../metrics/metrics-routes.js';
 import { registerConsole } from '../console/console-routes.js';
+import { RecordingIndex } from '../records/recording-index.js';
+import { registerRecordingRoutes } from '../http/recording-routes.js';
 import { OperatorHolds } from '../console/operator-holds.js';
 import { PairReachabilitySync } from './pair-reachability.js';
 import { defaultNodeName, NodeIdentityClaim } from './node-identity.js';
@@ -175,6 +177,7 @@ export class TandemNode {
       closers.push(() => transcripts.close());
       // Closed after the app (whose teardowns still add records) and before the pool (its last writes).
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
+      const recordings = new RecordingIndex();
       closers.push(() => records.close());
       const app = new CallApp({ ari, engine, store, config: calls, node });
       closers.push(() => app.close());
@@ -199,7 +202,9 @@ export class TandemNode {
         const record = buildCallRecord(call, { node });
         records.add(record);
         metrics.callEnded(record, call.engine);
+        if (options.calls?.record === true) recordings.callEnded(call.pairId, record.id);
       });
+      engine.on('recording', (pairId, summary) => recordings.recordingDone(pairId, summary.path));
       // The caller's channel id tells calls on the same pair apart.
       engine.on('transcript', (event) => transcripts.publish({ ...event, callId: app.pair(event.pairId)?.callerChannelId ?? null }));
       await app.start();
@@ -233,6 +238,7 @@ export class TandemNode {
         registerTranslationRoutes(controlApi.app, { engine });
         registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore, pool: store.pool });
         registerCallRoutes(controlApi.app, { records });
+        registerRecordingRoutes(controlApi.app, { recordings });
         if (amiUp) metrics.setLink('ami', amiUp);
         registerMetricsRoutes(controlApi.app, {
           metrics,
