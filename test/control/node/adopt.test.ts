@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RedisPairStore } from '../../../control/src/alloc/index.js';
 import { AsteriskSimulator, rms, tone, type HeardChunk } from '../../../tools/asterisk-simulator/ari/index.js';
+import { freePortRange } from '../../support/ports.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { tandemCli, type TandemCliProcess } from '../../support/tandem-cli-process.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../alloc/redis-helpers.js';
@@ -12,8 +13,8 @@ function voiced(chunks: readonly HeardChunk[]): number {
   return chunks.filter((c) => rms([c]) > 300).length;
 }
 
-function start(sim: AsteriskSimulator, ports: string, env: NodeJS.ProcessEnv): TandemCliProcess {
-  return tandemCli(['start', '--workers', '1', '--ports', ports, '--no-api'], {
+function start(sim: AsteriskSimulator, ports: { min: number; max: number }, env: NodeJS.ProcessEnv): TandemCliProcess {
+  return tandemCli(['start', '--workers', '1', '--ports', `${ports.min}-${ports.max}`, '--no-api'], {
     ARI_URL: sim.ariUrl,
     ARI_PASSWORD: 'ari-secret',
     TANDEM_NODE: 'adopt-test-node',
@@ -39,7 +40,7 @@ async function killAndAdopt(env: NodeJS.ProcessEnv, leases: () => Promise<Array<
   let first: TandemCliProcess | null = null;
   let second: TandemCliProcess | null = null;
   try {
-    first = start(sim, '29500-29549', env);
+    first = start(sim, await freePortRange(50), env);
     await first.says('tandem running');
     const calls = [sim.placeCall({ callerNumber: '401', audio: tone(440) })];
     await waitFor(() => sim.bridges().length === 2 && voiced(sim.heard(calls[0]!.channelId)) > 5, 30_000);
@@ -59,7 +60,7 @@ async function killAndAdopt(env: NodeJS.ProcessEnv, leases: () => Promise<Array<
     const phones = [...calls.map((c) => c.channelId), ...legsB];
     const heardAtKill = phones.map((id) => voiced(sim.heard(id)));
 
-    second = start(sim, '29550-29599', env);
+    second = start(sim, await freePortRange(50), env);
     let adoptingAt = 0;
     void waitFor(() => second!.output().includes('adopting calls'), 120_000, 5).then(() => (adoptingAt = Date.now()), () => undefined);
     await second.says('tandem running');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AsteriskSimulator, rms, tone, type HeardChunk } from '../../../tools/asterisk-simulator/ari/index.js';
-import { closedPort } from '../../support/ports.js';
+import { closedPort, freePortRange } from '../../support/ports.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { tandemCli } from '../../support/tandem-cli-process.js';
 
@@ -26,7 +26,8 @@ describe('graceful drain of tandem start', () => {
   it('SIGTERM: /readyz unready at once, a new caller rejected, the call in flight keeps its audio and ends by itself, exit 0', async () => {
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret', endpoints: { '7001': answering, '7003': answering } });
     const apiPort = await closedPort();
-    const tandem = tandemCli(['start', '--workers', '1', '--ports', '29400-29449'], {
+    const ports = await freePortRange(50);
+    const tandem = tandemCli(['start', '--workers', '1', '--ports', `${ports.min}-${ports.max}`], {
       ARI_URL: sim.ariUrl,
       ARI_PASSWORD: 'ari-secret',
       TANDEM_API_TOKEN: TOKEN,
@@ -74,7 +75,8 @@ describe('graceful drain of tandem start', () => {
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret', endpoints: { '7001': answering, '7003': answering } });
     const apiPort = await closedPort();
     const env = { TANDEM_API_TOKEN: TOKEN, TANDEM_API_PORT: String(apiPort) };
-    const tandem = tandemCli(['start', '--workers', '1', '--ports', '29450-29499'], {
+    const ports = await freePortRange(50);
+    const tandem = tandemCli(['start', '--workers', '1', '--ports', `${ports.min}-${ports.max}`], {
       ARI_URL: sim.ariUrl,
       ARI_PASSWORD: 'ari-secret',
       TANDEM_POOL_SIZE: '2',
