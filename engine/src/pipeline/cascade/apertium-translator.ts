@@ -23,7 +23,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger } from '../../../../common/src/logger.js';
 import { ProviderError } from '../providers/types.js';
-import type { CascadeTranslator, TranslateRequest } from './types.js';
+import type { TranslateRequest } from './types.js';
 
 export interface ApertiumOptions {
   /** Where the `<pair>.mode` files are (Debian: /usr/share/apertium/modes). */
@@ -214,12 +214,12 @@ class ApertiumPipeline {
 
 /**
  * Apertium for every direction of a worker: one pipeline per language pair,
- * started at the first call and kept while any direction uses it.
+ * started at the first call (the worker's shared-provider registry closes it
+ * when no direction uses it any more).
  */
 export class ApertiumService {
   readonly #options: ApertiumOptions;
   readonly #pipelines = new Map<string, ApertiumPipeline>();
-  #users = 0;
 
   constructor(options: ApertiumOptions) {
     this.#options = options;
@@ -228,21 +228,6 @@ export class ApertiumService {
   /** Whether the pair's mode is installed. */
   hasPair(pair: string): boolean {
     return existsSync(join(this.#options.modesDir, `${pair}.mode`));
-  }
-
-  /** A translator for one direction; release() it when the direction closes. */
-  acquire(): CascadeTranslator {
-    this.#users++;
-    let released = false;
-    return {
-      name: 'apertium',
-      translate: (text: string, request: TranslateRequest) => this.translate(text, request),
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--this.#users === 0) this.close();
-      },
-    };
   }
 
   translate(text: string, request: TranslateRequest): Promise<string> {

@@ -108,7 +108,7 @@ export class CascadeStage implements SpeechStage {
   }
 
   /** The provider share of the last utterance whose audio started, split by part. */
-  get lastShare(): CascadeShare | null {
+  providerShare(): CascadeShare | null {
     return this.#share;
   }
 
