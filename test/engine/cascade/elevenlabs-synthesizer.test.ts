@@ -7,7 +7,10 @@ const KEY = 'xi-test-key';
 function rms(chunks: Int16Array[]): number {
   let sum = 0;
   let n = 0;
-  for (const c of chunks) for (const s of c) (sum += s * s), n++;
+  for (const c of chunks) {
+    for (const s of c) sum += s * s;
+    n += c.length;
+  }
   return n === 0 ? 0 : Math.sqrt(sum / n);
 }
 
