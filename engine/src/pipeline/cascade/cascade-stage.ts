@@ -283,8 +283,9 @@ async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, outer:
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      inner.abort();
+      // Reject first: the abort makes the work reject too, and the race must report the timeout, not the abort.
       reject(new ProviderError('timeout', `${what} took longer than ${ms} ms`));
+      inner.abort();
     }, ms);
   });
   try {
