@@ -152,7 +152,7 @@ describe('CascadeStage', () => {
 
   it('speechEnded asks the recognizer to finish the utterance', () => {
     const { s, recognizer } = stage(fakeTranslator(() => 'ok'), fakeSynth());
-    s.speechEnded(1000);
+    s.speechEnded();
     expect(recognizer.ends).toBe(1);
     s.close();
   });
