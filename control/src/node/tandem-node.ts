@@ -10,6 +10,7 @@ import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
 import { createControlApi, registerCallRoutes, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
 import { createPgPool } from '../realtime/db.js';
+import { pgExtensionLanguages } from '../calls/extension-languages.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
@@ -174,7 +175,7 @@ export class TandemNode {
       // Closed after the app (whose teardowns still add records) and before the pool (its last writes).
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
       closers.push(() => records.close());
-      const app = new CallApp({ ari, engine, store, config: calls, node });
+      const app = new CallApp({ ari, engine, store, config: calls, node, ...(db ? { extensionLanguages: pgExtensionLanguages(db) } : {}) });
       closers.push(() => app.close());
       const sampler = new EngineSampler(engine);
       const metrics = new NodeMetrics({
