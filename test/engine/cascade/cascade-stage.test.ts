@@ -150,6 +150,24 @@ describe('CascadeStage', () => {
     expect(t.released).toBe(1);
   });
 
+  it('recognition time is measured from the end of speech of the same utterance only', async () => {
+    const { s, recognizer, rec } = stage(fakeTranslator(() => 'ok'), fakeSynth());
+    recognizer.say('one'); // the final came before Tandem's VAD heard the end
+    await until(() => rec.audio === 1600);
+    expect(s.providerShare()?.recognitionMs).toBe(0);
+    s.speechEnded(); // the late end of 'one'
+    const staleAt = performance.now();
+    await new Promise((r) => setTimeout(r, 100));
+    s.speechStarted();
+    s.speechEnded();
+    recognizer.say('two');
+    const saidAt = performance.now();
+    await until(() => rec.audio === 3200);
+    // Measured from 'two''s own end (at least 100 ms after the stale one), so it cannot include that gap.
+    expect(s.providerShare()!.recognitionMs).toBeLessThanOrEqual(saidAt - staleAt - 100);
+    s.close();
+  });
+
   it('speechEnded asks the recognizer to finish the utterance', () => {
     const { s, recognizer } = stage(fakeTranslator(() => 'ok'), fakeSynth());
     s.speechEnded();

@@ -129,7 +129,10 @@ export class CascadeStage implements SpeechStage {
     if (!this.#closed) this.#push(frame);
   }
 
-  speechStarted(): void {}
+  /** A new utterance: an end of speech left over from the last one (whose final came first) no longer applies. */
+  speechStarted(): void {
+    this.#lastSpeechEnd = null;
+  }
 
   speechEnded(): void {
     if (this.#closed) return;
