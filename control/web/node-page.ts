@@ -1,15 +1,6 @@
 import { stream } from './api.js';
 import { h, num, setText } from './dom.js';
-
-interface NodeStatus {
-  uptimeS: number;
-  cpuPct: number;
-  rssBytes: number;
-  eventLoopLagMs: { mean: number; p99: number; max: number };
-  workers: Array<{ shard: number; pairs: number; sockets: number; heapUsedBytes: number; lateTicks: number; maxTickLatenessMs: number }>;
-  pairs: number;
-  links: Record<string, boolean>;
-}
+import type { NodeStatus } from './types.js';
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;
 

@@ -1,8 +1,14 @@
-/** The shapes the node sends (control/src/console/live-calls.ts and the call records API). */
+/**
+ * The shapes the node sends to the console: the one definition, imported by the server
+ * (control/src/console) as well, so the two cannot drift. Types only: the server's build
+ * erases the import.
+ */
+/** One leg of a live row: rates over the last sample interval, the rest as of now. */
 export interface LiveLeg {
   ext: string;
   rxPps: number;
   txPps: number;
+  /** Lost to the listener so far in this call, percent. */
   lossPct: number;
   jitterMs: number;
   depthMs: number;
@@ -10,6 +16,7 @@ export interface LiveLeg {
   mos: number | null;
 }
 
+/** One row of the calls page: a pair with a call on it. */
 export interface LiveCall {
   pairId: string;
   callId: string;
@@ -61,4 +68,18 @@ export interface CallRecord {
   mosA: number | null;
   mosB: number | null;
   legs: Record<string, { rxPackets: number; lossPct: number; jitterMeanMs: number; mos: number | null }> | null;
+}
+
+/** The node page's sample. */
+export interface NodeStatus {
+  at: number;
+  uptimeS: number;
+  /** Main-thread CPU since the previous status, percent of one core. */
+  cpuPct: number;
+  rssBytes: number;
+  /** Main event-loop delay since the previous status: mean, p99 and max, ms. */
+  eventLoopLagMs: { mean: number; p99: number; max: number };
+  workers: Array<{ shard: number; pairs: number; sockets: number; heapUsedBytes: number; lateTicks: number; maxTickLatenessMs: number }>;
+  pairs: number;
+  links: Record<string, boolean>;
 }

@@ -39,6 +39,8 @@ export type EngineEvents = {
   /** Anything else a translated direction reports: VAD decisions, marks, provider errors and connection changes, latency. */
   translation: [pairId: string, direction: Direction, event: DirectionEvent];
   shardcrash: [shard: number, error: Error];
+  /** A shard's worker is running and takes requests: at start, and again after a crash restarted it. */
+  shardready: [shard: number];
   listenererror: [event: string, error: unknown];
 };
 
@@ -65,9 +67,6 @@ function workerModule(): { filename: string; execArgv: string[] } {
     execArgv: fromSource ? ['--import', 'tsx'] : [],
   };
 }
-
-/** The least time a worker gets to start (a deadline for a stuck start, not a speed target). */
-const SHARD_START_TIMEOUT_MS = 30_000;
 
 /** The config with `io` resolved once, here on the main thread: workers are told 'native' or 'dgram'. */
 function withResolvedIo(config: EngineConfig): EngineConfig {
@@ -248,7 +247,8 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     await Promise.all(
       this.#shards.map(async (shard) => {
         try {
-          await shard.client.request({ type: 'shutdown' }, 2000);
+          // A shard still starting has no pairs; destroy() below ends its thread.
+          if (shard.client.ready) await shard.client.request({ type: 'shutdown' }, 2000);
         } catch {
           // A dead or stuck worker is terminated by destroy() below.
         }
@@ -265,6 +265,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     const { port1, port2 } = new MessageChannel();
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => (markReady = resolve));
+    const startTimeoutMs = this.config.workerStartTimeoutMs;
     const client = new ShardClient(index, port1, this.config.requestTimeoutMs, (n: ShardNotification) => {
       if (n.kind === 'ready') markReady();
       else if (n.kind === 'pairClosed') this.#onPairClosedByShard(index, n.pairId, n.reason);
@@ -272,7 +273,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       else if (n.kind === 'recording') this.safeEmit('recording', n.pairId, n.summary);
       else if (n.kind === 'legConnected') this.safeEmit('legconnected', n.pairId, n.leg, n.remote, n.latched);
       else this.safeEmit('translation', n.pairId, n.direction, n.event);
-    });
+    }, startTimeoutMs);
     const input: ShardTaskInput = { shard: index, shardCount: this.config.workers, config: this.config, port: port2 };
     const task = this.#pool.run(input, { transferList: [port2] });
     const slot: ShardSlot = { index, client, task };
@@ -282,17 +283,21 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       (err: unknown) => this.#onShardCrash(slot, err),
     );
     // Starting a worker loads the engine's modules (compiles them, when run from the sources): on a
-    // loaded 2-core host that alone took over 5 s, so the start gets at least SHARD_START_TIMEOUT_MS.
-    const startTimeoutMs = Math.max(this.config.requestTimeoutMs, SHARD_START_TIMEOUT_MS);
+    // loaded 2-core host that alone took over 5 s, hence its own deadline (workerStartTimeoutMs, 30 s).
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`shard ${index} did not start within ${startTimeoutMs} ms`)), startTimeoutMs);
+      timer = setTimeout(() => reject(new TimeoutError(`shard ${index} did not start within ${startTimeoutMs} ms (workerStartTimeoutMs)`)), startTimeoutMs);
     });
     try {
       await Promise.race([ready, timeout, task.then(() => { throw new EngineError('WORKER_CRASHED', `shard ${index} exited during start`); })]);
+    } catch (err) {
+      // Requests queued for it would otherwise wait out their own deadlines.
+      client.close(err instanceof Error ? err : new Error(errorMessage(err)));
+      throw err;
     } finally {
       clearTimeout(timer);
     }
+    if (!this.#closed) this.safeEmit('shardready', index);
   }
 
   #onShardCrash(slot: ShardSlot, err: unknown): void {

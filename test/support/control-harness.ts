@@ -2,6 +2,7 @@ import { AsteriskSimulator, type EndpointConfig, type EventOrder, type Simulator
 import type { CallConfigInput } from '../../control/src/calls/index.js';
 import { TandemNode } from '../../control/src/node/tandem-node.js';
 import type { TeardownReason } from '../../control/src/calls/index.js';
+import { freePortRange } from './ports.js';
 import { waitFor } from './rtp-peer.js';
 
 export interface Harness {
@@ -13,19 +14,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-let portBlock = 0;
-
 /**
  * A Tandem node wired to a fresh Asterisk simulator: real ARI over HTTP and
  * WebSocket, real UDP media, an in-memory pair store. Each harness gets its
- * own port block so parallel test files never share engine ports.
+ * own free engine port range (test/support/ports.ts), so parallel test files,
+ * and two test runs on one host, never share engine ports.
  */
 export async function startHarness(options: {
   endpoints?: Record<string, EndpointConfig>;
   poolSize?: number;
   eventOrder?: EventOrder;
   workers?: number;
-  portBase: number;
   calls?: Pick<CallConfigInput, 'originateTimeoutSeconds' | 'answerDeadlineMs' | 'format' | 'mediaTransport' | 'mediaUrl' | 'translation'>;
   simulator?: Pick<SimulatorOptions, 'mediaConnectTimeoutMs' | 'externalMediaStasisDelayMs'>;
 }): Promise<Harness> {
@@ -36,12 +35,12 @@ export async function startHarness(options: {
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
     ...(options.simulator ?? {}),
   });
-  const base = options.portBase + (portBlock++ % 4) * 1000;
+  const portRange = await freePortRange(1000);
   let node: TandemNode;
   try {
     node = await TandemNode.start({
-      // A worker's start on a loaded box can take longer than the production deadline (5 s): this one only ends a stuck test.
-      engine: { workers: options.workers ?? 2, portRange: { min: base, max: base + 999 }, requestTimeoutMs: 30_000 },
+      // A request on a loaded box can take longer than the production deadline (5 s): this one only ends a stuck test.
+      engine: { workers: options.workers ?? 2, portRange, requestTimeoutMs: 30_000 },
       store: { poolSize: options.poolSize ?? 50 },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
       ...(options.calls ? { calls: options.calls } : {}),

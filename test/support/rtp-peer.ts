@@ -97,7 +97,11 @@ export function frameIndex(payload: Buffer): number {
   return ((payload[0] ?? 0) & 0x3f) | (((payload[1] ?? 0) & 0x3f) << 6);
 }
 
-export async function waitFor(predicate: () => boolean, timeoutMs = 5000, stepMs = 10): Promise<void> {
+/**
+ * Waits for `predicate`. The deadline only ends a stuck test (a busy CI box may be
+ * seconds slow); callers wait for the event they need, never for a speed.
+ */
+export async function waitFor(predicate: () => boolean, timeoutMs = 30_000, stepMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);

@@ -3,38 +3,9 @@ import type { AriEvent } from '../ari/index.js';
 import type { CallPair, TeardownReason } from '../calls/index.js';
 import { legRecord } from '../records/call-record.js';
 import type { EngineSample, EngineSampler } from '../metrics/engine-sampler.js';
+import type { LiveCall, LiveLeg, TimelineEntry } from '../../web/types.js';
 
-/** One leg of a live row: rates over the last sample interval, the rest as of now. */
-export interface LiveLeg {
-  ext: string;
-  rxPps: number;
-  txPps: number;
-  /** Lost to the listener so far in this call, percent. */
-  lossPct: number;
-  jitterMs: number;
-  depthMs: number;
-  concealed: number;
-  mos: number | null;
-}
-
-/** One row of the calls page: a pair with a call on it. */
-export interface LiveCall {
-  pairId: string;
-  callId: string;
-  caller: string | null;
-  extA: string;
-  extB: string;
-  state: string;
-  startedAt: number;
-  answeredAt: number | null;
-  languages: { A: string; B: string } | null;
-  legs: { A: LiveLeg; B: LiveLeg } | null;
-}
-
-export interface TimelineEntry {
-  at: number;
-  what: string;
-}
+export type { LiveCall, LiveLeg, TimelineEntry };
 
 /** What the console reads from the pair_session app (CallApp is one). */
 export interface LiveCallsApp {

@@ -1,18 +1,9 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { EngineSampler } from '../metrics/engine-sampler.js';
 
-export interface NodeStatus {
-  at: number;
-  uptimeS: number;
-  /** Main-thread CPU since the previous status, percent of one core. */
-  cpuPct: number;
-  rssBytes: number;
-  /** Main event-loop delay since the previous status: mean, p99 and max, ms. */
-  eventLoopLagMs: { mean: number; p99: number; max: number };
-  workers: Array<{ shard: number; pairs: number; sockets: number; heapUsedBytes: number; lateTicks: number; maxTickLatenessMs: number }>;
-  pairs: number;
-  links: Record<string, boolean>;
-}
+import type { NodeStatus } from '../../web/types.js';
+
+export type { NodeStatus };
 
 /**
  * What the console's node page shows, sampled on demand: the main thread's CPU

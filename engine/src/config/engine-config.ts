@@ -104,6 +104,14 @@ export const engineConfigSchema = z.object({
   mediaConnectTimeoutMs: z.number().int().min(100).max(60000).default(4000),
   /** Deadline for a control message to a worker (open, close, stats...). */
   requestTimeoutMs: z.number().int().min(50).max(60000).default(5000),
+  /**
+   * How long a worker thread may take to start (load its module, bind nothing yet,
+   * say ready), at engine start and when a crashed shard is restarted. Generous: it
+   * only ends a stuck start, and a busy box (a compile beside it) takes seconds to
+   * spawn a thread that loads the pipeline. A request sent to a shard still starting
+   * waits for the rest of this deadline before its own requestTimeoutMs begins.
+   */
+  workerStartTimeoutMs: z.number().int().min(100).max(300_000).default(30_000),
 }).superRefine((config, ctx) => {
   // Shards split the range (port min + shard, + workers, ...): each share must hold a pair.
   const ports = config.portRange.max - config.portRange.min + 1;

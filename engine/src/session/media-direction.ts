@@ -47,6 +47,7 @@ export class MediaDirection {
   readonly #heardFrame: MediaFrame;
   readonly #planner: SlotPlanner | null;
   readonly #alignMarginMs: number;
+  readonly #now: () => number;
   #alignedToArrival = Number.NaN;
   /** Shortest wait (arrival → tick) of a played frame in the current window, and when that frame arrived. */
   #minWaitMs = Number.POSITIVE_INFINITY;
@@ -69,7 +70,10 @@ export class MediaDirection {
     stage: PipelineStage,
     planner: SlotPlanner | null = null,
     alignMarginMs = 2,
+    /** The worker's clock (ms, performance.now's); tests pass their own so waits are exact on a busy box. */
+    clock: () => number = () => performance.now(),
   ) {
+    this.#now = clock;
     this.direction = direction;
     this.#source = source;
     this.#destination = destination;
@@ -164,7 +168,7 @@ export class MediaDirection {
   readonly #wake = (): void => {
     const planner = this.#planner;
     if (!this.#outputIdle || planner === null) return;
-    const now = performance.now();
+    const now = this.#now();
     if (now < this.#notBeforeMs) return;
     this.#outputTick(now);
     if (this.#outputIdle) return;
@@ -185,7 +189,7 @@ export class MediaDirection {
     const frame = this.#heardFrame;
     while (jitter.readEarly(frame.pcm)) {
       frame.rtpTimestamp = jitter.lastEarlyTimestamp;
-      frame.ingressDelayMs = Math.max(0, performance.now() - jitter.lastEarlyArrivalMs);
+      frame.ingressDelayMs = Math.max(0, this.#now() - jitter.lastEarlyArrivalMs);
       frame.arrivalLatenessMs = jitter.lastEarlyLatenessMs;
       stage.hear?.(frame);
     }
@@ -198,7 +202,7 @@ export class MediaDirection {
    * It never moves later here: late packets are the jitter buffer's job.
    */
   #trackPhase(arrivalMs: number): number {
-    const waited = Math.max(0, performance.now() - arrivalMs);
+    const waited = Math.max(0, this.#now() - arrivalMs);
     if (this.#hearing) return waited;
     if (waited < this.#minWaitMs) {
       this.#minWaitMs = waited;

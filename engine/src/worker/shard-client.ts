@@ -39,6 +39,11 @@ function reviveError(payload: ShardErrorPayload): Error {
  * The main thread's end of one shard's MessagePort: typed requests, one
  * response each, a deadline per request, and everything pending rejected when
  * the channel closes (shutdown or crash).
+ *
+ * A request may be sent before the shard said `ready` (a restarted shard is
+ * placed at once): the port queues it until the worker listens, so its deadline
+ * is what is left of the start deadline plus its own, not the short request
+ * timeout that a slow thread start alone would use up.
  */
 export class ShardClient {
   readonly shard: number;
@@ -46,13 +51,17 @@ export class ShardClient {
   readonly #timeoutMs: number;
   readonly #pending = new Map<number, Pending>();
   readonly #onNotification: (n: ShardNotification) => void;
+  /** performance.now() by which the shard must have said ready (the engine closes it otherwise). */
+  readonly #startDeadline: number;
+  #ready = false;
   #nextId = 1;
   #closed = false;
 
-  constructor(shard: number, port: MessagePort, timeoutMs: number, onNotification: (n: ShardNotification) => void) {
+  constructor(shard: number, port: MessagePort, timeoutMs: number, onNotification: (n: ShardNotification) => void, startTimeoutMs = 0) {
     this.shard = shard;
     this.#port = port;
     this.#timeoutMs = timeoutMs;
+    this.#startDeadline = performance.now() + startTimeoutMs;
     this.#onNotification = onNotification;
     port.on('message', this.#onMessage);
     port.on('close', () => this.close(new EngineError('WORKER_CRASHED', `shard ${shard} channel closed`)));
@@ -62,6 +71,11 @@ export class ShardClient {
     return this.#closed;
   }
 
+  /** The shard said ready: it is listening to its port. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
   get pendingCount(): number {
     return this.#pending.size;
   }
@@ -69,11 +83,13 @@ export class ShardClient {
   request<T>(body: ShardRequestBody, timeoutMs = this.#timeoutMs): Promise<T> {
     if (this.#closed) return Promise.reject(new InvalidStateError(`shard ${this.shard} is closed`));
     const id = this.#nextId++;
+    const starting = this.#ready ? 0 : Math.max(0, Math.ceil(this.#startDeadline - performance.now()));
+    const waitMs = starting + timeoutMs;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new TimeoutError(`shard ${this.shard} did not answer ${body.type} within ${timeoutMs} ms`));
-      }, timeoutMs);
+        reject(new TimeoutError(`shard ${this.shard} did not answer ${body.type} within ${waitMs} ms${starting > 0 ? ' (sent while it was starting)' : ''}`));
+      }, waitMs);
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer, type: body.type });
       this.#port.postMessage({ ...body, id });
     });
@@ -94,6 +110,7 @@ export class ShardClient {
 
   readonly #onMessage = (message: ShardMessage): void => {
     if (message.kind !== 'response') {
+      if (message.kind === 'ready') this.#ready = true;
       this.#onNotification(message);
       return;
     }

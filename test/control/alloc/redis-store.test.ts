@@ -143,13 +143,11 @@ describe('RedisPairStore', () => {
   it('rejects with STORE_UNAVAILABLE within the timeout when Redis is down, and closes cleanly', async () => {
     const port = await closedPort();
     const store = new RedisPairStore({ redisUrl: `redis://127.0.0.1:${port}`, keyPrefix: prefix(), poolSize: 2, commandTimeoutMs: 500, connectTimeoutMs: 500 });
-    const started = Date.now();
+    // "No hang": a store that waited for Redis would never settle, and vitest's deadline would end the test.
     const err: unknown = await store.allocate().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as StoreUnavailableError).code).toBe('STORE_UNAVAILABLE');
     expect((err as Error).message).toMatch(/Redis unavailable/);
-    // Generous bound: the point is "no hang", not speed.
-    expect(Date.now() - started).toBeLessThan(10_000);
     await expect(store.list()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     // Many callers during an outage: all get the clear error, and no listener pile-up.
     const warnings: string[] = [];

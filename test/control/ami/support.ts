@@ -89,7 +89,7 @@ export class MemoryPresenceStore implements PresenceStore {
 }
 
 /** Polls `predicate` until true or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -98,7 +98,7 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
 }
 
 /** Resolves with the arguments of the next `event` on a typed emitter. */
-export function nextEvent<E extends EventMap, K extends keyof E & string>(emitter: TypedEmitter<E>, event: K, timeoutMs = 10_000): Promise<E[K]> {
+export function nextEvent<E extends EventMap, K extends keyof E & string>(emitter: TypedEmitter<E>, event: K, timeoutMs = 30_000): Promise<E[K]> {
   return new Promise<E[K]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${event}`)), timeoutMs);
     emitter.once(event, (...args: E[K]) => {

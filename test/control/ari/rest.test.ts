@@ -66,11 +66,11 @@ describe('AriRest: ARI requests over node:http', () => {
   });
 
   it('gives up at its deadline, reports a refused connection as UNAVAILABLE, and refuses after close', async () => {
-    const started = Date.now();
+    // The server never answers: only the 200 ms deadline can end this request (TIMEOUT says it did;
+    // without it the test would hang until vitest's own deadline ended it).
     const late = await rest(silentUrl, 'right', 200).send('GET', 'channels', {}, 'channels.list').catch((err: unknown) => err);
     expect(late).toBeInstanceOf(AriError);
     expect(late).toMatchObject({ code: 'TIMEOUT', status: null });
-    expect(Date.now() - started).toBeLessThan(5000);
     await expect(rest('http://127.0.0.1:1').send('GET', 'channels', {}, 'channels.list')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     const closed = rest();
     closed.close();

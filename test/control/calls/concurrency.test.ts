@@ -22,7 +22,7 @@ describe('pair_session under concurrency', () => {
       for (let i = 0; i < calls; i++) {
         endpoints[String(7001 + i * 2)] = { behaviour: 'answer', answerAfterMs: Math.floor(rand() * 300), audio: tone(880) };
       }
-      h = await startHarness({ portBase: 26000, poolSize: calls, endpoints, eventOrder });
+      h = await startHarness({ poolSize: calls, endpoints, eventOrder });
       const hangups: Promise<void>[] = [];
       // Odd calls hang up after they are fully bridged; even calls at a random moment
       // (during setup, while leg B rings, or after answer). Either leg, chosen at random.
@@ -62,7 +62,7 @@ describe('pair_session under concurrency', () => {
     const calls = 20;
     const endpoints: Record<string, EndpointConfig> = {};
     for (let i = 0; i < calls; i++) endpoints[String(7001 + i * 2)] = { behaviour: 'answer', answerAfterMs: 10 * i, audio: tone(880) };
-    h = await startHarness({ portBase: 26000, poolSize: calls, endpoints, eventOrder: 'recorded', simulator: { externalMediaStasisDelayMs: 300 } });
+    h = await startHarness({ poolSize: calls, endpoints, eventOrder: 'recorded', simulator: { externalMediaStasisDelayMs: 300 } });
     for (let i = 0; i < calls; i++) expect(h.sim.placeCall({ callerNumber: `9${i}`, audio: tone(440) }).enteredStasis).toBe(true);
     await waitFor(() => h!.active.length + h!.closed.length === calls, 30_000);
     expect(h.closed).toEqual([]);

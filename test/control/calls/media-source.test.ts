@@ -17,7 +17,7 @@ async function pairLegs(harness: Harness, pairId: string): Promise<{ legA: LegSt
 
 describe("tandem start: each leg hears only Asterisk's side of its externalMedia channel", () => {
   it('connects a leg to UNICASTRTP_LOCAL_ADDRESS:PORT before bridging its channel, so none of its packets is lost', async () => {
-    h = await startHarness({ portBase: 25000, endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 50, audio: tone(880) } } });
+    h = await startHarness({ endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 50, audio: tone(880) } } });
     // A busy engine worker: its answer to setRemote comes late. Asterisk sends from the moment the
     // channel is bridged, and a leg that does not latch drops what comes before it knows its peer.
     const engine = h.node.engine;

@@ -28,7 +28,7 @@ const answering = (answerAfterMs = 50, hz = 880) => ({ behaviour: 'answer' as co
 
 describe('pair_session against the Asterisk simulator', () => {
   it('isolates one call into a pair: bridges, externalMedia, leg B, mirrored audio, then a clean teardown', async () => {
-    h = await startHarness({ portBase: 25000, endpoints: { '7001': answering(100, 880) } });
+    h = await startHarness({ endpoints: { '7001': answering(100, 880) } });
     const call = h.sim.placeCall({ callerNumber: '5551234', audio: tone(440) });
     expect(call.enteredStasis).toBe(true);
     await waitFor(() => h!.active.length === 1, 10_000);
@@ -67,7 +67,7 @@ describe('pair_session against the Asterisk simulator', () => {
   });
 
   it('tears down when leg B hangs up first', async () => {
-    h = await startHarness({ portBase: 25000, endpoints: { '7001': answering() } });
+    h = await startHarness({ endpoints: { '7001': answering() } });
     const call = h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
     await waitFor(() => h!.active.length === 1, 10_000);
     h.sim.hangup('chan_pair_001_B');
@@ -78,7 +78,7 @@ describe('pair_session against the Asterisk simulator', () => {
   });
 
   it('rejects the caller cleanly when leg B cannot be originated (no contact → 500, no events)', async () => {
-    h = await startHarness({ portBase: 25000, endpoints: { '7001': { behaviour: 'nocontact' } } });
+    h = await startHarness({ endpoints: { '7001': { behaviour: 'nocontact' } } });
     h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
     await waitFor(() => h!.closed.length === 1, 10_000);
     expect(h.closed[0]?.reason).toBe('originate-failed');
@@ -87,7 +87,7 @@ describe('pair_session against the Asterisk simulator', () => {
 
   it('a pair whose leg B could not be originated goes to the back of the line, not to the head', async () => {
     // No AMI: presence is unknown, so only the failed originate tells Tandem about 7001.
-    h = await startHarness({ portBase: 25000, poolSize: 2, workers: 1, endpoints: { '7001': { behaviour: 'nocontact' }, '7003': answering() } });
+    h = await startHarness({ poolSize: 2, workers: 1, endpoints: { '7001': { behaviour: 'nocontact' }, '7003': answering() } });
     h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
     await waitFor(() => h!.closed.length === 1, 10_000);
     expect(h.closed[0]).toEqual({ pairId: 'pair_001', reason: 'originate-failed' });
@@ -105,7 +105,7 @@ describe('pair_session against the Asterisk simulator', () => {
   });
 
   it('maps a busy leg B to a busy hangup of the caller', async () => {
-    h = await startHarness({ portBase: 25000, endpoints: { '7001': { behaviour: 'busy' } } });
+    h = await startHarness({ endpoints: { '7001': { behaviour: 'busy' } } });
     const reasons = spyHangupReasons(h);
     const call = h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
     await waitFor(() => h!.closed.length === 1, 10_000);
@@ -115,7 +115,7 @@ describe('pair_session against the Asterisk simulator', () => {
   });
 
   it('gives up on a leg B that never answers, after the originate timeout', async () => {
-    h = await startHarness({ portBase: 25000, endpoints: { '7001': { behaviour: 'noanswer' } }, calls: { originateTimeoutSeconds: 1 } });
+    h = await startHarness({ endpoints: { '7001': { behaviour: 'noanswer' } }, calls: { originateTimeoutSeconds: 1 } });
     h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
     await waitFor(() => h!.closed.length === 1, 10_000);
     expect(h.closed[0]?.reason).toBe('legb-no-answer');
@@ -123,20 +123,20 @@ describe('pair_session against the Asterisk simulator', () => {
   });
 
   it('rejects calls beyond the pool with a congestion hangup and never hangs', async () => {
-    h = await startHarness({ portBase: 25000, poolSize: 2, endpoints: { '7001': answering(), '7003': answering() } });
+    h = await startHarness({ poolSize: 2, endpoints: { '7001': answering(), '7003': answering() } });
     const reasons = spyHangupReasons(h);
     const calls = [0, 1, 2].map((i) => h!.sim.placeCall({ callerNumber: `20${i}`, audio: tone(440) }));
     await waitFor(() => h!.active.length === 2 && h!.rejected.length === 1, 10_000);
     const rejected = h.rejected[0]!;
     expect(calls.map((c) => c.channelId)).toContain(rejected);
-    await waitFor(() => !h!.sim.channels().some((c) => c.id === rejected), 5000);
+    await waitFor(() => !h!.sim.channels().some((c) => c.id === rejected));
     expect(reasons.get(rejected)).toBe('congestion');
     for (const c of calls) h.sim.hangup(c.channelId);
     await expectAllReleased(h);
   });
 
   it('survives the ARI WebSocket dropping mid-call: missed hangups are reconciled after reconnect', async () => {
-    h = await startHarness({ portBase: 25000, endpoints: { '7001': answering(), '7003': answering() } });
+    h = await startHarness({ endpoints: { '7001': answering(), '7003': answering() } });
     const first = h.sim.placeCall({ callerNumber: '301', audio: tone(440) });
     const second = h.sim.placeCall({ callerNumber: '302', audio: tone(440) });
     await waitFor(() => h!.active.length === 2, 10_000);
@@ -154,7 +154,7 @@ describe('pair_session against the Asterisk simulator', () => {
   });
 
   it('tears the call down when the engine loses the pair (worker crash)', async () => {
-    h = await startHarness({ portBase: 25000, workers: 1, endpoints: { '7001': answering() } });
+    h = await startHarness({ workers: 1, endpoints: { '7001': answering() } });
     const call = h.sim.placeCall({ callerNumber: '100', audio: tone(440) });
     await waitFor(() => h!.active.length === 1, 10_000);
     const stats = await h.node.engine.stats();

@@ -8,6 +8,7 @@ import { CallApp, parseCallConfig, type MediaEnginePort, type ReconcileReport } 
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 const prefix = `tandem:test:${randomBytes(6).toString('hex')}:`;
 const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
@@ -27,7 +28,7 @@ describe('reconciliation on start', () => {
       endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) }, '7003': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) } },
     });
     const options = {
-      engine: { workers: 1, portRange: { min: 28000, max: 28199 } },
+      engine: { workers: 1, portRange: await freePortRange(200) },
       store: { redisUrl: 'redis://127.0.0.1:6379', redisKeyPrefix: prefix, poolSize: 10, node: 'node-under-test' },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
     };
@@ -81,7 +82,7 @@ describe('reconciliation and leases the API granted', () => {
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'test-secret' });
     const node = await TandemNode.start({
       // A generous start deadline: worker threads start slowly on a busy machine.
-      engine: { workers: 1, portRange: { min: 28800, max: 28899 }, requestTimeoutMs: 30_000 },
+      engine: { workers: 1, portRange: await freePortRange(100), requestTimeoutMs: 30_000 },
       store: { poolSize: 3, node: 'api-node' },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
       api: { token: TOKEN },

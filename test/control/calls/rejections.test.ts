@@ -24,7 +24,7 @@ const WARN = 40;
 
 describe('rejected calls', () => {
   it('a flood against an exhausted pool is counted per cause and logged per burst, not per call', async () => {
-    h = await startHarness({ portBase: 26000, poolSize: 1, workers: 1, endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) } } });
+    h = await startHarness({ poolSize: 1, workers: 1, endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) } } });
     const held = h.sim.placeCall({ callerNumber: '600', audio: tone(440) });
     await waitFor(() => h!.active.length === 1, 10_000);
     captured.lines.length = 0;

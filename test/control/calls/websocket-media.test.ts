@@ -28,7 +28,6 @@ const voiced = (chunks: readonly HeardChunk[]): HeardChunk[] => chunks.filter((c
 describe('a call over the WebSocket media transport', () => {
   it('slin16: each phone hears the other through WebSocket/INCOMING externalMedia channels, then everything is released', async () => {
     h = await startHarness({
-      portBase: 26000,
       endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 50, audio: tone(880) } },
       calls: { format: 'slin16', mediaTransport: 'websocket' },
     });
@@ -65,7 +64,6 @@ describe('a call over the WebSocket media transport', () => {
 
   it('tears the call down when a media channel goes away mid-call (its connection closes with it)', async () => {
     h = await startHarness({
-      portBase: 26000,
       endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) } },
       calls: { format: 'slin16', mediaTransport: 'websocket' },
     });
@@ -82,7 +80,6 @@ describe('a call over the WebSocket media transport', () => {
   it('fails setup cleanly when the engine cannot reach the media channel, and releases the pair', async () => {
     // A media URL nobody serves: the engine's connection is refused, setup fails, the caller hears congestion.
     h = await startHarness({
-      portBase: 26000,
       endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) } },
       calls: { format: 'slin16', mediaTransport: 'websocket', mediaUrl: 'ws://127.0.0.1:1/media/' },
     });
@@ -106,7 +103,6 @@ describe('a translated call at 16 kHz over the WebSocket media transport', () =>
     const speech = new Int16Array(8000 + sentence.length + 16000 * 2);
     speech.set(sentence, 8000);
     h = await startHarness({
-      portBase: 26000,
       workers: 1,
       endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20 } },
       calls: {

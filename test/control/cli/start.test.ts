@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
-import { closedPort } from '../../support/ports.js';
+import { closedPort, freePortRange } from '../../support/ports.js';
+
+/** `--ports` for a free range of its own (test/support/ports.ts). */
+async function freePorts(size = 100): Promise<string> {
+  const r = await freePortRange(size);
+  return `${r.min}-${r.max}`;
+}
 import { waitFor } from '../../support/rtp-peer.js';
 
 const cli = fileURLToPath(new URL('../../../tools/cli/main.ts', import.meta.url));
@@ -44,7 +50,7 @@ function startTandem(env: NodeJS.ProcessEnv, ports: string): TandemProcess {
 describe('tandem start', () => {
   it('runs the control plane and the engine against ARI_URL, serves calls, and stops cleanly on SIGTERM', async () => {
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret', endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) } } });
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', '28600-28699'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', await freePorts()], {
       env: { ...process.env, ARI_URL: sim.ariUrl, ARI_PASSWORD: 'ari-secret', TANDEM_LOG_LEVEL: 'warn', REDIS_URL: '', DATABASE_URL: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -122,7 +128,7 @@ describe('tandem start', () => {
 
   it('waits for an Asterisk that is not up yet, saying so, and serves once it is', async () => {
     const port = await closedPort();
-    const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'late-secret' }, '28700-28799');
+    const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'late-secret' }, await freePorts());
     let sim: AsteriskSimulator | null = null;
     try {
       await tandem.says(`ARI not reachable at http://127.0.0.1:${port}, retrying in `);
@@ -141,7 +147,7 @@ describe('tandem start', () => {
 
   it('stops cleanly on SIGTERM while still waiting for Asterisk', async () => {
     const port = await closedPort();
-    const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'x' }, '28800-28899');
+    const tandem = startTandem({ ARI_URL: `http://127.0.0.1:${port}`, ARI_PASSWORD: 'x' }, await freePorts());
     try {
       await tandem.says('retrying in');
       tandem.kill('SIGTERM');
@@ -154,7 +160,7 @@ describe('tandem start', () => {
 
   it('exits 1 at once on refused ARI credentials, naming what to fix', async () => {
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'right-secret' });
-    const tandem = startTandem({ ARI_URL: sim.ariUrl, ARI_PASSWORD: 'wrong-secret' }, '28900-28999');
+    const tandem = startTandem({ ARI_URL: sim.ariUrl, ARI_PASSWORD: 'wrong-secret' }, await freePorts());
     try {
       expect(await tandem.exited).toBe(1);
       expect(tandem.output()).toMatch(/tandem: connect: ARI at http:\/\/127\.0\.0\.1:\d+ refused user "tandem" \(401\): ARI_USERNAME and ARI_PASSWORD must match/);

@@ -8,6 +8,7 @@ import { AsteriskSimulator, tone, type AudioSource } from '../../../tools/asteri
 import { ReferenceService } from '../../../tools/reference-service/reference-service.js';
 import { synthesizeSpeechSamples } from '../../../engine/src/pipeline/streaming/espeak.js';
 import { buildConsoleWeb } from '../../support/console-web.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * The console in a real browser (Debian's chromium, driven by playwright-core;
@@ -46,7 +47,7 @@ beforeAll(async () => {
   service = await ReferenceService.start();
   sim = await AsteriskSimulator.start({ username: 'tandem', password: 'test-secret', endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 50, audio: tone(880) } } });
   node = await TandemNode.start({
-    engine: { workers: 1, portRange: { min: 33400, max: 33599 }, requestTimeoutMs: 30_000 },
+    engine: { workers: 1, portRange: await freePortRange(200), requestTimeoutMs: 30_000 },
     store: { poolSize: 3 },
     ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
     calls: { translation: { provider: { kind: 'tandem', url: service.url, sampleRate: 8000 }, languages: { A: 'en', B: 'es' } } },

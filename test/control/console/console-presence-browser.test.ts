@@ -9,6 +9,7 @@ import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
 import { AsteriskSimulator } from '../../../tools/asterisk-simulator/ari/index.js';
 import { buildConsoleWeb } from '../../support/console-web.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * The console's extensions and node pages on a node that follows presence
@@ -34,7 +35,7 @@ beforeAll(async () => {
   for (const n of ['7000', '7002', '7003']) ami.register(n, contact(n));
   ari = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret' });
   node = await TandemNode.start({
-    engine: { workers: 1, portRange: { min: 33600, max: 33699 }, requestTimeoutMs: 30_000 },
+    engine: { workers: 1, portRange: await freePortRange(100), requestTimeoutMs: 30_000 },
     store: { poolSize: 2 },
     ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret' },
     database: { url: db.url },

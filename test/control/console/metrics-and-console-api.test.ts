@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * /metrics, /readyz and the console's login and session rules on a real node
@@ -17,7 +18,7 @@ let base: string;
 beforeAll(async () => {
   sim = await AsteriskSimulator.start({ username: 'tandem', password: 'test-secret', endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 50, audio: tone(880) } } });
   node = await TandemNode.start({
-    engine: { workers: 1, portRange: { min: 33200, max: 33399 }, requestTimeoutMs: 30_000 },
+    engine: { workers: 1, portRange: await freePortRange(200), requestTimeoutMs: 30_000 },
     store: { poolSize: 3 },
     ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
     api: { token: TOKEN },

@@ -5,6 +5,7 @@ import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
 import { AsteriskSimulator } from '../../../tools/asterisk-simulator/ari/index.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
+import { freePortRange } from '../../support/ports.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/http-api.md', import.meta.url));
 
@@ -31,7 +32,7 @@ describe('docs/http-api.md', () => {
     const ari = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret' });
     const ami = await AmiSimulator.start({ accounts: { tandem: 'ami-secret' }, endpoints: [] });
     const node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 28200, max: 28299 } },
+      engine: { workers: 1, portRange: await freePortRange(100) },
       store: { poolSize: 2 },
       ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret' },
       database: { url: db.url },

@@ -39,7 +39,7 @@ function get(port: number, agent: Agent): Promise<void> {
 }
 
 async function until(predicate: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 30_000; // only ends a stuck test
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 5));

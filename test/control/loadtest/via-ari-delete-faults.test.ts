@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../common/src/errors.js';
 import { parseViaAriConfig, registerViaAriOptions, runViaAriLoadTest, viaAriOptionsFromFlags, type ViaAriFlags, type ViaAriReport } from '../../../tools/call-load/index.js';
 import { REDIS_URL } from '../alloc/redis-helpers.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * Teardown under load when Asterisk answers hangups and bridge destroys slowly, or never
@@ -49,7 +50,7 @@ describe('tandem loadtest --via-ari with slow and unanswered DELETEs', () => {
   });
 
   it('memory store: 30 calls at 15/s, every object confirmed gone, nothing left', async () => {
-    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, poolSize: 40, portRange: { min: 20500, max: 20599 }, ...FAULTS });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, poolSize: 40, portRange: await freePortRange(100), ...FAULTS });
     expectCallsServed(r);
     // The faults happened: ~150 DELETEs, delayed, and some never answered (P(none) ≈ 1e-10).
     expect(r.delete_faults.delayed).toBeGreaterThan(0);
@@ -58,7 +59,7 @@ describe('tandem loadtest --via-ari with slow and unanswered DELETEs', () => {
   }, 240_000);
 
   it('Redis store: the same, and no lease left in Redis', async () => {
-    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, poolSize: 40, redisUrl: REDIS_URL, portRange: { min: 20600, max: 20699 }, ...FAULTS });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, poolSize: 40, redisUrl: REDIS_URL, portRange: await freePortRange(100), ...FAULTS });
     expectCallsServed(r);
     expect(r.delete_faults.dropped_kept + r.delete_faults.dropped_deleted).toBeGreaterThan(0);
     expectNothingLeft(r);

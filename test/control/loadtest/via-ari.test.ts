@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runViaAriLoadTest, type ViaAriReport } from '../../../tools/call-load/index.js';
+import { freePortRange } from '../../support/ports.js';
 
 /** Nothing a call created is left: channels, bridges, leases, pairs, engine pairs and sockets. */
 function expectNothingLeft(r: ViaAriReport): void {
@@ -10,7 +11,7 @@ function expectNothingLeft(r: ViaAriReport): void {
 
 describe('tandem loadtest --via-ari --in-process', () => {
   it('20 calls at 10/s, hold 1 s: every call set up with audio both ways, percentiles present, nothing left', async () => {
-    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 20, ratePerSecond: 10, holdSeconds: 1, portRange: { min: 30600, max: 30699 } });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 20, ratePerSecond: 10, holdSeconds: 1, portRange: await freePortRange(100) });
     expect(r).toMatchObject({ calls: 20, placed: 20, set_up: 20, failed: 0, rejected: 0, failures: {}, rejections: {} });
     // Each caller heard leg B's tone and each leg B the caller's, through the engine.
     expect(r.audio_wrong_examples).toEqual([]);
@@ -40,7 +41,7 @@ describe('tandem loadtest --via-ari --in-process', () => {
   }, 90_000);
 
   it('a pool smaller than the concurrency: rejections counted as pool-exhausted, nothing left', async () => {
-    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 20, ratePerSecond: 10, holdSeconds: 1, poolSize: 3, portRange: { min: 30700, max: 30719 } });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 20, ratePerSecond: 10, holdSeconds: 1, poolSize: 3, portRange: await freePortRange(20) });
     expect(r.pool_size).toBe(3);
     expect(r.rejected).toBeGreaterThan(0);
     expect(r.rejections).toEqual({ 'pool-exhausted': r.rejected });
@@ -51,7 +52,7 @@ describe('tandem loadtest --via-ari --in-process', () => {
   }, 90_000);
 
   it('sessionlimit 10 and a burst of 30 calls: Tandem keeps its ARI sessions under the limit and completes', async () => {
-    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 300, holdSeconds: 1.5, sessionLimit: 10, portRange: { min: 30720, max: 30899 } });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 300, holdSeconds: 1.5, sessionLimit: 10, portRange: await freePortRange(180) });
     expect(r.session_limit).toBe(10);
     expect(r.ari_request_bound).toBe(7);
     expect(r.set_up).toBe(30);

@@ -7,6 +7,7 @@ import type { TeardownReason } from '../../../control/src/calls/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { nextEvent } from '../ami/support.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
+import { freePortRange } from '../../support/ports.js';
 
 let db: TestDb;
 beforeAll(async () => {
@@ -28,7 +29,7 @@ describe('a node with AMI presence never hands out a pair whose leg B is offline
     for (const n of ['7000', '7001', '7002', '7003']) ami.register(n, contact(n));
     const node = await TandemNode.start({
       // A generous start deadline: worker threads start slowly on a busy machine.
-      engine: { workers: 1, portRange: { min: 28600, max: 28699 }, requestTimeoutMs: 30_000 },
+      engine: { workers: 1, portRange: await freePortRange(100), requestTimeoutMs: 30_000 },
       store: { poolSize: 2 },
       ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret' },
       database: { url: db.url },
@@ -96,7 +97,7 @@ describe('a node with AMI presence never hands out a pair whose leg B is offline
     try {
       await expect(
         TandemNode.start({
-          engine: { workers: 1, portRange: { min: 28700, max: 28799 }, requestTimeoutMs: 30_000 },
+          engine: { workers: 1, portRange: await freePortRange(100), requestTimeoutMs: 30_000 },
           store: { poolSize: 2, legBPresence: 'require-online' },
           ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret' },
         }),

@@ -6,6 +6,7 @@ import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
 import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { createTestDb, psRows, type TestDb } from '../realtime/pg-test-db.js';
+import { freePortRange } from '../../support/ports.js';
 
 const TOKEN = 'node-test-token-0123456789';
 let db: TestDb;
@@ -29,7 +30,7 @@ describe('a whole node with PJSIP realtime and AMI presence', () => {
     const ami = await AmiSimulator.start({ accounts: { tandem: 'ami-secret' }, endpoints: [{ id: '1001' }, { id: '7000' }] });
     const ari = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret', endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) } } });
     const node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 28400, max: 28499 } },
+      engine: { workers: 1, portRange: await freePortRange(100) },
       store: { poolSize: 3 }, // pair_003 (7004/7005) is not provisioned: never handed out
       ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret' },
       database: { url: db.url },
@@ -48,18 +49,21 @@ describe('a whole node with PJSIP realtime and AMI presence', () => {
     try {
       await waitFor(() => node.presence?.connection.loggedIn === true, 10_000);
       await waitFor(() => node.presence!.tracker.listenerCount('presence') >= 1, 10_000);
+      // The stream is subscribed once its banner arrived: a registration before that (this request is
+      // slow on a busy box) would never be streamed.
+      await waitFor(() => streamed.includes('tandem presence stream'));
 
       ami.register('1001', { uri: 'sip:1001@192.0.2.10:5062', ip: '192.0.2.10', port: 5062 });
       await waitForAsync(async () => (await service.get('1001'))?.status === 'online');
       const online = await service.get('1001');
       expect(online).toMatchObject({ status: 'online', lastRegisteredIp: '192.0.2.10' });
       expect(online?.lastRegisteredAt).toBeInstanceOf(Date);
-      await waitFor(() => streamed.includes('"number":"1001"') && streamed.includes('"status":"online"'), 5000);
+      await waitFor(() => streamed.includes('"number":"1001"') && streamed.includes('"status":"online"'));
 
       ami.unregister('1001');
       await waitForAsync(async () => (await service.get('1001'))?.status === 'offline');
       expect(await service.get('1001')).toMatchObject({ status: 'offline', lastRegisteredIp: '192.0.2.10' });
-      await waitFor(() => streamed.includes('"status":"offline"'), 5000);
+      await waitFor(() => streamed.includes('"status":"offline"'));
 
       // The pool follows realtime: pairs 1 and 2 are provisioned, 3 is not.
       const first = await node.store.allocate();
@@ -77,7 +81,7 @@ describe('a whole node with PJSIP realtime and AMI presence', () => {
   });
 });
 
-async function waitForAsync(predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitForAsync(predicate: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);

@@ -7,15 +7,19 @@ import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../alloc/redis-helpers.js';
+import { freePortRange } from '../../support/ports.js';
 
 const cli = fileURLToPath(new URL('../../../tools/cli/main.ts', import.meta.url));
 const answering = { behaviour: 'answer' as const, answerAfterMs: 20, audio: tone(880) };
 // Long leases: whatever is freed below was freed by reconciliation, not by a TTL running out.
 const LEASE_TTL_MS = 600_000;
+/** `tandem start`'s engine ports: a free range of this file's own (test/support/ports.ts). */
+const START_RANGE = await freePortRange(50);
+const START_PORTS = `${START_RANGE.min}-${START_RANGE.max}`;
 
 /** `tandem start` in its own process; `says` waits for its output, failing at once with it if the process exits first. */
 function tandemStart(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; says: (text: string) => Promise<void>; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', '20850-20899', '--no-api'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', START_PORTS, '--no-api'], {
     env: { ...process.env, TANDEM_LOG_LEVEL: 'info', DATABASE_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,7 +52,7 @@ describe('a node killed and started again under its name (Redis)', () => {
     let first: ReturnType<typeof tandemStart> | null = null;
     try {
       other = await TandemNode.start({
-        engine: { workers: 1, portRange: { min: 20900, max: 20949 }, requestTimeoutMs: 30_000 },
+        engine: { workers: 1, portRange: await freePortRange(50), requestTimeoutMs: 30_000 },
         store: { ...store, node: 'other-node' },
         ari: { url: theirs.ariUrl, username: 'tandem', password: 'ari-secret' },
       });
@@ -83,7 +87,7 @@ describe('a node killed and started again under its name (Redis)', () => {
 
       // A second live process under the same name is refused, and touches nothing.
       const refused = await TandemNode.start({
-        engine: { workers: 1, portRange: { min: 20950, max: 20999 }, requestTimeoutMs: 30_000 },
+        engine: { workers: 1, portRange: await freePortRange(50), requestTimeoutMs: 30_000 },
         store,
         ari: { url: ours.ariUrl, username: 'tandem', password: 'ari-secret' },
       }).catch((err: unknown) => err);
@@ -100,7 +104,7 @@ describe('a node killed and started again under its name (Redis)', () => {
       expect(ours.channels()).toHaveLength(8);
 
       successor = await TandemNode.start({
-        engine: { workers: 1, portRange: { min: 20950, max: 20999 }, requestTimeoutMs: 30_000 },
+        engine: { workers: 1, portRange: await freePortRange(50), requestTimeoutMs: 30_000 },
         store,
         ari: { url: ours.ariUrl, username: 'tandem', password: 'ari-secret' },
       });

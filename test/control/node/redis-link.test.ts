@@ -7,6 +7,7 @@ import { captureLog } from '../../support/capture-log.js';
 import { waitFor } from '../../support/rtp-peer.js';
 import { deletePrefix, testPrefix } from '../alloc/redis-helpers.js';
 import { TcpProxy } from '../alloc/tcp-proxy.js';
+import { freePortRange } from '../../support/ports.js';
 
 /** What ioredis prints by itself when a client has no `error` listener. */
 const unhandled = (spy: MockInstance): unknown[][] => spy.mock.calls.filter((args) => String(args[0]).includes('[ioredis] Unhandled error event'));
@@ -56,7 +57,7 @@ describe('Redis connections say when Redis goes away, once, and when it is back'
     const prefix = testPrefix();
     const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'ari-secret' });
     const node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 28300, max: 28399 } },
+      engine: { workers: 1, portRange: await freePortRange(100) },
       store: { poolSize: 2, redisUrl: `redis://127.0.0.1:${proxy.port}`, redisKeyPrefix: prefix },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'ari-secret' },
     });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/index.js';
 import { legRecord } from '../../../control/src/records/index.js';
 import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * Loss on the way from Asterisk to Tandem shows in the record: the leg's loss
@@ -12,7 +13,7 @@ describe('impaired media lowers the estimated MOS', () => {
   let engine: MediaEngine;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 24800, max: 24899 }, requestTimeoutMs: 30_000 });
+    engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100), requestTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { TandemNode, type TandemNodeOptions } from '../../../control/src/node/ta
 import { estimateCallQuality, type CallRecord } from '../../../control/src/records/index.js';
 import { expectAllReleased, type Harness } from '../../support/control-harness.js';
 import { sleep, waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 let h: Harness | null = null;
 afterEach(async () => {
@@ -18,7 +19,7 @@ async function start(endpoints: Record<string, EndpointConfig>, extra: Partial<T
   try {
     node = await TandemNode.start({
       // A busy machine may take seconds to start a worker: the deadline is only for a stuck one.
-      engine: { workers: 1, portRange: { min: 24500, max: 24699 }, requestTimeoutMs: 30_000 },
+      engine: { workers: 1, portRange: await freePortRange(200), requestTimeoutMs: 30_000 },
       store: { poolSize: 5, node: 'node-under-test' },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
       ...extra,

@@ -12,6 +12,7 @@ import { watchUnhandledRejections } from '../transcripts/support.js';
 import { sleep, waitFor } from '../../support/rtp-peer.js';
 import { expectAllReleased } from '../../support/control-harness.js';
 import { recordFixture } from './support.js';
+import { freePortRange } from '../../support/ports.js';
 
 describe('migration 005', () => {
   const db = useTestDb();
@@ -129,7 +130,7 @@ describe('a node with PostgreSQL: records stored, and a lost database never hold
       endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 20, audio: tone(880) }, '7003': { behaviour: 'answer', answerAfterMs: 20, audio: tone(660) } },
     });
     const node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 24700, max: 24799 }, requestTimeoutMs: 30_000 }, // a busy box starts workers slowly
+      engine: { workers: 1, portRange: await freePortRange(100), requestTimeoutMs: 30_000 }, // a busy box starts workers slowly
       store: { poolSize: 2, node: 'pg-node' },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'ari-secret' },
       database: { url: db.url.replace(/:\d+\//, `:${proxy.port}/`) },

@@ -17,7 +17,7 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function until(pred: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(pred: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

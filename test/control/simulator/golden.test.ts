@@ -206,12 +206,12 @@ describe('golden replay of recorded sessions', () => {
     const mismatches = await replay(sim.ariUrl, loadRest(scenario), new Map(), {
       before: {
         [`GET after originate leg B rings (180), never answers, originate timeout=5`]: () =>
-          ws!.waitFor(eventFor('ChannelDestroyed', channelId), 8000),
+          ws!.waitFor(eventFor('ChannelDestroyed', channelId)),
         'GET after originate leg B answers 486 Busy Here': () => ws!.waitFor(eventFor('ChannelDestroyed', channelId)),
         'DELETE while ringing': () => ws!.waitFor(eventFor('Dial', channelId)).then(() => sleep(100)),
       },
     });
-    await ws.waitFor(eventFor('ChannelDestroyed', channelId), 8000);
+    await ws.waitFor(eventFor('ChannelDestroyed', channelId));
     expect(mismatches).toEqual([]);
     expect(eventDiff(loadEvents(scenario), ws.events, new Map())).toEqual([]);
   }, 20_000);

@@ -68,7 +68,7 @@ export class EventSocket {
   }
 
   /** Resolves once `pred` holds over the events received so far (rejects after `timeoutMs`). */
-  async waitFor(pred: (events: readonly WsEvent[]) => boolean, timeoutMs = 10_000): Promise<void> {
+  async waitFor(pred: (events: readonly WsEvent[]) => boolean, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pred(this.events)) {
       const left = deadline - Date.now();
@@ -115,7 +115,8 @@ export async function rest(
     method,
     headers,
     ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
-    signal: AbortSignal.timeout(10_000),
+    // Only ends a stuck request: 100 concurrent pairs on a busy box queue for seconds.
+    signal: AbortSignal.timeout(60_000),
   });
   const text = await res.text();
   let json: unknown = undefined;

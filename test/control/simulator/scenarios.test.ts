@@ -110,7 +110,7 @@ describe('dial outcomes', () => {
   it('unreachable with timeout=1: Dial "" only, then ChannelDestroyed 19/480 in state Down', async () => {
     const { sim, ws } = await start({ endpoints: { '7001': { behaviour: 'unreachable' } } });
     expect((await rest(sim.ariUrl, 'POST', '/channels?endpoint=PJSIP/7001&app=pair_session&channelId=u1&timeout=1')).status).toBe(200);
-    await ws.waitFor(has('ChannelDestroyed', 'u1'), 5000);
+    await ws.waitFor(has('ChannelDestroyed', 'u1'));
     expect(typesFor(ws.events, 'u1')).toEqual(['Dial', 'ChannelDestroyed']);
     const destroyed = ws.events.find((e) => e.type === 'ChannelDestroyed');
     expect(destroyed).toMatchObject({ cause: 19, cause_txt: 'User alerting, no answer', tech_cause: 480, channel: { state: 'Down' } });
@@ -120,7 +120,7 @@ describe('dial outcomes', () => {
   it('an answer slower than the timeout is a no-answer', async () => {
     const { sim, ws } = await start({ endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 5000 } } });
     await rest(sim.ariUrl, 'POST', '/channels?endpoint=PJSIP/7001&app=pair_session&channelId=s1&timeout=1');
-    await ws.waitFor(has('ChannelDestroyed', 's1'), 5000);
+    await ws.waitFor(has('ChannelDestroyed', 's1'));
     expect(typesFor(ws.events, 's1')).toEqual(['Dial', 'ChannelStateChange', 'Dial', 'ChannelDestroyed']);
   });
 

@@ -51,7 +51,7 @@ class MediaClient {
   }
 }
 
-async function until(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+async function until(pred: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

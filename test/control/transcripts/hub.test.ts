@@ -145,9 +145,11 @@ describe('TranscriptHub with Redis and PostgreSQL on 127.0.0.1', () => {
     for (let i = 0; i < 5; i++) hub.publish(transcriptEvent({ utteranceId: `u${i}` }));
     expect(hub.stats()).toMatchObject({ redisPending: 3, dropped: { redis_backlog: 2 } });
     await waitFor(() => hub.stats().dropped.redis_failed === 3);
-    const started = Date.now();
+    // The stalled publishes never settle: close returns only because of its own deadline (a close that
+    // waited for them would hang until vitest's deadline ended the test).
     await hub.close(100);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // They are unsettled still: close returned by its deadline, not because they ended.
+    expect(hub.stats().redisPending).toBe(3);
   });
 });
 

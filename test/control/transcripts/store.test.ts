@@ -152,7 +152,7 @@ describe('PgTranscriptStore when PostgreSQL is unreachable', () => {
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
-    const pool = createPgPool({ connectionString: `postgres://postgres@127.0.0.1:${port}/none`, connectTimeoutMs: 1500 });
+    const pool = createPgPool({ connectionString: `postgres://postgres@127.0.0.1:${port}/none`, connectTimeoutMs: 5000 }); // far past close's 200 ms, even on a busy box
     const store = new PgTranscriptStore(pool, { maxQueue: 5, batchSize: 2 });
     try {
       store.save(transcriptEvent({ utteranceId: 'first' }));
@@ -161,10 +161,9 @@ describe('PgTranscriptStore when PostgreSQL is unreachable', () => {
       const accepted = Array.from({ length: 20 }, (_, i) => store.save(transcriptEvent({ utteranceId: `x${i}` }))).filter(Boolean).length;
       expect(accepted).toBe(5);
       expect(store.stats()).toMatchObject({ queued: 5, dropped: { queue_full: 15 } });
-      const started = Date.now();
       await store.close(200);
-      expect(Date.now() - started).toBeLessThan(1400); // returned at its deadline, before the connect timeout
-      expect(store.stats().dropped.closed).toBe(5);
+      // Returned at its deadline, before the connect timeout: the batch in flight has not failed yet.
+      expect(store.stats().dropped).toMatchObject({ closed: 5, db_error: 0 });
       await store.flush(); // the batch in flight fails at the connect timeout and is counted too
       expect(store.stats().dropped).toEqual({ invalid: 0, queue_full: 15, db_error: 2, closed: 5 });
     } finally {

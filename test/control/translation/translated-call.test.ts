@@ -9,6 +9,7 @@ import { synthesizeSpeechSamples } from '../../../engine/src/pipeline/streaming/
 import { sleep, waitFor } from '../../support/rtp-peer.js';
 import { provisionPairs } from '../../../control/src/realtime/pairs.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * The whole product on one call: the Asterisk simulator places a call whose
@@ -73,7 +74,7 @@ describe('a translated call through the simulator, end to end', () => {
       endpoints: { '7001': { behaviour: 'answer', answerAfterMs: 50 } },
     });
     node = await TandemNode.start({
-      engine: { workers: 1, portRange: { min: 32000, max: 32199 } },
+      engine: { workers: 1, portRange: await freePortRange(200) },
       store: { poolSize: 4, redisUrl: 'redis://127.0.0.1:6379', redisKeyPrefix: PREFIX },
       ari: { url: sim.ariUrl, username: 'tandem', password: 'test-secret' },
       calls: { translation: { provider: { kind: 'tandem', url: service.url, sampleRate: 8000 }, languages: { A: 'en', B: 'es' } } },
@@ -125,9 +126,9 @@ describe('a translated call through the simulator, end to end', () => {
     expect(rms(sim.heard(call.channelId))).toBeLessThan(50);
 
     // Streamed live and published on Redis, partials included.
-    await waitFor(() => stream.text().split('event: transcript').length - 1 >= 2, 5000);
+    await waitFor(() => stream.text().split('event: transcript').length - 1 >= 2);
     expect(stream.text()).toContain('"pairId":"pair_001"');
-    await waitFor(() => published.filter((m) => m.includes('"final":true')).length >= 2, 5000);
+    await waitFor(() => published.filter((m) => m.includes('"final":true')).length >= 2);
 
     // The API stored them too, and drives the running pair.
     const res = await fetch(`${address.url}/v1/pairs/pair_001/transcripts`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -153,12 +154,12 @@ describe('a translated call through the simulator, end to end', () => {
       body: JSON.stringify({ provider: { kind: 'tandem', url: service.url, sampleRate: 8000 }, languages: { A: 'en', B: 'de' } }),
     });
     expect(change.status).toBe(204);
-    await waitFor(() => service.sessions.some((s) => s.pairId === 'pair_001' && s.start?.targetLanguage === 'de' && !s.closed), 5000);
+    await waitFor(() => service.sessions.some((s) => s.pairId === 'pair_001' && s.start?.targetLanguage === 'de' && !s.closed));
 
     // Hang up: the pair, its provider sessions and everything in Asterisk are released.
     sim.hangup(call.channelId);
     await waitFor(() => node.app.pairCount === 0 && sim.channels().length === 0, 10_000);
-    await waitFor(() => service.liveSessions === 0, 5000);
+    await waitFor(() => service.liveSessions === 0);
     expect(await node.store.list()).toHaveLength(0);
     stream.destroy();
   }, 90_000);

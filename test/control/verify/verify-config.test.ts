@@ -11,6 +11,7 @@ import { AriClientAdapter } from '../../../control/src/ari/index.js';
 import { checkOdbcRole } from '../../../control/src/verify/checks.js';
 import { formatCheck, verifyConfig, type CheckResult } from '../../../control/src/verify/index.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
+import { freePortRange } from '../../support/ports.js';
 
 const ODBC_ROLE_SQL = fileURLToPath(new URL('../../../asterisk/odbc-role.sql', import.meta.url));
 
@@ -70,12 +71,13 @@ describe('tandem verify-config', () => {
   it('passes every check on a correct setup (with the app connected)', async () => {
     const client = await AriClientAdapter.connect({ url: ari.ariUrl, username: 'tandem', password: 'ari-secret', app: 'pair_session' });
     try {
+      const ports = await freePortRange(100);
       const results = await verifyConfig({
         db: db.pool,
         redisUrl: 'redis://127.0.0.1:6379',
         ari: { url: ari.ariUrl, username: 'tandem', password: 'ari-secret', app: 'pair_session' },
         ami: { port: ami.port, username: 'tandem', secret: 'ami-secret' },
-        portRange: { min: 29500, max: 29599 },
+        portRange: ports,
         odbcRole: asteriskRole,
         pairs: { baseExtension: 7000, poolSize: 1 },
       });
@@ -93,7 +95,7 @@ describe('tandem verify-config', () => {
         'Asterisk sees realtime endpoint 1001',
         'Asterisk sees realtime endpoint 7000',
         'pair extensions registered (EXT_B of each enabled pair)',
-        'engine port range 29500-29599 free',
+        `engine port range ${ports.min}-${ports.max} free`,
       ]);
       expect(results.every((r) => formatCheck(r).startsWith('✓'))).toBe(true);
     } finally {
@@ -103,7 +105,8 @@ describe('tandem verify-config', () => {
 
   it('says what is wrong and how to fix it, one line each', async () => {
     const squatter = dgram.createSocket('udp4');
-    await new Promise<void>((r) => squatter.bind(29650, '127.0.0.1', r));
+    const squatted = await freePortRange(100);
+    await new Promise<void>((r) => squatter.bind(squatted.min + 50, '127.0.0.1', r));
     ami.removeEndpoint('7000'); // Asterisk does not see the pair extension
     await db.pool.query("UPDATE ps_endpoints SET context = 'tampered' WHERE id = '1001'");
     try {
@@ -112,14 +115,14 @@ describe('tandem verify-config', () => {
         redisUrl: 'redis://127.0.0.1:1', // nothing listens there
         ari: { url: ari.ariUrl, username: 'tandem', password: 'wrong', app: 'pair_session' },
         ami: { port: ami.port, username: 'tandem', secret: 'ami-secret' },
-        portRange: { min: 29600, max: 29699 },
+        portRange: squatted,
       });
       expect(byName(results, 'ps_endpoints')).toMatchObject({ ok: false, fix: expect.stringContaining('sync-extensions') });
       expect(byName(results, 'Redis reachable')).toMatchObject({ ok: false });
       expect(byName(results, 'ARI credentials valid')).toMatchObject({ ok: false, detail: expect.stringContaining('401') });
       expect(byName(results, 'Asterisk sees realtime endpoint 7000')).toMatchObject({ ok: false });
       expect(byName(results, 'Asterisk sees realtime endpoint 1001')).toMatchObject({ ok: true });
-      expect(byName(results, 'engine port range')).toMatchObject({ ok: false, detail: expect.stringContaining('29650') });
+      expect(byName(results, 'engine port range')).toMatchObject({ ok: false, detail: expect.stringContaining(String(squatted.min + 50)) });
       for (const r of results.filter((x) => !x.ok)) expect(formatCheck(r)).toMatch(/^✗ .*\n {4}fix: .+/);
     } finally {
       squatter.close();
@@ -132,7 +135,7 @@ describe('tandem verify-config', () => {
       db: db.pool,
       ari: { url: 'http://127.0.0.1:1', username: 'tandem', password: 'x', app: 'pair_session' },
       ami: { port: 1, username: 'tandem', secret: 'x' },
-      portRange: { min: 29700, max: 29799 },
+      portRange: await freePortRange(100),
     });
     expect(byName(results, 'Redis reachable')).toMatchObject({ ok: true, skipped: true });
     expect(byName(results, 'ARI reachable')).toMatchObject({ ok: false });
@@ -191,7 +194,7 @@ describe('tandem verify-config', () => {
         await verifyConfig({
           db: db.pool,
           ami: { port: ami.port, username: 'tandem', secret: 'ami-secret' },
-          portRange: { min: 29800, max: 29899 },
+          portRange: await freePortRange(100),
           odbcRole: asteriskRole,
           pairs: { baseExtension: 7000, poolSize: 4 }, // pair_004 is not provisioned: not enabled, not expected to register
         }),

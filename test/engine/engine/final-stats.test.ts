@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/index.js';
 import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * closePair returns each leg's counters as they stood when its sockets closed:
@@ -10,7 +11,7 @@ describe('final stats from closePair', () => {
   let engine: MediaEngine;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 24400, max: 24499 }, requestTimeoutMs: 30_000 });
+    engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100), requestTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {
@@ -49,7 +50,7 @@ describe('final stats from closePair', () => {
       expect(legB.rxPackets).toBe(frames);
       expect(legB.rxBytes).toBe(frames * (12 + 160));
       // What each leg sent is what its peer received (the socket closed after the counters were taken).
-      await sleep(50);
+      await waitFor(() => asteriskA.received.length >= legA.txPackets && asteriskB.received.length >= legB.txPackets);
       expect(legA.txPackets).toBe(asteriskA.received.length);
       expect(legB.txPackets).toBe(asteriskB.received.length);
       expect(legA.txBytes).toBe(asteriskA.received.reduce((n, p) => n + 12 + p.payload.length, 0));

@@ -3,6 +3,7 @@ import { MediaEngine, type LegStats } from '../../../engine/src/index.js';
 import { writeRtpHeader } from '../../../engine/src/rtp/index.js';
 import { ENGINE_IO } from './engine-io.js';
 import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+import { freePortRange } from '../../support/ports.js';
 
 /** A valid RTP header with someone else's SSRC and sequence, µ-law payload tagged `index`. */
 function spoofed(seq: number, ssrc: number, index: number): Buffer {
@@ -21,7 +22,7 @@ async function legStats(engine: MediaEngine, pairId: string): Promise<{ legA: Le
 }
 
 /** Polls `read` until `done` holds (a deadline only ends a stuck test); returns the last value read. */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
@@ -40,7 +41,7 @@ describe.each(ENGINE_IO)("a leg's source: strict RTP, no latching unless asked (
   let engine: MediaEngine;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 22600, max: 22699 }, io, requestTimeoutMs: 30_000 });
+    engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100), io, requestTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {

@@ -4,13 +4,16 @@ import { InvalidStateError } from '../../../common/src/errors.js';
 import { writeRtpHeader } from '../../../engine/src/rtp/index.js';
 import { ENGINE_IO } from './engine-io.js';
 import { RtpPeer, exactFrameIndexes, paced, sleep, taggedUlawFrame, waitFor } from '../../support/rtp-peer.js';
+import { freePortRange, type PortRange } from '../../support/ports.js';
 
 // Both socket layouts run the same tests: a batched port per worker (native) and a dgram socket per leg.
 describe.each(ENGINE_IO)('mirrored injection through the engine (io %s)', (io) => {
   let engine: MediaEngine;
+  let ports: PortRange;
 
   beforeAll(async () => {
-    engine = await MediaEngine.start({ workers: 2, portRange: { min: 22000, max: 22399 }, io, requestTimeoutMs: 30_000 });
+    ports = await freePortRange(400);
+    engine = await MediaEngine.start({ workers: 2, portRange: ports, io, requestTimeoutMs: 30_000 });
   });
 
   afterAll(async () => {
@@ -20,7 +23,8 @@ describe.each(ENGINE_IO)('mirrored injection through the engine (io %s)', (io) =
   it("carries A's audio into leg B and B's into leg A, re-packetized, and nothing else", async () => {
     const opened = await engine.openPair({ pairId: 'pair_001', extA: '7000', extB: '7001' });
     expect(opened.legA.address).toBe('127.0.0.1');
-    expect(opened.legA.port).toBeGreaterThanOrEqual(22000);
+    expect(opened.legA.port).toBeGreaterThanOrEqual(ports.min);
+    expect(opened.legA.port).toBeLessThanOrEqual(ports.max);
     // native: the legs share their worker's port, told apart by Asterisk's source; dgram: a socket each.
     if (io === 'native') expect(opened.legB).toEqual(opened.legA);
     else expect(opened.legB.port).not.toBe(opened.legA.port);
@@ -170,7 +174,7 @@ describe.each(ENGINE_IO)('mirrored injection through the engine (io %s)', (io) =
 
 describe('engine lifecycle errors', () => {
   it('rejects use after close and closes idempotently', async () => {
-    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 22400, max: 22499 } });
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(100) });
     await engine.close();
     await engine.close();
     expect(engine.closed).toBe(true);
@@ -183,7 +187,7 @@ describe('engine lifecycle errors', () => {
   });
 
   it('reports an exhausted port range (dgram: a port per leg)', async () => {
-    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 22500, max: 22502 }, io: 'dgram' });
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(3), io: 'dgram' });
     try {
       await engine.openPair({ pairId: 'p1', extA: '1', extB: '2' });
       await expect(engine.openPair({ pairId: 'p2', extA: '3', extB: '4' })).rejects.toMatchObject({ code: 'PORT_RANGE_EXHAUSTED' });
@@ -196,7 +200,7 @@ describe('engine lifecycle errors', () => {
 
 describe("native I/O: a worker's legs on one port", () => {
   it('serves many pairs from a range that holds one port per worker, and refuses a source two legs name', async () => {
-    const engine = await MediaEngine.start({ workers: 1, portRange: { min: 22503, max: 22504 }, io: 'native', requestTimeoutMs: 30_000 });
+    const engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(2), io: 'native', requestTimeoutMs: 30_000 });
     try {
       const first = await engine.openPair({ pairId: 'n1', extA: '1', extB: '2' });
       const second = await engine.openPair({ pairId: 'n2', extA: '3', extB: '4' });

@@ -6,6 +6,7 @@ import { reportToJson } from '../../../tools/media-load/report.js';
 import { runTranslationLoadTest } from '../../../tools/media-load/translation-load.js';
 import { formatTranslationReport, pacingWithinAnswers, summarize } from '../../../tools/media-load/translation-report.js';
 import { ReferenceService } from '../../../tools/reference-service/reference-service.js';
+import { freePortRange } from '../../support/ports.js';
 
 describe('translation load report helpers', () => {
   it('summarize gives nearest-rank percentiles of raw samples', () => {
@@ -49,7 +50,7 @@ describe('runTranslationLoadTest', () => {
       seconds: 8,
       warmupSeconds: 3,
       workers: 1,
-      portRange: { min: 34000, max: 34099 },
+      portRange: await freePortRange(100),
       service: { kind: 'url', url: service.url },
       hooks: { engineStarted: (e) => (engine = e), generatorForked: (c) => (child = c) },
     });

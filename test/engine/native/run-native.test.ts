@@ -57,13 +57,26 @@ describe('bench:native', () => {
     expect(cpuLine).toContain(`Tandem/Node relay ${report.engine_cpu_ratio_vs_node_relay}×`);
     expect(cpuLine).toContain(`Node relay/C mmsg ${report.node_relay_cpu_ratio_vs_c}×`);
     // Steps in order, the comparison load reused as one of them, and each side stops at its first failure.
+    // Whether a step holds depends on the machine (a busy box loses packets, and a step the late
+    // generator failed runs once more: pairs-search.test.ts proves those rules with scripted runs);
+    // what holds on any machine is the order, the stop, and the reuse.
     const search = report.pairs_search!;
-    for (const side of [search.tandem, search.c_mmsg]) {
-      const pairs = side.map((r) => r.pairs);
-      expect(pairs).toEqual([2, 3, 5].slice(0, pairs.length));
-      expect(side.slice(0, -1).every((r) => r.sustained)).toBe(true);
+    const planned = [2, 3, 5].filter((p) => !search.skipped_steps.includes(p));
+    for (const [name, side] of [['tandem', search.tandem], ['c_mmsg', search.c_mmsg]] as const) {
+      // A retried step appears twice in a row; the second run decides.
+      const decided = side.filter((r, i) => side[i + 1]?.pairs !== r.pairs);
+      const retried = search.retried_steps.filter((s) => s.side === name).map((s) => s.pairs);
+      expect(side.filter((r, i) => side[i + 1]?.pairs === r.pairs).map((r) => r.pairs)).toEqual(retried);
+      expect(decided.length).toBeGreaterThan(0);
+      expect(decided.map((r) => r.pairs)).toEqual(planned.slice(0, decided.length));
+      expect(decided.slice(0, -1).every((r) => r.sustained)).toBe(true);
+      // It went on to the next step only while it held, and stopped at the first it did not.
+      if (decided.length < planned.length) expect(decided.at(-1)!.sustained).toBe(false);
     }
-    expect(search.c_mmsg[1]).toBe(engine.c_mmsg);
+    // The comparison's load (3 pairs) is not run again as a search step: its run is the step's first.
+    const atLoad = search.c_mmsg.filter((r) => r.pairs === 3);
+    if (atLoad.length > 0) expect(atLoad[0]).toBe(engine.c_mmsg);
+    else expect(search.c_mmsg.at(-1)!.sustained).toBe(false);
     const last = (side: typeof search.tandem): number => [...side].reverse().find((r) => r.sustained)?.pairs ?? 0;
     expect(search.tandem_sustained_pairs).toBe(last(search.tandem));
     expect(search.c_sustained_pairs).toBe(last(search.c_mmsg));

@@ -62,7 +62,7 @@ export async function drive<L extends TickLog = TickLog>(
   return log;
 }
 
-export async function waitFor(cond: () => boolean, maxMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitFor(cond: () => boolean, maxMs = 30_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + maxMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

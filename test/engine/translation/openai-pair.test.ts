@@ -4,6 +4,7 @@ import { OpenAiRealtimeLocalServer } from '../../../tools/doubles/openai-realtim
 import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
 import { RtpPeer, paced, waitFor } from '../../support/rtp-peer.js';
 import { speechScript, ulawRms, type SpeechScript } from './speech-fixture.js';
+import { freePortRange } from '../../support/ports.js';
 
 /**
  * A pair translated through the OpenAI-Realtime-compatible provider: Tandem's
@@ -18,7 +19,7 @@ describe('translated pair with an OpenAI-Realtime-compatible provider', () => {
   beforeAll(async () => {
     script = await speechScript(['Please call me a taxi.', 'My flight leaves at nine.']);
     server = await OpenAiRealtimeLocalServer.start({ apiKey: 'sk-local-test' });
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 31200, max: 31399 } });
+    engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(200) });
   }, 60_000);
 
   afterAll(async () => {
@@ -65,6 +66,6 @@ describe('translated pair with an OpenAI-Realtime-compatible provider', () => {
       peerA.close();
       peerB.close();
     }
-    await waitFor(() => server.liveSessions === 0, 5000);
+    await waitFor(() => server.liveSessions === 0);
   }, 60_000);
 });

@@ -68,7 +68,7 @@ export class Collector {
     });
   }
 
-  waitFor(n: number, deadlineMs = 10_000): Promise<Received[]> {
+  waitFor(n: number, deadlineMs = 30_000): Promise<Received[]> {
     if (this.items.length >= n) return Promise.resolve(this.items);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`received ${this.items.length} of ${n} datagrams before the deadline`)), deadlineMs);

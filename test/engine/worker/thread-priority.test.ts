@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/index.js';
 import { parseEngineConfig } from '../../../engine/src/config/engine-config.js';
 import { applyThreadPriority } from '../../../engine/src/worker/thread-priority.js';
+import { freePortRange } from '../../support/ports.js';
 
 describe('worker thread priority', () => {
   it('sets the requested nice value and reports what the thread then runs at', () => {
@@ -39,7 +40,7 @@ describe('worker thread priority', () => {
 
   it('raises only the worker threads: each shard reports its nice value, the main thread keeps its own', async () => {
     const mainBefore = getPriority();
-    const engine = await MediaEngine.start({ workers: 2, workerNice: -3, portRange: { min: 24300, max: 24399 } });
+    const engine = await MediaEngine.start({ workers: 2, workerNice: -3, portRange: await freePortRange(100) });
     try {
       const stats = await engine.stats();
       expect(stats.shards).toHaveLength(2);
