@@ -3,6 +3,7 @@ import { MediaEngine } from '../../../engine/src/engine.js';
 import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
 import type { DirectionEvent } from '../../../engine/src/pipeline/translation/translating-stage.js';
 import { DeepgramDouble } from '../../../tools/doubles/deepgram-server.js';
+import { freePortRange } from '../../support/ports.js';
 import { RtpPeer, paced, waitFor } from '../../support/rtp-peer.js';
 import { speechScript, ulawRms, type SpeechScript } from '../translation/speech-fixture.js';
 
@@ -20,7 +21,7 @@ describe('translated pair through the cascade (Deepgram double → Apertium → 
   beforeAll(async () => {
     script = await speechScript(['The cat is black.', 'I need a doctor.']);
     deepgram = await DeepgramDouble.start({ apiKey: 'dg-key', script: ['The cat is black.', 'I need a doctor.'] });
-    engine = await MediaEngine.start({ workers: 1, portRange: { min: 45100, max: 45299 } });
+    engine = await MediaEngine.start({ workers: 1, portRange: await freePortRange(200) });
   }, 60_000);
 
   afterAll(async () => {
