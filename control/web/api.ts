@@ -10,7 +10,7 @@ export async function getJson<T>(path: string): Promise<T> {
 }
 
 /** A change: the X-Tandem-Console header is what lets the session cookie stand in for the token. */
-export async function send(method: 'POST' | 'PUT', path: string, body?: unknown): Promise<Response> {
+export async function send(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Response> {
   const init: RequestInit = { method, credentials: 'same-origin', headers: { 'x-tandem-console': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) } };
   if (body !== undefined) init.body = JSON.stringify(body);
   const res = await fetch(path, init);

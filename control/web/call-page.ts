@@ -1,6 +1,7 @@
 import { getJson, stream } from './api.js';
 import { duration, h, num, setText, time } from './dom.js';
 import { LinePlot } from './plot.js';
+import { listenControls } from './listen.js';
 import type { CallRecord, LiveCall, TimelineEntry, Transcript } from './types.js';
 
 interface Latency {
@@ -38,10 +39,12 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
   const transcriptB = h('ul', { id: 'transcript-ba' });
   const latency = h('tbody', { id: 'call-latency' });
   const record = h('div', { id: 'call-record' });
+  const listen = listenControls(pairId);
   root.replaceChildren(
     h('h1', {}, `Call on ${pairId}`),
     status,
     quality,
+    listen.element,
     h('div', { class: 'plots', id: 'call-plots' }, plots.lossPct.element, plots.jitterMs.element, plots.rxPps.element),
     h('div', { class: 'columns' }, h('section', {}, h('h2', {}, 'Timeline'), timeline), h('section', {}, h('h2', {}, 'Caller → leg B'), transcriptA), h('section', {}, h('h2', {}, 'Leg B → caller'), transcriptB)),
     h('h2', {}, 'Latency per utterance (ms)'),
@@ -78,7 +81,7 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
       quality,
       legs
         ? (['A', 'B'] as const)
-            .map((l) => `leg ${l} (${legs[l].ext}): ${num(legs[l].rxPps, 0)} pkt/s in, ${num(legs[l].txPps, 0)} out, loss ${num(legs[l].lossPct, 2)} %, jitter ${num(legs[l].jitterMs)} ms, JB ${num(legs[l].depthMs, 0)} ms, concealed ${legs[l].concealed}, MOS ${num(legs[l].mos, 2)}`)
+            .map((l) => `leg ${l} (${legs[l].ext}): ${num(legs[l].rxPps, 0)} pkt/s in, ${num(legs[l].txPps, 0)} out, loss ${num(legs[l].lossPct, 2)} %, jitter ${num(legs[l].jitterMs)} ms, JB ${num(legs[l].depthMs, 0)} ms, concealed ${legs[l].concealed}, MOS ${num(legs[l].mos, 2)}, level ${num(legs[l].levelDbfs, 0)} dBFS, clipped ${legs[l].clipped}`)
             .join('\n')
         : '',
     );
@@ -123,9 +126,20 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
         ).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
       ),
     );
+    // Its recording, when this node recorded it (the file lands a moment after the record: WAV closing, Opus encoding).
+    const src = `/v1/calls/${encodeURIComponent(full.id)}/recording`;
+    for (let attempt = 0; attempt < 15; attempt++) {
+      const head = await fetch(src, { method: 'HEAD', credentials: 'same-origin' });
+      if (head.ok) {
+        record.append(h('p', { id: 'call-recording' }, h('audio', { controls: '', preload: 'none', src }), ' ', h('a', { href: src, download: '' }, 'download')));
+        return;
+      }
+      if (head.status !== 404) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   };
 
-  return stream(`/console/stream/call/${encodeURIComponent(pairId)}`, {
+  const closeStream = stream(`/console/stream/call/${encodeURIComponent(pairId)}`, {
     call: (data) => {
       const { call, timeline: entries } = data as { call: LiveCall; timeline: TimelineEntry[] };
       drawCall(call);
@@ -147,4 +161,8 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
     },
     idle: () => setText(status, 'no call on this pair'),
   });
+  return () => {
+    closeStream();
+    listen.close();
+  };
 }

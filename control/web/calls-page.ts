@@ -2,11 +2,11 @@ import { stream } from './api.js';
 import { duration, h, num, setText } from './dom.js';
 import type { LiveCall, LiveLeg } from './types.js';
 
-const LEG_COLUMNS = ['pkt/s in', 'loss %', 'jitter ms', 'JB ms', 'conc.', 'MOS'] as const;
+const LEG_COLUMNS = ['pkt/s in', 'loss %', 'jitter ms', 'JB ms', 'conc.', 'MOS', 'level dBFS', 'clipped'] as const;
 
 function legCells(leg: LiveLeg | undefined): string[] {
   if (leg === undefined) return LEG_COLUMNS.map(() => '–');
-  return [num(leg.rxPps, 0), num(leg.lossPct, 2), num(leg.jitterMs), num(leg.depthMs, 0), String(leg.concealed), num(leg.mos, 2)];
+  return [num(leg.rxPps, 0), num(leg.lossPct, 2), num(leg.jitterMs), num(leg.depthMs, 0), String(leg.concealed), num(leg.mos, 2), num(leg.levelDbfs, 0), String(leg.clipped)];
 }
 
 /**

@@ -14,6 +14,9 @@ export interface LiveLeg {
   depthMs: number;
   concealed: number;
   mos: number | null;
+  /** Speech level now (RMS over ≈ 300 ms, dBFS; −96 = silence) and samples clipped at full scale so far. */
+  levelDbfs: number;
+  clipped: number;
 }
 
 /** One row of the calls page: a pair with a call on it. */

@@ -25,6 +25,11 @@ import type {
   UdpEndpoint,
 } from './worker/protocol.js';
 import { ShardClient } from './worker/shard-client.js';
+import { TAP_SOURCES, type TapSource } from './session/pair-tap.js';
+import { createPcmRing, PcmRingReader } from './tap/pcm-ring.js';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { OpusTranscoder } from './pipeline/recording/opus-transcode.js';
 import { validateEndpoint, validateMediaUrl, validateOpenPairRequest } from './worker/validate.js';
 
 export type EngineEvents = {
@@ -48,6 +53,19 @@ export interface EngineStats {
   shards: ShardStats[];
   pairs: number;
   sockets: number;
+}
+
+/** Rate and size of a tap's frames: 16 kHz covers every leg (narrowband legs are upsampled). */
+export const TAP_SAMPLE_RATE = 16_000;
+/** A tap's ring: 1 s of 20 ms frames before the worker drops. */
+export const TAP_DEFAULT_CAPACITY_FRAMES = 50;
+
+/** A listener's tap on a pair (MediaEngine.tapPair). close() is idempotent. */
+export interface PairTapHandle {
+  pairId: string;
+  source: TapSource;
+  reader: PcmRingReader;
+  close(): Promise<void>;
 }
 
 interface ShardSlot {
@@ -88,6 +106,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
   /** pairId -> shard index; reserved before the worker is asked, so a pairId opens once. */
   readonly #placement = new Map<string, number>();
   readonly #log = logger('engine');
+  readonly #transcoder = new OpusTranscoder();
   #closed = false;
   #closing: Promise<void> | null = null;
 
@@ -226,6 +245,34 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     return await shard.client.request<PairStats | null>({ type: 'closePair', pairId });
   }
 
+  /**
+   * Taps a pair's audio for a listener: the pair's worker copies `source` (a leg as heard, both mixed, or what a
+   * leg is sent) into a shared ring of 20 ms frames at 16 kHz each tick, and the caller drains it
+   * (PairTap.reader). The tick never waits for the reader: when it falls `capacityFrames` behind, frames are
+   * dropped and counted (reader.dropped). The ring reads closed once the pair closes or the tap is ended.
+   */
+  async tapPair(pairId: string, source: TapSource, capacityFrames = TAP_DEFAULT_CAPACITY_FRAMES): Promise<PairTapHandle> {
+    this.#assertOpen();
+    if (!TAP_SOURCES.includes(source)) throw new TypeError(`tap source must be one of ${TAP_SOURCES.join(', ')}, got ${String(source)}`);
+    const shard = this.#shardFor(pairId);
+    const ring = createPcmRing(TAP_SAMPLE_RATE, TAP_SAMPLE_RATE / 50, capacityFrames);
+    const tapId = randomUUID();
+    await shard.client.request({ type: 'tap', pairId, tapId, source, ring });
+    const reader = new PcmRingReader(ring);
+    let ended = false;
+    return {
+      pairId,
+      source,
+      reader,
+      close: async (): Promise<void> => {
+        if (ended) return;
+        ended = true;
+        reader.close();
+        if (!shard.client.closed) await shard.client.request({ type: 'untap', pairId, tapId }).catch(() => undefined);
+      },
+    };
+  }
+
   async stats(): Promise<EngineStats> {
     this.#assertOpen();
     const shards = await Promise.all(this.#shards.map((s) => s.client.request<ShardStats>({ type: 'stats' })));
@@ -257,6 +304,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     );
     this.#placement.clear();
     await this.#pool.destroy();
+    await this.#transcoder.close();
     this.removeAllListeners();
     this.#log.info('engine closed');
   }
@@ -270,7 +318,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       if (n.kind === 'ready') markReady();
       else if (n.kind === 'pairClosed') this.#onPairClosedByShard(index, n.pairId, n.reason);
       else if (n.kind === 'transcript') this.safeEmit('transcript', n.event);
-      else if (n.kind === 'recording') this.safeEmit('recording', n.pairId, n.summary);
+      else if (n.kind === 'recording') void this.#recordingDone(n.pairId, n.summary);
       else if (n.kind === 'legConnected') this.safeEmit('legconnected', n.pairId, n.leg, n.remote, n.latched);
       else this.safeEmit('translation', n.pairId, n.direction, n.event);
     }, startTimeoutMs);
@@ -298,6 +346,26 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       clearTimeout(timer);
     }
     if (!this.#closed) this.safeEmit('shardready', index);
+  }
+
+  /** A WAV is complete: announced as is, or (format 'opus') once transcoded, the WAV then removed. */
+  async #recordingDone(pairId: string, summary: RecordingSummary): Promise<void> {
+    if (this.config.recording?.format !== 'opus' || summary.bytes === 0 || !summary.path.endsWith('.wav')) {
+      this.safeEmit('recording', pairId, summary);
+      return;
+    }
+    const oggPath = `${summary.path.slice(0, -'.wav'.length)}.opus`;
+    try {
+      const result = await this.#transcoder.transcode(summary.path, oggPath);
+      await rm(summary.path, { force: true });
+      this.#log.info({ pairId, path: oggPath, bytes: result.bytes, wavBytes: summary.bytes }, 'recording transcoded to Ogg/Opus');
+      this.safeEmit('recording', pairId, { ...summary, path: oggPath, bytes: result.bytes });
+    } catch (err) {
+      // The WAV stays: nothing recorded is lost because the encoder failed.
+      await rm(oggPath, { force: true }).catch(() => undefined);
+      this.#log.error({ pairId, path: summary.path, err: errorMessage(err) }, 'recording not transcoded to Ogg/Opus; the WAV is kept');
+      this.safeEmit('recording', pairId, { ...summary, error: summary.error ?? `opus: ${errorMessage(err)}` });
+    }
   }
 
   #onShardCrash(slot: ShardSlot, err: unknown): void {

@@ -1,4 +1,7 @@
-export { MediaEngine, type EngineEvents, type EngineStats } from './engine.js';
+export { MediaEngine, TAP_SAMPLE_RATE, type EngineEvents, type EngineStats, type PairTapHandle } from './engine.js';
+export { TAP_SOURCES, type TapSource } from './session/pair-tap.js';
+export type { LegLevel } from './session/level-meter.js';
+export type { PcmRingReader } from './tap/pcm-ring.js';
 export { parseEngineConfig, engineConfigSchema, type EngineConfig, type EngineConfigInput } from './config/engine-config.js';
 export { EngineError, type EngineErrorCode } from './session/errors.js';
 export type { CodecName } from './codec/index.js';

@@ -13,8 +13,9 @@ import {
   type Impairment,
   type WindowSample,
 } from './generator-protocol.js';
-import { Histogram, jitterHistogram, latencyHistogram } from './histogram.js';
+import { GeneratorTally } from './generator-tally.js';
 import { loadCodecFormat, type LoadCodecFormat, type LoadCodecName } from './load-codec.js';
+import { WINDOW_MS, WindowLedger } from './window-ledger.js';
 
 /**
  * Plays Asterisk for a set of pairs on one thread: two connected UDP sockets
@@ -50,17 +51,12 @@ const RING_MASK = RING - 1;
 const MAX_CATCH_UP_MS = 100;
 const FLAG_MEASURED = 1;
 const FLAG_RECEIVED = 2;
-const WINDOW_MS = 1000;
-/** A window is reported this long after it ends: frames still in flight then count as lost. */
-const WINDOW_SETTLE_MS = 600;
 /**
  * A pair added while running is not measured for its first second: the
  * engine learns its remotes only after the generator reported the ports, and
  * its jitter buffers settle, as the initial pairs do in the warm-up.
  */
 const NEW_PAIR_SETTLE_MS = 1000;
-/** Window accumulators in use at once (one per second; 8 s of history before reuse). */
-const WINDOW_RING = 8;
 
 export interface GeneratorCoreOptions {
   /** Pairs opened by open(). */
@@ -76,18 +72,6 @@ export interface GeneratorCoreOptions {
   socketBufferBytes: number;
   bindAddress?: string;
   onFinished: (result: CoreResult) => void;
-}
-
-interface WindowAcc {
-  index: number;
-  settled: boolean;
-  pairs: number;
-  packets: number;
-  sent: number;
-  received: number;
-  dropped: number;
-  arrivals: number;
-  latency: Histogram;
 }
 
 function nextPowerOfTwo(n: number): number {
@@ -133,32 +117,11 @@ export class GeneratorCore {
   /** Period index of each slot's next send. */
   readonly #slotPeriod: Int32Array;
   readonly #wheel: DelayWheel | null;
-  readonly #windows: WindowAcc[];
-  readonly #settledWindows: WindowSample[] = [];
-  readonly #pendingWindows: WindowSample[] = [];
-  #nextSettle = 0;
-
-  readonly #latency: [Histogram, Histogram] = [latencyHistogram(), latencyHistogram()];
-  readonly #pacing = jitterHistogram();
-  readonly #sendLateness = latencyHistogram();
-  readonly #sent: [number, number] = [0, 0];
-  readonly #received: [number, number] = [0, 0];
-  readonly #duplicates: [number, number] = [0, 0];
-  readonly #impairmentDropped: [number, number] = [0, 0];
+  readonly #ledger = new WindowLedger(() => this.#activePairs);
+  readonly #tally = new GeneratorTally();
   /** Local pairs reserved (sockets opening or open) and active (sending). */
   #reservedPairs = 0;
   #activePairs = 0;
-  #sentTotal = 0;
-  #receivedTotal = 0;
-  #badPackets = 0;
-  #untagged = 0;
-  #stale = 0;
-  #skippedSends = 0;
-  #socketErrors = 0;
-  #reordered = 0;
-  #delayed = 0;
-  #delayOverflow = 0;
-  #maxSendLateMs = 0;
 
   #startAt = 0;
   #measureStart = Infinity;
@@ -212,17 +175,6 @@ export class GeneratorCore {
     this.#slotCount = new Int32Array(SLOTS);
     this.#slotPeriod = new Int32Array(SLOTS);
     this.#wheel = jitterMs > 0 ? new DelayWheel(jitterMs + 1, n * (Math.ceil(jitterMs / PERIOD_MS) + 4)) : null;
-    this.#windows = Array.from({ length: WINDOW_RING }, () => ({
-      index: -1,
-      settled: true,
-      pairs: 0,
-      packets: 0,
-      sent: 0,
-      received: 0,
-      dropped: 0,
-      arrivals: 0,
-      latency: new Histogram(0.5, 2000),
-    }));
     const slab = Buffer.alloc(n * this.#sendBuffers * this.#packetBytes);
     for (let s = 0; s < n; s++) {
       const ssrc = (Math.random() * 0x1_0000_0000) >>> 0;
@@ -306,46 +258,17 @@ export class GeneratorCore {
   }
 
   progress(): GeneratorProgress {
-    return {
-      sent: this.#sentTotal,
-      received: this.#receivedTotal,
-      measuredSent: this.#sent[0] + this.#sent[1],
-      measuredReceived: this.#received[0] + this.#received[1],
-      maxSendLateMs: this.#maxSendLateMs,
-    };
+    return this.#tally.progress();
   }
 
   /** Windows settled since the last call, oldest first. */
   takeWindows(): WindowSample[] {
-    if (this.#started && !this.#finished) this.#settleUpTo(this.#lastSettleableWindow(performance.now()));
-    return this.#pendingWindows.splice(0);
+    if (this.#started && !this.#finished) this.#settleUpTo(performance.now());
+    return this.#ledger.takePending();
   }
 
   result(): CoreResult {
-    const direction = (d: 0 | 1): CoreResult['aToB'] => ({
-      sent: this.#sent[d],
-      received: this.#received[d],
-      duplicates: this.#duplicates[d],
-      latency: this.#latency[d].snapshot(),
-      impairmentDropped: this.#impairmentDropped[d],
-    });
-    return {
-      aToB: direction(0),
-      bToA: direction(1),
-      pacing: this.#pacing.snapshot(),
-      sendLateness: this.#sendLateness.snapshot(),
-      sentTotal: this.#sentTotal,
-      receivedTotal: this.#receivedTotal,
-      badPackets: this.#badPackets,
-      untagged: this.#untagged,
-      stale: this.#stale,
-      skippedSends: this.#skippedSends,
-      socketErrors: this.#socketErrors,
-      reordered: this.#reordered,
-      delayed: this.#delayed,
-      delayOverflow: this.#delayOverflow,
-      windows: [...this.#settledWindows],
-    };
+    return this.#tally.result(this.#ledger.settled);
   }
 
   /** Stops sending and closes every socket. Idempotent. */
@@ -371,7 +294,7 @@ export class GeneratorCore {
     this.#sockets[s] = socket;
     socket.on('error', () => {
       // ECONNREFUSED from ICMP after the engine closed a leg, mostly: counted, never fatal.
-      this.#socketErrors++;
+      this.#tally.socketErrors++;
     });
     socket.on('message', (msg: Buffer) => this.#onMessage(s, msg));
     return new Promise((resolve, reject) => {
@@ -464,7 +387,7 @@ export class GeneratorCore {
     while (now - this.#nextDeadline > MAX_CATCH_UP_MS && this.#nextDeadline < this.#measureEnd) {
       const slot = this.#nextSlot;
       // Only the measured window counts: a slow first tick in the warm-up is not the engine's business.
-      if (this.#nextDeadline >= this.#measureStart) this.#skippedSends += this.#slotCount[slot]!;
+      if (this.#nextDeadline >= this.#measureStart) this.#tally.skippedSends += this.#slotCount[slot]!;
       this.#slotPeriod[slot]!++;
       this.#nextSlot = (slot + 1) % SLOTS;
       this.#nextDeadline += SLOT_MS;
@@ -479,7 +402,7 @@ export class GeneratorCore {
     if (count === 0) return;
     const inWindow = deadline >= this.#measureStart && deadline < this.#measureEnd;
     const windowIndex = Math.floor((deadline - this.#startAt) / WINDOW_MS);
-    const win = this.#windowFor(windowIndex);
+    const win = this.#ledger.windowFor(windowIndex);
     if (win !== null) win.pairs = this.#activePairs;
     const audio = this.#audio;
     const frameBytes = this.#frameBytes;
@@ -515,11 +438,11 @@ export class GeneratorCore {
       this.#bufferRing[s * sendBuffers + b] = r;
       this.#counter[s] = counter + 1;
       if (measured) {
-        this.#sendLateness.record(late);
-        if (late > this.#maxSendLateMs) this.#maxSendLateMs = late;
+        this.#tally.sendLateness.record(late);
+        if (late > this.#tally.maxSendLateMs) this.#tally.maxSendLateMs = late;
       }
       if (lossPct > 0 && this.#random() * 100 < lossPct) {
-        if (measured) this.#impairmentDropped[s & 1]!++;
+        if (measured) this.#tally.impairmentDropped[s & 1]!++;
         if (win !== null && settled) win.dropped++;
         continue;
       }
@@ -531,7 +454,7 @@ export class GeneratorCore {
         this.#emit(s, held, now);
       } else if (reorderPct > 0 && this.#random() * 100 < reorderPct) {
         this.#held[s] = b;
-        this.#reordered++;
+        this.#tally.reordered++;
       } else {
         this.#emit(s, b, now);
       }
@@ -542,9 +465,9 @@ export class GeneratorCore {
   #emit(s: number, b: number, now: number): void {
     const wheel = this.#wheel;
     if (wheel !== null) {
-      this.#delayed++;
+      this.#tally.delayed++;
       if (wheel.push(now - this.#startAt + this.#random() * this.#impairment.jitterMs, s, b)) return;
-      this.#delayOverflow++;
+      this.#tally.delayOverflow++;
     }
     this.#sendNow(s, b);
   }
@@ -557,33 +480,33 @@ export class GeneratorCore {
     const now = performance.now();
     this.#ringSentAt[r] = now;
     socket.send(this.#packets[i] as Buffer);
-    this.#sentTotal++;
-    if ((this.#ringFlags[r]! & FLAG_MEASURED) !== 0) this.#sent[s & 1]!++;
-    const win = this.#windowFor(this.#ringWindow[r]!);
+    this.#tally.sentTotal++;
+    if ((this.#ringFlags[r]! & FLAG_MEASURED) !== 0) this.#tally.sent[s & 1]!++;
+    const win = this.#ledger.windowFor(this.#ringWindow[r]!);
     if (win !== null) win.sent++;
-    const wire = this.#windowFor(Math.floor((now - this.#startAt) / WINDOW_MS));
+    const wire = this.#ledger.windowFor(Math.floor((now - this.#startAt) / WINDOW_MS));
     if (wire !== null) wire.packets++;
   };
 
   #onMessage(s: number, msg: Buffer): void {
     if (this.#finished) return;
     const now = performance.now();
-    this.#receivedTotal++;
-    const arrivalWindow = this.#started ? this.#windowFor(Math.floor((now - this.#startAt) / WINDOW_MS)) : null;
+    this.#tally.receivedTotal++;
+    const arrivalWindow = this.#started ? this.#ledger.windowFor(Math.floor((now - this.#startAt) / WINDOW_MS)) : null;
     if (arrivalWindow !== null) arrivalWindow.arrivals++;
     if (msg.length < RTP_HEADER || (msg[0]! & 0xc0) !== 0x80) {
-      this.#badPackets++;
+      this.#tally.badPackets++;
       return;
     }
     if (now >= this.#measureStart && now < this.#measureEnd) {
       const last = this.#lastArrival[s]!;
-      if (last > 0) this.#pacing.record(Math.abs(now - last - PERIOD_MS));
+      if (last > 0) this.#tally.pacing.record(Math.abs(now - last - PERIOD_MS));
     }
     this.#lastArrival[s] = now;
     let offset = RTP_HEADER + 4 * (msg[0]! & 0x0f);
     if ((msg[0]! & 0x10) !== 0) {
       if (msg.length < offset + 4) {
-        this.#badPackets++;
+        this.#tally.badPackets++;
         return;
       }
       offset += 4 + 4 * msg.readUInt16BE(offset + 2);
@@ -591,82 +514,36 @@ export class GeneratorCore {
     const source = s ^ 1;
     const tag = this.#format.wide ? readFrameTagL16(msg, offset, this.#globalId[source]!) : readFrameTag(msg, offset, this.#globalId[source]!);
     if (tag < 0) {
-      this.#untagged++;
+      this.#tally.untagged++;
       return;
     }
     const r = source * RING + (tag & RING_MASK);
     if (this.#ringCounter[r] !== tag) {
-      this.#stale++;
+      this.#tally.stale++;
       return;
     }
     const flags = this.#ringFlags[r]!;
     const direction = source & 1;
     if ((flags & FLAG_RECEIVED) !== 0) {
-      this.#duplicates[direction]!++;
+      this.#tally.duplicates[direction]!++;
       return;
     }
     this.#ringFlags[r] = flags | FLAG_RECEIVED;
     const latency = now - this.#ringSentAt[r]!;
     if ((flags & FLAG_MEASURED) !== 0) {
-      this.#received[direction]!++;
-      this.#latency[direction]!.record(latency);
+      this.#tally.received[direction]!++;
+      this.#tally.latency[direction]!.record(latency);
     }
-    const win = this.#windowFor(this.#ringWindow[r]!);
+    const win = this.#ledger.windowFor(this.#ringWindow[r]!);
     if (win !== null && !win.settled) {
       win.received++;
       win.latency.record(latency);
     }
   }
 
-  /** The accumulator of window `index`, recycling an older one; null for a window already recycled. */
-  #windowFor(index: number): WindowAcc | null {
-    if (index < 0) return null;
-    const acc = this.#windows[index % WINDOW_RING] as WindowAcc;
-    if (acc.index === index) return acc;
-    if (acc.index > index) return null;
-    // Recycling: windows older than this one are settled first, in order, so none is lost.
-    if (!acc.settled) this.#settleUpTo(acc.index);
-    if (acc.index === index) return acc;
-    acc.index = index;
-    acc.settled = false;
-    acc.pairs = this.#activePairs;
-    acc.packets = 0;
-    acc.sent = 0;
-    acc.received = 0;
-    acc.dropped = 0;
-    acc.arrivals = 0;
-    acc.latency.reset();
-    return acc;
-  }
-
-  /** The last window that has ended and had its settle time, or that the measured window closed. */
-  #lastSettleableWindow(now: number): number {
-    const byTime = Math.floor((now - WINDOW_SETTLE_MS - this.#startAt) / WINDOW_MS) - 1;
-    // Only whole windows: the last one the sending covered fully.
-    const bySending = Math.floor((this.#measureEnd - this.#startAt + 0.5) / WINDOW_MS) - 1;
-    return Math.min(byTime, bySending);
-  }
-
-  #settleUpTo(last: number): void {
-    while (this.#nextSettle <= last) {
-      const index = this.#nextSettle;
-      const acc = this.#windowFor(index);
-      this.#nextSettle = index + 1;
-      if (acc === null) continue;
-      acc.settled = true;
-      const sample: WindowSample = {
-        index,
-        pairs: acc.pairs,
-        packets: acc.packets,
-        sent: acc.sent,
-        received: acc.received,
-        dropped: acc.dropped,
-        arrivals: acc.arrivals,
-        latency: acc.latency.snapshot(),
-      };
-      this.#settledWindows.push(sample);
-      this.#pendingWindows.push(sample);
-    }
+  /** Settles every window that can be settled at `now`. */
+  #settleUpTo(now: number): void {
+    this.#ledger.settleUpTo(this.#ledger.lastSettleable(now, this.#startAt, this.#measureEnd));
   }
 
   /**
@@ -680,7 +557,7 @@ export class GeneratorCore {
     this.#timer = null;
     // Whatever the wheel still holds is sent now: it was scheduled in the measured window.
     this.#wheel?.flush(this.#sendNow);
-    this.#settleUpTo(this.#lastSettleableWindow(Infinity));
+    this.#settleUpTo(Infinity);
     this.#finished = true;
     this.#onFinished(this.result());
   }

@@ -1,28 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
 import { InvalidStateError, TimeoutError, errorMessage } from '../../../common/src/errors.js';
 import { logger } from '../../../common/src/logger.js';
 import { TypedEmitter } from '../../../common/src/typed-emitter.js';
+import { AmiActionTable, type AmiActionOptions, type AmiActionResult } from './action-table.js';
 import { AmiActionError, AmiAuthError, AmiConnectionError, AmiError } from './errors.js';
 import { backoffDelay, resolveAmiConnectionOptions, type AmiConnectionOptions, type ResolvedOptions } from './connection-options.js';
 import { parseAmiEvent, type AmiEvent } from './events.js';
 import { AmiFramer } from './framer.js';
 
-export { backoffDelay, resolveAmiConnectionOptions, type AmiBackoffOptions, type AmiConnectionOptions } from './connection-options.js';
 import { encodeAction, parseAmiMessage, toFields, type AmiField, type AmiMessage } from './message.js';
 
-
-export interface AmiActionOptions {
-  timeoutMs?: number;
-}
-
-/** The answer to an action: the `Response` message, plus the list events for EventList actions (without the `...Complete` marker). */
-export interface AmiActionResult {
-  response: AmiMessage;
-  events: AmiMessage[];
-  /** The closing `...Complete` event of an EventList action, or null. */
-  complete: AmiMessage | null;
-}
+export { backoffDelay, resolveAmiConnectionOptions, type AmiBackoffOptions, type AmiConnectionOptions } from './connection-options.js';
+export type { AmiActionOptions, AmiActionResult } from './action-table.js';
 
 export interface AmiDisconnect {
   reason: string;
@@ -44,15 +33,6 @@ export type AmiConnectionEvents = {
 };
 
 export type AmiConnectionState = 'idle' | 'connecting' | 'loggingIn' | 'loggedIn' | 'waiting' | 'closed';
-
-interface Pending {
-  action: string;
-  resolve: (result: AmiActionResult) => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-  response: AmiMessage | null;
-  events: AmiMessage[];
-}
 
 export interface AmiConnectionStats {
   attempts: number;
@@ -76,13 +56,11 @@ export interface AmiConnectionStats {
 export class AmiConnection extends TypedEmitter<AmiConnectionEvents> {
   readonly #log;
   readonly #o: ResolvedOptions;
-  readonly #idPrefix = `tnd-${randomBytes(3).toString('hex')}`;
-  readonly #pending = new Map<string, Pending>();
+  readonly #actions = new AmiActionTable();
   readonly #stats: AmiConnectionStats = { attempts: 0, logins: 0, authFailures: 0, heartbeatFailures: 0, eventsIn: 0, unparseableMessages: 0, orphanResponses: 0 };
   #state: AmiConnectionState = 'idle';
   #socket: Socket | null = null;
   #framer: AmiFramer | null = null;
-  #nextId = 1;
   #failures = 0;
   #everLoggedIn = false;
   #sessionError: Error | null = null;
@@ -180,13 +158,13 @@ export class AmiConnection extends TypedEmitter<AmiConnectionEvents> {
     const wasLoggedIn = this.#state === 'loggedIn';
     this.#state = 'closed';
     this.#clearTimers();
-    this.#rejectAll(new AmiConnectionError('AMI_CLOSED', 'AmiConnection closed'));
+    this.#actions.rejectAll(new AmiConnectionError('AMI_CLOSED', 'AmiConnection closed'));
     this.#firstOutcome?.reject(new AmiConnectionError('AMI_CLOSED', 'AmiConnection closed before login'));
     const socket = this.#socket;
     if (socket && !socket.destroyed) {
       if (wasLoggedIn) {
         // Best effort: Asterisk logs a cleaner session end; the answer is not awaited.
-        socket.end(encodeAction('Logoff', [], this.#newActionId()));
+        socket.end(encodeAction('Logoff', [], this.#actions.newActionId()));
         const force = setTimeout(() => socket.destroy(), 1000);
         socket.once('close', () => clearTimeout(force));
       } else {
@@ -199,28 +177,17 @@ export class AmiConnection extends TypedEmitter<AmiConnectionEvents> {
     return this.#closing;
   }
 
-  #newActionId(): string {
-    return `${this.#idPrefix}-${this.#nextId++}`;
-  }
-
   #send(name: string, fields: AmiField[], timeoutMs: number): Promise<AmiActionResult> {
     const socket = this.#socket;
     if (!socket) return Promise.reject(new AmiConnectionError('AMI_NOT_CONNECTED', 'no AMI socket'));
-    const id = this.#newActionId();
+    const id = this.#actions.newActionId();
     let wire: string;
     try {
       wire = encodeAction(name, fields, id);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    return new Promise<AmiActionResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new TimeoutError(`AMI action ${name} got no complete answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(id, { action: name, resolve, reject, timer, response: null, events: [] });
-      socket.write(wire);
-    });
+    return this.#actions.expect(id, name, timeoutMs, () => socket.write(wire));
   }
 
   #attempt(): void {
@@ -321,43 +288,20 @@ export class AmiConnection extends TypedEmitter<AmiConnectionEvents> {
   }
 
   #onMessage(message: AmiMessage): void {
-    const id = message.actionId;
-    const pending = id !== undefined ? this.#pending.get(id) : undefined;
-    const kind = message.kind;
-    if (kind === 'response') {
-      if (!pending || id === undefined) {
+    switch (this.#actions.dispatch(message)) {
+      case 'orphan':
         this.#stats.orphanResponses++;
         return;
-      }
-      if (message.get('Response')?.toLowerCase() === 'error') {
-        this.#settle(id, pending, new AmiActionError(pending.action, (message.get('Message') ?? '').replace(/\n$/, '')));
+      case 'event':
+        this.#stats.eventsIn++;
+        this.safeEmit('event', parseAmiEvent(message));
         return;
-      }
-      pending.response = message;
-      if (message.get('EventList')?.toLowerCase() !== 'start') this.#settle(id, pending, null);
-      return;
-    }
-    if (kind === 'event') {
-      if (pending && id !== undefined && pending.response) {
-        if (message.get('EventList')?.toLowerCase() === 'complete') {
-          this.#settle(id, pending, null, message);
-        } else {
-          pending.events.push(message);
-        }
+      case 'unknown':
+        this.#stats.unparseableMessages++;
         return;
-      }
-      this.#stats.eventsIn++;
-      this.safeEmit('event', parseAmiEvent(message));
-      return;
+      case 'answer':
+        return;
     }
-    this.#stats.unparseableMessages++;
-  }
-
-  #settle(id: string, pending: Pending, err: Error | null, complete: AmiMessage | null = null): void {
-    this.#pending.delete(id);
-    clearTimeout(pending.timer);
-    if (err) pending.reject(err);
-    else pending.resolve({ response: pending.response as AmiMessage, events: pending.events, complete });
   }
 
   #scheduleHeartbeat(): void {
@@ -389,7 +333,7 @@ export class AmiConnection extends TypedEmitter<AmiConnectionEvents> {
     this.#connectTimer = null;
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
     this.#heartbeatTimer = null;
-    this.#rejectAll(new AmiConnectionError('AMI_DISCONNECTED', `AMI connection lost: ${err.message}`));
+    this.#actions.rejectAll(new AmiConnectionError('AMI_DISCONNECTED', `AMI connection lost: ${err.message}`));
     if (this.#state === 'closed') return;
     if (wasLoggedIn) {
       this.#log.warn({ reason: err.message }, 'AMI disconnected');
@@ -405,14 +349,6 @@ export class AmiConnection extends TypedEmitter<AmiConnectionEvents> {
     this.#state = 'waiting';
     this.#log.info({ delayMs: delay, attempt: this.#failures }, 'AMI reconnect scheduled');
     this.#retryTimer = setTimeout(() => this.#attempt(), delay);
-  }
-
-  #rejectAll(err: Error): void {
-    for (const [id, p] of this.#pending) {
-      clearTimeout(p.timer);
-      this.#pending.delete(id);
-      p.reject(err);
-    }
   }
 
   #clearTimers(): void {

@@ -19,6 +19,9 @@ import type { OperatorHolds } from './operator-holds.js';
 import { consolePage } from './page.js';
 import { ConsoleSessions, cookieValue, SESSION_COOKIE } from './sessions.js';
 import { digestEquals } from './token.js';
+import { ListenIn, type ListenInOptions, type TapEngine } from './listen/listen-in.js';
+import { TAP_SOURCES, type TapSource } from '../../../engine/src/index.js';
+import { createHash } from 'node:crypto';
 
 type TranslationListener = (pairId: string, direction: Direction, event: DirectionEvent) => void;
 
@@ -32,7 +35,7 @@ export interface ConsoleNode {
     on(event: 'transcript', listener: (record: TranscriptRecord) => void): unknown;
     off(event: 'transcript', listener: (record: TranscriptRecord) => void): unknown;
   };
-  engine: {
+  engine: TapEngine & {
     on(event: 'translation', listener: TranslationListener): unknown;
     off(event: 'translation', listener: TranslationListener): unknown;
   };
@@ -48,6 +51,8 @@ export interface ConsoleOptions {
   intervalMs?: number;
   /** Where the built front-end is (default: dist/console-web of this package). */
   assetsDir?: string;
+  /** Listen-in settings: most listeners at once, ICE servers (default none: host candidates only), the gauge. */
+  listen?: Omit<ListenInOptions, 'engine'>;
 }
 
 const log = logger('control.console');
@@ -85,9 +90,11 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
     if (!sessions.valid(sessionOf(request))) return false;
     return request.method === 'GET' || request.method === 'HEAD' || request.headers['x-tandem-console'] === '1';
   });
+  const listenIn = new ListenIn({ engine: node.engine, ...options.listen });
   app.addHook('onClose', async () => {
     live.close();
     probe.close();
+    listenIn.close();
   });
 
   app.get('/console', { config: PUBLIC_ROUTE }, async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(consolePage()));
@@ -213,6 +220,41 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
     });
   });
 
+  /**
+   * Listen-in (docs/console.md): the browser's SDP offer in, the server's answer out, one request (no
+   * trickle). A console session (or the API token) may listen; the log names the session by a tag derived
+   * from its cookie (not the cookie), so who listened to which pair can be traced.
+   */
+  app.post<{ Body: { pairId: string; source: TapSource; sdp: string } }>(
+    '/console/listen',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['pairId', 'source', 'sdp'],
+          additionalProperties: false,
+          properties: { pairId: { type: 'string', maxLength: 200 }, source: { type: 'string', enum: [...TAP_SOURCES] }, sdp: { type: 'string', maxLength: 20_000 } },
+        },
+      },
+    },
+    async (request) => {
+      const { pairId, source, sdp } = request.body;
+      try {
+        node.store.pool.indexOf(pairId);
+      } catch {
+        throw new ApiError(404, 'UNKNOWN_PAIR', `unknown PAIR_ID ${JSON.stringify(pairId.slice(0, 80))}`);
+      }
+      const session = sessionOf(request);
+      const who = { session: session === undefined || !sessions.valid(session) ? 'api-token' : sessionTag(session), remote: request.socket.remoteAddress ?? 'unix socket' };
+      return await listenIn.start({ pairId, source, sdp, who });
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>('/console/listen/:id', async (request, reply) => {
+    if (!listenIn.stop(request.params.id)) throw new ApiError(404, 'NOT_FOUND', 'no such listener');
+    return reply.code(204).send();
+  });
+
   /** Last presence change seen per extension since start (time and IP of the last registration). */
   const lastSeen = new Map<string, { at: string; ip: string | null; status: string }>();
   const onPresence = (change: PresenceChange): void => {
@@ -264,8 +306,14 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
     close() {
       live.close();
       probe.close();
+      listenIn.close();
     },
   };
+}
+
+/** A console session in the log: 12 hex of a hash of its id, enough to tell sessions apart, useless as a cookie. */
+function sessionTag(id: string): string {
+  return `console:${createHash('sha256').update(id).digest('hex').slice(0, 12)}`;
 }
 
 /** Runs `task` now and every `ms` until stopped; a failing run is skipped, never overlapping. */

@@ -146,6 +146,8 @@ export class LiveCalls {
           depthMs: round(now.jitter.depthMs),
           concealed: now.jitter.concealed,
           mos: record.mos,
+          levelDbfs: now.level?.rmsDbfs ?? -96,
+          clipped: now.level?.clippedSamples ?? 0,
         };
       };
       const legA = leg('A');

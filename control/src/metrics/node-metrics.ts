@@ -68,6 +68,8 @@ export class NodeMetrics {
   readonly #latency: Histogram<'part'>;
   readonly #translationErrors: Counter<never>;
   readonly #lateTicks: Counter<never>;
+  readonly #listeners: Gauge<never>;
+  readonly #listenDropped: Counter<never>;
   /** Per pair, the leg totals already counted (so each sample adds only what is new). */
   readonly #counted = new Map<string, { A: LegTotals; B: LegTotals; seenAt: number }>();
   /** Per shard thread, late ticks already counted (a restarted shard starts again from 0). */
@@ -118,6 +120,8 @@ export class NodeMetrics {
       registers,
     });
     this.#translationErrors = new Counter({ name: 'tandem_translation_errors_total', help: 'Errors a translated direction reported (provider failures and the like).', registers });
+    this.#listeners = new Gauge({ name: 'tandem_console_listeners', help: 'Operators listening in on a leg over WebRTC right now.', registers });
+    this.#listenDropped = new Counter({ name: 'tandem_console_listen_dropped_frames_total', help: 'Tapped 20 ms frames the engine dropped because a listener fell a whole ring (1 s) behind.', registers });
     this.#lateTicks = new Counter({ name: 'tandem_engine_late_ticks_total', help: 'Engine playout ticks that ran late, summed over workers.', registers });
     const sampler = options.sampler;
     const engineGauge = (name: string, help: string, read: (s: EngineSample) => number): void => {
@@ -179,6 +183,16 @@ export class NodeMetrics {
   }
 
   /** A caller was given a pair. */
+  /** Listen-in: how many listen now. */
+  setListeners(count: number): void {
+    this.#listeners.set(count);
+  }
+
+  /** Listen-in: frames a listener's tap dropped (counted when the listener ends). */
+  listenDropped(frames: number): void {
+    if (frames > 0) this.#listenDropped.inc(frames);
+  }
+
   callStarted(): void {
     this.#started.inc();
   }

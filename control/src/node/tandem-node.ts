@@ -21,6 +21,8 @@ import { EngineSampler } from '../metrics/engine-sampler.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import { registerMetricsRoutes } from '../metrics/metrics-routes.js';
 import { registerConsole } from '../console/console-routes.js';
+import { RecordingIndex } from '../records/recording-index.js';
+import { registerRecordingRoutes } from '../http/recording-routes.js';
 import { OperatorHolds } from '../console/operator-holds.js';
 import { PairReachabilitySync } from './pair-reachability.js';
 import { defaultNodeName, NodeIdentityClaim } from './node-identity.js';
@@ -37,6 +39,8 @@ export interface TandemNodeOptions {
   api?: { token?: string; host?: string; port?: number; socketPath?: string };
   /** The operator console on the API's address (needs `api` with a token); default on when the API is on TCP. */
   console?: boolean;
+  /** Listen-in from the console (docs/console.md): most listeners at once (default 8), ICE servers (default none). */
+  listen?: { maxListeners?: number; iceServers?: { urls: string | string[]; username?: string; credential?: string }[] };
   /** Node.js process metrics on /metrics (default true). */
   processMetrics?: boolean;
   /** PostgreSQL with the realtime schema: pairs follow PJSIP realtime, presence is stored. */
@@ -174,6 +178,7 @@ export class TandemNode {
       closers.push(() => transcripts.close());
       // Closed after the app (whose teardowns still add records) and before the pool (its last writes).
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
+      const recordings = new RecordingIndex();
       closers.push(() => records.close());
       const app = new CallApp({ ari, engine, store, config: calls, node, ...(db ? { extensionLanguages: pgExtensionLanguages(db) } : {}) });
       closers.push(() => app.close());
@@ -198,7 +203,9 @@ export class TandemNode {
         const record = buildCallRecord(call, { node });
         records.add(record);
         metrics.callEnded(record, call.engine);
+        if (options.calls?.record === true) recordings.callEnded(call.pairId, record.id);
       });
+      engine.on('recording', (pairId, summary) => recordings.recordingDone(pairId, summary.path));
       // The caller's channel id tells calls on the same pair apart.
       engine.on('transcript', (event) => transcripts.publish({ ...event, callId: app.pair(event.pairId)?.callerChannelId ?? null }));
       await app.start();
@@ -232,6 +239,7 @@ export class TandemNode {
         registerTranslationRoutes(controlApi.app, { engine });
         registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore, pool: store.pool });
         registerCallRoutes(controlApi.app, { records });
+        registerRecordingRoutes(controlApi.app, { recordings });
         if (amiUp) metrics.setLink('ami', amiUp);
         registerMetricsRoutes(controlApi.app, {
           metrics,
@@ -246,6 +254,11 @@ export class TandemNode {
           registerConsole(controlApi.app, {
             token: options.api.token,
             node: { app, ari, store, engine, sampler, transcripts, holds, presence: presence && presenceStore ? { feed: presence.tracker, store: presenceStore } : null, links: () => metrics.links() },
+            listen: {
+              ...options.listen,
+              onCount: (n) => metrics.setListeners(n),
+              onDropped: (frames) => metrics.listenDropped(frames),
+            },
           });
         }
         closers.push(() => controlApi.close());

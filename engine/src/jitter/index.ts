@@ -1,11 +1,6 @@
-export {
-  JitterBuffer,
-  type JitterPacket,
-  type FrameDecoder,
-  type PushOutcome,
-  type PopResult,
-  type JitterStats,
-} from './jitter-buffer.js';
+export { JitterBuffer } from './jitter-buffer.js';
+export type { JitterPacket, FrameDecoder, PushOutcome, PopResult } from './jitter-types.js';
+export type { JitterStats } from './jitter-stats.js';
 export { validateJitterOptions, JitterOptionError, FRAME_MS, type JitterBufferOptions } from './options.js';
 export { InterarrivalJitter } from './interarrival-jitter.js';
 export { Concealer, type ConcealResult } from './concealer.js';

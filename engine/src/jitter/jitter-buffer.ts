@@ -1,99 +1,18 @@
-import { seqDiff, tsAdd, tsDiff } from '../rtp/wrap.js';
+import { seqDiff, tsAdd } from '../rtp/wrap.js';
+import { AdaptiveDepth } from './adaptive-depth.js';
 import { Concealer } from './concealer.js';
-import { ArrivalLateness } from './arrival-lateness.js';
+import { EarlyReader } from './early-reader.js';
 import { FrameRing } from './frame-ring.js';
-import { InterarrivalJitter } from './interarrival-jitter.js';
+import { JitterStatsRecorder, type JitterStats } from './jitter-stats.js';
+import type { FrameDecoder, JitterPacket, PopResult, PushOutcome } from './jitter-types.js';
 import { FRAME_MS, validateJitterOptions, type JitterBufferOptions } from './options.js';
-
-/**
- * What push() needs from a packet. An RtpPacketView satisfies it. The buffer keeps a reference to `buffer` (no copy):
- * the caller must not reuse that memory until the frame has been popped or dropped (dgram hands out a fresh Buffer per
- * datagram). The packet object itself is not kept, so a reused view object is fine.
- */
-export interface JitterPacket {
-  readonly sequenceNumber: number;
-  readonly timestamp: number;
-  readonly ssrc: number;
-  readonly marker: boolean;
-  readonly buffer: Uint8Array;
-  readonly payloadOffset: number;
-  readonly payloadLength: number;
-}
-
-/** Decodes one encoded payload into PCM; returns the number of samples written (a codec's decode function fits). */
-export type FrameDecoder = (src: Uint8Array, srcOffset: number, length: number, dst: Int16Array) => number;
-
-/**
- * 'accepted': stored for playout. 'duplicate': that sequence is already stored. 'late': at/behind the play head (or a
- * straggler of the stream a resync just replaced). 'resync': a new stream began with this packet (SSRC change or a jump
- * beyond resyncJumpMs); the old one was flushed. 'overflow': stored, but older frames were dropped to stay within
- * maxDepthMs.
- */
-export type PushOutcome = 'accepted' | 'duplicate' | 'late' | 'resync' | 'overflow';
-
-/**
- * 'audio' = a real frame decoded into out; 'concealed' = the last frame repeated with fading gain; 'silence' = zeros
- * after concealment; 'waiting' = not started / prefilling / idle: nothing written, the sender should send nothing this tick.
- */
-export type PopResult = 'audio' | 'concealed' | 'silence' | 'waiting';
-
-export interface JitterStats {
-  /** Every push. */
-  received: number;
-  /** Sequence numbers the play head passed that never arrived (counted once each). */
-  lost: number;
-  /** Packets at/behind the play head, or stragglers of a replaced stream. */
-  late: number;
-  duplicate: number;
-  /** Packets stored although a newer one had arrived before them (late ones are in `late` only). */
-  reordered: number;
-  /** Repeat-and-fade frames output ('concealed' results, not 'silence'). */
-  concealed: number;
-  resyncs: number;
-  /** Stored frames dropped at push time to keep depth within maxDepthMs. */
-  overflow: number;
-  /** 'audio' results. */
-  played: number;
-  /** Stored frames dropped one at a time by the slow shrink toward the target depth (not in `overflow`). */
-  accelerated: number;
-  /** Stored frames discarded unplayed when a stream ended (idle) or was replaced (resync). */
-  flushed: number;
-  /** Stored frames the decoder threw on (or returned a bad count for); concealed instead. */
-  decodeErrors: number;
-  /** Audio buffered ahead of the play head: span from head to newest frame, gaps included. */
-  depthMs: number;
-  /** Current adaptive target depth. */
-  targetMs: number;
-  /** RFC 3550 interarrival jitter estimate, in ms. */
-  jitterMs: number;
-  /** Mean of jitterMs over every arrival the estimate saw (the stream's typical jitter, for call records). */
-  jitterMeanMs: number;
-  /** Highest jitterMs so far. */
-  jitterMaxMs: number;
-  /** Mean depth (as depthMs, before the frame is taken) over the ticks that played or concealed: the buffering delay. */
-  depthMeanMs: number;
-  /** Highest depth any such tick saw. */
-  depthMaxMs: number;
-}
+import { ResyncDetector } from './resync-detector.js';
 
 const STATE_WAITING = 0; // no stream, or prefilling before the first frame of a stream
 const STATE_PLAYING = 1;
 const STATE_REBUFFERING = 2; // underrun inside a stream: output continues (concealment) while depth rebuilds
 type PlayState = typeof STATE_WAITING | typeof STATE_PLAYING | typeof STATE_REBUFFERING;
 
-/** k in target = frame + k·J: J is about 1.1 σ of transit variation, so 3·J covers the bulk of late arrivals. */
-const JITTER_MULTIPLIER = 3;
-/** k·J may exceed a whole frame by this fraction before the target rounds up another frame (clock noise is not jitter). */
-const ROUNDING_SLACK_FRAMES = 0.25;
-/** The target drops one frame per this long with the jitter estimate below it: grow fast, shrink slowly. */
-const TARGET_SHRINK_HOLD_MS = 2000;
-/**
- * Depth must stay above target at every tick for this long before one frame is dropped (at most one drop per
- * period: ~4 % speed-up, rarely audible). The hold is the hysteresis: a depth that dips back to target resets it.
- */
-const ACCELERATE_HOLD_MS = 500;
-/** The same hold on a latency-first leg (audio for recognition, not for a listener): a surplus is gone in 3 ticks. */
-const LATENCY_FIRST_HOLD_MS = 60;
 /** Extended sequence of a stream's first packet: keeps extended numbers positive when earlier packets follow. */
 const EXT_BASE = 1 << 16;
 
@@ -107,6 +26,9 @@ const EXT_BASE = 1 << 16;
  * at once (also by a frame per underrun) and shrinks a frame at a time; surplus depth is shed one frame per 500 ms.
  * Modelled on pion/interceptor's jitterbuffer (sequence-keyed store, buffering/emitting states) with NetEQ's ideas of
  * an adaptive target, expand (concealment) and accelerate (dropping surplus frames).
+ *
+ * This file is the insert/pop state machine; the target (adaptive-depth.ts), resync decisions (resync-detector.ts),
+ * concealment (concealer.ts), early reading (early-reader.ts) and accounting (jitter-stats.ts) live beside it.
  */
 export class JitterBuffer {
   readonly #decode: FrameDecoder;
@@ -114,16 +36,16 @@ export class JitterBuffer {
   readonly #frameSamples: number;
   /** RTP timestamp units per 20 ms frame. */
   readonly #frameUnits: number;
-  readonly #unitsPerMs: number;
   /** Most frames ever held between the play head and the newest frame (maxDepthMs in whole frames). */
   readonly #maxFrames: number;
-  readonly #maxTargetMs: number;
   readonly #ring: FrameRing;
-  readonly #jitter: InterarrivalJitter;
-  readonly #lateness: ArrivalLateness;
+  readonly #depth: AdaptiveDepth;
+  readonly #resync: ResyncDetector;
+  readonly #early: EarlyReader;
   /** ArrivalLateness of the packet being pushed (set by #observeArrival). */
   #arrivalLatenessMs = 0;
   readonly #concealer: Concealer;
+  readonly #recorder: JitterStatsRecorder;
   readonly #stats: JitterStats;
 
   #state: PlayState = STATE_WAITING;
@@ -139,71 +61,33 @@ export class JitterBuffer {
   #prefillSinceMs = 0;
   /** Ticks concealed during a rebuffer without consuming a sequence number: missing frames they stood in for. */
   #owedTicks = 0;
-  #targetMs: number;
-  #jitterTargetMs: number;
-  #shrinkSinceMs = -1;
-  #overSinceMs = -1;
   #lastPlayedTimestamp = 0;
   #lastPlayedArrivalMs = Number.NaN;
   #talkspurtStart = false;
   #talkspurtPending = false;
-  /** The stream a resync replaced, so its reordered stragglers are dropped instead of resyncing back. */
-  #previousSsrc = 0;
-  #previousHighestSeq = 0;
-  #previousUntilMs = Number.NEGATIVE_INFINITY;
-  /** Sequence of a lone same-SSRC packet far from the stream, on probation (RFC 3550 A.1); -1 = none. */
-  #jumpCandidate = -1;
   #latencyFirst = false;
-  #earlyReading = false;
-  /** Extended sequence of the next frame readEarly hands over (clamped up to the play head when used). */
-  #earlyExt = 0;
-  #lastEarlyArrivalMs = Number.NaN;
-  #lastEarlyTimestamp = 0;
-  #lastEarlyLatenessMs = 0;
   #lastPlayedLatenessMs = 0;
   #lastPopReadEarly = false;
-  /** Running sums behind jitterMeanMs / depthMeanMs: two additions per sample, nothing allocated. */
-  #jitterSumMs = 0;
-  #jitterSamples = 0;
-  #depthSumMs = 0;
-  #depthSamples = 0;
 
   constructor(decode: FrameDecoder, options: JitterBufferOptions) {
     if (typeof decode !== 'function') throw new TypeError('decode must be a function');
     this.#decode = decode;
     this.#options = validateJitterOptions(options);
     this.#frameSamples = this.#options.frameSamples;
-    this.#unitsPerMs = this.#options.clockRate / 1000;
-    this.#frameUnits = this.#unitsPerMs * FRAME_MS;
+    this.#frameUnits = (this.#options.clockRate / 1000) * FRAME_MS;
     this.#maxFrames = Math.floor(this.#options.maxDepthMs / FRAME_MS);
-    this.#maxTargetMs = this.#maxFrames * FRAME_MS;
     this.#ring = new FrameRing(this.#options.capacityFrames);
-    this.#jitter = new InterarrivalJitter(this.#options.clockRate);
-    this.#lateness = new ArrivalLateness(this.#options.clockRate);
+    this.#depth = new AdaptiveDepth({
+      clockRate: this.#options.clockRate,
+      minDepthMs: this.#options.minDepthMs,
+      maxTargetMs: this.#maxFrames * FRAME_MS,
+      playoutSlackMs: this.#options.playoutSlackMs,
+    });
+    this.#resync = new ResyncDetector(this.#options.clockRate, this.#options.resyncJumpMs);
+    this.#early = new EarlyReader(this.#options.clockRate, this.#frameSamples);
     this.#concealer = new Concealer(this.#frameSamples, this.#options.concealFrames);
-    this.#targetMs = this.#options.minDepthMs;
-    this.#jitterTargetMs = this.#options.minDepthMs;
-    this.#stats = {
-      received: 0,
-      lost: 0,
-      late: 0,
-      duplicate: 0,
-      reordered: 0,
-      concealed: 0,
-      resyncs: 0,
-      overflow: 0,
-      played: 0,
-      accelerated: 0,
-      flushed: 0,
-      decodeErrors: 0,
-      depthMs: 0,
-      targetMs: this.#targetMs,
-      jitterMs: 0,
-      jitterMeanMs: 0,
-      jitterMaxMs: 0,
-      depthMeanMs: 0,
-      depthMaxMs: 0,
-    };
+    this.#recorder = new JitterStatsRecorder(this.#depth.targetMs);
+    this.#stats = this.#recorder.stats;
   }
 
   /** A live object, updated by every push and pop (not copied per call). */
@@ -238,10 +122,10 @@ export class JitterBuffer {
 
   /**
    * Latency first, for a stream that feeds recognition rather than a listener: a surplus of even one frame above
-   * target is shed after LATENCY_FIRST_HOLD_MS, and a lone underrun conceals without raising the target (the
-   * jitter estimate still does). Off by default: where a listener hears the stream, keeping that frame trades
-   * 20 ms for continuity, and on a busy box such a surplus comes and goes with every late tick (shedding it cost
-   * 5× the loss at 800 pairs: 0.13–0.15 % against 0.02–0.035 %). On, a single late packet no longer adds 20 ms
+   * target is shed after a short hold (see adaptive-depth.ts), and a lone underrun conceals without raising the
+   * target (the jitter estimate still does). Off by default: where a listener hears the stream, keeping that frame
+   * trades 20 ms for continuity, and on a busy box such a surplus comes and goes with every late tick (shedding it
+   * cost 5× the loss at 800 pairs: 0.13–0.15 % against 0.02–0.035 %). On, a single late packet no longer adds 20 ms
    * to every later utterance of the call. With early reading the recogniser no longer waits for playout, except
    * behind a lost frame: there it waits until playout gives up on the frame, which a lower target makes sooner.
    */
@@ -260,13 +144,11 @@ export class JitterBuffer {
    * each frame whether the early reader already had it (lastPopReadEarly), so a reader of both takes each once.
    */
   setEarlyReading(on: boolean): void {
-    if (on && !this.#earlyReading) this.#lateness.restart();
-    this.#earlyReading = on;
-    this.#earlyExt = this.#headExt;
+    this.#early.setEnabled(on, this.#headExt);
   }
 
   get earlyReading(): boolean {
-    return this.#earlyReading;
+    return this.#early.enabled;
   }
 
   /**
@@ -275,41 +157,18 @@ export class JitterBuffer {
    * order, each at most once. Never touches playout state.
    */
   readEarly(out: Int16Array): boolean {
-    if (!this.#earlyReading || !this.#hasStream) return false;
-    if (this.#earlyExt < this.#headExt) this.#earlyExt = this.#headExt;
-    const ring = this.#ring;
-    while (ring.has(this.#earlyExt)) {
-      const ext = this.#earlyExt++;
-      if (ring.readEarlyOf(ext)) continue;
-      ring.markReadEarly(ext);
-      const buffer = ring.bufferOf(ext);
-      let samples = -1;
-      if (buffer !== null) {
-        try {
-          samples = this.#decode(buffer, ring.offsetOf(ext), ring.lengthOf(ext), out);
-        } catch {
-          samples = -1;
-        }
-      }
-      // Playout counts the decode error; the early reader gets silence in that frame's place.
-      if (!(samples >= 0)) samples = 0;
-      if (samples < this.#frameSamples) out.fill(0, samples, this.#frameSamples);
-      this.#lastEarlyArrivalMs = ring.arrivalOf(ext);
-      this.#lastEarlyLatenessMs = ring.latenessOf(ext);
-      this.#lastEarlyTimestamp = ring.timestampOf(ext);
-      return true;
-    }
-    return false;
+    if (!this.#early.enabled || !this.#hasStream) return false;
+    return this.#early.read(this.#ring, this.#headExt, this.#decode, out);
   }
 
   /** Arrival (push's nowMs) of the frame readEarly last returned. */
   get lastEarlyArrivalMs(): number {
-    return this.#lastEarlyArrivalMs;
+    return this.#early.lastArrivalMs;
   }
 
   /** How late the frame readEarly last returned arrived against its stream's timing (see ArrivalLateness; early reading only). */
   get lastEarlyLatenessMs(): number {
-    return this.#lastEarlyLatenessMs;
+    return this.#early.lastLatenessMs;
   }
 
   /** The same for the frame pop last took from the buffer. */
@@ -319,7 +178,7 @@ export class JitterBuffer {
 
   /** RTP timestamp of the frame readEarly last returned. */
   get lastEarlyTimestamp(): number {
-    return this.#lastEarlyTimestamp;
+    return this.#early.lastTimestamp;
   }
 
   /**
@@ -344,23 +203,11 @@ export class JitterBuffer {
       this.#publish();
       return 'accepted';
     }
-    if (packet.ssrc !== this.#ssrc || this.#isJump(seq, ts)) {
-      if (this.#isStraggler(packet.ssrc, seq, nowMs)) {
+    if (packet.ssrc !== this.#ssrc || this.#resync.isJump(this.#highestSeq, this.#highestTs, seq, ts)) {
+      if (this.#resync.judgeBreak(packet.ssrc, seq, nowMs, this.#ssrc, this.#highestSeq, this.#ring.size) === 'late') {
         stats.late++;
         return 'late';
       }
-      // RFC 3550 A.1 probation: on the same SSRC, one packet far from the stream is a
-      // stray (a stale duplicate, a misrouted packet) and must not throw the stream
-      // away; a second packet in sequence with it is a new stream.
-      const seqGapMs = Math.abs(seqDiff(this.#highestSeq, seq)) * FRAME_MS;
-      if (packet.ssrc === this.#ssrc && seqGapMs > this.#options.resyncJumpMs && seq !== ((this.#jumpCandidate + 1) & 0xffff)) {
-        this.#jumpCandidate = seq;
-        stats.late++;
-        return 'late';
-      }
-      this.#previousSsrc = this.#ssrc;
-      this.#previousHighestSeq = this.#highestSeq;
-      this.#previousUntilMs = nowMs + this.#options.resyncJumpMs;
       this.#endStream();
       stats.resyncs++;
       this.#startStream(packet, seq, ts, nowMs);
@@ -384,7 +231,7 @@ export class JitterBuffer {
       ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs, this.#arrivalLatenessMs);
       this.#headExt = ext;
       // The early reader already handed over a later frame: it skips this one rather than go back in time.
-      if (ext < this.#earlyExt) ring.markReadEarly(ext);
+      this.#early.skipIfPassed(ring, ext);
       stats.reordered++;
       this.#publish();
       return 'accepted';
@@ -406,7 +253,7 @@ export class JitterBuffer {
     if (ext - this.#headExt + 1 > this.#maxFrames && this.#dropOldest(ext)) outcome = 'overflow';
     ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs, this.#arrivalLatenessMs);
     // Reordered behind a frame the early reader already handed over (only possible near a stream's start).
-    if (ext < this.#earlyExt) ring.markReadEarly(ext);
+    this.#early.skipIfPassed(ring, ext);
     this.#publish();
     return outcome;
   }
@@ -417,7 +264,7 @@ export class JitterBuffer {
       throw new RangeError(`pop: out holds ${out.length} samples, a frame needs ${this.#frameSamples}`);
     }
     if (this.#hasStream && nowMs - this.#lastArrivalMs >= this.#options.idleAfterMs) this.#endStream();
-    this.#shrinkTarget(nowMs);
+    this.#depth.shrink(nowMs);
     const ring = this.#ring;
     this.#lastPopReadEarly = false;
 
@@ -429,7 +276,7 @@ export class JitterBuffer {
       this.#state = STATE_PLAYING;
       this.#talkspurtPending = true;
     }
-    this.#sampleDepth();
+    this.#recorder.sampleDepth(this.#depthFrames() * FRAME_MS);
     if (this.#state === STATE_REBUFFERING) {
       this.#skipOwedFrames();
       if (ring.count === 0 || !this.#prefilled(nowMs)) {
@@ -445,10 +292,7 @@ export class JitterBuffer {
       // unless latency comes first: then only a rising jitter estimate grows the target.
       this.#state = STATE_REBUFFERING;
       this.#owedTicks = 1;
-      if (!this.#latencyFirst) {
-        this.#targetMs = Math.min(this.#maxTargetMs, this.#targetMs + FRAME_MS);
-        this.#shrinkSinceMs = -1;
-      }
+      if (!this.#latencyFirst) this.#depth.growAfterUnderrun();
       return this.#conceal(out);
     }
     this.#accelerate(nowMs);
@@ -467,7 +311,7 @@ export class JitterBuffer {
     const length = ring.lengthOf(ext);
     this.#lastPlayedArrivalMs = ring.arrivalOf(ext);
     this.#lastPlayedLatenessMs = ring.latenessOf(ext);
-    this.#lastPopReadEarly = this.#earlyReading && ring.readEarlyOf(ext);
+    this.#lastPopReadEarly = this.#early.enabled && ring.readEarlyOf(ext);
     ring.remove(ext);
     this.#lastPlayedTimestamp = timestamp;
     let samples = -1;
@@ -495,62 +339,36 @@ export class JitterBuffer {
   /** Back to the state of a new buffer: stream forgotten, frames dropped, statistics zeroed (in place). */
   reset(): void {
     this.#ring.clear();
-    this.#jitter.reset();
-    this.#lateness.restart();
+    this.#depth.reset();
+    this.#early.streamEnded();
     this.#concealer.forget();
     this.#state = STATE_WAITING;
     this.#hasStream = false;
     this.#owedTicks = 0;
-    this.#targetMs = this.#options.minDepthMs;
-    this.#jitterTargetMs = this.#options.minDepthMs;
-    this.#shrinkSinceMs = -1;
-    this.#overSinceMs = -1;
     this.#lastPlayedTimestamp = 0;
     this.#talkspurtStart = false;
     this.#talkspurtPending = false;
-    this.#previousUntilMs = Number.NEGATIVE_INFINITY;
-    const stats = this.#stats;
-    stats.received = 0;
-    stats.lost = 0;
-    stats.late = 0;
-    stats.duplicate = 0;
-    stats.reordered = 0;
-    stats.concealed = 0;
-    stats.resyncs = 0;
-    stats.overflow = 0;
-    stats.played = 0;
-    stats.accelerated = 0;
-    stats.flushed = 0;
-    stats.decodeErrors = 0;
-    stats.jitterMeanMs = 0;
-    stats.jitterMaxMs = 0;
-    stats.depthMeanMs = 0;
-    stats.depthMaxMs = 0;
-    this.#jitterSumMs = 0;
-    this.#jitterSamples = 0;
-    this.#depthSumMs = 0;
-    this.#depthSamples = 0;
+    this.#resync.reset();
+    this.#recorder.reset();
     this.#publish();
   }
 
   #startStream(packet: JitterPacket, seq: number, ts: number, nowMs: number): void {
     const ext = EXT_BASE + seq;
-    this.#jumpCandidate = -1;
+    this.#resync.streamStarted();
     this.#hasStream = true;
     this.#ssrc = packet.ssrc;
     this.#state = STATE_WAITING;
     this.#headExt = ext;
-    this.#earlyExt = ext;
     this.#highestExt = ext;
     this.#highestSeq = seq;
     this.#highestTs = ts;
     this.#lastArrivalMs = nowMs;
     this.#prefillSinceMs = nowMs;
     this.#owedTicks = 0;
-    this.#overSinceMs = -1;
     this.#concealer.forget();
-    this.#jitter.restart();
-    this.#lateness.restart();
+    this.#depth.restartStream();
+    this.#early.streamStarted(ext);
     this.#observeArrival(nowMs, ts);
     this.#ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs, this.#arrivalLatenessMs);
   }
@@ -561,60 +379,15 @@ export class JitterBuffer {
     this.#hasStream = false;
     this.#state = STATE_WAITING;
     this.#owedTicks = 0;
-    this.#overSinceMs = -1;
     this.#concealer.forget();
-    this.#jitter.restart();
-    this.#lateness.restart();
-  }
-
-  /** A sequence or timestamp step that no reordering within the depth window can explain. */
-  #isJump(seq: number, ts: number): boolean {
-    const d = seqDiff(this.#highestSeq, seq);
-    const limitMs = this.#options.resyncJumpMs;
-    if (Math.abs(d) * FRAME_MS > limitMs) return true;
-    const expected = tsAdd(this.#highestTs, d * this.#frameUnits);
-    return Math.abs(tsDiff(expected, ts)) / this.#unitsPerMs > limitMs;
-  }
-
-  /** A reordered packet of the stream a resync just replaced (bounded in time, so a sender that returns still can). */
-  #isStraggler(ssrc: number, seq: number, nowMs: number): boolean {
-    return (
-      nowMs <= this.#previousUntilMs &&
-      ssrc === this.#previousSsrc &&
-      Math.abs(seqDiff(this.#previousHighestSeq, seq)) <= this.#ring.size
-    );
+    this.#depth.restartStream();
+    this.#early.streamEnded();
   }
 
   #observeArrival(nowMs: number, ts: number): void {
-    this.#jitter.update(nowMs, ts);
-    this.#sampleJitter(this.#jitter.jitterMs);
-    // Only an early reader (recognition) reports it; a mirrored leg's packets need not pay for it.
-    this.#arrivalLatenessMs = this.#earlyReading ? this.#lateness.update(nowMs, ts) : 0;
-    const jitterMs = this.#jitter.jitterMs;
-    const spreadMs = Math.max(0, JITTER_MULTIPLIER * jitterMs - this.#options.playoutSlackMs);
-    const frames = Math.max(1, Math.ceil((FRAME_MS + spreadMs) / FRAME_MS - ROUNDING_SLACK_FRAMES));
-    const target = Math.min(this.#maxTargetMs, Math.max(this.#options.minDepthMs, frames * FRAME_MS));
-    this.#jitterTargetMs = target;
-    if (target > this.#targetMs) {
-      this.#targetMs = target;
-      this.#shrinkSinceMs = -1;
-    }
-  }
-
-  #sampleJitter(jitterMs: number): void {
-    const stats = this.#stats;
-    this.#jitterSumMs += jitterMs;
-    stats.jitterMeanMs = this.#jitterSumMs / ++this.#jitterSamples;
-    if (jitterMs > stats.jitterMaxMs) stats.jitterMaxMs = jitterMs;
-  }
-
-  /** One tick that plays or conceals: how much audio waits ahead of the play head, the frame about to play included. */
-  #sampleDepth(): void {
-    const stats = this.#stats;
-    const depthMs = this.#depthFrames() * FRAME_MS;
-    this.#depthSumMs += depthMs;
-    stats.depthMeanMs = this.#depthSumMs / ++this.#depthSamples;
-    if (depthMs > stats.depthMaxMs) stats.depthMaxMs = depthMs;
+    this.#depth.observe(nowMs, ts);
+    this.#recorder.sampleJitter(this.#depth.jitterMs);
+    this.#arrivalLatenessMs = this.#early.latenessOf(nowMs, ts);
   }
 
   /** Makes room for `ext` within maxDepthMs: drops the oldest frames, then moves the head to the oldest one kept. */
@@ -644,7 +417,8 @@ export class JitterBuffer {
   }
 
   #prefilled(nowMs: number): boolean {
-    return this.#depthFrames() * FRAME_MS >= this.#targetMs || nowMs - this.#prefillSinceMs >= this.#targetMs;
+    const targetMs = this.#depth.targetMs;
+    return this.#depthFrames() * FRAME_MS >= targetMs || nowMs - this.#prefillSinceMs >= targetMs;
   }
 
   /** After an underrun, concealment ticks already stood in for missing head frames: skip those instead of concealing twice. */
@@ -657,19 +431,9 @@ export class JitterBuffer {
     }
   }
 
-  /** Sheds one frame when depth has stayed above target (by more than a frame, unless latency first) for the hold. */
+  /** Sheds the head frame when the adaptive depth says the surplus above target has lasted long enough. */
   #accelerate(nowMs: number): void {
-    const surplusMs = this.#depthFrames() * FRAME_MS - this.#targetMs;
-    if (surplusMs <= (this.#latencyFirst ? 0 : FRAME_MS)) {
-      this.#overSinceMs = -1;
-      return;
-    }
-    if (this.#overSinceMs < 0) {
-      this.#overSinceMs = nowMs;
-      return;
-    }
-    if (nowMs - this.#overSinceMs < (this.#latencyFirst ? LATENCY_FIRST_HOLD_MS : ACCELERATE_HOLD_MS)) return;
-    this.#overSinceMs = nowMs;
+    if (!this.#depth.shouldShed(this.#depthFrames() * FRAME_MS, nowMs, this.#latencyFirst)) return;
     const ext = this.#headExt++;
     if (this.#ring.has(ext)) {
       this.#lastPlayedTimestamp = this.#ring.timestampOf(ext);
@@ -678,19 +442,6 @@ export class JitterBuffer {
     } else {
       this.#lastPlayedTimestamp = tsAdd(this.#lastPlayedTimestamp, this.#frameUnits);
       this.#stats.lost++;
-    }
-  }
-
-  #shrinkTarget(nowMs: number): void {
-    if (this.#jitterTargetMs >= this.#targetMs) {
-      this.#shrinkSinceMs = -1;
-      return;
-    }
-    if (this.#shrinkSinceMs < 0) {
-      this.#shrinkSinceMs = nowMs;
-    } else if (nowMs - this.#shrinkSinceMs >= TARGET_SHRINK_HOLD_MS) {
-      this.#targetMs = Math.max(this.#jitterTargetMs, this.#targetMs - FRAME_MS);
-      this.#shrinkSinceMs = nowMs;
     }
   }
 
@@ -703,9 +454,6 @@ export class JitterBuffer {
   }
 
   #publish(): void {
-    const stats = this.#stats;
-    stats.depthMs = this.#depthFrames() * FRAME_MS;
-    stats.targetMs = this.#targetMs;
-    stats.jitterMs = this.#jitter.jitterMs;
+    this.#recorder.publish(this.#depthFrames() * FRAME_MS, this.#depth.targetMs, this.#depth.jitterMs);
   }
 }

@@ -11,6 +11,7 @@
  * Events without data are the bare name (`MEDIA_XOFF`) or `{"event":"MEDIA_XOFF","channel_id":...}`.
  * Both are parsed here, so Tandem works whichever the operator configured.
  */
+import type { RawData } from 'ws';
 import type { MediaStartInfo } from '../worker/protocol.js';
 
 /** Events Asterisk sends on the media WebSocket. */
@@ -62,6 +63,13 @@ export interface ControlMessage {
 
 /** Longest text message Tandem reads (a MEDIA_START with channel variables in JSON can be long). */
 export const MAX_CONTROL_MESSAGE_BYTES = 16 * 1024;
+
+/** A text message as a string, or null when it is longer than any control message. */
+export function rawText(data: RawData): string | null {
+  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  if (buffer.length > MAX_CONTROL_MESSAGE_BYTES) return null;
+  return buffer.toString('utf8');
+}
 
 /** The control message in `text`, or null when it is not one of chan_websocket's events. Never throws. */
 export function parseControlMessage(text: string): ControlMessage | null {

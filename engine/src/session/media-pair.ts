@@ -3,7 +3,10 @@ import type { Codec } from '../codec/index.js';
 import type { StageContext, StageFactory } from '../pipeline/index.js';
 import type { LegName, MediaStartInfo, MediaTransport, PairStats, UdpEndpoint } from '../worker/protocol.js';
 import { EngineError } from './errors.js';
-import { MediaDirection, type SlotPlanner } from './media-direction.js';
+import { MediaDirection, type FrameObserver, type SlotPlanner } from './media-direction.js';
+import type { Direction, MediaFrame } from '../pipeline/index.js';
+import { LevelMeter } from './level-meter.js';
+import type { PairTap } from './pair-tap.js';
 import type { MediaLeg } from './media-leg.js';
 import { RtpLeg } from './rtp-leg.js';
 import { WebSocketLeg } from './websocket-leg.js';
@@ -44,6 +47,11 @@ export class MediaPair {
   readonly #stageContexts: readonly [StageContext, StageContext];
   readonly #recorder: PairRecorder | null;
   readonly #onRecordingClosed: (summary: RecordingSummary) => void;
+  /** Speech level and clipping of what each leg delivered (A: the A->B input, B: the B->A input). */
+  readonly #levelA = new LevelMeter();
+  readonly #levelB = new LevelMeter();
+  /** Listeners' taps (none: nothing copied). */
+  readonly #taps = new Map<string, PairTap>();
   #closed = false;
 
   constructor(options: MediaPairOptions) {
@@ -63,8 +71,43 @@ export class MediaPair {
     this.#bToA = new MediaDirection(pairId, 'B->A', this.legB, this.legA, stageFactory(bToA), planner, margin);
     this.#recorder = options.recorder ?? null;
     this.#onRecordingClosed = options.onRecordingClosed ?? (() => {});
-    this.#aToB.observe(this.#recorder);
-    this.#bToA.observe(this.#recorder);
+    this.#aToB.observe(this.#observer);
+    this.#bToA.observe(this.#observer);
+  }
+
+  /** Every tick of both directions: measure the input's level, then the recorder, then each listener's tap. */
+  readonly #observer: FrameObserver = {
+    frame: (direction: Direction, input: MediaFrame | null, output: MediaFrame | null): void => {
+      if (input !== null) (direction === 'A->B' ? this.#levelA : this.#levelB).measure(input.pcm, input.samples);
+      this.#recorder?.frame(direction, input, output);
+      if (this.#taps.size === 0) return;
+      for (const tap of this.#taps.values()) {
+        if (tap.closed) this.#taps.delete(tap.id);
+        else tap.frame(direction, input, output);
+      }
+    },
+  };
+
+  /** Adds a listener's tap; it is closed with the pair. */
+  addTap(tap: PairTap): void {
+    if (this.#closed) {
+      tap.close();
+      return;
+    }
+    this.#taps.set(tap.id, tap);
+  }
+
+  /** Ends a listener's tap; false if the pair had none by that id. */
+  removeTap(id: string): boolean {
+    const tap = this.#taps.get(id);
+    if (!tap) return false;
+    tap.close();
+    this.#taps.delete(id);
+    return true;
+  }
+
+  get tapCount(): number {
+    return this.#taps.size;
   }
 
   get closed(): boolean {
@@ -133,8 +176,8 @@ export class MediaPair {
       extA: this.extA,
       extB: this.extB,
       codec: this.legA.codec.name,
-      legA: this.legA.stats(),
-      legB: this.legB.stats(),
+      legA: { ...this.legA.stats(), level: this.#levelA.read() },
+      legB: { ...this.legB.stats(), level: this.#levelB.read() },
     };
   }
 
@@ -146,10 +189,12 @@ export class MediaPair {
     this.#bToA.close();
     this.legA.close();
     this.legB.close();
+    for (const tap of this.#taps.values()) tap.close();
+    this.#taps.clear();
+    this.#aToB.observe(null);
+    this.#bToA.observe(null);
     const recorder = this.#recorder;
     if (recorder) {
-      this.#aToB.observe(null);
-      this.#bToA.observe(null);
       // The file is completed in the background: its header sizes are written last.
       void recorder.close().then(
         (summary) => {

@@ -3,16 +3,15 @@ import { WebSocket, type RawData } from 'ws';
 import { errorMessage } from '../../../common/src/errors.js';
 import type { Logger } from '../../../common/src/logger.js';
 import type { Codec } from '../codec/index.js';
-import { JitterBuffer, type JitterPacket } from '../jitter/index.js';
+import { JitterBuffer } from '../jitter/index.js';
 import type { LegName, LegStats, MediaStartInfo, UdpEndpoint, WebSocketDropReason, WebSocketLegCounters } from '../worker/protocol.js';
 
 export type { WebSocketDropReason } from '../worker/protocol.js';
-import { MAX_CONTROL_MESSAGE_BYTES, mediaStartInfo, parseControlMessage } from './chan-websocket.js';
+import { mediaStartInfo, parseControlMessage, rawText } from './chan-websocket.js';
 import { EngineError } from './errors.js';
 import type { MediaLeg } from './media-leg.js';
 import { PcmRateConverter } from './pcm-rate-converter.js';
-
-/** Why a WebSocket message never reached the jitter buffer. */
+import { FramePacketizer, WebSocketFrameCutter } from './websocket-frames.js';
 
 /** Largest message accepted from Asterisk (its own limit is 65500 bytes, docs/wideband-media.md). */
 const MAX_PAYLOAD_BYTES = 65536;
@@ -20,8 +19,6 @@ const MAX_PAYLOAD_BYTES = 65536;
 const MAX_BUFFERED_FRAMES = 50;
 /** How long close() waits for Asterisk's half of the close handshake before dropping the connection. */
 const CLOSE_TIMEOUT_MS = 1000;
-/** A pause this long between frames starts a new talkspurt (marker), as a silent RTP sender's next packet would. */
-const TALKSPURT_GAP_MS = 200;
 
 export interface WebSocketLegOptions {
   pairId: string;
@@ -48,8 +45,8 @@ export interface WebSocketLegOptions {
  * In: Asterisk sends each 20 ms frame the bridge writes to the channel as one
  * binary message (640 bytes of little-endian slin16, 160 of µ-law). TCP loses
  * and reorders nothing, so each frame gets the next sequence number and a
- * timestamp one frame on, and the jitter buffer sees an RTP-like stream: it
- * absorbs the burstiness (a late read delivers several frames at once) exactly
+ * timestamp one frame on (websocket-frames.ts), and the jitter buffer sees an
+ * RTP-like stream: it absorbs the burstiness (a late read delivers several frames at once) exactly
  * as for packets a busy worker read late, and a silence longer than its idle
  * time starts a new stream. Messages that are not whole frames are cut into
  * frames across message boundaries.
@@ -77,10 +74,8 @@ export class WebSocketLeg implements MediaLeg {
   readonly #rateConverter: PcmRateConverter;
   /** One frame: ws copies what it sends (client frames are masked into a new buffer), so this is reused. */
   readonly #sendBuffer: Buffer;
-  /** The frame a message boundary cut in two, until the next message completes it. */
-  readonly #partial: Buffer;
-  #partialLength = 0;
-  readonly #packet: { sequenceNumber: number; timestamp: number; ssrc: number; marker: boolean; buffer: Uint8Array; payloadOffset: number; payloadLength: number };
+  readonly #cutter: WebSocketFrameCutter;
+  readonly #packetizer: FramePacketizer;
   #ws: WebSocket | null = null;
   #media: MediaStartInfo | null = null;
   #local: UdpEndpoint | null = null;
@@ -125,16 +120,8 @@ export class WebSocketLeg implements MediaLeg {
     });
     this.#rateConverter = new PcmRateConverter(this.codec.sampleRate, this.codec.frameSamples);
     this.#sendBuffer = Buffer.alloc(this.codec.frameBytes);
-    this.#partial = Buffer.alloc(this.codec.frameBytes);
-    this.#packet = {
-      sequenceNumber: Math.floor(Math.random() * 0x10000),
-      timestamp: Math.floor(Math.random() * 0x1_0000_0000),
-      ssrc: Math.floor(Math.random() * 0x1_0000_0000) >>> 0,
-      marker: true,
-      buffer: this.#sendBuffer,
-      payloadOffset: 0,
-      payloadLength: 0,
-    };
+    this.#cutter = new WebSocketFrameCutter(this.codec.frameBytes);
+    this.#packetizer = new FramePacketizer(this.codec.frameSamples, this.codec.frameBytes, this.#sendBuffer);
   }
 
   get closed(): boolean {
@@ -345,44 +332,15 @@ export class WebSocketLeg implements MediaLeg {
       return;
     }
     this.#rxBytes += message.length;
-    const frameBytes = this.codec.frameBytes;
     const now = performance.now();
-    let offset = 0;
-    if (this.#partialLength > 0) {
-      const take = Math.min(frameBytes - this.#partialLength, message.length);
-      message.copy(this.#partial, this.#partialLength, 0, take);
-      this.#partialLength += take;
-      offset = take;
-      if (this.#partialLength < frameBytes) return;
-      // The jitter buffer keeps what it is given until played: the completed frame gets its own memory.
-      this.#pushFrame(Buffer.from(this.#partial), 0, now);
-      this.#partialLength = 0;
-    }
-    // Whole frames are views of the message (ws hands out a fresh buffer per message): no copy.
-    while (message.length - offset >= frameBytes) {
-      this.#pushFrame(message, offset, now);
-      offset += frameBytes;
-    }
-    const rest = message.length - offset;
-    if (rest > 0) {
-      this.#counters.partialBytes += rest;
-      message.copy(this.#partial, 0, offset);
-      this.#partialLength = rest;
-    }
+    this.#counters.partialBytes += this.#cutter.cut(message, (buffer, offset) => this.#pushFrame(buffer, offset, now));
   }
 
   #pushFrame(buffer: Uint8Array, offset: number, now: number): void {
-    const packet = this.#packet;
-    const previous = this.lastArrivalMs;
-    packet.marker = Number.isNaN(previous) || now - previous >= TALKSPURT_GAP_MS;
-    packet.sequenceNumber = (packet.sequenceNumber + 1) & 0xffff;
-    packet.timestamp = (packet.timestamp + this.codec.frameSamples) >>> 0;
-    packet.buffer = buffer;
-    packet.payloadOffset = offset;
-    packet.payloadLength = this.codec.frameBytes;
+    const packet = this.#packetizer.packetFor(buffer, offset, now, this.lastArrivalMs);
     this.#rxPackets++;
     this.lastArrivalMs = now;
-    this.jitter.push(packet as JitterPacket, now);
+    this.jitter.push(packet, now);
     if (this.onStored !== null) this.#notifyStored(this.onStored);
   }
 
@@ -451,11 +409,4 @@ export class WebSocketLeg implements MediaLeg {
     this.#rxDropped[reason] = n;
     if ((n & (n - 1)) === 0) this.#log.debug({ pairId: this.#pairId, leg: this.name, reason, count: n }, 'media message dropped');
   }
-}
-
-/** A text message as a string, or null when it is longer than any control message. */
-function rawText(data: RawData): string | null {
-  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-  if (buffer.length > MAX_CONTROL_MESSAGE_BYTES) return null;
-  return buffer.toString('utf8');
 }

@@ -11,6 +11,9 @@ import type { TranscriptEvent } from '../pipeline/transcript-event.js';
 import type { PairTranslationInput } from '../pipeline/translation/config.js';
 import type { DirectionEvent } from '../pipeline/translation/translating-stage.js';
 import type { VadEngineStats } from '../pipeline/vad/vad-engine.js';
+import type { LegLevel } from '../session/level-meter.js';
+import type { TapSource } from '../session/pair-tap.js';
+import type { PcmRingLayout } from '../tap/pcm-ring.js';
 
 /**
  * Messages between the engine (main thread) and a shard (worker thread) over
@@ -100,6 +103,10 @@ export type ShardRequestBody =
   | { type: 'setTranslation'; pairId: string; translation: PairTranslationInput | null }
   /** Drop translated audio queued for playback (both directions when `direction` is omitted). */
   | { type: 'clearPlayback'; pairId: string; direction?: Direction }
+  /** A listener's tap on a pair: the worker copies `source` into the shared ring each tick (answers null). */
+  | { type: 'tap'; pairId: string; tapId: string; source: TapSource; ring: PcmRingLayout }
+  /** Ends a tap (answers whether it existed). */
+  | { type: 'untap'; pairId: string; tapId: string }
   | { type: 'stats' }
   | { type: 'shutdown' };
 
@@ -204,6 +211,8 @@ export interface LegStats {
   earlyReaderErrors: number;
   /** WebSocket legs only. */
   websocket?: WebSocketLegCounters;
+  /** Speech level (RMS dBFS, last ≈ 300 ms) and clipped samples of what the leg delivered; set by its pair. */
+  level?: LegLevel;
 }
 
 export interface PairStats {

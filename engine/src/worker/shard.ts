@@ -10,6 +10,8 @@ import { parsePairTranslation, type PairTranslation, type PairTranslationInput }
 import { PairTranslator, type PairTranslatorOptions } from '../pipeline/translation/pair-translator.js';
 import { ShardVad } from './shard-vad.js';
 import { PairRecorder } from '../pipeline/recording/pair-recorder.js';
+import { PairTap, type TapSource } from '../session/pair-tap.js';
+import type { PcmRingLayout } from '../tap/pcm-ring.js';
 import { EngineError } from '../session/errors.js';
 import { MediaPair } from '../session/media-pair.js';
 import { DgramLegSocket, type LegSocket } from '../session/leg-socket.js';
@@ -420,6 +422,15 @@ export class Shard {
     return stats;
   }
 
+  /** Starts copying a pair's audio into a listener's ring (PairTap); the tap ends with the pair. */
+  tap(pairId: string, tapId: string, source: TapSource, ring: PcmRingLayout): void {
+    this.#require(pairId).addTap(new PairTap(tapId, source, ring));
+  }
+
+  untap(pairId: string, tapId: string): boolean {
+    return this.#pairs.get(pairId)?.removeTap(tapId) ?? false;
+  }
+
   #require(pairId: string): MediaPair {
     const session = this.#pairs.get(pairId);
     if (!session) throw new EngineError('UNKNOWN_PAIR', `no open pair ${pairId} on shard ${this.index}`);
@@ -476,6 +487,11 @@ export async function serveShard(input: ShardTaskInput): Promise<{ shard: number
           return null;
         case 'clearPlayback':
           return shard.clearPlayback(message.pairId, message.direction);
+        case 'tap':
+          shard.tap(message.pairId, message.tapId, message.source, message.ring);
+          return null;
+        case 'untap':
+          return shard.untap(message.pairId, message.tapId);
         case 'stats':
           return shard.stats();
         case 'shutdown':

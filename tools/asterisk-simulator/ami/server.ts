@@ -3,69 +3,24 @@ import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
 import { logger } from '../../../common/src/logger.js';
 import { AmiFramer } from '../../../control/src/ami/framer.js';
 import { parseAmiMessage, serializeAmiMessage, type AmiField, type AmiMessage } from '../../../control/src/ami/message.js';
+import type { SimContact, SimEndpoint } from './endpoint-render.js';
 import {
-  aorDetailFields,
-  authDetailFields,
-  contactListFields,
-  contactStatusDetailFields,
-  endpointCliLines,
-  endpointDetailFields,
-  type SimContact,
-  type SimEndpoint,
-} from './endpoint-render.js';
+  amiSecurityFields,
+  contactStatusFields,
+  deviceStateChangeFields,
+  eventTv,
+  fullyBootedFields,
+  peerStatusFields,
+  pjsipSecurityFields,
+} from './event-fields.js';
+import { command, expireObject, showContacts, showEndpoint, type ActionReplies, type SimRegistry } from './query-actions.js';
+import type { AmiSimulatorOptions, RegisterOptions, SimActionRecord, SimEndpointConfig, SorceryExpireRecord } from './simulator-options.js';
+
+export type { AmiSimulatorOptions, RegisterOptions, SimActionRecord, SimEndpointConfig, SorceryExpireRecord } from './simulator-options.js';
 
 const log = logger('simulator.ami');
 
 export const AMI_BANNER = 'Asterisk Call Manager/11.0.0\r\n';
-
-export interface SimEndpointConfig {
-  id: string;
-  callerid?: string;
-  context?: string;
-  allow?: string;
-  username?: string;
-  password?: string;
-  maxContacts?: number;
-  /** Default 10, as in the recording; 0 means contacts stay NonQualified. */
-  qualifyFrequency?: number;
-  removeExisting?: boolean;
-}
-
-export interface AmiSimulatorOptions {
-  host?: string;
-  /** 0 (default) picks a free port. */
-  port?: number;
-  /** username → secret. Default `{ tnd: 'tnd' }` as in the recordings. */
-  accounts?: Readonly<Record<string, string>>;
-  /** Delay before a failed Login is answered (recorded ≈ 1 s). */
-  failedLoginDelayMs?: number;
-  endpoints?: readonly SimEndpointConfig[];
-  /** Sorcery memory caches that exist; when unset, every cache name is accepted. */
-  sorceryCaches?: readonly string[];
-}
-
-export interface RegisterOptions {
-  /** Contact URI, e.g. `sip:7000@127.0.0.1:5086`. */
-  uri: string;
-  /** Source address and port of the REGISTER (Via). */
-  ip: string;
-  port: number;
-  userAgent?: string;
-  roundtripUsec?: number;
-  expiresSec?: number;
-  callId?: string;
-}
-
-export interface SimActionRecord {
-  session: number;
-  action: string;
-  fields: readonly AmiField[];
-}
-
-export interface SorceryExpireRecord {
-  cache: string;
-  object: string;
-}
 
 type SessionState = 'awaitingLogin' | 'loginFailing' | 'loggedIn' | 'closed';
 
@@ -77,15 +32,6 @@ interface Session {
   username: string;
   connectedAt: Date;
   loginTimer: NodeJS.Timeout | null;
-}
-
-/** `2026-11-23T01:10:49.672+0000`, Asterisk's EventTV format. */
-function eventTv(date: Date): string {
-  return date.toISOString().replace('Z', '+0000');
-}
-
-function tcpAddress(ip: string | undefined, port: number | undefined): string {
-  return `IPV4/TCP/${ip ?? '127.0.0.1'}/${port ?? 0}`;
 }
 
 /**
@@ -108,6 +54,7 @@ export class AmiSimulator {
   readonly #actions: SimActionRecord[] = [];
   readonly #expirations: SorceryExpireRecord[] = [];
   readonly #startedAt = Date.now();
+  readonly #registry: SimRegistry = { endpoints: this.#endpoints, contacts: this.#contacts };
   #nextSessionId = 1;
   #responsive = true;
   #closed = false;
@@ -232,27 +179,16 @@ export class AmiSimulator {
     };
     this.#contacts.set(endpoint, contact);
     const now = new Date();
-    const pjsipSecurity = (event: string, extra: AmiField[]): AmiField[] => [
-      ['Event', event],
-      ['Privilege', 'security,all'],
-      ['EventTV', eventTv(now)],
-      ['Severity', 'Informational'],
-      ['Service', 'PJSIP'],
-      ['EventVersion', '1'],
-      ['AccountID', ep.username],
-      ['SessionID', callId],
-      ['LocalAddress', 'IPV4/UDP/127.0.0.1/5060'],
-      ['RemoteAddress', `IPV4/UDP/${options.ip}/${options.port}`],
-      ...extra,
-    ];
+    const from = { accountId: ep.username, callId, ip: options.ip, port: options.port };
+    const pjsipSecurity = (event: string, extra: AmiField[]): AmiField[] => pjsipSecurityFields(event, now, from, extra);
     this.#broadcast(pjsipSecurity('ChallengeSent', [['Challenge', '']]));
     this.#broadcast(pjsipSecurity('SuccessfulAuth', [['UsingPassword', '1']]));
-    this.#broadcast(this.#contactStatus(contact, 'NonQualified', 0));
+    this.#broadcast(contactStatusFields(contact, 'NonQualified', 0));
     if (ep.qualifyFrequency > 0) {
       contact.status = 'Reachable';
       contact.roundtripUsec = options.roundtripUsec ?? 369;
-      this.#broadcast(this.#peerStatus(endpoint, 'Reachable'));
-      this.#broadcast(this.#contactStatus(contact, 'Reachable', contact.roundtripUsec));
+      this.#broadcast(peerStatusFields(endpoint, 'Reachable'));
+      this.#broadcast(contactStatusFields(contact, 'Reachable', contact.roundtripUsec));
     }
     this.#setDeviceState(endpoint, 'NOT_INUSE');
   }
@@ -263,8 +199,8 @@ export class AmiSimulator {
     const contact = this.#requireContact(endpoint);
     contact.status = 'Unreachable';
     contact.roundtripUsec = 0;
-    this.#broadcast(this.#peerStatus(endpoint, 'Unreachable'));
-    this.#broadcast(this.#contactStatus(contact, 'Unreachable', 0));
+    this.#broadcast(peerStatusFields(endpoint, 'Unreachable'));
+    this.#broadcast(contactStatusFields(contact, 'Unreachable', 0));
     this.#setDeviceState(endpoint, 'UNAVAILABLE');
   }
 
@@ -274,8 +210,8 @@ export class AmiSimulator {
     const contact = this.#requireContact(endpoint);
     contact.status = 'Reachable';
     contact.roundtripUsec = roundtripUsec;
-    this.#broadcast(this.#peerStatus(endpoint, 'Reachable'));
-    this.#broadcast(this.#contactStatus(contact, 'Reachable', roundtripUsec));
+    this.#broadcast(peerStatusFields(endpoint, 'Reachable'));
+    this.#broadcast(contactStatusFields(contact, 'Reachable', roundtripUsec));
     this.#setDeviceState(endpoint, 'NOT_INUSE');
   }
 
@@ -285,8 +221,8 @@ export class AmiSimulator {
     const contact = this.#requireContact(endpoint);
     this.#contacts.delete(endpoint);
     this.#setDeviceState(endpoint, 'UNAVAILABLE');
-    this.#broadcast(this.#peerStatus(endpoint, 'Unreachable'));
-    this.#broadcast(this.#contactStatus(contact, 'Removed', 0));
+    this.#broadcast(peerStatusFields(endpoint, 'Unreachable'));
+    this.#broadcast(contactStatusFields(contact, 'Removed', 0));
   }
 
   /** Sends an arbitrary event to every logged-in session (for tests of unknown or malformed events). */
@@ -332,60 +268,16 @@ export class AmiSimulator {
     return contact;
   }
 
-  #contactStatus(contact: SimContact, status: string, rtt: number): AmiField[] {
-    return [
-      ['Event', 'ContactStatus'],
-      ['Privilege', 'system,all'],
-      ['URI', contact.uri],
-      ['ContactStatus', status],
-      ['AOR', contact.aor],
-      ['EndpointName', contact.endpoint],
-      ['RoundtripUsec', String(rtt)],
-    ];
-  }
-
-  #peerStatus(endpoint: string, status: string): AmiField[] {
-    return [
-      ['Event', 'PeerStatus'],
-      ['Privilege', 'system,all'],
-      ['ChannelType', 'PJSIP'],
-      ['Peer', `PJSIP/${endpoint}`],
-      ['PeerStatus', status],
-    ];
-  }
-
   /** Asterisk raises DeviceStateChange only when the state actually changes. */
   #setDeviceState(endpoint: string, state: 'NOT_INUSE' | 'UNAVAILABLE'): void {
     if (this.#deviceState.get(endpoint) === state) return;
     this.#deviceState.set(endpoint, state);
-    this.#broadcast([
-      ['Event', 'DeviceStateChange'],
-      ['Privilege', 'call,all'],
-      ['Device', `PJSIP/${endpoint}`],
-      ['State', state],
-    ]);
+    this.#broadcast(deviceStateChangeFields(endpoint, state));
   }
 
   #broadcast(fields: readonly AmiField[]): void {
     const wire = serializeAmiMessage(fields);
     for (const s of this.#sessions) if (s.state === 'loggedIn') s.socket.write(wire);
-  }
-
-  /** Security events share a header; `before` goes ahead of SessionID, `after` behind RemoteAddress (recorded orders differ per event). */
-  #securityEvent(session: Session, event: string, severity: string, version: string, before: AmiField[], after: AmiField[]): AmiField[] {
-    return [
-      ['Event', event],
-      ['Privilege', 'security,all'],
-      ['EventTV', eventTv(new Date())],
-      ['Severity', severity],
-      ['Service', 'AMI'],
-      ['EventVersion', version],
-      ...before,
-      ['SessionID', `0x${(0x7f2abc000000 + session.id).toString(16)}`],
-      ['LocalAddress', tcpAddress(session.socket.localAddress, session.socket.localPort)],
-      ['RemoteAddress', tcpAddress(session.socket.remoteAddress, session.socket.remotePort)],
-      ...after,
-    ];
   }
 
   #accept(socket: Socket): void {
@@ -444,6 +336,16 @@ export class AmiSimulator {
     session.socket.write(serializeAmiMessage(all));
   }
 
+  /** Where the query actions (query-actions.ts) write their answers to `session`. */
+  #replies(session: Session): ActionReplies {
+    return {
+      reply: (id, fields) => this.#reply(session, id, fields),
+      write: (fields) => {
+        session.socket.write(serializeAmiMessage(fields));
+      },
+    };
+  }
+
   #handle(session: Session, message: AmiMessage): void {
     const action = message.get('Action') ?? '';
     this.#actions.push({ session: session.id, action, fields: message.fields });
@@ -454,7 +356,7 @@ export class AmiSimulator {
     if (session.state !== 'loggedIn' && lower !== 'login' && lower !== 'logoff' && lower !== 'challenge') {
       this.#reply(session, id, [['Response', 'Error'], ['Message', 'Permission denied']]);
       this.#broadcast(
-        this.#securityEvent(session, 'RequestNotAllowed', 'Error', '1', [['AccountID', '']], [
+        amiSecurityFields(session.id, session.socket, 'RequestNotAllowed', 'Error', '1', [['AccountID', '']], [
           ['RequestType', `Action: ${action}`],
           ['SessionTV', '1970-01-01T00:00:00.000+0000'],
         ]),
@@ -475,21 +377,21 @@ export class AmiSimulator {
         return;
       }
       case 'pjsipshowcontacts':
-        this.#showContacts(session, id);
+        showContacts(this.#replies(session), this.#registry, id);
         return;
       case 'pjsipshowendpoint':
-        this.#showEndpoint(session, id, message.get('Endpoint') ?? '');
+        showEndpoint(this.#replies(session), this.#registry, id, message.get('Endpoint') ?? '');
         return;
       case 'command':
-        this.#command(session, id, message.get('Command') ?? '');
+        command(this.#replies(session), this.#registry, id, message.get('Command') ?? '');
         return;
       case 'sorcerymemorycacheexpireobject':
-        this.#expireObject(session, id, message.get('Cache') ?? '', message.get('Object') ?? '');
+        expireObject(this.#replies(session), this.#sorceryCaches, this.#expirations, id, message.get('Cache') ?? '', message.get('Object') ?? '');
         return;
       default:
         this.#reply(session, id, [['Response', 'Error'], ['Message', `Invalid/unknown command: ${action}. Use Action: ListCommands to show available commands.`]]);
         this.#broadcast(
-          this.#securityEvent(session, 'RequestBadFormat', 'Error', '1', [], [
+          amiSecurityFields(session.id, session.socket, 'RequestBadFormat', 'Error', '1', [], [
             ['RequestType', `Action: ${action}`],
             ['SessionTV', eventTv(session.connectedAt)],
             ['AccountID', session.username],
@@ -507,18 +409,9 @@ export class AmiSimulator {
       session.state = 'loggedIn';
       session.username = username;
       this.#reply(session, id, [['Response', 'Success'], ['Message', 'Authentication accepted']]);
-      const uptime = String(Math.floor((Date.now() - this.#startedAt) / 1000));
-      session.socket.write(
-        serializeAmiMessage([
-          ['Event', 'FullyBooted'],
-          ['Privilege', 'system,all'],
-          ['Uptime', uptime],
-          ['LastReload', uptime],
-          ['Status', 'Fully Booted'],
-        ]),
-      );
+      session.socket.write(serializeAmiMessage(fullyBootedFields(Math.floor((Date.now() - this.#startedAt) / 1000))));
       this.#broadcast(
-        this.#securityEvent(session, 'SuccessfulAuth', 'Informational', '1', [['AccountID', username]], [
+        amiSecurityFields(session.id, session.socket, 'SuccessfulAuth', 'Informational', '1', [['AccountID', username]], [
           ['UsingPassword', '0'],
           ['SessionTV', eventTv(new Date())],
         ]),
@@ -527,7 +420,7 @@ export class AmiSimulator {
     }
     session.state = 'loginFailing';
     this.#broadcast(
-      this.#securityEvent(session, known ? 'InvalidPassword' : 'InvalidAccountID', 'Error', known ? '2' : '1', [['AccountID', username]], [
+      amiSecurityFields(session.id, session.socket, known ? 'InvalidPassword' : 'InvalidAccountID', 'Error', known ? '2' : '1', [['AccountID', username]], [
         ['SessionTV', '1970-01-01T00:00:00.000+0000'],
       ]),
     );
@@ -537,74 +430,5 @@ export class AmiSimulator {
       this.#reply(session, id, [['Response', 'Error'], ['Message', 'Authentication failed']]);
       session.socket.end();
     }, this.#failedLoginDelayMs);
-  }
-
-  #showContacts(session: Session, id: string | undefined): void {
-    const contacts = [...this.#contacts.values()];
-    if (contacts.length === 0) {
-      this.#reply(session, id, [['Response', 'Error'], ['Message', 'No Contacts found\n']]);
-      return;
-    }
-    this.#reply(session, id, [
-      ['Response', 'Success'],
-      ['EventList', 'start'],
-      ['Message', 'A listing of Contacts follows, presented as ContactList events'],
-    ]);
-    for (const c of contacts) {
-      session.socket.write(serializeAmiMessage(contactListFields(this.#requireEndpoint(c.endpoint), c, id)));
-    }
-    this.#reply(session, id, [['Event', 'ContactListComplete'], ['EventList', 'Complete'], ['ListItems', String(contacts.length)]]);
-  }
-
-  #showEndpoint(session: Session, id: string | undefined, name: string): void {
-    const ep = this.#endpoints.get(name);
-    if (!ep) {
-      this.#reply(session, id, [['Response', 'Error'], ['Message', `Unable to retrieve endpoint ${name}\n`]]);
-      return;
-    }
-    const contact = this.#contacts.get(name);
-    const contacts = contact ? [contact] : [];
-    this.#reply(session, id, [
-      ['Response', 'Success'],
-      ['EventList', 'start'],
-      ['Message', 'Following are Events for each object associated with the Endpoint'],
-    ]);
-    const w = (fields: AmiField[]): void => {
-      session.socket.write(serializeAmiMessage(fields));
-    };
-    w(endpointDetailFields(ep, contacts, id));
-    w(authDetailFields(ep, id));
-    w(aorDetailFields(ep, contacts, id));
-    for (const c of contacts) w(contactStatusDetailFields(ep, c, id));
-    this.#reply(session, id, [['Event', 'EndpointDetailComplete'], ['EventList', 'Complete'], ['ListItems', String(3 + contacts.length)]]);
-  }
-
-  #command(session: Session, id: string | undefined, command: string): void {
-    const m = /^\s*pjsip\s+show\s+endpoint\s+(\S+)\s*$/i.exec(command);
-    let lines: string[];
-    if (m) {
-      const name = m[1] as string;
-      const ep = this.#endpoints.get(name);
-      const contact = this.#contacts.get(name);
-      lines = ep ? endpointCliLines(ep, contact ? [contact] : []) : [`Unable to find object ${name}.`, ''];
-    } else {
-      // Not recorded: the simulator implements only `pjsip show endpoint <n>`.
-      lines = [`No such command '${command}' (type 'core show help ${command}' for other possible commands)`];
-    }
-    this.#reply(session, id, [['Response', 'Success'], ['Message', 'Command output follows'], ...lines.map((l): AmiField => ['Output', l])]);
-  }
-
-  #expireObject(session: Session, id: string | undefined, cache: string, object: string): void {
-    // Messages from res_sorcery_memory_cache.c (not recorded on the test Asterisk, which runs without a cache).
-    if (cache === '') {
-      this.#reply(session, id, [['Response', 'Error'], ['Message', 'SorceryMemoryCacheExpireObject requires that a cache name be provided.\n']]);
-    } else if (object === '') {
-      this.#reply(session, id, [['Response', 'Error'], ['Message', 'SorceryMemoryCacheExpireObject requires that an object name be provided\n']]);
-    } else if (this.#sorceryCaches && !this.#sorceryCaches.has(cache)) {
-      this.#reply(session, id, [['Response', 'Error'], ['Message', 'The provided cache does not exist\n']]);
-    } else {
-      this.#expirations.push({ cache, object });
-      this.#reply(session, id, [['Response', 'Success'], ['Message', 'The provided object was expired from the cache\n']]);
-    }
   }
 }

@@ -10,7 +10,20 @@ import { DATAGRAM_IO_CHOICES, type DatagramIoChoice } from '../../../engine/src/
 import type { LoadTestReport } from '../../media-load/report.js';
 import { compareHotPath, HOT_PATH_OPERATION, type OperationComparison } from './hot-path-compare.js';
 import { ensureNativeBuild, type NativePaths } from './native-build.js';
+import {
+  LOSS_THRESHOLD_PCT,
+  describeRun,
+  type BenchMachine,
+  type EngineComparison,
+  type EngineRun,
+  type NativeBenchReport,
+  type PairsSearch,
+} from './native-report.js';
+import { searchSustainedPairs } from './pairs-search.js';
 import { runRelayLoadTest, type RelayLoadReport } from './relay-load-test.js';
+
+export { describeRun, type BenchMachine, type EngineComparison, type EngineRun, type NativeBenchReport, type PairsSearch, type SearchSide } from './native-report.js';
+export { GENERATOR_LATE_LIMIT_MS, MIN_PROBE_PAIRS, searchSustainedPairs, type SearchPlan } from './pairs-search.js';
 
 /**
  * `npm run bench:native`: Tandem against its C baseline, side by side in one run.
@@ -40,109 +53,6 @@ export interface NativeRunOptions {
   command?: string;
 }
 
-export interface BenchMachine {
-  cpu_model: string;
-  cores: number;
-  node: string;
-  platform: string;
-  compiler: string;
-  /** 1, 5 and 15 minute load averages. */
-  loadavg: number[];
-  loadavg_at_end: number[];
-}
-
-export interface EngineComparison {
-  pairs: number;
-  seconds: number;
-  tandem: EngineRun;
-  c_mmsg: EngineRun;
-  c_socket: EngineRun;
-  /** The Node relay (node-relay.ts): what the same forwarding costs in Node with nothing of Tandem around it. */
-  node_relay: EngineRun;
-  engine_cpu_ratio_vs_socket: number | null;
-}
-
-/** What `--json FILE` writes. Ratios are Tandem ÷ C; null where a side produced no figure. */
-export interface NativeBenchReport {
-  command: string;
-  finished_at: string;
-  elapsed_s: number;
-  machine: BenchMachine;
-  hot_path_ratio: number;
-  hot_path_ratio_batched: number;
-  engine_cpu_ratio: number | null;
-  /** Tandem ÷ the Node relay, CPU per relayed packet: Tandem's own overhead over Node's dgram floor. */
-  engine_cpu_ratio_vs_node_relay: number | null;
-  /** The Node relay ÷ the C relay (mmsg), CPU per relayed packet: what Node's dgram path costs over C's. */
-  node_relay_cpu_ratio_vs_c: number | null;
-  engine_pairs_ratio: number | null;
-  hot_path: { rounds: number; ms_per_operation: number; operations: OperationComparison[] };
-  engine: EngineComparison | null;
-  pairs_search: PairsSearch | null;
-  targets: {
-    hot_path_within_3x: boolean;
-    engine_cpu_within_2_5x: boolean | null;
-    engine_pairs_at_least_half: boolean | null;
-    tandem_at_least_800_pairs: boolean | null;
-  };
-}
-
-/** The engine-side figures taken from one run, whichever implementation ran it. */
-export interface EngineRun {
-  variant: string;
-  pairs: number;
-  loss_pct: number;
-  cpu_pct: number;
-  cpu_s: number;
-  /** Packets the engine (or relay) received and sent in the measured window. */
-  packets_in: number;
-  packets_out: number;
-  /**
-   * min(in, out): a relayed packet is one received and one sent. Tandem also
-   * sends concealment frames it never received (out > in), and under overload
-   * receives more than it sends; the minimum counts neither as relayed.
-   */
-  relayed_packets: number;
-  /** Process CPU over the window ÷ relayed packets, microseconds. */
-  cpu_us_per_packet: number;
-  /** How late the generator itself sent (p99): high values mean the generator, not the relay, was the limit. */
-  generator_send_late_p99_ms: number;
-  latency_p50_ms: number;
-  latency_p99_ms: number;
-  sustained: boolean;
-  /** Wall time of the whole run, setup and teardown included. */
-  run_s: number;
-  /** Why the run produced no figures (it then counts as not sustained). */
-  error?: string;
-  /** Tandem's runs: which socket I/O path the engine used. */
-  io?: 'native' | 'dgram';
-}
-
-export interface PairsSearch {
-  seconds: number;
-  loss_threshold_pct: number;
-  tandem: EngineRun[];
-  c_mmsg: EngineRun[];
-  /** Highest step each passed (0 when none); `censored`: the side never failed, so its limit is at least that. */
-  tandem_sustained_pairs: number;
-  c_sustained_pairs: number;
-  tandem_censored: boolean;
-  c_censored: boolean;
-  /** Steps left out because the time budget ran out. */
-  skipped_steps: number[];
-  /** Failed steps run a second time because the generator itself was late (the machine was busy); the second run decides. */
-  retried_steps: Array<{ side: SearchSide; pairs: number }>;
-}
-
-const LOSS_THRESHOLD_PCT = 0.1;
-/** Probing down below the first step stops here: fewer pairs say little about an engine. */
-export const MIN_PROBE_PAIRS = 25;
-/**
- * Generator send lateness (p99) above which a failed step says more about the
- * machine than about what it measured: on a 2-core box shared with other work,
- * a starved generator sends in bursts that any relay then loses.
- */
-export const GENERATOR_LATE_LIMIT_MS = 10;
 /** Rough cost of one load-test step beyond its measured seconds (startup, warm-up, drain, teardown). */
 const STEP_OVERHEAD_S = 7;
 
@@ -269,16 +179,6 @@ function cpuRatio(a: EngineRun, b: EngineRun): number | null {
   return a.cpu_us_per_packet > 0 && b.cpu_us_per_packet > 0 ? round(a.cpu_us_per_packet / b.cpu_us_per_packet) : null;
 }
 
-export function describeRun(r: EngineRun): string {
-  const variant = r.io === undefined ? r.variant : `${r.variant} (${r.io})`;
-  if (r.error !== undefined) return `${variant.padEnd(15)} ${String(r.pairs).padStart(5)} pairs  FAILED: ${r.error}`;
-  return (
-    `${variant.padEnd(15)} ${String(r.pairs).padStart(5)} pairs  loss ${r.loss_pct.toFixed(3).padStart(7)} %  ` +
-    `cpu ${r.cpu_pct.toFixed(1).padStart(5)} %  ${r.cpu_us_per_packet.toFixed(2).padStart(6)} µs/pkt  ` +
-    `latency p50 ${r.latency_p50_ms} ms p99 ${r.latency_p99_ms} ms  generator late p99 ${r.generator_send_late_p99_ms} ms  (${r.run_s} s)`
-  );
-}
-
 export async function runNative(o: NativeRunOptions): Promise<NativeBenchReport> {
   const say = o.print ?? printLine;
   const t0 = performance.now();
@@ -364,104 +264,6 @@ export async function runNative(o: NativeRunOptions): Promise<NativeBenchReport>
   };
   say(`\nhot_path_ratio ${result.hot_path_ratio} (batched ${result.hot_path_ratio_batched}), engine_cpu_ratio ${engineCpuRatio ?? 'n/a'}, engine_pairs_ratio ${enginePairsRatio ?? 'n/a'}; ${result.elapsed_s} s`);
   return result;
-}
-
-export type SearchSide = 'tandem' | 'c_mmsg';
-
-export interface SearchPlan {
-  /** Ascending pair counts; `loadPairs` is merged in. */
-  steps: number[];
-  /** The comparison load, whose runs (`atLoad`) are reused as a step. */
-  loadPairs: number;
-  seconds: number;
-  /** Estimated wall time of one run beyond `pairs / 200` s, for the budget check. */
-  stepCostSeconds: number;
-  budgetSeconds: number;
-}
-
-/**
- * Steps up through the plan's steps per side until a step loses ≥ 0.1 %; a
- * side's figure is the last step it passed. A side that fails the first step
- * is probed down by halving (to MIN_PROBE_PAIRS), so a weak result is still a
- * number. A step that fails while the generator itself was late (p99 above
- * GENERATOR_LATE_LIMIT_MS) runs once more and the second run decides. Steps
- * that would overrun the time budget are skipped and listed.
- */
-export async function searchSustainedPairs(
-  plan: SearchPlan,
-  atLoad: Record<SearchSide, EngineRun>,
-  run: (side: SearchSide, pairs: number) => Promise<EngineRun>,
-  elapsed: () => number,
-  say: (line: string) => void,
-): Promise<PairsSearch> {
-  const search: PairsSearch = {
-    seconds: plan.seconds,
-    loss_threshold_pct: LOSS_THRESHOLD_PCT,
-    tandem: [],
-    c_mmsg: [],
-    tandem_sustained_pairs: 0,
-    c_sustained_pairs: 0,
-    tandem_censored: false,
-    c_censored: false,
-    skipped_steps: [],
-    retried_steps: [],
-  };
-  const sides: SearchSide[] = ['tandem', 'c_mmsg'];
-  const done: Record<SearchSide, boolean> = { tandem: false, c_mmsg: false };
-  const setSustained = (side: SearchSide, pairs: number): void => {
-    if (side === 'tandem') search.tandem_sustained_pairs = pairs;
-    else search.c_sustained_pairs = pairs;
-  };
-  const fits = (runs: number, pairs: number): boolean => elapsed() + runs * (plan.stepCostSeconds + pairs / 200) <= plan.budgetSeconds;
-  /** Runs a step (or takes the given run); a failure while the generator was late gets one more run when time allows. */
-  const decide = async (side: SearchSide, pairs: number, given: EngineRun | null): Promise<EngineRun> => {
-    let r = given ?? (await run(side, pairs));
-    if (given === null) say(describeRun(r));
-    search[side].push(r);
-    if (!r.sustained && r.error === undefined && r.generator_send_late_p99_ms > GENERATOR_LATE_LIMIT_MS && fits(1, pairs)) {
-      say(`  (the generator was ${r.generator_send_late_p99_ms} ms late at p99: the machine was busy, running this step once more)`);
-      search.retried_steps.push({ side, pairs });
-      r = await run(side, pairs);
-      say(describeRun(r));
-      search[side].push(r);
-    }
-    return r;
-  };
-  const steps = [...new Set([...plan.steps, plan.loadPairs])].sort((a, b) => a - b);
-  say(`\nsustained-pairs search over ${steps.join(', ')} pairs, ${plan.seconds} s per step, stop at ≥ ${LOSS_THRESHOLD_PCT} % loss:`);
-  for (const pairs of steps) {
-    const active = sides.filter((side) => !done[side]);
-    if (active.length === 0) break;
-    const reused = pairs === plan.loadPairs;
-    if (!fits(reused ? 0 : active.length, pairs)) {
-      search.skipped_steps.push(pairs);
-      continue;
-    }
-    for (const side of active) {
-      const r = await decide(side, pairs, reused ? atLoad[side] : null);
-      if (r.sustained) setSustained(side, pairs);
-      else done[side] = true;
-    }
-  }
-  const lowest = steps[0] ?? plan.loadPairs;
-  for (const side of sides) {
-    if (search[side].length === 0 || search[side].some((r) => r.sustained)) continue;
-    for (let pairs = Math.floor(lowest / 2); pairs >= MIN_PROBE_PAIRS; pairs = Math.floor(pairs / 2)) {
-      if (!fits(1, pairs)) {
-        search.skipped_steps.push(pairs);
-        break;
-      }
-      const r = await decide(side, pairs, null);
-      if (r.sustained) {
-        setSustained(side, pairs);
-        break;
-      }
-    }
-  }
-  // A side that never failed has a limit of at least its figure, not exactly it.
-  search.tandem_censored = !done.tandem;
-  search.c_censored = !done.c_mmsg;
-  return search;
 }
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {

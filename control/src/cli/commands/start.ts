@@ -30,6 +30,12 @@ const startEnvSchema = z.object({
   AMI_SECRET: z.string().min(1).optional(),
   /** Record every call (4-channel WAV: both legs, original and translated) into this directory. */
   TANDEM_RECORD_DIR: z.string().min(1).optional(),
+  /** The stored recording: a 4-channel WAV, or Ogg/Opus transcoded from it after the call. */
+  TANDEM_RECORD_FORMAT: z.enum(['wav', 'opus']).default('wav'),
+  /** Listen-in: most operators listening at once on this node. */
+  TANDEM_LISTEN_MAX: z.coerce.number().int().min(0).max(1000).optional(),
+  /** Listen-in: comma-separated STUN/TURN URLs for a LAN or beyond (default none: host candidates only). */
+  TANDEM_LISTEN_ICE_SERVERS: z.string().min(1).optional(),
   /** Where Asterisk serves media WebSockets (default: ARI_URL's host, ws://<host>/media/); --media websocket only. */
   TANDEM_MEDIA_URL: z.string().min(1).optional(),
 });
@@ -93,7 +99,7 @@ export function registerStartCommand(program: Command): void {
     });
     const node = await TandemNode.start({
       signal: stopping.signal,
-      engine: { ...engineConfigFromFlags(flags), ...(env.TANDEM_RECORD_DIR ? { recording: { dir: env.TANDEM_RECORD_DIR } } : {}) },
+      engine: { ...engineConfigFromFlags(flags), ...(env.TANDEM_RECORD_DIR ? { recording: { dir: env.TANDEM_RECORD_DIR, format: env.TANDEM_RECORD_FORMAT } } : {}) },
       store: pairStoreSettingsFromEnv(process.env),
       ari: { url: env.ARI_URL, username: env.ARI_USERNAME, password: env.ARI_PASSWORD, waitForAsterisk: true },
       calls: {
@@ -106,6 +112,10 @@ export function registerStartCommand(program: Command): void {
         ...(env.TANDEM_RECORD_DIR ? { record: true } : {}),
       },
       ...(api ? { api } : {}),
+      listen: {
+        ...(env.TANDEM_LISTEN_MAX !== undefined ? { maxListeners: env.TANDEM_LISTEN_MAX } : {}),
+        ...(env.TANDEM_LISTEN_ICE_SERVERS ? { iceServers: env.TANDEM_LISTEN_ICE_SERVERS.split(',').map((url) => ({ urls: url.trim() })).filter((s) => s.urls !== '') } : {}),
+      },
       ...(env.DATABASE_URL ? { database: { url: env.DATABASE_URL } } : {}),
       ...(env.AMI_USERNAME && env.AMI_SECRET ? { ami: { host: env.AMI_HOST, port: env.AMI_PORT, username: env.AMI_USERNAME, secret: env.AMI_SECRET } } : {}),
     }).catch((err: unknown) => {

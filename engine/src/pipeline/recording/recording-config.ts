@@ -16,6 +16,11 @@ export const RecordingConfigSchema = z
     maxDataBytes: z.number().int().min(8).max(MAX_WAV_DATA_BYTES).default(MAX_WAV_DATA_BYTES),
     /** How far a frame() with neither input nor output advances the clock. */
     tickMs: z.number().int().min(1).max(1000).default(20),
+    /**
+     * The stored file: 'wav' (4-channel PCM, written live) or 'opus' (the WAV, once complete, transcoded in
+     * a thread of its own to Ogg/Opus — two stereo streams, ≈ 11 % of the size — and then removed).
+     */
+    format: z.enum(['wav', 'opus']).default('wav'),
   })
   .strict();
 

@@ -22,13 +22,17 @@
  *
  * One instance = one connection = one direction of one pair. After close(),
  * process() returns null and flush() does nothing; no event is emitted.
+ *
+ * Beside it: session-book.ts (what one session remembers about items and
+ * responses), response-scheduler.ts (one response at a time) and
+ * realtime-stats.ts (its counters).
  */
 import { WebSocket, type RawData } from 'ws';
 import { Upsampler16to24, Upsampler8to24 } from '../../../codec/resample-24k.js';
 import { logger } from '../../../../../common/src/logger.js';
 import { parseConfig } from '../../../../../common/src/parse-config.js';
 import type { MediaFrame, StageContext } from '../../stage.js';
-import { MAX_FRAME_SAMPLES, ProviderStage, writeS16LE, type ProviderStageEvents, type ProviderStageStats } from '../provider-stage.js';
+import { MAX_FRAME_SAMPLES, ProviderStage, writeS16LE, type ProviderStageEvents } from '../provider-stage.js';
 import { pickWsConnectionSettings, redactUrl } from '../ws-connection.js';
 import {
   OpenAiRealtimeStageOptionsSchema,
@@ -49,8 +53,12 @@ import {
   type ClientEventInput,
   type ServerEvent,
 } from './protocol.js';
+import { newRealtimeCounters, type OpenAiRealtimeStageStats, type RealtimeCounters } from './realtime-stats.js';
+import { ResponseScheduler } from './response-scheduler.js';
+import { RealtimeSessionBook, rememberBounded, type ResponseState } from './session-book.js';
 
 export { OpenAiRealtimeStageOptionsSchema, type OpenAiRealtimeStageOptions } from './realtime-options.js';
+export type { OpenAiRealtimeStageStats } from './realtime-stats.js';
 
 /**
  * The same events, with the same payloads, as StreamingStage. `started`:
@@ -60,36 +68,6 @@ export { OpenAiRealtimeStageOptionsSchema, type OpenAiRealtimeStageOptions } fro
  * cleared/dropped). `audio`: samples at 24 kHz.
  */
 export type OpenAiRealtimeStageEvents = ProviderStageEvents;
-
-export interface OpenAiRealtimeStageStats extends ProviderStageStats {
-  /** Sessions the service confirmed with session.created. */
-  sessions: number;
-  /** Bytes waiting in the socket right now. */
-  socketBufferedBytes: number;
-  /** Audio of cancelled responses that arrived anyway and was discarded (samples, 24 kHz). */
-  samplesDiscarded: number;
-  responsesStarted: number;
-  responsesDone: number;
-  responsesCancelled: number;
-  /** Playback interrupted because the speaker started again. */
-  bargeIns: number;
-  commits: number;
-  /** speechEnded() calls that committed nothing (less than 100 ms of audio since the last commit). */
-  commitsSkipped: number;
-  marksEmitted: number;
-  /** Well-formed events of types this stage does not use. */
-  ignoredMessages: number;
-}
-
-type RealtimeCounters = Omit<OpenAiRealtimeStageStats, keyof ProviderStageStats | 'socketBufferedBytes'>;
-
-interface ResponseState {
-  utteranceId: string;
-  text: string;
-}
-
-/** Per-session bookkeeping maps are trimmed to this many entries (a stuck peer must not grow them). */
-const MAX_TRACKED = 64;
 
 export class OpenAiRealtimeStage extends ProviderStage {
   readonly #settings: Settings;
@@ -105,38 +83,15 @@ export class OpenAiRealtimeStage extends ProviderStage {
   #sentSamples = 0;
 
   // Per-session state (reset on every connect).
-  #sessionOffsetSamples = 0;
   #sessionStarted = false;
   #samplesSinceCommit = 0;
-  #activeResponseId: string | null = null;
-  /** event_id of our response.create not yet answered by response.created (or refused by an error naming it). */
-  #createInFlight: string | null = null;
-  /** A commit is waiting for the response in progress to finish before it gets its own. */
-  #createPending = false;
-  #createSeq = 0;
   #commitSeq = 0;
-  #lastCommittedItem: string | null = null;
-  readonly #responses = new Map<string, ResponseState>();
-  readonly #cancelled = new Set<string>();
-  readonly #itemTimes = new Map<string, { startMs: number; endMs: number }>();
-  readonly #itemText = new Map<string, string>();
-  /** Client turn detection: turns ended by speechEnded(), waiting for their item id (input_audio_buffer.committed). */
-  readonly #pendingTurns: Array<{ eventId: string; startMs: number; endMs: number }> = [];
+  readonly #book = new RealtimeSessionBook();
+  readonly #responseTurns = new ResponseScheduler((event) => this.#sendEvent(event));
   #turnStartMs: number | null = null;
   #lastTurnEndMs = 0;
 
-  readonly #stats: RealtimeCounters = {
-    sessions: 0,
-    samplesDiscarded: 0,
-    responsesStarted: 0,
-    responsesDone: 0,
-    responsesCancelled: 0,
-    bargeIns: 0,
-    commits: 0,
-    commitsSkipped: 0,
-    marksEmitted: 0,
-    ignoredMessages: 0,
-  };
+  readonly #stats: RealtimeCounters = newRealtimeCounters();
 
   /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
   constructor(context: StageContext, options: OpenAiRealtimeStageOptions) {
@@ -209,9 +164,8 @@ export class OpenAiRealtimeStage extends ProviderStage {
     this.#sendEvent({ type: 'input_audio_buffer.commit', event_id: eventId });
     this.#samplesSinceCommit = 0;
     this.#stats.commits++;
-    this.#pendingTurns.push({ eventId, startMs, endMs: atMs });
-    if (this.#pendingTurns.length > MAX_TRACKED) this.#pendingTurns.shift();
-    this.#requestResponse();
+    this.#book.addPendingTurn({ eventId, startMs, endMs: atMs });
+    this.#responseTurns.request();
     return true;
   }
 
@@ -247,26 +201,14 @@ export class OpenAiRealtimeStage extends ProviderStage {
   #interrupt(): boolean {
     const cleared = this.queue.clear();
     this.playbackAdvanced();
-    const id = this.#activeResponseId;
-    if (id !== null && !this.#cancelled.has(id)) {
-      this.#remember(this.#cancelled, id);
+    const id = this.#responseTurns.activeResponseId;
+    if (id !== null && !this.#book.cancelled.has(id)) {
+      rememberBounded(this.#book.cancelled, id);
       this.#stats.responsesCancelled++;
       this.#sendEvent({ type: 'response.cancel', response_id: id });
       return true;
     }
     return cleared > 0;
-  }
-
-  /** Asks for a response now, or once the one in progress (or requested) is done: the service runs one at a time. */
-  #requestResponse(): void {
-    if (this.#activeResponseId !== null || this.#createInFlight !== null) {
-      this.#createPending = true;
-      return;
-    }
-    this.#createPending = false;
-    const eventId = `tandem_create_${++this.#createSeq}`;
-    this.#createInFlight = eventId;
-    this.#sendEvent({ type: 'response.create', event_id: eventId });
   }
 
   // ---- playback ----
@@ -303,18 +245,10 @@ export class OpenAiRealtimeStage extends ProviderStage {
   }
 
   #resetSession(): void {
-    this.#sessionOffsetSamples = this.#sentSamples;
     this.#sessionStarted = false;
     this.#samplesSinceCommit = 0;
-    this.#activeResponseId = null;
-    this.#createInFlight = null;
-    this.#createPending = false;
-    this.#lastCommittedItem = null;
-    this.#responses.clear();
-    this.#cancelled.clear();
-    this.#itemTimes.clear();
-    this.#itemText.clear();
-    this.#pendingTurns.length = 0;
+    this.#responseTurns.reset();
+    this.#book.reset(this.#sentSamples);
   }
 
   #clearSessionTimer(): void {
@@ -358,76 +292,72 @@ export class OpenAiRealtimeStage extends ProviderStage {
         this.counts.serviceErrors++;
         const e = event.error;
         this.reportError({ code: 'service', serviceCode: (e.code ?? e.type ?? 'unknown').slice(0, 64), message: e.message ?? 'service error' });
-        if (e.event_id != null && e.event_id === this.#createInFlight) {
-          // Our response.create was refused: no response.created will come for it.
-          this.#createInFlight = null;
-          if (this.#createPending) this.#requestResponse();
-        }
+        // Our response.create refused: no response.created will come for it.
+        this.#responseTurns.refused(e.event_id);
         // A refused commit gets no item: its times must not go to the next one.
-        const refused = e.event_id == null ? -1 : this.#pendingTurns.findIndex((t) => t.eventId === e.event_id);
-        if (refused >= 0) this.#pendingTurns.splice(refused, 1);
+        const pendingTurns = this.#book.pendingTurns;
+        const refused = e.event_id == null ? -1 : pendingTurns.findIndex((t) => t.eventId === e.event_id);
+        if (refused >= 0) pendingTurns.splice(refused, 1);
         break;
       }
       case 'input_audio_buffer.speech_started':
-        this.#remember(this.#itemTimes, event.item_id, { startMs: this.#serviceMs(event.audio_start_ms), endMs: this.#serviceMs(event.audio_start_ms) });
+        rememberBounded(this.#book.itemTimes, event.item_id, { startMs: this.#book.serviceMs(event.audio_start_ms), endMs: this.#book.serviceMs(event.audio_start_ms) });
         if (this.#settings.interruptOnSpeech && this.#interrupt()) this.#stats.bargeIns++;
         break;
       case 'input_audio_buffer.speech_stopped': {
-        const times = this.#itemTimes.get(event.item_id);
-        const endMs = this.#serviceMs(event.audio_end_ms);
-        this.#remember(this.#itemTimes, event.item_id, { startMs: times?.startMs ?? endMs, endMs });
+        const times = this.#book.itemTimes.get(event.item_id);
+        const endMs = this.#book.serviceMs(event.audio_end_ms);
+        rememberBounded(this.#book.itemTimes, event.item_id, { startMs: times?.startMs ?? endMs, endMs });
         break;
       }
       case 'input_audio_buffer.committed': {
-        this.#lastCommittedItem = event.item_id;
-        const turn = this.#pendingTurns.shift();
-        if (turn !== undefined) this.#remember(this.#itemTimes, event.item_id, { startMs: turn.startMs, endMs: turn.endMs });
+        this.#book.lastCommittedItem = event.item_id;
+        const turn = this.#book.pendingTurns.shift();
+        if (turn !== undefined) rememberBounded(this.#book.itemTimes, event.item_id, { startMs: turn.startMs, endMs: turn.endMs });
         break;
       }
       case 'conversation.item.input_audio_transcription.delta': {
-        const text = ((this.#itemText.get(event.item_id) ?? '') + event.delta).slice(0, 16_384);
-        this.#remember(this.#itemText, event.item_id, text);
+        const text = ((this.#book.itemText.get(event.item_id) ?? '') + event.delta).slice(0, 16_384);
+        rememberBounded(this.#book.itemText, event.item_id, text);
         this.#emitTranscript(event.item_id, text, false);
         break;
       }
       case 'conversation.item.input_audio_transcription.completed':
         this.#emitTranscript(event.item_id, event.transcript, true);
-        this.#itemText.delete(event.item_id);
-        this.#itemTimes.delete(event.item_id);
+        this.#book.itemText.delete(event.item_id);
+        this.#book.itemTimes.delete(event.item_id);
         break;
       case 'conversation.item.input_audio_transcription.failed':
         this.counts.serviceErrors++;
-        this.#itemText.delete(event.item_id);
+        this.#book.itemText.delete(event.item_id);
         this.reportError({ code: 'service', serviceCode: (event.error?.code ?? 'transcription_failed').slice(0, 64), message: event.error?.message ?? 'transcription failed' });
         break;
       case 'response.created':
         this.#stats.responsesStarted++;
-        this.#activeResponseId = event.response.id;
-        this.#createInFlight = null;
-        this.#remember(this.#responses, event.response.id, { utteranceId: this.#lastCommittedItem ?? event.response.id, text: '' });
+        this.#responseTurns.created(event.response.id);
+        rememberBounded(this.#book.responses, event.response.id, { utteranceId: this.#book.lastCommittedItem ?? event.response.id, text: '' });
         break;
       case 'response.output_audio.delta':
         this.#onAudio(event.response_id, event.delta);
         break;
       case 'response.output_audio_transcript.delta': {
-        if (this.#cancelled.has(event.response_id)) break;
-        const r = this.#response(event.response_id);
+        if (this.#book.cancelled.has(event.response_id)) break;
+        const r = this.#book.response(event.response_id);
         r.text = (r.text + event.delta).slice(0, 16_384);
         this.#emitTranslation(r, r.text, false);
         break;
       }
       case 'response.output_audio_transcript.done':
-        if (this.#cancelled.has(event.response_id)) break;
-        this.#emitTranslation(this.#response(event.response_id), event.transcript.slice(0, 16_384), true);
+        if (this.#book.cancelled.has(event.response_id)) break;
+        this.#emitTranslation(this.#book.response(event.response_id), event.transcript.slice(0, 16_384), true);
         break;
       case 'response.done': {
         const id = event.response.id;
         this.#stats.responsesDone++;
         // Placed after the response's audio: reached when the last of it has been played.
         this.queue.addMark(`response:${id}`);
-        this.#responses.delete(id);
-        if (this.#activeResponseId === id) this.#activeResponseId = null;
-        if (this.#createPending) this.#requestResponse();
+        this.#book.responses.delete(id);
+        this.#responseTurns.done(id);
         break;
       }
     }
@@ -441,7 +371,7 @@ export class OpenAiRealtimeStage extends ProviderStage {
     }
     const bytes = decoded.bytes;
     this.counts.audioMessagesReceived++;
-    if (this.#cancelled.has(responseId)) {
+    if (this.#book.cancelled.has(responseId)) {
       // In flight when we cancelled: the listener must not hear the rest of an interrupted answer.
       this.#stats.samplesDiscarded += bytes.length >> 1;
       return;
@@ -449,18 +379,9 @@ export class OpenAiRealtimeStage extends ProviderStage {
     this.playAudio(bytes);
   }
 
-  #response(id: string): ResponseState {
-    let r = this.#responses.get(id);
-    if (r === undefined) {
-      r = { utteranceId: this.#lastCommittedItem ?? id, text: '' };
-      this.#remember(this.#responses, id, r);
-    }
-    return r;
-  }
-
   #emitTranscript(itemId: string, text: string, final: boolean): void {
-    const times = this.#itemTimes.get(itemId);
-    const now = this.#serviceMs(((this.#sentSamples - this.#sessionOffsetSamples) * 1000) / REALTIME_SAMPLE_RATE);
+    const times = this.#book.itemTimes.get(itemId);
+    const now = this.#book.serviceMs(((this.#sentSamples - this.#book.offsetSamples) * 1000) / REALTIME_SAMPLE_RATE);
     this.safeEmit('transcript', {
       event: 'transcript',
       utteranceId: itemId,
@@ -474,25 +395,6 @@ export class OpenAiRealtimeStage extends ProviderStage {
 
   #emitTranslation(r: ResponseState, text: string, final: boolean): void {
     this.safeEmit('translation', { event: 'translation', utteranceId: r.utteranceId, text, language: this.#settings.targetLanguage, final });
-  }
-
-  /** A time on the service's session clock → ms of audio sent since the stage started. */
-  #serviceMs(ms: number): number {
-    return Math.round((this.#sessionOffsetSamples * 1000) / REALTIME_SAMPLE_RATE + ms);
-  }
-
-  /** Map/Set insert that evicts the oldest entry beyond MAX_TRACKED. */
-  #remember<K, V>(store: Map<K, V> | Set<K>, key: K, value?: V): void {
-    if (store instanceof Map) {
-      store.delete(key);
-      store.set(key, value as V);
-    } else {
-      store.add(key);
-    }
-    if (store.size > MAX_TRACKED) {
-      const oldest = store.keys().next().value as K;
-      store.delete(oldest);
-    }
   }
 }
 
