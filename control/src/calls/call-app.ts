@@ -1,3 +1,4 @@
+import { callLanguages, type ExtensionLanguageLookup } from './extension-languages.js';
 import { languagesFromStasisArgs, pairTranslationFor, type LanguageOverride } from './translation-settings.js';
 import type { PairTranslation } from '../../../engine/src/index.js';
 import { BurstLog } from '../../../common/src/burst-log.js';
@@ -66,6 +67,8 @@ export interface CallAppDeps {
   reconcileAfterStoreFailureMs?: number;
   /** At start, adopt the calls a previous process of this node left up (default true); false = tear them down. */
   adopt?: boolean;
+  /** Each party's language from its extension (migration 006); absent: the node's defaults only. */
+  extensionLanguages?: ExtensionLanguageLookup;
 }
 
 /**
@@ -283,6 +286,14 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     if (this.#closed) {
       await this.#keeper.release(lease.pairId).catch(() => false);
       return;
+    }
+    // Only a translated node asks: the languages mean nothing without translation.
+    if (this.#deps.config.translation !== undefined) {
+      languages = await callLanguages(this.#deps.extensionLanguages, { caller: callerId, extB: lease.extB }, languages, this.#log);
+      if (this.#closed) {
+        await this.#keeper.release(lease.pairId).catch(() => false);
+        return;
+      }
     }
     const pair = this.#newPair(lease, callerChannelId, callerId, languages, arrivedAt);
     this.#log.info({ pairId: pair.pairId, extA: pair.extA, extB: pair.extB, callerChannelId, callerId }, 'pair allocated');

@@ -10,6 +10,7 @@ import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
 import { createControlApi, registerCallRoutes, registerNodeRoutes, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
 import { createPgPool } from '../realtime/db.js';
+import { pgExtensionLanguages } from '../calls/extension-languages.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
@@ -240,7 +241,15 @@ export class TandemNode {
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
       const recordings = new RecordingIndex();
       closers.push(() => records.close());
-      const app = new CallApp({ ari, engine, store, config: calls, node, ...(options.adoptCalls !== undefined && { adopt: options.adoptCalls }) });
+      const app = new CallApp({
+        ari,
+        engine,
+        store,
+        config: calls,
+        node,
+        ...(db ? { extensionLanguages: pgExtensionLanguages(db) } : {}),
+        ...(options.adoptCalls !== undefined && { adopt: options.adoptCalls }),
+      });
       // Shared with the readiness check and the drain route, which exist before the node object.
       const drainState = { draining: false };
       let drainNode: ((timeoutMs?: number) => Promise<DrainReport>) | null = null;
