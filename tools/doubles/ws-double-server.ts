@@ -28,6 +28,8 @@ export interface DoubleSession {
 export interface WsDoubleServerOptions {
   /** When set, the upgrade needs `Authorization: Bearer <bearer>` (else HTTP 401). */
   bearer?: string | undefined;
+  /** The Authorization scheme the secret travels under (Deepgram: `Token`); default `Bearer`. */
+  authScheme?: string | undefined;
   /** Largest message a client may send. */
   maxPayload: number;
   /** Path of the URL the double is reached at. */
@@ -116,6 +118,11 @@ export abstract class WsDoubleServer<S extends DoubleSession, E extends EventMap
   /** An upgrade was refused for a missing or wrong bearer secret. */
   protected rejected(): void {}
 
+  /** An HTTP status to refuse an authorized upgrade with (e.g. 429 for a rate-limit double), or null to accept. */
+  protected refusal(_req: IncomingMessage): number | null {
+    return null;
+  }
+
   #onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     if (this.#closed) {
       socket.destroy();
@@ -127,6 +134,11 @@ export abstract class WsDoubleServer<S extends DoubleSession, E extends EventMap
       this.#options.log.warn({ remote: socket.remoteAddress }, 'upgrade refused: bad or missing bearer secret');
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       this.rejected();
+      return;
+    }
+    const status = this.refusal(req);
+    if (status !== null) {
+      socket.end(`HTTP/1.1 ${status} Refused\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -143,7 +155,7 @@ export abstract class WsDoubleServer<S extends DoubleSession, E extends EventMap
     const secret = this.#options.bearer;
     if (secret === undefined) return true;
     if (header === undefined) return false;
-    const expected = Buffer.from(`Bearer ${secret}`);
+    const expected = Buffer.from(`${this.#options.authScheme ?? 'Bearer'} ${secret}`);
     const given = Buffer.from(header);
     return given.length === expected.length && timingSafeEqual(given, expected);
   }

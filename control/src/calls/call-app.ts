@@ -1,3 +1,4 @@
+import { callLanguages, type ExtensionLanguageLookup } from './extension-languages.js';
 import { languagesFromStasisArgs, pairTranslationFor, type LanguageOverride } from './translation-settings.js';
 import type { PairTranslation } from '../../../engine/src/index.js';
 import { BurstLog } from '../../../common/src/burst-log.js';
@@ -59,6 +60,8 @@ export interface CallAppDeps {
   /** Retries of DELETEs a teardown could not confirm: the first after this long, doubling up to leftoverRetryMaxMs. */
   leftoverRetryMinMs?: number;
   leftoverRetryMaxMs?: number;
+  /** Each party's language from its extension (migration 006); absent: the node's defaults only. */
+  extensionLanguages?: ExtensionLanguageLookup;
 }
 
 /**
@@ -230,6 +233,14 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     if (this.#closed) {
       await this.#keeper.release(lease.pairId).catch(() => false);
       return;
+    }
+    // Only a translated node asks: the languages mean nothing without translation.
+    if (this.#deps.config.translation !== undefined) {
+      languages = await callLanguages(this.#deps.extensionLanguages, { caller: callerId, extB: lease.extB }, languages, this.#log);
+      if (this.#closed) {
+        await this.#keeper.release(lease.pairId).catch(() => false);
+        return;
+      }
     }
     const pair = new CallPair({
       ari: this.#deps.ari,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EnvVarError, asEnvVarError, envIssueError } from '../../../common/src/env-error.js';
 import { ConfigError } from '../../../common/src/errors.js';
@@ -10,7 +11,7 @@ import { parsePairTranslation, type PairTranslation } from '../../../engine/src/
  * e.g. chosen by the number dialled.
  */
 const envSchema = z.object({
-  TANDEM_TRANSLATE_PROVIDER: z.enum(['tandem', 'openai-realtime']).optional(),
+  TANDEM_TRANSLATE_PROVIDER: z.enum(['tandem', 'openai-realtime', 'cascade']).optional(),
   TANDEM_TRANSLATE_URL: z.string().min(1).optional(),
   /** Bearer token of a Tandem-protocol service. */
   TANDEM_TRANSLATE_TOKEN: z.string().min(1).optional(),
@@ -20,6 +21,25 @@ const envSchema = z.object({
   TANDEM_LANG_A: z.string().min(2).default('en'),
   TANDEM_LANG_B: z.string().min(2).default('es'),
   TANDEM_TRANSLATE_MODE: z.enum(['translated-only', 'duck']).default('translated-only'),
+  // ---- cascade (docs/cascade.md): Deepgram recognizes; Apertium or DeepL translates; espeak-ng or ElevenLabs speaks ----
+  TANDEM_CASCADE_TRANSLATOR: z.enum(['apertium', 'deepl']).default('apertium'),
+  TANDEM_CASCADE_SYNTHESIZER: z.enum(['espeak-ng', 'elevenlabs']).default('espeak-ng'),
+  DEEPGRAM_API_KEY: z.string().min(1).optional(),
+  /** A file holding the key (e.g. a mounted secret), read when DEEPGRAM_API_KEY is unset. */
+  DEEPGRAM_API_KEY_FILE: z.string().min(1).optional(),
+  TANDEM_DEEPGRAM_URL: z.string().min(1).optional(),
+  TANDEM_DEEPGRAM_MODEL: z.string().min(1).optional(),
+  DEEPL_AUTH_KEY: z.string().min(1).optional(),
+  DEEPL_AUTH_KEY_FILE: z.string().min(1).optional(),
+  TANDEM_DEEPL_URL: z.string().min(1).optional(),
+  TANDEM_DEEPL_FORMALITY: z.enum(['default', 'more', 'less', 'prefer_more', 'prefer_less']).optional(),
+  TANDEM_DEEPL_GLOSSARY_ID: z.string().min(1).optional(),
+  ELEVENLABS_API_KEY: z.string().min(1).optional(),
+  ELEVENLABS_API_KEY_FILE: z.string().min(1).optional(),
+  TANDEM_ELEVENLABS_URL: z.string().min(1).optional(),
+  TANDEM_ELEVENLABS_VOICE_ID: z.string().min(1).optional(),
+  TANDEM_ELEVENLABS_MODEL: z.string().min(1).optional(),
+  TANDEM_APERTIUM_MODES_DIR: z.string().min(1).optional(),
   /** What the listener's leg carries between answers: silence (a continuous stream), or nothing (each answer starts at once). */
   TANDEM_TRANSLATE_BETWEEN: z.enum(['silence', 'nothing']).default('silence'),
 });
@@ -29,11 +49,12 @@ export const TRANSLATION_ENV_VARIABLES: readonly string[] = Object.keys(envSchem
 
 /** The default translation of every pair, or undefined when TANDEM_TRANSLATE_PROVIDER is unset. */
 export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | undefined {
-  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && v !== '' && (k.startsWith('TANDEM_') || k === 'OPENAI_API_KEY')));
+  const present = Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== undefined && v !== '' && (k.startsWith('TANDEM_') || KEY_VARIABLES.has(k))));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) throw envIssueError(parsed.error.issues, present);
   const e = parsed.data;
   if (e.TANDEM_TRANSLATE_PROVIDER === undefined) return undefined;
+  if (e.TANDEM_TRANSLATE_PROVIDER === 'cascade') return withEnvNames(present, () => parsePairTranslation({ ...common(e), provider: cascadeFromEnv(e) }));
   if (e.TANDEM_TRANSLATE_URL === undefined) throw EnvVarError.missing('TANDEM_TRANSLATE_URL', 'the ws:// or wss:// URL of the translation service, needed when TANDEM_TRANSLATE_PROVIDER is set');
   const provider =
     e.TANDEM_TRANSLATE_PROVIDER === 'tandem'
@@ -44,19 +65,77 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
           apiKey: e.OPENAI_API_KEY ?? missing('OPENAI_API_KEY', 'the API key of the OpenAI-Realtime-compatible service, needed for TANDEM_TRANSLATE_PROVIDER=openai-realtime'),
           ...(e.TANDEM_TRANSLATE_MODEL ? { model: e.TANDEM_TRANSLATE_MODEL } : {}),
         };
+  return withEnvNames(present, () => parsePairTranslation({ ...common(e), provider }));
+}
+
+type Env = z.output<typeof envSchema>;
+
+const KEY_VARIABLES = new Set(['OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'DEEPGRAM_API_KEY_FILE', 'DEEPL_AUTH_KEY', 'DEEPL_AUTH_KEY_FILE', 'ELEVENLABS_API_KEY', 'ELEVENLABS_API_KEY_FILE']);
+
+function common(e: Env): { languages: { A: string; B: string }; mode: Env['TANDEM_TRANSLATE_MODE']; between: Env['TANDEM_TRANSLATE_BETWEEN'] } {
+  return { languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B }, mode: e.TANDEM_TRANSLATE_MODE, between: e.TANDEM_TRANSLATE_BETWEEN };
+}
+
+/** Runs parsePairTranslation, naming the variable the person set rather than the settings key it became. */
+function withEnvNames<T>(present: Record<string, string | undefined>, parse: () => T): T {
   try {
-    return parsePairTranslation({
-      provider,
-      languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B },
-      mode: e.TANDEM_TRANSLATE_MODE,
-      between: e.TANDEM_TRANSLATE_BETWEEN,
-    });
+    return parse();
   } catch (err) {
-    // Name the variable the person set, not the settings key it became.
     const variable = err instanceof ConfigError ? VARIABLE_OF_KEY[err.key] : undefined;
-    if (err instanceof ConfigError && variable !== undefined) throw asEnvVarError(err, variable, present[variable] ?? '');
+    // Never echo a secret back in the error.
+    if (err instanceof ConfigError && variable !== undefined) throw asEnvVarError(err, variable, KEY_VARIABLES.has(variable) ? '[redacted]' : (present[variable] ?? ''));
     throw err;
   }
+}
+
+/** A secret from its variable, or from the file its `_FILE` variable names (trimmed); never logged. */
+function secret(value: string | undefined, file: string | undefined, variable: string, meaning: string): string {
+  if (value !== undefined) return value;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw EnvVarError.invalid(`${variable}_FILE`, file, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    if (text === '') throw EnvVarError.invalid(`${variable}_FILE`, file, 'the file is empty');
+    return text;
+  }
+  return missing(variable, meaning);
+}
+
+function cascadeFromEnv(e: Env): object {
+  const translator =
+    e.TANDEM_CASCADE_TRANSLATOR === 'apertium'
+      ? { kind: 'apertium', ...(e.TANDEM_APERTIUM_MODES_DIR ? { modesDir: e.TANDEM_APERTIUM_MODES_DIR } : {}) }
+      : {
+          kind: 'deepl',
+          authKey: secret(e.DEEPL_AUTH_KEY, e.DEEPL_AUTH_KEY_FILE, 'DEEPL_AUTH_KEY', 'the DeepL API key, needed for TANDEM_CASCADE_TRANSLATOR=deepl'),
+          ...(e.TANDEM_DEEPL_URL ? { serverUrl: e.TANDEM_DEEPL_URL } : {}),
+          ...(e.TANDEM_DEEPL_FORMALITY ? { formality: e.TANDEM_DEEPL_FORMALITY } : {}),
+          ...(e.TANDEM_DEEPL_GLOSSARY_ID ? { glossaryId: e.TANDEM_DEEPL_GLOSSARY_ID } : {}),
+        };
+  const synthesizer =
+    e.TANDEM_CASCADE_SYNTHESIZER === 'espeak-ng'
+      ? { kind: 'espeak-ng' }
+      : {
+          kind: 'elevenlabs',
+          apiKey: secret(e.ELEVENLABS_API_KEY, e.ELEVENLABS_API_KEY_FILE, 'ELEVENLABS_API_KEY', 'the ElevenLabs API key, needed for TANDEM_CASCADE_SYNTHESIZER=elevenlabs'),
+          voiceId: e.TANDEM_ELEVENLABS_VOICE_ID ?? missing('TANDEM_ELEVENLABS_VOICE_ID', 'the ElevenLabs voice to speak with'),
+          ...(e.TANDEM_ELEVENLABS_URL ? { url: e.TANDEM_ELEVENLABS_URL } : {}),
+          ...(e.TANDEM_ELEVENLABS_MODEL ? { modelId: e.TANDEM_ELEVENLABS_MODEL } : {}),
+        };
+  return {
+    kind: 'cascade',
+    recognizer: {
+      kind: 'deepgram',
+      apiKey: secret(e.DEEPGRAM_API_KEY, e.DEEPGRAM_API_KEY_FILE, 'DEEPGRAM_API_KEY', 'the Deepgram API key, needed for TANDEM_TRANSLATE_PROVIDER=cascade'),
+      ...(e.TANDEM_DEEPGRAM_URL ? { url: e.TANDEM_DEEPGRAM_URL } : {}),
+      ...(e.TANDEM_DEEPGRAM_MODEL ? { model: e.TANDEM_DEEPGRAM_MODEL } : {}),
+    },
+    translator,
+    synthesizer,
+  };
 }
 
 /** The settings keys parsePairTranslation reports, and the variables they come from. */
@@ -69,6 +148,16 @@ const VARIABLE_OF_KEY: Readonly<Record<string, string>> = {
   'languages.B': 'TANDEM_LANG_B',
   mode: 'TANDEM_TRANSLATE_MODE',
   between: 'TANDEM_TRANSLATE_BETWEEN',
+  'provider.recognizer.url': 'TANDEM_DEEPGRAM_URL',
+  'provider.recognizer.apiKey': 'DEEPGRAM_API_KEY',
+  'provider.recognizer.model': 'TANDEM_DEEPGRAM_MODEL',
+  'provider.translator.serverUrl': 'TANDEM_DEEPL_URL',
+  'provider.translator.authKey': 'DEEPL_AUTH_KEY',
+  'provider.translator.modesDir': 'TANDEM_APERTIUM_MODES_DIR',
+  'provider.synthesizer.url': 'TANDEM_ELEVENLABS_URL',
+  'provider.synthesizer.apiKey': 'ELEVENLABS_API_KEY',
+  'provider.synthesizer.voiceId': 'TANDEM_ELEVENLABS_VOICE_ID',
+  'provider.synthesizer.modelId': 'TANDEM_ELEVENLABS_MODEL',
 };
 
 function missing(variable: string, meaning: string): never {

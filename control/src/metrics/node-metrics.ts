@@ -45,6 +45,7 @@ function legTotals(leg: LegStats): LegTotals {
 }
 
 const LATENCY_PARTS = ['totalMs', 'providerMs', 'tandemMs', 'ingressMs', 'endpointingMs', 'vadMs', 'egressMs'] as const;
+const CASCADE_PARTS = ['recognitionMs', 'translationMs', 'synthesisMs'] as const;
 
 /**
  * Prometheus metrics of one Tandem node (`GET /metrics`). Every series is a
@@ -223,6 +224,11 @@ export class NodeMetrics {
   translationEvent(event: DirectionEvent): void {
     if (event.type === 'latency') {
       for (const part of LATENCY_PARTS) this.#latency.observe({ part: part.slice(0, -2) }, Math.max(0, event[part]) / 1000);
+      // A cascade splits the provider's share into its parts.
+      for (const part of CASCADE_PARTS) {
+        const ms = event[part];
+        if (ms !== undefined) this.#latency.observe({ part: part.slice(0, -2) }, Math.max(0, ms) / 1000);
+      }
     } else if (event.type === 'error') {
       this.#translationErrors.inc();
     }

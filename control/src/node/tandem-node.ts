@@ -10,6 +10,7 @@ import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
 import { createControlApi, registerCallRoutes, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
 import { createPgPool } from '../realtime/db.js';
+import { pgExtensionLanguages } from '../calls/extension-languages.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
@@ -179,7 +180,7 @@ export class TandemNode {
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
       const recordings = new RecordingIndex();
       closers.push(() => records.close());
-      const app = new CallApp({ ari, engine, store, config: calls, node });
+      const app = new CallApp({ ari, engine, store, config: calls, node, ...(db ? { extensionLanguages: pgExtensionLanguages(db) } : {}) });
       closers.push(() => app.close());
       const sampler = new EngineSampler(engine);
       const metrics = new NodeMetrics({

@@ -12,6 +12,8 @@ export interface Extension {
   readonly context: string;
   readonly codecs: readonly string[];
   readonly voicemail: string | null;
+  /** BCP 47 tag of what the user speaks (translated calls); null = the node's default. */
+  readonly language: string | null;
   readonly enabled: boolean;
   readonly kind: ExtensionKind;
   readonly status: ExtensionStatus;
@@ -40,6 +42,7 @@ export const extensionCreateSchema = z
     context: z.string().optional(),
     codecs: z.array(z.string()).optional(),
     voicemail: optionalNullableString,
+    language: optionalNullableString,
     enabled: z.boolean().optional(),
     kind: z.enum(['user', 'pair']).optional(),
   })
@@ -52,6 +55,7 @@ export const extensionUpdateSchema = z
     context: z.string().optional(),
     codecs: z.array(z.string()).optional(),
     voicemail: optionalNullableString,
+    language: optionalNullableString,
     enabled: z.boolean().optional(),
   })
   .strict();
@@ -67,6 +71,7 @@ export interface ExtensionRecord {
   context: string;
   codecs: Codec[];
   voicemail: string | null;
+  language: string | null;
   enabled: boolean;
   kind: ExtensionKind;
 }
@@ -84,6 +89,7 @@ export function validateCreate(input: unknown, policy: ExtensionPolicy): Extensi
     context: validateContext(raw.context ?? policy.defaultContext),
     codecs: validateCodecs(raw.codecs ?? [...policy.defaultCodecs]),
     voicemail: validateVoicemail(raw.voicemail ?? null),
+    language: validateLanguage(raw.language ?? null),
     enabled: raw.enabled ?? true,
     kind: raw.kind ?? 'user',
   };
@@ -97,6 +103,7 @@ export function validateUpdate(number: string, input: unknown, policy: Extension
   if (raw.context !== undefined) patch.context = validateContext(raw.context);
   if (raw.codecs !== undefined) patch.codecs = validateCodecs(raw.codecs);
   if (raw.voicemail !== undefined) patch.voicemail = validateVoicemail(raw.voicemail);
+  if (raw.language !== undefined) patch.language = validateLanguage(raw.language);
   if (raw.enabled !== undefined) patch.enabled = raw.enabled;
   return patch;
 }
@@ -191,6 +198,17 @@ export function validateCodecs(codecs: readonly string[]): Codec[] {
 }
 
 const MAILBOX_RE = /^[A-Za-z0-9_.-]+(@[A-Za-z0-9_.-]+)?(,[A-Za-z0-9_.-]+(@[A-Za-z0-9_.-]+)?)*$/;
+
+const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
+
+/** A BCP 47 tag such as "en" or "es-MX" (the shape migration 006 checks), or null ("" clears it). */
+export function validateLanguage(language: string | null): string | null {
+  if (language === null || language.trim() === '') return null;
+  const v = language.trim();
+  tooLong('language', v, 35);
+  if (!LANGUAGE_TAG.test(v)) throw new RealtimeError('INVALID_FIELD', 'language must be a BCP 47 tag such as "en" or "es-MX"', 'language');
+  return v;
+}
 
 export function validateVoicemail(voicemail: string | null): string | null {
   if (voicemail === null || voicemail.trim() === '') return null;

@@ -37,6 +37,7 @@ const PATCH_COLUMNS: Record<keyof ExtensionPatch, string> = {
   context: 'context',
   codecs: 'codecs',
   voicemail: 'voicemail',
+  language: 'language',
   enabled: 'enabled',
 };
 
@@ -78,10 +79,10 @@ export class ExtensionService {
     let row: ExtensionRow | undefined;
     try {
       const r = await this.#pool.query<ExtensionRow>(
-        `INSERT INTO extensions (number, password, display_name, context, codecs, voicemail, enabled, kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO extensions (number, password, display_name, context, codecs, voicemail, language, enabled, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          RETURNING ${EXTENSION_COLUMNS}`,
-        [rec.number, rec.password, rec.displayName, rec.context, rec.codecs, rec.voicemail, rec.enabled, rec.kind],
+        [rec.number, rec.password, rec.displayName, rec.context, rec.codecs, rec.voicemail, rec.language, rec.enabled, rec.kind],
       );
       row = r.rows[0];
     } catch (err) {

@@ -3,7 +3,7 @@ import type { ExtensionStatus } from './presence-store.js';
 
 /** The columns of `extensions` Tandem reads back (never the password). */
 export const EXTENSION_COLUMNS =
-  'number, display_name, context, codecs, voicemail, enabled, kind, status, last_registered_at, last_registered_ip, created_at, updated_at';
+  'number, display_name, context, codecs, voicemail, language, enabled, kind, status, last_registered_at, last_registered_ip, created_at, updated_at';
 
 export interface ExtensionRow {
   number: string;
@@ -11,6 +11,7 @@ export interface ExtensionRow {
   context: string;
   codecs: string[];
   voicemail: string | null;
+  language: string | null;
   enabled: boolean;
   kind: string;
   status: string;
@@ -27,6 +28,7 @@ export function toExtension(r: ExtensionRow): Extension {
     context: r.context,
     codecs: Object.freeze([...r.codecs]),
     voicemail: r.voicemail,
+    language: r.language,
     enabled: r.enabled,
     kind: asKind(r.kind),
     status: asStatus(r.status),

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { probeCascade, type PairTranslation } from '../../../engine/src/index.js';
 import type { AmiConnectionOptions } from '../ami/index.js';
 import { PairPool } from '../alloc/pool.js';
 import { readyPairExtensions } from '../realtime/pairs.js';
@@ -26,6 +27,8 @@ export interface VerifyConfigOptions {
   odbcRole?: string | undefined;
   /** The pair pool `tandem start` uses (TANDEM_PAIR_BASE, TANDEM_POOL_SIZE). Default 7000, 100. */
   pairs?: { baseExtension: number; poolSize: number } | undefined;
+  /** The node's default translation (TANDEM_TRANSLATE_*): a cascade's providers are probed. */
+  translation?: PairTranslation | undefined;
 }
 
 /** Runs every check in order; later checks use what earlier ones found (e.g. which endpoints to look up). */
@@ -47,6 +50,12 @@ export async function verifyConfig(options: VerifyConfigOptions): Promise<CheckR
     results.push({ name: 'AMI login', ok: false, detail: 'AMI_USERNAME / AMI_SECRET not set', fix: 'set AMI_HOST, AMI_PORT, AMI_USERNAME, AMI_SECRET (manager.conf)' });
   }
   results.push(await checkPortRange(options.portRange));
+  const t = options.translation;
+  if (t?.provider.kind === 'cascade') {
+    for (const probe of await probeCascade(t.provider, t.languages)) {
+      results.push(probe.ok ? { name: probe.name, ok: true, detail: probe.detail } : { name: probe.name, ok: false, detail: probe.detail, fix: 'check the key, URL and installed language pairs (docs/cascade.md)' });
+    }
+  }
   return results;
 }
 

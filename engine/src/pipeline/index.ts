@@ -8,3 +8,4 @@ export { PairTranslationSchema, parsePairTranslation, type PairTranslation, type
 export type { DirectionEvent } from './translation/translating-stage.js';
 export * from './providers/openai-realtime/index.js';
 export * from './vad/index.js';
+export { probeCascade, type CascadeProbe } from './cascade/probe.js';

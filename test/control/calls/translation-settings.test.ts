@@ -44,3 +44,54 @@ describe('translation settings', () => {
     expect(pairTranslationFor(undefined, { A: 'fr' })).toBeUndefined();
   });
 });
+
+describe('cascade translation settings from the environment', () => {
+  it('builds the offline cascade (Deepgram → Apertium → espeak-ng) by default', () => {
+    const t = translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', TANDEM_DEEPGRAM_URL: 'ws://127.0.0.1:9/v1/listen', TANDEM_LANG_B: 'es-MX' });
+    expect(t?.provider).toMatchObject({
+      kind: 'cascade',
+      recognizer: { kind: 'deepgram', apiKey: 'dg', url: 'ws://127.0.0.1:9/v1/listen', model: 'nova-3' },
+      translator: { kind: 'apertium', modesDir: '/usr/share/apertium/modes' },
+      synthesizer: { kind: 'espeak-ng' },
+    });
+    expect(t?.languages).toEqual({ A: 'en', B: 'es-MX' });
+  });
+
+  it('builds DeepL + ElevenLabs, reading a key from a file', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'deepl');
+    writeFileSync(file, 'deepl-from-file\n');
+    const t = translationFromEnv({
+      TANDEM_TRANSLATE_PROVIDER: 'cascade',
+      DEEPGRAM_API_KEY: 'dg',
+      TANDEM_CASCADE_TRANSLATOR: 'deepl',
+      DEEPL_AUTH_KEY_FILE: file,
+      TANDEM_DEEPL_FORMALITY: 'less',
+      TANDEM_CASCADE_SYNTHESIZER: 'elevenlabs',
+      ELEVENLABS_API_KEY: 'xi',
+      TANDEM_ELEVENLABS_VOICE_ID: 'voice1',
+    });
+    expect(t?.provider).toMatchObject({
+      translator: { kind: 'deepl', authKey: 'deepl-from-file', formality: 'less' },
+      synthesizer: { kind: 'elevenlabs', apiKey: 'xi', voiceId: 'voice1', modelId: 'eleven_flash_v2_5' },
+    });
+  });
+
+  it('names the missing key, and never shows a key in an error', () => {
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade' })).toThrow(/DEEPGRAM_API_KEY is required/);
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', TANDEM_CASCADE_SYNTHESIZER: 'elevenlabs', ELEVENLABS_API_KEY: 'xi' })).toThrow(
+      /TANDEM_ELEVENLABS_VOICE_ID is required/,
+    );
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY_FILE: '/nonexistent/key' })).toThrow(/DEEPGRAM_API_KEY_FILE.*cannot read/);
+    let message = '';
+    try {
+      translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'super-secret-value', TANDEM_DEEPGRAM_URL: 'http://not-ws' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/TANDEM_DEEPGRAM_URL/);
+    expect(message).not.toContain('super-secret-value');
+  });
+});

@@ -43,9 +43,9 @@ describe('CLI commands', () => {
   it('migrate, then migrate again', async () => {
     const a = await run(['migrate', ...url]);
     expect(a.code).toBe(0);
-    expect(a.out).toMatch(/applied 5 migration\(s\): 001_extensions, 002_pjsip_realtime, 003_ps_sync_trigger, 004_transcripts, 005_call_records/);
+    expect(a.out).toMatch(/applied 6 migration\(s\): 001_extensions, 002_pjsip_realtime, 003_ps_sync_trigger, 004_transcripts, 005_call_records, 006_extension_language/);
     const b = await run(['migrate', ...url]);
-    expect(b.out).toBe('schema already up to date (version 5)\n');
+    expect(b.out).toBe('schema already up to date (version 6)\n');
   });
 
   it('extensions add / update / list / remove', async () => {
@@ -74,6 +74,24 @@ describe('CLI commands', () => {
     const rm = await run(['extensions', 'remove', '1002', ...url]);
     expect(rm.out).toBe('removed 1002\n');
     expect(await countRows(db.pool)).toEqual({ extensions: 1, ps_endpoints: 0, ps_auths: 0, ps_aors: 0 });
+  });
+
+  it('extensions carry a language: set, shown, cleared, and a malformed tag refused', async () => {
+    const add = await run(['extensions', 'add', '1003', '--password', 'Xk9-pQ2!vL', '--language', 'es-MX', ...url]);
+    expect(add.code).toBe(0);
+    expect(add.out).toContain('created 1003 context=from-internal codecs=');
+    expect(add.out).toContain(' language=es-MX enabled');
+    const bad = await run(['extensions', 'update', '1003', '--language', 'not a tag', ...url]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/language must be a BCP 47 tag/);
+    const list = JSON.parse((await run(['extensions', 'list', '--json', ...url])).out) as { number: string; language: string | null }[];
+    expect(list.find((x) => x.number === '1003')?.language).toBe('es-MX');
+    expect((await run(['extensions', 'update', '1003', '--language', '', ...url])).code).toBe(0);
+    const cleared = JSON.parse((await run(['extensions', 'list', '--json', ...url])).out) as { number: string; language: string | null }[];
+    expect(cleared.find((x) => x.number === '1003')?.language).toBeNull();
+    // The column's own CHECK refuses a malformed tag from any writer, not just the CLI.
+    await expect(db.pool.query(`UPDATE extensions SET language = 'x y' WHERE number = '1003'`)).rejects.toThrow(/check constraint/);
+    await run(['extensions', 'remove', '1003', ...url]);
   });
 
   it('user errors: one line, exit code 1, nothing written', async () => {

@@ -11,7 +11,8 @@ import { AriClientAdapter } from '../../../control/src/ari/index.js';
 import { checkOdbcRole } from '../../../control/src/verify/checks.js';
 import { formatCheck, verifyConfig, type CheckResult } from '../../../control/src/verify/index.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
-import { freePortRange } from '../../support/ports.js';
+import { closedPort, freePortRange } from '../../support/ports.js';
+import { translationFromEnv } from '../../../control/src/calls/translation-settings.js';
 
 const ODBC_ROLE_SQL = fileURLToPath(new URL('../../../asterisk/odbc-role.sql', import.meta.url));
 
@@ -142,6 +143,19 @@ describe('tandem verify-config', () => {
     expect(byName(results, 'ARI reachable')?.detail).not.toContain('fetch failed'); // the cause, e.g. "bad port" or ECONNREFUSED
     expect(byName(results, 'AMI login')).toMatchObject({ ok: false });
   });
+
+  it('probes a cascade translation: a recognizer that is not there is a failed line with a fix', async () => {
+    const results = await verifyConfig({
+      db: db.pool,
+      portRange: await freePortRange(100),
+      translation: translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', TANDEM_DEEPGRAM_URL: `ws://127.0.0.1:${await closedPort()}/v1/listen` }),
+    });
+    const recognizer = results.find((r) => r.name.startsWith('cascade recognizer deepgram'));
+    expect(recognizer).toMatchObject({ ok: false });
+    expect(recognizer?.detail).toMatch(/cannot connect/);
+    expect(recognizer?.fix).toMatch(/docs\/cascade\.md/);
+    expect(results.find((r) => r.name === 'cascade synthesizer espeak-ng')).toMatchObject({ ok: true });
+  }, 60_000);
 
   it('asterisk/odbc-role.sql gives the ODBC role exactly what Asterisk needs, and may be run again', async () => {
     const detail = (await checkOdbcRole(db.pool, asteriskRole)).detail;

@@ -16,6 +16,7 @@ interface WriteFlags extends CommonFlags {
   codecs?: string[];
   context?: string;
   voicemail?: string;
+  language?: string;
 }
 interface AddFlags extends WriteFlags {
   disabled?: boolean;
@@ -42,6 +43,7 @@ function withWriteOptions(cmd: Command): Command {
     .addOption(new Option('--codecs <list>', 'comma-separated codecs, e.g. ulaw,alaw,g722').argParser(commaList))
     .addOption(new Option('--context <context>', 'dialplan context of calls from this extension'))
     .addOption(new Option('--voicemail <box>', 'voicemail box for MWI, e.g. 1001@default ("" clears it)'))
+    .addOption(new Option('--language <tag>', 'language the user speaks, e.g. es-MX, for translated calls ("" clears it)'))
     .addOption(dbOption());
 }
 
@@ -58,12 +60,13 @@ function writeFields(f: WriteFlags): Record<string, unknown> {
     ...(f.codecs !== undefined ? { codecs: f.codecs } : {}),
     ...(f.context !== undefined ? { context: f.context } : {}),
     ...(f.voicemail !== undefined ? { voicemail: f.voicemail } : {}),
+    ...(f.language !== undefined ? { language: f.language } : {}),
   };
 }
 
 function describe(e: Extension): string {
   const name = e.displayName ? ` "${e.displayName}"` : '';
-  return `${e.number}${name} context=${e.context} codecs=${e.codecs.join(',')}${e.voicemail ? ` voicemail=${e.voicemail}` : ''} ${e.enabled ? 'enabled' : 'disabled'} ${e.kind} ${e.status}`;
+  return `${e.number}${name} context=${e.context} codecs=${e.codecs.join(',')}${e.voicemail ? ` voicemail=${e.voicemail}` : ''}${e.language ? ` language=${e.language}` : ''} ${e.enabled ? 'enabled' : 'disabled'} ${e.kind} ${e.status}`;
 }
 
 /** `tandem extensions add|update|remove|list`: manage extensions without writing SQL. */

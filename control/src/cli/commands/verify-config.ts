@@ -1,6 +1,7 @@
 import { parsePortRange } from './engine-options.js';
 import { Option, type Command } from 'commander';
 import { pairStoreSettingsFromEnv } from '../../alloc/index.js';
+import { translationFromEnv } from '../../calls/translation-settings.js';
 import { createPgPool, DEFAULT_DATABASE_URL } from '../../realtime/db.js';
 import { formatCheck, verifyConfig } from '../../verify/index.js';
 
@@ -21,6 +22,7 @@ export function registerVerifyConfigCommand(program: Command): void {
       const env = process.env;
       const portRange = parsePortRange(flags.ports);
       const pairStore = pairStoreSettingsFromEnv(env);
+      const translation = translationFromEnv(env);
       const db = createPgPool({ connectionString: flags.databaseUrl, connectTimeoutMs: 3000 });
       try {
         const results = await verifyConfig({
@@ -36,6 +38,7 @@ export function registerVerifyConfigCommand(program: Command): void {
           portRange,
           odbcRole: flags.odbcUser,
           pairs: { baseExtension: pairStore.baseExtension, poolSize: pairStore.poolSize },
+          translation,
         });
         for (const r of results) process.stdout.write(`${formatCheck(r)}\n`);
         const failedCount = results.filter((r) => !r.ok).length;

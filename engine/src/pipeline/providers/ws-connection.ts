@@ -52,6 +52,8 @@ export interface WsConnectionOptions<F extends string = never> extends WsConnect
   url: string;
   /** Sent as `Authorization: Bearer <token>` on the upgrade; never logged. */
   token?: string | undefined;
+  /** The whole `Authorization` header, for services with another scheme (Deepgram's `Token <key>`); wins over `token`; never logged. */
+  authorization?: string | undefined;
   /** Close codes after which reconnecting would not help, with the failure code each is reported as. */
   fatalCloseCodes?: ReadonlyMap<number, F> | undefined;
   /** The service in log lines: `<name> connected`. */
@@ -189,6 +191,7 @@ export class WsConnection<F extends string = never> extends TypedEmitter<WsConne
     this.#state = 'connecting';
     const headers: Record<string, string> = {};
     if (o.token !== undefined) headers['Authorization'] = `Bearer ${o.token}`;
+    if (o.authorization !== undefined) headers['Authorization'] = o.authorization;
     let ws: WebSocket;
     try {
       ws = new WebSocket(o.url, {

@@ -281,7 +281,7 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
 }
 
 /** Playback from the session rate to the leg's: a copy, or the 2:1 half-band filters. */
-function sessionRateConverter(sessionRate: number): PlaybackConverter {
+export function sessionRateConverter(sessionRate: number): PlaybackConverter {
   const up = new Upsampler8to16();
   const down = new Downsampler16to8();
   return {

@@ -35,7 +35,99 @@ export const OpenAiRealtimeProviderSchema = z
   })
   .strict();
 
-export const TranslationProviderSchema = z.discriminatedUnion('kind', [TandemProviderSchema, OpenAiRealtimeProviderSchema]);
+// ---- cascade (docs/cascade.md): recognizer → translator → synthesizer, each its own provider ----
+
+const HttpUrl = z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL');
+
+export const DeepgramRecognizerSchema = z
+  .object({
+    kind: z.literal('deepgram'),
+    url: WsUrl.default('wss://api.deepgram.com/v1/listen'),
+    /** Sent as `Authorization: Token <key>`; never logged. */
+    apiKey: z.string().min(1),
+    model: z.string().min(1).default('nova-3'),
+    /** Deepgram's endpointing silence (ms); Tandem's VAD also sends Finalize when it hears the speaker stop. */
+    endpointingMs: z.number().int().min(10).max(10_000).default(300),
+    utteranceEndMs: z.number().int().min(1000).max(10_000).default(1000),
+    keepAliveMs: z.number().int().min(100).max(9000).default(4000),
+  })
+  .strict();
+
+export const RecognizerSchema = z.discriminatedUnion('kind', [DeepgramRecognizerSchema]);
+
+export const ApertiumTranslatorSchema = z
+  .object({
+    kind: z.literal('apertium'),
+    /** Where the language pairs' `<pair>.mode` files are (Debian's apertium-* packages install there). */
+    modesDir: z.string().min(1).default('/usr/share/apertium/modes'),
+    /** A pipeline that has not answered within this long is restarted. */
+    requestTimeoutMs: z.number().int().positive().max(60_000).default(5000),
+    /** BCP 47 primary subtag → Apertium language code, before the built-in table. */
+    languageCodes: z.record(z.string(), z.string().regex(/^[a-z]{2,3}(_[A-Za-z]+)?$/)).default({}),
+  })
+  .strict();
+
+export const DeeplTranslatorSchema = z
+  .object({
+    kind: z.literal('deepl'),
+    /** DeepL's server (free keys ending in `:fx` use https://api-free.deepl.com); a double's in tests. */
+    serverUrl: HttpUrl.optional(),
+    /** `Authorization: DeepL-Auth-Key <key>`; never logged. */
+    authKey: z.string().min(1),
+    formality: z.enum(['default', 'more', 'less', 'prefer_more', 'prefer_less']).optional(),
+    glossaryId: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const TranslatorSchema = z.discriminatedUnion('kind', [ApertiumTranslatorSchema, DeeplTranslatorSchema]);
+
+export const EspeakSynthesizerSchema = z
+  .object({
+    kind: z.literal('espeak-ng'),
+    wordsPerMinute: z.number().int().min(80).max(450).default(175),
+    /** Language tag → espeak-ng voice, before the built-in mapping. */
+    voices: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
+export const ElevenLabsSynthesizerSchema = z
+  .object({
+    kind: z.literal('elevenlabs'),
+    /** Base of the input-streaming WebSocket: `<url>/v1/text-to-speech/<voice>/stream-input`. */
+    url: WsUrl.default('wss://api.elevenlabs.io'),
+    /** Sent as the `xi-api-key` header; never logged. */
+    apiKey: z.string().min(1),
+    voiceId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an ElevenLabs voice id'),
+    modelId: z.string().min(1).default('eleven_flash_v2_5'),
+    stability: z.number().min(0).max(1).default(0.5),
+    similarityBoost: z.number().min(0).max(1).default(0.8),
+  })
+  .strict();
+
+export const SynthesizerSchema = z.discriminatedUnion('kind', [EspeakSynthesizerSchema, ElevenLabsSynthesizerSchema]);
+
+const CascadePartsOverrideSchema = z
+  .object({ recognizer: RecognizerSchema.optional(), translator: TranslatorSchema.optional(), synthesizer: SynthesizerSchema.optional() })
+  .strict();
+
+export const CascadeProviderSchema = z
+  .object({
+    kind: z.literal('cascade'),
+    recognizer: RecognizerSchema,
+    translator: TranslatorSchema,
+    synthesizer: SynthesizerSchema,
+    /** Another provider for one part of one direction (e.g. DeepL for A->B, Apertium for B->A). */
+    byDirection: z.object({ 'A->B': CascadePartsOverrideSchema.optional(), 'B->A': CascadePartsOverrideSchema.optional() }).strict().default({}),
+    translateTimeoutMs: z.number().int().positive().max(60_000).default(5000),
+    synthesisTimeoutMs: z.number().int().positive().max(120_000).default(15_000),
+    /** Finished utterances waiting for translation + synthesis per direction; beyond it the oldest is dropped (counted). */
+    maxPendingUtterances: z.number().int().min(1).max(64).default(4),
+    /** Most seconds of synthesized audio queued for playback per direction. */
+    maxQueueSeconds: z.number().positive().max(600).default(30),
+  })
+  .strict();
+
+export const TranslationProviderSchema = z.discriminatedUnion('kind', [TandemProviderSchema, OpenAiRealtimeProviderSchema, CascadeProviderSchema]);
 
 export const VadSettingsSchema = z
   .object({
@@ -76,6 +168,10 @@ export const PairTranslationSchema = z
 export type PairTranslation = z.output<typeof PairTranslationSchema>;
 export type PairTranslationInput = z.input<typeof PairTranslationSchema>;
 export type TranslationProvider = z.output<typeof TranslationProviderSchema>;
+export type CascadeProvider = z.output<typeof CascadeProviderSchema>;
+export type RecognizerConfig = z.output<typeof RecognizerSchema>;
+export type TranslatorConfig = z.output<typeof TranslatorSchema>;
+export type SynthesizerConfig = z.output<typeof SynthesizerSchema>;
 export type VadSettings = z.output<typeof VadSettingsSchema>;
 
 export function parsePairTranslation(input: unknown): PairTranslation {

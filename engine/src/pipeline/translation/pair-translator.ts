@@ -54,7 +54,14 @@ export class PairTranslator {
       context,
       sampleRate: this.#options.sampleRate,
       languages,
-      openSpeech: speechStageOpener({ provider: translation.provider, context, languages, mode: translation.mode, duckGain: translation.duckGain }),
+      openSpeech: speechStageOpener({
+        provider: translation.provider,
+        context,
+        languages,
+        mode: translation.mode,
+        duckGain: translation.duckGain,
+        legRate: this.#options.sampleRate,
+      }),
       openVad: translation.vad.enabled && vad !== null ? vad(translation.vad) : null,
       sink: {
         transcript: (event) => this.#options.onTranscript(event),

@@ -1,3 +1,4 @@
+import { openCascade } from '../cascade/open-cascade.js';
 import type { StageContext } from '../stage.js';
 import { OpenAiRealtimeStage } from '../providers/openai-realtime/realtime-stage.js';
 import type { TranscriptMessage, TranslationMessage } from '../streaming/protocol.js';
@@ -11,6 +12,8 @@ export interface SpeechStageRequest {
   languages: { source: string; target: string };
   mode: PairTranslation['mode'];
   duckGain: number;
+  /** The leg's rate (its codec's): what a cascade asks its services for. */
+  legRate: 8000 | 16000;
 }
 
 /** The events both provider stages emit, with the same payloads. */
@@ -81,5 +84,9 @@ export function speechStageOpener(request: SpeechStageRequest): SpeechStageOpene
       return (hooks) => openTandem(request, hooks);
     case 'openai-realtime':
       return (hooks) => openOpenAi(request, hooks);
+    case 'cascade': {
+      const provider = request.provider;
+      return (hooks) => openCascade({ ...request, provider }, hooks);
+    }
   }
 }

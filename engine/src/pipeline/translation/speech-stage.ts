@@ -27,6 +27,11 @@ export interface SpeechStage extends PipelineStage {
   /** Tandem's VAD heard the speaker stop. */
   speechEnded(atMs: number): void;
   stats(): object;
+  /**
+   * A cascade's split of the provider share of the last answered utterance
+   * (recognition, translation, synthesis); absent for single-service providers.
+   */
+  providerShare?(): { recognitionMs: number; translationMs: number; synthesisMs: number } | null;
 }
 
 export type SpeechStageOpener = (hooks: SpeechHooks) => SpeechStage;

@@ -51,6 +51,10 @@ export type DirectionEvent =
        * waiting in the kernel while the worker was busy). An upper bound on Tandem's time no timestamp sees.
        */
       arrivalLatenessMs: number;
+      /** Cascade only: providerMs split into its parts (VAD end → final text, translating, translated → first audio). */
+      recognitionMs?: number;
+      translationMs?: number;
+      synthesisMs?: number;
     };
 
 export interface TranslationSink {
@@ -261,6 +265,7 @@ export class TranslatingStage implements PipelineStage {
     const providerMs = Math.max(0, pending.answerAtMs - pending.decisionWallMs);
     const egressMs = now - pending.answerAtMs;
     const tandemMs = ingressMs + vadMs + egressMs;
+    const share = this.#speech.providerShare?.() ?? null;
     this.#report(() =>
       this.#sink.event({
         type: 'latency',
@@ -273,6 +278,7 @@ export class TranslatingStage implements PipelineStage {
         egressMs,
         endpointingMs,
         arrivalLatenessMs: pending.arrivalLatenessMs,
+        ...(share === null ? {} : share),
       }),
     );
   }

@@ -1,0 +1,112 @@
+/**
+ * `tandem verify-config` for a cascade: can each configured part work? The
+ * recognizer's and ElevenLabs' WebSocket upgrades are tried with the key (101
+ * = reachable and accepted; 401/403 = key refused) and closed without sending
+ * audio or text; Apertium and DeepL translate one short sentence per
+ * direction (DeepL bills those few characters); espeak-ng lists its voices and
+ * finds one for each language. Keys are never part of a result.
+ */
+import WebSocket from 'ws';
+import { errorMessage } from '../../../../common/src/errors.js';
+import { EspeakSynthesizer } from '../providers/espeak-synthesizer.js';
+import type { CascadeProvider } from '../translation/config.js';
+import { ApertiumService } from './apertium-translator.js';
+import { DeeplTranslator } from './deepl-translator.js';
+
+export interface CascadeProbe {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const PROBE_TIMEOUT_MS = 10_000;
+
+/** Tries a WebSocket upgrade; resolves with what happened. */
+function tryUpgrade(url: string, headers: Record<string, string>): Promise<{ ok: boolean; detail: string }> {
+  return new Promise((resolve) => {
+    let done = false;
+    const ws = new WebSocket(url, { headers, handshakeTimeout: PROBE_TIMEOUT_MS, perMessageDeflate: false, followRedirects: false });
+    const finish = (ok: boolean, detail: string): void => {
+      if (done) return;
+      done = true;
+      ws.terminate();
+      resolve({ ok, detail });
+    };
+    ws.on('open', () => finish(true, 'connected, key accepted'));
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      finish(false, status === 401 || status === 403 ? `key refused (HTTP ${status})` : `upgrade answered HTTP ${status}`);
+    });
+    ws.on('error', (err) => finish(false, `cannot connect: ${errorMessage(err)}`));
+  });
+}
+
+const host = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '[invalid url]';
+  }
+};
+
+export async function probeCascade(provider: CascadeProvider, languages: { A: string; B: string }): Promise<CascadeProbe[]> {
+  const out: CascadeProbe[] = [];
+  const directions = [
+    { source: languages.A, target: languages.B },
+    { source: languages.B, target: languages.A },
+  ];
+  const r = provider.recognizer;
+  const dg = new URL(r.url);
+  dg.searchParams.set('model', r.model);
+  dg.searchParams.set('language', languages.A);
+  dg.searchParams.set('encoding', 'mulaw');
+  dg.searchParams.set('sample_rate', '8000');
+  const rec = await tryUpgrade(dg.toString(), { Authorization: `Token ${r.apiKey}` });
+  out.push({ name: `cascade recognizer deepgram (${host(r.url)})`, ...rec });
+
+  const t = provider.translator;
+  const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+  if (t.kind === 'apertium') {
+    const service = new ApertiumService({ modesDir: t.modesDir, requestTimeoutMs: PROBE_TIMEOUT_MS, maxInFlight: 4, languageCodes: t.languageCodes });
+    try {
+      for (const d of directions) {
+        try {
+          const text = await service.translate('Hello.', { sourceLanguage: d.source, targetLanguage: d.target, signal });
+          out.push({ name: `cascade translator apertium ${d.source}→${d.target}`, ok: true, detail: `"Hello." → "${text.slice(0, 60)}"` });
+        } catch (err) {
+          out.push({ name: `cascade translator apertium ${d.source}→${d.target}`, ok: false, detail: errorMessage(err) });
+        }
+      }
+    } finally {
+      service.close();
+    }
+  } else {
+    const deepl = new DeeplTranslator({ serverUrl: t.serverUrl, authKey: t.authKey, formality: t.formality, glossaryId: t.glossaryId, timeoutMs: PROBE_TIMEOUT_MS, maxRetries: 0 });
+    const d = directions[0]!;
+    try {
+      const text = await deepl.translate('Hello.', { sourceLanguage: d.source, targetLanguage: d.target, signal });
+      out.push({ name: 'cascade translator deepl', ok: true, detail: `"Hello." → "${text.slice(0, 60)}"` });
+    } catch (err) {
+      out.push({ name: 'cascade translator deepl', ok: false, detail: errorMessage(err) });
+    }
+  }
+
+  const s = provider.synthesizer;
+  if (s.kind === 'espeak-ng') {
+    const espeak = new EspeakSynthesizer({ voices: s.voices });
+    try {
+      const voices = await Promise.all(directions.map((d) => espeak.voiceFor(d.target)));
+      out.push({ name: 'cascade synthesizer espeak-ng', ok: true, detail: `voices ${voices.join(', ')}` });
+    } catch (err) {
+      out.push({ name: 'cascade synthesizer espeak-ng', ok: false, detail: errorMessage(err) });
+    } finally {
+      await espeak.close();
+    }
+  } else {
+    const url = `${s.url.replace(/\/+$/, '')}/v1/text-to-speech/${encodeURIComponent(s.voiceId)}/stream-input?model_id=${encodeURIComponent(s.modelId)}&output_format=ulaw_8000`;
+    const syn = await tryUpgrade(url, { 'xi-api-key': s.apiKey });
+    out.push({ name: `cascade synthesizer elevenlabs (${host(s.url)})`, ...syn });
+  }
+  return out;
+}

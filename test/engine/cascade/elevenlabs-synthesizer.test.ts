@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ElevenLabsSynthesizer } from '../../../engine/src/pipeline/cascade/elevenlabs-synthesizer.js';
+import { ElevenLabsDouble, type ElevenLabsFault } from '../../../tools/doubles/elevenlabs-server.js';
+
+const KEY = 'xi-test-key';
+
+function rms(chunks: Int16Array[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const c of chunks) {
+    for (const s of c) sum += s * s;
+    n += c.length;
+  }
+  return n === 0 ? 0 : Math.sqrt(sum / n);
+}
+
+describe('ElevenLabsSynthesizer against the ElevenLabs double', () => {
+  let double: ElevenLabsDouble | null = null;
+  let synth: ElevenLabsSynthesizer | null = null;
+  afterEach(async () => {
+    synth?.close();
+    await double?.close();
+    double = null;
+    synth = null;
+  });
+
+  async function start(rate: 8000 | 16000, fault: ElevenLabsFault = 'none', key = KEY) {
+    double = await ElevenLabsDouble.start({ apiKey: KEY });
+    double.fault = fault;
+    synth = new ElevenLabsSynthesizer(rate, {
+      url: double.url,
+      apiKey: key,
+      voiceId: 'voice123',
+      modelId: 'eleven_flash_v2_5',
+      stability: 0.5,
+      similarityBoost: 0.8,
+      connectTimeoutMs: 5000,
+      maxMessageBytes: 1 << 20,
+    });
+    const chunks: Int16Array[] = [];
+    const speak = (text: string, signal = new AbortController().signal) => synth!.speak(text, { language: 'es-MX', signal, onAudio: (pcm) => chunks.push(pcm) });
+    return { chunks, speak };
+  }
+
+  it('asks for ulaw_8000 on an 8 kHz leg and streams decoded audio as it arrives', async () => {
+    const { chunks, speak } = await start(8000);
+    await speak('Hola mundo.');
+    const s = double!.sessions[0]!;
+    expect(s.path).toBe('/v1/text-to-speech/voice123/stream-input');
+    expect(s.query).toMatchObject({ model_id: 'eleven_flash_v2_5', output_format: 'ulaw_8000' });
+    expect(s.messages[0]).toMatchObject({ text: ' ', voice_settings: { stability: 0.5, similarity_boost: 0.8 } });
+    expect(s.messages[1]).toMatchObject({ text: 'Hola mundo. ', flush: true });
+    expect(s.messages[2]).toEqual({ text: '' });
+    const samples = chunks.reduce((a, c) => a + c.length, 0);
+    expect(samples).toBe(Math.round((11 * 60 * 8000) / 1000));
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(rms(chunks)).toBeGreaterThan(3000);
+  });
+
+  it('asks for pcm_16000 on a 16 kHz leg', async () => {
+    const { chunks, speak } = await start(16000);
+    await speak('Hola.');
+    expect(double!.sessions[0]!.query['output_format']).toBe('pcm_16000');
+    expect(chunks.reduce((a, c) => a + c.length, 0)).toBe(Math.round((5 * 60 * 16000) / 1000));
+  });
+
+  it('a refused key, a refused voice and 429 fail with clear codes', async () => {
+    let t = await start(8000, 'none', 'bad-key');
+    await expect(t.speak('Hola.')).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(double!.refusedKeys).toBe(1);
+    double!.fault = 'badvoice';
+    synth!.close();
+    await double!.close();
+    t = await start(8000, 'badvoice');
+    await expect(t.speak('Hola.')).rejects.toMatchObject({ code: 'unauthorized' });
+    synth!.close();
+    await double!.close();
+    t = await start(8000, 'ratelimit');
+    await expect(t.speak('Hola.')).rejects.toMatchObject({ code: 'overloaded' });
+  });
+
+  it('a drop mid-audio fails the utterance after the audio that did arrive', async () => {
+    const { chunks, speak } = await start(8000, 'drop');
+    await expect(speak('Hola mundo.')).rejects.toMatchObject({ code: 'failed' });
+    expect(chunks).toHaveLength(1);
+  });
+
+  it('malformed messages are counted and skipped; the audio still completes', async () => {
+    const { chunks, speak } = await start(8000, 'malformed');
+    await speak('Hola.');
+    expect(chunks.reduce((a, c) => a + c.length, 0)).toBe(Math.round((5 * 60 * 8000) / 1000));
+    expect(synth!.counts.badMessages).toBe(double!.sessions[0]!.chunksSent);
+  });
+
+  it('a stalled service is abandoned on abort and its socket closed', async () => {
+    const { speak } = await start(8000, 'stall');
+    const abort = new AbortController();
+    const call = speak('Hola.', abort.signal);
+    await new Promise<void>((resolve) => {
+      const tick = (): void => (double!.sessions[0]?.messages.length === 3 ? resolve() : void setTimeout(tick, 10));
+      tick();
+    });
+    abort.abort();
+    await expect(call).rejects.toMatchObject({ code: 'aborted' });
+    await new Promise<void>((resolve) => {
+      const tick = (): void => (double!.liveSessions === 0 ? resolve() : void setTimeout(tick, 10));
+      tick();
+    });
+  });
+});

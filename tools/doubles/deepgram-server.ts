@@ -1,0 +1,239 @@
+/**
+ * A local double of Deepgram live streaming (wss://api.deepgram.com/v1/listen),
+ * from its public docs: the query string (encoding mulaw|linear16,
+ * sample_rate, interim_results, endpointing, utterance_end_ms, vad_events),
+ * `Authorization: Token <key>` (HTTP 401 otherwise), binary audio in, JSON
+ * `Results` / `SpeechStarted` / `UtteranceEnd` / `Metadata` out, and the
+ * client's `KeepAlive`, `Finalize` and `CloseStream`.
+ *
+ * It recognizes nothing: it "names the utterance". Speech is found by energy
+ * (RMS of each 20 ms of decoded audio), and each utterance is answered with
+ * the next line of a script the test gives — an interim result with the first
+ * half of the words after `interimAfterMs` of speech, then a final with
+ * `speech_final: true` after `endpointing` ms of silence (or at once, with
+ * `from_finalize: true`, when the client sends Finalize).
+ *
+ * Faults, switched per server: `stall` (takes audio, never answers), `drop`
+ * (ends the socket when an utterance starts), `malformed` (answers each
+ * utterance with garbage before its Results), `ratelimit` (refuses the upgrade
+ * with HTTP 429). A wrong key is refused with 401 by the base.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
+import { logger } from '../../common/src/logger.js';
+import { decodeUlaw } from '../../engine/src/codec/index.js';
+import { WsDoubleServer, guardSessionMessages, sendIfOpen, type DoubleSession } from './ws-double-server.js';
+
+export type DeepgramFault = 'none' | 'stall' | 'drop' | 'malformed' | 'ratelimit';
+
+export interface DeepgramDoubleOptions {
+  apiKey: string;
+  /** Text of each utterance, in order; the last repeats once the script runs out. */
+  script: string[];
+  /** RMS above which 20 ms of audio is speech. */
+  speechRms?: number;
+  interimAfterMs?: number;
+  fault?: DeepgramFault;
+  host?: string;
+  port?: number;
+}
+
+/** What a session heard, for the test to check. */
+export interface DeepgramSessionRecord {
+  query: Record<string, string>;
+  audioBytes: number;
+  keepAlives: number;
+  finalizes: number;
+  closeStreams: number;
+  utterances: number;
+  closed: boolean;
+}
+
+const log = logger('doubles.deepgram');
+
+class DeepgramSession implements DoubleSession {
+  readonly record: DeepgramSessionRecord;
+  readonly #ws: WebSocket;
+  readonly #server: DeepgramDouble;
+  readonly #encoding: string;
+  readonly #rate: number;
+  readonly #endpointingMs: number;
+  #pcm = new Int16Array(0);
+  /** Samples of audio seen (the stream's clock). */
+  #samples = 0;
+  #chunkSum = 0;
+  #chunkCount = 0;
+  #inSpeech = false;
+  #speechStartMs = 0;
+  #speechMs = 0;
+  #silenceMs = 0;
+  #interimSent = false;
+  #text = '';
+
+  constructor(ws: WebSocket, req: IncomingMessage, server: DeepgramDouble) {
+    this.#ws = ws;
+    this.#server = server;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const query = Object.fromEntries(url.searchParams.entries());
+    this.record = { query, audioBytes: 0, keepAlives: 0, finalizes: 0, closeStreams: 0, utterances: 0, closed: false };
+    this.#encoding = query['encoding'] ?? 'linear16';
+    this.#rate = Number(query['sample_rate'] ?? 16000);
+    this.#endpointingMs = Number(query['endpointing'] ?? 10);
+    guardSessionMessages(ws, { id: 'deepgram', log, label: 'deepgram session' }, (data, isBinary) => this.#onMessage(data, isBinary), () => ws.terminate());
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  dispose(): void {
+    this.record.closed = true;
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (!isBinary) {
+      const msg = JSON.parse(buf.toString('utf8')) as { type?: string };
+      if (msg.type === 'KeepAlive') this.record.keepAlives++;
+      else if (msg.type === 'Finalize') {
+        this.record.finalizes++;
+        if (this.#inSpeech) this.#final(true);
+      } else if (msg.type === 'CloseStream') {
+        this.record.closeStreams++;
+        if (this.#inSpeech) this.#final(true);
+        this.#send({ type: 'Metadata', request_id: 'double', created: new Date().toISOString(), duration: this.#samples / this.#rate, channels: 1 });
+        this.#ws.close(1000);
+      } else {
+        // Deepgram closes on a text frame it does not understand.
+        this.#ws.close(1008, 'DATA-0000');
+      }
+      return;
+    }
+    this.record.audioBytes += buf.length;
+    const n = this.#encoding === 'mulaw' ? buf.length : buf.length >> 1;
+    if (this.#pcm.length < n) this.#pcm = new Int16Array(n);
+    if (this.#encoding === 'mulaw') decodeUlaw(buf, 0, n, this.#pcm);
+    else for (let i = 0; i < n; i++) this.#pcm[i] = buf.readInt16LE(2 * i);
+    const chunk = this.#rate / 50;
+    for (let i = 0; i < n; i++) {
+      const s = this.#pcm[i]!;
+      this.#chunkSum += s * s;
+      this.#samples++;
+      if (++this.#chunkCount === chunk) {
+        this.#onChunk(Math.sqrt(this.#chunkSum / chunk));
+        this.#chunkSum = 0;
+        this.#chunkCount = 0;
+      }
+    }
+  }
+
+  #onChunk(rms: number): void {
+    if (this.#server.fault === 'stall') return;
+    const nowMs = (this.#samples * 1000) / this.#rate;
+    if (rms >= this.#server.speechRms) {
+      if (!this.#inSpeech) {
+        this.#inSpeech = true;
+        this.#speechStartMs = nowMs - 20;
+        this.#speechMs = 0;
+        this.#interimSent = false;
+        this.#text = this.#server.nextLine();
+        this.record.utterances++;
+        if (this.#server.fault === 'drop') {
+          this.#ws.terminate();
+          return;
+        }
+        this.#send({ type: 'SpeechStarted', channel: [0], timestamp: this.#speechStartMs / 1000 });
+      }
+      this.#speechMs += 20;
+      this.#silenceMs = 0;
+      if (!this.#interimSent && this.#speechMs >= this.#server.interimAfterMs) {
+        this.#interimSent = true;
+        const words = this.#text.split(' ');
+        this.#results(words.slice(0, Math.max(1, words.length >> 1)).join(' '), false, false, false);
+      }
+      return;
+    }
+    if (!this.#inSpeech) return;
+    this.#silenceMs += 20;
+    if (this.#silenceMs >= this.#endpointingMs) this.#final(false);
+  }
+
+  #final(fromFinalize: boolean): void {
+    this.#inSpeech = false;
+    if (this.#server.fault === 'malformed') {
+      sendIfOpen(this.#ws, '{"type":"Results","channel":');
+      sendIfOpen(this.#ws, JSON.stringify({ type: 'Mystery', payload: 1 }));
+    }
+    this.#results(this.#text, true, !fromFinalize, fromFinalize);
+    this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: (this.#samples * 1000) / this.#rate / 1000 });
+  }
+
+  #results(transcript: string, isFinal: boolean, speechFinal: boolean, fromFinalize: boolean): void {
+    const start = this.#speechStartMs / 1000;
+    const end = (this.#samples * 1000) / this.#rate / 1000;
+    const words = transcript.split(' ');
+    const step = (end - start) / Math.max(1, words.length);
+    this.#send({
+      type: 'Results',
+      channel_index: [0, 1],
+      duration: end - start,
+      start,
+      is_final: isFinal,
+      speech_final: speechFinal,
+      from_finalize: fromFinalize,
+      channel: {
+        alternatives: [
+          {
+            transcript,
+            confidence: 0.98,
+            words: words.map((word, i) => ({ word, start: start + i * step, end: start + (i + 1) * step, confidence: 0.98 })),
+          },
+        ],
+      },
+      metadata: { request_id: 'double', model_info: { name: this.record.query['model'] ?? 'nova' } },
+    });
+  }
+
+  #send(msg: object): void {
+    sendIfOpen(this.#ws, JSON.stringify(msg));
+  }
+}
+
+export class DeepgramDouble extends WsDoubleServer<DeepgramSession> {
+  readonly sessions: DeepgramSessionRecord[] = [];
+  readonly speechRms: number;
+  readonly interimAfterMs: number;
+  fault: DeepgramFault;
+  readonly #script: string[];
+  #line = 0;
+
+  private constructor(options: DeepgramDoubleOptions) {
+    super({ bearer: options.apiKey, authScheme: 'Token', maxPayload: 1 << 20, path: '/v1/listen', name: 'deepgram double', log });
+    this.#script = options.script;
+    this.speechRms = options.speechRms ?? 300;
+    this.interimAfterMs = options.interimAfterMs ?? 200;
+    this.fault = options.fault ?? 'none';
+  }
+
+  static async start(options: DeepgramDoubleOptions): Promise<DeepgramDouble> {
+    const server = new DeepgramDouble(options);
+    await server.listen(options.host, options.port);
+    return server;
+  }
+
+  nextLine(): string {
+    const line = this.#script[Math.min(this.#line, this.#script.length - 1)] ?? '';
+    this.#line++;
+    return line;
+  }
+
+  protected accept(ws: WebSocket, req: IncomingMessage): DeepgramSession {
+    const session = new DeepgramSession(ws, req, this);
+    this.sessions.push(session.record);
+    return session;
+  }
+
+  protected override refusal(): number | null {
+    return this.fault === 'ratelimit' ? 429 : null;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * A local double of ElevenLabs' text-to-speech input-streaming WebSocket
+ * (https://elevenlabs.io/docs/api-reference/websocket):
+ * `/v1/text-to-speech/<voice>/stream-input?model_id=…&output_format=ulaw_8000|pcm_16000`,
+ * the key in the `xi-api-key` header (HTTP 401 otherwise). The client begins
+ * with `{"text":" ","voice_settings":…}`, sends text (`flush: true` generates
+ * now) and ends with `{"text":""}`; the double answers `{"audio":"<base64>",
+ * "isFinal":false,"normalizedAlignment":…}` chunks of 100 ms, then
+ * `{"isFinal":true}`, and closes with 1000.
+ *
+ * The audio is a 300 Hz tone, 60 ms per character, in the format asked for.
+ * Faults: `stall` (never answers), `drop` (ends the socket after the first
+ * chunk), `malformed` (garbage between chunks), `badvoice` (closes with 1008
+ * and a reason, as ElevenLabs does for a voice or key it refuses), `ratelimit`
+ * (HTTP 429 on the upgrade).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { RawData, WebSocket } from 'ws';
+import { logger } from '../../common/src/logger.js';
+import { encodeUlaw } from '../../engine/src/codec/index.js';
+import { WsDoubleServer, guardSessionMessages, sendIfOpen, type DoubleSession } from './ws-double-server.js';
+
+export type ElevenLabsFault = 'none' | 'stall' | 'drop' | 'malformed' | 'badvoice' | 'ratelimit';
+
+export interface ElevenLabsSessionRecord {
+  path: string;
+  query: Record<string, string>;
+  messages: Array<Record<string, unknown>>;
+  chunksSent: number;
+  closed: boolean;
+}
+
+const log = logger('doubles.elevenlabs');
+
+class ElevenLabsSession implements DoubleSession {
+  readonly record: ElevenLabsSessionRecord;
+  readonly #ws: WebSocket;
+  readonly #server: ElevenLabsDouble;
+  #pending = '';
+
+  constructor(ws: WebSocket, req: IncomingMessage, server: ElevenLabsDouble) {
+    this.#ws = ws;
+    this.#server = server;
+    const url = new URL(req.url ?? '/', 'http://x');
+    this.record = { path: url.pathname, query: Object.fromEntries(url.searchParams.entries()), messages: [], chunksSent: 0, closed: false };
+    guardSessionMessages(ws, { id: 'elevenlabs', log, label: 'elevenlabs session' }, (data, isBinary) => this.#onMessage(data, isBinary), () => ws.terminate());
+    if (server.fault === 'badvoice') ws.close(1008, 'voice_id does not exist');
+  }
+
+  terminate(): void {
+    this.#ws.terminate();
+  }
+
+  dispose(): void {
+    this.record.closed = true;
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.#ws.close(1003, 'binary not accepted');
+      return;
+    }
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const msg = JSON.parse(buf.toString('utf8')) as { text?: string; flush?: boolean };
+    this.record.messages.push(msg as Record<string, unknown>);
+    if (this.#server.fault === 'stall') return;
+    if (typeof msg.text !== 'string') {
+      sendIfOpen(this.#ws, JSON.stringify({ message: 'text is required', error: 'invalid_request', code: 1008 }));
+      return;
+    }
+    if (msg.text === '') {
+      this.#generate();
+      sendIfOpen(this.#ws, JSON.stringify({ isFinal: true }));
+      this.#ws.close(1000);
+      return;
+    }
+    this.#pending += msg.text;
+    if (msg.flush === true) this.#generate();
+  }
+
+  #generate(): void {
+    const text = this.#pending.trim();
+    this.#pending = '';
+    if (text === '') return;
+    const ulaw = this.record.query['output_format'] === 'ulaw_8000';
+    const rate = ulaw ? 8000 : 16000;
+    const total = Math.round((text.length * 60 * rate) / 1000);
+    const chunk = rate / 10;
+    for (let at = 0; at < total; at += chunk) {
+      const n = Math.min(chunk, total - at);
+      const pcm = new Int16Array(n);
+      for (let i = 0; i < n; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 300 * (at + i)) / rate));
+      let bytes: Buffer;
+      if (ulaw) {
+        bytes = Buffer.alloc(n);
+        encodeUlaw(pcm, n, bytes, 0);
+      } else {
+        bytes = Buffer.alloc(2 * n);
+        for (let i = 0; i < n; i++) bytes.writeInt16LE(pcm[i]!, 2 * i);
+      }
+      sendIfOpen(this.#ws, JSON.stringify({ audio: bytes.toString('base64'), isFinal: false, normalizedAlignment: { chars: [], charStartTimesMs: [], charsDurationsMs: [] } }));
+      this.record.chunksSent++;
+      if (this.#server.fault === 'drop') {
+        this.#ws.terminate();
+        return;
+      }
+      if (this.#server.fault === 'malformed') sendIfOpen(this.#ws, '{"audio": 42');
+    }
+  }
+}
+
+export class ElevenLabsDouble extends WsDoubleServer<ElevenLabsSession> {
+  readonly sessions: ElevenLabsSessionRecord[] = [];
+  fault: ElevenLabsFault = 'none';
+  refusedKeys = 0;
+  readonly #key: string;
+
+  private constructor(apiKey: string) {
+    super({ maxPayload: 1 << 20, path: '', name: 'elevenlabs double', log });
+    this.#key = apiKey;
+  }
+
+  static async start(options: { apiKey: string }): Promise<ElevenLabsDouble> {
+    const d = new ElevenLabsDouble(options.apiKey);
+    await d.listen(undefined, undefined);
+    return d;
+  }
+
+  protected accept(ws: WebSocket, req: IncomingMessage): ElevenLabsSession {
+    const s = new ElevenLabsSession(ws, req, this);
+    this.sessions.push(s.record);
+    return s;
+  }
+
+  protected override refusal(req: IncomingMessage): number | null {
+    if (req.headers['xi-api-key'] !== this.#key) {
+      this.refusedKeys++;
+      return 401;
+    }
+    return this.fault === 'ratelimit' ? 429 : null;
+  }
+}
