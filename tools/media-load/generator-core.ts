@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { InvalidStateError } from '../../common/src/errors.js';
 import { DelayWheel } from './delay-wheel.js';
-import { FRAME_TAG_COUNTER_MASK, readFrameTag, readFrameTagL16, writeFrameTag, writeFrameTagL16 } from './frame-tag.js';
+import { FRAME_TAG_COUNTER_MASK, writeFrameTag, writeFrameTagL16 } from './frame-tag.js';
 import {
   NO_IMPAIRMENT,
   type CoreResult,
@@ -14,6 +14,7 @@ import {
   type WindowSample,
 } from './generator-protocol.js';
 import { GeneratorTally } from './generator-tally.js';
+import { PERIOD_MS, RTP_HEADER, SentFrames } from './sent-frames.js';
 import { loadCodecFormat, type LoadCodecFormat, type LoadCodecName } from './load-codec.js';
 import { WINDOW_MS, WindowLedger } from './window-ledger.js';
 
@@ -38,19 +39,12 @@ import { WINDOW_MS, WindowLedger } from './window-ledger.js';
  * Pairs can be added while running (a ramp) up to the capacity given at
  * construction.
  */
-const PERIOD_MS = 20;
 const SLOTS = 20;
 const SLOT_MS = PERIOD_MS / SLOTS;
-const RTP_HEADER = 12;
 /** Send buffers per stream without jitter: a datagram libuv had to queue is not overwritten for 80 ms. */
 const BASE_SEND_BUFFERS = 4;
-/** Send-time ring per stream: 256 frames = 5.12 s, far more than any sane engine delay. */
-const RING = 256;
-const RING_MASK = RING - 1;
 /** After a stall, missed slots are sent back to back up to this lateness; beyond it they are skipped. */
 const MAX_CATCH_UP_MS = 100;
-const FLAG_MEASURED = 1;
-const FLAG_RECEIVED = 2;
 /**
  * A pair added while running is not measured for its first second: the
  * engine learns its remotes only after the generator reported the ports, and
@@ -106,11 +100,7 @@ export class GeneratorCore {
   readonly #measureFrom: Float64Array;
   /** Send buffer held back to swap with the stream's next frame, or -1. */
   readonly #held: Int32Array;
-  readonly #ringCounter: Int32Array;
-  readonly #ringSentAt: Float64Array;
-  readonly #ringFlags: Uint8Array;
-  readonly #ringWindow: Int32Array;
-  readonly #lastArrival: Float64Array;
+  readonly #sentFrames: SentFrames;
   /** Streams of each 1 ms slot: slot k holds #slotStreams[k·cap .. k·cap + #slotCount[k]). */
   readonly #slotStreams: Int32Array;
   readonly #slotCount: Int32Array;
@@ -166,11 +156,7 @@ export class GeneratorCore {
     this.#audioPos = new Int32Array(n);
     this.#held = new Int32Array(n).fill(-1);
     this.#measureFrom = new Float64Array(n);
-    this.#ringCounter = new Int32Array(n * RING).fill(-1);
-    this.#ringSentAt = new Float64Array(n * RING);
-    this.#ringFlags = new Uint8Array(n * RING);
-    this.#ringWindow = new Int32Array(n * RING).fill(-1);
-    this.#lastArrival = new Float64Array(n);
+    this.#sentFrames = new SentFrames(n, this.#format.wide, this.#globalId, this.#tally, this.#ledger);
     this.#slotStreams = new Int32Array(SLOTS * n);
     this.#slotCount = new Int32Array(SLOTS);
     this.#slotPeriod = new Int32Array(SLOTS);
@@ -430,12 +416,7 @@ export class GeneratorCore {
       const tag = counter & FRAME_TAG_COUNTER_MASK;
       if (this.#format.wide) writeFrameTagL16(packet, RTP_HEADER, tag, this.#globalId[s]!);
       else writeFrameTag(packet, RTP_HEADER, tag, this.#globalId[s]!);
-      const r = s * RING + (tag & RING_MASK);
-      this.#ringCounter[r] = tag;
-      this.#ringSentAt[r] = NaN;
-      this.#ringFlags[r] = measured ? FLAG_MEASURED : 0;
-      this.#ringWindow[r] = settled ? windowIndex : -1;
-      this.#bufferRing[s * sendBuffers + b] = r;
+      this.#bufferRing[s * sendBuffers + b] = this.#sentFrames.record(s, tag, measured, settled ? windowIndex : -1);
       this.#counter[s] = counter + 1;
       if (measured) {
         this.#tally.sendLateness.record(late);
@@ -476,14 +457,10 @@ export class GeneratorCore {
     const socket = this.#sockets[s];
     if (socket === null || socket === undefined || this.#closed) return;
     const i = s * this.#sendBuffers + b;
-    const r = this.#bufferRing[i]!;
     const now = performance.now();
-    this.#ringSentAt[r] = now;
     socket.send(this.#packets[i] as Buffer);
     this.#tally.sentTotal++;
-    if ((this.#ringFlags[r]! & FLAG_MEASURED) !== 0) this.#tally.sent[s & 1]!++;
-    const win = this.#ledger.windowFor(this.#ringWindow[r]!);
-    if (win !== null) win.sent++;
+    this.#sentFrames.markSent(s, this.#bufferRing[i]!, now);
     const wire = this.#ledger.windowFor(Math.floor((now - this.#startAt) / WINDOW_MS));
     if (wire !== null) wire.packets++;
   };
@@ -494,51 +471,7 @@ export class GeneratorCore {
     this.#tally.receivedTotal++;
     const arrivalWindow = this.#started ? this.#ledger.windowFor(Math.floor((now - this.#startAt) / WINDOW_MS)) : null;
     if (arrivalWindow !== null) arrivalWindow.arrivals++;
-    if (msg.length < RTP_HEADER || (msg[0]! & 0xc0) !== 0x80) {
-      this.#tally.badPackets++;
-      return;
-    }
-    if (now >= this.#measureStart && now < this.#measureEnd) {
-      const last = this.#lastArrival[s]!;
-      if (last > 0) this.#tally.pacing.record(Math.abs(now - last - PERIOD_MS));
-    }
-    this.#lastArrival[s] = now;
-    let offset = RTP_HEADER + 4 * (msg[0]! & 0x0f);
-    if ((msg[0]! & 0x10) !== 0) {
-      if (msg.length < offset + 4) {
-        this.#tally.badPackets++;
-        return;
-      }
-      offset += 4 + 4 * msg.readUInt16BE(offset + 2);
-    }
-    const source = s ^ 1;
-    const tag = this.#format.wide ? readFrameTagL16(msg, offset, this.#globalId[source]!) : readFrameTag(msg, offset, this.#globalId[source]!);
-    if (tag < 0) {
-      this.#tally.untagged++;
-      return;
-    }
-    const r = source * RING + (tag & RING_MASK);
-    if (this.#ringCounter[r] !== tag) {
-      this.#tally.stale++;
-      return;
-    }
-    const flags = this.#ringFlags[r]!;
-    const direction = source & 1;
-    if ((flags & FLAG_RECEIVED) !== 0) {
-      this.#tally.duplicates[direction]!++;
-      return;
-    }
-    this.#ringFlags[r] = flags | FLAG_RECEIVED;
-    const latency = now - this.#ringSentAt[r]!;
-    if ((flags & FLAG_MEASURED) !== 0) {
-      this.#tally.received[direction]!++;
-      this.#tally.latency[direction]!.record(latency);
-    }
-    const win = this.#ledger.windowFor(this.#ringWindow[r]!);
-    if (win !== null && !win.settled) {
-      win.received++;
-      win.latency.record(latency);
-    }
+    this.#sentFrames.receive(s, msg, now, now >= this.#measureStart && now < this.#measureEnd);
   }
 
   /** Settles every window that can be settled at `now`. */

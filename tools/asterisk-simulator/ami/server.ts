@@ -9,11 +9,12 @@ import {
   contactStatusFields,
   deviceStateChangeFields,
   eventTv,
-  fullyBootedFields,
   peerStatusFields,
   pjsipSecurityFields,
 } from './event-fields.js';
+import { handleLogin, type LoginContext } from './login.js';
 import { command, expireObject, showContacts, showEndpoint, type ActionReplies, type SimRegistry } from './query-actions.js';
+import { replyTo, type Session } from './session.js';
 import type { AmiSimulatorOptions, RegisterOptions, SimActionRecord, SimEndpointConfig, SorceryExpireRecord } from './simulator-options.js';
 
 export type { AmiSimulatorOptions, RegisterOptions, SimActionRecord, SimEndpointConfig, SorceryExpireRecord } from './simulator-options.js';
@@ -21,18 +22,6 @@ export type { AmiSimulatorOptions, RegisterOptions, SimActionRecord, SimEndpoint
 const log = logger('simulator.ami');
 
 export const AMI_BANNER = 'Asterisk Call Manager/11.0.0\r\n';
-
-type SessionState = 'awaitingLogin' | 'loginFailing' | 'loggedIn' | 'closed';
-
-interface Session {
-  id: number;
-  socket: Socket;
-  framer: AmiFramer;
-  state: SessionState;
-  username: string;
-  connectedAt: Date;
-  loginTimer: NodeJS.Timeout | null;
-}
 
 /**
  * An AMI server that speaks the wire format recorded from Asterisk 22.10.1
@@ -55,6 +44,7 @@ export class AmiSimulator {
   readonly #expirations: SorceryExpireRecord[] = [];
   readonly #startedAt = Date.now();
   readonly #registry: SimRegistry = { endpoints: this.#endpoints, contacts: this.#contacts };
+  readonly #login: LoginContext;
   #nextSessionId = 1;
   #responsive = true;
   #closed = false;
@@ -64,6 +54,12 @@ export class AmiSimulator {
     this.#server = server;
     this.#accounts = { ...(options.accounts ?? { tnd: 'tnd' }) };
     this.#failedLoginDelayMs = options.failedLoginDelayMs ?? 1000;
+    this.#login = {
+      accounts: this.#accounts,
+      startedAt: this.#startedAt,
+      failedLoginDelayMs: this.#failedLoginDelayMs,
+      broadcast: (fields) => this.#broadcast(fields),
+    };
     this.#sorceryCaches = options.sorceryCaches ? new Set(options.sorceryCaches) : null;
     for (const e of options.endpoints ?? [{ id: '7000', callerid: '"Seven Thousand" <7000>' }]) this.addEndpoint(e);
     server.on('connection', (socket) => this.#accept(socket));
@@ -330,16 +326,10 @@ export class AmiSimulator {
     socket.write(AMI_BANNER);
   }
 
-  #reply(session: Session, actionId: string | undefined, fields: AmiField[]): void {
-    const [first, ...rest] = fields;
-    const all: AmiField[] = first ? [first, ...(actionId !== undefined ? [['ActionID', actionId] as const] : []), ...rest] : [];
-    session.socket.write(serializeAmiMessage(all));
-  }
-
   /** Where the query actions (query-actions.ts) write their answers to `session`. */
   #replies(session: Session): ActionReplies {
     return {
-      reply: (id, fields) => this.#reply(session, id, fields),
+      reply: (id, fields) => replyTo(session, id, fields),
       write: (fields) => {
         session.socket.write(serializeAmiMessage(fields));
       },
@@ -354,7 +344,7 @@ export class AmiSimulator {
     const id = message.actionId;
     const lower = action.toLowerCase();
     if (session.state !== 'loggedIn' && lower !== 'login' && lower !== 'logoff' && lower !== 'challenge') {
-      this.#reply(session, id, [['Response', 'Error'], ['Message', 'Permission denied']]);
+      replyTo(session, id, [['Response', 'Error'], ['Message', 'Permission denied']]);
       this.#broadcast(
         amiSecurityFields(session.id, session.socket, 'RequestNotAllowed', 'Error', '1', [['AccountID', '']], [
           ['RequestType', `Action: ${action}`],
@@ -365,15 +355,15 @@ export class AmiSimulator {
     }
     switch (lower) {
       case 'login':
-        this.#login(session, message);
+        handleLogin(session, message, this.#login);
         return;
       case 'logoff':
-        this.#reply(session, id, [['Response', 'Goodbye'], ['Message', 'Thanks for all the fish.']]);
+        replyTo(session, id, [['Response', 'Goodbye'], ['Message', 'Thanks for all the fish.']]);
         session.socket.end();
         return;
       case 'ping': {
         const now = Date.now();
-        this.#reply(session, id, [['Response', 'Success'], ['Ping', 'Pong'], ['Timestamp', `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')}`]]);
+        replyTo(session, id, [['Response', 'Success'], ['Ping', 'Pong'], ['Timestamp', `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')}`]]);
         return;
       }
       case 'pjsipshowcontacts':
@@ -389,7 +379,7 @@ export class AmiSimulator {
         expireObject(this.#replies(session), this.#sorceryCaches, this.#expirations, id, message.get('Cache') ?? '', message.get('Object') ?? '');
         return;
       default:
-        this.#reply(session, id, [['Response', 'Error'], ['Message', `Invalid/unknown command: ${action}. Use Action: ListCommands to show available commands.`]]);
+        replyTo(session, id, [['Response', 'Error'], ['Message', `Invalid/unknown command: ${action}. Use Action: ListCommands to show available commands.`]]);
         this.#broadcast(
           amiSecurityFields(session.id, session.socket, 'RequestBadFormat', 'Error', '1', [], [
             ['RequestType', `Action: ${action}`],
@@ -398,37 +388,5 @@ export class AmiSimulator {
           ]),
         );
     }
-  }
-
-  #login(session: Session, message: AmiMessage): void {
-    const id = message.actionId;
-    const username = message.get('Username') ?? '';
-    const secret = message.get('Secret') ?? '';
-    const known = Object.hasOwn(this.#accounts, username);
-    if (known && this.#accounts[username] === secret) {
-      session.state = 'loggedIn';
-      session.username = username;
-      this.#reply(session, id, [['Response', 'Success'], ['Message', 'Authentication accepted']]);
-      session.socket.write(serializeAmiMessage(fullyBootedFields(Math.floor((Date.now() - this.#startedAt) / 1000))));
-      this.#broadcast(
-        amiSecurityFields(session.id, session.socket, 'SuccessfulAuth', 'Informational', '1', [['AccountID', username]], [
-          ['UsingPassword', '0'],
-          ['SessionTV', eventTv(new Date())],
-        ]),
-      );
-      return;
-    }
-    session.state = 'loginFailing';
-    this.#broadcast(
-      amiSecurityFields(session.id, session.socket, known ? 'InvalidPassword' : 'InvalidAccountID', 'Error', known ? '2' : '1', [['AccountID', username]], [
-        ['SessionTV', '1970-01-01T00:00:00.000+0000'],
-      ]),
-    );
-    session.loginTimer = setTimeout(() => {
-      session.loginTimer = null;
-      if (session.state === 'closed') return;
-      this.#reply(session, id, [['Response', 'Error'], ['Message', 'Authentication failed']]);
-      session.socket.end();
-    }, this.#failedLoginDelayMs);
   }
 }

@@ -36,11 +36,12 @@
 import { mkdir } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Downsampler16to8, Upsampler8to16 } from '../../codec/index.js';
 import { errorMessage } from '../../../../common/src/errors.js';
 import { logger, type Logger } from '../../../../common/src/logger.js';
 import { parseConfig } from '../../../../common/src/parse-config.js';
 import type { Direction, MediaFrame } from '../stage.js';
+import { DropTally } from './drop-tally.js';
+import { ChannelRateConverter } from './rate-converter.js';
 import { openFileSink, type RecordingSink, type RecordingSinkOpener } from './sink.js';
 import { WAV_HEADER_BYTES, wavHeader } from './wav.js';
 import {
@@ -49,7 +50,6 @@ import {
   type PairRecorderOptions,
   type PairRecorderSettings as Settings,
   type RecordingChannel,
-  type RecordingDropReason,
   type RecordingStats,
   type RecordingSummary,
 } from './recording-config.js';
@@ -72,11 +72,6 @@ const BLOCK_ALIGN = CHANNELS * 2;
 const BIG_ENDIAN = endianness() === 'BE';
 
 type State = 'opening' | 'open' | 'failed' | 'closing' | 'closed';
-
-interface ChannelResamplers {
-  up: Upsampler8to16 | null;
-  down: Downsampler16to8 | null;
-}
 
 /** A compact ISO 8601 (basic format) UTC time: no ':' in file names. */
 function fileTimestamp(date: Date): string {
@@ -110,17 +105,11 @@ export class PairRecorder {
   #error: string | null = null;
   #closing: Promise<RecordingSummary> | null = null;
 
-  readonly #resamplers: ChannelResamplers[] = [];
-  #scratch = new Int16Array(640);
-
-  #droppedFrames = 0;
-  readonly #droppedByReason: Record<RecordingDropReason, number> = { backpressure: 0, size_limit: 0, write_failed: 0, open_failed: 0 };
+  readonly #rates: ChannelRateConverter;
+  readonly #drops: DropTally;
   #paddedFrames = 0;
   #blocksWritten = 0;
-  #blocksDropped = 0;
   #rateErrors = 0;
-  #dropping: RecordingDropReason | null = null;
-  #streakFrames = 0;
 
   /**
    * Starts creating the file in the background (see `ready`); frames may be
@@ -139,7 +128,8 @@ export class PairRecorder {
     this.#ring = new Int16Array(this.#ringFrames * CHANNELS);
     this.#capFrames = Math.floor(s.maxDataBytes / BLOCK_ALIGN);
     this.#tickFrames = Math.max(1, Math.round((s.sampleRate * s.tickMs) / 1000));
-    for (let c = 0; c < CHANNELS; c++) this.#resamplers.push({ up: null, down: null });
+    this.#rates = new ChannelRateConverter(s.sampleRate, CHANNELS);
+    this.#drops = new DropTally(this.#log, { path: this.path, maxInFlightBlocks: s.maxInFlightBlocks }, (frames) => this.#framesToMs(frames));
     this.#ready = this.#open(dir, deps.openSink ?? openFileSink);
     // Awaited by writes and close(); this only keeps an early failure from being "unhandled".
     this.#ready.catch(() => undefined);
@@ -177,8 +167,8 @@ export class PairRecorder {
     if (this.#closing !== null) return;
     const inCh: RecordingChannel = direction === 'A->B' ? 1 : 2;
     const outCh: RecordingChannel = direction === 'A->B' ? 3 : 4;
-    const inN = input === null ? 0 : this.#convertedLength(input.samples, input.sampleRate);
-    const outN = output === null ? 0 : this.#convertedLength(output.samples, output.sampleRate);
+    const inN = input === null ? 0 : this.#rates.convertedLength(input.samples, input.sampleRate);
+    const outN = output === null ? 0 : this.#rates.convertedLength(output.samples, output.sampleRate);
     const n = Math.max(inN, outN, 0) || this.#tickFrames;
     this.#writeFrame(inCh, input, inN, n);
     this.#writeFrame(outCh, output, outN, n);
@@ -193,12 +183,12 @@ export class PairRecorder {
       this.#put(c, pcm, count);
       return;
     }
-    const n = this.#convertedLength(count, sampleRate);
+    const n = this.#rates.convertedLength(count, sampleRate);
     if (n < 0) {
       this.#rateErrors++;
       return;
     }
-    this.#put(c, this.#resample(c, pcm, count, sampleRate), n);
+    this.#put(c, this.#rates.resample(c, pcm, count, sampleRate), n);
   }
 
   /** Appends `samples` samples (at the file's rate) of silence to one channel. */
@@ -211,11 +201,11 @@ export class PairRecorder {
     return {
       path: this.path,
       durationMs: this.#framesToMs(this.#maxCursor()),
-      droppedMs: this.#framesToMs(this.#droppedFrames),
+      droppedMs: this.#framesToMs(this.#drops.droppedFrames),
       paddedMs: this.#framesToMs(this.#paddedFrames),
-      droppedByReason: { ...this.#droppedByReason },
+      droppedByReason: { ...this.#drops.droppedByReason },
       blocksWritten: this.#blocksWritten,
-      blocksDropped: this.#blocksDropped,
+      blocksDropped: this.#drops.blocksDropped,
       inFlightBlocks: this.#inFlight.size,
       bufferBytes: this.#ring.byteLength + this.#allocatedBuffers * this.#blockFrames * BLOCK_ALIGN,
       rateErrors: this.#rateErrors,
@@ -238,7 +228,7 @@ export class PairRecorder {
     let written = 0;
     if (frame !== null && converted > 0) {
       const idx = channelIndex(c);
-      const pcm = frame.sampleRate === this.sampleRate ? frame.pcm : this.#resample(idx, frame.pcm, frame.samples, frame.sampleRate);
+      const pcm = frame.sampleRate === this.sampleRate ? frame.pcm : this.#rates.resample(idx, frame.pcm, frame.samples, frame.sampleRate);
       this.#put(idx, pcm, converted);
       written = converted;
     } else if (frame !== null && converted < 0) {
@@ -310,16 +300,16 @@ export class PairRecorder {
     let n = frames;
     if (start + n > this.#capFrames) {
       const over = Math.min(n, start + n - this.#capFrames);
-      this.#drop(over, 'size_limit');
+      this.#drops.drop(over, 'size_limit');
       n -= over;
       if (n === 0) return;
     }
     if (this.#state === 'failed') {
-      this.#drop(n, this.#sink === null ? 'open_failed' : 'write_failed');
+      this.#drops.drop(n, this.#sink === null ? 'open_failed' : 'write_failed');
       return;
     }
     if (this.#inFlight.size >= this.#settings.maxInFlightBlocks) {
-      this.#drop(n, 'backpressure');
+      this.#drops.drop(n, 'backpressure');
       return;
     }
     const buf = this.#takeBuffer();
@@ -341,10 +331,10 @@ export class PairRecorder {
       if (sink === null || this.#state === 'failed') throw new Error('recording file is not open');
       await sink.write(data, position);
       this.#blocksWritten++;
-      this.#endStreak();
+      this.#drops.endStreak();
     } catch (err) {
       if (this.#sink !== null && this.#error === null) this.#fail(`write failed: ${errorMessage(err)}`);
-      this.#drop(frames, this.#sink === null ? 'open_failed' : 'write_failed');
+      this.#drops.drop(frames, this.#sink === null ? 'open_failed' : 'write_failed');
     } finally {
       this.#pool.push(buf);
     }
@@ -355,24 +345,6 @@ export class PairRecorder {
     if (pooled) return pooled;
     this.#allocatedBuffers++;
     return Buffer.allocUnsafe(this.#blockFrames * BLOCK_ALIGN);
-  }
-
-  #drop(frames: number, reason: RecordingDropReason): void {
-    this.#droppedFrames += frames;
-    this.#droppedByReason[reason] += frames;
-    this.#blocksDropped++;
-    if (this.#dropping !== reason) {
-      this.#dropping = reason;
-      this.#streakFrames = 0;
-      this.#log.warn({ reason, path: this.path, maxInFlightBlocks: this.#settings.maxInFlightBlocks }, 'recording is dropping audio');
-    }
-    this.#streakFrames += frames;
-  }
-
-  #endStreak(): void {
-    if (this.#dropping === null) return;
-    this.#log.info({ reason: this.#dropping, droppedMs: this.#framesToMs(this.#streakFrames) }, 'recording resumed');
-    this.#dropping = null;
   }
 
   #fail(message: string): void {
@@ -444,7 +416,7 @@ export class PairRecorder {
       path: this.path,
       durationMs: this.#framesToMs(frames),
       bytes,
-      droppedMs: this.#framesToMs(this.#droppedFrames),
+      droppedMs: this.#framesToMs(this.#drops.droppedFrames),
       paddedMs: this.#framesToMs(this.#paddedFrames),
       error: this.#error,
     };
@@ -458,30 +430,6 @@ export class PairRecorder {
     return (frames * 1000) / this.sampleRate;
   }
 
-  /** Samples at the file's rate that `samples` at `rate` become; -1 for an unsupported rate. */
-  #convertedLength(samples: number, rate: number): number {
-    if (samples <= 0) return 0;
-    if (rate === this.sampleRate) return samples;
-    if (rate === 8000 && this.sampleRate === 16000) return 2 * samples;
-    if (rate === 16000 && this.sampleRate === 8000) return samples >> 1;
-    return -1;
-  }
-
-  /** Converts into the scratch buffer with channel c's own (stateful) resampler. */
-  #resample(c: number, pcm: Int16Array, samples: number, rate: number): Int16Array {
-    const r = this.#resamplers[c]!;
-    if (rate === 8000) {
-      if (this.#scratch.length < 2 * samples) this.#scratch = new Int16Array(2 * samples);
-      r.up ??= new Upsampler8to16();
-      r.up.process(pcm, samples, this.#scratch);
-    } else {
-      const even = samples & ~1;
-      if (this.#scratch.length < even >> 1) this.#scratch = new Int16Array(even >> 1);
-      r.down ??= new Downsampler16to8();
-      r.down.process(pcm, even, this.#scratch);
-    }
-    return this.#scratch;
-  }
 }
 
 function channelIndex(channel: RecordingChannel): number {
