@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { AsteriskSimulator, tone, type AudioSource } from '../../../tools/asterisk-simulator/ari/index.js';
 import { ReferenceService } from '../../../tools/reference-service/reference-service.js';
 import { synthesizeSpeechSamples } from '../../../engine/src/pipeline/streaming/espeak.js';
 import { buildConsoleWeb } from '../../support/console-web.js';
+import { launchChromium, loginToConsole, type TestBrowser } from '../../support/chromium.js';
 import { freePortRange } from '../../support/ports.js';
 
 /**
@@ -35,7 +33,7 @@ let sim: AsteriskSimulator;
 let service: ReferenceService;
 let node: TandemNode;
 let base: string;
-let profile: string;
+let chrome: TestBrowser | undefined;
 let browser: BrowserContext;
 let speech: Int16Array;
 
@@ -57,27 +55,19 @@ beforeAll(async () => {
   const address = node.apiAddress;
   if (address === null || !('url' in address)) throw new Error('expected a TCP API');
   base = address.url;
-  profile = await mkdtemp(join(tmpdir(), 'tandem-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  chrome = await launchChromium();
+  browser = chrome.context;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await chrome?.close();
   await node?.close();
   await sim?.close();
   await service?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
-async function login(page: Page): Promise<void> {
-  await page.goto(`${base}/console`);
-  await page.locator('#token').fill(TOKEN);
-  await page.locator('#login button[type=submit]').click();
-  await page.locator('#nav').waitFor({ state: 'visible', timeout: DEADLINE });
+function login(page: Page): Promise<void> {
+  return loginToConsole(page, base, TOKEN, DEADLINE);
 }
 
 describe('the operator console in chromium', () => {

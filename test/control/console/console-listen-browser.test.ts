@@ -1,11 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { buildConsoleWeb } from '../../support/console-web.js';
+import { launchChromium, loginToConsole, type TestBrowser } from '../../support/chromium.js';
 
 /**
  * Listen-in in a real browser (Debian's chromium via playwright-core): an operator logged in to the
@@ -19,7 +17,7 @@ const DEADLINE = 60_000;
 let sim: AsteriskSimulator;
 let node: TandemNode;
 let base: string;
-let profile: string;
+let chrome: TestBrowser | undefined;
 let browser: BrowserContext;
 
 beforeAll(async () => {
@@ -36,37 +34,19 @@ beforeAll(async () => {
   const address = node.apiAddress;
   if (address === null || !('url' in address)) throw new Error('expected a TCP API');
   base = address.url;
-  profile = await mkdtemp(join(tmpdir(), 'tandem-chromium-listen-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // The received audio plays in an <audio> element without a click first.
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  // The received audio plays in an <audio> element without a click first.
+  chrome = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
+  browser = chrome.context;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await chrome?.close();
   await node?.close();
   await sim?.close();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
-async function login(page: Page): Promise<void> {
-  await page.goto(`${base}/console`);
-  await page.locator('#token').fill(TOKEN);
-  await page.locator('#login button[type=submit]').click();
-  await page.locator('#nav').waitFor({ state: 'visible', timeout: DEADLINE });
+function login(page: Page): Promise<void> {
+  return loginToConsole(page, base, TOKEN, DEADLINE);
 }
 
 async function metric(name: string): Promise<number> {

@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TandemNode } from '../../../control/src/node/tandem-node.js';
 import { provisionPairs } from '../../../control/src/realtime/index.js';
 import { AmiSimulator } from '../../../tools/asterisk-simulator/ami/index.js';
 import { AsteriskSimulator } from '../../../tools/asterisk-simulator/ari/index.js';
 import { buildConsoleWeb } from '../../support/console-web.js';
+import { launchChromium, loginToConsole, type TestBrowser } from '../../support/chromium.js';
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
 import { freePortRange } from '../../support/ports.js';
 
@@ -24,7 +22,7 @@ let ami: AmiSimulator;
 let ari: AsteriskSimulator;
 let node: TandemNode;
 let base: string;
-let profile: string;
+let chrome: TestBrowser | undefined;
 let browser: BrowserContext;
 
 beforeAll(async () => {
@@ -46,27 +44,19 @@ beforeAll(async () => {
   const address = node.apiAddress;
   if (address === null || !('url' in address)) throw new Error('expected a TCP API');
   base = address.url;
-  profile = await mkdtemp(join(tmpdir(), 'tandem-chromium-'));
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  chrome = await launchChromium();
+  browser = chrome.context;
   const page = await browser.newPage();
-  await page.goto(`${base}/console`);
-  await page.locator('#token').fill(TOKEN);
-  await page.locator('#login button[type=submit]').click();
-  await page.locator('#nav').waitFor({ state: 'visible', timeout: DEADLINE });
+  await loginToConsole(page, base, TOKEN, DEADLINE);
   await page.close();
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await chrome?.close();
   await node?.close();
   await ari?.close();
   await ami?.close();
   await db?.drop();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 describe('presence in the console', () => {
