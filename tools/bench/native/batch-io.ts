@@ -7,6 +7,7 @@ import { writeReportFile } from '../../../common/src/report-file.js';
 import { loadNativeAddon } from '../../../engine/src/transport/datagram/index.js';
 import { ensureNativeBuild } from './native-build.js';
 import { runRelayLoadTest, type RelayLoadReport, type RelayVariant } from './relay-load-test.js';
+import { positiveIntFlag } from './flags.js';
 
 /**
  * `npm run bench:batch-io`: what batched socket I/O buys a relay in Node.
@@ -140,13 +141,6 @@ export async function runBatchIoBench(o: Options, say: (line: string) => void): 
   };
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
-
 async function main(): Promise<void> {
   process.env['TANDEM_LOG_LEVEL'] ??= 'warn';
   setLogLevel(process.env['TANDEM_LOG_LEVEL']);
@@ -161,11 +155,11 @@ async function main(): Promise<void> {
     },
   });
   const options: Options = {
-    pairs: positiveInt('pairs', values.pairs, 300),
-    seconds: positiveInt('seconds', values.seconds, 8),
-    rounds: positiveInt('rounds', values.rounds, 2),
-    threads: positiveInt('threads', values.threads, availableParallelism()),
-    batch: positiveInt('batch', values.batch, 64),
+    pairs: positiveIntFlag('pairs', values.pairs, 300),
+    seconds: positiveIntFlag('seconds', values.seconds, 8),
+    rounds: positiveIntFlag('rounds', values.rounds, 2),
+    threads: positiveIntFlag('threads', values.threads, availableParallelism()),
+    batch: positiveIntFlag('batch', values.batch, 64),
   };
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   const result = await runBatchIoBench(options, say);

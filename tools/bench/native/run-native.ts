@@ -21,6 +21,7 @@ import {
 } from './native-report.js';
 import { searchSustainedPairs } from './pairs-search.js';
 import { runRelayLoadTest, type RelayLoadReport } from './relay-load-test.js';
+import { positiveIntFlag } from './flags.js';
 
 export { describeRun, type BenchMachine, type EngineComparison, type EngineRun, type NativeBenchReport, type PairsSearch, type SearchSide } from './native-report.js';
 export { GENERATOR_LATE_LIMIT_MS, MIN_PROBE_PAIRS, searchSustainedPairs, type SearchPlan } from './pairs-search.js';
@@ -266,13 +267,6 @@ export async function runNative(o: NativeRunOptions): Promise<NativeBenchReport>
   return result;
 }
 
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
-
 async function main(): Promise<void> {
   // Progress lines are the output; the engine's, the generator's and the relay runner's info logs would bury them.
   // Set before any worker or child starts, since they read it from the environment.
@@ -291,15 +285,15 @@ async function main(): Promise<void> {
       io: { type: 'string' },
     },
   });
-  const steps = (values.steps ?? '200,400,600,800,1000,1200,1500').split(',').map((s) => positiveInt('steps', s.trim(), 0));
+  const steps = (values.steps ?? '200,400,600,800,1000,1200,1500').split(',').map((s) => positiveIntFlag('steps', s.trim(), 0));
   const options: NativeRunOptions = {
-    rounds: positiveInt('rounds', values.rounds, 3),
-    opMs: positiveInt('op-ms', values['op-ms'], 150),
-    loadPairs: positiveInt('pairs', values.pairs, 300),
-    seconds: positiveInt('seconds', values.seconds, 8),
+    rounds: positiveIntFlag('rounds', values.rounds, 3),
+    opMs: positiveIntFlag('op-ms', values['op-ms'], 150),
+    loadPairs: positiveIntFlag('pairs', values.pairs, 300),
+    seconds: positiveIntFlag('seconds', values.seconds, 8),
     warmupSeconds: 2,
     steps: [...new Set(steps)].sort((a, b) => a - b),
-    threads: positiveInt('threads', values.threads, availableParallelism()),
+    threads: positiveIntFlag('threads', values.threads, availableParallelism()),
     skipEngine: values['hot-path-only'] === true,
     io: ioChoice(values.io),
     // 210 s for everything up to the last pair-search step, plus the Node relay run (~12 s) added to the
