@@ -100,8 +100,12 @@ export async function runProductDemo(options: ProductDemoOptions): Promise<Produ
     let placed = 0;
     let ended = 0;
     node.app.on('callended', () => ended++);
+    // Every timer the demo arms, so stopping clears them all: one firing after the simulator
+    // closed would throw ("simulator is closed").
     const hangups = new Set<NodeJS.Timeout>();
+    let stopped = false;
     const place = (): void => {
+      if (stopped) return;
       const call = sim.placeCall({ callerNumber: `555${String(1000 + placed).slice(-4)}`, audio: talker(callerVoice, 8000 * 2, placed * 7000) });
       placed++;
       const timer = setTimeout(() => {
@@ -113,7 +117,13 @@ export async function runProductDemo(options: ProductDemoOptions): Promise<Produ
     // Staggered, so calls come and go at different times; each ended call is replaced.
     const starts = Array.from({ length: concurrent }, (_, i) => setTimeout(place, i * 2500));
     const replace = (): void => {
-      if (!options.signal?.aborted) setTimeout(place, 1000).unref();
+      if (stopped || options.signal?.aborted) return;
+      const timer = setTimeout(() => {
+        hangups.delete(timer);
+        place();
+      }, 1000);
+      timer.unref();
+      hangups.add(timer);
     };
     node.app.on('callended', replace);
     await new Promise<void>((resolve) => {
@@ -123,6 +133,7 @@ export async function runProductDemo(options: ProductDemoOptions): Promise<Produ
         resolve();
       });
     });
+    stopped = true;
     node.app.off('callended', replace);
     for (const t of [...starts, ...hangups]) clearTimeout(t);
     const { calls: records } = await node.records.list({ limit: 1000 });
