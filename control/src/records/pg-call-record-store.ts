@@ -5,6 +5,7 @@ import type { CodecName } from '../../../engine/src/index.js';
 import type { HangupBy, TeardownReason } from '../calls/index.js';
 import { pgErrorCode } from '../realtime/errors.js';
 import { DropCounter } from '../transcripts/drop-counter.js';
+import { WriteBehindQueue } from '../transcripts/write-behind.js';
 import type { CallLegRecord, CallRecord } from './call-record.js';
 import { normalizeQuery, type CallRecordQuery, type CallRecordReader } from './call-record-query.js';
 
@@ -80,65 +81,45 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export class PgCallRecordStore implements CallRecordReader {
   readonly #pool: Pool;
-  readonly #maxQueue: number;
-  readonly #batchSize: number;
-  readonly #queue: CallRecord[] = [];
   readonly #drops = new DropCounter<CallRecordDropReason>(log, 'call records', ['queue_full', 'db_error', 'closed']);
-  #writing: Promise<void> | null = null;
-  #written = 0;
-  #closing: Promise<void> | null = null;
+  readonly #writes: WriteBehindQueue<CallRecord>;
 
   /** The pool belongs to the caller (close() does not end it). */
   constructor(pool: Pool, options: PgCallRecordStoreOptions = {}) {
     this.#pool = pool;
-    this.#maxQueue = positiveInt('maxQueue', options.maxQueue ?? 1000);
-    this.#batchSize = positiveInt('batchSize', options.batchSize ?? 100);
+    this.#writes = new WriteBehindQueue<CallRecord>({
+      what: 'call records',
+      maxQueue: positiveInt('maxQueue', options.maxQueue ?? 1000),
+      batchSize: positiveInt('batchSize', options.batchSize ?? 100),
+      drops: this.#drops,
+      write: async (batch) => {
+        await this.#pool.query(INSERT_SQL, [JSON.stringify(batch.map(toRow))]);
+      },
+      describeError: (err) => (pgErrorCode(err) === '42P01' ? 'the database has no call_records table: run "tandem migrate"' : errorMessage(err)),
+    });
   }
 
   get closed(): boolean {
-    return this.#closing !== null;
+    return this.#writes.closed;
   }
 
   stats(): PgCallRecordStoreStats {
-    return { queued: this.#queue.length, written: this.#written, dropped: this.#drops.counts() };
+    return { queued: this.#writes.queued, written: this.#writes.written, dropped: this.#drops.counts() };
   }
 
   /** Queues a record for storage; false (and counted) when closed or the queue is full. */
   save(record: CallRecord): boolean {
-    if (this.#closing) {
-      this.#drops.add('closed', 1);
-      return false;
-    }
-    if (this.#queue.length >= this.#maxQueue) {
-      this.#drops.add('queue_full', 1, `${this.#maxQueue} call records already wait for PostgreSQL`);
-      return false;
-    }
-    this.#queue.push(record);
-    this.#writing ??= this.#drain();
-    return true;
+    return this.#writes.enqueue(record);
   }
 
   /** Resolves when everything queued so far is written or dropped. */
-  async flush(): Promise<void> {
-    while (this.#writing) await this.#writing;
+  flush(): Promise<void> {
+    return this.#writes.flush();
   }
 
   /** Stops accepting, waits up to `deadlineMs` for queued writes, drops (and counts) the rest. Idempotent. */
   close(deadlineMs = 5000): Promise<void> {
-    this.#closing ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, deadlineMs);
-      });
-      try {
-        await Promise.race([this.flush(), deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
-      const left = this.#queue.splice(0);
-      this.#drops.add('closed', left.length, `not written within the ${deadlineMs} ms close deadline`);
-    })();
-    return this.#closing;
+    return this.#writes.close(deadlineMs);
   }
 
   async list(query: CallRecordQuery = {}): Promise<CallRecord[]> {
@@ -174,26 +155,7 @@ export class PgCallRecordStore implements CallRecordReader {
   }
 
   #assertOpen(): void {
-    if (this.#closing) throw new InvalidStateError('PgCallRecordStore is closed');
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      // Records of calls that ended in the same turn share one INSERT.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#batchSize);
-        try {
-          await this.#pool.query(INSERT_SQL, [JSON.stringify(batch.map(toRow))]);
-          this.#written += batch.length;
-        } catch (err) {
-          const hint = pgErrorCode(err) === '42P01' ? 'the database has no call_records table: run "tandem migrate"' : errorMessage(err);
-          this.#drops.add('db_error', batch.length, hint);
-        }
-      }
-    } finally {
-      this.#writing = null;
-    }
+    if (this.#writes.closed) throw new InvalidStateError('PgCallRecordStore is closed');
   }
 }
 

@@ -3,6 +3,7 @@ import { InvalidStateError, errorMessage } from '../../../common/src/errors.js';
 import { logger } from '../../../common/src/logger.js';
 import type { TranscriptEvent } from '../../../engine/src/index.js';
 import { DropCounter } from './drop-counter.js';
+import { WriteBehindQueue } from './write-behind.js';
 import { parseTranscript, type TranscriptInput, type TranscriptRecord } from './schema.js';
 
 /** One stored final, as read back. */
@@ -125,32 +126,33 @@ WHERE (t.src_ext, t.dst_ext, t.language, t.text, t.target_language, t.translated
  */
 export class PgTranscriptStore implements TranscriptStore {
   readonly #pool: Pool;
-  readonly #maxQueue: number;
-  readonly #batchSize: number;
-  readonly #queue: TranscriptRecord[] = [];
   readonly #drops = new DropCounter<StoreDropReason>(log, 'transcript finals', ['invalid', 'queue_full', 'db_error', 'closed']);
-  #writing: Promise<void> | null = null;
-  #written = 0;
+  readonly #writes: WriteBehindQueue<TranscriptRecord>;
   #ignoredPartials = 0;
-  #closing: Promise<void> | null = null;
 
   /** The pool belongs to the caller (close() does not end it). */
   constructor(pool: Pool, options: PgTranscriptStoreOptions = {}) {
     this.#pool = pool;
-    this.#maxQueue = positiveInt('maxQueue', options.maxQueue ?? 1000);
-    this.#batchSize = positiveInt('batchSize', options.batchSize ?? 100);
+    this.#writes = new WriteBehindQueue<TranscriptRecord>({
+      what: 'finals',
+      maxQueue: positiveInt('maxQueue', options.maxQueue ?? 1000),
+      batchSize: positiveInt('batchSize', options.batchSize ?? 100),
+      drops: this.#drops,
+      write: (batch) => this.#insert(batch),
+      describeError: errorMessage,
+    });
   }
 
   get closed(): boolean {
-    return this.#closing !== null;
+    return this.#writes.closed;
   }
 
   stats(): TranscriptStoreStats {
-    return { queued: this.#queue.length, written: this.#written, ignoredPartials: this.#ignoredPartials, dropped: this.#drops.counts() };
+    return { queued: this.#writes.queued, written: this.#writes.written, ignoredPartials: this.#ignoredPartials, dropped: this.#drops.counts() };
   }
 
   save(event: TranscriptInput | TranscriptRecord): boolean {
-    if (this.#closing) {
+    if (this.#writes.closed) {
       this.#drops.add('closed', 1);
       return false;
     }
@@ -163,35 +165,15 @@ export class PgTranscriptStore implements TranscriptStore {
       this.#ignoredPartials++;
       return false;
     }
-    if (this.#queue.length >= this.#maxQueue) {
-      this.#drops.add('queue_full', 1, `${this.#maxQueue} finals already wait for PostgreSQL`);
-      return false;
-    }
-    this.#queue.push(parsed.record);
-    this.#writing ??= this.#drain();
-    return true;
+    return this.#writes.enqueue(parsed.record);
   }
 
-  async flush(): Promise<void> {
-    while (this.#writing) await this.#writing;
+  flush(): Promise<void> {
+    return this.#writes.flush();
   }
 
   close(deadlineMs = 5000): Promise<void> {
-    this.#closing ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, deadlineMs);
-      });
-      try {
-        await Promise.race([this.flush(), deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
-      // The batch in flight (if any) still settles and is counted; the rest never will be written.
-      const left = this.#queue.splice(0);
-      this.#drops.add('closed', left.length, `not written within the ${deadlineMs} ms close deadline`);
-    })();
-    return this.#closing;
+    return this.#writes.close(deadlineMs);
   }
 
   async byPair(pairId: string, options: ByPairOptions = {}): Promise<StoredTranscript[]> {
@@ -232,25 +214,7 @@ export class PgTranscriptStore implements TranscriptStore {
   }
 
   #assertOpen(): void {
-    if (this.#closing) throw new InvalidStateError('PgTranscriptStore is closed');
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      // Let finals published in the same turn of the event loop share one INSERT.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#batchSize);
-        try {
-          await this.#insert(batch);
-          this.#written += batch.length;
-        } catch (err) {
-          this.#drops.add('db_error', batch.length, errorMessage(err));
-        }
-      }
-    } finally {
-      this.#writing = null;
-    }
+    if (this.#writes.closed) throw new InvalidStateError('PgTranscriptStore is closed');
   }
 
   async #insert(batch: readonly TranscriptRecord[]): Promise<void> {
