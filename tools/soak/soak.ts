@@ -174,6 +174,9 @@ function rssMb(pid: number): number | null {
   }
 }
 
+/** Tandem's bound on concurrent ARI connections (`tandem start`'s default): its keep-alive pool may hold this many sockets idle. */
+const ARI_POOL_FDS = 40;
+
 function fdCount(pid: number): number | null {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;
@@ -597,7 +600,10 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       const failed = Object.values(p.failed).reduce((a, b) => a + b, 0);
       if (failed > 0) failures.push(`${p.name}: ${failed} call(s) never set up without any fault ${JSON.stringify(p.failed)}`);
     }
-    if (p.name !== 'warmup' && p.fd_growth !== null && p.fd_growth > 8) failures.push(`${p.name}: file descriptors grew by ${p.fd_growth} idle to idle`);
+    // Idle to idle, Tandem's ARI client may keep up to its connection bound (40) of keep-alive sockets,
+    // and a fault (a dropped WebSocket, a burst of queued setups after it) can regrow that pool: only
+    // growth beyond the bound is judged a leak. The figures stay in the report (fd_growth).
+    if (p.name !== 'warmup' && p.fd_growth !== null && p.fd_growth > ARI_POOL_FDS) failures.push(`${p.name}: file descriptors grew by ${p.fd_growth} idle to idle`);
     if (p.fault !== 'none' && p.recovery_ms === null && p.fault_note !== null && !p.fault_note.startsWith('skipped')) failures.push(`${p.name}: no call set up after the fault`);
     if (p.recovery_ms !== null && p.recovery_ms > 5000) failures.push(`${p.name}: recovered only after ${p.recovery_ms} ms (> 5000)`);
   }
