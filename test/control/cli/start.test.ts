@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AsteriskSimulator, tone } from '../../../tools/asterisk-simulator/ari/index.js';
 import { closedPort, freePortRange } from '../../support/ports.js';
+import { tandemCli, type TandemCliProcess } from '../../support/tandem-cli-process.js';
 
 /** `--ports` for a free range of its own (test/support/ports.ts). */
 async function freePorts(size = 100): Promise<string> {
@@ -13,38 +14,9 @@ import { waitFor } from '../../support/rtp-peer.js';
 
 const cli = fileURLToPath(new URL('../../../tools/cli/main.ts', import.meta.url));
 
-interface TandemProcess {
-  output: () => string;
-  exited: Promise<number | null>;
-  /** Resolves once the output contains `text`; rejects with the output if the process exits first. */
-  says: (text: string) => Promise<void>;
-  kill: (signal: NodeJS.Signals) => void;
-}
-
-/** `tandem start` as its own process, everything it writes collected in `output()`. */
-function startTandem(env: NodeJS.ProcessEnv, ports: string): TandemProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'start', '--workers', '1', '--ports', ports, '--no-api'], {
-    env: { ...process.env, TANDEM_LOG_LEVEL: 'info', REDIS_URL: '', DATABASE_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  return {
-    output: () => out,
-    exited,
-    // The deadline only ends a stuck test: starting tsx and the engine takes a while on a busy machine.
-    says: async (text) => {
-      await waitFor(() => out.includes(text) || gone, 120_000, 50);
-      if (!out.includes(text)) throw new Error(`tandem start exited before saying ${JSON.stringify(text)}:\n${out}`);
-    },
-    kill: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    },
-  };
+/** `tandem start` as its own process (one worker, no API), everything it writes collected in `output()`. */
+function startTandem(env: NodeJS.ProcessEnv, ports: string): TandemCliProcess {
+  return tandemCli(['start', '--workers', '1', '--ports', ports, '--no-api'], env);
 }
 
 describe('tandem start', () => {
