@@ -13,7 +13,7 @@ import {
 } from './datagram-port.js';
 import { HandlerFailures } from './handler-failures.js';
 import { procUdpDrops } from './proc-udp-drops.js';
-import { checkSendRange, SendQueue, type SendArena } from './send-queue.js';
+import { sendThroughSlot, SendQueue, type SendArena } from './send-queue.js';
 
 /**
  * Sends waiting in dgram and libuv beyond which datagrams are dropped: well
@@ -147,10 +147,7 @@ export class DgramDatagramPort implements DatagramPort {
   }
 
   send(data: Uint8Array, offset: number, length: number, peer: DatagramPeer): void {
-    checkSendRange(data, offset, length, this.maxDatagram);
-    const slot = this.sendSlot();
-    slot.set(length === data.length && offset === 0 ? data : data.subarray(offset, offset + length));
-    this.commit(length, peer);
+    sendThroughSlot(this, data, offset, length, peer);
   }
 
   sendSlot(): Uint8Array {

@@ -10,7 +10,7 @@ import {
 } from './datagram-port.js';
 import { HandlerFailures } from './handler-failures.js';
 import type { NativeUdpBatchBinding, NativeUdpBatchSocket } from './native-addon.js';
-import { checkSendRange, SendQueue } from './send-queue.js';
+import { sendThroughSlot, SendQueue } from './send-queue.js';
 
 /**
  * The received batch over the addon's arena: typed views made once, so
@@ -111,10 +111,7 @@ export class NativeDatagramPort implements DatagramPort {
   }
 
   send(data: Uint8Array, offset: number, length: number, peer: DatagramPeer): void {
-    checkSendRange(data, offset, length, this.maxDatagram);
-    const slot = this.sendSlot();
-    slot.set(length === data.length && offset === 0 ? data : data.subarray(offset, offset + length));
-    this.commit(length, peer);
+    sendThroughSlot(this, data, offset, length, peer);
   }
 
   sendSlot(): Uint8Array {

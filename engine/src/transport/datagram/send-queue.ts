@@ -13,6 +13,21 @@ export function checkSendRange(data: Uint8Array, offset: number, length: number,
   if (length > maxDatagram) throw new RangeError(`a ${length}-byte datagram exceeds maxDatagram (${maxDatagram})`);
 }
 
+/** What `send` needs of a port: both implementations copy into a queue slot and commit it. */
+export interface SlotSender {
+  readonly maxDatagram: number;
+  sendSlot(): Uint8Array;
+  commit(length: number, peer: DatagramPeer): void;
+}
+
+/** `send()` of every port: the range checked, the bytes copied into the next slot, committed. */
+export function sendThroughSlot(port: SlotSender, data: Uint8Array, offset: number, length: number, peer: DatagramPeer): void {
+  checkSendRange(data, offset, length, port.maxDatagram);
+  const slot = port.sendSlot();
+  slot.set(length === data.length && offset === 0 ? data : data.subarray(offset, offset + length));
+  port.commit(length, peer);
+}
+
 /** Memory for one queue's worth of datagrams, and a view per slot (made once). */
 export interface SendArena {
   readonly buffer: Buffer;
