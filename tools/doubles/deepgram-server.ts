@@ -9,9 +9,13 @@
  * It recognizes nothing: it "names the utterance". Speech is found by energy
  * (RMS of each 20 ms of decoded audio), and each utterance is answered with
  * the next line of a script the test gives — an interim result with the first
- * half of the words after `interimAfterMs` of speech, then a final with
+ * half of the words after `interimAfterMs` of speech (or, with
+ * `interims: 'growing'`, one more word every `interimAfterMs`, as Deepgram's
+ * interim results grow), then a final with
  * `speech_final: true` after `endpointing` ms of silence (or at once, with
- * `from_finalize: true`, when the client sends Finalize).
+ * `from_finalize: true`, when the client sends Finalize). A script line given
+ * as `{ interim, final }` is heard one way in the interims and recognized
+ * another way at the final (a recognizer revising itself).
  *
  * Faults, switched per server: `stall` (takes audio, never answers), `drop`
  * (ends the socket when an utterance starts), `malformed` (answers each
@@ -24,12 +28,20 @@ import { logger } from '../../common/src/logger.js';
 import { decodeUlaw } from '../../engine/src/codec/index.js';
 import { WsDoubleServer, guardSessionMessages, sendIfOpen, type DoubleSession } from './ws-double-server.js';
 
+/** An utterance whose interims say one thing and whose final another. */
+export interface ScriptLine {
+  interim: string;
+  final: string;
+}
+
 export type DeepgramFault = 'none' | 'stall' | 'drop' | 'malformed' | 'ratelimit';
 
 export interface DeepgramDoubleOptions {
   apiKey: string;
   /** Text of each utterance, in order; the last repeats once the script runs out. */
-  script: string[];
+  script: Array<string | ScriptLine>;
+  /** half: one interim with the first half of the words; growing: one more word every interimAfterMs. */
+  interims?: 'half' | 'growing';
   /** RMS above which 20 ms of audio is speech. */
   speechRms?: number;
   interimAfterMs?: number;
@@ -68,7 +80,8 @@ class DeepgramSession implements DoubleSession {
   #speechMs = 0;
   #silenceMs = 0;
   #interimSent = false;
-  #text = '';
+  #interimWords = 0;
+  #line: ScriptLine = { interim: '', final: '' };
 
   constructor(ws: WebSocket, req: IncomingMessage, server: DeepgramDouble) {
     this.#ws = ws;
@@ -136,7 +149,8 @@ class DeepgramSession implements DoubleSession {
         this.#speechStartMs = nowMs - 20;
         this.#speechMs = 0;
         this.#interimSent = false;
-        this.#text = this.#server.nextLine();
+        this.#interimWords = 0;
+        this.#line = this.#server.nextLine();
         this.record.utterances++;
         if (this.#server.fault === 'drop') {
           this.#ws.terminate();
@@ -146,9 +160,15 @@ class DeepgramSession implements DoubleSession {
       }
       this.#speechMs += 20;
       this.#silenceMs = 0;
-      if (!this.#interimSent && this.#speechMs >= this.#server.interimAfterMs) {
+      const words = this.#line.interim.split(' ');
+      if (this.#server.interims === 'growing') {
+        const due = Math.min(words.length, Math.floor(this.#speechMs / this.#server.interimAfterMs));
+        if (due > this.#interimWords) {
+          this.#interimWords = due;
+          this.#results(words.slice(0, due).join(' '), false, false, false);
+        }
+      } else if (!this.#interimSent && this.#speechMs >= this.#server.interimAfterMs) {
         this.#interimSent = true;
-        const words = this.#text.split(' ');
         this.#results(words.slice(0, Math.max(1, words.length >> 1)).join(' '), false, false, false);
       }
       return;
@@ -164,7 +184,7 @@ class DeepgramSession implements DoubleSession {
       sendIfOpen(this.#ws, '{"type":"Results","channel":');
       sendIfOpen(this.#ws, JSON.stringify({ type: 'Mystery', payload: 1 }));
     }
-    this.#results(this.#text, true, !fromFinalize, fromFinalize);
+    this.#results(this.#line.final, true, !fromFinalize, fromFinalize);
     this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: (this.#samples * 1000) / this.#rate / 1000 });
   }
 
@@ -203,8 +223,9 @@ export class DeepgramDouble extends WsDoubleServer<DeepgramSession> {
   readonly sessions: DeepgramSessionRecord[] = [];
   readonly speechRms: number;
   readonly interimAfterMs: number;
+  readonly interims: 'half' | 'growing';
   fault: DeepgramFault;
-  readonly #script: string[];
+  readonly #script: ReadonlyArray<string | ScriptLine>;
   #line = 0;
 
   private constructor(options: DeepgramDoubleOptions) {
@@ -212,6 +233,7 @@ export class DeepgramDouble extends WsDoubleServer<DeepgramSession> {
     this.#script = options.script;
     this.speechRms = options.speechRms ?? 300;
     this.interimAfterMs = options.interimAfterMs ?? 200;
+    this.interims = options.interims ?? 'half';
     this.fault = options.fault ?? 'none';
   }
 
@@ -221,10 +243,10 @@ export class DeepgramDouble extends WsDoubleServer<DeepgramSession> {
     return server;
   }
 
-  nextLine(): string {
+  nextLine(): ScriptLine {
     const line = this.#script[Math.min(this.#line, this.#script.length - 1)] ?? '';
     this.#line++;
-    return line;
+    return typeof line === 'string' ? { interim: line, final: line } : line;
   }
 
   protected accept(ws: WebSocket, req: IncomingMessage): DeepgramSession {

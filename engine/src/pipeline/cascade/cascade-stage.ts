@@ -22,6 +22,8 @@ import { PlaybackMixer } from '../streaming/playback-mixer.js';
 import { PlaybackQueue } from '../streaming/playback-queue.js';
 import { sessionRateConverter } from '../streaming/stream-stage.js';
 import type { SpeechHooks, SpeechStage } from '../translation/speech-stage.js';
+import { withDeadline } from './deadline.js';
+import { StablePrefix, compareFinal, type EarlyTranslation, type EarlyTranslationSettings } from './early-translation.js';
 import type { CascadeRecognizer, CascadeSynthesizer, CascadeTranslator, RecognizedText } from './types.js';
 
 export interface CascadeStageOptions {
@@ -40,6 +42,8 @@ export interface CascadeStageOptions {
   synthesisTimeoutMs: number;
   maxPendingUtterances: number;
   maxQueueSeconds: number;
+  /** Translate a stable partial ahead of the final (early-translation.ts); off when absent. */
+  earlyTranslation?: EarlyTranslationSettings;
 }
 
 /** The provider's share of one utterance, split by part (ms). */
@@ -53,6 +57,10 @@ export interface CascadeShare {
 
 export interface CascadeStageStats {
   recognizer: object;
+  translator: object | null;
+  synthesizer: object | null;
+  /** Times the recognizer went down: there is no offline recognizer, so the direction heard nothing until it came back. */
+  recognizerOutages: number;
   finals: number;
   utterancesDone: number;
   utterancesDropped: number;
@@ -64,6 +72,8 @@ export interface CascadeStageStats {
   queueDroppedSamples: number;
   clearedSamples: number;
   framesPlayed: number;
+  /** Early translations started; at the final: same words (reused), extended (only the rest translated), replaced, failed. */
+  early: { started: number; reused: number; extended: number; replaced: number; failed: number };
 }
 
 interface Utterance {
@@ -74,6 +84,8 @@ interface Utterance {
   finalAt: number;
   /** The VAD end of speech this final answers, if one came before it. */
   speechEndAt: number | null;
+  /** A translation of its stable beginning, started before the final. */
+  early: EarlyTranslation | null;
 }
 
 export class CascadeStage implements SpeechStage {
@@ -86,11 +98,19 @@ export class CascadeStage implements SpeechStage {
   #partialId: string | null = null;
   #lastSpeechEnd: number | null = null;
   #share: CascadeShare | null = null;
+  /** The utterance whose first audio set #share (a later part of it must not reset it). */
+  #shareSetFor: object | null = null;
   #closed = false;
-  readonly #counts = { finals: 0, utterancesDone: 0, utterancesDropped: 0, translateFailures: 0, synthesisFailures: 0, timeouts: 0, processErrors: 0 };
+  readonly #counts = { finals: 0, utterancesDone: 0, utterancesDropped: 0, translateFailures: 0, synthesisFailures: 0, timeouts: 0, processErrors: 0, recognizerOutages: 0 };
+  #recognizerUp = false;
+  readonly #earlyCounts = { started: 0, reused: 0, extended: 0, replaced: 0, failed: 0 };
+  readonly #stable: StablePrefix | null;
+  #early: EarlyTranslation | null = null;
 
   constructor(options: CascadeStageOptions) {
     this.#o = options;
+    const early = options.earlyTranslation;
+    this.#stable = early?.enabled === true ? new StablePrefix(early.stablePartials) : null;
     const rate = options.synthesizer.sampleRate;
     this.#queue = new PlaybackQueue(Math.ceil(options.maxQueueSeconds * rate));
     this.#mixer = new PlaybackMixer({
@@ -104,7 +124,23 @@ export class CascadeStage implements SpeechStage {
     const r = options.recognizer;
     r.on('transcript', (result) => this.#onRecognized(result));
     r.on('error', (code, message) => options.hooks.error(`recognition_${code}`, message));
-    r.on('connection', (state, detail) => options.hooks.connection(state, `${r.name}: ${detail}`));
+    r.on('connection', (state, detail) => {
+      this.#recognizerState(state === 'connected');
+      options.hooks.connection(state, `${r.name}: ${detail}`);
+    });
+  }
+
+  /** Logged once per transition: a recognizer outage silences the direction, and there is no offline one to take over. */
+  #recognizerState(up: boolean): void {
+    if (up === this.#recognizerUp) return;
+    const wasUp = this.#recognizerUp;
+    this.#recognizerUp = up;
+    if (up) {
+      if (this.#counts.recognizerOutages > 0) this.#o.log.info({ recognizer: this.#o.recognizer.name }, 'recognizer back: the direction hears the speaker again');
+    } else if (wasUp) {
+      this.#counts.recognizerOutages++;
+      this.#o.log.warn({ recognizer: this.#o.recognizer.name }, 'recognizer down and there is no offline recognizer: this direction translates nothing until it reconnects');
+    }
   }
 
   /** The provider share of the last utterance whose audio started, split by part. */
@@ -153,6 +189,9 @@ export class CascadeStage implements SpeechStage {
   stats(): CascadeStageStats {
     return {
       recognizer: this.#o.recognizer.stats(),
+      translator: this.#o.translator.stats?.() ?? null,
+      synthesizer: this.#o.synthesizer.stats?.() ?? null,
+      recognizerOutages: this.#counts.recognizerOutages,
       finals: this.#counts.finals,
       utterancesDone: this.#counts.utterancesDone,
       utterancesDropped: this.#counts.utterancesDropped,
@@ -164,6 +203,7 @@ export class CascadeStage implements SpeechStage {
       queueDroppedSamples: this.#queue.droppedOverflow,
       clearedSamples: this.#queue.droppedCleared,
       framesPlayed: this.#mixer.framesPlayed,
+      early: { ...this.#earlyCounts },
     };
   }
 
@@ -172,6 +212,8 @@ export class CascadeStage implements SpeechStage {
     this.#closed = true;
     this.#waiting.length = 0;
     this.#running?.abort();
+    this.#early?.abort.abort();
+    this.#early = null;
     this.#o.recognizer.close();
     this.#o.translator.release();
     this.#o.synthesizer.close();
@@ -193,7 +235,11 @@ export class CascadeStage implements SpeechStage {
     if (text === '' && !result.final) return;
     const id = this.#partialId ?? `${this.#o.context.direction === 'A->B' ? 'ab' : 'ba'}-${this.#nextId++}`;
     this.#partialId = result.final ? null : id;
-    if (text === '') return; // a final with nothing in it closes an empty utterance
+    if (text === '') {
+      // A final with nothing in it closes an empty utterance.
+      this.#endOfUtterance();
+      return;
+    }
     this.#o.hooks.transcript({
       event: 'transcript',
       utteranceId: id,
@@ -203,16 +249,52 @@ export class CascadeStage implements SpeechStage {
       endMs: Math.max(0, Math.round(result.endMs)),
       language: this.#o.languages.source,
     });
-    if (!result.final) return;
+    if (!result.final) {
+      this.#maybeTranslateEarly(id, text, result.stableWords ?? 0);
+      return;
+    }
     this.#counts.finals++;
     const speechEndAt = this.#lastSpeechEnd;
     this.#lastSpeechEnd = null;
-    this.#waiting.push({ id, text, startMs: result.startMs, endMs: result.endMs, finalAt: performance.now(), speechEndAt });
+    const early = this.#early?.utteranceId === id ? this.#early : null;
+    this.#endOfUtterance();
+    this.#waiting.push({ id, text, startMs: result.startMs, endMs: result.endMs, finalAt: performance.now(), speechEndAt, early });
     while (this.#waiting.length > this.#o.maxPendingUtterances) {
-      this.#waiting.shift();
+      this.#waiting.shift()?.early?.abort.abort();
       this.#counts.utterancesDropped++;
     }
     this.#pump();
+  }
+
+  #endOfUtterance(): void {
+    this.#stable?.reset();
+    this.#early = null;
+  }
+
+  /** Starts translating the settled beginning of the utterance in progress (once per utterance). */
+  #maybeTranslateEarly(id: string, text: string, stableWords: number): void {
+    const settings = this.#o.earlyTranslation;
+    if (this.#stable === null || settings === undefined || this.#early?.utteranceId === id) return;
+    const stable = this.#stable.push(text, stableWords);
+    if (stable.length < settings.minWords) return;
+    const o = this.#o;
+    const source = stable.join(' ');
+    const abort = new AbortController();
+    this.#earlyCounts.started++;
+    const result = withDeadline(
+      (signal) => o.translator.translate(source, { sourceLanguage: o.languages.source, targetLanguage: o.languages.target, signal }),
+      abort.signal,
+      o.translateTimeoutMs,
+      `${o.translator.name} early translation`,
+    ).then(
+      (translated) => {
+        // Shown as a partial translation; the final one replaces it.
+        if (!abort.signal.aborted && !this.#closed) o.hooks.translation({ event: 'translation', utteranceId: id, text: translated, language: o.languages.target, final: false });
+        return translated;
+      },
+      () => null,
+    );
+    this.#early = { utteranceId: id, source, result, abort };
   }
 
   #pump(): void {
@@ -230,40 +312,27 @@ export class CascadeStage implements SpeechStage {
   /** Never rejects: a failure is counted and reported, and costs this utterance only. */
   async #run(u: Utterance, abort: AbortController): Promise<void> {
     const o = this.#o;
-    const started = performance.now();
     let step: 'translate' | 'synthesis' = 'translate';
+    const onAbort = (): void => u.early?.abort.abort();
+    abort.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const translated = await withDeadline(
-        (signal) => o.translator.translate(u.text, { sourceLanguage: o.languages.source, targetLanguage: o.languages.target, signal }),
-        abort.signal,
-        o.translateTimeoutMs,
-        `${o.translator.name} translation`,
-      );
+      const parts = this.#translations(u, abort.signal);
+      const first = await parts[0]!;
       if (abort.signal.aborted || this.#closed) return;
       const translatedAt = performance.now();
-      o.hooks.translation({ event: 'translation', utteranceId: u.id, text: translated, language: o.languages.target, final: true });
+      const share = { recognitionMs: u.speechEndAt === null ? 0 : Math.max(0, u.finalAt - u.speechEndAt), translationMs: translatedAt - u.finalAt };
+      // The first part is spoken while the rest (the words after an early translation) is still being translated.
       step = 'synthesis';
-      let first = true;
-      await withDeadline(
-        (signal) =>
-          o.synthesizer.speak(translated, {
-            language: o.languages.target,
-            signal,
-            onAudio: (pcm) => {
-              if (abort.signal.aborted || this.#closed || pcm.length === 0) return;
-              if (first) {
-                first = false;
-                const recognitionMs = u.speechEndAt === null ? 0 : Math.max(0, u.finalAt - u.speechEndAt);
-                this.#share = { recognitionMs, translationMs: translatedAt - started + (started - u.finalAt), synthesisMs: performance.now() - translatedAt };
-              }
-              const samples = this.#queue.pushS16LE(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength), 0, pcm.byteLength);
-              o.hooks.audio(samples);
-            },
-          }),
-        abort.signal,
-        o.synthesisTimeoutMs,
-        `${o.synthesizer.name} synthesis`,
-      );
+      const speaking = this.#speak(first, abort.signal, share, translatedAt);
+      speaking.catch(() => undefined);
+      step = 'translate';
+      const texts = [first];
+      for (const part of parts.slice(1)) texts.push(await part);
+      if (abort.signal.aborted || this.#closed) return;
+      o.hooks.translation({ event: 'translation', utteranceId: u.id, text: texts.join(' '), language: o.languages.target, final: true });
+      step = 'synthesis';
+      await speaking;
+      for (const text of texts.slice(1)) await this.#speak(text, abort.signal, share, translatedAt);
       if (abort.signal.aborted || this.#closed) return;
       this.#queue.addMark(u.id);
       this.#counts.utterancesDone++;
@@ -274,27 +343,68 @@ export class CascadeStage implements SpeechStage {
       if (step === 'translate') this.#counts.translateFailures++;
       else this.#counts.synthesisFailures++;
       o.hooks.error(`${step}_${code}`, errorMessage(err));
+      abort.abort(); // a part still being spoken stops: the next utterance must not overlap it
+    } finally {
+      abort.signal.removeEventListener('abort', onAbort);
     }
   }
-}
 
-/** Runs `work` with a signal that fires on the outer abort or after `ms`; a timeout rejects with ProviderError('timeout'). */
-async function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, outer: AbortSignal, ms: number, what: string): Promise<T> {
-  const inner = new AbortController();
-  const onAbort = (): void => inner.abort();
-  outer.addEventListener('abort', onAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      // Reject first: the abort makes the work reject too, and the race must report the timeout, not the abort.
-      reject(new ProviderError('timeout', `${what} took longer than ${ms} ms`));
-      inner.abort();
-    }, ms);
-  });
-  try {
-    return await Promise.race([work(inner.signal), deadline]);
-  } finally {
-    clearTimeout(timer);
-    outer.removeEventListener('abort', onAbort);
+  /** The utterance's translation in spoken order: reused from the early one, its rest only, or the whole final. */
+  #translations(u: Utterance, signal: AbortSignal): Array<Promise<string>> {
+    const o = this.#o;
+    const translate = (text: string): Promise<string> =>
+      withDeadline(
+        (s) => o.translator.translate(text, { sourceLanguage: o.languages.source, targetLanguage: o.languages.target, signal: s }),
+        signal,
+        o.translateTimeoutMs,
+        `${o.translator.name} translation`,
+      );
+    const early = u.early;
+    if (early === null) return [translate(u.text)];
+    const relation = compareFinal(early.source, u.text);
+    const earlyOrWhole = async (counted: 'reused' | 'extended', rest: string | null): Promise<string> => {
+      const translated = await early.result;
+      if (translated === null) {
+        this.#earlyCounts.failed++;
+        return translate(rest === null ? u.text : early.source);
+      }
+      this.#earlyCounts[counted]++;
+      return translated;
+    };
+    if (relation.kind === 'same') return [earlyOrWhole('reused', null)];
+    if (relation.kind === 'extends') {
+      const rest = translate(relation.rest);
+      rest.catch(() => undefined); // awaited in order by #run; a failure there is reported once
+      return [earlyOrWhole('extended', relation.rest), rest];
+    }
+    this.#earlyCounts.replaced++;
+    early.abort.abort();
+    return [translate(u.text)];
+  }
+
+  /** Synthesizes one text into the playback queue as its audio arrives; the first audio of the utterance sets the latency share. */
+  async #speak(text: string, signal: AbortSignal, share: { recognitionMs: number; translationMs: number }, translatedAt: number): Promise<void> {
+    const o = this.#o;
+    let first = this.#shareSetFor !== share;
+    await withDeadline(
+      (s) =>
+        o.synthesizer.speak(text, {
+          language: o.languages.target,
+          signal: s,
+          onAudio: (pcm) => {
+            if (signal.aborted || this.#closed || pcm.length === 0) return;
+            if (first) {
+              first = false;
+              this.#shareSetFor = share;
+              this.#share = { ...share, synthesisMs: performance.now() - translatedAt };
+            }
+            const samples = this.#queue.pushS16LE(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength), 0, pcm.byteLength);
+            o.hooks.audio(samples);
+          },
+        }),
+      signal,
+      o.synthesisTimeoutMs,
+      `${o.synthesizer.name} synthesis`,
+    );
   }
 }

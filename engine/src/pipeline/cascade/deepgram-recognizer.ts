@@ -283,6 +283,8 @@ export class DeepgramRecognizer extends TypedEmitter<CascadeRecognizerEvents> im
   }
 
   #emit(text: string, final: boolean, confidence: number | null): void {
-    this.safeEmit('transcript', { text, final, startMs: this.#uttStart ?? this.#uttEnd, endMs: this.#uttEnd, confidence });
+    // The is_final segments so far are settled: Deepgram does not revise them.
+    const stableWords = final ? undefined : this.#segments.reduce((n, seg) => n + seg.split(/\s+/).filter((w) => w !== '').length, 0);
+    this.safeEmit('transcript', { text, final, startMs: this.#uttStart ?? this.#uttEnd, endMs: this.#uttEnd, confidence, ...(stableWords === undefined ? {} : { stableWords }) });
   }
 }

@@ -16,6 +16,8 @@ export interface RecognizedText {
   endMs: number;
   /** 0..1, when the service gives one. */
   confidence: number | null;
+  /** Of a partial: how many leading words the service has settled and will not revise (Deepgram's is_final segments). */
+  stableWords?: number;
 }
 
 export type CascadeRecognizerEvents = {
@@ -50,6 +52,8 @@ export interface CascadeTranslator {
   translate(text: string, request: TranslateRequest): Promise<string>;
   /** The direction is done with it (a shared translator closes when the last user releases it). */
   release(): void;
+  /** Counters worth reporting with the stage's (a fallback's state). */
+  stats?(): object;
 }
 
 export interface SpeakRequest {
@@ -67,4 +71,5 @@ export interface CascadeSynthesizer {
   /** Resolves when the utterance's audio is complete; rejects with a ProviderError. */
   speak(text: string, request: SpeakRequest): Promise<void>;
   close(): void;
+  stats?(): object;
 }
