@@ -7,7 +7,8 @@
  * answering `{"translations":[{"detected_source_language","text"}]}`.
  *
  * It translates by a dictionary the test gives (unknown text comes back as
- * `[<TARGET>] <text>`). Faults: `ratelimit` (429), `quota` (456), `stall`
+ * `[<TARGET>] <text>`). Faults: `ratelimit` (429), `quota` (456), `unavailable`
+ * (503, DeepL's "temporary errors in the DeepL service"), `stall`
  * (never answers), `drop` (ends the connection mid-answer), `malformed`
  * (a 200 whose body is not the documented JSON).
  */
@@ -15,7 +16,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type DeeplFault = 'none' | 'ratelimit' | 'quota' | 'stall' | 'drop' | 'malformed';
+export type DeeplFault = 'none' | 'ratelimit' | 'quota' | 'unavailable' | 'stall' | 'drop' | 'malformed';
 
 export interface DeeplRequestRecord {
   text: string[];
@@ -104,6 +105,9 @@ export class DeeplDouble {
           return;
         case 'ratelimit':
           res.writeHead(429, { 'content-type': 'application/json' }).end('{"message":"Too many requests"}');
+          return;
+        case 'unavailable':
+          res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"Service unavailable"}');
           return;
         case 'quota':
           res.writeHead(456, { 'content-type': 'application/json' }).end('{"message":"Quota exceeded"}');

@@ -14,6 +14,7 @@ import { CascadeStage } from './cascade-stage.js';
 import { DeepgramRecognizer } from './deepgram-recognizer.js';
 import { DeeplTranslator } from './deepl-translator.js';
 import { ElevenLabsSynthesizer } from './elevenlabs-synthesizer.js';
+import { fallbackSynthesizer, fallbackTranslator } from './fallback.js';
 import { acquireShared } from './shared.js';
 import type { CascadeRecognizer, CascadeSynthesizer, CascadeTranslator } from './types.js';
 
@@ -114,14 +115,22 @@ function synthesizer(config: SynthesizerConfig, request: CascadeRequest): Cascad
 export function openCascade(request: CascadeRequest, hooks: SpeechHooks): SpeechStage {
   const p = request.provider;
   const over = p.byDirection[request.context.direction] ?? {};
+  const log = logger('pipeline.cascade', { pairId: request.context.pairId, direction: request.context.direction });
+  const fb = p.fallback;
+  // The fallback wraps this direction's parts only, so its state (cloud or offline) is this direction's alone.
+  let mt = translator(over.translator ?? p.translator, p);
+  if (fb?.translator !== undefined) mt = fallbackTranslator(mt, translator(fb.translator, p), fb, log);
+  let tts = synthesizer(over.synthesizer ?? p.synthesizer, request);
+  if (fb?.synthesizer !== undefined) tts = fallbackSynthesizer(tts, synthesizer(fb.synthesizer, request), fb, log);
   return new CascadeStage({
     context: request.context,
     hooks,
-    log: logger('pipeline.cascade', { pairId: request.context.pairId, direction: request.context.direction }),
+    log,
     languages: request.languages,
     recognizer: recognizer(over.recognizer ?? p.recognizer, request),
-    translator: translator(over.translator ?? p.translator, p),
-    synthesizer: synthesizer(over.synthesizer ?? p.synthesizer, request),
+    translator: mt,
+    synthesizer: tts,
+    earlyTranslation: p.earlyTranslation,
     mode: request.mode,
     duckGain: request.duckGain,
     legRate: request.legRate,

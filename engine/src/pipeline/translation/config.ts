@@ -106,6 +106,38 @@ export const ElevenLabsSynthesizerSchema = z
 
 export const SynthesizerSchema = z.discriminatedUnion('kind', [EspeakSynthesizerSchema, ElevenLabsSynthesizerSchema]);
 
+/** Translating a stable partial ahead of the final (docs/cascade.md, "Early translation"). */
+export const EarlyTranslationSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Fewest settled words worth translating early. */
+    minWords: z.number().int().min(1).max(50).default(3),
+    /** Consecutive partials that must agree on a prefix before it counts as settled (a recognizer's own settled words count at once). */
+    stablePartials: z.number().int().min(1).max(10).default(2),
+  })
+  .strict();
+
+/**
+ * The offline parts a direction falls back to while a cloud part is down
+ * (docs/cascade.md, "Fallback"). Recognition has none: Tandem has no offline
+ * recognizer, so a direction whose recognizer is down hears nothing until it
+ * reconnects (reported as a `recognition_*` error).
+ */
+export const CascadeFallbackSchema = z
+  .object({
+    translator: TranslatorSchema.optional(),
+    synthesizer: SynthesizerSchema.optional(),
+    recognizer: z.never({ message: 'there is no offline recognizer to fall back to; leave fallback.recognizer out' }).optional(),
+    /** Consecutive failures (HTTP 5xx, 429, dropped answers) before the direction switches; a refused connection or a stall switches at once. */
+    afterFailures: z.number().int().min(1).max(20).default(2),
+    /** A cloud call with no answer (translation) or no first audio (synthesis) within this long has stalled. */
+    stallMs: z.number().int().min(50).max(60_000).default(2000),
+    /** While on the fallback, the cloud part is tried again with a real call after this long, doubling up to probeMaxMs. */
+    probeInitialMs: z.number().int().min(10).max(600_000).default(5000),
+    probeMaxMs: z.number().int().min(10).max(3_600_000).default(60_000),
+  })
+  .strict();
+
 const CascadePartsOverrideSchema = z
   .object({ recognizer: RecognizerSchema.optional(), translator: TranslatorSchema.optional(), synthesizer: SynthesizerSchema.optional() })
   .strict();
@@ -124,6 +156,8 @@ export const CascadeProviderSchema = z
     maxPendingUtterances: z.number().int().min(1).max(64).default(4),
     /** Most seconds of synthesized audio queued for playback per direction. */
     maxQueueSeconds: z.number().positive().max(600).default(30),
+    earlyTranslation: EarlyTranslationSchema.default({ enabled: false, minWords: 3, stablePartials: 2 }),
+    fallback: CascadeFallbackSchema.optional(),
   })
   .strict();
 
@@ -172,6 +206,7 @@ export type CascadeProvider = z.output<typeof CascadeProviderSchema>;
 export type RecognizerConfig = z.output<typeof RecognizerSchema>;
 export type TranslatorConfig = z.output<typeof TranslatorSchema>;
 export type SynthesizerConfig = z.output<typeof SynthesizerSchema>;
+export type CascadeFallback = z.output<typeof CascadeFallbackSchema>;
 export type VadSettings = z.output<typeof VadSettingsSchema>;
 
 export function parsePairTranslation(input: unknown): PairTranslation {
