@@ -8,6 +8,11 @@
  * "isFinal":false,"normalizedAlignment":…}` chunks of 100 ms, then
  * `{"isFinal":true}`, and closes with 1000.
  *
+ * Like ElevenLabs, it ends a socket that received no text for
+ * `inactivity_timeout` seconds (query parameter, default 20): the JSON error
+ * `input_timeout_exceeded` (code 1008), then a close with 1008. A single space
+ * `{"text":" "}` counts as input (ElevenLabs' documented keep-alive).
+ *
  * The audio is a 300 Hz tone, 60 ms per character, in the format asked for.
  * Faults: `stall` (never answers), `drop` (ends the socket after the first
  * chunk), `malformed` (garbage between chunks), `badvoice` (closes with 1008
@@ -28,6 +33,8 @@ export interface ElevenLabsSessionRecord {
   messages: Array<Record<string, unknown>>;
   chunksSent: number;
   closed: boolean;
+  /** Closed by the double for inactivity. */
+  timedOut: boolean;
 }
 
 const log = logger('doubles.elevenlabs');
@@ -37,12 +44,16 @@ class ElevenLabsSession implements DoubleSession {
   readonly #ws: WebSocket;
   readonly #server: ElevenLabsDouble;
   #pending = '';
+  #idle: NodeJS.Timeout | null = null;
+  readonly #idleMs: number;
 
   constructor(ws: WebSocket, req: IncomingMessage, server: ElevenLabsDouble) {
     this.#ws = ws;
     this.#server = server;
     const url = new URL(req.url ?? '/', 'http://x');
-    this.record = { path: url.pathname, query: Object.fromEntries(url.searchParams.entries()), messages: [], chunksSent: 0, closed: false };
+    this.record = { path: url.pathname, query: Object.fromEntries(url.searchParams.entries()), messages: [], chunksSent: 0, closed: false, timedOut: false };
+    this.#idleMs = 1000 * Number(this.record.query['inactivity_timeout'] ?? 20);
+    this.#armIdle();
     guardSessionMessages(ws, { id: 'elevenlabs', log, label: 'elevenlabs session' }, (data, isBinary) => this.#onMessage(data, isBinary), () => ws.terminate());
     if (server.fault === 'badvoice') ws.close(1008, 'voice_id does not exist');
   }
@@ -53,6 +64,25 @@ class ElevenLabsSession implements DoubleSession {
 
   dispose(): void {
     this.record.closed = true;
+    if (this.#idle !== null) clearTimeout(this.#idle);
+  }
+
+  #armIdle(): void {
+    if (this.#idle !== null) clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      const seconds = this.#idleMs / 1000;
+      this.record.timedOut = true;
+      sendIfOpen(
+        this.#ws,
+        JSON.stringify({
+          message: `Have not received a new text input within the timeout of ${seconds} seconds. Streaming input terminated.`,
+          error: 'input_timeout_exceeded',
+          code: 1008,
+        }),
+      );
+      this.#ws.close(1008, 'input_timeout_exceeded');
+    }, this.#idleMs);
+    this.#idle.unref();
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
@@ -63,6 +93,7 @@ class ElevenLabsSession implements DoubleSession {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     const msg = JSON.parse(buf.toString('utf8')) as { text?: string; flush?: boolean };
     this.record.messages.push(msg as Record<string, unknown>);
+    if (typeof msg.text === 'string') this.#armIdle();
     if (this.#server.fault === 'stall') return;
     if (typeof msg.text !== 'string') {
       sendIfOpen(this.#ws, JSON.stringify({ message: 'text is required', error: 'invalid_request', code: 1008 }));
@@ -124,6 +155,11 @@ export class ElevenLabsDouble extends WsDoubleServer<ElevenLabsSession> {
     const d = new ElevenLabsDouble(options.apiKey);
     await d.listen(undefined, undefined);
     return d;
+  }
+
+  /** Ends every connected socket at once (a network drop). */
+  dropAll(): void {
+    for (const session of this.live) session.terminate();
   }
 
   protected accept(ws: WebSocket, req: IncomingMessage): ElevenLabsSession {

@@ -108,6 +108,7 @@ function synthesizer(config: SynthesizerConfig, request: CascadeRequest): Cascad
         similarityBoost: config.similarityBoost,
         connectTimeoutMs: CONNECTION.connectTimeoutMs,
         maxMessageBytes: CONNECTION.maxMessageBytes,
+        warm: config.warm ? { language: request.languages.target, inactivityTimeoutS: config.inactivityTimeoutS } : undefined,
       });
   }
 }

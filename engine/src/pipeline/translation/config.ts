@@ -101,6 +101,10 @@ export const ElevenLabsSynthesizerSchema = z
     modelId: z.string().min(1).default('eleven_flash_v2_5'),
     stability: z.number().min(0).max(1).default(0.5),
     similarityBoost: z.number().min(0).max(1).default(0.8),
+    /** Keep the next utterance's socket open ahead of time, so its first audio does not wait for TLS and the upgrade. */
+    warm: z.boolean().default(true),
+    /** ElevenLabs' `inactivity_timeout` (s): an idle socket is closed after it; a kept-warm one sends a keep-alive every third of it. */
+    inactivityTimeoutS: z.number().int().min(1).max(180).default(20),
   })
   .strict();
 
