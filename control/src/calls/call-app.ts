@@ -11,6 +11,7 @@ import type { CallConfig } from './call-config.js';
 import type { EndedCall } from './call-facts.js';
 import { CallPair, type PairLeftovers, type TeardownReason } from './call-pair.js';
 import { PairLeftoverSweeper } from './pair-leftovers.js';
+import { LanguageFollower, type FollowedCall } from './language-follower.js';
 import { pairIdOf, pairObjectIds } from './naming.js';
 import type { MediaEnginePort } from './ports.js';
 
@@ -69,6 +70,8 @@ export interface CallAppDeps {
   adopt?: boolean;
   /** Each party's language from its extension (migration 006); absent: the node's defaults only. */
   extensionLanguages?: ExtensionLanguageLookup;
+  /** How often running translated calls re-read their extensions' languages (default 2000 ms; 0 = only at call start). */
+  languageFollowMs?: number;
 }
 
 /**
@@ -97,6 +100,9 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
       draining: 'node draining',
     },
   });
+  /** Translated calls whose languages follow their extensions: what the dialplan fixed, their translation now. */
+  readonly #followed = new Map<string, { fixed: LanguageOverride; translation: PairTranslation; byApi: boolean }>();
+  readonly #follower: LanguageFollower | null = null;
   #reconciling: Promise<ReconcileReport> | null = null;
   #reconcileTimer: NodeJS.Timeout | null = null;
   #reconcileSoonTimer: NodeJS.Timeout | null = null;
@@ -125,6 +131,41 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     deps.ari.on('event', this.#onEvent);
     deps.ari.on('connected', this.#onConnected);
     deps.engine.on('pairclosed', this.#onEnginePairClosed);
+    const followMs = deps.languageFollowMs ?? 2000;
+    const setTranslation = deps.engine.setTranslation?.bind(deps.engine);
+    if (followMs > 0 && deps.extensionLanguages !== undefined && deps.config.translation !== undefined && setTranslation !== undefined) {
+      this.#follower = new LanguageFollower({
+        lookup: deps.extensionLanguages,
+        defaults: deps.config.translation,
+        calls: () => this.#followedCalls(),
+        apply: async (pairId, translation) => {
+          await setTranslation(pairId, translation);
+          const entry = this.#followed.get(pairId);
+          if (entry !== undefined) entry.translation = translation;
+        },
+        intervalMs: followMs,
+        log: this.#log,
+      });
+    }
+  }
+
+  /** Runs one round of following extension languages now (tests; the timer runs them otherwise). */
+  followLanguages(): Promise<void> {
+    return this.#follower?.round() ?? Promise.resolve();
+  }
+
+  /** The API replaced a pair's translation: it no longer follows its extensions' languages. */
+  translationSetByApi(pairId: string): void {
+    const entry = this.#followed.get(pairId);
+    if (entry !== undefined) entry.byApi = true;
+  }
+
+  *#followedCalls(): Iterable<FollowedCall> {
+    for (const [pairId, entry] of this.#followed) {
+      const pair = this.#pairs.get(pairId);
+      if (pair === undefined || pair.state !== 'active' || entry.byApi) continue;
+      yield { pairId, callerId: pair.callerId, extB: pair.extB, fixed: entry.fixed, translation: entry.translation };
+    }
   }
 
   get pairCount(): number {
@@ -210,6 +251,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#reconcileTimer) clearInterval(this.#reconcileTimer);
+    this.#follower?.close();
     if (this.#reconcileSoonTimer) clearTimeout(this.#reconcileSoonTimer);
     this.#deps.ari.off('event', this.#onEvent);
     this.#deps.ari.off('connected', this.#onConnected);
@@ -288,6 +330,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
       return;
     }
     // Only a translated node asks: the languages mean nothing without translation.
+    const fixed = languages;
     if (this.#deps.config.translation !== undefined) {
       languages = await callLanguages(this.#deps.extensionLanguages, { caller: callerId, extB: lease.extB }, languages, this.#log);
       if (this.#closed) {
@@ -296,6 +339,8 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
       }
     }
     const pair = this.#newPair(lease, callerChannelId, callerId, languages, arrivedAt);
+    const translation = pairTranslationFor(this.#deps.config.translation, languages);
+    if (translation !== undefined) this.#followed.set(pair.pairId, { fixed, translation, byApi: false });
     this.#log.info({ pairId: pair.pairId, extA: pair.extA, extB: pair.extB, callerChannelId, callerId }, 'pair allocated');
     this.safeEmit('pairallocated', pair);
     await pair.setup();
@@ -343,6 +388,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
   #remove(pair: CallPair, reason: TeardownReason): void {
     if (this.#pairs.get(pair.pairId) !== pair) return;
     this.#pairs.delete(pair.pairId);
+    this.#followed.delete(pair.pairId);
     for (const id of pair.channelIds) {
       if (this.#byChannel.get(id) === pair) this.#byChannel.delete(id);
     }

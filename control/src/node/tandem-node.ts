@@ -43,8 +43,11 @@ export interface TandemNodeOptions {
   listen?: { maxListeners?: number; iceServers?: { urls: string | string[]; username?: string; credential?: string }[] };
   /** Node.js process metrics on /metrics (default true). */
   processMetrics?: boolean;
-  /** PostgreSQL with the realtime schema: pairs follow PJSIP realtime, presence is stored. */
-  database?: { url: string; availabilityIntervalMs?: number };
+  /**
+   * PostgreSQL with the realtime schema: pairs follow PJSIP realtime, presence is stored, and
+   * translated calls re-read their extensions' languages every `languageFollowMs` (default 2000; 0 = at call start only).
+   */
+  database?: { url: string; availabilityIntervalMs?: number; languageFollowMs?: number };
   /** AMI for presence (needs `database`). */
   ami?: AmiConnectionOptions;
   /** With Redis: how long the claim on this node's name outlives a node that stopped renewing it (default 5000 ms). */
@@ -248,6 +251,7 @@ export class TandemNode {
         config: calls,
         node,
         ...(db ? { extensionLanguages: pgExtensionLanguages(db) } : {}),
+        ...(options.database?.languageFollowMs !== undefined && { languageFollowMs: options.database.languageFollowMs }),
         ...(options.adoptCalls !== undefined && { adopt: options.adoptCalls }),
       });
       // Shared with the readiness check and the drain route, which exist before the node object.
@@ -311,7 +315,16 @@ export class TandemNode {
         const controlApi = createControlApi({ store, ...options.api });
         api = controlApi;
         if (presence && presenceStore) registerPresenceRoutes(controlApi.app, { feed: presence.tracker, store: presenceStore });
-        registerTranslationRoutes(controlApi.app, { engine });
+        registerTranslationRoutes(controlApi.app, {
+          engine: {
+            setTranslation: async (pairId, translation) => {
+              await engine.setTranslation(pairId, translation);
+              // The API said otherwise: the call stops following its extensions' languages.
+              app.translationSetByApi(pairId);
+            },
+            clearPlayback: (pairId, direction) => engine.clearPlayback(pairId, direction),
+          },
+        });
         registerTranscriptRoutes(controlApi.app, { hub: transcripts, store: transcriptStore, pool: store.pool });
         registerCallRoutes(controlApi.app, { records });
         registerNodeRoutes(controlApi.app, {

@@ -26,6 +26,8 @@ export class PairTranslator {
   readonly #options: PairTranslatorOptions;
   #translation: PairTranslation | null;
   readonly #stages = new Map<Direction, TranslatingStage>();
+  /** Translating stages built per direction so far: a rebuilt one's provider numbers its utterances from 1 again. */
+  readonly #built = new Map<Direction, number>();
 
   constructor(options: PairTranslatorOptions, translation: PairTranslation | null) {
     this.#options = options;
@@ -50,6 +52,11 @@ export class PairTranslator {
     }
     const languages = directionLanguages(translation, context.direction);
     const vad = this.#options.vad;
+    const generation = (this.#built.get(context.direction) ?? 0) + 1;
+    this.#built.set(context.direction, generation);
+    // Utterance ids stay unique within the call after a rebuild (new languages, new provider), so a stored transcript is never overwritten by a later one.
+    const onTranscript = (event: TranscriptEvent): void =>
+      this.#options.onTranscript(generation === 1 ? event : { ...event, utteranceId: `${generation}.${event.utteranceId}` });
     const stage = new TranslatingStage({
       context,
       sampleRate: this.#options.sampleRate,
@@ -64,7 +71,7 @@ export class PairTranslator {
       }),
       openVad: translation.vad.enabled && vad !== null ? vad(translation.vad) : null,
       sink: {
-        transcript: (event) => this.#options.onTranscript(event),
+        transcript: onTranscript,
         event: (event) => this.#onEvent(context.direction, event),
       },
       log: this.#options.log,
