@@ -95,3 +95,65 @@ describe('cascade translation settings from the environment', () => {
     expect(message).not.toContain('super-secret-value');
   });
 });
+
+describe('cascade per direction, fallback and early translation from the environment', () => {
+  const base = { TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg' };
+
+  it('chooses a part per direction, with a voice per direction, and leaves the other direction alone', () => {
+    const t = translationFromEnv({
+      ...base,
+      TANDEM_CASCADE_B_TO_A_TRANSLATOR: 'deepl',
+      DEEPL_AUTH_KEY: 'dk',
+      TANDEM_CASCADE_SYNTHESIZER: 'elevenlabs',
+      ELEVENLABS_API_KEY: 'xi',
+      TANDEM_ELEVENLABS_VOICE_ID: 'spanishVoice',
+      TANDEM_ELEVENLABS_VOICE_ID_B_TO_A: 'englishVoice',
+      TANDEM_ELEVENLABS_WARM: 'false',
+    });
+    expect(t?.provider).toMatchObject({
+      translator: { kind: 'apertium' },
+      synthesizer: { kind: 'elevenlabs', voiceId: 'spanishVoice', warm: false },
+      byDirection: {
+        'B->A': { translator: { kind: 'deepl', authKey: 'dk' }, synthesizer: { kind: 'elevenlabs', voiceId: 'englishVoice', warm: false } },
+      },
+    });
+    expect(t?.provider.kind === 'cascade' && t.provider.byDirection['A->B']).toBeUndefined();
+  });
+
+  it('builds the offline fallback and early translation', () => {
+    const t = translationFromEnv({
+      ...base,
+      TANDEM_CASCADE_TRANSLATOR: 'deepl',
+      DEEPL_AUTH_KEY: 'dk',
+      TANDEM_CASCADE_FALLBACK_TRANSLATOR: 'apertium',
+      TANDEM_CASCADE_FALLBACK_SYNTHESIZER: 'espeak-ng',
+      TANDEM_CASCADE_FALLBACK_AFTER_FAILURES: '3',
+      TANDEM_CASCADE_FALLBACK_PROBE_MS: '10000',
+      TANDEM_CASCADE_EARLY_TRANSLATION: 'true',
+      TANDEM_CASCADE_EARLY_MIN_WORDS: '4',
+    });
+    expect(t?.provider).toMatchObject({
+      fallback: { translator: { kind: 'apertium' }, synthesizer: { kind: 'espeak-ng' }, afterFailures: 3, probeInitialMs: 10_000, stallMs: 2000 },
+      earlyTranslation: { enabled: true, minWords: 4, stablePartials: 2 },
+    });
+    // Unset: no fallback, early translation off.
+    expect(translationFromEnv(base)?.provider).toMatchObject({ earlyTranslation: { enabled: false } });
+    expect(translationFromEnv(base)?.provider).not.toHaveProperty('fallback');
+  });
+
+  it('names the variable that is wrong, and the one that asked for a missing key', () => {
+    expect(() => translationFromEnv({ ...base, TANDEM_CASCADE_A_TO_B_SYNTHESIZER: 'polly' })).toThrow(/TANDEM_CASCADE_A_TO_B_SYNTHESIZER="polly" is invalid/);
+    expect(() => translationFromEnv({ ...base, TANDEM_CASCADE_B_TO_A_TRANSLATOR: 'deepl' })).toThrow(/DEEPL_AUTH_KEY is required: .*needed for TANDEM_CASCADE_B_TO_A_TRANSLATOR=deepl/);
+    expect(() => translationFromEnv({ ...base, TANDEM_CASCADE_EARLY_TRANSLATION: 'maybe' })).toThrow(/TANDEM_CASCADE_EARLY_TRANSLATION="maybe" is invalid: expected true or false/);
+    expect(() => translationFromEnv({ ...base, TANDEM_CASCADE_FALLBACK_TRANSLATOR: 'apertium', TANDEM_CASCADE_FALLBACK_STALL_MS: '10' })).toThrow(/TANDEM_CASCADE_FALLBACK_STALL_MS="10" is invalid/);
+    expect(() => translationFromEnv({ ...base, TANDEM_CASCADE_EARLY_MIN_WORDS: 'x' })).toThrow(/TANDEM_CASCADE_EARLY_MIN_WORDS="x" is invalid/);
+    let message = '';
+    try {
+      translationFromEnv({ ...base, TANDEM_CASCADE_A_TO_B_SYNTHESIZER: 'elevenlabs', ELEVENLABS_API_KEY: 'xi-secret', TANDEM_ELEVENLABS_VOICE_ID_A_TO_B: 'bad voice!' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/TANDEM_ELEVENLABS_VOICE_ID_A_TO_B="bad voice!" is invalid: must be an ElevenLabs voice id/);
+    expect(message).not.toContain('xi-secret');
+  });
+});

@@ -24,6 +24,8 @@ const startEnvSchema = z.object({
   TANDEM_ORIGINATE_TIMEOUT: z.coerce.number().int().min(1).max(600).optional(),
   /** With the realtime schema: pairs follow PJSIP realtime; with AMI too, presence is tracked. */
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres://').optional(),
+  /** How often running translated calls re-read their extensions' languages (ms; 0 = only at call start). */
+  TANDEM_LANGUAGE_FOLLOW_MS: z.coerce.number().int().min(0).max(600_000).optional(),
   AMI_HOST: z.string().min(1).default('127.0.0.1'),
   AMI_PORT: z.coerce.number().int().min(1).max(65535).default(5038),
   AMI_USERNAME: z.string().min(1).optional(),
@@ -120,7 +122,9 @@ export function registerStartCommand(program: Command): void {
         ...(env.TANDEM_LISTEN_MAX !== undefined ? { maxListeners: env.TANDEM_LISTEN_MAX } : {}),
         ...(env.TANDEM_LISTEN_ICE_SERVERS ? { iceServers: env.TANDEM_LISTEN_ICE_SERVERS.split(',').map((url) => ({ urls: url.trim() })).filter((s) => s.urls !== '') } : {}),
       },
-      ...(env.DATABASE_URL ? { database: { url: env.DATABASE_URL } } : {}),
+      ...(env.DATABASE_URL
+        ? { database: { url: env.DATABASE_URL, ...(env.TANDEM_LANGUAGE_FOLLOW_MS !== undefined ? { languageFollowMs: env.TANDEM_LANGUAGE_FOLLOW_MS } : {}) } }
+        : {}),
       ...(env.AMI_USERNAME && env.AMI_SECRET ? { ami: { host: env.AMI_HOST, port: env.AMI_PORT, username: env.AMI_USERNAME, secret: env.AMI_SECRET } } : {}),
       ...(env.TANDEM_DRAIN_TIMEOUT_MS !== undefined ? { drainTimeoutMs: env.TANDEM_DRAIN_TIMEOUT_MS } : {}),
       ...(env.TANDEM_ADOPT_CALLS !== undefined ? { adoptCalls: env.TANDEM_ADOPT_CALLS === 'true' } : {}),
