@@ -3,6 +3,7 @@ import type { LegStats, PairStats } from '../../../engine/src/index.js';
 import type { DirectionEvent } from '../../../engine/src/index.js';
 import type { CallRecord } from '../records/call-record.js';
 import { CALL_REJECT_CAUSES, type CallRejectCause } from '../calls/call-app.js';
+import { cascadeTotals, type CascadeTotals } from './cascade-totals.js';
 import type { EngineSample, EngineSampler } from './engine-sampler.js';
 
 /** The links whose state the node reports (`tandem_link_up{link}`). */
@@ -67,6 +68,11 @@ export class NodeMetrics {
   readonly #legFrames: Counter<'leg' | 'kind'>;
   readonly #latency: Histogram<'part'>;
   readonly #translationErrors: Counter<never>;
+  readonly #early: Counter<'outcome'>;
+  readonly #fallbackSwitches: Counter<'part' | 'to'>;
+  readonly #fallbackCalls: Counter<'part'>;
+  /** Per pair, the cascade totals already counted. */
+  readonly #cascadeCounted = new Map<string, CascadeTotals>();
   readonly #lateTicks: Counter<never>;
   readonly #listeners: Gauge<never>;
   readonly #listenDropped: Counter<never>;
@@ -120,6 +126,9 @@ export class NodeMetrics {
       registers,
     });
     this.#translationErrors = new Counter({ name: 'tandem_translation_errors_total', help: 'Errors a translated direction reported (provider failures and the like).', registers });
+    this.#early = new Counter({ name: 'tandem_cascade_early_translations_total', help: 'Cascade translations of a stable partial: started, and at the final reused, extended (only the rest translated), replaced or failed.', labelNames: ['outcome'], registers });
+    this.#fallbackSwitches = new Counter({ name: 'tandem_cascade_fallback_switches_total', help: 'A cascade direction switched a part to its offline fallback (to="fallback") or back to the cloud provider (to="cloud").', labelNames: ['part', 'to'], registers });
+    this.#fallbackCalls = new Counter({ name: 'tandem_cascade_fallback_calls_total', help: 'Cascade calls answered by the offline fallback part.', labelNames: ['part'], registers });
     this.#listeners = new Gauge({ name: 'tandem_console_listeners', help: 'Operators listening in on a leg over WebRTC right now.', registers });
     this.#listenDropped = new Counter({ name: 'tandem_console_listen_dropped_frames_total', help: 'Tapped 20 ms frames the engine dropped because a listener fell a whole ring (1 s) behind.', registers });
     this.#lateTicks = new Counter({ name: 'tandem_engine_late_ticks_total', help: 'Engine playout ticks that ran late, summed over workers.', registers });
@@ -212,6 +221,7 @@ export class NodeMetrics {
     this.#duration.observe(record.durationMs / 1000);
     if (finalStats !== null) this.#countPair(finalStats, Date.now());
     this.#counted.delete(record.pairId);
+    this.#cascadeCounted.delete(record.pairId);
     for (const [leg, r] of Object.entries(record.legs ?? {})) {
       if (r.played + r.lost === 0) continue;
       this.#lossPct.observe({ leg }, r.lossPct);
@@ -255,7 +265,12 @@ export class NodeMetrics {
       for (const pair of shard.pairStats) this.#countPair(pair, sample.at);
     }
     // A pair the engine lost without a call ending (worker crash) stops being tracked after a minute.
-    for (const [pairId, entry] of this.#counted) if (sample.at - entry.seenAt > 60_000) this.#counted.delete(pairId);
+    for (const [pairId, entry] of this.#counted) {
+      if (sample.at - entry.seenAt > 60_000) {
+        this.#counted.delete(pairId);
+        this.#cascadeCounted.delete(pairId);
+      }
+    }
   }
 
   #countPair(pair: PairStats, at: number): void {
@@ -270,6 +285,23 @@ export class NodeMetrics {
       }
     }
     this.#counted.set(pair.pairId, { ...now, seenAt: at });
+    this.#countCascade(pair);
+  }
+
+  #countCascade(pair: PairStats): void {
+    const now = cascadeTotals(pair);
+    const before = this.#cascadeCounted.get(pair.pairId) ?? {};
+    for (const [key, n] of Object.entries(now)) {
+      const was = before[key] ?? 0;
+      // Lower than before: the stages were rebuilt (new languages) or a new call, counting from 0 again.
+      const delta = n >= was ? n - was : n;
+      if (delta <= 0) continue;
+      const [part, what] = key.split('.') as [string, string];
+      if (part === 'early') this.#early.inc({ outcome: what }, delta);
+      else if (what === 'fallbackCalls') this.#fallbackCalls.inc({ part }, delta);
+      else this.#fallbackSwitches.inc({ part, to: what === 'toFallback' ? 'fallback' : 'cloud' }, delta);
+    }
+    if (Object.keys(now).length > 0) this.#cascadeCounted.set(pair.pairId, now);
   }
 }
 
