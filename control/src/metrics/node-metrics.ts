@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { LegStats, PairStats } from '../../../engine/src/index.js';
 import type { DirectionEvent } from '../../../engine/src/index.js';
 import type { CallRecord } from '../records/call-record.js';
-import { CALL_REJECT_CAUSES, type CallRejectCause } from '../calls/call-app.js';
+import { CALL_REJECT_CAUSES, type CallRejectCause } from '../calls/call-rejections.js';
 import type { EngineSample, EngineSampler } from './engine-sampler.js';
 
 /** The links whose state the node reports (`tandem_link_up{link}`). */
