@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
 import { createControlApi, registerCallRoutes, registerNodeRoutes, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
-import { createPgPool } from '../realtime/db.js';
+import { createPgPool, pingPostgres } from '../realtime/db.js';
 import { pgExtensionLanguages } from '../calls/extension-languages.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
@@ -387,18 +387,5 @@ export class TandemNode {
       this.#markStopped();
     })();
     return this.#closing;
-  }
-}
-
-/** PostgreSQL answers a trivial query within a second. */
-async function pingPostgres(db: Pool): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), 1000);
-  });
-  try {
-    return await Promise.race([db.query('SELECT 1').then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
