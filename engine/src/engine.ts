@@ -81,7 +81,7 @@ interface ShardSlot {
 function workerModule(): { filename: string; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
   return {
-    filename: new URL(`./worker/shard.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
+    filename: new URL(`./worker/serve-shard.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
     execArgv: fromSource ? ['--import', 'tsx'] : [],
   };
 }
