@@ -114,6 +114,9 @@ export class CallPair {
         this.#track(ari.createBridge(ids.bridgeA, ids.bridgeA, 'mixing')),
         this.#track(ari.createBridge(ids.bridgeB, ids.bridgeB, 'mixing')),
       ]).then(() => undefined);
+      // Awaited only once the engine legs exist (and by leg B's join): if setup fails before
+      // then, nobody awaits it, and its rejection must not go unhandled.
+      this.#bridgesReady.catch(() => undefined);
       // Leg B depends on nothing: it rings while the rest is built (its StasisStart,
       // whenever it comes, waits for bridge B in #joinLegB).
       const originate = this.#track(
