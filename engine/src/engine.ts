@@ -359,7 +359,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       const result = await this.#transcoder.transcode(summary.path, oggPath);
       await rm(summary.path, { force: true });
       this.#log.info({ pairId, path: oggPath, bytes: result.bytes, wavBytes: summary.bytes }, 'recording transcoded to Ogg/Opus');
-      this.safeEmit('recording', pairId, { ...summary, path: oggPath, bytes: result.bytes });
+      this.safeEmit('recording', pairId, { ...summary, path: oggPath, format: 'opus', bytes: result.bytes });
     } catch (err) {
       // The WAV stays: nothing recorded is lost because the encoder failed.
       await rm(oggPath, { force: true }).catch(() => undefined);

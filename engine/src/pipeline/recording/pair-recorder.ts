@@ -414,6 +414,7 @@ export class PairRecorder {
     this.#state = 'closed';
     const summary: RecordingSummary = {
       path: this.path,
+      format: 'wav',
       durationMs: this.#framesToMs(frames),
       bytes,
       droppedMs: this.#framesToMs(this.#drops.droppedFrames),
