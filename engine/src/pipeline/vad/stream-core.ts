@@ -265,7 +265,7 @@ export class StreamCore {
     const input = this.#partial!;
     const verdict = this.#gate!.classify(this.#sumSquares / g.window, this.#busy());
     const gated = verdict !== 'model';
-    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, silent: verdict === 'silent', decide: true, resetState: false };
+    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, silent: verdict === 'silent', decide: true, resetState: false, queuedAt: performance.now() };
     this.#stats.chunks++;
     this.#chunkStart += g.window;
     // The next chunk's context is this chunk's last `context` samples, as in the reference.
@@ -385,7 +385,7 @@ export class StreamCore {
     // older (the ring empties whenever a chunk after them goes to the model).
     if (taken < preRoll && this.#ring.length > 0 && (first === q.length || !q[first]?.silent) && !(first > 0 && q[first - 1]!.silent)) {
       const back = this.#ring.takeNewest(preRoll - taken);
-      q.splice(first, 0, ...back.map((kept) => ({ input: kept.input, start: kept.start, gated: false, silent: false, decide: kept.redecidable, resetState: false })));
+      q.splice(first, 0, ...back.map((kept) => ({ input: kept.input, start: kept.start, gated: false, silent: false, decide: kept.redecidable, resetState: false, queuedAt: performance.now() })));
       this.#stats.preRolled += back.length;
       for (let i = 0; i < back.length; i++) this.#host.countPreRolled();
       taken += back.length;
