@@ -14,7 +14,8 @@ import { pgExtensionLanguages } from '../calls/extension-languages.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
-import { CallRecords, PgCallRecordStore, RecordingJoin, buildCallRecord, callRecording } from '../records/index.js';
+import { CallRecords, PgCallRecordStore } from '../records/index.js';
+import { recordCalls } from './record-calls.js';
 import { logRedisLink } from '../redis/link-log.js';
 import { PairAvailabilitySync } from './pair-availability.js';
 import { EngineSampler } from '../metrics/engine-sampler.js';
@@ -238,7 +239,6 @@ export class TandemNode {
       closers.push(() => transcripts.close());
       // Closed after the app (whose teardowns still add records) and before the pool (its last writes).
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
-      const recordings = new RecordingJoin();
       closers.push(() => records.close());
       const app = new CallApp({
         ari,
@@ -273,19 +273,7 @@ export class TandemNode {
       });
       app.on('callrejected', (_channelId, reason) => metrics.callRejected(reason));
       engine.on('translation', (_pairId, _direction, event) => metrics.translationEvent(event));
-      app.on('callended', (call) => {
-        const record = buildCallRecord(call, { node });
-        // A file already complete (a WAV closes with the pair) goes in with the record; else it follows.
-        const recordedTo = call.engine?.recording?.path;
-        if (recordedTo !== undefined) record.recording = recordings.callEnded(recordedTo, record.id);
-        records.add(record);
-        metrics.callEnded(record, call.engine);
-      });
-      engine.on('recording', (_pairId, summary) => {
-        const recording = callRecording(summary);
-        const recordId = recording === null ? null : recordings.recordingDone(recording);
-        if (recording !== null && recordId !== null) records.attachRecording(recordId, recording);
-      });
+      recordCalls({ app, engine, records, node, onRecord: (record, call) => metrics.callEnded(record, call.engine) });
       // The caller's channel id tells calls on the same pair apart.
       engine.on('transcript', (event) => transcripts.publish({ ...event, callId: app.pair(event.pairId)?.callerChannelId ?? null }));
       await app.start();
