@@ -9,6 +9,7 @@ import type { Direction } from '../pipeline/stage.js';
 import { parsePairTranslation, type PairTranslation, type PairTranslationInput } from '../pipeline/translation/config.js';
 import { PairTranslator, type PairTranslatorOptions } from '../pipeline/translation/pair-translator.js';
 import { ShardVad } from './shard-vad.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { PairRecorder } from '../pipeline/recording/pair-recorder.js';
 import { PairTap, type TapSource } from '../session/pair-tap.js';
 import type { PcmRingLayout } from '../tap/pcm-ring.js';
@@ -329,6 +330,7 @@ export class Shard {
       shard: this.index,
       threadId,
       heapUsedBytes: getHeapStatistics().used_heap_size,
+      cpuMs: threadCpuMs(),
       priority: { ...this.#priority },
       pairs: this.#pairs.size,
       sockets: [...this.#pairs.values()].reduce((n, p) => n + p.openTransports, 0),

@@ -29,7 +29,7 @@ export class RecordingFinisher {
       const result = await this.#transcoder.transcode(summary.path, oggPath);
       await rm(summary.path, { force: true });
       this.#log.info({ pairId, path: oggPath, bytes: result.bytes, wavBytes: summary.bytes }, 'recording transcoded to Ogg/Opus');
-      announce({ ...summary, path: oggPath, bytes: result.bytes });
+      announce({ ...summary, path: oggPath, format: 'opus', bytes: result.bytes });
     } catch (err) {
       // The WAV stays: nothing recorded is lost because the encoder failed.
       await rm(oggPath, { force: true }).catch(() => undefined);

@@ -22,7 +22,7 @@ export function preRollBefore(q: QueuedChunk[], ring: PreRollRing, opening: Queu
   // older (the ring empties whenever a chunk after them goes to the model).
   if (taken < preRoll && ring.length > 0 && (first === q.length || !q[first]?.silent) && !(first > 0 && q[first - 1]!.silent)) {
     const back = ring.takeNewest(preRoll - taken);
-    q.splice(first, 0, ...back.map((kept) => ({ input: kept.input, start: kept.start, gated: false, silent: false, decide: kept.redecidable, resetState: false })));
+    q.splice(first, 0, ...back.map((kept) => ({ input: kept.input, start: kept.start, gated: false, silent: false, decide: kept.redecidable, resetState: false, queuedAt: performance.now() })));
     restored = back.length;
     taken += back.length;
   }

@@ -266,7 +266,7 @@ export class StreamCore {
     const input = this.#partial!;
     const verdict = this.#gate!.classify(this.#sumSquares / g.window, this.#busy());
     const gated = verdict !== 'model';
-    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, silent: verdict === 'silent', decide: true, resetState: false };
+    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, silent: verdict === 'silent', decide: true, resetState: false, queuedAt: performance.now() };
     this.#stats.chunks++;
     this.#chunkStart += g.window;
     // The next chunk's context is this chunk's last `context` samples, as in the reference.
