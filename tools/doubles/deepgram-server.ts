@@ -21,7 +21,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
 import { logger } from '../../common/src/logger.js';
-import { decodeUlaw } from '../../engine/src/codec/index.js';
+import { EnergySegmenter } from './energy-segmenter.js';
 import { WsDoubleServer, guardSessionMessages, sendIfOpen, type DoubleSession } from './ws-double-server.js';
 
 export type DeepgramFault = 'none' | 'stall' | 'drop' | 'malformed' | 'ratelimit';
@@ -55,14 +55,9 @@ class DeepgramSession implements DoubleSession {
   readonly record: DeepgramSessionRecord;
   readonly #ws: WebSocket;
   readonly #server: DeepgramDouble;
-  readonly #encoding: string;
-  readonly #rate: number;
   readonly #endpointingMs: number;
-  #pcm = new Int16Array(0);
-  /** Samples of audio seen (the stream's clock). */
-  #samples = 0;
-  #chunkSum = 0;
-  #chunkCount = 0;
+  /** Finds speech by energy; its clock is the stream's. */
+  readonly #segmenter: EnergySegmenter;
   #inSpeech = false;
   #speechStartMs = 0;
   #speechMs = 0;
@@ -76,8 +71,8 @@ class DeepgramSession implements DoubleSession {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams.entries());
     this.record = { query, audioBytes: 0, keepAlives: 0, finalizes: 0, closeStreams: 0, utterances: 0, closed: false };
-    this.#encoding = query['encoding'] ?? 'linear16';
-    this.#rate = Number(query['sample_rate'] ?? 16000);
+    const rate = Number(query['sample_rate'] ?? 16000);
+    this.#segmenter = new EnergySegmenter(query['encoding'] === 'mulaw' ? 'mulaw' : 'linear16', rate, (rms, nowMs) => this.#onChunk(rms, nowMs));
     this.#endpointingMs = Number(query['endpointing'] ?? 10);
     guardSessionMessages(ws, { id: 'deepgram', log, label: 'deepgram session' }, (data, isBinary) => this.#onMessage(data, isBinary), () => ws.terminate());
   }
@@ -101,7 +96,7 @@ class DeepgramSession implements DoubleSession {
       } else if (msg.type === 'CloseStream') {
         this.record.closeStreams++;
         if (this.#inSpeech) this.#final(true);
-        this.#send({ type: 'Metadata', request_id: 'double', created: new Date().toISOString(), duration: this.#samples / this.#rate, channels: 1 });
+        this.#send({ type: 'Metadata', request_id: 'double', created: new Date().toISOString(), duration: this.#segmenter.nowMs / 1000, channels: 1 });
         this.#ws.close(1000);
       } else {
         // Deepgram closes on a text frame it does not understand.
@@ -110,26 +105,11 @@ class DeepgramSession implements DoubleSession {
       return;
     }
     this.record.audioBytes += buf.length;
-    const n = this.#encoding === 'mulaw' ? buf.length : buf.length >> 1;
-    if (this.#pcm.length < n) this.#pcm = new Int16Array(n);
-    if (this.#encoding === 'mulaw') decodeUlaw(buf, 0, n, this.#pcm);
-    else for (let i = 0; i < n; i++) this.#pcm[i] = buf.readInt16LE(2 * i);
-    const chunk = this.#rate / 50;
-    for (let i = 0; i < n; i++) {
-      const s = this.#pcm[i]!;
-      this.#chunkSum += s * s;
-      this.#samples++;
-      if (++this.#chunkCount === chunk) {
-        this.#onChunk(Math.sqrt(this.#chunkSum / chunk));
-        this.#chunkSum = 0;
-        this.#chunkCount = 0;
-      }
-    }
+    this.#segmenter.feed(buf);
   }
 
-  #onChunk(rms: number): void {
+  #onChunk(rms: number, nowMs: number): void {
     if (this.#server.fault === 'stall') return;
-    const nowMs = (this.#samples * 1000) / this.#rate;
     if (rms >= this.#server.speechRms) {
       if (!this.#inSpeech) {
         this.#inSpeech = true;
@@ -165,12 +145,12 @@ class DeepgramSession implements DoubleSession {
       sendIfOpen(this.#ws, JSON.stringify({ type: 'Mystery', payload: 1 }));
     }
     this.#results(this.#text, true, !fromFinalize, fromFinalize);
-    this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: (this.#samples * 1000) / this.#rate / 1000 });
+    this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: this.#segmenter.nowMs / 1000 });
   }
 
   #results(transcript: string, isFinal: boolean, speechFinal: boolean, fromFinalize: boolean): void {
     const start = this.#speechStartMs / 1000;
-    const end = (this.#samples * 1000) / this.#rate / 1000;
+    const end = this.#segmenter.nowMs / 1000;
     const words = transcript.split(' ');
     const step = (end - start) / Math.max(1, words.length);
     this.#send({
