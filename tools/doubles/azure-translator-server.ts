@@ -97,8 +97,8 @@ export class AzureTranslatorDouble extends HttpDoubleServer {
         return;
       case 'drop':
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-        res.write('[{"translations":[{"text":"');
-        res.socket?.destroy();
+        // Destroyed once the head and the first bytes are on the wire, so the client sees a body break off.
+        res.write('[{"translations":[{"text":"', () => res.socket?.destroy());
         return;
       case 'ratelimit':
         this.json(res, 429, { error: { code: 429001, message: 'The server rejected the request because the client has exceeded request limits.' } }, { 'retry-after': String(this.retryAfterSeconds) });

@@ -128,13 +128,9 @@ export class AzureTtsDouble extends HttpDoubleServer {
         res.end();
         return;
       }
-      res.write(audio.subarray(at, at + chunkBytes));
       at += chunkBytes;
-      if (drop) {
-        res.socket?.destroy();
-        return;
-      }
-      setImmediate(next);
+      // Each chunk is on the wire before the next; a drop comes right after the first.
+      res.write(audio.subarray(at - chunkBytes, at), () => (drop ? res.socket?.destroy() : setImmediate(next)));
     };
     next();
   }

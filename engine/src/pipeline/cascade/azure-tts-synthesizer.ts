@@ -113,9 +113,9 @@ export class AzureTtsSynthesizer implements CascadeSynthesizer {
       this.counts.succeeded++;
     } catch (err) {
       this.counts.failures++;
-      if (err instanceof ProviderError) throw err;
       if (this.#closing.signal.aborted) throw new ProviderError('closed', 'synthesizer closed');
       if (request.signal.aborted) throw new ProviderError('aborted', 'synthesis aborted');
+      if (err instanceof ProviderError) throw err;
       throw new ProviderError('failed', `azure tts broke off after ${bytes} bytes of audio: ${(err as Error).message}`);
     }
   }
