@@ -30,16 +30,13 @@ import { logger } from '../../common/src/logger.js';
 import { binaryMessage, parseMessage, readWaveHeader, textMessage, type SpeechMessage } from '../../engine/src/pipeline/cascade/azure-speech-messages.js';
 import { messageBytes } from '../../engine/src/pipeline/providers/provider-stage.js';
 import { EnergySegmenter } from './energy-segmenter.js';
+import { Script, ScriptedUtterance, type ScriptOptions } from './scripted-utterances.js';
 import { WsDoubleServer, guardSessionMessages, sendIfOpen, type DoubleSession } from './ws-double-server.js';
 
 export type AzureSpeechFault = 'none' | 'stall' | 'drop' | 'malformed' | 'ratelimit' | 'servererror' | 'badrequest';
 
-export interface AzureSpeechDoubleOptions {
+export interface AzureSpeechDoubleOptions extends ScriptOptions {
   key: string;
-  /** Text of each utterance, in order; the last repeats once the script runs out. */
-  script: string[];
-  speechRms?: number;
-  interimAfterMs?: number;
   fault?: AzureSpeechFault;
   host?: string;
   port?: number;
@@ -67,12 +64,7 @@ class AzureSpeechSession implements DoubleSession {
   #requestId = '';
   #segmenter: EnergySegmenter | null = null;
   #silenceTimeoutMs = 500;
-  #inSpeech = false;
-  #speechStartMs = 0;
-  #speechMs = 0;
-  #silenceMs = 0;
-  #interimSent = false;
-  #text = '';
+  readonly #utterance: ScriptedUtterance;
 
   constructor(ws: WebSocket, req: IncomingMessage, server: AzureSpeechDouble) {
     this.#ws = ws;
@@ -82,6 +74,20 @@ class AzureSpeechSession implements DoubleSession {
     const connectionId = req.headers['x-connectionid'];
     this.record = { query, connectionId: typeof connectionId === 'string' ? connectionId : undefined, configs: 0, turns: [], utterances: 0, closed: false };
     this.#detailed = query['format'] === 'detailed';
+    this.#utterance = new ScriptedUtterance(server.script, {
+      started: (_text, startMs) => {
+        this.record.utterances++;
+        this.#text_('speech.startDetected', { Offset: this.#ticks(startMs) });
+        return true;
+      },
+      interim: (words, startMs, nowMs) => {
+        this.#text_('speech.hypothesis', { Text: words, Offset: this.#ticks(startMs), Duration: this.#ticks(nowMs - startMs) });
+        if (this.#server.fault === 'drop') this.#ws.terminate();
+      },
+      silence: (silenceMs) => {
+        if (silenceMs >= this.#silenceTimeoutMs) this.#phrase();
+      },
+    });
     guardSessionMessages(ws, { id: 'azure-speech', log, label: 'azure speech session' }, (data, isBinary) => this.#onMessage(data, isBinary), () => ws.terminate());
   }
 
@@ -120,7 +126,7 @@ class AzureSpeechSession implements DoubleSession {
   #beginTurn(requestId: string): void {
     this.#requestId = requestId;
     this.#segmenter = null;
-    this.#inSpeech = false;
+    this.#utterance.end();
     this.record.turns.push({ requestId, context: null, format: null, audioBytes: 0, audioEnded: false });
     if (this.#server.fault === 'stall') return;
     this.#text_('turn.start', { context: { serviceTag: `double-${this.record.turns.length}` } });
@@ -143,7 +149,7 @@ class AzureSpeechSession implements DoubleSession {
     if (body.length === 0) {
       turn.audioEnded = true;
       if (this.#server.fault === 'stall') return;
-      if (this.#inSpeech) this.#phrase();
+      if (this.#utterance.inSpeech) this.#phrase();
       this.#text_('speech.endDetected', { Offset: this.#ticks(this.#segmenter?.nowMs ?? 0) });
       this.#text_('turn.end', {});
       return;
@@ -170,45 +176,22 @@ class AzureSpeechSession implements DoubleSession {
   }
 
   #onChunk(rms: number, nowMs: number): void {
-    if (this.#server.fault === 'stall') return;
-    if (rms >= this.#server.speechRms) {
-      if (!this.#inSpeech) {
-        this.#inSpeech = true;
-        this.#speechStartMs = nowMs - 20;
-        this.#speechMs = 0;
-        this.#interimSent = false;
-        this.#text = this.#server.nextLine();
-        this.record.utterances++;
-        this.#text_('speech.startDetected', { Offset: this.#ticks(this.#speechStartMs) });
-      }
-      this.#speechMs += 20;
-      this.#silenceMs = 0;
-      if (!this.#interimSent && this.#speechMs >= this.#server.interimAfterMs) {
-        this.#interimSent = true;
-        const words = this.#text.split(' ');
-        const text = words.slice(0, Math.max(1, words.length >> 1)).join(' ');
-        this.#text_('speech.hypothesis', { Text: text, Offset: this.#ticks(this.#speechStartMs), Duration: this.#ticks(nowMs - this.#speechStartMs) });
-        if (this.#server.fault === 'drop') this.#ws.terminate();
-      }
-      return;
-    }
-    if (!this.#inSpeech) return;
-    this.#silenceMs += 20;
-    if (this.#silenceMs >= this.#silenceTimeoutMs) this.#phrase();
+    if (this.#server.fault !== 'stall') this.#utterance.onChunk(rms, nowMs);
   }
 
   #phrase(): void {
-    this.#inSpeech = false;
+    const u = this.#utterance;
+    u.end();
     if (this.#server.fault === 'malformed') {
       sendIfOpen(this.#ws, 'no headers at all');
       sendIfOpen(this.#ws, `Path: speech.phrase\r\nContent-Type: application/json\r\n\r\n{}`);
       this.#text_('speech.hypothesis', { Text: 42 });
       sendIfOpen(this.#ws, binaryMessage('audio', this.#requestId, null, Buffer.from([1, 2, 3])), true);
     }
-    const end = (this.#segmenter?.nowMs ?? 0) - this.#silenceMs;
-    const display = `${this.#text.charAt(0).toUpperCase()}${this.#text.slice(1)}.`;
-    const base = { RecognitionStatus: 'Success', Offset: this.#ticks(this.#speechStartMs), Duration: this.#ticks(end - this.#speechStartMs) };
-    const lexical = this.#text.toLowerCase();
+    const end = (this.#segmenter?.nowMs ?? 0) - u.silenceMs;
+    const display = `${u.text.charAt(0).toUpperCase()}${u.text.slice(1)}.`;
+    const base = { RecognitionStatus: 'Success', Offset: this.#ticks(u.startMs), Duration: this.#ticks(end - u.startMs) };
+    const lexical = u.text.toLowerCase();
     this.#text_(
       'speech.phrase',
       this.#detailed ? { ...base, NBest: [{ Confidence: 0.93, Lexical: lexical, ITN: lexical, MaskedITN: lexical, Display: display }] } : { ...base, DisplayText: display },
@@ -226,11 +209,8 @@ class AzureSpeechSession implements DoubleSession {
 
 export class AzureSpeechDouble extends WsDoubleServer<AzureSpeechSession> {
   readonly sessions: AzureSpeechSessionRecord[] = [];
-  readonly speechRms: number;
-  readonly interimAfterMs: number;
+  readonly script: Script;
   fault: AzureSpeechFault;
-  readonly #script: string[];
-  #line = 0;
 
   private constructor(options: AzureSpeechDoubleOptions) {
     super({
@@ -241,9 +221,7 @@ export class AzureSpeechDouble extends WsDoubleServer<AzureSpeechSession> {
       name: 'azure speech double',
       log,
     });
-    this.#script = options.script;
-    this.speechRms = options.speechRms ?? 300;
-    this.interimAfterMs = options.interimAfterMs ?? 200;
+    this.script = new Script(options);
     this.fault = options.fault ?? 'none';
   }
 
@@ -251,12 +229,6 @@ export class AzureSpeechDouble extends WsDoubleServer<AzureSpeechSession> {
     const server = new AzureSpeechDouble(options);
     await server.listen(options.host, options.port);
     return server;
-  }
-
-  nextLine(): string {
-    const line = this.#script[Math.min(this.#line, this.#script.length - 1)] ?? '';
-    this.#line++;
-    return line;
   }
 
   protected accept(ws: WebSocket, req: IncomingMessage): AzureSpeechSession {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AzureSpeechRecognizer, type AzureSpeechRecognizerOptions } from '../../../engine/src/pipeline/cascade/azure-speech-recognizer.js';
 import type { RecognizedText } from '../../../engine/src/pipeline/cascade/types.js';
 import { AzureSpeechDouble, type AzureSpeechFault } from '../../../tools/doubles/azure-speech-server.js';
-import { context, frame, utterance, waitFor } from './recognizer-helpers.js';
+import { context, frame, utterance, waitFor } from './helpers.js';
 
 const KEY = 'azure-speech-test-key';
 

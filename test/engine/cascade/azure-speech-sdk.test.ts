@@ -10,7 +10,7 @@ import * as sdk from 'microsoft-cognitiveservices-speech-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeUlaw } from '../../../engine/src/codec/index.js';
 import { AzureSpeechDouble } from '../../../tools/doubles/azure-speech-server.js';
-import { waitFor } from './recognizer-helpers.js';
+import { waitFor } from './helpers.js';
 
 const KEY = 'sdk-test-key';
 

@@ -1,20 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AzureTranslator, azureTranslatorLanguage } from '../../../engine/src/pipeline/cascade/azure-translator.js';
-import { ProviderError } from '../../../engine/src/pipeline/providers/types.js';
 import { AzureTranslatorDouble } from '../../../tools/doubles/azure-translator-server.js';
-import { waitFor } from './recognizer-helpers.js';
+import { failure, waitFor } from './helpers.js';
 
 const KEY = 'azure-translator-test-key';
 const RETRY = { maxRetries: 2, initialDelayMs: 1, maxDelayMs: 5000 };
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(err)}`);
-  return err;
-}
 
 describe('azureTranslatorLanguage', () => {
   it('maps BCP 47 tags to Translator codes', () => {

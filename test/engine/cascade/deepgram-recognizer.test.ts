@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeepgramRecognizer, type DeepgramOptions } from '../../../engine/src/pipeline/cascade/deepgram-recognizer.js';
 import type { RecognizedText } from '../../../engine/src/pipeline/cascade/types.js';
 import { DeepgramDouble, type DeepgramFault } from '../../../tools/doubles/deepgram-server.js';
-import { context, utterance, waitFor } from './recognizer-helpers.js';
+import { context, utterance, waitFor } from './helpers.js';
 
 const KEY = 'dg-test-key';
 

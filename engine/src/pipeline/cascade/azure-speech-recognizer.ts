@@ -30,12 +30,12 @@ import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { logger, type Logger } from '../../../../common/src/logger.js';
 import { TypedEmitter } from '../../../../common/src/typed-emitter.js';
-import { encodeUlaw } from '../../codec/index.js';
-import { messageBytes, writeS16LE } from '../providers/provider-stage.js';
+import { messageBytes } from '../providers/provider-stage.js';
 import { OutboundDrops } from '../providers/outbound-drops.js';
 import { WsConnection, type WsConnectionSettings } from '../providers/ws-connection.js';
 import type { MediaFrame, StageContext } from '../stage.js';
 import { TICKS_PER_MS, binaryMessage, newRequestId, parseMessage, textMessage, waveHeader, type SpeechMessage } from './azure-speech-messages.js';
+import { complain, encodeForWire, forwardConnection, wireBytes } from './recognizer-wire.js';
 import type { CascadeRecognizer, CascadeRecognizerEvents } from './types.js';
 
 export interface AzureSpeechRecognizerOptions extends WsConnectionSettings {
@@ -118,18 +118,12 @@ export class AzureSpeechRecognizer extends TypedEmitter<CascadeRecognizerEvents>
     });
     this.#conn
       .on('open', () => this.#onOpen())
-      .on('message', (data, isBinary) => this.#onMessage(data, isBinary))
-      .on('failure', (f) => this.safeEmit('error', f.code, f.message))
-      .on('down', (info) => {
-        // What the lost turn had only hypothesized is the best there is: finish it rather than lose the words.
-        this.#finishHypothesis();
-        this.#endTurn();
-        if (info.opened) {
-          this.#counts.disconnects++;
-          this.safeEmit('connection', 'disconnected', `${info.code} ${info.reason}${info.willReconnect ? ' (reconnecting)' : ''}`);
-        }
-      })
-      .on('listenererror', (event, err) => this.safeEmit('listenererror', event, err));
+      .on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    forwardConnection(this.#conn, this, this.#counts, () => {
+      // What the lost turn had only hypothesized is the best there is: finish it rather than lose the words.
+      this.#finishHypothesis();
+      this.#endTurn();
+    });
     this.#conn.start();
   }
 
@@ -229,10 +223,8 @@ export class AzureSpeechRecognizer extends TypedEmitter<CascadeRecognizerEvents>
     const ws = this.#conn.socket;
     const turn = this.#turn;
     if (ws === null || turn === null) return;
-    const bytes = this.#rate === 8000 ? samples : 2 * samples;
-    const body = Buffer.allocUnsafe(bytes);
-    if (this.#rate === 8000) encodeUlaw(pcm, samples, body, 0);
-    else writeS16LE(pcm, samples, body);
+    const body = Buffer.allocUnsafe(wireBytes(samples, this.#rate));
+    const bytes = encodeForWire(pcm, samples, this.#rate, body);
     ws.send(binaryMessage('audio', turn.requestId, null, body), { binary: true });
     this.#drops.sent();
     this.#counts.framesSent++;
@@ -254,9 +246,7 @@ export class AzureSpeechRecognizer extends TypedEmitter<CascadeRecognizerEvents>
   }
 
   #bad(message: string): void {
-    // Logged only at the first few: a garbage-spewing service must not flood the log.
-    if (this.#counts.badMessages++ < 10) this.#log.warn({ detail: message }, 'azure speech sent a message that is not protocol');
-    this.safeEmit('error', 'protocol', message);
+    complain(this.#log, 'azure speech', this.#counts, this, message);
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {

@@ -1,8 +1,10 @@
 /**
- * What the recognizer tests feed and wait with: 20 ms frames of a tone
+ * What the cascade adapter tests feed and wait with: 20 ms frames of a tone
  * (speech to the doubles' energy detector) or silence, an utterance of them,
- * and a wait for a condition that yields its value.
+ * a wait for a condition that yields its value, and the ProviderError a
+ * call must fail with.
  */
+import { ProviderError } from '../../../engine/src/pipeline/providers/types.js';
 import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
 
 export const context: StageContext = { pairId: 'p1', srcExt: '1001', dstExt: '1002', direction: 'A->B' };
@@ -32,4 +34,14 @@ export function waitFor<T>(predicate: () => T | undefined | false, what: string,
     };
     tick();
   });
+}
+
+/** The ProviderError `p` rejects with (anything else fails the test). */
+export async function failure(p: Promise<unknown>): Promise<ProviderError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(err)}`);
+  return err;
 }
