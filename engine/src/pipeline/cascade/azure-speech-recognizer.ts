@@ -32,7 +32,7 @@ import { logger, type Logger } from '../../../../common/src/logger.js';
 import { TypedEmitter } from '../../../../common/src/typed-emitter.js';
 import { messageBytes } from '../providers/provider-stage.js';
 import { OutboundDrops } from '../providers/outbound-drops.js';
-import { WsConnection, type WsConnectionSettings } from '../providers/ws-connection.js';
+import { WsConnection, pickWsConnectionSettings, type WsConnectionSettings } from '../providers/ws-connection.js';
 import type { MediaFrame, StageContext } from '../stage.js';
 import { TICKS_PER_MS, binaryMessage, newRequestId, parseMessage, textMessage, waveHeader, type SpeechMessage } from './azure-speech-messages.js';
 import { complain, encodeForWire, forwardConnection, wireBytes } from './recognizer-wire.js';
@@ -104,12 +104,7 @@ export class AzureSpeechRecognizer extends TypedEmitter<CascadeRecognizerEvents>
     this.#conn = new WsConnection<'bad_request'>({
       url: url.toString(),
       headers: { 'Ocp-Apim-Subscription-Key': options.key, 'X-ConnectionId': randomUUID().replaceAll('-', '').toUpperCase() },
-      connectTimeoutMs: options.connectTimeoutMs,
-      reconnectInitialDelayMs: options.reconnectInitialDelayMs,
-      reconnectMaxDelayMs: options.reconnectMaxDelayMs,
-      reconnectMaxAttempts: options.reconnectMaxAttempts,
-      pingIntervalMs: options.pingIntervalMs,
-      maxMessageBytes: options.maxMessageBytes,
+      ...pickWsConnectionSettings(options),
       // 1007: the service refused the request's parameters (language, format); reconnecting would send the same.
       fatalCloseCodes: new Map([[1007, 'bad_request']]),
       attemptGoal: 'turn',

@@ -24,7 +24,7 @@ import { logger, type Logger } from '../../../../common/src/logger.js';
 import { TypedEmitter } from '../../../../common/src/typed-emitter.js';
 import { messageBytes } from '../providers/provider-stage.js';
 import { OutboundDrops } from '../providers/outbound-drops.js';
-import { WsConnection, type WsConnectionSettings } from '../providers/ws-connection.js';
+import { WsConnection, pickWsConnectionSettings, type WsConnectionSettings } from '../providers/ws-connection.js';
 import type { MediaFrame, StageContext } from '../stage.js';
 import { complain, encodeForWire, forwardConnection, wireBytes } from './recognizer-wire.js';
 import type { CascadeRecognizer, CascadeRecognizerEvents } from './types.js';
@@ -114,12 +114,7 @@ export class DeepgramRecognizer extends TypedEmitter<CascadeRecognizerEvents> im
     this.#conn = new WsConnection({
       url: url.toString(),
       authorization: `Token ${options.apiKey}`,
-      connectTimeoutMs: options.connectTimeoutMs,
-      reconnectInitialDelayMs: options.reconnectInitialDelayMs,
-      reconnectMaxDelayMs: options.reconnectMaxDelayMs,
-      reconnectMaxAttempts: options.reconnectMaxAttempts,
-      pingIntervalMs: options.pingIntervalMs,
-      maxMessageBytes: options.maxMessageBytes,
+      ...pickWsConnectionSettings(options),
       attemptGoal: 'connection',
       name: 'deepgram',
       log: this.#log,
