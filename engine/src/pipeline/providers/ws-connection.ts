@@ -54,6 +54,8 @@ export interface WsConnectionOptions<F extends string = never> extends WsConnect
   token?: string | undefined;
   /** The whole `Authorization` header, for services with another scheme (Deepgram's `Token <key>`); wins over `token`; never logged. */
   authorization?: string | undefined;
+  /** More upgrade headers (Azure's `Ocp-Apim-Subscription-Key`); may hold secrets, never logged. */
+  headers?: Readonly<Record<string, string>> | undefined;
   /** Close codes after which reconnecting would not help, with the failure code each is reported as. */
   fatalCloseCodes?: ReadonlyMap<number, F> | undefined;
   /** The service in log lines: `<name> connected`. */
@@ -189,7 +191,7 @@ export class WsConnection<F extends string = never> extends TypedEmitter<WsConne
     if (this.#closed) return;
     const o = this.#opts;
     this.#state = 'connecting';
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     if (o.token !== undefined) headers['Authorization'] = `Bearer ${o.token}`;
     if (o.authorization !== undefined) headers['Authorization'] = o.authorization;
     let ws: WebSocket;

@@ -53,7 +53,27 @@ export const DeepgramRecognizerSchema = z
   })
   .strict();
 
-export const RecognizerSchema = z.discriminatedUnion('kind', [DeepgramRecognizerSchema]);
+/** An Azure resource's region, e.g. westeurope: the default endpoints are built from it. */
+const AzureRegion = z.string().regex(/^[a-z0-9]{2,40}$/, 'must be an Azure region name such as "westeurope"');
+
+export const AzureSpeechRecognizerSchema = z
+  .object({
+    kind: z.literal('azure'),
+    region: AzureRegion,
+    /** Default wss://<region>.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1; a double's in tests. */
+    url: WsUrl.optional(),
+    /** The Speech resource's key, sent as `Ocp-Apim-Subscription-Key`; never logged. */
+    key: z.string().min(1),
+    /** Silence after which the service ends a phrase by itself; Tandem's VAD also ends the turn's audio when it hears the speaker stop. */
+    segmentationSilenceMs: z.number().int().min(100).max(5000).default(500),
+    /** Most audio held while no turn is streaming (connecting, between turns); beyond it the oldest is dropped. */
+    maxPendingMs: z.number().int().min(20).max(10_000).default(2000),
+    /** No turn.end this long after the end of a turn's audio: the socket is reopened. */
+    turnEndTimeoutMs: z.number().int().min(500).max(60_000).default(5000),
+  })
+  .strict();
+
+export const RecognizerSchema = z.discriminatedUnion('kind', [DeepgramRecognizerSchema, AzureSpeechRecognizerSchema]);
 
 export const ApertiumTranslatorSchema = z
   .object({
@@ -79,7 +99,21 @@ export const DeeplTranslatorSchema = z
   })
   .strict();
 
-export const TranslatorSchema = z.discriminatedUnion('kind', [ApertiumTranslatorSchema, DeeplTranslatorSchema]);
+export const AzureTranslatorSchema = z
+  .object({
+    kind: z.literal('azure'),
+    /** The global endpoint, a resource's custom endpoint, or a double's. */
+    url: HttpUrl.default('https://api.cognitive.microsofttranslator.com'),
+    /** `Ocp-Apim-Subscription-Key`; never logged. */
+    key: z.string().min(1),
+    /** `Ocp-Apim-Subscription-Region`: needed for a regional or multi-service resource. */
+    region: AzureRegion.optional(),
+    /** A Custom Translator category id. */
+    category: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const TranslatorSchema = z.discriminatedUnion('kind', [ApertiumTranslatorSchema, DeeplTranslatorSchema, AzureTranslatorSchema]);
 
 export const EspeakSynthesizerSchema = z
   .object({
@@ -104,7 +138,20 @@ export const ElevenLabsSynthesizerSchema = z
   })
   .strict();
 
-export const SynthesizerSchema = z.discriminatedUnion('kind', [EspeakSynthesizerSchema, ElevenLabsSynthesizerSchema]);
+export const AzureTtsSynthesizerSchema = z
+  .object({
+    kind: z.literal('azure'),
+    region: AzureRegion,
+    /** Default https://<region>.tts.speech.microsoft.com; a double's in tests. */
+    url: HttpUrl.optional(),
+    /** The Speech resource's key, `Ocp-Apim-Subscription-Key`; never logged. */
+    key: z.string().min(1),
+    /** Language tag or bare language → voice name (e.g. {"es-MX": "es-MX-JorgeNeural"}), before the built-in table. */
+    voices: z.record(z.string(), z.string().regex(/^[A-Za-z]{2,3}-[A-Za-z0-9-]+$/, 'must be an Azure voice name such as "es-MX-DaliaNeural"')).default({}),
+  })
+  .strict();
+
+export const SynthesizerSchema = z.discriminatedUnion('kind', [EspeakSynthesizerSchema, ElevenLabsSynthesizerSchema, AzureTtsSynthesizerSchema]);
 
 const CascadePartsOverrideSchema = z
   .object({ recognizer: RecognizerSchema.optional(), translator: TranslatorSchema.optional(), synthesizer: SynthesizerSchema.optional() })
