@@ -14,6 +14,7 @@ import { CascadeStage } from './cascade-stage.js';
 import { DeepgramRecognizer } from './deepgram-recognizer.js';
 import { DeeplTranslator } from './deepl-translator.js';
 import { ElevenLabsSynthesizer } from './elevenlabs-synthesizer.js';
+import { googleRecognizer, googleSynthesizer, googleTranslator } from './google/open-google.js';
 import { acquireShared } from './shared.js';
 import type { CascadeRecognizer, CascadeSynthesizer, CascadeTranslator } from './types.js';
 
@@ -41,6 +42,8 @@ function recognizer(config: RecognizerConfig, request: CascadeRequest): CascadeR
         keepAliveMs: config.keepAliveMs,
         maxBufferedBytes: 64 * 1024,
       });
+    case 'google':
+      return googleRecognizer(config, request, CONNECTION);
   }
 }
 
@@ -71,6 +74,8 @@ function translator(config: TranslatorConfig, provider: CascadeProvider): Cascad
       );
       return { name: 'deepl', translate: (text, req) => lease.value.translate(text, req), release: () => lease.release() };
     }
+    case 'google':
+      return googleTranslator(config, provider);
   }
 }
 
@@ -108,6 +113,8 @@ function synthesizer(config: SynthesizerConfig, request: CascadeRequest): Cascad
         connectTimeoutMs: CONNECTION.connectTimeoutMs,
         maxMessageBytes: CONNECTION.maxMessageBytes,
       });
+    case 'google':
+      return googleSynthesizer(config, request);
   }
 }
 

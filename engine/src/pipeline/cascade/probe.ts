@@ -12,6 +12,7 @@ import { EspeakSynthesizer } from '../providers/espeak-synthesizer.js';
 import type { CascadeProvider } from '../translation/config.js';
 import { ApertiumService } from './apertium-translator.js';
 import { DeeplTranslator } from './deepl-translator.js';
+import { probeGoogleRecognizer, probeGoogleSynthesizer, probeGoogleTranslator } from './google/probe-google.js';
 
 export interface CascadeProbe {
   name: string;
@@ -57,13 +58,16 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     { source: languages.B, target: languages.A },
   ];
   const r = provider.recognizer;
-  const dg = new URL(r.url);
-  dg.searchParams.set('model', r.model);
-  dg.searchParams.set('language', languages.A);
-  dg.searchParams.set('encoding', 'mulaw');
-  dg.searchParams.set('sample_rate', '8000');
-  const rec = await tryUpgrade(dg.toString(), { Authorization: `Token ${r.apiKey}` });
-  out.push({ name: `cascade recognizer deepgram (${host(r.url)})`, ...rec });
+  if (r.kind === 'google') out.push(await probeGoogleRecognizer(r, languages.A, PROBE_TIMEOUT_MS));
+  else {
+    const dg = new URL(r.url);
+    dg.searchParams.set('model', r.model);
+    dg.searchParams.set('language', languages.A);
+    dg.searchParams.set('encoding', 'mulaw');
+    dg.searchParams.set('sample_rate', '8000');
+    const rec = await tryUpgrade(dg.toString(), { Authorization: `Token ${r.apiKey}` });
+    out.push({ name: `cascade recognizer deepgram (${host(r.url)})`, ...rec });
+  }
 
   const t = provider.translator;
   const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
@@ -81,6 +85,8 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     } finally {
       service.close();
     }
+  } else if (t.kind === 'google') {
+    out.push(await probeGoogleTranslator(t, directions[0]!, PROBE_TIMEOUT_MS));
   } else {
     const deepl = new DeeplTranslator({ serverUrl: t.serverUrl, authKey: t.authKey, formality: t.formality, glossaryId: t.glossaryId, timeoutMs: PROBE_TIMEOUT_MS, maxRetries: 0 });
     const d = directions[0]!;
@@ -103,6 +109,8 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     } finally {
       await espeak.close();
     }
+  } else if (s.kind === 'google') {
+    out.push(await probeGoogleSynthesizer(s, directions.map((d) => d.target), PROBE_TIMEOUT_MS));
   } else {
     const url = `${s.url.replace(/\/+$/, '')}/v1/text-to-speech/${encodeURIComponent(s.voiceId)}/stream-input?model_id=${encodeURIComponent(s.modelId)}&output_format=ulaw_8000`;
     const syn = await tryUpgrade(url, { 'xi-api-key': s.apiKey });
