@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { EnvVarError, asEnvVarError, envIssueError } from '../../../common/src/env-error.js';
 import { ConfigError } from '../../../common/src/errors.js';
 import { parsePairTranslation, type PairTranslation } from '../../../engine/src/index.js';
+import { GOOGLE_ENV_SHAPE, GOOGLE_KEY_VARIABLES, googleRecognizerFromEnv, googleSynthesizerFromEnv, googleTranslatorFromEnv, googleVariableOfKey } from './google-env.js';
 
 /**
  * Where a node's translation settings come from: the environment gives the
@@ -22,8 +23,9 @@ const envSchema = z.object({
   TANDEM_LANG_B: z.string().min(2).default('es'),
   TANDEM_TRANSLATE_MODE: z.enum(['translated-only', 'duck']).default('translated-only'),
   // ---- cascade (docs/cascade.md): Deepgram recognizes; Apertium or DeepL translates; espeak-ng or ElevenLabs speaks ----
-  TANDEM_CASCADE_TRANSLATOR: z.enum(['apertium', 'deepl']).default('apertium'),
-  TANDEM_CASCADE_SYNTHESIZER: z.enum(['espeak-ng', 'elevenlabs']).default('espeak-ng'),
+  TANDEM_CASCADE_RECOGNIZER: z.enum(['deepgram', 'google']).default('deepgram'),
+  TANDEM_CASCADE_TRANSLATOR: z.enum(['apertium', 'deepl', 'google']).default('apertium'),
+  TANDEM_CASCADE_SYNTHESIZER: z.enum(['espeak-ng', 'elevenlabs', 'google']).default('espeak-ng'),
   DEEPGRAM_API_KEY: z.string().min(1).optional(),
   /** A file holding the key (e.g. a mounted secret), read when DEEPGRAM_API_KEY is unset. */
   DEEPGRAM_API_KEY_FILE: z.string().min(1).optional(),
@@ -40,6 +42,7 @@ const envSchema = z.object({
   TANDEM_ELEVENLABS_VOICE_ID: z.string().min(1).optional(),
   TANDEM_ELEVENLABS_MODEL: z.string().min(1).optional(),
   TANDEM_APERTIUM_MODES_DIR: z.string().min(1).optional(),
+  ...GOOGLE_ENV_SHAPE,
   /** What the listener's leg carries between answers: silence (a continuous stream), or nothing (each answer starts at once). */
   TANDEM_TRANSLATE_BETWEEN: z.enum(['silence', 'nothing']).default('silence'),
 });
@@ -54,7 +57,10 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
   if (!parsed.success) throw envIssueError(parsed.error.issues, present);
   const e = parsed.data;
   if (e.TANDEM_TRANSLATE_PROVIDER === undefined) return undefined;
-  if (e.TANDEM_TRANSLATE_PROVIDER === 'cascade') return withEnvNames(present, () => parsePairTranslation({ ...common(e), provider: cascadeFromEnv(e) }));
+  if (e.TANDEM_TRANSLATE_PROVIDER === 'cascade') {
+    const google = { recognizer: e.TANDEM_CASCADE_RECOGNIZER === 'google', translator: e.TANDEM_CASCADE_TRANSLATOR === 'google', synthesizer: e.TANDEM_CASCADE_SYNTHESIZER === 'google' };
+    return withEnvNames(present, () => parsePairTranslation({ ...common(e), provider: cascadeFromEnv(e) }), googleVariableOfKey(google));
+  }
   if (e.TANDEM_TRANSLATE_URL === undefined) throw EnvVarError.missing('TANDEM_TRANSLATE_URL', 'the ws:// or wss:// URL of the translation service, needed when TANDEM_TRANSLATE_PROVIDER is set');
   const provider =
     e.TANDEM_TRANSLATE_PROVIDER === 'tandem'
@@ -70,18 +76,18 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
 
 type Env = z.output<typeof envSchema>;
 
-const KEY_VARIABLES = new Set(['OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'DEEPGRAM_API_KEY_FILE', 'DEEPL_AUTH_KEY', 'DEEPL_AUTH_KEY_FILE', 'ELEVENLABS_API_KEY', 'ELEVENLABS_API_KEY_FILE']);
+const KEY_VARIABLES = new Set(['OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'DEEPGRAM_API_KEY_FILE', 'DEEPL_AUTH_KEY', 'DEEPL_AUTH_KEY_FILE', 'ELEVENLABS_API_KEY', 'ELEVENLABS_API_KEY_FILE', ...GOOGLE_KEY_VARIABLES]);
 
 function common(e: Env): { languages: { A: string; B: string }; mode: Env['TANDEM_TRANSLATE_MODE']; between: Env['TANDEM_TRANSLATE_BETWEEN'] } {
   return { languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B }, mode: e.TANDEM_TRANSLATE_MODE, between: e.TANDEM_TRANSLATE_BETWEEN };
 }
 
 /** Runs parsePairTranslation, naming the variable the person set rather than the settings key it became. */
-function withEnvNames<T>(present: Record<string, string | undefined>, parse: () => T): T {
+function withEnvNames<T>(present: Record<string, string | undefined>, parse: () => T, variableOfKey: Readonly<Record<string, string>> = {}): T {
   try {
     return parse();
   } catch (err) {
-    const variable = err instanceof ConfigError ? VARIABLE_OF_KEY[err.key] : undefined;
+    const variable = err instanceof ConfigError ? (variableOfKey[err.key] ?? VARIABLE_OF_KEY[err.key]) : undefined;
     // Never echo a secret back in the error.
     if (err instanceof ConfigError && variable !== undefined) throw asEnvVarError(err, variable, KEY_VARIABLES.has(variable) ? '[redacted]' : (present[variable] ?? ''));
     throw err;
@@ -106,7 +112,9 @@ function secret(value: string | undefined, file: string | undefined, variable: s
 
 function cascadeFromEnv(e: Env): object {
   const translator =
-    e.TANDEM_CASCADE_TRANSLATOR === 'apertium'
+    e.TANDEM_CASCADE_TRANSLATOR === 'google'
+      ? googleTranslatorFromEnv(e, secret)
+      : e.TANDEM_CASCADE_TRANSLATOR === 'apertium'
       ? { kind: 'apertium', ...(e.TANDEM_APERTIUM_MODES_DIR ? { modesDir: e.TANDEM_APERTIUM_MODES_DIR } : {}) }
       : {
           kind: 'deepl',
@@ -116,7 +124,9 @@ function cascadeFromEnv(e: Env): object {
           ...(e.TANDEM_DEEPL_GLOSSARY_ID ? { glossaryId: e.TANDEM_DEEPL_GLOSSARY_ID } : {}),
         };
   const synthesizer =
-    e.TANDEM_CASCADE_SYNTHESIZER === 'espeak-ng'
+    e.TANDEM_CASCADE_SYNTHESIZER === 'google'
+      ? googleSynthesizerFromEnv(e, secret)
+      : e.TANDEM_CASCADE_SYNTHESIZER === 'espeak-ng'
       ? { kind: 'espeak-ng' }
       : {
           kind: 'elevenlabs',
@@ -127,12 +137,15 @@ function cascadeFromEnv(e: Env): object {
         };
   return {
     kind: 'cascade',
-    recognizer: {
-      kind: 'deepgram',
-      apiKey: secret(e.DEEPGRAM_API_KEY, e.DEEPGRAM_API_KEY_FILE, 'DEEPGRAM_API_KEY', 'the Deepgram API key, needed for TANDEM_TRANSLATE_PROVIDER=cascade'),
-      ...(e.TANDEM_DEEPGRAM_URL ? { url: e.TANDEM_DEEPGRAM_URL } : {}),
-      ...(e.TANDEM_DEEPGRAM_MODEL ? { model: e.TANDEM_DEEPGRAM_MODEL } : {}),
-    },
+    recognizer:
+      e.TANDEM_CASCADE_RECOGNIZER === 'google'
+        ? googleRecognizerFromEnv(e, secret)
+        : {
+            kind: 'deepgram',
+            apiKey: secret(e.DEEPGRAM_API_KEY, e.DEEPGRAM_API_KEY_FILE, 'DEEPGRAM_API_KEY', 'the Deepgram API key, needed for TANDEM_CASCADE_RECOGNIZER=deepgram'),
+            ...(e.TANDEM_DEEPGRAM_URL ? { url: e.TANDEM_DEEPGRAM_URL } : {}),
+            ...(e.TANDEM_DEEPGRAM_MODEL ? { model: e.TANDEM_DEEPGRAM_MODEL } : {}),
+          },
     translator,
     synthesizer,
   };
