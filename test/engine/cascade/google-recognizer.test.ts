@@ -4,6 +4,7 @@ import { sharedCount } from '../../../engine/src/pipeline/cascade/shared.js';
 import type { RecognizedText } from '../../../engine/src/pipeline/cascade/types.js';
 import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
 import { GoogleDouble, type GoogleDoubleOptions } from '../../../tools/doubles/google-server.js';
+import { toneFrame, waitFor } from './recognizer-fixtures.js';
 
 const context: StageContext = { pairId: 'p1', srcExt: '1001', dstExt: '1002', direction: 'A->B' };
 const KEY = 'google-test-key';
@@ -25,31 +26,12 @@ function options(endpoint: string, over: Partial<GoogleRecognizerOptions> = {}):
   };
 }
 
-/** 20 ms frames: a 440 Hz tone (speech) or silence. */
-function frame(tone: boolean, index: number, rate: 8000 | 16000 = 8000): MediaFrame {
-  const n = rate / 50;
-  const pcm = new Int16Array(n);
-  if (tone) for (let i = 0; i < n; i++) pcm[i] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * (index * n + i)) / rate));
-  return { ...context, pcm, samples: n, sampleRate: rate, rtpTimestamp: index * n, status: 'audio' };
-}
+const frame = (tone: boolean, index: number, rate: 8000 | 16000 = 8000): MediaFrame => toneFrame(context, tone, index, rate);
 
 let clock = 0;
 function utterance(r: GoogleRecognizer, speechFrames: number, silenceFrames: number, rate: 8000 | 16000 = 8000): void {
   for (let i = 0; i < speechFrames; i++) r.pushAudio(frame(true, clock++, rate));
   for (let j = 0; j < silenceFrames; j++) r.pushAudio(frame(false, clock++, rate));
-}
-
-function waitFor<T>(predicate: () => T | undefined | false, what: string, ms = 30_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = (): void => {
-      const v = predicate();
-      if (v !== undefined && v !== false) return resolve(v);
-      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
 }
 
 type Stats = Record<string, number | string>;

@@ -19,7 +19,8 @@ import { ProviderError } from '../../providers/types.js';
 import type { Lease } from '../shared.js';
 import type { CascadeSynthesizer, SpeakRequest } from '../types.js';
 import { acquireGoogleClient, googleMetadata, unaryCall, type GoogleEndpoint } from './grpc.js';
-import { WavDataError, wavSamples } from './wav-data.js';
+import { WavReadError } from '../../../codec/wav-read.js';
+import { wavSamples } from './wav-data.js';
 
 export interface GoogleSynthesizerOptions extends GoogleEndpoint {
   /** Language tag → voice name (e.g. "es-US" → "es-US-Neural2-A"); without one the service picks a voice for the language. */
@@ -82,7 +83,7 @@ export class GoogleSynthesizer implements CascadeSynthesizer {
       try {
         pcm = wavSamples(res.audioContent, this.sampleRate);
       } catch (err) {
-        if (err instanceof WavDataError) throw new ProviderError('failed', `google-tts: ${err.message}`);
+        if (err instanceof WavReadError) throw new ProviderError('failed', `google-tts: ${err.message}`);
         throw err;
       }
       this.counts.succeeded++;
