@@ -23,13 +23,14 @@
  * (UNAVAILABLE at once), `exhausted` (RESOURCE_EXHAUSTED, quota), `stall`
  * (takes the request, never answers), `drop` (speech: UNAVAILABLE when an
  * utterance's interim has gone out), `malformed` (speech: a result without
- * alternatives first; translate: no translations; TTS: audio that is not WAV).
+ * alternatives first; translate: no translations; TTS: audio that is not WAV),
+ * `hangup` (speech: ends the stream OK as soon as its config arrives).
  */
 import * as grpc from '@grpc/grpc-js';
 import { decodeUlaw, encodeUlaw } from '../../engine/src/codec/index.js';
 import { googleServiceDefinition, type GoogleService } from '../../engine/src/pipeline/cascade/google/grpc.js';
 
-export type GoogleFault = 'none' | 'unavailable' | 'exhausted' | 'stall' | 'drop' | 'malformed';
+export type GoogleFault = 'none' | 'unavailable' | 'exhausted' | 'stall' | 'drop' | 'malformed' | 'hangup';
 
 export interface GoogleDoubleOptions {
   apiKey: string;
@@ -282,6 +283,7 @@ export class GoogleDouble {
         rate = Number(cfg.config['sampleRateHertz']);
         mulaw = cfg.config['encoding'] === 'MULAW';
         if (!mulaw && cfg.config['encoding'] !== 'LINEAR16') return end(fail(grpc.status.INVALID_ARGUMENT, 'unsupported encoding'));
+        if (fault === 'hangup') end(null);
         return;
       }
       const audio = msg['audioContent'] as Buffer | undefined;

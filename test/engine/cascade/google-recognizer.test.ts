@@ -122,6 +122,13 @@ describe('GoogleRecognizer against the Google Speech-to-Text double', () => {
     expect(errors.filter((e) => e === 'unavailable')).toHaveLength(3);
   });
 
+  it('a service that ends every stream at once is retried with backoff, not in a tight loop', async () => {
+    const { errors } = await start({ reconnectMaxAttempts: 2 }, {}, 8000, (d) => d.setFault('speech', 'hangup'));
+    await waitFor(() => errors.includes('gave_up'), 'gave_up');
+    expect(double!.speechSessions).toHaveLength(3);
+    expect(double!.speechSessions.every((x) => x.status === 'OK')).toBe(true);
+  });
+
   it('RESOURCE_EXHAUSTED twice, then the stream comes up and recognizes', async () => {
     const { r, results, errors, connections } = await start({}, {}, 8000, (d) => d.setFault('speech', 'exhausted', 2));
     await waitFor(() => errors.filter((e) => e === 'overloaded').length === 2, 'two overloaded');

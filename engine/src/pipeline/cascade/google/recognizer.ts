@@ -85,6 +85,7 @@ interface Stream {
   interimStartMs: number | null;
   halfClosed: boolean;
   drainTimer: NodeJS.Timeout | null;
+  responses: number;
 }
 
 const ms = (d: Duration | null): number => (d === null ? 0 : Number(d.seconds) * 1000 + d.nanos / 1e6);
@@ -208,7 +209,7 @@ export class GoogleRecognizer extends TypedEmitter<CascadeRecognizerEvents> impl
     if (this.#closed) return;
     const client = this.#client.value as SpeechClient;
     const call = client.streamingRecognize(googleMetadata(this.#o));
-    const s: Stream = { call, startMs: this.#nowMs(), interim: '', interimStartMs: null, halfClosed: false, drainTimer: null };
+    const s: Stream = { call, startMs: this.#nowMs(), interim: '', interimStartMs: null, halfClosed: false, drainTimer: null, responses: 0 };
     this.#streams.add(s);
     this.#current = s;
     this.#counts.streams++;
@@ -266,6 +267,7 @@ export class GoogleRecognizer extends TypedEmitter<CascadeRecognizerEvents> impl
 
   #onResponse(s: Stream, res: StreamingResponse): void {
     if (this.#closed) return;
+    s.responses++;
     this.#backoff.reset();
     if (res.error !== null && res.error.code !== 0) {
       this.#counts.serviceErrors++;
@@ -309,13 +311,19 @@ export class GoogleRecognizer extends TypedEmitter<CascadeRecognizerEvents> impl
     this.#promoteInterim(s);
     const current = s === this.#current;
     if (current) this.#current = null;
+    // A service that ends every stream at once must not be answered with a tight loop of new streams.
+    const proved = s.responses > 0 || this.#nowMs() - s.startMs >= 1000;
     if (st.code === grpc.status.OK) {
       // The service ended the stream (e.g. after a single utterance): go on with a new one.
-      if (current) this.#open();
+      if (current && proved) this.#open();
+      else if (current) {
+        this.#disconnected('the service ended the stream at once');
+        this.#retryLater();
+      }
       return;
     }
     const what = `google-speech: ${grpc.status[st.code] ?? st.code} ${st.details.slice(0, 200)}`;
-    if (st.code === grpc.status.OUT_OF_RANGE) {
+    if (st.code === grpc.status.OUT_OF_RANGE && proved) {
       // Google's stream duration limit: a new stream, not a reconnect.
       this.#counts.outOfRangeRestarts++;
       this.#log.info({ detail: st.details.slice(0, 200) }, 'google-speech stream hit its limit; restarted');
