@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaEngine } from '../../../engine/src/engine.js';
+import type { Direction } from '../../../engine/src/pipeline/stage.js';
 import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
 import type { DirectionEvent } from '../../../engine/src/pipeline/translation/translating-stage.js';
 import { GoogleDouble } from '../../../tools/doubles/google-server.js';
@@ -89,5 +90,64 @@ describe('translated pair through the cascade with Google Speech-to-Text → Tra
     }
     // Closing the pair ends the recognition stream.
     await waitFor(() => google.liveSpeechStreams === 0, 10_000);
+  }, 90_000);
+
+  it('per direction: a Google translator out of quota costs only A->B; B->A (Google recognizer, Apertium, Google TTS) still reaches A', async () => {
+    const gA = await GoogleDouble.start({ apiKey: 'g-key', script: ['The cat is black.'] });
+    const gB = await GoogleDouble.start({ apiKey: 'g-key', script: ['El gato es negro.'] });
+    gA.setFault('translate', 'exhausted');
+    const transcripts: TranscriptEvent[] = [];
+    const events: Array<[Direction, DirectionEvent]> = [];
+    engine.on('transcript', (t) => transcripts.push(t));
+    engine.on('translation', (_p, direction, event) => events.push([direction, event]));
+    const peerA = await RtpPeer.open();
+    const peerB = await RtpPeer.open();
+    const at = (d: GoogleDouble) => ({ kind: 'google' as const, endpoint: d.endpoint, tls: false, apiKey: 'g-key' });
+    const legs = await engine.openPair({
+      pairId: 'pair_google_iso',
+      extA: '7210',
+      extB: '7211',
+      remoteA: peerA.endpoint,
+      remoteB: peerB.endpoint,
+      translation: {
+        provider: {
+          kind: 'cascade',
+          recognizer: at(gA),
+          translator: { ...at(gA), projectId: 'tandem-test' },
+          synthesizer: at(gA),
+          byDirection: { 'B->A': { recognizer: at(gB), translator: { kind: 'apertium' }, synthesizer: at(gB) } },
+          translateTimeoutMs: 30_000,
+          synthesisTimeoutMs: 30_000,
+        },
+        languages: { A: 'en', B: 'es' },
+        bargeIn: false,
+      },
+    });
+    try {
+      await waitFor(() => gA.liveSpeechStreams === 1 && gB.liveSpeechStreams === 1, 10_000);
+      await Promise.all([
+        paced(script.frames.length, (i) => peerA.sendRtp(legs.legA, script.frames[i]!)),
+        paced(script.frames.length, (i) => peerB.sendRtp(legs.legB, script.frames[i]!)),
+      ]);
+      await waitFor(() => transcripts.some((t) => t.direction === 'B->A' && t.final && t.translatedText !== null), 30_000);
+      await waitFor(() => events.some(([d, e]) => d === 'A->B' && e.type === 'error'), 30_000);
+      const ba = transcripts.find((t) => t.direction === 'B->A' && t.final)!;
+      expect(ba.text).toBe('El gato es negro.');
+      expect(ba.translatedText!.toLowerCase()).toContain('cat');
+      await waitFor(() => peerA.received.filter((p) => ulawRms(p.payload) > 300).length >= 30, 30_000);
+      const abErrors = events.filter(([d, e]) => d === 'A->B' && e.type === 'error').map(([, e]) => (e.type === 'error' ? e.code : ''));
+      expect(abErrors).toContain('translate_overloaded');
+      expect(events.filter(([d, e]) => d === 'B->A' && e.type === 'error')).toEqual([]);
+      // Each direction asked its own service; A's utterance was never spoken to B.
+      expect(gA.ttsRequests).toHaveLength(0);
+      expect(gB.ttsRequests.length).toBeGreaterThanOrEqual(1);
+      expect(peerB.received.filter((p) => ulawRms(p.payload) > 300)).toHaveLength(0);
+    } finally {
+      await engine.closePair('pair_google_iso');
+      peerA.close();
+      peerB.close();
+      await gA.close();
+      await gB.close();
+    }
   }, 90_000);
 });
