@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DIRECTIONS_PER_CHANNEL } from '../../../engine/src/pipeline/cascade/google/grpc.js';
 import { GoogleTranslator, type GoogleTranslatorOptions } from '../../../engine/src/pipeline/cascade/google/translator.js';
 import { sharedCount } from '../../../engine/src/pipeline/cascade/shared.js';
 import { GoogleDouble } from '../../../tools/doubles/google-server.js';
@@ -39,9 +40,15 @@ describe('GoogleTranslator (Translation v3 TranslateText) against the Google dou
     expect(double!.translateRequests).toHaveLength(2);
   });
 
-  it('directions configured alike share one gRPC channel', async () => {
+  it('directions configured alike share a gRPC channel, up to DIRECTIONS_PER_CHANNEL each', async () => {
     await start();
     await start();
+    expect(sharedCount()).toBe(1);
+    while (open.length < DIRECTIONS_PER_CHANNEL + 1) await start();
+    expect(sharedCount()).toBe(2);
+    // Every channel works: the last translator is on the second one.
+    expect(await open.at(-1)!.translate('The cat is black.', req())).toBe('El gato es negro.');
+    open.pop()!.release();
     expect(sharedCount()).toBe(1);
   });
 

@@ -26,7 +26,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { GoogleAuth } from 'google-auth-library';
 import { ProviderError, type ProviderErrorCode } from '../../providers/types.js';
-import { acquireShared, type Lease } from '../shared.js';
+import { acquireShared, sharedUsers, type Lease } from '../shared.js';
 
 export interface GoogleEndpoint {
   /** host:port of the service, e.g. speech.googleapis.com:443, or a double's 127.0.0.1:<port>. */
@@ -96,11 +96,22 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 16 << 20,
 };
 
-/** One client (one HTTP/2 channel) per service, endpoint and credentials in this worker, shared by every direction. */
+/**
+ * Directions per channel. An HTTP/2 server caps the streams open at once on
+ * one connection (commonly 100), and a recognizer briefly holds two while it
+ * rotates, so a worker with more directions opens another channel rather than
+ * queue streams behind that cap.
+ */
+export const DIRECTIONS_PER_CHANNEL = 40;
+
+/** A client (one HTTP/2 channel) per service, endpoint and credentials in this worker, shared by up to DIRECTIONS_PER_CHANNEL directions. */
 export function acquireGoogleClient(service: GoogleService, e: GoogleEndpoint): Lease<grpc.Client> {
   // The key is part of the sharing key only inside this worker's memory; it is never logged.
+  const base = `google-${service} ${e.endpoint} ${String(e.tls)} ${e.apiKey ?? ''}`;
+  let shard = 0;
+  while (sharedUsers(`${base} #${shard}`) >= DIRECTIONS_PER_CHANNEL) shard++;
   return acquireShared(
-    `google-${service} ${e.endpoint} ${String(e.tls)} ${e.apiKey ?? ''}`,
+    `${base} #${shard}`,
     () => {
       const Ctor = googleServiceDefinition(service);
       return new Ctor(e.endpoint, channelCredentials(e), CHANNEL_OPTIONS);
