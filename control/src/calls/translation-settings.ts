@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { EnvVarError, asEnvVarError, envIssueError } from '../../../common/src/env-error.js';
 import { ConfigError } from '../../../common/src/errors.js';
 import { parsePairTranslation, type PairTranslation } from '../../../engine/src/index.js';
+import { GOOGLE_ENV_SHAPE, GOOGLE_KEY_VARIABLES, googleRecognizerFromEnv, googleSynthesizerFromEnv, googleTranslatorFromEnv, googleVariableOfKey } from './google-env.js';
 
 /**
  * Where a node's translation settings come from: the environment gives the
@@ -22,9 +23,9 @@ const envSchema = z.object({
   TANDEM_LANG_B: z.string().min(2).default('es'),
   TANDEM_TRANSLATE_MODE: z.enum(['translated-only', 'duck']).default('translated-only'),
   // ---- cascade (docs/cascade.md): Deepgram recognizes; Apertium or DeepL translates; espeak-ng or ElevenLabs speaks ----
-  TANDEM_CASCADE_RECOGNIZER: z.enum(['deepgram', 'azure']).default('deepgram'),
-  TANDEM_CASCADE_TRANSLATOR: z.enum(['apertium', 'deepl', 'azure']).default('apertium'),
-  TANDEM_CASCADE_SYNTHESIZER: z.enum(['espeak-ng', 'elevenlabs', 'azure']).default('espeak-ng'),
+  TANDEM_CASCADE_RECOGNIZER: z.enum(['deepgram', 'azure', 'google']).default('deepgram'),
+  TANDEM_CASCADE_TRANSLATOR: z.enum(['apertium', 'deepl', 'azure', 'google']).default('apertium'),
+  TANDEM_CASCADE_SYNTHESIZER: z.enum(['espeak-ng', 'elevenlabs', 'azure', 'google']).default('espeak-ng'),
   DEEPGRAM_API_KEY: z.string().min(1).optional(),
   /** A file holding the key (e.g. a mounted secret), read when DEEPGRAM_API_KEY is unset. */
   DEEPGRAM_API_KEY_FILE: z.string().min(1).optional(),
@@ -53,6 +54,7 @@ const envSchema = z.object({
   AZURE_TRANSLATOR_KEY_FILE: z.string().min(1).optional(),
   TANDEM_AZURE_TRANSLATOR_REGION: z.string().min(1).optional(),
   TANDEM_AZURE_TRANSLATOR_URL: z.string().min(1).optional(),
+  ...GOOGLE_ENV_SHAPE,
   /** What the listener's leg carries between answers: silence (a continuous stream), or nothing (each answer starts at once). */
   TANDEM_TRANSLATE_BETWEEN: z.enum(['silence', 'nothing']).default('silence'),
 });
@@ -95,6 +97,7 @@ const KEY_VARIABLES = new Set([
   'AZURE_SPEECH_KEY_FILE',
   'AZURE_TRANSLATOR_KEY',
   'AZURE_TRANSLATOR_KEY_FILE',
+  ...GOOGLE_KEY_VARIABLES,
 ]);
 
 function common(e: Env): { languages: { A: string; B: string }; mode: Env['TANDEM_TRANSLATE_MODE']; between: Env['TANDEM_TRANSLATE_BETWEEN'] } {
@@ -137,7 +140,9 @@ function secret(value: string | undefined, file: string | undefined, variable: s
 
 function cascadeFromEnv(e: Env): object {
   const translator =
-    e.TANDEM_CASCADE_TRANSLATOR === 'apertium'
+    e.TANDEM_CASCADE_TRANSLATOR === 'google'
+      ? googleTranslatorFromEnv(e, secret)
+      : e.TANDEM_CASCADE_TRANSLATOR === 'apertium'
       ? { kind: 'apertium', ...(e.TANDEM_APERTIUM_MODES_DIR ? { modesDir: e.TANDEM_APERTIUM_MODES_DIR } : {}) }
       : e.TANDEM_CASCADE_TRANSLATOR === 'azure'
         ? azureTranslatorFromEnv(e)
@@ -149,7 +154,9 @@ function cascadeFromEnv(e: Env): object {
           ...(e.TANDEM_DEEPL_GLOSSARY_ID ? { glossaryId: e.TANDEM_DEEPL_GLOSSARY_ID } : {}),
         };
   const synthesizer =
-    e.TANDEM_CASCADE_SYNTHESIZER === 'espeak-ng'
+    e.TANDEM_CASCADE_SYNTHESIZER === 'google'
+      ? googleSynthesizerFromEnv(e, secret)
+      : e.TANDEM_CASCADE_SYNTHESIZER === 'espeak-ng'
       ? { kind: 'espeak-ng' }
       : e.TANDEM_CASCADE_SYNTHESIZER === 'azure'
         ? azureSynthesizerFromEnv(e)
@@ -165,9 +172,11 @@ function cascadeFromEnv(e: Env): object {
     recognizer:
       e.TANDEM_CASCADE_RECOGNIZER === 'azure'
         ? azureRecognizerFromEnv(e)
-        : {
+        : e.TANDEM_CASCADE_RECOGNIZER === 'google'
+          ? googleRecognizerFromEnv(e, secret)
+          : {
             kind: 'deepgram',
-            apiKey: secret(e.DEEPGRAM_API_KEY, e.DEEPGRAM_API_KEY_FILE, 'DEEPGRAM_API_KEY', 'the Deepgram API key, needed for TANDEM_TRANSLATE_PROVIDER=cascade'),
+            apiKey: secret(e.DEEPGRAM_API_KEY, e.DEEPGRAM_API_KEY_FILE, 'DEEPGRAM_API_KEY', 'the Deepgram API key, needed for TANDEM_CASCADE_RECOGNIZER=deepgram'),
             ...(e.TANDEM_DEEPGRAM_URL ? { url: e.TANDEM_DEEPGRAM_URL } : {}),
             ...(e.TANDEM_DEEPGRAM_MODEL ? { model: e.TANDEM_DEEPGRAM_MODEL } : {}),
           },
@@ -214,7 +223,10 @@ function azureSynthesizerFromEnv(e: Env): object {
 
 /** VARIABLE_OF_KEY with the keys of the cascade parts chosen named after their own variables. */
 function cascadeVariableNames(e: Env): Readonly<Record<string, string>> {
-  const names: Record<string, string> = { ...VARIABLE_OF_KEY };
+  const names: Record<string, string> = {
+    ...VARIABLE_OF_KEY,
+    ...googleVariableOfKey({ recognizer: e.TANDEM_CASCADE_RECOGNIZER === 'google', translator: e.TANDEM_CASCADE_TRANSLATOR === 'google', synthesizer: e.TANDEM_CASCADE_SYNTHESIZER === 'google' }),
+  };
   if (e.TANDEM_CASCADE_RECOGNIZER === 'azure') Object.assign(names, { 'provider.recognizer.url': 'TANDEM_AZURE_STT_URL', 'provider.recognizer.key': 'AZURE_SPEECH_KEY', 'provider.recognizer.region': 'TANDEM_AZURE_SPEECH_REGION' });
   if (e.TANDEM_CASCADE_TRANSLATOR === 'azure') Object.assign(names, { 'provider.translator.url': 'TANDEM_AZURE_TRANSLATOR_URL', 'provider.translator.key': 'AZURE_TRANSLATOR_KEY', 'provider.translator.region': 'TANDEM_AZURE_TRANSLATOR_REGION' });
   if (e.TANDEM_CASCADE_SYNTHESIZER === 'azure') {

@@ -9,12 +9,17 @@ import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stag
 
 export const context: StageContext = { pairId: 'p1', srcExt: '1001', dstExt: '1002', direction: 'A->B' };
 
-/** One 20 ms frame at `rate`: a 440 Hz tone (speech) or silence. */
-export function frame(tone: boolean, index: number, rate: 8000 | 16000 = 8000): MediaFrame {
+/** A 20 ms frame of `ctx`'s speaker at `rate`: a 440 Hz tone (speech to the doubles' energy detector) or silence. */
+export function toneFrame(ctx: StageContext, tone: boolean, index: number, rate: 8000 | 16000 = 8000): MediaFrame {
   const n = rate / 50;
   const pcm = new Int16Array(n);
   if (tone) for (let i = 0; i < n; i++) pcm[i] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * (index * n + i)) / rate));
-  return { ...context, pcm, samples: n, sampleRate: rate, rtpTimestamp: index * n, status: 'audio' };
+  return { ...ctx, pcm, samples: n, sampleRate: rate, rtpTimestamp: index * n, status: 'audio' };
+}
+
+/** One 20 ms frame of the default context's speaker. */
+export function frame(tone: boolean, index: number, rate: 8000 | 16000 = 8000): MediaFrame {
+  return toneFrame(context, tone, index, rate);
 }
 
 export function utterance(r: { pushAudio(frame: MediaFrame): void }, speechFrames: number, silenceFrames: number, rate: 8000 | 16000 = 8000): void {

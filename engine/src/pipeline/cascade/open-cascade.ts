@@ -15,6 +15,7 @@ import { CascadeStage } from './cascade-stage.js';
 import { DeepgramRecognizer } from './deepgram-recognizer.js';
 import { DeeplTranslator } from './deepl-translator.js';
 import { ElevenLabsSynthesizer } from './elevenlabs-synthesizer.js';
+import { googleRecognizer, googleSynthesizer, googleTranslator } from './google/open-google.js';
 import { acquireShared } from './shared.js';
 import type { CascadeRecognizer, CascadeSynthesizer, CascadeTranslator } from './types.js';
 
@@ -44,6 +45,8 @@ function recognizer(config: RecognizerConfig, request: CascadeRequest): CascadeR
       });
     case 'azure':
       return azureRecognizer(config, request.context, request.languages.source, request.legRate, CONNECTION);
+    case 'google':
+      return googleRecognizer(config, request, CONNECTION);
   }
 }
 
@@ -76,6 +79,8 @@ function translator(config: TranslatorConfig, provider: CascadeProvider): Cascad
     }
     case 'azure':
       return azureTranslator(config);
+    case 'google':
+      return googleTranslator(config, provider);
   }
 }
 
@@ -115,6 +120,8 @@ function synthesizer(config: SynthesizerConfig, request: CascadeRequest): Cascad
       });
     case 'azure':
       return azureSynthesizer(config, request.legRate);
+    case 'google':
+      return googleSynthesizer(config, request);
   }
 }
 

@@ -13,6 +13,7 @@ import type { CascadeProvider } from '../translation/config.js';
 import { ApertiumService } from './apertium-translator.js';
 import { probeAzureRecognizer, probeAzureSynthesizer, probeAzureTranslator } from './azure-probe.js';
 import { DeeplTranslator } from './deepl-translator.js';
+import { probeGoogleRecognizer, probeGoogleSynthesizer, probeGoogleTranslator } from './google/probe-google.js';
 import { PROBE_TIMEOUT_MS, host, tryUpgrade } from './probe-upgrade.js';
 
 export interface CascadeProbe {
@@ -28,7 +29,8 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     { source: languages.B, target: languages.A },
   ];
   const r = provider.recognizer;
-  if (r.kind === 'deepgram') {
+  if (r.kind === 'google') out.push(await probeGoogleRecognizer(r, languages.A, PROBE_TIMEOUT_MS));
+  else if (r.kind === 'deepgram') {
     const dg = new URL(r.url);
     dg.searchParams.set('model', r.model);
     dg.searchParams.set('language', languages.A);
@@ -54,6 +56,8 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     } finally {
       service.close();
     }
+  } else if (t.kind === 'google') {
+    out.push(await probeGoogleTranslator(t, directions[0]!, PROBE_TIMEOUT_MS));
   } else if (t.kind === 'deepl') {
     const deepl = new DeeplTranslator({ serverUrl: t.serverUrl, authKey: t.authKey, formality: t.formality, glossaryId: t.glossaryId, timeoutMs: PROBE_TIMEOUT_MS, maxRetries: 0 });
     const d = directions[0]!;
@@ -76,6 +80,8 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     } finally {
       await espeak.close();
     }
+  } else if (s.kind === 'google') {
+    out.push(await probeGoogleSynthesizer(s, directions.map((d) => d.target), PROBE_TIMEOUT_MS));
   } else if (s.kind === 'elevenlabs') {
     const url = `${s.url.replace(/\/+$/, '')}/v1/text-to-speech/${encodeURIComponent(s.voiceId)}/stream-input?model_id=${encodeURIComponent(s.modelId)}&output_format=ulaw_8000`;
     const syn = await tryUpgrade(url, { 'xi-api-key': s.apiKey });

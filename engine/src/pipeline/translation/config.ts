@@ -73,7 +73,55 @@ export const AzureSpeechRecognizerSchema = z
   })
   .strict();
 
-export const RecognizerSchema = z.discriminatedUnion('kind', [DeepgramRecognizerSchema, AzureSpeechRecognizerSchema]);
+// ---- Google Cloud (docs/providers.md): gRPC, an API key or Application Default Credentials ----
+
+/** host:port of a gRPC endpoint. */
+const GrpcEndpoint = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'must be host:port, e.g. speech.googleapis.com:443');
+const googleAccess = (endpoint: string) => ({
+  endpoint: GrpcEndpoint.default(endpoint),
+  /** false only for a local double (plaintext HTTP/2). */
+  tls: z.boolean().default(true),
+  /** Sent as `x-goog-api-key`; without it Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS) are used. Never logged. */
+  apiKey: z.string().min(1).optional(),
+});
+
+export const GoogleRecognizerSchema = z
+  .object({
+    kind: z.literal('google'),
+    ...googleAccess('speech.googleapis.com:443'),
+    /** e.g. "phone_call", "latest_short"; the service's default when unset. */
+    model: z.string().min(1).optional(),
+    enableAutomaticPunctuation: z.boolean().default(true),
+    /** Audio per stream before Tandem opens the next one (Google ends a stream at about 305 s). */
+    streamLimitMs: z.number().int().min(1000).max(295_000).default(280_000),
+    /** A stream asked to finalize (end of speech) must end within this, else it is counted as a stall. */
+    finalizeTimeoutMs: z.number().int().min(50).max(30_000).default(5000),
+  })
+  .strict();
+
+export const GoogleTranslatorSchema = z
+  .object({
+    kind: z.literal('google'),
+    ...googleAccess('translate.googleapis.com:443'),
+    /** Cloud project of `parent: projects/<projectId>/locations/<location>` (Translation v3). */
+    projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[0-9]+$/, 'must be a Google Cloud project id or number'),
+    location: z.string().regex(/^[a-z0-9-]+$/).default('global'),
+    model: z.string().min(1).optional(),
+    glossaryId: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const GoogleSynthesizerSchema = z
+  .object({
+    kind: z.literal('google'),
+    ...googleAccess('texttospeech.googleapis.com:443'),
+    /** Language tag (or primary subtag) → voice name, e.g. {"es-US": "es-US-Neural2-A"}; else the service picks one. */
+    voices: z.record(z.string(), z.string().min(1)).default({}),
+    speakingRate: z.number().min(0.25).max(4).default(1),
+  })
+  .strict();
+
+export const RecognizerSchema = z.discriminatedUnion('kind', [DeepgramRecognizerSchema, AzureSpeechRecognizerSchema, GoogleRecognizerSchema]);
 
 export const ApertiumTranslatorSchema = z
   .object({
@@ -113,7 +161,7 @@ export const AzureTranslatorSchema = z
   })
   .strict();
 
-export const TranslatorSchema = z.discriminatedUnion('kind', [ApertiumTranslatorSchema, DeeplTranslatorSchema, AzureTranslatorSchema]);
+export const TranslatorSchema = z.discriminatedUnion('kind', [ApertiumTranslatorSchema, DeeplTranslatorSchema, AzureTranslatorSchema, GoogleTranslatorSchema]);
 
 export const EspeakSynthesizerSchema = z
   .object({
@@ -151,7 +199,7 @@ export const AzureTtsSynthesizerSchema = z
   })
   .strict();
 
-export const SynthesizerSchema = z.discriminatedUnion('kind', [EspeakSynthesizerSchema, ElevenLabsSynthesizerSchema, AzureTtsSynthesizerSchema]);
+export const SynthesizerSchema = z.discriminatedUnion('kind', [EspeakSynthesizerSchema, ElevenLabsSynthesizerSchema, AzureTtsSynthesizerSchema, GoogleSynthesizerSchema]);
 
 const CascadePartsOverrideSchema = z
   .object({ recognizer: RecognizerSchema.optional(), translator: TranslatorSchema.optional(), synthesizer: SynthesizerSchema.optional() })
