@@ -16,7 +16,7 @@ import {
   type LoadTestOptions,
   type LoadTestProgress,
 } from '../media-load/index.js';
-import { runTranslationLoadTest, type TranslationServiceSpec } from '../media-load/translation-load.js';
+import { DEFAULT_ANSWER_WAIT_MS, runTranslationLoadTest, TALK_MODES, type TalkMode, type TranslationServiceSpec } from '../media-load/translation-load.js';
 import { formatTranslationReport } from '../media-load/translation-report.js';
 
 interface LoadtestFlags {
@@ -47,6 +47,8 @@ interface LoadtestFlags {
   translate?: boolean;
   translateUrl?: string;
   between?: 'silence' | 'nothing';
+  talk?: TalkMode;
+  answerWait?: number;
 }
 
 function positiveNumber(value: string): number {
@@ -116,6 +118,8 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--translate', 'translate every pair (en↔es, VAD on) through the reference service, started as a child process; reports utterance latency instead of relay loss'))
     .addOption(new Option('--translate-url <url>', 'with --translate: use this Tandem-protocol service instead of starting the reference service'))
     .addOption(new Option('--between <what>', 'with --translate: what the listener hears between answers: a continuous silence stream, or nothing (each answer starts a talkspurt at once)').choices(['silence', 'nothing']))
+    .addOption(new Option('--talk <mode>', 'with --translate: turns (default: the parties of a pair speak in turns, every utterance counted sent vs detected) or overlap (both legs talk all the time, the earlier mode)').choices(TALK_MODES))
+    .addOption(new Option('--answer-wait <ms>', `with --talk turns: silence after each utterance before the other party speaks (default ${DEFAULT_ANSWER_WAIT_MS})`).argParser(nonNegativeNumber))
     .action(async (flags: LoadtestFlags & ViaAriFlags) => {
       // --via-ari: calls through the Asterisk simulator and the whole control plane.
       if (flags.viaAri) return await runViaAriCommand(flags);
@@ -145,8 +149,8 @@ export function registerLoadtestCommand(program: Command): void {
       if (flags.generator !== undefined) options.generatorCore = flags.generator;
       if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
       if (flags.translate === true || flags.translateUrl !== undefined) return await runTranslateCommand(options, flags);
-      if (flags.between !== undefined) {
-        process.stderr.write('tandem loadtest: --between needs --translate\n');
+      if (flags.between !== undefined || flags.talk !== undefined || flags.answerWait !== undefined) {
+        process.stderr.write('tandem loadtest: --between, --talk and --answer-wait need --translate\n');
         process.exitCode = 1;
         return;
       }
@@ -188,6 +192,7 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
     flags.tone ? '--tone' : null,
     flags.html !== undefined ? '--html' : null,
     flags.png !== undefined ? '--png' : null,
+    flags.talk === 'overlap' && flags.answerWait !== undefined ? '--answer-wait with --talk overlap' : null,
   ].filter((f) => f !== null);
   if (refused.length > 0) {
     process.stderr.write(`tandem loadtest: ${refused.join(', ')} cannot be used with --translate\n`);
@@ -209,6 +214,8 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
       ...rest,
       service,
       ...(flags.between !== undefined ? { between: flags.between } : {}),
+      ...(flags.talk !== undefined ? { talk: flags.talk } : {}),
+      ...(flags.answerWait !== undefined ? { conversation: { answerWaitMs: Math.round(flags.answerWait) } } : {}),
       onProgress: (p) =>
         process.stderr.write(`[${p.elapsedSeconds.toFixed(1).padStart(6)} s] ${p.phase.padEnd(9)} pairs ${p.pairs}  out ${p.ppsOut} pps  in ${p.ppsIn} pps  generator late max ${p.generatorMaxSendLateMs} ms\n`),
     });

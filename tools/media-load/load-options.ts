@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { EngineConfigInput } from '../../engine/src/config/engine-config.js';
 import type { MediaEngine } from '../../engine/src/engine.js';
 import type { PairTranslationInput } from '../../engine/src/pipeline/translation/config.js';
-import type { CoreResult, Impairment } from './generator-protocol.js';
+import type { ConversationSpec, CoreResult, Impairment } from './generator-protocol.js';
 import { isLoadCodecName, type LoadCodecName } from './load-codec.js';
 import { LoadTestError } from './errors.js';
 import type { GeneratorCoreKind } from './native-core.js';
@@ -50,6 +50,8 @@ export interface LoadTestOptions {
   onProgress?: (progress: LoadTestProgress) => void;
   /** Every pair opens translated with these settings (translation-load.ts); default: plain relay. */
   translation?: PairTranslationInput;
+  /** Turn-taking (conversation.ts): the legs of a pair speak in turns instead of both all the time. */
+  conversation?: ConversationSpec;
   /**
    * Observation points: for tests (the engine and the child, to check they are
    * gone afterwards) and for translation-load.ts (the measured window's bounds;
@@ -106,6 +108,7 @@ export interface Resolved {
   generatorCore: GeneratorCoreKind | undefined;
   engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
   translation: PairTranslationInput | undefined;
+  conversation: ConversationSpec | undefined;
   hooks: LoadTestHooks;
 }
 
@@ -153,6 +156,7 @@ export function resolveOptions(o: LoadTestOptions): Resolved {
     cpuProfileDir: o.cpuProfileDir,
     engine: o.engine ?? {},
     translation: o.translation,
+    conversation: o.conversation,
     hooks: o.hooks ?? {},
     generatorCore: o.generatorCore,
     deadlineMs: o.deadlineMs ?? 60_000 + o.pairs * 50 + (warmupSeconds + o.seconds) * 1000 + drainMs + 30_000,

@@ -82,7 +82,7 @@ function pairLine(pair: GeneratorPairSpec): string {
     // The C side takes dotted IPv4 only, and a space would split the field.
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(leg.address)) throw new TypeError(`the native core needs IPv4 addresses, got ${JSON.stringify(leg.address)}`);
   }
-  return line(['pair', pair.index, pair.legA.address, pair.legA.port, pair.legB.address, pair.legB.port]);
+  return line(['pair', pair.index, pair.legA.address, pair.legA.port, pair.legB.address, pair.legB.port, ...(pair.startFrames ?? [])]);
 }
 
 export class NativeCore extends TypedEmitter<NativeCoreEvents> implements CoreWorker {
@@ -178,7 +178,7 @@ export class NativeCore extends TypedEmitter<NativeCoreEvents> implements CoreWo
         const { jitterMs, lossPct, reorderPct } = message.impairment;
         const audioPath = this.#writeAudio(message.audio);
         return (
-          line(['setup', message.codec, message.capacityPairs, message.socketBufferBytes, jitterMs, lossPct, reorderPct, audioPath]) +
+          line(['setup', message.codec, message.capacityPairs, message.socketBufferBytes, jitterMs, lossPct, reorderPct, audioPath, ...(message.tagFrames === false ? [0] : [])]) +
           message.pairs.map(pairLine).join('') +
           'open\n'
         );
