@@ -62,37 +62,43 @@ export class ConversationTally {
   readonly #transcripts = new Map<number, number>();
   readonly #tandem: Record<Direction, number[]> = { 'A->B': [], 'B->A': [] };
   #frozen = false;
-  #onDetected: (() => void) | null = null;
+  #onEvent: (() => void) | null = null;
   #settleMs = 0;
 
   speechEnded(pairId: string, direction: Direction): void {
-    if (this.#bump(this.#detected, pairId, direction)) this.#onDetected?.();
+    if (this.#bump(this.#detected, pairId, direction)) this.#onEvent?.();
   }
 
   answered(pairId: string, direction: Direction, tandemMs: number): void {
-    if (this.#bump(this.#answered, pairId, direction)) this.#tandem[direction].push(tandemMs);
+    if (!this.#bump(this.#answered, pairId, direction)) return;
+    this.#tandem[direction].push(tandemMs);
+    this.#onEvent?.();
   }
 
   transcribed(pairId: string, direction: Direction): void {
-    this.#bump(this.#transcripts, pairId, direction);
+    if (this.#bump(this.#transcripts, pairId, direction)) this.#onEvent?.();
   }
 
   /**
-   * Waits until every stream's detections reach what it sent, no utterance
-   * has ended for `quietMs` (a missed one never will), or `maxMs` passed; then
-   * stops counting, so what the engine does while its pairs close is not
-   * counted.
+   * Waits until every stream's detections reach what it sent and each
+   * detected utterance was answered and transcribed, nothing was counted for
+   * `quietMs` (a missed one never comes), or `maxMs` passed; then stops
+   * counting, so what the engine does while its pairs close is not counted.
    */
   async settle(sent: ReadonlyArray<readonly [number, number]>, options: { quietMs: number; maxMs: number }): Promise<void> {
     const began = performance.now();
-    const caughtUp = (): boolean => sent.every(([gid, n]) => (this.#detected.get(gid) ?? 0) >= n);
+    const caughtUp = (): boolean =>
+      sent.every(([gid, n]) => {
+        const detected = this.#detected.get(gid) ?? 0;
+        return detected >= n && (this.#answered.get(gid) ?? 0) >= detected && (this.#transcripts.get(gid) ?? 0) >= detected;
+      });
     if (!caughtUp()) {
       await new Promise<void>((resolve) => {
         let quiet: NodeJS.Timeout | undefined;
         const done = (): void => {
           clearTimeout(quiet);
           clearTimeout(bound);
-          this.#onDetected = null;
+          this.#onEvent = null;
           resolve();
         };
         const bound = setTimeout(done, options.maxMs);
@@ -100,7 +106,7 @@ export class ConversationTally {
           clearTimeout(quiet);
           quiet = setTimeout(done, options.quietMs);
         };
-        this.#onDetected = () => (caughtUp() ? done() : rearm());
+        this.#onEvent = () => (caughtUp() ? done() : rearm());
         rearm();
       });
     }
