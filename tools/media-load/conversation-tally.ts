@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Direction } from '../../engine/src/pipeline/stage.js';
-import type { CoreResult } from './generator-protocol.js';
+import type { ConversationSpec, CoreResult } from './generator-protocol.js';
 import { summarize, type LatencySummary } from './translation-report.js';
 
 /**
@@ -32,6 +32,9 @@ export interface ConversationSection {
   mode: 'turns';
   /** A turn: the longest utterance plus the answer wait; each party speaks every other turn. */
   turn_ms: number;
+  answer_wait_ms: number;
+  /** White noise in the pauses, dBFS; null: digital silence. */
+  background_dbfs: number | null;
   script_utterances: number;
   sent: number;
   detected: number;
@@ -114,7 +117,7 @@ export class ConversationTally {
     this.#frozen = true;
   }
 
-  section(conversation: NonNullable<CoreResult['conversation']>): ConversationSection {
+  section(conversation: NonNullable<CoreResult['conversation']>, spec: ConversationSpec): ConversationSection {
     const muted = new Map(conversation.muted);
     const perDirection = (direction: Direction): ConversationDirection => {
       const leg = direction === 'A->B' ? 0 : 1;
@@ -145,6 +148,8 @@ export class ConversationTally {
     return {
       mode: 'turns',
       turn_ms: conversation.turnMs,
+      answer_wait_ms: spec.answerWaitMs,
+      background_dbfs: spec.backgroundDbfs ?? null,
       script_utterances: conversation.scriptUtterances,
       sent: sum('sent'),
       detected: sum('detected'),

@@ -1,6 +1,6 @@
 import { errorMessage } from '../../common/src/errors.js';
 import { logger } from '../../common/src/logger.js';
-import { ulawToLinear } from '../../engine/src/codec/index.js';
+import { linearToUlaw, ulawToLinear } from '../../engine/src/codec/index.js';
 import type { ConversationSpec, CoreResult } from './generator-protocol.js';
 import { synthesizeSpeech, toneSweep } from './speech.js';
 
@@ -17,15 +17,17 @@ import { synthesizeSpeech, toneSweep } from './speech.js';
  * The generator cores only play audio from a start frame; which utterances a
  * stream played whole follows from where it started and how many frames it
  * sent (utterancesPlayed), so the C core and the Node core need no script
- * logic. Pauses are real silence (µ-law 0xFF, no frame tags), so the engine's
- * VAD gate sees what a listening party sends.
+ * logic. Pauses carry no frame tags: digital silence (µ-law 0xFF), or white
+ * noise at `backgroundDbfs` (a line's hiss, which the VAD's adaptive gate
+ * learns and the absolute floor does not skip), so the engine's VAD gate sees
+ * what a listening party sends.
  */
 export interface ConversationScript {
   /** The script, 8 kHz µ-law, whole 20 ms frames: 2 · turnFrames per utterance. */
   ulaw: Buffer;
   source: 'espeak-ng' | 'tone-sweep';
   turnFrames: number;
-  /** Utterance i speaks over frames [startFrame, endFrame); muted ones are silence but count as sent. */
+  /** Utterance i speaks over frames [startFrame, endFrame); muted ones are background but count as sent. */
   utterances: ReadonlyArray<{ startFrame: number; endFrame: number; muted: boolean }>;
   /** Longest utterance, frames. */
   longestFrames: number;
@@ -77,6 +79,20 @@ export function trimSilence(ulaw: Buffer): Buffer {
   return Buffer.from(ulaw.subarray(first * FRAME_BYTES, (last + 1) * FRAME_BYTES));
 }
 
+/** µ-law white noise at `dbfs` (RMS), from a fixed-seed generator: the same script every run. */
+export function backgroundNoise(bytes: number, dbfs: number): Buffer {
+  const rms = 32767 * 10 ** (dbfs / 20);
+  // Uniform on [−a, a] has RMS a/√3.
+  const a = rms * Math.sqrt(3);
+  let seed = 0x2545f491;
+  const out = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    out[i] = linearToUlaw(Math.round((seed / 0x1_0000_0000 - 0.5) * 2 * a));
+  }
+  return out;
+}
+
 /** Lays the utterances out as turns (see the module comment). */
 export function layOutScript(utterances: readonly Buffer[], spec: ConversationSpec, source: ConversationScript['source']): ConversationScript {
   if (utterances.length < 2) throw new RangeError(`a conversation needs at least two utterances, got ${utterances.length}`);
@@ -86,7 +102,8 @@ export function layOutScript(utterances: readonly Buffer[], spec: ConversationSp
   const turnFrames = longestFrames + Math.max(UTTERANCE_TAIL_FRAMES, Math.ceil(spec.answerWaitMs / FRAME_MS));
   const muted = new Set(spec.mutedUtterances ?? []);
   for (const i of muted) if (i >= utterances.length) throw new RangeError(`muted utterance ${i} is not in the script of ${utterances.length}`);
-  const ulaw = Buffer.alloc(utterances.length * 2 * turnFrames * FRAME_BYTES, ULAW_SILENCE);
+  const bytes = utterances.length * 2 * turnFrames * FRAME_BYTES;
+  const ulaw = spec.backgroundDbfs === undefined ? Buffer.alloc(bytes, ULAW_SILENCE) : backgroundNoise(bytes, spec.backgroundDbfs);
   const laidOut = utterances.map((u, i) => {
     const startFrame = 2 * i * turnFrames;
     if (!muted.has(i)) u.copy(ulaw, startFrame * FRAME_BYTES, 0, frames[i]! * FRAME_BYTES);

@@ -148,6 +148,8 @@ export type CoreResult = z.infer<typeof coreResultSchema>;
 export const conversationSchema = z.object({
   /** Silence after each utterance before the other party speaks: time for the translation to be heard. */
   answerWaitMs: z.number().int().min(0).max(60_000),
+  /** The pauses' background: white noise at this level (a line's hiss), or digital silence when absent. */
+  backgroundDbfs: z.number().min(-90).max(-10).optional(),
   /** Script utterances replaced by silence, still counted as sent (tests: a missed utterance on purpose). */
   mutedUtterances: z.array(z.number().int().nonnegative()).optional(),
 });

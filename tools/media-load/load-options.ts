@@ -10,7 +10,7 @@ import type { GeneratorCoreKind } from './native-core.js';
 /** What one load test runs: load shape, engine settings, generator and diagnostics. */
 export interface LoadTestOptions {
   /** Engine settings beyond the ones the load test chooses itself (e.g. alignMarginMs, jitter depths). */
-  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
+  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io' | 'vad'>;
   pairs: number;
   /** Measured seconds (after the warm-up). */
   seconds: number;
@@ -106,7 +106,7 @@ export interface Resolved {
   cpuProfileDir: string | undefined;
   deadlineMs: number;
   generatorCore: GeneratorCoreKind | undefined;
-  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
+  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io' | 'vad'>;
   translation: PairTranslationInput | undefined;
   conversation: ConversationSpec | undefined;
   hooks: LoadTestHooks;
@@ -159,6 +159,7 @@ export function resolveOptions(o: LoadTestOptions): Resolved {
     conversation: o.conversation,
     hooks: o.hooks ?? {},
     generatorCore: o.generatorCore,
-    deadlineMs: o.deadlineMs ?? 60_000 + o.pairs * 50 + (warmupSeconds + o.seconds) * 1000 + drainMs + 30_000,
+    // A conversation waits up to 30 s more after the drain for its last utterances (translation-collector.ts).
+    deadlineMs: o.deadlineMs ?? 60_000 + o.pairs * 50 + (warmupSeconds + o.seconds) * 1000 + drainMs + 30_000 + (o.conversation !== undefined ? 30_000 : 0),
   };
 }

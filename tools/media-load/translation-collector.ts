@@ -8,7 +8,7 @@ import type { DirectionEvent } from '../../engine/src/pipeline/translation/trans
 import { ConversationTally } from './conversation-tally.js';
 import { delta, snapshotEngine, vadSection, type EngineSnapshot } from './engine-snapshot.js';
 import { LoadTestError } from './errors.js';
-import type { CoreResult } from './generator-protocol.js';
+import type { ConversationSpec, CoreResult } from './generator-protocol.js';
 import { round, type LoadTestReport } from './report.js';
 import { pacingWithinAnswers, summarize, type TranslationSection } from './translation-report.js';
 
@@ -97,6 +97,8 @@ export class TranslationCollector {
     service: Omit<TranslationSection['service'], 'cpu_pct'>;
     languages: { A: string; B: string };
     between: TranslationSection['between'];
+    vadGate: TranslationSection['vad_gate'];
+    conversation: ConversationSpec | undefined;
   }): TranslationSection {
     const g = this.#generator;
     if (g === null) throw new LoadTestError('GENERATOR_FAILED', 'the translation run ended without the generator result');
@@ -115,12 +117,13 @@ export class TranslationCollector {
     const jitter = (key: string): number | null => (legs === null ? null : (legs[`jitter_${key}`] ?? 0));
     const pathDrops = stages === null ? null : (stages['droppedNotConnected'] ?? 0) + (stages['droppedBackpressure'] ?? 0) + (stages['queueDroppedSamples'] ?? 0);
     const windowLoss = legs === null ? null : (jitter('lost') ?? 0) + (jitter('late') ?? 0) + (jitter('overflow') ?? 0) + Object.values(rxDropped).reduce((a, b) => a + b, 0);
-    const conversation = g.conversation === undefined ? null : this.#conversation.section(g.conversation);
+    const conversation = g.conversation === undefined || x.conversation === undefined ? null : this.#conversation.section(g.conversation, x.conversation);
     const mb = (b: number | null): number | null => (b === null ? null : round(b / MB, 1));
     return {
       service: { ...x.service, cpu_pct: this.#serviceCpuPct },
       languages: x.languages,
       between: x.between,
+      vad_gate: x.vadGate,
       directions: r.pairs * 2,
       utterances: {
         detected: this.#counts.detected,

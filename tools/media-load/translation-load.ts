@@ -68,10 +68,11 @@ export async function runTranslationLoadTest(options: TranslationLoadOptions): P
       languages,
       between,
     };
+    const talkSpec = talk === 'turns' ? (conversation ?? { answerWaitMs: DEFAULT_ANSWER_WAIT_MS }) : undefined;
     const report = await runLoadTest({
       ...rest,
       translation,
-      ...(talk === 'turns' ? { conversation: conversation ?? { answerWaitMs: DEFAULT_ANSWER_WAIT_MS } } : {}),
+      ...(talkSpec !== undefined ? { conversation: talkSpec } : {}),
       hooks: {
         ...hooks,
         engineStarted: (engine) => {
@@ -94,6 +95,8 @@ export async function runTranslationLoadTest(options: TranslationLoadOptions): P
       service: { kind: child !== null ? 'child-process' : 'external', url, stats: childStats },
       languages,
       between,
+      vadGate: rest.engine?.vad?.adaptiveGate?.enabled === false ? 'absolute' : 'adaptive',
+      conversation: talkSpec,
     });
     return { ...report, translation: section };
   } finally {

@@ -29,6 +29,8 @@ export interface TranslationSection {
   languages: { A: string; B: string };
   /** What the listener's leg carried between answers: a continuous silence stream, or nothing (a talkspurt per answer). */
   between: 'silence' | 'nothing';
+  /** The VAD's energy gate: adaptive (learnt noise floor and the −60 dBFS floor, the default) or absolute (the floor only). */
+  vad_gate: 'adaptive' | 'absolute';
   /** Translated directions (two per pair). */
   directions: number;
   /** Counted over the measured window and the drain. */
@@ -200,7 +202,7 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
   const p = t.provider_path;
   const m = t.memory;
   const lines = [
-    `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}, between answers: ${t.between}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
+    `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}, between answers: ${t.between}, VAD gate ${t.vad_gate}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
     `  machine          ${r.machine.cpu_model}, ${r.machine.cores} cores, node ${r.machine.node}, load ${r.machine.loadavg_1m_at_start} → ${r.machine.loadavg_1m_at_end}`,
     `  service          ${t.service.kind} ${t.service.url}, CPU ${t.service.cpu_pct ?? '?'} %`,
     `  utterances       detected ${u.detected} (${u.detected_per_direction_per_min} per direction per minute), answered ${u.answered}, final transcripts ${u.transcripts}; provider errors ${u.provider_errors}${errors ? ` {${errors}}` : ''}, disconnects ${u.disconnects}   [every utterance transcribed: ${mark(t.targets.every_utterance_transcribed)}]`,
@@ -234,7 +236,7 @@ function conversationLines(c: ConversationSection, ok: boolean | null): string[]
     return `    ${name}           sent ${d.sent}, detected ${d.detected}, missed ${d.missed}, extra ${d.extra}${d.muted > 0 ? ` (muted on purpose ${d.muted})` : ''}; answered ${d.answered}, final transcripts ${d.transcripts}; Tandem p50 ${d.tandem.p50_ms ?? '?'} ms, p99 ${d.tandem.p99_ms ?? '?'} ms`;
   };
   return [
-    `  conversation     turns of ${c.turn_ms} ms over ${c.script_utterances} sentences, whole run: sent ${c.sent}, detected ${c.detected}, missed ${c.missed} (sent − detected), extra ${c.extra}; waited ${c.settle_ms} ms for the last   [no utterance missed: ${mark(ok)}]`,
+    `  conversation     turns of ${c.turn_ms} ms (answer wait ${c.answer_wait_ms} ms, pauses ${c.background_dbfs === null ? 'digital silence' : `noise at ${c.background_dbfs} dBFS`}) over ${c.script_utterances} sentences, whole run: sent ${c.sent}, detected ${c.detected}, missed ${c.missed} (sent − detected), extra ${c.extra}; waited ${c.settle_ms} ms for the last   [no utterance missed: ${mark(ok)}]`,
     dir('A->B'),
     dir('B->A'),
   ];

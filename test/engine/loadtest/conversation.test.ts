@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ulawToLinear } from '../../../engine/src/codec/index.js';
 import {
+  backgroundNoise,
   conversationResult,
   conversationStart,
   layOutScript,
@@ -110,6 +112,21 @@ describe('conversation script', () => {
     expect(() => layOutScript([toneSweep(0.2)], { answerWaitMs: 0 }, 'tone-sweep')).toThrow(/at least two/);
   });
 
+  it('fills the pauses with white noise at the asked level when given one, the same every time', () => {
+    const noise = backgroundNoise(8000, -50);
+    let sum = 0;
+    for (const b of noise) sum += ulawToLinear(b) ** 2;
+    const dbfs = 10 * Math.log10(sum / noise.length / 32767 ** 2);
+    expect(dbfs).toBeGreaterThan(-51.5);
+    expect(dbfs).toBeLessThan(-48.5);
+    expect(backgroundNoise(8000, -50).equals(noise)).toBe(true);
+    const bursts = [10, 30].map((frames) => toneSweep((frames * FRAME) / 8000));
+    const s = layOutScript(bursts, { answerWaitMs: 1000, backgroundDbfs: -50 }, 'tone-sweep');
+    // A pause is noise, not digital silence, and the utterances are where they were.
+    expect(isSilent(s, s.utterances[0]!.endFrame + 5)).toBe(false);
+    expect(s.utterances.map((u) => [u.startFrame, u.endFrame])).toEqual(layOutScript(bursts, { answerWaitMs: 1000 }, 'tone-sweep').utterances.map((u) => [u.startFrame, u.endFrame]));
+  });
+
   it('trims the silence around a sentence', () => {
     const speech = toneSweep(0.4);
     const padded = Buffer.concat([Buffer.alloc(5 * FRAME, SILENCE), speech, Buffer.alloc(7 * FRAME, SILENCE)]);
@@ -140,7 +157,7 @@ describe('ConversationTally', () => {
     await tally.settle(sent, { quietMs: 20, maxMs: 1000 });
     // Frozen: what happens while the pairs close is not counted.
     tally.speechEnded('lt_00000', 'A->B');
-    const c = tally.section({ turnMs: 5000, scriptUtterances: 6, sent, muted: [[0, 1]] });
+    const c = tally.section({ turnMs: 5000, scriptUtterances: 6, sent, muted: [[0, 1]] }, { answerWaitMs: 2500 });
     expect(c.directions['A->B']).toMatchObject({ sent: 3, detected: 2, missed: 1, extra: 0, muted: 1, answered: 2, transcripts: 1 });
     expect(c.directions['A->B'].tandem).toMatchObject({ count: 2, p50_ms: 5, p99_ms: 7 });
     expect(c.directions['B->A']).toMatchObject({ sent: 1, detected: 2, missed: 0, extra: 1, answered: 0 });
@@ -155,7 +172,13 @@ describe('ConversationTally', () => {
     tally.answered('lt_00000', 'A->B', 3);
     tally.transcribed('lt_00000', 'A->B');
     await settled;
-    expect(tally.section({ turnMs: 1, scriptUtterances: 2, sent: [[0, 1]], muted: [] })).toMatchObject({ sent: 1, detected: 1, missed: 0 });
+    expect(tally.section({ turnMs: 1, scriptUtterances: 2, sent: [[0, 1]], muted: [] }, { answerWaitMs: 0, backgroundDbfs: -50 })).toMatchObject({
+      sent: 1,
+      detected: 1,
+      missed: 0,
+      answer_wait_ms: 0,
+      background_dbfs: -50,
+    });
     expect(pairIndexOf('lt_00042')).toBe(42);
     expect(pairIndexOf('call_1')).toBe(-1);
   });

@@ -118,11 +118,11 @@ describe('runTranslationLoadTest', () => {
     // The JSON carries the section under `translation`, beside the load test's usual keys.
     const json = JSON.parse(reportToJson(report)) as Record<string, Record<string, unknown>>;
     expect(Object.keys(json['translation']!).sort()).toEqual(
-      ['between', 'conversation', 'cpu', 'directions', 'egress', 'ingress', 'languages', 'latency', 'memory', 'provider_path', 'service', 'targets', 'utterances', 'vad'].sort(),
+      ['between', 'conversation', 'cpu', 'directions', 'vad_gate', 'egress', 'ingress', 'languages', 'latency', 'memory', 'provider_path', 'service', 'targets', 'utterances', 'vad'].sort(),
     );
     expect(json['translation']!['latency']).toHaveProperty('tandem.p99_ms');
     for (const key of ['pairs', 'cpu_pct', 'rss_mb', 'packets_in', 'machine']) expect(json).toHaveProperty(key);
-    expect(text).toContain('5 pairs (10 translated directions, en↔es, between answers: silence)');
+    expect(text).toContain('5 pairs (10 translated directions, en↔es, between answers: silence, VAD gate adaptive)');
     // Both legs talked at once: no conversation to count.
     expect(t.conversation).toBeNull();
     expect(t.targets.no_utterance_missed).toBeNull();
@@ -180,7 +180,8 @@ describe('runTranslationLoadTest', () => {
     // Pauses are silence: the VAD's gate decided a large share of the audio without the model.
     expect(t.vad!.model_share, text).toBeLessThan(0.8);
     expect(t.cpu.engine_pct_per_pair).toBeCloseTo(t.cpu.engine_pct / 2, 2);
-    expect(text).toMatch(/conversation +turns of \d+ ms over 6 sentences, whole run: sent \d+, detected \d+, missed 1/);
+    expect(c).toMatchObject({ answer_wait_ms: 1500, background_dbfs: null });
+    expect(text).toMatch(/conversation +turns of \d+ ms \(answer wait 1500 ms, pauses digital silence\) over 6 sentences, whole run: sent \d+, detected \d+, missed 1/);
     expect(text).toMatch(/A->B +sent \d+, detected \d+, missed 1, extra \d+ \(muted on purpose 1\)/);
     expect(JSON.parse(reportToJson(report))).toHaveProperty('translation.conversation.directions.B->A.missed', 0);
   }, 90_000);
