@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EnvVarError, asEnvVarError, envIssueError } from '../../../common/src/env-error.js';
 import { ConfigError } from '../../../common/src/errors.js';
 import { parsePairTranslation, type PairTranslation } from '../../../engine/src/index.js';
+import { CASCADE_ENV_SHAPE, CASCADE_KEY_VARIABLES, cascadeFromEnv, cascadeVariableNames } from './cascade-env.js';
 
 /**
  * Where a node's translation settings come from: the environment gives the
@@ -10,11 +10,6 @@ import { parsePairTranslation, type PairTranslation } from '../../../engine/src/
  * Stasis arguments (`Stasis(pair_session,${CALLERID(num)},lang_a=es,lang_b=en)`),
  * e.g. chosen by the number dialled.
  */
-const RecognizerKind = z.enum(['deepgram']);
-const TranslatorKind = z.enum(['apertium', 'deepl']);
-const SynthesizerKind = z.enum(['espeak-ng', 'elevenlabs']);
-const Flag = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 const envSchema = z.object({
   TANDEM_TRANSLATE_PROVIDER: z.enum(['tandem', 'openai-realtime', 'cascade']).optional(),
   TANDEM_TRANSLATE_URL: z.string().min(1).optional(),
@@ -26,47 +21,8 @@ const envSchema = z.object({
   TANDEM_LANG_A: z.string().min(2).default('en'),
   TANDEM_LANG_B: z.string().min(2).default('es'),
   TANDEM_TRANSLATE_MODE: z.enum(['translated-only', 'duck']).default('translated-only'),
-  // ---- cascade (docs/cascade.md): Deepgram recognizes; Apertium or DeepL translates; espeak-ng or ElevenLabs speaks ----
-  TANDEM_CASCADE_TRANSLATOR: TranslatorKind.default('apertium'),
-  TANDEM_CASCADE_SYNTHESIZER: SynthesizerKind.default('espeak-ng'),
-  DEEPGRAM_API_KEY: z.string().min(1).optional(),
-  /** A file holding the key (e.g. a mounted secret), read when DEEPGRAM_API_KEY is unset. */
-  DEEPGRAM_API_KEY_FILE: z.string().min(1).optional(),
-  TANDEM_DEEPGRAM_URL: z.string().min(1).optional(),
-  TANDEM_DEEPGRAM_MODEL: z.string().min(1).optional(),
-  DEEPL_AUTH_KEY: z.string().min(1).optional(),
-  DEEPL_AUTH_KEY_FILE: z.string().min(1).optional(),
-  TANDEM_DEEPL_URL: z.string().min(1).optional(),
-  TANDEM_DEEPL_FORMALITY: z.enum(['default', 'more', 'less', 'prefer_more', 'prefer_less']).optional(),
-  TANDEM_DEEPL_GLOSSARY_ID: z.string().min(1).optional(),
-  ELEVENLABS_API_KEY: z.string().min(1).optional(),
-  ELEVENLABS_API_KEY_FILE: z.string().min(1).optional(),
-  TANDEM_ELEVENLABS_URL: z.string().min(1).optional(),
-  TANDEM_ELEVENLABS_VOICE_ID: z.string().min(1).optional(),
-  TANDEM_ELEVENLABS_MODEL: z.string().min(1).optional(),
-  TANDEM_APERTIUM_MODES_DIR: z.string().min(1).optional(),
-  /** ElevenLabs: keep the next utterance's socket open ahead of time (default true), and its inactivity_timeout in seconds. */
-  TANDEM_ELEVENLABS_WARM: Flag.optional(),
-  TANDEM_ELEVENLABS_INACTIVITY_TIMEOUT_S: z.coerce.number().int().min(1).max(180).optional(),
-  // ---- cascade, per direction: another provider for one part of one direction (docs/cascade.md) ----
-  TANDEM_CASCADE_A_TO_B_RECOGNIZER: RecognizerKind.optional(),
-  TANDEM_CASCADE_A_TO_B_TRANSLATOR: TranslatorKind.optional(),
-  TANDEM_CASCADE_A_TO_B_SYNTHESIZER: SynthesizerKind.optional(),
-  TANDEM_CASCADE_B_TO_A_RECOGNIZER: RecognizerKind.optional(),
-  TANDEM_CASCADE_B_TO_A_TRANSLATOR: TranslatorKind.optional(),
-  TANDEM_CASCADE_B_TO_A_SYNTHESIZER: SynthesizerKind.optional(),
-  /** The ElevenLabs voice of one direction (its listener's language), instead of TANDEM_ELEVENLABS_VOICE_ID. */
-  TANDEM_ELEVENLABS_VOICE_ID_A_TO_B: z.string().min(1).optional(),
-  TANDEM_ELEVENLABS_VOICE_ID_B_TO_A: z.string().min(1).optional(),
-  // ---- cascade: offline fallback while a cloud part is down, and early translation of stable partials ----
-  TANDEM_CASCADE_FALLBACK_TRANSLATOR: TranslatorKind.optional(),
-  TANDEM_CASCADE_FALLBACK_SYNTHESIZER: SynthesizerKind.optional(),
-  TANDEM_CASCADE_FALLBACK_AFTER_FAILURES: z.coerce.number().int().optional(),
-  TANDEM_CASCADE_FALLBACK_STALL_MS: z.coerce.number().int().optional(),
-  TANDEM_CASCADE_FALLBACK_PROBE_MS: z.coerce.number().int().optional(),
-  TANDEM_CASCADE_EARLY_TRANSLATION: Flag.optional(),
-  TANDEM_CASCADE_EARLY_MIN_WORDS: z.coerce.number().int().optional(),
-  TANDEM_CASCADE_EARLY_STABLE_PARTIALS: z.coerce.number().int().optional(),
+  // ---- cascade (docs/cascade.md): its parts, per direction, fallback, early translation, and each provider's keys ----
+  ...CASCADE_ENV_SHAPE,
   /** What the listener's leg carries between answers: silence (a continuous stream), or nothing (each answer starts at once). */
   TANDEM_TRANSLATE_BETWEEN: z.enum(['silence', 'nothing']).default('silence'),
 });
@@ -81,7 +37,7 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
   if (!parsed.success) throw envIssueError(parsed.error.issues, present);
   const e = parsed.data;
   if (e.TANDEM_TRANSLATE_PROVIDER === undefined) return undefined;
-  if (e.TANDEM_TRANSLATE_PROVIDER === 'cascade') return withEnvNames(present, () => parsePairTranslation({ ...common(e), provider: cascadeFromEnv(e) }));
+  if (e.TANDEM_TRANSLATE_PROVIDER === 'cascade') return withEnvNames(present, () => parsePairTranslation({ ...common(e), provider: cascadeFromEnv(e) }), { ...VARIABLE_OF_KEY, ...cascadeVariableNames(e) });
   if (e.TANDEM_TRANSLATE_URL === undefined) throw EnvVarError.missing('TANDEM_TRANSLATE_URL', 'the ws:// or wss:// URL of the translation service, needed when TANDEM_TRANSLATE_PROVIDER is set');
   const provider =
     e.TANDEM_TRANSLATE_PROVIDER === 'tandem'
@@ -97,129 +53,28 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
 
 type Env = z.output<typeof envSchema>;
 
-const KEY_VARIABLES = new Set(['OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'DEEPGRAM_API_KEY_FILE', 'DEEPL_AUTH_KEY', 'DEEPL_AUTH_KEY_FILE', 'ELEVENLABS_API_KEY', 'ELEVENLABS_API_KEY_FILE']);
+const KEY_VARIABLES = new Set(['OPENAI_API_KEY', ...CASCADE_KEY_VARIABLES]);
 
 function common(e: Env): { languages: { A: string; B: string }; mode: Env['TANDEM_TRANSLATE_MODE']; between: Env['TANDEM_TRANSLATE_BETWEEN'] } {
   return { languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B }, mode: e.TANDEM_TRANSLATE_MODE, between: e.TANDEM_TRANSLATE_BETWEEN };
 }
 
 /** Runs parsePairTranslation, naming the variable the person set rather than the settings key it became. */
-function withEnvNames<T>(present: Record<string, string | undefined>, parse: () => T): T {
+function withEnvNames<T>(present: Record<string, string | undefined>, parse: () => T, names: Readonly<Record<string, string>> = VARIABLE_OF_KEY): T {
   try {
     return parse();
   } catch (err) {
-    // A direction's or the fallback's part reads the same provider variables as the node-wide one.
-    const variable = err instanceof ConfigError ? (VARIABLE_OF_KEY[err.key] ?? VARIABLE_OF_KEY[err.key.replace(/^provider\.(byDirection\.[^.]+|fallback)\./, 'provider.')]) : undefined;
+    const variable = err instanceof ConfigError ? variableOf(err.key, names) : undefined;
     // Never echo a secret back in the error.
     if (err instanceof ConfigError && variable !== undefined) throw asEnvVarError(err, variable, KEY_VARIABLES.has(variable) ? '[redacted]' : (present[variable] ?? ''));
     throw err;
   }
 }
 
-/** A secret from its variable, or from the file its `_FILE` variable names (trimmed); never logged. */
-function secret(value: string | undefined, file: string | undefined, variable: string, meaning: string): string {
-  if (value !== undefined) return value;
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8').trim();
-    } catch (err) {
-      throw EnvVarError.invalid(`${variable}_FILE`, file, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-    if (text === '') throw EnvVarError.invalid(`${variable}_FILE`, file, 'the file is empty');
-    return text;
-  }
-  return missing(variable, meaning);
-}
-
-type TranslatorKindName = z.output<typeof TranslatorKind>;
-type SynthesizerKindName = z.output<typeof SynthesizerKind>;
-type RecognizerKindName = z.output<typeof RecognizerKind>;
-
-
-/** `chosenBy` says which setting asked for the provider (`VARIABLE=value`), for the message when its key is missing. */
-function recognizerFromEnv(e: Env, kind: RecognizerKindName, chosenBy: string): object {
-  switch (kind) {
-    case 'deepgram':
-      return {
-        kind: 'deepgram',
-        apiKey: secret(e.DEEPGRAM_API_KEY, e.DEEPGRAM_API_KEY_FILE, 'DEEPGRAM_API_KEY', `the Deepgram API key, needed for ${chosenBy}`),
-        ...(e.TANDEM_DEEPGRAM_URL ? { url: e.TANDEM_DEEPGRAM_URL } : {}),
-        ...(e.TANDEM_DEEPGRAM_MODEL ? { model: e.TANDEM_DEEPGRAM_MODEL } : {}),
-      };
-  }
-}
-
-function translatorFromEnv(e: Env, kind: TranslatorKindName, chosenBy: string): object {
-  switch (kind) {
-    case 'apertium':
-      return { kind: 'apertium', ...(e.TANDEM_APERTIUM_MODES_DIR ? { modesDir: e.TANDEM_APERTIUM_MODES_DIR } : {}) };
-    case 'deepl':
-      return {
-        kind: 'deepl',
-        authKey: secret(e.DEEPL_AUTH_KEY, e.DEEPL_AUTH_KEY_FILE, 'DEEPL_AUTH_KEY', `the DeepL API key, needed for ${chosenBy}`),
-        ...(e.TANDEM_DEEPL_URL ? { serverUrl: e.TANDEM_DEEPL_URL } : {}),
-        ...(e.TANDEM_DEEPL_FORMALITY ? { formality: e.TANDEM_DEEPL_FORMALITY } : {}),
-        ...(e.TANDEM_DEEPL_GLOSSARY_ID ? { glossaryId: e.TANDEM_DEEPL_GLOSSARY_ID } : {}),
-      };
-  }
-}
-
-function synthesizerFromEnv(e: Env, kind: SynthesizerKindName, chosenBy: string, voiceId?: string): object {
-  switch (kind) {
-    case 'espeak-ng':
-      return { kind: 'espeak-ng' };
-    case 'elevenlabs':
-      return {
-        kind: 'elevenlabs',
-        apiKey: secret(e.ELEVENLABS_API_KEY, e.ELEVENLABS_API_KEY_FILE, 'ELEVENLABS_API_KEY', `the ElevenLabs API key, needed for ${chosenBy}`),
-        voiceId: voiceId ?? e.TANDEM_ELEVENLABS_VOICE_ID ?? missing('TANDEM_ELEVENLABS_VOICE_ID', 'the ElevenLabs voice to speak with'),
-        ...(e.TANDEM_ELEVENLABS_URL ? { url: e.TANDEM_ELEVENLABS_URL } : {}),
-        ...(e.TANDEM_ELEVENLABS_MODEL ? { modelId: e.TANDEM_ELEVENLABS_MODEL } : {}),
-        ...(e.TANDEM_ELEVENLABS_WARM !== undefined ? { warm: e.TANDEM_ELEVENLABS_WARM } : {}),
-        ...(e.TANDEM_ELEVENLABS_INACTIVITY_TIMEOUT_S !== undefined ? { inactivityTimeoutS: e.TANDEM_ELEVENLABS_INACTIVITY_TIMEOUT_S } : {}),
-      };
-  }
-}
-
-/** One direction's overrides: the parts its own variables choose (and its own ElevenLabs voice). */
-function directionFromEnv(e: Env, d: 'A_TO_B' | 'B_TO_A'): object | undefined {
-  const r = e[`TANDEM_CASCADE_${d}_RECOGNIZER`];
-  const t = e[`TANDEM_CASCADE_${d}_TRANSLATOR`];
-  const voice = e[`TANDEM_ELEVENLABS_VOICE_ID_${d}`];
-  // A direction's own voice alone makes it speak with the node's synthesizer and that voice.
-  const sKind = e[`TANDEM_CASCADE_${d}_SYNTHESIZER`] ?? (voice !== undefined ? e.TANDEM_CASCADE_SYNTHESIZER : undefined);
-  const out = {
-    ...(r !== undefined ? { recognizer: recognizerFromEnv(e, r, `TANDEM_CASCADE_${d}_RECOGNIZER=${r}`) } : {}),
-    ...(t !== undefined ? { translator: translatorFromEnv(e, t, `TANDEM_CASCADE_${d}_TRANSLATOR=${t}`) } : {}),
-    ...(sKind !== undefined ? { synthesizer: synthesizerFromEnv(e, sKind, `TANDEM_CASCADE_${d}_SYNTHESIZER=${sKind}`, voice) } : {}),
-  };
-  return Object.keys(out).length === 0 ? undefined : out;
-}
-
-function cascadeFromEnv(e: Env): object {
-  const byDirection = { 'A->B': directionFromEnv(e, 'A_TO_B'), 'B->A': directionFromEnv(e, 'B_TO_A') };
-  const fallback = {
-    ...(e.TANDEM_CASCADE_FALLBACK_TRANSLATOR ? { translator: translatorFromEnv(e, e.TANDEM_CASCADE_FALLBACK_TRANSLATOR, `TANDEM_CASCADE_FALLBACK_TRANSLATOR=${e.TANDEM_CASCADE_FALLBACK_TRANSLATOR}`) } : {}),
-    ...(e.TANDEM_CASCADE_FALLBACK_SYNTHESIZER ? { synthesizer: synthesizerFromEnv(e, e.TANDEM_CASCADE_FALLBACK_SYNTHESIZER, `TANDEM_CASCADE_FALLBACK_SYNTHESIZER=${e.TANDEM_CASCADE_FALLBACK_SYNTHESIZER}`) } : {}),
-    ...(e.TANDEM_CASCADE_FALLBACK_AFTER_FAILURES !== undefined ? { afterFailures: e.TANDEM_CASCADE_FALLBACK_AFTER_FAILURES } : {}),
-    ...(e.TANDEM_CASCADE_FALLBACK_STALL_MS !== undefined ? { stallMs: e.TANDEM_CASCADE_FALLBACK_STALL_MS } : {}),
-    ...(e.TANDEM_CASCADE_FALLBACK_PROBE_MS !== undefined ? { probeInitialMs: e.TANDEM_CASCADE_FALLBACK_PROBE_MS } : {}),
-  };
-  const early = {
-    ...(e.TANDEM_CASCADE_EARLY_TRANSLATION !== undefined ? { enabled: e.TANDEM_CASCADE_EARLY_TRANSLATION } : {}),
-    ...(e.TANDEM_CASCADE_EARLY_MIN_WORDS !== undefined ? { minWords: e.TANDEM_CASCADE_EARLY_MIN_WORDS } : {}),
-    ...(e.TANDEM_CASCADE_EARLY_STABLE_PARTIALS !== undefined ? { stablePartials: e.TANDEM_CASCADE_EARLY_STABLE_PARTIALS } : {}),
-  };
-  return {
-    kind: 'cascade',
-    recognizer: recognizerFromEnv(e, 'deepgram', 'TANDEM_TRANSLATE_PROVIDER=cascade'),
-    translator: translatorFromEnv(e, e.TANDEM_CASCADE_TRANSLATOR, `TANDEM_CASCADE_TRANSLATOR=${e.TANDEM_CASCADE_TRANSLATOR}`),
-    synthesizer: synthesizerFromEnv(e, e.TANDEM_CASCADE_SYNTHESIZER, `TANDEM_CASCADE_SYNTHESIZER=${e.TANDEM_CASCADE_SYNTHESIZER}`),
-    byDirection: Object.fromEntries(Object.entries(byDirection).filter(([, v]) => v !== undefined)),
-    ...(Object.keys(fallback).length > 0 ? { fallback } : {}),
-    ...(Object.keys(early).length > 0 ? { earlyTranslation: early } : {}),
-  };
+/** The variable a settings key came from: its own entry, else its nearest parent's (`provider.synthesizer.voices.es` → `…voices`). */
+function variableOf(key: string, names: Readonly<Record<string, string>>): string | undefined {
+  for (let k = key; k !== ''; k = k.includes('.') ? k.slice(0, k.lastIndexOf('.')) : '') if (names[k] !== undefined) return names[k];
+  return undefined;
 }
 
 /** The settings keys parsePairTranslation reports, and the variables they come from. */
@@ -232,24 +87,6 @@ const VARIABLE_OF_KEY: Readonly<Record<string, string>> = {
   'languages.B': 'TANDEM_LANG_B',
   mode: 'TANDEM_TRANSLATE_MODE',
   between: 'TANDEM_TRANSLATE_BETWEEN',
-  'provider.recognizer.url': 'TANDEM_DEEPGRAM_URL',
-  'provider.recognizer.apiKey': 'DEEPGRAM_API_KEY',
-  'provider.recognizer.model': 'TANDEM_DEEPGRAM_MODEL',
-  'provider.translator.serverUrl': 'TANDEM_DEEPL_URL',
-  'provider.translator.authKey': 'DEEPL_AUTH_KEY',
-  'provider.translator.modesDir': 'TANDEM_APERTIUM_MODES_DIR',
-  'provider.synthesizer.url': 'TANDEM_ELEVENLABS_URL',
-  'provider.synthesizer.apiKey': 'ELEVENLABS_API_KEY',
-  'provider.synthesizer.voiceId': 'TANDEM_ELEVENLABS_VOICE_ID',
-  'provider.synthesizer.modelId': 'TANDEM_ELEVENLABS_MODEL',
-  'provider.synthesizer.inactivityTimeoutS': 'TANDEM_ELEVENLABS_INACTIVITY_TIMEOUT_S',
-  'provider.byDirection.A->B.synthesizer.voiceId': 'TANDEM_ELEVENLABS_VOICE_ID_A_TO_B',
-  'provider.byDirection.B->A.synthesizer.voiceId': 'TANDEM_ELEVENLABS_VOICE_ID_B_TO_A',
-  'provider.fallback.afterFailures': 'TANDEM_CASCADE_FALLBACK_AFTER_FAILURES',
-  'provider.fallback.stallMs': 'TANDEM_CASCADE_FALLBACK_STALL_MS',
-  'provider.fallback.probeInitialMs': 'TANDEM_CASCADE_FALLBACK_PROBE_MS',
-  'provider.earlyTranslation.minWords': 'TANDEM_CASCADE_EARLY_MIN_WORDS',
-  'provider.earlyTranslation.stablePartials': 'TANDEM_CASCADE_EARLY_STABLE_PARTIALS',
 };
 
 function missing(variable: string, meaning: string): never {

@@ -13,7 +13,7 @@ function pair(early: Record<string, number>, translator: Record<string, unknown>
 }
 
 function engineStats(pairs: PairStats[]): EngineStats {
-  return { pairs: pairs.length, sockets: 0, shards: [{ threadId: 1, lateTicks: 0, maxTickLatenessMs: 0, pairStats: pairs }] } as unknown as EngineStats;
+  return { pairs: pairs.length, sockets: 0, shards: [{ threadId: 1, lateTicks: 0, maxTickLatenessMs: 0, pairStats: pairs, vad: null }] } as unknown as EngineStats;
 }
 
 const value = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}"=,.]/g, '\\$&')} (\\d+)`, 'm').exec(text)?.[1] ?? 'NaN');

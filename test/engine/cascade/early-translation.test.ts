@@ -6,8 +6,9 @@ import { DeepgramRecognizer } from '../../../engine/src/pipeline/cascade/deepgra
 import { StablePrefix, compareFinal } from '../../../engine/src/pipeline/cascade/early-translation.js';
 import type { CascadeRecognizer, CascadeRecognizerEvents, CascadeSynthesizer, CascadeTranslator, SpeakRequest, TranslateRequest } from '../../../engine/src/pipeline/cascade/types.js';
 import { ProviderError } from '../../../engine/src/pipeline/providers/types.js';
-import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
+import type { StageContext } from '../../../engine/src/pipeline/stage.js';
 import { DeepgramDouble } from '../../../tools/doubles/deepgram-server.js';
+import { deepgramOptions, toneFrame } from './helpers.js';
 
 const context: StageContext = { pairId: 'p', srcExt: '1', dstExt: '2', direction: 'A->B' };
 
@@ -204,12 +205,6 @@ describe('CascadeStage early translation', () => {
   });
 });
 
-/** 20 ms frames at 8 kHz: a 440 Hz tone (speech) or silence. */
-function frame(tone: boolean, index: number): MediaFrame {
-  const pcm = new Int16Array(160);
-  if (tone) for (let i = 0; i < 160; i++) pcm[i] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * (index * 160 + i)) / 8000));
-  return { ...context, pcm, samples: 160, sampleRate: 8000, rtpTimestamp: index * 160, status: 'audio' };
-}
 
 describe('early translation from the Deepgram double interim results', () => {
   let double: DeepgramDouble | null = null;
@@ -228,21 +223,7 @@ describe('early translation from the Deepgram double interim results', () => {
       interimAfterMs: 100,
       script: ['the cat is black today', { interim: 'the dog is brown and small', final: 'a dog was brown' }],
     });
-    const rec = new DeepgramRecognizer(context, 'en-US', 8000, {
-      url: double.url,
-      apiKey: 'dg',
-      model: 'nova-3',
-      endpointingMs: 300,
-      utteranceEndMs: 1000,
-      keepAliveMs: 4000,
-      maxBufferedBytes: 64 * 1024,
-      connectTimeoutMs: 5000,
-      reconnectInitialDelayMs: 20,
-      reconnectMaxDelayMs: 100,
-      reconnectMaxAttempts: 5,
-      pingIntervalMs: 0,
-      maxMessageBytes: 1 << 20,
-    });
+    const rec = new DeepgramRecognizer(context, 'en-US', 8000, deepgramOptions(double.url, 'dg'));
     const mt = translator();
     const tts = synth();
     const built = stage(rec, mt, tts, { enabled: true, minWords: 3, stablePartials: 2 });
@@ -251,8 +232,8 @@ describe('early translation from the Deepgram double interim results', () => {
     await until(() => rec.stats().connects === 1);
     let i = 0;
     const speak = (speech: number, silence: number): void => {
-      for (let k = 0; k < speech; k++, i++) stageNow.hear(frame(true, i));
-      for (let k = 0; k < silence; k++, i++) stageNow.hear(frame(false, i));
+      for (let k = 0; k < speech; k++, i++) stageNow.hear(toneFrame(context, true, i));
+      for (let k = 0; k < silence; k++, i++) stageNow.hear(toneFrame(context, false, i));
     };
     speak(60, 20); // 1.2 s: five growing interims, then the final after 300 ms of silence
     await until(() => stageNow.stats().utterancesDone === 1);

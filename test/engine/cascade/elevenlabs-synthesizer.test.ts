@@ -1,18 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ElevenLabsSynthesizer } from '../../../engine/src/pipeline/cascade/elevenlabs-synthesizer.js';
 import { ElevenLabsDouble, type ElevenLabsFault } from '../../../tools/doubles/elevenlabs-server.js';
+import { rms } from './helpers.js';
 
 const KEY = 'xi-test-key';
-
-function rms(chunks: Int16Array[]): number {
-  let sum = 0;
-  let n = 0;
-  for (const c of chunks) {
-    for (const s of c) sum += s * s;
-    n += c.length;
-  }
-  return n === 0 ? 0 : Math.sqrt(sum / n);
-}
 
 describe('ElevenLabsSynthesizer against the ElevenLabs double', () => {
   let double: ElevenLabsDouble | null = null;

@@ -9,12 +9,13 @@ import { fallbackSynthesizer, fallbackTranslator, type FallbackPolicy } from '..
 import { openCascade } from '../../../engine/src/pipeline/cascade/open-cascade.js';
 import type { CascadeSynthesizer, CascadeTranslator } from '../../../engine/src/pipeline/cascade/types.js';
 import { EspeakSynthesizer } from '../../../engine/src/pipeline/providers/espeak-synthesizer.js';
-import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
+import type { StageContext } from '../../../engine/src/pipeline/stage.js';
 import { parsePairTranslation, type CascadeProvider } from '../../../engine/src/pipeline/translation/config.js';
 import type { SpeechStage } from '../../../engine/src/pipeline/translation/speech-stage.js';
 import { DeepgramDouble } from '../../../tools/doubles/deepgram-server.js';
 import { DeeplDouble } from '../../../tools/doubles/deepl-server.js';
 import { ElevenLabsDouble } from '../../../tools/doubles/elevenlabs-server.js';
+import { rms, toneFrame } from './helpers.js';
 
 const log = logger('test.fallback');
 // A stall bound far above any answer on a busy host; the stall tests set a short one for a double that never answers.
@@ -123,16 +124,6 @@ function espeak(): CascadeSynthesizer {
   };
 }
 
-function rms(chunks: Int16Array[]): number {
-  let sum = 0;
-  let n = 0;
-  for (const c of chunks) {
-    for (const s of c) sum += s * s;
-    n += c.length;
-  }
-  return n === 0 ? 0 : Math.sqrt(sum / n);
-}
-
 describe('synthesizer fallback (ElevenLabs double → espeak-ng)', () => {
   let double: ElevenLabsDouble | null = null;
   let tts: (CascadeSynthesizer & { health: { stats(): object; using: string } }) | null = null;
@@ -186,12 +177,6 @@ describe('synthesizer fallback (ElevenLabs double → espeak-ng)', () => {
   });
 });
 
-const frame = (ctx: StageContext, tone: boolean, i: number): MediaFrame => {
-  const pcm = new Int16Array(160);
-  if (tone) for (let k = 0; k < 160; k++) pcm[k] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * (i * 160 + k)) / 8000));
-  return { ...ctx, pcm, samples: 160, sampleRate: 8000, rtpTimestamp: i * 160, status: 'audio' };
-};
-
 describe('fallback is per direction', () => {
   it('a DeepL outage for A->B switches A->B to Apertium; B->A stays on its DeepL', async () => {
     const deepgram = await DeepgramDouble.start({ apiKey: 'dg', script: ['The cat is black.'] });
@@ -236,11 +221,12 @@ describe('fallback is per direction', () => {
       stages.push({ ctx, stage, translations });
     }
     try {
-      for (let n = 0; n < 1000 && deepgram.liveSessions < 2; n++) await new Promise((r) => setTimeout(r, 10));
+      // No wall-clock bound of its own (a busy host is slow): the test's timeout is the bound.
+      while (deepgram.liveSessions < 2) await new Promise((r) => setTimeout(r, 10));
       expect(deepgram.liveSessions).toBe(2);
-      for (const s of stages) for (let i = 0; i < 80; i++) s.stage.hear(frame(s.ctx, i < 50, i));
+      for (const s of stages) for (let i = 0; i < 80; i++) s.stage.hear(toneFrame(s.ctx, i < 50, i));
       const done = (s: (typeof stages)[number]) => (s.stage.stats() as CascadeStageStats).utterancesDone === 1;
-      for (let n = 0; n < 3000 && !stages.every(done); n++) await new Promise((r) => setTimeout(r, 10));
+      while (!stages.every(done)) await new Promise((r) => setTimeout(r, 10));
       const [ab, ba] = stages.map((s) => s.stage.stats() as CascadeStageStats);
       expect(ab!.translator).toMatchObject({ using: 'fallback', switchedToFallback: 1, fallbackCalls: 1 });
       expect(stages[0]!.translations[0]!.toLowerCase()).toContain('gato');

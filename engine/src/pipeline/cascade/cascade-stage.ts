@@ -23,7 +23,8 @@ import { PlaybackQueue } from '../streaming/playback-queue.js';
 import { sessionRateConverter } from '../streaming/stream-stage.js';
 import type { SpeechHooks, SpeechStage } from '../translation/speech-stage.js';
 import { withDeadline } from './deadline.js';
-import { StablePrefix, compareFinal, type EarlyTranslation, type EarlyTranslationSettings } from './early-translation.js';
+import type { EarlyTranslation, EarlyTranslationSettings } from './early-translation.js';
+import { EarlyTranslations, type EarlyCounts } from './early-translations.js';
 import type { CascadeRecognizer, CascadeSynthesizer, CascadeTranslator, RecognizedText } from './types.js';
 
 export interface CascadeStageOptions {
@@ -73,7 +74,7 @@ export interface CascadeStageStats {
   clearedSamples: number;
   framesPlayed: number;
   /** Early translations started; at the final: same words (reused), extended (only the rest translated), replaced, failed. */
-  early: { started: number; reused: number; extended: number; replaced: number; failed: number };
+  early: EarlyCounts;
 }
 
 interface Utterance {
@@ -103,14 +104,11 @@ export class CascadeStage implements SpeechStage {
   #closed = false;
   readonly #counts = { finals: 0, utterancesDone: 0, utterancesDropped: 0, translateFailures: 0, synthesisFailures: 0, timeouts: 0, processErrors: 0, recognizerOutages: 0 };
   #recognizerUp = false;
-  readonly #earlyCounts = { started: 0, reused: 0, extended: 0, replaced: 0, failed: 0 };
-  readonly #stable: StablePrefix | null;
-  #early: EarlyTranslation | null = null;
+  readonly #early: EarlyTranslations;
 
   constructor(options: CascadeStageOptions) {
     this.#o = options;
-    const early = options.earlyTranslation;
-    this.#stable = early?.enabled === true ? new StablePrefix(early.stablePartials) : null;
+    this.#early = new EarlyTranslations(options.earlyTranslation);
     const rate = options.synthesizer.sampleRate;
     this.#queue = new PlaybackQueue(Math.ceil(options.maxQueueSeconds * rate));
     this.#mixer = new PlaybackMixer({
@@ -203,7 +201,7 @@ export class CascadeStage implements SpeechStage {
       queueDroppedSamples: this.#queue.droppedOverflow,
       clearedSamples: this.#queue.droppedCleared,
       framesPlayed: this.#mixer.framesPlayed,
-      early: { ...this.#earlyCounts },
+      early: { ...this.#early.counts },
     };
   }
 
@@ -212,8 +210,7 @@ export class CascadeStage implements SpeechStage {
     this.#closed = true;
     this.#waiting.length = 0;
     this.#running?.abort();
-    this.#early?.abort.abort();
-    this.#early = null;
+    this.#early.close();
     this.#o.recognizer.close();
     this.#o.translator.release();
     this.#o.synthesizer.close();
@@ -237,7 +234,7 @@ export class CascadeStage implements SpeechStage {
     this.#partialId = result.final ? null : id;
     if (text === '') {
       // A final with nothing in it closes an empty utterance.
-      this.#endOfUtterance();
+      this.#early.end(null);
       return;
     }
     this.#o.hooks.transcript({
@@ -250,51 +247,23 @@ export class CascadeStage implements SpeechStage {
       language: this.#o.languages.source,
     });
     if (!result.final) {
-      this.#maybeTranslateEarly(id, text, result.stableWords ?? 0);
+      // Shown as a partial translation; the final one replaces it.
+      const shown = (translated: string): void => {
+        if (!this.#closed) this.#o.hooks.translation({ event: 'translation', utteranceId: id, text: translated, language: this.#o.languages.target, final: false });
+      };
+      this.#early.partial(id, text, result.stableWords ?? 0, (source, signal) => this.#translate(source, signal, 'early translation'), shown);
       return;
     }
     this.#counts.finals++;
     const speechEndAt = this.#lastSpeechEnd;
     this.#lastSpeechEnd = null;
-    const early = this.#early?.utteranceId === id ? this.#early : null;
-    this.#endOfUtterance();
+    const early = this.#early.end(id);
     this.#waiting.push({ id, text, startMs: result.startMs, endMs: result.endMs, finalAt: performance.now(), speechEndAt, early });
     while (this.#waiting.length > this.#o.maxPendingUtterances) {
       this.#waiting.shift()?.early?.abort.abort();
       this.#counts.utterancesDropped++;
     }
     this.#pump();
-  }
-
-  #endOfUtterance(): void {
-    this.#stable?.reset();
-    this.#early = null;
-  }
-
-  /** Starts translating the settled beginning of the utterance in progress (once per utterance). */
-  #maybeTranslateEarly(id: string, text: string, stableWords: number): void {
-    const settings = this.#o.earlyTranslation;
-    if (this.#stable === null || settings === undefined || this.#early?.utteranceId === id) return;
-    const stable = this.#stable.push(text, stableWords);
-    if (stable.length < settings.minWords) return;
-    const o = this.#o;
-    const source = stable.join(' ');
-    const abort = new AbortController();
-    this.#earlyCounts.started++;
-    const result = withDeadline(
-      (signal) => o.translator.translate(source, { sourceLanguage: o.languages.source, targetLanguage: o.languages.target, signal }),
-      abort.signal,
-      o.translateTimeoutMs,
-      `${o.translator.name} early translation`,
-    ).then(
-      (translated) => {
-        // Shown as a partial translation; the final one replaces it.
-        if (!abort.signal.aborted && !this.#closed) o.hooks.translation({ event: 'translation', utteranceId: id, text: translated, language: o.languages.target, final: false });
-        return translated;
-      },
-      () => null,
-    );
-    this.#early = { utteranceId: id, source, result, abort };
   }
 
   #pump(): void {
@@ -316,7 +285,7 @@ export class CascadeStage implements SpeechStage {
     const onAbort = (): void => u.early?.abort.abort();
     abort.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const parts = this.#translations(u, abort.signal);
+      const parts = this.#early.translations(u.early, u.text, (text) => this.#translate(text, abort.signal, 'translation'));
       const first = await parts[0]!;
       if (abort.signal.aborted || this.#closed) return;
       const translatedAt = performance.now();
@@ -349,37 +318,14 @@ export class CascadeStage implements SpeechStage {
     }
   }
 
-  /** The utterance's translation in spoken order: reused from the early one, its rest only, or the whole final. */
-  #translations(u: Utterance, signal: AbortSignal): Array<Promise<string>> {
+  #translate(text: string, signal: AbortSignal, what: string): Promise<string> {
     const o = this.#o;
-    const translate = (text: string): Promise<string> =>
-      withDeadline(
-        (s) => o.translator.translate(text, { sourceLanguage: o.languages.source, targetLanguage: o.languages.target, signal: s }),
-        signal,
-        o.translateTimeoutMs,
-        `${o.translator.name} translation`,
-      );
-    const early = u.early;
-    if (early === null) return [translate(u.text)];
-    const relation = compareFinal(early.source, u.text);
-    const earlyOrWhole = async (counted: 'reused' | 'extended', rest: string | null): Promise<string> => {
-      const translated = await early.result;
-      if (translated === null) {
-        this.#earlyCounts.failed++;
-        return translate(rest === null ? u.text : early.source);
-      }
-      this.#earlyCounts[counted]++;
-      return translated;
-    };
-    if (relation.kind === 'same') return [earlyOrWhole('reused', null)];
-    if (relation.kind === 'extends') {
-      const rest = translate(relation.rest);
-      rest.catch(() => undefined); // awaited in order by #run; a failure there is reported once
-      return [earlyOrWhole('extended', relation.rest), rest];
-    }
-    this.#earlyCounts.replaced++;
-    early.abort.abort();
-    return [translate(u.text)];
+    return withDeadline(
+      (s) => o.translator.translate(text, { sourceLanguage: o.languages.source, targetLanguage: o.languages.target, signal: s }),
+      signal,
+      o.translateTimeoutMs,
+      `${o.translator.name} ${what}`,
+    );
   }
 
   /** Synthesizes one text into the playback queue as its audio arrives; the first audio of the utterance sets the latency share. */

@@ -10,11 +10,13 @@ import type { StageContext } from '../stage.js';
 import type { CascadeProvider, RecognizerConfig, SynthesizerConfig, TranslatorConfig } from '../translation/config.js';
 import type { SpeechHooks, SpeechStage } from '../translation/speech-stage.js';
 import { ApertiumService } from './apertium-translator.js';
+import { azureRecognizer, azureSynthesizer, azureTranslator } from './azure-parts.js';
 import { CascadeStage } from './cascade-stage.js';
 import { DeepgramRecognizer } from './deepgram-recognizer.js';
 import { DeeplTranslator } from './deepl-translator.js';
 import { ElevenLabsSynthesizer } from './elevenlabs-synthesizer.js';
 import { fallbackSynthesizer, fallbackTranslator } from './fallback.js';
+import { googleRecognizer, googleSynthesizer, googleTranslator } from './google/open-google.js';
 import { acquireShared } from './shared.js';
 import type { CascadeRecognizer, CascadeSynthesizer, CascadeTranslator } from './types.js';
 
@@ -42,6 +44,10 @@ function recognizer(config: RecognizerConfig, request: CascadeRequest): CascadeR
         keepAliveMs: config.keepAliveMs,
         maxBufferedBytes: 64 * 1024,
       });
+    case 'azure':
+      return azureRecognizer(config, request.context, request.languages.source, request.legRate, CONNECTION);
+    case 'google':
+      return googleRecognizer(config, request, CONNECTION);
   }
 }
 
@@ -72,6 +78,10 @@ function translator(config: TranslatorConfig, provider: CascadeProvider): Cascad
       );
       return { name: 'deepl', translate: (text, req) => lease.value.translate(text, req), release: () => lease.release() };
     }
+    case 'azure':
+      return azureTranslator(config);
+    case 'google':
+      return googleTranslator(config, provider);
   }
 }
 
@@ -110,6 +120,10 @@ function synthesizer(config: SynthesizerConfig, request: CascadeRequest): Cascad
         maxMessageBytes: CONNECTION.maxMessageBytes,
         warm: config.warm ? { language: request.languages.target, inactivityTimeoutS: config.inactivityTimeoutS } : undefined,
       });
+    case 'azure':
+      return azureSynthesizer(config, request.legRate);
+    case 'google':
+      return googleSynthesizer(config, request);
   }
 }
 

@@ -1,0 +1,125 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { translationFromEnv } from '../../../control/src/calls/translation-settings.js';
+
+const AZURE = {
+  TANDEM_TRANSLATE_PROVIDER: 'cascade',
+  TANDEM_CASCADE_RECOGNIZER: 'azure',
+  TANDEM_CASCADE_TRANSLATOR: 'azure',
+  TANDEM_CASCADE_SYNTHESIZER: 'azure',
+  AZURE_SPEECH_KEY: 'speech-secret',
+  TANDEM_AZURE_SPEECH_REGION: 'westeurope',
+  AZURE_TRANSLATOR_KEY: 'translator-secret',
+};
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    translationFromEnv(env);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return '';
+}
+
+describe('Azure cascade parts from the environment', () => {
+  it('builds all three Azure parts with the region-derived defaults left to the engine', () => {
+    const t = translationFromEnv({ ...AZURE, TANDEM_AZURE_TRANSLATOR_REGION: 'westeurope', TANDEM_AZURE_TTS_VOICES: 'es-MX=es-MX-JorgeNeural, en=en-US-GuyNeural' });
+    expect(t?.provider).toEqual({
+      kind: 'cascade',
+      recognizer: { kind: 'azure', key: 'speech-secret', region: 'westeurope', segmentationSilenceMs: 500, maxPendingMs: 2000, turnEndTimeoutMs: 5000 },
+      translator: { kind: 'azure', key: 'translator-secret', region: 'westeurope', url: 'https://api.cognitive.microsofttranslator.com' },
+      synthesizer: { kind: 'azure', key: 'speech-secret', region: 'westeurope', voices: { 'es-MX': 'es-MX-JorgeNeural', en: 'en-US-GuyNeural' } },
+      byDirection: {},
+      earlyTranslation: { enabled: false, minWords: 3, stablePartials: 2 },
+      translateTimeoutMs: 5000,
+      synthesisTimeoutMs: 15_000,
+      maxPendingUtterances: 4,
+      maxQueueSeconds: 30,
+    });
+  });
+
+  it('mixes with the other providers and reads keys from files', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'keys-')), 'speech');
+    writeFileSync(file, 'speech-from-file\n');
+    const t = translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', TANDEM_CASCADE_RECOGNIZER: 'azure', AZURE_SPEECH_KEY_FILE: file, TANDEM_AZURE_SPEECH_REGION: 'eastus', TANDEM_AZURE_STT_URL: 'ws://127.0.0.1:9/stt' });
+    expect(t?.provider).toMatchObject({
+      recognizer: { kind: 'azure', key: 'speech-from-file', region: 'eastus', url: 'ws://127.0.0.1:9/stt' },
+      translator: { kind: 'apertium' },
+      synthesizer: { kind: 'espeak-ng' },
+    });
+  });
+
+  it('names the missing or wrong variable and never shows a key', () => {
+    expect(errorOf({ ...AZURE, AZURE_SPEECH_KEY: '' })).toMatch(/AZURE_SPEECH_KEY is required/);
+    expect(errorOf({ ...AZURE, TANDEM_AZURE_SPEECH_REGION: '' })).toMatch(/TANDEM_AZURE_SPEECH_REGION is required/);
+    expect(errorOf({ ...AZURE, AZURE_TRANSLATOR_KEY: '' })).toMatch(/AZURE_TRANSLATOR_KEY is required/);
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ TANDEM_AZURE_SPEECH_REGION: 'West Europe' }, 'TANDEM_AZURE_SPEECH_REGION'],
+      [{ TANDEM_AZURE_STT_URL: 'https://not-ws' }, 'TANDEM_AZURE_STT_URL'],
+      [{ TANDEM_AZURE_TTS_URL: 'ws://not-http' }, 'TANDEM_AZURE_TTS_URL'],
+      [{ TANDEM_AZURE_TRANSLATOR_URL: 'nope' }, 'TANDEM_AZURE_TRANSLATOR_URL'],
+      [{ TANDEM_AZURE_TTS_VOICES: 'es-MX' }, 'TANDEM_AZURE_TTS_VOICES'],
+      [{ TANDEM_AZURE_TTS_VOICES: 'es-MX=not a voice' }, 'TANDEM_AZURE_TTS_VOICES'],
+    ];
+    for (const [over, variable] of cases) {
+      const message = errorOf({ ...AZURE, ...over });
+      expect(message).toContain(variable);
+      expect(message).not.toMatch(/speech-secret|translator-secret/);
+    }
+  });
+});
+
+describe('Azure and Google parts for one direction, and as the fallback', () => {
+  it('builds a direction\'s Azure or Google part from the same provider variables, naming the variable that asked for a missing key', () => {
+    const t = translationFromEnv({
+      TANDEM_TRANSLATE_PROVIDER: 'cascade',
+      DEEPGRAM_API_KEY: 'dg',
+      TANDEM_CASCADE_A_TO_B_TRANSLATOR: 'azure',
+      AZURE_TRANSLATOR_KEY: 'translator-secret',
+      TANDEM_CASCADE_B_TO_A_RECOGNIZER: 'google',
+      TANDEM_CASCADE_B_TO_A_SYNTHESIZER: 'azure',
+      AZURE_SPEECH_KEY: 'speech-secret',
+      TANDEM_AZURE_SPEECH_REGION: 'westeurope',
+      TANDEM_CASCADE_FALLBACK_TRANSLATOR: 'google',
+      TANDEM_GOOGLE_PROJECT: 'tandem-prod',
+    });
+    expect(t?.provider).toMatchObject({
+      recognizer: { kind: 'deepgram' },
+      translator: { kind: 'apertium' },
+      byDirection: {
+        'A->B': { translator: { kind: 'azure', key: 'translator-secret' } },
+        'B->A': { recognizer: { kind: 'google', endpoint: 'speech.googleapis.com:443' }, synthesizer: { kind: 'azure', key: 'speech-secret', region: 'westeurope' } },
+      },
+      fallback: { translator: { kind: 'google', projectId: 'tandem-prod' } },
+    });
+    expect(errorOf({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', TANDEM_CASCADE_B_TO_A_SYNTHESIZER: 'azure', TANDEM_AZURE_SPEECH_REGION: 'westeurope' })).toMatch(
+      /AZURE_SPEECH_KEY is required: .*needed for TANDEM_CASCADE_B_TO_A_SYNTHESIZER=azure/,
+    );
+    expect(errorOf({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', TANDEM_CASCADE_FALLBACK_TRANSLATOR: 'google' })).toMatch(/TANDEM_GOOGLE_PROJECT is required: .*needed for TANDEM_CASCADE_FALLBACK_TRANSLATOR=google/);
+  });
+
+  it("names the provider's variable when a direction's or the fallback's part has a bad value, never a key", () => {
+    const base = { TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', AZURE_TRANSLATOR_KEY: 'translator-secret', AZURE_SPEECH_KEY: 'speech-secret', TANDEM_AZURE_SPEECH_REGION: 'westeurope' };
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ TANDEM_CASCADE_A_TO_B_TRANSLATOR: 'azure', TANDEM_AZURE_TRANSLATOR_URL: 'nope' }, /^TANDEM_AZURE_TRANSLATOR_URL="nope" is invalid/],
+      [{ TANDEM_CASCADE_B_TO_A_SYNTHESIZER: 'azure', TANDEM_AZURE_TTS_VOICES: 'es-MX=not a voice' }, /^TANDEM_AZURE_TTS_VOICES=.* is invalid/],
+      [{ TANDEM_CASCADE_B_TO_A_RECOGNIZER: 'azure', TANDEM_AZURE_SPEECH_REGION: 'West Europe' }, /^TANDEM_AZURE_SPEECH_REGION="West Europe" is invalid/],
+      [{ TANDEM_CASCADE_A_TO_B_RECOGNIZER: 'google', TANDEM_GOOGLE_SPEECH_ENDPOINT: 'https://speech.googleapis.com' }, /^TANDEM_GOOGLE_SPEECH_ENDPOINT=.* is invalid/],
+      [{ TANDEM_CASCADE_FALLBACK_SYNTHESIZER: 'google', TANDEM_GOOGLE_TTS_ENDPOINT: 'https://tts' }, /^TANDEM_GOOGLE_TTS_ENDPOINT=.* is invalid/],
+      [{ TANDEM_CASCADE_FALLBACK_TRANSLATOR: 'azure', TANDEM_AZURE_TRANSLATOR_URL: 'nope' }, /^TANDEM_AZURE_TRANSLATOR_URL="nope" is invalid/],
+    ];
+    for (const [over, expected] of cases) {
+      const message = errorOf({ ...base, ...over });
+      expect(message).toMatch(expected);
+      expect(message).not.toMatch(/speech-secret|translator-secret/);
+    }
+  });
+
+  it("refuses a direction's ElevenLabs voice when that direction does not speak with ElevenLabs", () => {
+    expect(errorOf({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', TANDEM_ELEVENLABS_VOICE_ID_A_TO_B: 'voice1' })).toMatch(
+      /TANDEM_ELEVENLABS_VOICE_ID_A_TO_B="voice1" is invalid: only an elevenlabs synthesizer speaks with it/,
+    );
+  });
+});
