@@ -178,6 +178,9 @@ export class CallPair {
         this.#track(ari.createBridge(ids.bridgeA, ids.bridgeA, 'mixing')),
         this.#track(ari.createBridge(ids.bridgeB, ids.bridgeB, 'mixing')),
       ]).then(() => undefined);
+      // Awaited only once the engine legs exist (or never, when setup fails first): a bridge refused
+      // before then must not count as an unhandled rejection, which ends the process.
+      this.#bridgesReady.catch(() => undefined);
       // Leg B depends on nothing: it rings while the rest is built (its StasisStart,
       // whenever it comes, waits for bridge B in #joinLegB).
       const originate = this.#track(
