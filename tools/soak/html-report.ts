@@ -10,7 +10,7 @@ interface ChartSpec {
 const CHARTS: readonly ChartSpec[] = [
   { title: 'Calls', unit: 'calls', series: [{ key: 'calls_up', label: 'calls up', color: '#1f77b4' }, { key: 'leases', label: 'pairs leased', color: '#ff7f0e' }, { key: 'channels', label: 'channels in Asterisk', color: '#2ca02c' }] },
   { title: 'Call setup (placed → audio both ways), per second', unit: 'ms', series: [{ key: 'setup_p50_ms', label: 'p50', color: '#1f77b4' }, { key: 'setup_p99_ms', label: 'p99', color: '#d62728' }] },
-  { title: 'File descriptors', unit: 'fds', series: [{ key: 'fds', label: 'fds', color: '#9467bd' }] },
+  { title: 'File descriptors', unit: 'fds', series: [{ key: 'fds', label: 'fds', color: '#9467bd' }, { key: 'ari_connections', label: "of them, ARI connections to Asterisk's HTTP server", color: '#bcbd22' }] },
   { title: 'Engine sockets', unit: 'sockets', series: [{ key: 'sockets', label: 'UDP sockets in the leg port range', color: '#8c564b' }] },
   { title: 'Memory', unit: 'MB', series: [{ key: 'rss_mb', label: 'RSS', color: '#e377c2' }, { key: 'heap_used_mb', label: 'heap used', color: '#17becf' }] },
 ];
@@ -55,7 +55,7 @@ ${charts}
 }
 
 function phaseTable(report: SoakReport): string {
-  const head = ['phase', 'attempted', 'set up', 'completed', 'abandoned', 'failed', 'dropped', 'setup p50/p99 ms', 'fault ms', 'recovery ms', 'link up ms', 'records stored/ended', 'leftovers', 'fd growth', 'note'];
+  const head = ['phase', 'attempted', 'set up', 'completed', 'abandoned', 'failed', 'dropped', 'setup p50/p99 ms', 'fault ms', 'recovery ms', 'link up ms', 'records stored/ended', 'leftovers', 'fd growth (ARI / other)', 'note'];
   const cell = (v: string | number | object | null): string => `<td>${escape(v === null ? '–' : typeof v === 'object' ? JSON.stringify(v) : String(v))}</td>`;
   const rows = report.phases.map((p) =>
     [
@@ -72,7 +72,7 @@ function phaseTable(report: SoakReport): string {
       p.link_recovery_ms,
       p.records ? `${p.records.stored} / ${p.records.ended}` : null,
       p.leftovers,
-      p.fd_growth,
+      p.fd_growth === null ? null : `${p.fd_growth} (${p.ari_connection_growth ?? '–'} / ${p.other_fd_growth ?? '–'})`,
       p.fault_note,
     ].map(cell).join(''),
   );

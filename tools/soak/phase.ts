@@ -94,6 +94,8 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
     for (const c of phaseCalls) if (c.outcome === outcome) out[c.reason ?? 'unknown'] = (out[c.reason ?? 'unknown'] ?? 0) + 1;
     return out;
   };
+  const fdGrowth = samePid && idleBefore.fds && idleAfter.fds ? idleAfter.fds.fds - idleBefore.fds.fds : null;
+  const ariGrowth = samePid && idleBefore.fds?.ari != null && idleAfter.fds?.ari != null ? idleAfter.fds.ari - idleBefore.fds.ari : null;
   const since = (ms: number): number => round((ms - ctx.started) / 1000);
   return {
     name,
@@ -113,7 +115,9 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
     fault_note: faultNote,
     records,
     leftovers,
-    fd_growth: samePid && idleBefore.fds !== null && idleAfter.fds !== null ? idleAfter.fds - idleBefore.fds : null,
+    fd_growth: fdGrowth,
+    ari_connection_growth: ariGrowth,
+    other_fd_growth: fdGrowth !== null && ariGrowth !== null ? fdGrowth - ariGrowth : null,
     heap_growth_mb: samePid && idleBefore.heap !== null && idleAfter.heap !== null ? round(idleAfter.heap - idleBefore.heap) : null,
     duration_s: round((Date.now() - phaseStart) / 1000),
   };

@@ -1,5 +1,5 @@
 import type { AsteriskSimulator } from '../asterisk-simulator/ari/index.js';
-import { countUdpSockets } from '../call-load/process-stats.js';
+import { countTcpConnectionsTo, countUdpSockets } from '../call-load/process-stats.js';
 import { TandemProcess } from '../call-load/tandem-process.js';
 import { apiGet, fdCount, metricSum, round, sleep } from './probes.js';
 
@@ -102,12 +102,21 @@ export class SoakNode {
     return countUdpSockets(this.#process.pid, this.#options.portRange);
   }
 
-  /** Idle fds: the fewest of a few reads (the sampler's own API request may hold one a moment). */
-  async idleFds(): Promise<number | null> {
-    let least: number | null = null;
+  /** The ARI client's TCP connections to Asterisk's HTTP server (keep-alive pool and event WebSocket). */
+  ariConnections(): number | null {
+    return countTcpConnectionsTo(this.#process.pid, Number(new URL(this.#options.sim.ariUrl).port));
+  }
+
+  /**
+   * Idle fds: the fewest of a few reads (the sampler's own API request may hold one a moment),
+   * with the ARI connections among them at that read.
+   */
+  async idleFds(): Promise<{ fds: number; ari: number | null } | null> {
+    let least: { fds: number; ari: number | null } | null = null;
     for (let i = 0; i < 5; i++) {
-      const n = this.fds();
-      if (n !== null) least = least === null ? n : Math.min(least, n);
+      const fds = this.fds();
+      const ari = this.ariConnections();
+      if (fds !== null && (least === null || fds < least.fds)) least = { fds, ari };
       await sleep(200);
     }
     return least;

@@ -115,6 +115,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       rss_mb: rssMb(node.pid),
       heap_used_mb: await node.heapMb(),
       fds: node.fds(),
+      ari_connections: node.ariConnections(),
       sockets: node.engineSockets(),
       leases: await node.leases(),
       channels: sim.channels().length,

@@ -51,6 +51,8 @@ export interface SoakSample {
   rss_mb: number | null;
   heap_used_mb: number | null;
   fds: number | null;
+  /** Of fds: TCP connections to Asterisk's HTTP server (the ARI client's keep-alive pool and event WebSocket). */
+  ari_connections: number | null;
   /** Engine UDP sockets in the leg port range. */
   sockets: number | null;
   leases: number | null;
@@ -98,6 +100,10 @@ export interface PhaseReport {
   leftovers: Leftovers;
   /** Idle → idle across the phase (same process; null across a restart). Heap used here swings with GC timing: reported, judged by the floor. */
   fd_growth: number | null;
+  /** Of fd_growth: the ARI client's connections to Asterisk's HTTP server (its keep-alive pool regrowing). */
+  ari_connection_growth: number | null;
+  /** fd_growth less the ARI connections: what a leak elsewhere would show in. */
+  other_fd_growth: number | null;
   heap_growth_mb: number | null;
   duration_s: number;
 }
