@@ -19,6 +19,7 @@ interface SoakFlags {
   html?: string;
   databaseUrl?: string;
   faultMs: number;
+  workers: number;
 }
 
 /** `tandem soak`: churn and faults through `tandem start` against the simulator, with a report and a verdict. */
@@ -36,6 +37,7 @@ export function registerSoakCommand(program: Command): void {
     .addOption(new Option('--no-drain', 'skip the final drain (SIGTERM with calls in flight)'))
     .addOption(new Option('--ports <min-max>', "engine leg ports of tandem start (default 29000-30999)").argParser(parsePortRange))
     .addOption(new Option('--seed <n>', 'random holds, sides and moments, repeatable').default(1).argParser(parseInteger))
+    .addOption(new Option('--workers <n>', "tandem start's engine worker threads (worker-kill terminates worker 0)").default(1).argParser(parseInteger))
     .addOption(new Option('--fault-ms <ms>', 'how long Redis is paused, PostgreSQL cut, the HTTP server stalled').default(3000).argParser(parseInteger))
     .addOption(
       new Option('--database-url <url>', 'a PostgreSQL server (a role that may create databases): the soak makes its own database there, adds call records, AMI presence and their faults').env(
@@ -56,6 +58,7 @@ export function registerSoakCommand(program: Command): void {
         drain: flags.drain,
         seed: flags.seed,
         faultMs: flags.faultMs,
+        workers: flags.workers,
         ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
         ...(flags.ports ? { portRange: flags.ports } : {}),
         ...(redisUrl ? { redisUrl } : {}),

@@ -18,7 +18,9 @@ export interface Call {
   pairId: string | null;
   setUpAt: number | null;
   ended: boolean;
-  outcome: 'pending' | 'completed' | 'abandoned' | 'failed' | 'dropped';
+  outcome: 'pending' | 'completed' | 'abandoned' | 'failed' | 'dropped' | 'lost';
+  /** Its pair was on the engine worker a fault killed: ended by Tandem, it is lost within the fault's reach. */
+  withinReach: boolean;
   reason: string | null;
   hangupTimer: NodeJS.Timeout | null;
   /** Packets Asterisk's externalMedia legs had received from the engine a second after a fault (calls up across it). */
@@ -84,6 +86,7 @@ export class CallDriver {
       reason: null,
       hangupTimer: null,
       mediaAfterFault: null,
+      withinReach: false,
     };
     this.live.set(call.channelId, call);
     if (!placed.enteredStasis) {
@@ -160,7 +163,7 @@ export class CallDriver {
         // Tandem hung the caller up before the driver did.
         call.ended = true;
         if (call.hangupTimer) clearTimeout(call.hangupTimer);
-        call.outcome = call.setUpAt !== null ? 'dropped' : 'failed';
+        call.outcome = call.setUpAt !== null ? (call.withinReach ? 'lost' : 'dropped') : 'failed';
         call.reason = call.setUpAt !== null ? 'torn-down-by-tandem' : call.pairId === null ? 'rejected' : 'torn-down-during-setup';
         continue;
       }
@@ -176,6 +179,12 @@ export class CallDriver {
       }
       if (call.setUpAt === null && now - call.placedAt > SETUP_TIMEOUT_MS) this.hangUp(call);
     }
+  }
+
+  /** The calls whose pairs a fault takes by definition. */
+  markWithinReach(calls: readonly Call[], pairIds: readonly string[]): void {
+    const lost = new Set(pairIds);
+    for (const c of calls) if (c.pairId !== null && lost.has(c.pairId)) c.withinReach = true;
   }
 
   /** Forgets ended calls of a phase. */

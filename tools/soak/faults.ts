@@ -16,6 +16,8 @@ export interface InjectedFault {
   blocking: boolean;
   /** The node link it cuts, whose recovery (`tandem_link_up` back to 1) is measured. */
   link: 'ami' | 'postgresql' | null;
+  /** Pairs the fault takes by definition (on the worker killed): their calls are lost within its reach. */
+  lostPairs?: readonly string[];
 }
 
 export interface FaultTargets {
@@ -35,6 +37,7 @@ export function defaultFaults(run: { redis: boolean; database: boolean }): Fault
     'ari-websocket-drop',
     'rtp-garbage',
     'http-stall',
+    'worker-kill',
     ...(run.redis ? (['redis-pause'] as const) : []),
     ...(run.database ? (['postgres-unreachable', 'ami-drop'] as const) : []),
     'node-restart',
@@ -79,6 +82,14 @@ export async function injectFault(fault: FaultName, t: FaultTargets): Promise<In
       const cut = proxy.cut();
       const over = sleep(t.durationMs).then(() => proxy.restore());
       return { note: `PostgreSQL unreachable for ${t.durationMs} ms (the soak's proxy reset ${cut} connections and every new one)`, over, blocking: false, link: 'postgresql' };
+    }
+    case 'worker-kill': {
+      // Its pairs are closed by the engine and their calls torn down (defined, docs/soak.md); the worker restarts.
+      const answer = await t.node.terminateWorker(0);
+      if ('refused' in answer) return instant(`skipped: the node refused the fault drill (${answer.refused})`);
+      const lostPairs = answer.pairs;
+      const over = t.node.waitReady(30_000).then(() => undefined);
+      return { note: `engine worker 0 terminated with ${lostPairs.length} pairs on it`, over, blocking: false, link: null, lostPairs };
     }
     case 'ami-drop': {
       if (!t.ami) return instant('skipped: no AMI (needs a database)');

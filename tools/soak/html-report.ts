@@ -55,7 +55,7 @@ ${charts}
 }
 
 function phaseTable(report: SoakReport): string {
-  const head = ['phase', 'attempted', 'set up', 'completed', 'abandoned', 'failed', 'dropped', 'setup p50/p99 ms', 'fault ms', 'recovery ms', 'link up ms', 'records stored/ended', 'leftovers', 'fd growth (ARI / other)', 'note'];
+  const head = ['phase', 'attempted', 'set up', 'completed', 'abandoned', 'failed', 'dropped', 'lost in reach', 'setup p50/p99 ms', 'fault ms', 'recovery ms', 'link up ms', 'records stored/ended', 'leftovers', 'fd growth (ARI / other)', 'note'];
   const cell = (v: string | number | object | null): string => `<td>${escape(v === null ? '–' : typeof v === 'object' ? JSON.stringify(v) : String(v))}</td>`;
   const rows = report.phases.map((p) =>
     [
@@ -66,6 +66,7 @@ function phaseTable(report: SoakReport): string {
       p.abandoned,
       Object.keys(p.failed).length ? p.failed : 0,
       Object.keys(p.dropped).length ? p.dropped : 0,
+      p.lost_within_reach,
       `${p.setup_p50_ms ?? '–'} / ${p.setup_p99_ms ?? '–'}`,
       p.fault_ms,
       p.recovery_ms,

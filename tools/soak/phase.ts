@@ -62,6 +62,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
         driver.faultWindow.endedAt = Infinity;
         const injected = await injectFault(fault, ctx.faults);
         faultNote = injected.note;
+        if (injected.lostPairs) driver.markWithinReach(phaseCalls, injected.lostPairs);
         if (injected.link) linkRecovery = watchLink(node, injected.link, injected.over);
         const ended = injected.over.then(() => {
           faultAt = Date.now();
@@ -107,6 +108,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
     abandoned: phaseCalls.filter((c) => c.outcome === 'abandoned').length,
     failed: tally('failed'),
     dropped: tally('dropped'),
+    lost_within_reach: phaseCalls.filter((c) => c.outcome === 'lost').length,
     setup_p50_ms: percentile(setupTimes, 50),
     setup_p99_ms: percentile(setupTimes, 99),
     fault_ms: faultMs,

@@ -64,6 +64,21 @@ export function apiGet(socketPath: string, path: string): Promise<{ status: numb
   });
 }
 
+/** POST (no body) on Tandem's API socket; null when it does not answer. */
+export function apiPost(socketPath: string, path: string): Promise<{ status: number; body: string } | null> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path, method: 'POST', timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+    req.end();
+  });
+}
+
 /** The sum of a Prometheus series' samples whose line starts with `prefix` (a name, or a name and labels). */
 export function metricSum(exposition: string, prefix: string): number | null {
   let sum: number | null = null;

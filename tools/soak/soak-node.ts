@@ -1,13 +1,14 @@
 import type { AsteriskSimulator } from '../asterisk-simulator/ari/index.js';
 import { countTcpConnectionsTo, countUdpSockets } from '../call-load/process-stats.js';
 import { TandemProcess } from '../call-load/tandem-process.js';
-import { apiGet, fdCount, metricSum, round, sleep } from './probes.js';
+import { apiGet, apiPost, fdCount, metricSum, round, sleep } from './probes.js';
 
 export interface SoakNodeOptions {
   env: Readonly<Record<string, string>>;
   apiSocket: string;
   portRange: { min: number; max: number };
   sim: AsteriskSimulator;
+  workers: number;
 }
 
 /**
@@ -31,7 +32,7 @@ export class SoakNode {
 
   static #spawn(options: SoakNodeOptions): Promise<TandemProcess> {
     const { min, max } = options.portRange;
-    return TandemProcess.start({ args: ['--workers', '1', '--ports', `${min}-${max}`], env: options.env, readyTimeoutMs: 120_000 });
+    return TandemProcess.start({ args: ['--workers', String(options.workers), '--ports', `${min}-${max}`], env: options.env, readyTimeoutMs: 120_000 });
   }
 
   get process(): TandemProcess {
@@ -58,6 +59,23 @@ export class SoakNode {
     this.#process = await SoakNode.#spawn(this.#options);
     await this.waitAppConnected();
     return exit;
+  }
+
+  /** Terminates engine worker `shard` (the node's fault drill): the pairs it carried, or why it was refused. */
+  async terminateWorker(shard: number): Promise<{ pairs: string[] } | { refused: string }> {
+    const answer = await apiPost(this.#options.apiSocket, `/v1/node/workers/${shard}/terminate`);
+    if (answer?.status !== 200) return { refused: answer ? `${answer.status} ${answer.body.slice(0, 200)}` : 'no answer' };
+    return { pairs: (JSON.parse(answer.body) as { pairs: string[] }).pairs };
+  }
+
+  /** Until `/readyz` answers 200 (every engine worker up again, among the rest), up to `timeoutMs`. */
+  async waitReady(timeoutMs: number): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if ((await apiGet(this.#options.apiSocket, '/readyz'))?.status === 200) return true;
+      await sleep(20);
+    }
+    return false;
   }
 
   async leases(): Promise<number | null> {

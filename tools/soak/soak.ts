@@ -56,6 +56,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     TANDEM_POOL_SIZE: String(poolSize),
     TANDEM_PAIR_BASE: String(BASE_EXTENSION),
     TANDEM_NODE: 'soak-node',
+    // The worker-kill fault is a drill over the API, off in any other node.
+    TANDEM_FAULT_DRILLS: 'true',
     TANDEM_DRAIN_TIMEOUT_MS: String(holdMs[1] + 5000),
     TANDEM_LOG_LEVEL: process.env['TANDEM_LOG_LEVEL'] ?? 'warn',
   };
@@ -92,7 +94,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       Object.assign(env, { DATABASE_URL: db.urlVia('127.0.0.1', proxy.port), AMI_HOST: amiSim.host, AMI_PORT: String(amiSim.port), AMI_USERNAME: 'tandem', AMI_SECRET: amiSecret });
     }
     Object.assign(env, options.tandemEnv ?? {});
-    node = await SoakNode.start({ env, apiSocket: env['TANDEM_API_SOCKET'], portRange, sim });
+    node = await SoakNode.start({ env, apiSocket: env['TANDEM_API_SOCKET'], portRange, sim, workers: options.workers ?? 1 });
   } catch (err) {
     await closeAll();
     throw err;
@@ -149,7 +151,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     const report = await runPhase(ctx, name, fault, count);
     phases.push(report);
     progress(
-      `phase ${name}: ${report.attempted} attempted, ${report.set_up} set up, ${report.completed} completed, dropped ${JSON.stringify(report.dropped)}, ` +
+      `phase ${name}: ${report.attempted} attempted, ${report.set_up} set up, ${report.completed} completed, dropped ${JSON.stringify(report.dropped)}, lost within reach ${report.lost_within_reach}, ` +
         `failed ${JSON.stringify(report.failed)}, setup p50/p99 ${report.setup_p50_ms}/${report.setup_p99_ms} ms, recovery ${report.recovery_ms ?? '-'} ms` +
         `${report.link_recovery_ms !== null ? `, link up after ${report.link_recovery_ms} ms` : ''}, leftovers ${JSON.stringify(report.leftovers)}`,
     );

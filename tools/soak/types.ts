@@ -8,6 +8,7 @@ export type FaultName =
   | 'postgres-unreachable'
   | 'ami-drop'
   | 'http-stall'
+  | 'worker-kill'
   | 'node-restart';
 
 export interface SoakOptions {
@@ -31,6 +32,8 @@ export interface SoakOptions {
   sessionLimit?: number;
   /** How long a fault with a duration lasts (Redis paused, PostgreSQL cut, HTTP stalled); default 3000 ms. */
   faultMs?: number;
+  /** Engine worker threads of `tandem start` (default 1); the `worker-kill` fault terminates worker 0. */
+  workers?: number;
   /** false: churn only, no faults. */
   faults?: boolean;
   /** Only these faults, in this order (default: every one that applies). */
@@ -85,6 +88,8 @@ export interface PhaseReport {
   failed: Record<string, number>;
   /** Set up, then ended by Tandem before the driver hung up, or silent after a fault it was up across: a dropped call. */
   dropped: Record<string, number>;
+  /** Calls the fault took by definition (their pairs were on the worker killed): torn down, not judged as dropped. */
+  lost_within_reach: number;
   setup_p50_ms: number | null;
   setup_p99_ms: number | null;
   /** How long the fault lasted (a restart: kill → the new process connected); calls wait meanwhile. */

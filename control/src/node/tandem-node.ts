@@ -53,6 +53,8 @@ export interface TandemNodeOptions {
   drainTimeoutMs?: number;
   /** At start, adopt the calls a previous process of this node left up (default true); false = tear them down (docs/drain.md). */
   adoptCalls?: boolean;
+  /** Fault drills over the API (`POST /v1/node/workers/:shard/terminate`); off unless asked for (the soak). */
+  faultDrills?: boolean;
 }
 
 /** What a drain did: calls that ended by themselves before the deadline, and those torn down at it. */
@@ -321,6 +323,7 @@ export class TandemNode {
             void drainNode();
             return { calls, timeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS };
           },
+          ...(options.faultDrills === true ? { terminateWorker: (shard: number) => terminateEngineWorker(engine, app, shard) } : {}),
         });
         registerRecordingRoutes(controlApi.app, { recordings });
         if (amiUp) metrics.setLink('ami', amiUp);
@@ -401,4 +404,19 @@ async function pingPostgres(db: Pool): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A fault drill: terminates engine worker `shard` as a crash would. The engine closes its pairs
+ * (`pairclosed` 'worker-crash'), the app tears their calls down, and the engine starts the shard again.
+ */
+async function terminateEngineWorker(engine: MediaEngine, app: CallApp, shard: number): Promise<{ shard: number; pairs: string[] } | null> {
+  const stats = await engine.stats();
+  const threadId = stats.shards.find((s) => s.shard === shard)?.threadId;
+  const thread = engine.threads.find((t) => t.threadId === threadId);
+  if (threadId === undefined || !thread) return null;
+  const pairs = app.pairs().map((p) => p.pairId).filter((pairId) => engine.shardOf(pairId) === shard);
+  logger('control.node').warn({ shard, pairs: pairs.length }, 'fault drill: terminating an engine worker');
+  await thread.terminate();
+  return { shard, pairs };
 }

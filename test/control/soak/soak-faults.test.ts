@@ -52,4 +52,19 @@ describe('tandem soak faults', () => {
     expect(report.failures).toEqual([]);
     expect(report.verdict).toBe('pass');
   }, 300_000);
+
+  it('an engine worker killed: its calls are lost within reach (torn down, nothing left), the other worker\'s calls carry audio on, the worker comes back', async () => {
+    const report = await runSoak({ ...small, calls: 60, workers: 2, faultList: ['worker-kill'], portRange: await freePortRange(100) });
+    const kill = report.phases.find((p) => p.name === 'worker-kill');
+    expect(kill?.fault_note).toMatch(/^engine worker 0 terminated with \d+ pairs on it$/);
+    expect(kill?.fault_ms).not.toBeNull();
+    expect(kill?.recovery_ms).not.toBeNull();
+    // Only calls whose pairs were on the killed worker may be lost.
+    const onWorker = Number(/with (\d+) pairs/.exec(kill?.fault_note ?? '')?.[1]);
+    expect(kill!.lost_within_reach).toBeLessThanOrEqual(onWorker);
+    // Calls on the surviving worker, up across the kill, were checked for audio after it: none dropped.
+    expect(kill?.dropped).toEqual({});
+    for (const phase of report.phases) expect(phase.leftovers).toEqual({ channels: 0, bridges: 0, leases: 0, engine_sockets: 0 });
+    expect(report.failures).toEqual([]);
+  }, 300_000);
 });
