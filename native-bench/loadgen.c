@@ -111,6 +111,8 @@ struct window_acc {
 struct pair_spec {
 	int64_t index;
 	struct sockaddr_in leg[2];
+	/* Where legs A and B start in the audio, in frames; -1: spread by stream id. */
+	int64_t start_frame[2];
 };
 
 static struct {
@@ -121,6 +123,8 @@ static struct {
 /* The core's state: one instance per process, so plain statics (GeneratorCore's fields). */
 static const struct codec *fmt;
 static int frame_bytes, packet_bytes, capacity_pairs, send_buffers, socket_buffer;
+/* Frame tags in every payload (setup TAG_FRAMES); 0 for a conversation. */
+static int tag_frames = 1;
 static double jitter_ms, loss_pct, reorder_pct;
 static uint8_t *audio;
 static size_t audio_len;
@@ -414,9 +418,10 @@ static void send_slot(int slot, double deadline)
 		memcpy(packet + RTP_HEADER, audio + pos, (size_t)frame_bytes);
 		audio_pos[s] = pos + frame_bytes >= (int64_t)audio_len ? 0 : pos + frame_bytes;
 		int32_t tag = c & FRAME_TAG_COUNTER_MASK;
-		if (fmt->wide)
+		/* Untagged in a conversation: its pauses must stay silent for the engine's VAD gate. */
+		if (tag_frames && fmt->wide)
 			frame_tag_write_l16(packet + RTP_HEADER, (uint32_t)tag, global_id[s]);
-		else
+		else if (tag_frames)
 			frame_tag_write(packet + RTP_HEADER, (uint32_t)tag, global_id[s]);
 		int32_t r = s * RING + (tag & RING_MASK);
 		ring_counter[r] = tag;
@@ -694,7 +699,7 @@ static int open_socket(int s, const struct sockaddr_in *remote, uint16_t *port, 
  * Puts a pair's two streams on the schedule: leg A on the least loaded slot,
  * leg B half a period later (two people do not speak in lockstep).
  */
-static void activate(int local, int64_t pair_index)
+static void activate(int local, const struct pair_spec *pair)
 {
 	size_t cap = (size_t)capacity_pairs * 2;
 	int64_t audio_frames = (int64_t)(audio_len / (size_t)frame_bytes);
@@ -707,14 +712,15 @@ static void activate(int local, int64_t pair_index)
 	}
 	for (int leg = 0; leg < 2; leg++) {
 		int s = 2 * local + leg;
-		int64_t gid = 2 * pair_index + leg;
+		int64_t gid = 2 * pair->index + leg;
 		global_id[s] = (int32_t)gid;
 		seq[s] = (int32_t)(rng_u64() & 0xffff);
 		ts0[s] = (uint32_t)rng_u64();
 		counter[s] = 0;
 		measure_from[s] = started ? now_ms() + NEW_PAIR_SETTLE_MS : 0;
-		/* Streams start at different places in the audio, so pairs do not speak in chorus. */
-		audio_pos[s] = ((gid * 37) % audio_frames) * frame_bytes;
+		/* Streams start at different places in the audio, so pairs do not speak in chorus (or where a conversation puts them). */
+		int64_t start = pair->start_frame[leg] >= 0 ? pair->start_frame[leg] : gid * 37;
+		audio_pos[s] = (start % audio_frames) * frame_bytes;
 		int slot = leg == 0 ? best : best + SLOTS / 2;
 		slot_streams[(size_t)slot * cap + (size_t)slot_count[slot]] = s;
 		slot_count[slot]++;
@@ -758,7 +764,7 @@ static void open_queued(const char *type, const char *failure)
 			}
 		}
 		reserved_pairs++;
-		activate(local, queued[i].index);
+		activate(local, &queued[i]);
 		out_str(&o, i ? ",{\"index\":" : "{\"index\":");
 		out_int(&o, queued[i].index);
 		out_str(&o, ",\"portA\":");
@@ -833,7 +839,18 @@ static void write_result(void)
 	field(o, "delayOverflow", delay_overflow);
 	out_str(o, ",\"windows\":");
 	windows_json(o, 0);
-	out_str(o, "}}");
+	/* Where each stream got to in the audio: [global id, frames scheduled] (a conversation counts its utterances from it). */
+	out_str(o, ",\"streamFrames\":[");
+	for (int s = 0; s < active_pairs * 2; s++) {
+		if (s > 0)
+			out_str(o, ",");
+		out_str(o, "[");
+		out_int(o, global_id[s]);
+		out_str(o, ",");
+		out_int(o, counter[s]);
+		out_str(o, "]");
+	}
+	out_str(o, "]}}");
 	flush_line();
 }
 
@@ -1026,15 +1043,20 @@ static void allocate(void)
 	}
 }
 
-/* `setup CODEC CAPACITY_PAIRS SOCKET_BUFFER_BYTES JITTER_MS LOSS_PCT REORDER_PCT AUDIO_PATH` */
+/* `setup CODEC CAPACITY_PAIRS SOCKET_BUFFER_BYTES JITTER_MS LOSS_PCT REORDER_PCT AUDIO_PATH [TAG_FRAMES]` (TAG_FRAMES 1 by default, 0 or 1) */
 static void cmd_setup(char **tok, int ntok)
 {
 	if (is_set_up) {
 		report_error("core already set up");
 		return;
 	}
-	if (ntok != 8) {
-		report_error("setup takes 7 arguments, got %d", ntok - 1);
+	if (ntok != 8 && ntok != 9) {
+		report_error("setup takes 7 or 8 arguments, got %d", ntok - 1);
+		return;
+	}
+	int64_t tags = 1;
+	if (ntok == 9 && parse_integer(tok[8], 0, 1, &tags) != 0) {
+		report_error("setup: TAG_FRAMES must be 0 or 1");
 		return;
 	}
 	const struct codec *codec = NULL;
@@ -1066,11 +1088,12 @@ static void cmd_setup(char **tok, int ntok)
 	jitter_ms = jitter;
 	loss_pct = loss;
 	reorder_pct = reorder;
+	tag_frames = (int)tags;
 	allocate();
 	is_set_up = 1;
 }
 
-/* `pair INDEX IPV4_A PORT_A IPV4_B PORT_B`: queued for the next `open` or `add`. */
+/* `pair INDEX IPV4_A PORT_A IPV4_B PORT_B [START_FRAME_A START_FRAME_B]`: queued for the next `open` or `add`. */
 static void cmd_pair(char **tok, int ntok)
 {
 	/* Failed until it is queued. */
@@ -1080,10 +1103,11 @@ static void cmd_pair(char **tok, int ntok)
 		report_error("pair before setup");
 		return;
 	}
-	struct pair_spec p = { 0 };
-	if (ntok != 6 || parse_integer(tok[1], 0, 1000000000, &p.index) != 0 || parse_ipv4(tok[2], tok[3], &p.leg[0]) != 0 ||
-	    parse_ipv4(tok[4], tok[5], &p.leg[1]) != 0) {
-		report_error("malformed pair: expected `pair INDEX IPV4 PORT IPV4 PORT`");
+	struct pair_spec p = { .start_frame = { -1, -1 } };
+	if ((ntok != 6 && ntok != 8) || parse_integer(tok[1], 0, 1000000000, &p.index) != 0 || parse_ipv4(tok[2], tok[3], &p.leg[0]) != 0 ||
+	    parse_ipv4(tok[4], tok[5], &p.leg[1]) != 0 ||
+	    (ntok == 8 && (parse_integer(tok[6], 0, INT32_MAX, &p.start_frame[0]) != 0 || parse_integer(tok[7], 0, INT32_MAX, &p.start_frame[1]) != 0))) {
+		report_error("malformed pair: expected `pair INDEX IPV4 PORT IPV4 PORT [START_FRAME_A START_FRAME_B]`");
 		return;
 	}
 	if (reserved_pairs + queued_count >= capacity_pairs) {

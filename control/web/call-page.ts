@@ -19,7 +19,7 @@ interface Latency {
  * directions (original and translated), each utterance's latency by part, and
  * once it ended, its record from the call records API.
  */
-export function callPage(root: HTMLElement, pairId: string): () => void {
+export function callPage(root: HTMLElement, pairId: string, recordId: string | null = null): () => void {
   const status = h('p', { id: 'call-status' }, 'waiting for a call on this pair…');
   const quality = h('pre', { id: 'call-quality' });
   // Quality over time: one point per update (once a second), the last two minutes.
@@ -109,7 +109,10 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
       record.replaceChildren(h('p', {}, 'no record found'));
       return;
     }
-    const full = await getJson<CallRecord>(`/v1/calls/${found.id}`);
+    await showRecordById(found.id);
+  };
+  const showRecordById = async (id: string): Promise<void> => {
+    const full = await getJson<CallRecord>(`/v1/calls/${encodeURIComponent(id)}`);
     record.replaceChildren(
       h(
         'dl',
@@ -122,6 +125,7 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
             ['setup', full.setupMs === null ? '–' : `${full.setupMs} ms`],
             ['MOS A / B', `${num(full.mosA, 2)} / ${num(full.mosB, 2)}`],
             ['codec', full.codec],
+            ['recording', full.recording ? `${full.recording.format}, ${duration(full.recording.durationMs)}, ${Math.round(full.recording.bytes / 1024)} KiB` : '–'],
           ] as const
         ).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
       ),
@@ -161,6 +165,8 @@ export function callPage(root: HTMLElement, pairId: string): () => void {
     },
     idle: () => setText(status, 'no call on this pair'),
   });
+  // Opened on one record (from the history): show it at once, whatever the pair does now.
+  if (recordId !== null) void showRecordById(recordId).catch((err: unknown) => record.replaceChildren(h('p', {}, String(err))));
   return () => {
     closeStream();
     listen.close();

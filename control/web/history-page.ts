@@ -22,6 +22,8 @@ export function historyPage(root: HTMLElement): () => void {
           h('td', {}, new Date(r.endedAt).toLocaleString()),
           h('td', {}, h('a', { href: `#/call/${encodeURIComponent(r.pairId)}` }, r.pairId)),
           ...[r.caller ?? '–', r.extA, r.extB, duration(r.durationMs), `${r.hangupBy} (${r.teardownReason})`, `${num(r.mosA, 2)} / ${num(r.mosB, 2)}`].map((v) => h('td', {}, v)),
+          // The record (and its recording) on the call's page, also for calls before the node's restart.
+          h('td', {}, h('a', { href: `#/call/${encodeURIComponent(r.pairId)}/${encodeURIComponent(r.id)}`, class: 'record-link' }, r.recording ? `record · ${r.recording.format} ${duration(r.recording.durationMs)}` : 'record')),
         ),
       ),
     );
@@ -38,7 +40,7 @@ export function historyPage(root: HTMLElement): () => void {
     h('h1', {}, 'History'),
     h('form', { class: 'filters' }, ext, since, outcome),
     status,
-    h('table', {}, h('thead', {}, h('tr', {}, ...['ended', 'PAIR_ID', 'caller', 'EXT_A', 'EXT_B', 'duration', 'ended by', 'MOS A / B'].map((c) => h('th', {}, c)))), body),
+    h('table', {}, h('thead', {}, h('tr', {}, ...['ended', 'PAIR_ID', 'caller', 'EXT_A', 'EXT_B', 'duration', 'ended by', 'MOS A / B', 'record'].map((c) => h('th', {}, c)))), body),
   );
   void load().catch((err: unknown) => (status.textContent = String(err)));
   return () => undefined;

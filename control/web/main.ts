@@ -39,8 +39,8 @@ async function route(): Promise<void> {
     return;
   }
   nav.hidden = false;
-  const [page, arg] = location.hash.replace(/^#\/?/, '').split('/');
-  if (page === 'call' && arg) leave = callPage(main, decodeURIComponent(arg));
+  const [page, arg, recordId] = location.hash.replace(/^#\/?/, '').split('/');
+  if (page === 'call' && arg) leave = callPage(main, decodeURIComponent(arg), recordId ? decodeURIComponent(recordId) : null);
   else if (page === 'extensions') leave = extensionsPage(main);
   else if (page === 'node') leave = nodePage(main);
   else if (page === 'history') leave = historyPage(main);

@@ -71,6 +71,8 @@ export interface CallRecord {
   mosA: number | null;
   mosB: number | null;
   legs: Record<string, { rxPackets: number; lossPct: number; jitterMeanMs: number; mos: number | null }> | null;
+  /** The finished recording on the node that made it; null when none (yet). */
+  recording: { format: 'wav' | 'opus'; bytes: number; durationMs: number } | null;
 }
 
 /** The node page's sample. */

@@ -1,5 +1,5 @@
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { InvalidStateError, TimeoutError, errorMessage } from '../../common/src/errors.js';
 import { logger } from '../../common/src/logger.js';
 import { TypedEmitter } from '../../common/src/typed-emitter.js';
@@ -25,11 +25,12 @@ import type {
   UdpEndpoint,
 } from './worker/protocol.js';
 import { ShardClient } from './worker/shard-client.js';
+import { createShardPool } from './worker/shard-pool.js';
 import { TAP_SOURCES, type TapSource } from './session/pair-tap.js';
 import { createPcmRing, PcmRingReader } from './tap/pcm-ring.js';
+import { pairTapHandle, TAP_DEFAULT_CAPACITY_FRAMES, TAP_SAMPLE_RATE, type PairTapHandle } from './tap/pair-tap-handle.js';
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { OpusTranscoder } from './pipeline/recording/opus-transcode.js';
+import { RecordingFinisher } from './pipeline/recording/recording-finisher.js';
 import { validateEndpoint, validateMediaUrl, validateOpenPairRequest } from './worker/validate.js';
 
 export type EngineEvents = {
@@ -55,35 +56,12 @@ export interface EngineStats {
   sockets: number;
 }
 
-/** Rate and size of a tap's frames: 16 kHz covers every leg (narrowband legs are upsampled). */
-export const TAP_SAMPLE_RATE = 16_000;
-/** A tap's ring: 1 s of 20 ms frames before the worker drops. */
-export const TAP_DEFAULT_CAPACITY_FRAMES = 50;
-
-/** A listener's tap on a pair (MediaEngine.tapPair). close() is idempotent. */
-export interface PairTapHandle {
-  pairId: string;
-  source: TapSource;
-  reader: PcmRingReader;
-  close(): Promise<void>;
-}
+export { TAP_DEFAULT_CAPACITY_FRAMES, TAP_SAMPLE_RATE, type PairTapHandle };
 
 interface ShardSlot {
   index: number;
   client: ShardClient;
   task: Promise<unknown>;
-}
-
-/**
- * Where the worker module lives. Under the TypeScript sources (tests, tsx) the
- * worker is loaded through tsx; from the build it is plain JS.
- */
-function workerModule(): { filename: string; execArgv: string[] } {
-  const fromSource = import.meta.url.endsWith('.ts');
-  return {
-    filename: new URL(`./worker/shard.${fromSource ? 'ts' : 'js'}`, import.meta.url).href,
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-  };
 }
 
 /** The config with `io` resolved once, here on the main thread: workers are told 'native' or 'dgram'. */
@@ -106,23 +84,15 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
   /** pairId -> shard index; reserved before the worker is asked, so a pairId opens once. */
   readonly #placement = new Map<string, number>();
   readonly #log = logger('engine');
-  readonly #transcoder = new OpusTranscoder();
+  readonly #recordings: RecordingFinisher;
   #closed = false;
   #closing: Promise<void> | null = null;
 
   private constructor(config: EngineConfig) {
     super();
     this.config = config;
-    const { filename, execArgv } = workerModule();
-    this.#pool = new Piscina({
-      filename,
-      execArgv,
-      minThreads: config.workers,
-      maxThreads: config.workers,
-      concurrentTasksPerWorker: 1,
-      atomics: 'disabled',
-      name: 'default',
-    });
+    this.#pool = createShardPool(config.workers);
+    this.#recordings = new RecordingFinisher(config.recording?.format, this.#log);
   }
 
   static async start(input: EngineConfigInput | EngineConfig = {}): Promise<MediaEngine> {
@@ -258,19 +228,9 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     const ring = createPcmRing(TAP_SAMPLE_RATE, TAP_SAMPLE_RATE / 50, capacityFrames);
     const tapId = randomUUID();
     await shard.client.request({ type: 'tap', pairId, tapId, source, ring });
-    const reader = new PcmRingReader(ring);
-    let ended = false;
-    return {
-      pairId,
-      source,
-      reader,
-      close: async (): Promise<void> => {
-        if (ended) return;
-        ended = true;
-        reader.close();
-        if (!shard.client.closed) await shard.client.request({ type: 'untap', pairId, tapId }).catch(() => undefined);
-      },
-    };
+    return pairTapHandle(pairId, source, new PcmRingReader(ring), async () => {
+      if (!shard.client.closed) await shard.client.request({ type: 'untap', pairId, tapId }).catch(() => undefined);
+    });
   }
 
   async stats(): Promise<EngineStats> {
@@ -304,7 +264,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
     );
     this.#placement.clear();
     await this.#pool.destroy();
-    await this.#transcoder.close();
+    await this.#recordings.close();
     this.removeAllListeners();
     this.#log.info('engine closed');
   }
@@ -318,7 +278,7 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       if (n.kind === 'ready') markReady();
       else if (n.kind === 'pairClosed') this.#onPairClosedByShard(index, n.pairId, n.reason);
       else if (n.kind === 'transcript') this.safeEmit('transcript', n.event);
-      else if (n.kind === 'recording') void this.#recordingDone(n.pairId, n.summary);
+      else if (n.kind === 'recording') void this.#recordings.finish(n.pairId, n.summary, (summary) => this.safeEmit('recording', n.pairId, summary));
       else if (n.kind === 'legConnected') this.safeEmit('legconnected', n.pairId, n.leg, n.remote, n.latched);
       else this.safeEmit('translation', n.pairId, n.direction, n.event);
     }, startTimeoutMs);
@@ -346,26 +306,6 @@ export class MediaEngine extends TypedEmitter<EngineEvents> {
       clearTimeout(timer);
     }
     if (!this.#closed) this.safeEmit('shardready', index);
-  }
-
-  /** A WAV is complete: announced as is, or (format 'opus') once transcoded, the WAV then removed. */
-  async #recordingDone(pairId: string, summary: RecordingSummary): Promise<void> {
-    if (this.config.recording?.format !== 'opus' || summary.bytes === 0 || !summary.path.endsWith('.wav')) {
-      this.safeEmit('recording', pairId, summary);
-      return;
-    }
-    const oggPath = `${summary.path.slice(0, -'.wav'.length)}.opus`;
-    try {
-      const result = await this.#transcoder.transcode(summary.path, oggPath);
-      await rm(summary.path, { force: true });
-      this.#log.info({ pairId, path: oggPath, bytes: result.bytes, wavBytes: summary.bytes }, 'recording transcoded to Ogg/Opus');
-      this.safeEmit('recording', pairId, { ...summary, path: oggPath, bytes: result.bytes });
-    } catch (err) {
-      // The WAV stays: nothing recorded is lost because the encoder failed.
-      await rm(oggPath, { force: true }).catch(() => undefined);
-      this.#log.error({ pairId, path: summary.path, err: errorMessage(err) }, 'recording not transcoded to Ogg/Opus; the WAV is kept');
-      this.safeEmit('recording', pairId, { ...summary, error: summary.error ?? `opus: ${errorMessage(err)}` });
-    }
   }
 
   #onShardCrash(slot: ShardSlot, err: unknown): void {

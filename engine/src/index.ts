@@ -22,3 +22,4 @@ export type {
 } from './worker/protocol.js';
 export * from './pipeline/index.js';
 export { DATAGRAM_IO_CHOICES, type DatagramIoChoice } from './transport/datagram/open-datagram-port.js';
+export { DECISION_MS_BOUNDS, BATCH_MS_BOUNDS, QUEUE_DEPTH_BOUNDS, type HistogramSnapshot, type VadTimingSnapshot } from './pipeline/vad/index.js';

@@ -2,10 +2,12 @@
  * What watching costs: N mirrored calls through the Asterisk simulator, then
  * the same run measured twice side by side — a phase with no console open and
  * a phase with console pages streaming (the calls page twice, one call's page)
- * and /metrics scraped every second. Prints the engine's loss and pacing and
- * what the streams carried, per phase.
+ * and /metrics scraped every second. Prints, per phase, the engine's loss and
+ * pacing, the engine workers' CPU (each worker's own thread time, from
+ * /proc/thread-self/stat: the simulator and the control plane run on the main
+ * thread and are not in it), the whole process's CPU, and what the streams carried.
  *
- *   node --import tsx tools/bench/bench-console.ts [--pairs 100] [--seconds 20]
+ *   node --import tsx tools/bench/bench-console.ts [--pairs 100] [--seconds 20] [--workers 2]
  */
 import { request } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -13,16 +15,18 @@ import { parseArgs } from 'node:util';
 import { setLogLevel } from '../../common/src/logger.js';
 import { TandemNode } from '../../control/src/node/tandem-node.js';
 import { AsteriskSimulator, tone } from '../asterisk-simulator/ari/index.js';
+import { positiveIntFlag } from './native/flags.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '100' }, seconds: { type: 'string', default: '20' }, workers: { type: 'string', default: '2' } } });
-const pairs = Number(values.pairs);
-const seconds = Number(values.seconds);
+const { values } = parseArgs({ options: { pairs: { type: 'string' }, seconds: { type: 'string' }, workers: { type: 'string' } } });
+const pairs = positiveIntFlag('pairs', values.pairs, 100);
+const seconds = positiveIntFlag('seconds', values.seconds, 20);
+const workers = positiveIntFlag('workers', values.workers, 2);
 const TOKEN = 'bench-console-token-0123456789';
 setLogLevel('warn');
 
 const sim = await AsteriskSimulator.start({ username: 'tandem', password: 'bench-secret' });
 const node = await TandemNode.start({
-  engine: { workers: Number(values.workers), requestTimeoutMs: 30_000 },
+  engine: { workers, requestTimeoutMs: 30_000 },
   store: { poolSize: pairs },
   ari: { url: sim.ariUrl, username: 'tandem', password: 'bench-secret' },
   api: { token: TOKEN },
@@ -42,13 +46,16 @@ interface Totals {
   played: number;
   lost: number;
   concealed: number;
+  /** Engine worker threads' CPU, ms (null: not on Linux). */
+  engineCpuMs: number | null;
 }
 async function totals(): Promise<Totals> {
   const stats = await node.engine.stats();
-  const t: Totals = { ticks: 0, lateTicks: 0, played: 0, lost: 0, concealed: 0 };
+  const t: Totals = { ticks: 0, lateTicks: 0, played: 0, lost: 0, concealed: 0, engineCpuMs: 0 };
   for (const s of stats.shards) {
     t.ticks += s.ticks;
     t.lateTicks += s.lateTicks;
+    t.engineCpuMs = t.engineCpuMs === null || s.cpuMs === null ? null : t.engineCpuMs + s.cpuMs;
     for (const p of s.pairStats) {
       for (const leg of [p.legA, p.legB]) {
         t.played += leg.jitter.played;
@@ -93,10 +100,17 @@ async function phase(name: string, watch: boolean): Promise<string> {
     }, 1000);
   }
   const before = await totals();
+  const cpuBefore = process.cpuUsage();
+  const startedAt = performance.now();
   delay.enable();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   delay.disable();
   const after = await totals();
+  const cpu = process.cpuUsage(cpuBefore);
+  const elapsedMs = performance.now() - startedAt;
+  // Percent of one core over the phase.
+  const engineCpu = after.engineCpuMs === null || before.engineCpuMs === null ? 'engine CPU n/a' : `engine CPU ${((100 * (after.engineCpuMs - before.engineCpuMs)) / elapsedMs).toFixed(1)} %`;
+  const processCpu = `process CPU ${((100 * (cpu.user + cpu.system)) / 1000 / elapsedMs).toFixed(1)} %`;
   for (const stop of streams) stop();
   if (scraper) clearInterval(scraper);
   const played = after.played - before.played;
@@ -107,12 +121,14 @@ async function phase(name: string, watch: boolean): Promise<string> {
     `loss ${((100 * lost) / Math.max(1, played + lost)).toFixed(3)} %`,
     `concealed ${after.concealed - before.concealed}`,
     `late ticks ${after.lateTicks - before.lateTicks}/${ticks} (${((100 * (after.lateTicks - before.lateTicks)) / Math.max(1, ticks)).toFixed(2)} %)`,
+    engineCpu,
+    processCpu,
     `main loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms`,
     watch ? `streams ${(bytes / seconds / 1024).toFixed(1)} KiB/s in ${events} events, /metrics ${scrapes} scrapes mean ${(scrapeMs / Math.max(1, scrapes)).toFixed(1)} ms` : 'no console, no scrapes',
   ].join(' | ');
 }
 
-process.stdout.write(`${pairs} mirrored calls through the simulator, ${Number(values.workers)} engine workers, ${seconds} s per phase\n`);
+process.stdout.write(`${pairs} mirrored calls through the simulator, ${workers} engine workers, ${seconds} s per phase (CPU in % of one core)\n`);
 process.stdout.write(`${await phase('console closed', false)}\n`);
 process.stdout.write(`${await phase('console open', true)}\n`);
 process.stdout.write(`${await phase('console closed', false)}\n`);

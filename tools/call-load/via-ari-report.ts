@@ -1,5 +1,133 @@
-import { SETUP_STEPS } from './setup-observer.js';
-import type { LatencySummary, ViaAriReport } from './via-ari.js';
+import type { Histogram, MachineInfo } from '../media-load/index.js';
+import { SETUP_STEPS, type AriOp, type AriOpStats, type SetupStep } from './setup-observer.js';
+import type { TandemExit } from './tandem-process.js';
+import type { Leftovers, TandemCpu } from './tandem-under-test.js';
+
+export interface LatencySummary {
+  count: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+}
+
+export interface AudioMismatch {
+  pair_id: string;
+  caller_hears_hz: number;
+  legb_hears_hz: number;
+}
+
+/** The run's figures; the JSON written by `--json` is exactly this object. */
+export interface ViaAriReport {
+  mode: 'via-ari';
+  /** Where Tandem ran: `tandem start` as its own process, or on the driver's event loop. */
+  process_mode: 'node-process' | 'in-process';
+  /** The `tandem start` command line (node-process). */
+  tandem_command: string | null;
+  calls: number;
+  placed: number;
+  rate_per_s: number;
+  achieved_rate_per_s: number;
+  hold_s: number;
+  ring_ms: number;
+  max_concurrent: number;
+  pool_size: number;
+  /** Pairs kept in Redis (its URL) or in memory (null). */
+  redis_url: string | null;
+  /** The run's own Redis key prefix (its keys are deleted at the end). */
+  redis_key_prefix: string | null;
+  set_up: number;
+  failed: number;
+  rejected: number;
+  failures: Record<string, number>;
+  rejections: Record<string, number>;
+  /** Set-up pairs Tandem tore down before the caller hung up, by reason. */
+  early_teardowns: Record<string, number>;
+  /** Set-up calls whose phones heard the other party's tone (checked just before hangup). */
+  audio_ok: number;
+  audio_wrong: number;
+  /** Up to 10 calls that heard something else: the zero-crossing frequency each phone heard. */
+  audio_wrong_examples: AudioMismatch[];
+  /** Caller's StasisStart → both phones heard their first audible frame through the engine (CallTracker). */
+  setup_p50_ms: number | null;
+  setup_p99_ms: number | null;
+  setup_max_ms: number | null;
+  /**
+   * StasisStart → the media path bridged (caller + externalMedia A, leg B + externalMedia B): the ARI part.
+   * In-process: Tandem's `pairactive`; node-process: the simulator served the last of the three joins
+   * (a response's trip earlier).
+   */
+  setup_control: LatencySummary;
+  /** Media path bridged → both phones heard audio: the media part (first packets through the engine). */
+  setup_media: LatencySummary;
+  /** Tandem's own CallPair.setupMs (pair object created → media path bridged; excludes pair allocation). In-process only. */
+  setup_tandem_pair: LatencySummary;
+  /** Each setup step as the simulator saw it, ms after StasisStart, over set-up calls (SETUP_STEP_MEANING). */
+  setup_steps: Record<SetupStep, LatencySummary>;
+  /** Setup of the calls placed in each second of the run (set-up calls only). */
+  setup_by_second: Array<{ second: number; calls: number; p50_ms: number; max_ms: number }>;
+  /** Setup times are observed by polling the phones this often (resolution). */
+  poll_interval_ms: number;
+  leftovers: Leftovers;
+  /** What the simulator did to hangups and bridge destroys (deleteDelayMs, deleteDropRate): delayed, never answered (kept / done). */
+  delete_faults: { delayed: number; dropped_kept: number; dropped_deleted: number };
+  teardown_complete: boolean;
+  /** Last hangup → everything released (null when it never got there). */
+  teardown_ms: number | null;
+  /** node-process: how `tandem start` ended after SIGTERM. */
+  tandem_exit: TandemExit | null;
+  /** node-process: `tandem start` exited by itself during the run. */
+  tandem_exited_early: boolean;
+  /** node-process: lines `tandem start` logged at warn level or above, or on stderr. */
+  tandem_warnings: number | null;
+  /** Most ARI requests outstanding at once, as Tandem's HTTP client saw them (sent → answer headers). In-process only. */
+  ari_max_inflight: number | null;
+  /** Most requests open inside the simulator at once (held ones included). */
+  ari_max_inflight_server: number;
+  /** Most TCP connections open at once at the ARI server: what `sessionlimit` counts. */
+  ari_max_connections: number;
+  ari_requests: number;
+  ari_requests_per_call: number | null;
+  /** One ARI request as Tandem's HTTP client saw it (sent → answer headers), including time queued in the event loop. In-process only. */
+  ari_request_p50_ms: number | null;
+  ari_request_p99_ms: number | null;
+  /** Requests by operation, with the simulator's own time per request (parsed → answered). */
+  ari_ops: Partial<Record<AriOp, AriOpStats>>;
+  /** While Tandem connected (ari-client's API description download), before any call; requests as its client saw them (in-process only). */
+  ari_connect_max_inflight: number | null;
+  ari_connect_max_connections: number;
+  session_limit: number;
+  ari_request_bound: number;
+  engine_workers: number;
+  /** In-process: event-loop utilisation of the engine worker threads, summed, in % of one core. */
+  engine_cpu_pct: number | null;
+  /** node-process: Tandem's process from /proc. */
+  tandem_cpu: TandemCpu | null;
+  /** CPU of this process in % of one core: in-process everything; node-process the simulator and the driver. */
+  process_cpu_pct: number;
+  /** This process's main thread (simulator and driver, in-process also the control plane): % of the run it ran on a CPU. */
+  main_thread_cpu_pct: number | null;
+  /** % of the run the main thread was runnable but waiting for a CPU held by other threads or processes. */
+  main_thread_runqueue_wait_pct: number | null;
+  /** The whole machine was busy this much over the run, in % of one core (from /proc/stat). */
+  machine_cpu_pct: number | null;
+  /** What processes other than the driver and Tandem used meanwhile, in % of one core: a noisy neighbour shows here. */
+  other_processes_cpu_pct: number | null;
+  /** The main thread was this late on its timers. */
+  event_loop_delay_p99_ms: number;
+  event_loop_delay_max_ms: number;
+  duration_s: number;
+  stopped_by_deadline: boolean;
+  machine: MachineInfo;
+}
+
+/** A figure as the report gives it: `digits` decimals. */
+export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** p50, p99 and max of a latency histogram, rounded (nulls when it is empty). */
+export function latency(h: Histogram): LatencySummary {
+  if (h.count === 0) return { count: 0, p50_ms: null, p99_ms: null, max_ms: null };
+  return { count: h.count, p50_ms: round(h.percentile(50)), p99_ms: round(h.percentile(99)), max_ms: round(h.max) };
+}
 
 /** Target of issue 5: call setup through the simulator, p99 at 50 new calls per second. */
 export const SETUP_P99_TARGET_MS = 100;

@@ -16,7 +16,7 @@ import {
   type LoadTestOptions,
   type LoadTestProgress,
 } from '../media-load/index.js';
-import { runTranslationLoadTest, type TranslationServiceSpec } from '../media-load/translation-load.js';
+import { DEFAULT_ANSWER_WAIT_MS, runTranslationLoadTest, TALK_MODES, type TalkMode, type TranslationServiceSpec } from '../media-load/translation-load.js';
 import { formatTranslationReport } from '../media-load/translation-report.js';
 
 interface LoadtestFlags {
@@ -47,6 +47,16 @@ interface LoadtestFlags {
   translate?: boolean;
   translateUrl?: string;
   between?: 'silence' | 'nothing';
+  talk?: TalkMode;
+  answerWait?: number;
+  background?: number;
+  vadGate?: 'adaptive' | 'absolute';
+}
+
+function dbfs(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < -90 || n > -10) throw new Error(`expected a level in dBFS from -90 to -10, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function positiveNumber(value: string): number {
@@ -116,6 +126,10 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--translate', 'translate every pair (en↔es, VAD on) through the reference service, started as a child process; reports utterance latency instead of relay loss'))
     .addOption(new Option('--translate-url <url>', 'with --translate: use this Tandem-protocol service instead of starting the reference service'))
     .addOption(new Option('--between <what>', 'with --translate: what the listener hears between answers: a continuous silence stream, or nothing (each answer starts a talkspurt at once)').choices(['silence', 'nothing']))
+    .addOption(new Option('--talk <mode>', 'with --translate: turns (default: the parties of a pair speak in turns, every utterance counted sent vs detected) or overlap (both legs talk all the time, the earlier mode)').choices(TALK_MODES))
+    .addOption(new Option('--answer-wait <ms>', `with --talk turns: silence after each utterance before the other party speaks (default ${DEFAULT_ANSWER_WAIT_MS})`).argParser(nonNegativeNumber))
+    .addOption(new Option('--background <dbfs>', 'with --talk turns: white noise at this level in the pauses (a line\'s hiss) instead of digital silence').argParser(dbfs))
+    .addOption(new Option('--vad-gate <gate>', 'engine: the VAD\'s energy gate: adaptive (default: the learnt noise floor and the -60 dBFS floor) or absolute (the -60 dBFS floor only, as before the adaptive gate)').choices(['adaptive', 'absolute']))
     .action(async (flags: LoadtestFlags & ViaAriFlags) => {
       // --via-ari: calls through the Asterisk simulator and the whole control plane.
       if (flags.viaAri) return await runViaAriCommand(flags);
@@ -138,6 +152,7 @@ export function registerLoadtestCommand(program: Command): void {
         ...(flags.alignMargin !== undefined ? { alignMarginMs: flags.alignMargin } : {}),
         ...(flags.workerNice !== undefined ? { workerNice: flags.workerNice } : {}),
         io: flags.io,
+        ...(flags.vadGate === 'absolute' ? { vad: { adaptiveGate: { enabled: false } } } : {}),
         ...(flags.jitterMin !== undefined ? { jitter: { minDepthMs: flags.jitterMin, maxDepthMs: Math.max(200, flags.jitterMin) } } : {}),
       };
       if (flags.cpuProfDir !== undefined) options.cpuProfileDir = flags.cpuProfDir;
@@ -145,8 +160,8 @@ export function registerLoadtestCommand(program: Command): void {
       if (flags.generator !== undefined) options.generatorCore = flags.generator;
       if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
       if (flags.translate === true || flags.translateUrl !== undefined) return await runTranslateCommand(options, flags);
-      if (flags.between !== undefined) {
-        process.stderr.write('tandem loadtest: --between needs --translate\n');
+      if (flags.between !== undefined || flags.talk !== undefined || flags.answerWait !== undefined || flags.background !== undefined || flags.vadGate !== undefined) {
+        process.stderr.write('tandem loadtest: --between, --talk, --answer-wait, --background and --vad-gate need --translate\n');
         process.exitCode = 1;
         return;
       }
@@ -188,6 +203,8 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
     flags.tone ? '--tone' : null,
     flags.html !== undefined ? '--html' : null,
     flags.png !== undefined ? '--png' : null,
+    flags.talk === 'overlap' && flags.answerWait !== undefined ? '--answer-wait with --talk overlap' : null,
+    flags.talk === 'overlap' && flags.background !== undefined ? '--background with --talk overlap' : null,
   ].filter((f) => f !== null);
   if (refused.length > 0) {
     process.stderr.write(`tandem loadtest: ${refused.join(', ')} cannot be used with --translate\n`);
@@ -209,6 +226,15 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
       ...rest,
       service,
       ...(flags.between !== undefined ? { between: flags.between } : {}),
+      ...(flags.talk !== undefined ? { talk: flags.talk } : {}),
+      ...(flags.answerWait !== undefined || flags.background !== undefined
+        ? {
+            conversation: {
+              answerWaitMs: Math.round(flags.answerWait ?? DEFAULT_ANSWER_WAIT_MS),
+              ...(flags.background !== undefined ? { backgroundDbfs: flags.background } : {}),
+            },
+          }
+        : {}),
       onProgress: (p) =>
         process.stderr.write(`[${p.elapsedSeconds.toFixed(1).padStart(6)} s] ${p.phase.padEnd(9)} pairs ${p.pairs}  out ${p.ppsOut} pps  in ${p.ppsIn} pps  generator late max ${p.generatorMaxSendLateMs} ms\n`),
     });

@@ -21,18 +21,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
 import { logger } from '../../common/src/logger.js';
-import { decodeUlaw } from '../../engine/src/codec/index.js';
+import { EnergySegmenter } from './energy-segmenter.js';
+import { Script, ScriptedUtterance, type ScriptOptions } from './scripted-utterances.js';
 import { WsDoubleServer, guardSessionMessages, sendIfOpen, type DoubleSession } from './ws-double-server.js';
 
 export type DeepgramFault = 'none' | 'stall' | 'drop' | 'malformed' | 'ratelimit';
 
-export interface DeepgramDoubleOptions {
+export interface DeepgramDoubleOptions extends ScriptOptions {
   apiKey: string;
-  /** Text of each utterance, in order; the last repeats once the script runs out. */
-  script: string[];
-  /** RMS above which 20 ms of audio is speech. */
-  speechRms?: number;
-  interimAfterMs?: number;
   fault?: DeepgramFault;
   host?: string;
   port?: number;
@@ -55,20 +51,10 @@ class DeepgramSession implements DoubleSession {
   readonly record: DeepgramSessionRecord;
   readonly #ws: WebSocket;
   readonly #server: DeepgramDouble;
-  readonly #encoding: string;
-  readonly #rate: number;
   readonly #endpointingMs: number;
-  #pcm = new Int16Array(0);
-  /** Samples of audio seen (the stream's clock). */
-  #samples = 0;
-  #chunkSum = 0;
-  #chunkCount = 0;
-  #inSpeech = false;
-  #speechStartMs = 0;
-  #speechMs = 0;
-  #silenceMs = 0;
-  #interimSent = false;
-  #text = '';
+  /** Finds speech by energy; its clock is the stream's. */
+  readonly #segmenter: EnergySegmenter;
+  readonly #utterance: ScriptedUtterance;
 
   constructor(ws: WebSocket, req: IncomingMessage, server: DeepgramDouble) {
     this.#ws = ws;
@@ -76,9 +62,24 @@ class DeepgramSession implements DoubleSession {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams.entries());
     this.record = { query, audioBytes: 0, keepAlives: 0, finalizes: 0, closeStreams: 0, utterances: 0, closed: false };
-    this.#encoding = query['encoding'] ?? 'linear16';
-    this.#rate = Number(query['sample_rate'] ?? 16000);
+    const rate = Number(query['sample_rate'] ?? 16000);
+    this.#segmenter = new EnergySegmenter(query['encoding'] === 'mulaw' ? 'mulaw' : 'linear16', rate, (rms, nowMs) => this.#onChunk(rms, nowMs));
     this.#endpointingMs = Number(query['endpointing'] ?? 10);
+    this.#utterance = new ScriptedUtterance(server.script, {
+      started: (_text, startMs) => {
+        this.record.utterances++;
+        if (this.#server.fault === 'drop') {
+          this.#ws.terminate();
+          return false;
+        }
+        this.#send({ type: 'SpeechStarted', channel: [0], timestamp: startMs / 1000 });
+        return true;
+      },
+      interim: (words) => this.#results(words, false, false, false),
+      silence: (silenceMs) => {
+        if (silenceMs >= this.#endpointingMs) this.#final(false);
+      },
+    });
     guardSessionMessages(ws, { id: 'deepgram', log, label: 'deepgram session' }, (data, isBinary) => this.#onMessage(data, isBinary), () => ws.terminate());
   }
 
@@ -97,11 +98,11 @@ class DeepgramSession implements DoubleSession {
       if (msg.type === 'KeepAlive') this.record.keepAlives++;
       else if (msg.type === 'Finalize') {
         this.record.finalizes++;
-        if (this.#inSpeech) this.#final(true);
+        if (this.#utterance.inSpeech) this.#final(true);
       } else if (msg.type === 'CloseStream') {
         this.record.closeStreams++;
-        if (this.#inSpeech) this.#final(true);
-        this.#send({ type: 'Metadata', request_id: 'double', created: new Date().toISOString(), duration: this.#samples / this.#rate, channels: 1 });
+        if (this.#utterance.inSpeech) this.#final(true);
+        this.#send({ type: 'Metadata', request_id: 'double', created: new Date().toISOString(), duration: this.#segmenter.nowMs / 1000, channels: 1 });
         this.#ws.close(1000);
       } else {
         // Deepgram closes on a text frame it does not understand.
@@ -110,67 +111,26 @@ class DeepgramSession implements DoubleSession {
       return;
     }
     this.record.audioBytes += buf.length;
-    const n = this.#encoding === 'mulaw' ? buf.length : buf.length >> 1;
-    if (this.#pcm.length < n) this.#pcm = new Int16Array(n);
-    if (this.#encoding === 'mulaw') decodeUlaw(buf, 0, n, this.#pcm);
-    else for (let i = 0; i < n; i++) this.#pcm[i] = buf.readInt16LE(2 * i);
-    const chunk = this.#rate / 50;
-    for (let i = 0; i < n; i++) {
-      const s = this.#pcm[i]!;
-      this.#chunkSum += s * s;
-      this.#samples++;
-      if (++this.#chunkCount === chunk) {
-        this.#onChunk(Math.sqrt(this.#chunkSum / chunk));
-        this.#chunkSum = 0;
-        this.#chunkCount = 0;
-      }
-    }
+    this.#segmenter.feed(buf);
   }
 
-  #onChunk(rms: number): void {
-    if (this.#server.fault === 'stall') return;
-    const nowMs = (this.#samples * 1000) / this.#rate;
-    if (rms >= this.#server.speechRms) {
-      if (!this.#inSpeech) {
-        this.#inSpeech = true;
-        this.#speechStartMs = nowMs - 20;
-        this.#speechMs = 0;
-        this.#interimSent = false;
-        this.#text = this.#server.nextLine();
-        this.record.utterances++;
-        if (this.#server.fault === 'drop') {
-          this.#ws.terminate();
-          return;
-        }
-        this.#send({ type: 'SpeechStarted', channel: [0], timestamp: this.#speechStartMs / 1000 });
-      }
-      this.#speechMs += 20;
-      this.#silenceMs = 0;
-      if (!this.#interimSent && this.#speechMs >= this.#server.interimAfterMs) {
-        this.#interimSent = true;
-        const words = this.#text.split(' ');
-        this.#results(words.slice(0, Math.max(1, words.length >> 1)).join(' '), false, false, false);
-      }
-      return;
-    }
-    if (!this.#inSpeech) return;
-    this.#silenceMs += 20;
-    if (this.#silenceMs >= this.#endpointingMs) this.#final(false);
+  #onChunk(rms: number, nowMs: number): void {
+    if (this.#server.fault !== 'stall') this.#utterance.onChunk(rms, nowMs);
   }
 
   #final(fromFinalize: boolean): void {
-    this.#inSpeech = false;
+    this.#utterance.end();
     if (this.#server.fault === 'malformed') {
       sendIfOpen(this.#ws, '{"type":"Results","channel":');
       sendIfOpen(this.#ws, JSON.stringify({ type: 'Mystery', payload: 1 }));
     }
-    this.#results(this.#text, true, !fromFinalize, fromFinalize);
-    this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: (this.#samples * 1000) / this.#rate / 1000 });
+    this.#results(this.#utterance.text, true, !fromFinalize, fromFinalize);
+    this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: this.#segmenter.nowMs / 1000 });
   }
 
   #results(transcript: string, isFinal: boolean, speechFinal: boolean, fromFinalize: boolean): void {
-    const start = this.#speechStartMs / 1000;
-    const end = (this.#samples * 1000) / this.#rate / 1000;
+    const start = this.#utterance.startMs / 1000;
+    const end = this.#segmenter.nowMs / 1000;
     const words = transcript.split(' ');
     const step = (end - start) / Math.max(1, words.length);
     this.#send({
@@ -201,17 +161,12 @@ class DeepgramSession implements DoubleSession {
 
 export class DeepgramDouble extends WsDoubleServer<DeepgramSession> {
   readonly sessions: DeepgramSessionRecord[] = [];
-  readonly speechRms: number;
-  readonly interimAfterMs: number;
+  readonly script: Script;
   fault: DeepgramFault;
-  readonly #script: string[];
-  #line = 0;
 
   private constructor(options: DeepgramDoubleOptions) {
     super({ bearer: options.apiKey, authScheme: 'Token', maxPayload: 1 << 20, path: '/v1/listen', name: 'deepgram double', log });
-    this.#script = options.script;
-    this.speechRms = options.speechRms ?? 300;
-    this.interimAfterMs = options.interimAfterMs ?? 200;
+    this.script = new Script(options);
     this.fault = options.fault ?? 'none';
   }
 
@@ -219,12 +174,6 @@ export class DeepgramDouble extends WsDoubleServer<DeepgramSession> {
     const server = new DeepgramDouble(options);
     await server.listen(options.host, options.port);
     return server;
-  }
-
-  nextLine(): string {
-    const line = this.#script[Math.min(this.#line, this.#script.length - 1)] ?? '';
-    this.#line++;
-    return line;
   }
 
   protected accept(ws: WebSocket, req: IncomingMessage): DeepgramSession {

@@ -30,6 +30,8 @@ export interface WsDoubleServerOptions {
   bearer?: string | undefined;
   /** The Authorization scheme the secret travels under (Deepgram: `Token`); default `Bearer`. */
   authScheme?: string | undefined;
+  /** When set, the secret travels bare in this header instead of Authorization (Azure: `Ocp-Apim-Subscription-Key`). */
+  authHeader?: string | undefined;
   /** Largest message a client may send. */
   maxPayload: number;
   /** Path of the URL the double is reached at. */
@@ -128,7 +130,9 @@ export abstract class WsDoubleServer<S extends DoubleSession, E extends EventMap
       socket.destroy();
       return;
     }
-    if (!this.#authorized(req.headers.authorization)) {
+    const authHeader = this.#options.authHeader?.toLowerCase();
+    const given = authHeader === undefined ? req.headers.authorization : req.headers[authHeader];
+    if (!this.#authorized(typeof given === 'string' ? given : undefined)) {
       this.#rejected++;
       // No secret material in the log, only that it failed.
       this.#options.log.warn({ remote: socket.remoteAddress }, 'upgrade refused: bad or missing bearer secret');
@@ -155,7 +159,7 @@ export abstract class WsDoubleServer<S extends DoubleSession, E extends EventMap
     const secret = this.#options.bearer;
     if (secret === undefined) return true;
     if (header === undefined) return false;
-    const expected = Buffer.from(`${this.#options.authScheme ?? 'Bearer'} ${secret}`);
+    const expected = Buffer.from(this.#options.authHeader === undefined ? `${this.#options.authScheme ?? 'Bearer'} ${secret}` : secret);
     const given = Buffer.from(header);
     return given.length === expected.length && timingSafeEqual(given, expected);
   }

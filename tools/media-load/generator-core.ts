@@ -1,8 +1,7 @@
-import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { InvalidStateError } from '../../common/src/errors.js';
-import { DelayWheel } from './delay-wheel.js';
-import { FRAME_TAG_COUNTER_MASK, writeFrameTag, writeFrameTagL16 } from './frame-tag.js';
+import { CoreSockets } from './core-sockets.js';
+import { FRAME_TAG_COUNTER_MASK } from './frame-tag.js';
 import {
   NO_IMPAIRMENT,
   type CoreResult,
@@ -14,7 +13,10 @@ import {
   type WindowSample,
 } from './generator-protocol.js';
 import { GeneratorTally } from './generator-tally.js';
-import { PERIOD_MS, RTP_HEADER, SentFrames } from './sent-frames.js';
+import { ImpairmentPath } from './impairment-path.js';
+import { PERIOD_MS, SentFrames } from './sent-frames.js';
+import { SLOTS, SLOT_MS, SlotSchedule } from './slot-schedule.js';
+import { StreamPackets } from './stream-packets.js';
 import { loadCodecFormat, type LoadCodecFormat, type LoadCodecName } from './load-codec.js';
 import { WINDOW_MS, WindowLedger } from './window-ledger.js';
 
@@ -39,8 +41,6 @@ import { WINDOW_MS, WindowLedger } from './window-ledger.js';
  * Pairs can be added while running (a ramp) up to the capacity given at
  * construction.
  */
-const SLOTS = 20;
-const SLOT_MS = PERIOD_MS / SLOTS;
 /** Send buffers per stream without jitter: a datagram libuv had to queue is not overwritten for 80 ms. */
 const BASE_SEND_BUFFERS = 4;
 /** After a stall, missed slots are sent back to back up to this lateness; beyond it they are skipped. */
@@ -65,6 +65,8 @@ export interface GeneratorCoreOptions {
   random?: () => number;
   socketBufferBytes: number;
   bindAddress?: string;
+  /** Frame tags in every payload (default true; see StreamPackets). */
+  tagFrames?: boolean;
   onFinished: (result: CoreResult) => void;
 }
 
@@ -76,37 +78,19 @@ function nextPowerOfTwo(n: number): number {
 
 export class GeneratorCore {
   readonly #format: LoadCodecFormat;
-  readonly #frameBytes: number;
-  readonly #packetBytes: number;
   readonly #initialPairs: GeneratorPairSpec[];
   readonly #capacityPairs: number;
-  readonly #audio: Buffer;
-  readonly #socketBufferBytes: number;
-  readonly #bindAddress: string;
   readonly #onFinished: (result: CoreResult) => void;
-  readonly #impairment: Impairment;
-  readonly #random: () => number;
   readonly #sendBuffers: number;
-  readonly #sockets: Array<dgram.Socket | null>;
-  readonly #packets: Buffer[] = [];
+  readonly #sockets: CoreSockets;
+  readonly #streams: StreamPackets;
   /** Ring entry of the frame each send buffer holds, so a delayed send stamps its own send time. */
   readonly #bufferRing: Int32Array;
-  readonly #globalId: Int32Array;
-  readonly #seq: Int32Array;
-  readonly #ts0: Uint32Array;
-  readonly #counter: Int32Array;
-  readonly #audioPos: Int32Array;
   /** Frames scheduled before this time (performance.now()) are not measured: a pair added while running. */
   readonly #measureFrom: Float64Array;
-  /** Send buffer held back to swap with the stream's next frame, or -1. */
-  readonly #held: Int32Array;
   readonly #sentFrames: SentFrames;
-  /** Streams of each 1 ms slot: slot k holds #slotStreams[k·cap .. k·cap + #slotCount[k]). */
-  readonly #slotStreams: Int32Array;
-  readonly #slotCount: Int32Array;
-  /** Period index of each slot's next send. */
-  readonly #slotPeriod: Int32Array;
-  readonly #wheel: DelayWheel | null;
+  readonly #slots: SlotSchedule;
+  readonly #impairment: ImpairmentPath;
   readonly #ledger = new WindowLedger(() => this.#activePairs);
   readonly #tally = new GeneratorTally();
   /** Local pairs reserved (sockets opening or open) and active (sending). */
@@ -129,50 +113,38 @@ export class GeneratorCore {
 
   constructor(options: GeneratorCoreOptions) {
     this.#format = loadCodecFormat(options.codec ?? 'ulaw');
-    const frameBytes = (this.#frameBytes = this.#format.frameBytes);
-    this.#packetBytes = RTP_HEADER + frameBytes;
+    const frameBytes = this.#format.frameBytes;
     if (options.audio.length < frameBytes) throw new RangeError(`audio must hold at least one ${frameBytes}-byte frame, got ${options.audio.length} bytes`);
     const capacity = (this.#capacityPairs = options.capacityPairs ?? options.pairs.length);
     if (!Number.isInteger(capacity) || capacity < 1 || capacity < options.pairs.length) {
       throw new RangeError(`capacityPairs must be a positive integer ≥ ${options.pairs.length}, got ${capacity}`);
     }
     this.#initialPairs = options.pairs;
-    this.#audio = Buffer.from(options.audio.buffer, options.audio.byteOffset, options.audio.byteLength - (options.audio.byteLength % frameBytes));
-    this.#socketBufferBytes = options.socketBufferBytes;
-    this.#bindAddress = options.bindAddress ?? '127.0.0.1';
     this.#onFinished = options.onFinished;
-    this.#impairment = { ...(options.impairment ?? NO_IMPAIRMENT) };
-    this.#random = options.random ?? Math.random;
-    const jitterMs = this.#impairment.jitterMs;
+    const impairment = { ...(options.impairment ?? NO_IMPAIRMENT) };
+    const jitterMs = impairment.jitterMs;
     // A frame may wait its jitter plus one period (a reorder) before it leaves: its buffer must survive that.
     this.#sendBuffers = nextPowerOfTwo(BASE_SEND_BUFFERS + Math.ceil(jitterMs / PERIOD_MS) + 2);
     const n = capacity * 2;
-    this.#sockets = new Array<dgram.Socket | null>(n).fill(null);
+    this.#sockets = new CoreSockets({
+      streams: n,
+      bufferBytes: options.socketBufferBytes,
+      bindAddress: options.bindAddress ?? '127.0.0.1',
+      // ECONNREFUSED from ICMP after the engine closed a leg, mostly: counted, never fatal.
+      onError: () => this.#tally.socketErrors++,
+    });
     this.#bufferRing = new Int32Array(n * this.#sendBuffers);
-    this.#globalId = new Int32Array(n);
-    this.#seq = new Int32Array(n);
-    this.#ts0 = new Uint32Array(n);
-    this.#counter = new Int32Array(n);
-    this.#audioPos = new Int32Array(n);
-    this.#held = new Int32Array(n).fill(-1);
+    this.#streams = new StreamPackets({
+      streams: n,
+      format: this.#format,
+      audio: Buffer.from(options.audio.buffer, options.audio.byteOffset, options.audio.byteLength - (options.audio.byteLength % frameBytes)),
+      sendBuffers: this.#sendBuffers,
+      tagFrames: options.tagFrames ?? true,
+    });
     this.#measureFrom = new Float64Array(n);
-    this.#sentFrames = new SentFrames(n, this.#format.wide, this.#globalId, this.#tally, this.#ledger);
-    this.#slotStreams = new Int32Array(SLOTS * n);
-    this.#slotCount = new Int32Array(SLOTS);
-    this.#slotPeriod = new Int32Array(SLOTS);
-    this.#wheel = jitterMs > 0 ? new DelayWheel(jitterMs + 1, n * (Math.ceil(jitterMs / PERIOD_MS) + 4)) : null;
-    const slab = Buffer.alloc(n * this.#sendBuffers * this.#packetBytes);
-    for (let s = 0; s < n; s++) {
-      const ssrc = (Math.random() * 0x1_0000_0000) >>> 0;
-      for (let b = 0; b < this.#sendBuffers; b++) {
-        const offset = (s * this.#sendBuffers + b) * this.#packetBytes;
-        const packet = slab.subarray(offset, offset + this.#packetBytes);
-        packet[0] = 0x80; // V=2, no padding, no extension, no CSRC
-        packet[1] = this.#format.payloadType;
-        packet.writeUInt32BE(ssrc, 8);
-        this.#packets.push(packet);
-      }
-    }
+    this.#sentFrames = new SentFrames(n, this.#format.wide, this.#streams.globalId, this.#tally, this.#ledger);
+    this.#slots = new SlotSchedule(n);
+    this.#impairment = new ImpairmentPath({ streams: n, impairment, random: options.random ?? Math.random, tally: this.#tally, send: this.#sendNow });
   }
 
   get closed(): boolean {
@@ -207,10 +179,10 @@ export class GeneratorCore {
     for (let i = 0; i < pairs.length; i++) {
       const pair = pairs[i] as GeneratorPairSpec;
       const local = first + i;
-      const portA = await this.#openSocket(2 * local, pair.legA);
-      const portB = await this.#openSocket(2 * local + 1, pair.legB);
+      const portA = await this.#sockets.open(2 * local, pair.legA, (msg) => this.#onMessage(2 * local, msg));
+      const portB = await this.#sockets.open(2 * local + 1, pair.legB, (msg) => this.#onMessage(2 * local + 1, msg));
       this.#assertOpen();
-      this.#activate(local, pair.index);
+      this.#activate(local, pair);
       ports.push({ index: pair.index, portA, portB });
     }
     return ports;
@@ -254,7 +226,9 @@ export class GeneratorCore {
   }
 
   result(): CoreResult {
-    return this.#tally.result(this.#ledger.settled);
+    const streamFrames: Array<[number, number]> = [];
+    for (let s = 0; s < this.#activePairs * 2; s++) streamFrames.push([this.#streams.globalId[s]!, this.#streams.frames(s)]);
+    return { ...this.#tally.result(this.#ledger.settled), streamFrames };
   }
 
   /** Stops sending and closes every socket. Idempotent. */
@@ -265,33 +239,7 @@ export class GeneratorCore {
     if (this.#drainTimer !== null) clearTimeout(this.#drainTimer);
     this.#timer = null;
     this.#drainTimer = null;
-    for (const socket of this.#sockets) {
-      if (socket === null) continue;
-      try {
-        socket.close();
-      } catch {
-        // Already closed (bind failed half-way): nothing left to release.
-      }
-    }
-  }
-
-  #openSocket(s: number, remote: { address: string; port: number }): Promise<number> {
-    const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: this.#socketBufferBytes, sendBufferSize: this.#socketBufferBytes });
-    this.#sockets[s] = socket;
-    socket.on('error', () => {
-      // ECONNREFUSED from ICMP after the engine closed a leg, mostly: counted, never fatal.
-      this.#tally.socketErrors++;
-    });
-    socket.on('message', (msg: Buffer) => this.#onMessage(s, msg));
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind({ port: 0, address: this.#bindAddress }, () => {
-        socket.connect(remote.port, remote.address, () => {
-          socket.off('error', reject);
-          resolve(socket.address().port);
-        });
-      });
-    });
+    this.#sockets.close();
   }
 
   /**
@@ -299,29 +247,13 @@ export class GeneratorCore {
    * leg B half a period later (two people do not speak in lockstep). Added one
    * by one, pairs still spread evenly over the period.
    */
-  #activate(local: number, pairIndex: number): void {
-    const cap = this.#capacityPairs * 2;
-    const audioFrames = this.#audio.length / this.#frameBytes;
-    let best = 0;
-    for (let k = 1; k < SLOTS / 2; k++) {
-      const load = this.#slotCount[k]! + this.#slotCount[k + SLOTS / 2]!;
-      const bestLoad = this.#slotCount[best]! + this.#slotCount[best + SLOTS / 2]!;
-      if (load < bestLoad) best = k;
-    }
+  #activate(local: number, pair: GeneratorPairSpec): void {
     for (let leg = 0; leg < 2; leg++) {
       const s = 2 * local + leg;
-      const gid = 2 * pairIndex + leg;
-      this.#globalId[s] = gid;
-      this.#seq[s] = (Math.random() * 0x10000) | 0;
-      this.#ts0[s] = (Math.random() * 0x1_0000_0000) >>> 0;
-      this.#counter[s] = 0;
+      this.#streams.activate(s, 2 * pair.index + leg, pair.startFrames?.[leg]);
       this.#measureFrom[s] = this.#started ? performance.now() + NEW_PAIR_SETTLE_MS : 0;
-      // Streams start at different places in the audio, so pairs do not speak in chorus.
-      this.#audioPos[s] = ((gid * 37) % audioFrames) * this.#frameBytes;
-      const slot = leg === 0 ? best : best + SLOTS / 2;
-      this.#slotStreams[slot * cap + this.#slotCount[slot]!] = s;
-      this.#slotCount[slot]!++;
     }
+    this.#slots.placePair(2 * local, 2 * local + 1);
     this.#activePairs++;
   }
 
@@ -341,7 +273,7 @@ export class GeneratorCore {
     if (this.#closed || this.#finished) return;
     const now = performance.now();
     // Due delayed sends first; it also brings the wheel's cursor to now, so this tick's delays fit its reach.
-    this.#wheel?.advance(now - this.#startAt, this.#sendNow);
+    this.#impairment.advance(now - this.#startAt);
     if (now - this.#nextDeadline > MAX_CATCH_UP_MS) this.#skipTo(now);
     while (this.#nextDeadline <= now + 0.25 && this.#nextDeadline < this.#measureEnd) {
       this.#sendSlot(this.#nextSlot, this.#nextDeadline);
@@ -350,19 +282,12 @@ export class GeneratorCore {
     }
     if (this.#nextDeadline >= this.#measureEnd && !this.#sendingDone) {
       this.#sendingDone = true;
-      // Frames held for a swap have no successor any more: they go now.
-      for (let s = 0; s < this.#held.length; s++) {
-        const b = this.#held[s]!;
-        if (b >= 0) {
-          this.#held[s] = -1;
-          this.#emit(s, b, now);
-        }
-      }
+      this.#impairment.releaseHeld(now - this.#startAt);
     }
-    const wheel = this.#wheel;
-    if (wheel !== null && wheel.size > 0) wheel.advance(performance.now() - this.#startAt, this.#sendNow);
+    const impairment = this.#impairment;
+    if (impairment.pending > 0) impairment.advance(performance.now() - this.#startAt);
     if (this.#nextDeadline < this.#measureEnd) this.#arm();
-    else if (wheel !== null && wheel.size > 0) {
+    else if (impairment.pending > 0) {
       this.#nextDeadline = now + 1;
       this.#arm();
     }
@@ -373,92 +298,52 @@ export class GeneratorCore {
     while (now - this.#nextDeadline > MAX_CATCH_UP_MS && this.#nextDeadline < this.#measureEnd) {
       const slot = this.#nextSlot;
       // Only the measured window counts: a slow first tick in the warm-up is not the engine's business.
-      if (this.#nextDeadline >= this.#measureStart) this.#tally.skippedSends += this.#slotCount[slot]!;
-      this.#slotPeriod[slot]!++;
+      if (this.#nextDeadline >= this.#measureStart) this.#tally.skippedSends += this.#slots.count(slot);
+      this.#slots.takePeriod(slot);
       this.#nextSlot = (slot + 1) % SLOTS;
       this.#nextDeadline += SLOT_MS;
     }
   }
 
   #sendSlot(slot: number, deadline: number): void {
-    const count = this.#slotCount[slot]!;
-    const base = slot * this.#capacityPairs * 2;
-    const period = this.#slotPeriod[slot]!;
-    this.#slotPeriod[slot] = period + 1;
+    const slots = this.#slots;
+    const count = slots.count(slot);
+    const period = slots.takePeriod(slot);
     if (count === 0) return;
     const inWindow = deadline >= this.#measureStart && deadline < this.#measureEnd;
     const windowIndex = Math.floor((deadline - this.#startAt) / WINDOW_MS);
     const win = this.#ledger.windowFor(windowIndex);
     if (win !== null) win.pairs = this.#activePairs;
-    const audio = this.#audio;
-    const frameBytes = this.#frameBytes;
+    const streams = this.#streams;
     const sendBuffers = this.#sendBuffers;
-    const { lossPct, reorderPct } = this.#impairment;
+    const impairment = this.#impairment;
     const now = performance.now();
     const late = now - deadline;
     for (let i = 0; i < count; i++) {
-      const s = this.#slotStreams[base + i]!;
+      const s = slots.stream(slot, i);
       const settled = deadline >= this.#measureFrom[s]!;
       const measured = inWindow && settled;
-      const counter = this.#counter[s]!;
+      const counter = streams.fill(s, period);
       const b = counter & (sendBuffers - 1);
-      const packet = this.#packets[s * sendBuffers + b] as Buffer;
-      const seq = (this.#seq[s]! + 1) & 0xffff;
-      this.#seq[s] = seq;
-      // Marker on the first packet of the talkspurt.
-      packet[1] = counter === 0 ? 0x80 | this.#format.payloadType : this.#format.payloadType;
-      packet[2] = seq >>> 8;
-      packet[3] = seq & 0xff;
-      packet.writeUInt32BE((this.#ts0[s]! + period * this.#format.samplesPerFrame) >>> 0, 4);
-      const pos = this.#audioPos[s]!;
-      audio.copy(packet, RTP_HEADER, pos, pos + frameBytes);
-      this.#audioPos[s] = pos + frameBytes >= audio.length ? 0 : pos + frameBytes;
-      const tag = counter & FRAME_TAG_COUNTER_MASK;
-      if (this.#format.wide) writeFrameTagL16(packet, RTP_HEADER, tag, this.#globalId[s]!);
-      else writeFrameTag(packet, RTP_HEADER, tag, this.#globalId[s]!);
-      this.#bufferRing[s * sendBuffers + b] = this.#sentFrames.record(s, tag, measured, settled ? windowIndex : -1);
-      this.#counter[s] = counter + 1;
+      this.#bufferRing[s * sendBuffers + b] = this.#sentFrames.record(s, counter & FRAME_TAG_COUNTER_MASK, measured, settled ? windowIndex : -1);
       if (measured) {
         this.#tally.sendLateness.record(late);
         if (late > this.#tally.maxSendLateMs) this.#tally.maxSendLateMs = late;
       }
-      if (lossPct > 0 && this.#random() * 100 < lossPct) {
+      if (impairment.drop()) {
         if (measured) this.#tally.impairmentDropped[s & 1]!++;
         if (win !== null && settled) win.dropped++;
         continue;
       }
-      const held = this.#held[s]!;
-      if (held >= 0) {
-        // The swap: this frame first, then the one held back for it.
-        this.#held[s] = -1;
-        this.#emit(s, b, now);
-        this.#emit(s, held, now);
-      } else if (reorderPct > 0 && this.#random() * 100 < reorderPct) {
-        this.#held[s] = b;
-        this.#tally.reordered++;
-      } else {
-        this.#emit(s, b, now);
-      }
+      impairment.offer(s, b, now - this.#startAt);
     }
-  }
-
-  /** Sends now, or after a random 0..jitter ms through the delay wheel. */
-  #emit(s: number, b: number, now: number): void {
-    const wheel = this.#wheel;
-    if (wheel !== null) {
-      this.#tally.delayed++;
-      if (wheel.push(now - this.#startAt + this.#random() * this.#impairment.jitterMs, s, b)) return;
-      this.#tally.delayOverflow++;
-    }
-    this.#sendNow(s, b);
   }
 
   readonly #sendNow = (s: number, b: number): void => {
-    const socket = this.#sockets[s];
-    if (socket === null || socket === undefined || this.#closed) return;
+    if (this.#closed) return;
     const i = s * this.#sendBuffers + b;
     const now = performance.now();
-    socket.send(this.#packets[i] as Buffer);
+    if (!this.#sockets.send(s, this.#streams.packet(s, b))) return;
     this.#tally.sentTotal++;
     this.#sentFrames.markSent(s, this.#bufferRing[i]!, now);
     const wire = this.#ledger.windowFor(Math.floor((now - this.#startAt) / WINDOW_MS));
@@ -489,7 +374,7 @@ export class GeneratorCore {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     // Whatever the wheel still holds is sent now: it was scheduled in the measured window.
-    this.#wheel?.flush(this.#sendNow);
+    this.#impairment.flush();
     this.#settleUpTo(Infinity);
     this.#finished = true;
     this.#onFinished(this.result());

@@ -28,6 +28,8 @@ const pairSpec = z.object({
   index: z.number().int().nonnegative(),
   legA: endpoint,
   legB: endpoint,
+  /** Where legs A and B start in the looped audio, in frames (a conversation's turns); default: spread by stream id. */
+  startFrames: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).optional(),
 });
 export type GeneratorPairSpec = z.infer<typeof pairSpec>;
 
@@ -122,8 +124,36 @@ export const coreResultSchema = z.object({
   /** Delayed sends that found the delay wheel full and went out at once. */
   delayOverflow: z.number().nonnegative(),
   windows: z.array(windowSampleSchema),
+  /** [global stream id, frames scheduled since the stream started] per stream: where each stream got to in the audio. */
+  streamFrames: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])).optional(),
+  /** A conversation run (conversation.ts): utterances each stream played whole, added by the generator process. */
+  conversation: z
+    .object({
+      turnMs: z.number().positive(),
+      /** Utterances in the script (both parties' turns). */
+      scriptUtterances: z.number().int().positive(),
+      /** [global stream id, utterances played whole (start to end, and the silence the VAD needs after it)]. */
+      sent: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
+      /** Of sent, utterances played as silence on purpose (conversationSchema.mutedUtterances). */
+      muted: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
+    })
+    .optional(),
 });
 export type CoreResult = z.infer<typeof coreResultSchema>;
+
+/**
+ * Turn-taking (conversation.ts): both legs of a pair play the same script of
+ * utterances, half a turn apart, so one speaks while the other listens.
+ */
+export const conversationSchema = z.object({
+  /** Silence after each utterance before the other party speaks: time for the translation to be heard. */
+  answerWaitMs: z.number().int().min(0).max(60_000),
+  /** The pauses' background: white noise at this level (a line's hiss), or digital silence when absent. */
+  backgroundDbfs: z.number().min(-90).max(-10).optional(),
+  /** Script utterances replaced by silence, still counted as sent (tests: a missed utterance on purpose). */
+  mutedUtterances: z.array(z.number().int().nonnegative()).optional(),
+});
+export type ConversationSpec = z.infer<typeof conversationSchema>;
 
 const audioInfo = z.object({ source: z.enum(['espeak-ng', 'tone-sweep']), seconds: z.number() });
 
@@ -141,6 +171,8 @@ export const toGeneratorSchema = z.discriminatedUnion('type', [
     impairment: impairmentSchema,
     /** Most pairs the run will have (ramp): cores preallocate for their share. */
     capacityPairs: z.number().int().positive(),
+    /** Turn-taking instead of both legs talking all the time. */
+    conversation: conversationSchema.optional(),
   }),
   /** startAtEpochMs (performance.timeOrigin + performance.now()): the orchestrator aligns its CPU samples to the windows. */
   z.object({ type: z.literal('start'), schedule: scheduleSchema, startAtEpochMs: z.number().optional() }),
@@ -180,6 +212,8 @@ export const toCoreSchema = z.discriminatedUnion('type', [
     codec: loadCodec,
     impairment: impairmentSchema,
     capacityPairs: z.number().int().positive(),
+    /** Frame tags in every payload (default); off for a conversation, whose pauses must stay silent. */
+    tagFrames: z.boolean().optional(),
   }),
   z.object({ type: z.literal('addPairs'), pairs: z.array(pairSpec) }),
   z.object({ type: z.literal('finish') }),

@@ -28,6 +28,7 @@ port.on('message', (raw: unknown) => {
           impairment: message.impairment,
           capacityPairs: message.capacityPairs,
           socketBufferBytes: message.socketBufferBytes,
+          ...(message.tagFrames !== undefined ? { tagFrames: message.tagFrames } : {}),
           onFinished: (result) => post({ type: 'result', result }),
         });
         core = created;

@@ -19,6 +19,7 @@ import {
   type ToGenerator,
   type WindowSample,
 } from './generator-protocol.js';
+import { buildConversationScript, conversationResult, conversationStart, type ConversationScript } from './conversation.js';
 import { audioForCodec } from './load-codec.js';
 import { NativeCore, coreProcessDelta, coreProcessTimes, nativeCoreBinary, requestedCoreKind, type CoreWorker, type GeneratorCoreKind } from './native-core.js';
 import { mergeCoreResults, mergeWindows } from './result-merge.js';
@@ -90,9 +91,16 @@ class GeneratorProcess {
   #endMeasuring: (() => void) | null = null;
   /** Windows some cores have reported, by index, until every core has. */
   readonly #windows = new Map<number, { samples: WindowSample[] }>();
+  /** A turn-taking run's script (the pairs' start frames and the utterances sent follow from it). */
+  #script: ConversationScript | null = null;
 
   async setup(message: Extract<ToGenerator, { type: 'setup' }>): Promise<void> {
-    const [audio, cores] = await Promise.all([loadSpeechAudio({ preferTone: message.preferTone }), chooseCores(message.core)]);
+    const conversation = message.conversation;
+    const [audio, cores] = await Promise.all([
+      conversation !== undefined ? buildConversationScript(conversation, { preferTone: message.preferTone }) : loadSpeechAudio({ preferTone: message.preferTone }),
+      chooseCores(message.core),
+    ]);
+    if ('turnFrames' in audio) this.#script = audio;
     const payload = audioForCodec(audio.ulaw, message.codec);
     const capacity = Math.max(message.capacityPairs, message.pairs.length);
     const threads = Math.max(1, Math.min(message.threads, capacity));
@@ -100,7 +108,7 @@ class GeneratorProcess {
     const ready: Array<Promise<GeneratorPairPorts[]>> = [];
     for (let t = 0; t < threads; t++) {
       // Pair i always lives on core i mod threads, also when it is added later.
-      const pairs = message.pairs.filter((p) => p.index % threads === t);
+      const pairs = this.#placed(message.pairs.filter((p) => p.index % threads === t));
       const worker: CoreWorker = cores.kind === 'native' ? new NativeCore(cores.binary) : startCoreWorker();
       const handle: CoreHandle = {
         worker,
@@ -118,12 +126,14 @@ class GeneratorProcess {
         codec: message.codec,
         impairment: message.impairment,
         capacityPairs: Math.ceil(capacity / threads) + 1,
+        // A conversation's pauses must stay silent: no frame tags (the listener hears a translation, never these frames).
+        ...(this.#script !== null ? { tagFrames: false } : {}),
       };
       worker.postMessage(setupMessage);
     }
     const ports = (await withTimeout(Promise.all(ready), CORE_TIMEOUT_MS, 'generator sockets')).flat();
     ports.sort((a, b) => a.index - b.index);
-    send({ type: 'ready', ports, audio: { source: audio.source, seconds: audio.seconds }, threads });
+    send({ type: 'ready', ports, audio: { source: audio.source, seconds: audio.ulaw.length / 8000 }, threads });
   }
 
   start(schedule: GeneratorSchedule, requestedStartEpochMs?: number): void {
@@ -175,7 +185,7 @@ class GeneratorProcess {
   async addPairs(pairs: GeneratorPairSpec[]): Promise<void> {
     const threads = this.#cores.length;
     const requests = this.#cores.map((core, t) => {
-      const share = pairs.filter((p) => p.index % threads === t);
+      const share = this.#placed(pairs.filter((p) => p.index % threads === t));
       if (share.length === 0) return Promise.resolve([]);
       const added = new Promise<GeneratorPairPorts[]>((resolve, reject) => core.adding.push({ resolve, reject }));
       core.worker.postMessage({ type: 'addPairs', pairs: share } satisfies ToCore);
@@ -248,6 +258,12 @@ class GeneratorProcess {
     });
   }
 
+  /** In a conversation, each pair's legs start where conversationStart puts them. */
+  #placed(pairs: GeneratorPairSpec[]): GeneratorPairSpec[] {
+    const script = this.#script;
+    return script === null ? pairs : pairs.map((p) => ({ ...p, startFrames: conversationStart(script, p.index) }));
+  }
+
   /** A window is forwarded once every core has settled it. */
   #onWindow(window: WindowSample): void {
     let entry = this.#windows.get(window.index);
@@ -280,8 +296,10 @@ class GeneratorProcess {
     // Still bounded: without a 'stop' from the orchestrator, leave on our own.
     this.#timers = [setTimeout(() => this.#abort('no stop from the orchestrator after the result'), CORE_TIMEOUT_MS)];
     const results = this.#cores.map((c) => c.result as CoreResult);
+    const result = mergeCoreResults(results);
+    if (this.#script !== null) result.conversation = conversationResult(this.#script, result.streamFrames ?? []);
     // Sockets stay open until the orchestrator has closed the engine's pairs and says 'stop'.
-    send({ type: 'result', result: mergeCoreResults(results), cpuPct: this.#cpuPct, cpuWaitPct: this.#cpuWaitPct });
+    send({ type: 'result', result, cpuPct: this.#cpuPct, cpuWaitPct: this.#cpuWaitPct });
   }
 }
 

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { EngineConfigInput } from '../../engine/src/config/engine-config.js';
 import type { MediaEngine } from '../../engine/src/engine.js';
 import type { PairTranslationInput } from '../../engine/src/pipeline/translation/config.js';
-import type { CoreResult, Impairment } from './generator-protocol.js';
+import type { ConversationSpec, CoreResult, Impairment } from './generator-protocol.js';
 import { isLoadCodecName, type LoadCodecName } from './load-codec.js';
 import { LoadTestError } from './errors.js';
 import type { GeneratorCoreKind } from './native-core.js';
@@ -10,7 +10,7 @@ import type { GeneratorCoreKind } from './native-core.js';
 /** What one load test runs: load shape, engine settings, generator and diagnostics. */
 export interface LoadTestOptions {
   /** Engine settings beyond the ones the load test chooses itself (e.g. alignMarginMs, jitter depths). */
-  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
+  engine?: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io' | 'vad'>;
   pairs: number;
   /** Measured seconds (after the warm-up). */
   seconds: number;
@@ -50,6 +50,8 @@ export interface LoadTestOptions {
   onProgress?: (progress: LoadTestProgress) => void;
   /** Every pair opens translated with these settings (translation-load.ts); default: plain relay. */
   translation?: PairTranslationInput;
+  /** Turn-taking (conversation.ts): the legs of a pair speak in turns instead of both all the time. */
+  conversation?: ConversationSpec;
   /**
    * Observation points: for tests (the engine and the child, to check they are
    * gone afterwards) and for translation-load.ts (the measured window's bounds;
@@ -104,8 +106,9 @@ export interface Resolved {
   cpuProfileDir: string | undefined;
   deadlineMs: number;
   generatorCore: GeneratorCoreKind | undefined;
-  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io'>;
+  engine: Pick<EngineConfigInput, 'alignMarginMs' | 'jitter' | 'scheduleSlots' | 'workerNice' | 'io' | 'vad'>;
   translation: PairTranslationInput | undefined;
+  conversation: ConversationSpec | undefined;
   hooks: LoadTestHooks;
 }
 
@@ -153,8 +156,10 @@ export function resolveOptions(o: LoadTestOptions): Resolved {
     cpuProfileDir: o.cpuProfileDir,
     engine: o.engine ?? {},
     translation: o.translation,
+    conversation: o.conversation,
     hooks: o.hooks ?? {},
     generatorCore: o.generatorCore,
-    deadlineMs: o.deadlineMs ?? 60_000 + o.pairs * 50 + (warmupSeconds + o.seconds) * 1000 + drainMs + 30_000,
+    // A conversation waits up to 30 s more after the drain for its last utterances (translation-collector.ts).
+    deadlineMs: o.deadlineMs ?? 60_000 + o.pairs * 50 + (warmupSeconds + o.seconds) * 1000 + drainMs + 30_000 + (o.conversation !== undefined ? 30_000 : 0),
   };
 }

@@ -25,10 +25,13 @@ import type { SchedTimes } from './system-counters.js';
  *
  * Protocol. stdin: one command per line, ASCII, fields separated by spaces,
  * every line at most 4096 bytes:
- *   setup CODEC CAPACITY_PAIRS SOCKET_BUFFER_BYTES JITTER_MS LOSS_PCT REORDER_PCT AUDIO_PATH
- *                                   once; AUDIO_PATH holds the payload bytes (whole frames in CODEC)
- *   pair INDEX IPV4_A PORT_A IPV4_B PORT_B
- *                                   queues a pair for the next open/add
+ *   setup CODEC CAPACITY_PAIRS SOCKET_BUFFER_BYTES JITTER_MS LOSS_PCT REORDER_PCT AUDIO_PATH [TAG_FRAMES]
+ *                                   once; AUDIO_PATH holds the payload bytes (whole frames in CODEC);
+ *                                   TAG_FRAMES 0: no frame tags (a conversation), default 1
+ *   pair INDEX IPV4_A PORT_A IPV4_B PORT_B [START_FRAME_A START_FRAME_B]
+ *                                   queues a pair for the next open/add; the legs start at those audio
+ *                                   frames (a conversation), default spread by stream id
+ * The result carries streamFrames, [global stream id, frames scheduled] per stream.
  *   open                            opens the queued pairs → {"type":"ready","ports":[…]}
  *   add                             opens the queued pairs while running → {"type":"pairsAdded",…}
  *   start START_NS WARMUP_MS MEASURE_MS DRAIN_MS
@@ -82,7 +85,7 @@ function pairLine(pair: GeneratorPairSpec): string {
     // The C side takes dotted IPv4 only, and a space would split the field.
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(leg.address)) throw new TypeError(`the native core needs IPv4 addresses, got ${JSON.stringify(leg.address)}`);
   }
-  return line(['pair', pair.index, pair.legA.address, pair.legA.port, pair.legB.address, pair.legB.port]);
+  return line(['pair', pair.index, pair.legA.address, pair.legA.port, pair.legB.address, pair.legB.port, ...(pair.startFrames ?? [])]);
 }
 
 export class NativeCore extends TypedEmitter<NativeCoreEvents> implements CoreWorker {
@@ -178,7 +181,7 @@ export class NativeCore extends TypedEmitter<NativeCoreEvents> implements CoreWo
         const { jitterMs, lossPct, reorderPct } = message.impairment;
         const audioPath = this.#writeAudio(message.audio);
         return (
-          line(['setup', message.codec, message.capacityPairs, message.socketBufferBytes, jitterMs, lossPct, reorderPct, audioPath]) +
+          line(['setup', message.codec, message.capacityPairs, message.socketBufferBytes, jitterMs, lossPct, reorderPct, audioPath, ...(message.tagFrames === false ? [0] : [])]) +
           message.pairs.map(pairLine).join('') +
           'open\n'
         );

@@ -106,6 +106,7 @@ async function drive(
     impairment: o.impairment,
     capacityPairs: o.pairs,
     ...(o.generatorCore !== undefined ? { core: o.generatorCore } : {}),
+    ...(o.conversation !== undefined ? { conversation: o.conversation } : {}),
   });
   const { ports, audio, threads } = await ready;
   await connectPairs(engine, opened, 0, ports);

@@ -26,6 +26,7 @@ export function mergeCoreResults(results: CoreResult[]): CoreResult {
     for (const key of ['sentTotal', 'receivedTotal', 'badPackets', 'untagged', 'stale', 'skippedSends', 'socketErrors', 'reordered', 'delayed', 'delayOverflow'] as const) {
       merged[key] += r[key];
     }
+    if (r.streamFrames !== undefined) merged.streamFrames = [...(merged.streamFrames ?? []), ...r.streamFrames];
   }
   // Windows by index: every core settles the same indices, but a core may end one short.
   const byIndex = new Map<number, WindowSample[]>();

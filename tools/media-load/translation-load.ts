@@ -1,25 +1,25 @@
-import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../../common/src/errors.js';
 import { logger } from '../../common/src/logger.js';
-import type { EngineStats, MediaEngine } from '../../engine/src/engine.js';
-import type { Direction } from '../../engine/src/pipeline/stage.js';
-import type { TranscriptEvent } from '../../engine/src/pipeline/transcript-event.js';
 import type { PairTranslationInput } from '../../engine/src/pipeline/translation/config.js';
-import type { DirectionEvent } from '../../engine/src/pipeline/translation/translating-stage.js';
 import { LoadTestError } from './errors.js';
-import type { CoreResult } from './generator-protocol.js';
+import type { ConversationSpec } from './generator-protocol.js';
 import { runLoadTest, type LoadTestOptions } from './orchestrator.js';
-import { round, type LoadTestReport } from './report.js';
 import { ServiceProcess, type ServiceProcessOptions } from './service-process.js';
-import { pacingWithinAnswers, summarize, type TranslationLoadReport, type TranslationSection } from './translation-report.js';
+import { TranslationCollector } from './translation-collector.js';
+import type { TranslationLoadReport } from './translation-report.js';
 
 /**
- * The translation load run (issue #6 "Measured"): every pair of a load test
- * opens translated through a Tandem-protocol service, both legs speak (the
- * generator plays espeak-ng speech), the engine's VAD ends utterances and the
- * service answers them. What it measures comes from the engine's own events
- * (speech, latency, transcripts, errors) and counters (legs, stages), the
- * generator's totals, and the engine process's memory sampled once a second.
+ * The translation load run (issue #6 "Measured", issue #15): every pair of a
+ * load test opens translated through a Tandem-protocol service, the generator
+ * plays espeak-ng speech, the engine's VAD ends utterances and the service
+ * answers them. By default the two parties of a pair take turns
+ * (conversation.ts): A says a sentence, then is silent while the translation
+ * plays and B answers, so the report can count every utterance sent against
+ * the ones the engine detected. `talk: 'overlap'` is the earlier mode: both
+ * legs loop speech at once, no utterance count. What it measures comes from
+ * the engine's own events (speech, latency, transcripts, errors) and counters
+ * (legs, stages), the generator's totals, and the engine process's memory
+ * sampled once a second (translation-collector.ts).
  */
 export type TranslationServiceSpec =
   /** A service already running (or external): the run only connects to it. */
@@ -33,14 +33,26 @@ export interface TranslationLoadOptions extends Omit<LoadTestOptions, 'translati
   languages?: { A: string; B: string };
   /** What the listener's leg carries between answers (PairTranslation.between); default 'silence'. */
   between?: 'silence' | 'nothing';
+  /** turns (default): the parties of a pair speak in turns; overlap: both legs talk all the time. */
+  talk?: TalkMode;
+  /** With talk 'turns': the answer wait and (tests) utterances muted on purpose. Default { answerWaitMs: DEFAULT_ANSWER_WAIT_MS }. */
+  conversation?: ConversationSpec;
 }
 
-const MB = 1024 * 1024;
-const SAMPLE_MS = 1000;
+export type TalkMode = 'turns' | 'overlap';
+export const TALK_MODES: readonly TalkMode[] = ['turns', 'overlap'];
+/**
+ * Silence after each utterance before the other party speaks: the VAD's
+ * 300 ms, the reference service's answer ("utterance 3, 1.2 s", about 2 s of
+ * espeak-ng) and a moment to react.
+ */
+export const DEFAULT_ANSWER_WAIT_MS = 2500;
+
 const log = logger('loadtest.translation');
 
 export async function runTranslationLoadTest(options: TranslationLoadOptions): Promise<TranslationLoadReport> {
-  const { service: spec, languages = { A: 'en', B: 'es' }, between = 'silence', hooks = {}, ...rest } = options;
+  const { service: spec, languages = { A: 'en', B: 'es' }, between = 'silence', talk = 'turns', conversation, hooks = {}, ...rest } = options;
+  if (talk === 'overlap' && conversation !== undefined) throw new LoadTestError('INVALID_OPTIONS', 'a conversation spec needs talk: turns');
   let child: ServiceProcess | null = null;
   let childStats: Record<string, unknown> | null = null;
   const collector = new TranslationCollector(() => child?.cpuMs() ?? null);
@@ -56,9 +68,11 @@ export async function runTranslationLoadTest(options: TranslationLoadOptions): P
       languages,
       between,
     };
+    const talkSpec = talk === 'turns' ? (conversation ?? { answerWaitMs: DEFAULT_ANSWER_WAIT_MS }) : undefined;
     const report = await runLoadTest({
       ...rest,
       translation,
+      ...(talkSpec !== undefined ? { conversation: talkSpec } : {}),
       hooks: {
         ...hooks,
         engineStarted: (engine) => {
@@ -81,317 +95,12 @@ export async function runTranslationLoadTest(options: TranslationLoadOptions): P
       service: { kind: child !== null ? 'child-process' : 'external', url, stats: childStats },
       languages,
       between,
+      vadGate: rest.engine?.vad?.adaptiveGate?.enabled === false ? 'absolute' : 'adaptive',
+      conversation: talkSpec,
     });
     return { ...report, translation: section };
   } finally {
     collector.close();
     await child?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'stopping the translation service failed'));
-  }
-}
-
-interface EngineSnapshot {
-  rx: number;
-  tx: number;
-  workerHeapBytes: number;
-  /** Leg counters (rx drops by reason, jitter buffer counters) summed over every leg. */
-  legs: Record<string, number>;
-  /** Stage counters summed over every translated direction (StreamingStage stats, framesOffered, vadErrors). */
-  stages: Record<string, number>;
-  /** The workers' VAD counters, summed (absent before a worker has loaded its VAD). */
-  vad: Record<string, number>;
-}
-
-const VAD_COUNTERS = ['inferences', 'batches', 'skippedByGate', 'preRolled', 'warmed', 'droppedChunks', 'errors'] as const;
-
-/** The VAD section from the window's counter deltas. */
-function vadSection(d: Record<string, number> | null): TranslationSection['vad'] {
-  if (d === null || Object.keys(d).length === 0) return null;
-  const n = (key: (typeof VAD_COUNTERS)[number]): number => d[key] ?? 0;
-  // Pre-rolled and warmed chunks are counted by the gate and by the model: once each is the audio.
-  const heard = n('inferences') + n('skippedByGate') - n('preRolled') - n('warmed');
-  return {
-    model_chunks: n('inferences'),
-    gated_chunks: n('skippedByGate'),
-    pre_rolled: n('preRolled'),
-    dropped_chunks: n('droppedChunks'),
-    errors: n('errors'),
-    batches: n('batches'),
-    mean_batch_size: n('batches') > 0 ? round(n('inferences') / n('batches'), 1) : null,
-    model_share: heard > 0 ? round(n('inferences') / heard, 3) : null,
-  };
-}
-
-/** Levels, not counters: a difference of two says nothing. */
-const LEVELS = new Set(['connected', 'queuedSamples', 'depthMs', 'targetMs', 'jitterMs']);
-
-function add(into: Record<string, number>, key: string, value: unknown): void {
-  if (typeof value === 'number' && Number.isFinite(value) && !LEVELS.has(key)) into[key] = (into[key] ?? 0) + value;
-}
-
-/** Reduces engine stats at once: the per-pair objects must not stay in the heap the end probe measures. */
-function snapshotEngine(stats: EngineStats): EngineSnapshot {
-  const s: EngineSnapshot = { rx: 0, tx: 0, workerHeapBytes: 0, legs: {}, stages: {}, vad: {} };
-  for (const shard of stats.shards) {
-    s.workerHeapBytes += shard.heapUsedBytes;
-    if (shard.vad) for (const key of VAD_COUNTERS) add(s.vad, key, shard.vad[key]);
-    for (const pair of shard.pairStats) {
-      for (const leg of [pair.legA, pair.legB]) {
-        s.rx += leg.rxPackets;
-        s.tx += leg.txPackets;
-        for (const [key, value] of Object.entries(leg.jitter)) add(s.legs, `jitter_${key}`, value);
-        for (const [reason, n] of Object.entries(leg.rxDropped)) add(s.legs, `rx_dropped_${reason}`, n);
-      }
-      for (const stage of Object.values(pair.translation?.stages ?? {})) {
-        const { speech, ...own } = stage as { speech?: unknown } & Record<string, unknown>;
-        for (const [key, value] of Object.entries(own)) add(s.stages, key, value);
-        if (speech !== null && typeof speech === 'object') for (const [key, value] of Object.entries(speech)) add(s.stages, key, value);
-      }
-    }
-  }
-  return s;
-}
-
-/** end − start for every key of end (a pair's counters only grow while it is open, and every pair stays open). */
-function delta(start: Record<string, number> | undefined, end: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(end)) out[key] = value - (start?.[key] ?? 0);
-  return out;
-}
-
-/** Listens to the engine during a run and turns what it saw into the report's `translation` section. */
-class TranslationCollector {
-  readonly #serviceCpuMs: () => number | null;
-  #engine: MediaEngine | null = null;
-  #startedAt = 0;
-  #counting = false;
-  #timer: NodeJS.Timeout | null = null;
-  #sampling = false;
-  readonly #counts = { detected: 0, speechStarts: 0, transcripts: 0, providerErrors: 0, disconnects: 0 };
-  readonly #errorsByCode: Record<string, number> = {};
-  readonly #total: number[] = [];
-  readonly #provider: number[] = [];
-  readonly #tandem: number[] = [];
-  readonly #ingress: number[] = [];
-  readonly #egress: number[] = [];
-  readonly #vad: number[] = [];
-  readonly #endpointing: number[] = [];
-  readonly #lateness: number[] = [];
-  readonly #timeline: TranslationSection['memory']['timeline'] = [];
-  #rssPeak = 0;
-  #heapPeak = 0;
-  #rssStart: number | null = null;
-  #rssEnd: number | null = null;
-  #start: Promise<EngineSnapshot | null> = Promise.resolve(null);
-  #windowStart: { at: number; serviceCpuMs: number | null } | null = null;
-  #serviceCpuPct: number | null = null;
-  /** How long events were counted (measured window + drain). */
-  #countedMs = 0;
-  #end: EngineSnapshot | null = null;
-  #begin: EngineSnapshot | null = null;
-  #generator: CoreResult | null = null;
-
-  constructor(serviceCpuMs: () => number | null) {
-    this.#serviceCpuMs = serviceCpuMs;
-  }
-
-  attach(engine: MediaEngine): void {
-    this.#engine = engine;
-    this.#startedAt = performance.now();
-    engine.on('translation', this.#onEvent);
-    engine.on('transcript', this.#onTranscript);
-    this.#timer = setInterval(() => void this.#sample(), SAMPLE_MS);
-    void this.#sample();
-  }
-
-  measuring(): void {
-    this.#counting = true;
-    this.#rssStart = process.memoryUsage().rss;
-    this.#windowStart = { at: performance.now(), serviceCpuMs: this.#serviceCpuMs() };
-    this.#start = this.#stats().then((stats) => (stats === null ? null : snapshotEngine(stats)));
-  }
-
-  async measured(generator: CoreResult): Promise<void> {
-    this.#counting = false;
-    this.#stopSampling();
-    const now = performance.now();
-    const start = this.#windowStart;
-    if (start !== null) this.#countedMs = now - start.at;
-    const cpuNow = this.#serviceCpuMs();
-    if (start !== null && start.serviceCpuMs !== null && cpuNow !== null && now > start.at) {
-      this.#serviceCpuPct = round(((cpuNow - start.serviceCpuMs) / (now - start.at)) * 100, 1);
-    }
-    this.#rssEnd = process.memoryUsage().rss;
-    this.#rssPeak = Math.max(this.#rssPeak, this.#rssEnd);
-    this.#generator = generator;
-    const stats = await this.#stats();
-    this.#end = stats === null ? null : snapshotEngine(stats);
-    this.#begin = await this.#start;
-    if (this.#end !== null) this.#heapPeak = Math.max(this.#heapPeak, this.#end.workerHeapBytes);
-  }
-
-  section(x: {
-    report: LoadTestReport;
-    service: Omit<TranslationSection['service'], 'cpu_pct'>;
-    languages: { A: string; B: string };
-    between: TranslationSection['between'];
-  }): TranslationSection {
-    const g = this.#generator;
-    if (g === null) throw new LoadTestError('GENERATOR_FAILED', 'the translation run ended without the generator result');
-    const r = x.report;
-    const end = this.#end;
-    const lost = end === null ? null : Math.max(0, g.sentTotal - end.rx);
-    const pacing = pacingWithinAnswers(g.pacing);
-    const total = summarize(this.#total);
-    const tandem = summarize(this.#tandem);
-    const begin = this.#begin;
-    const stages = end === null ? null : delta(begin?.stages, end.stages);
-    const legs = end === null ? null : delta(begin?.legs, end.legs);
-    const vad = vadSection(end === null ? null : delta(begin?.vad, end.vad));
-    const rxDropped: Record<string, number> = {};
-    for (const [key, n] of Object.entries(legs ?? {})) if (key.startsWith('rx_dropped_') && n !== 0) rxDropped[key.slice('rx_dropped_'.length)] = n;
-    const jitter = (key: string): number | null => (legs === null ? null : (legs[`jitter_${key}`] ?? 0));
-    const pathDrops = stages === null ? null : (stages['droppedNotConnected'] ?? 0) + (stages['droppedBackpressure'] ?? 0) + (stages['queueDroppedSamples'] ?? 0);
-    const windowLoss = legs === null ? null : (jitter('lost') ?? 0) + (jitter('late') ?? 0) + (jitter('overflow') ?? 0) + Object.values(rxDropped).reduce((a, b) => a + b, 0);
-    const mb = (b: number | null): number | null => (b === null ? null : round(b / MB, 1));
-    return {
-      service: { ...x.service, cpu_pct: this.#serviceCpuPct },
-      languages: x.languages,
-      between: x.between,
-      directions: r.pairs * 2,
-      utterances: {
-        detected: this.#counts.detected,
-        detected_per_direction_per_min: this.#countedMs > 0 ? round((this.#counts.detected / (r.pairs * 2)) * (60_000 / this.#countedMs), 2) : 0,
-        speech_starts: this.#counts.speechStarts,
-        answered: total.count,
-        transcripts: this.#counts.transcripts,
-        provider_errors: this.#counts.providerErrors,
-        provider_errors_by_code: { ...this.#errorsByCode },
-        disconnects: this.#counts.disconnects,
-      },
-      latency: {
-        total,
-        endpointing: summarize(this.#endpointing),
-        provider: summarize(this.#provider),
-        tandem,
-        tandem_ingress: summarize(this.#ingress),
-        tandem_vad: summarize(this.#vad),
-        tandem_egress: summarize(this.#egress),
-        end_frame_arrival_lateness: summarize(this.#lateness),
-      },
-      ingress: {
-        generator_sent: g.sentTotal,
-        engine_received: end?.rx ?? null,
-        lost,
-        loss_pct: lost === null ? null : g.sentTotal > 0 ? round((lost / g.sentTotal) * 100, 4) : 0,
-        rx_dropped: rxDropped,
-        jitter_lost: jitter('lost'),
-        jitter_late: jitter('late'),
-        jitter_overflow: jitter('overflow'),
-        jitter_accelerated: jitter('accelerated'),
-        jitter_concealed: jitter('concealed'),
-        jitter_target_ms_avg: r.engine.jitter_target_ms_avg,
-        rcvbuf_errors: r.rcvbuf_errors,
-      },
-      provider_path: stages,
-      egress: {
-        engine_sent: end?.tx ?? null,
-        generator_received: g.receivedTotal,
-        pacing_jitter_p50_ms: pacing.p50,
-        pacing_jitter_p99_ms: pacing.p99,
-        pacing_intervals: pacing.intervals,
-        answer_gaps: pacing.gaps,
-      },
-      memory: {
-        rss_mb: { start: mb(this.#rssStart), end: mb(this.#rssEnd), peak: round(this.#rssPeak / MB, 1) },
-        worker_heap_mb: { start: mb(begin?.workerHeapBytes ?? null), end: mb(end?.workerHeapBytes ?? null), peak: round(this.#heapPeak / MB, 1) },
-        heap_after_gc_mb: { start: r.heap_start_mb, end: r.heap_end_mb, growth: r.heap_growth_mb },
-        timeline: this.#timeline,
-      },
-      vad,
-      cpu: { engine_pct: r.cpu_pct, engine_wait_pct: r.cpu_wait_pct, generator_pct: r.generator.cpu_pct, service_pct: this.#serviceCpuPct },
-      targets: {
-        tandem_p99_at_most_30_ms: tandem.p99_ms === null ? null : tandem.p99_ms <= 30,
-        no_ingress_loss: lost === null || windowLoss === null ? null : lost === 0 && windowLoss === 0 && (r.rcvbuf_errors ?? 0) === 0,
-        no_provider_path_drops: pathDrops === null ? null : pathDrops === 0,
-        every_utterance_transcribed: this.#counts.detected > 0 && this.#counts.transcripts >= 0.99 * this.#counts.detected,
-        vad_kept_up: vad === null ? null : vad.dropped_chunks === 0 && vad.errors === 0,
-      },
-    };
-  }
-
-  close(): void {
-    this.#stopSampling();
-    this.#engine?.off('translation', this.#onEvent);
-    this.#engine?.off('transcript', this.#onTranscript);
-  }
-
-  readonly #onEvent = (_pairId: string, _direction: Direction, event: DirectionEvent): void => {
-    if (!this.#counting) return;
-    switch (event.type) {
-      case 'speech':
-        if (event.state === 'end') this.#counts.detected++;
-        else this.#counts.speechStarts++;
-        break;
-      case 'latency':
-        this.#total.push(event.totalMs);
-        this.#provider.push(event.providerMs);
-        this.#tandem.push(event.tandemMs);
-        this.#ingress.push(event.ingressMs);
-        this.#egress.push(event.egressMs);
-        this.#vad.push(event.vadMs);
-        this.#endpointing.push(event.endpointingMs);
-        this.#lateness.push(event.arrivalLatenessMs);
-        break;
-      case 'error':
-        this.#counts.providerErrors++;
-        this.#errorsByCode[event.code] = (this.#errorsByCode[event.code] ?? 0) + 1;
-        break;
-      case 'connection':
-        if (event.state === 'disconnected') this.#counts.disconnects++;
-        break;
-      case 'mark':
-        break;
-    }
-  };
-
-  readonly #onTranscript = (event: TranscriptEvent): void => {
-    if (this.#counting && event.final) this.#counts.transcripts++;
-  };
-
-  #stopSampling(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
-  }
-
-  async #sample(): Promise<void> {
-    // A slow stats call must not pile up behind the next tick.
-    if (this.#sampling || this.#timer === null) return;
-    this.#sampling = true;
-    try {
-      const rss = process.memoryUsage().rss;
-      const heap = await this.#workerHeap();
-      this.#rssPeak = Math.max(this.#rssPeak, rss);
-      if (heap !== null) this.#heapPeak = Math.max(this.#heapPeak, heap);
-      this.#timeline.push({ t: round((performance.now() - this.#startedAt) / 1000, 1), rss_mb: round(rss / MB, 1), worker_heap_mb: heap === null ? null : round(heap / MB, 1) });
-    } finally {
-      this.#sampling = false;
-    }
-  }
-
-  async #workerHeap(): Promise<number | null> {
-    const stats = await this.#stats();
-    if (stats === null) return null;
-    return stats.shards.reduce((n, s) => n + s.heapUsedBytes, 0);
-  }
-
-  async #stats(): Promise<EngineStats | null> {
-    const engine = this.#engine;
-    if (engine === null || engine.closed) return null;
-    try {
-      return await engine.stats();
-    } catch (err) {
-      log.warn({ err: errorMessage(err) }, 'engine stats failed');
-      return null;
-    }
   }
 }

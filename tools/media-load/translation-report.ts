@@ -1,3 +1,4 @@
+import type { ConversationSection } from './conversation-tally.js';
 import type { HistogramSnapshot } from './histogram.js';
 import { round, type LoadTestReport } from './report.js';
 
@@ -28,6 +29,8 @@ export interface TranslationSection {
   languages: { A: string; B: string };
   /** What the listener's leg carried between answers: a continuous silence stream, or nothing (a talkspurt per answer). */
   between: 'silence' | 'nothing';
+  /** The VAD's energy gate: adaptive (learnt noise floor and the −60 dBFS floor, the default) or absolute (the floor only). */
+  vad_gate: 'adaptive' | 'absolute';
   /** Translated directions (two per pair). */
   directions: number;
   /** Counted over the measured window and the drain. */
@@ -129,7 +132,18 @@ export interface TranslationSection {
     /** The share of the audio's chunks Silero ran on (pre-rolled and warmed chunks count once). */
     model_share: number | null;
   } | null;
-  cpu: { engine_pct: number; engine_wait_pct: number | null; generator_pct: number; service_pct: number | null };
+  /** Turn-taking (the default): utterances sent by the generator against those the engine detected, per direction, whole run. Null: both legs talked at once. */
+  conversation: ConversationSection | null;
+  cpu: {
+    engine_pct: number;
+    engine_wait_pct: number | null;
+    generator_pct: number;
+    service_pct: number | null;
+    /** The engine's CPU per translated pair (two directions), % of one core. */
+    engine_pct_per_pair: number;
+    /** Engine, generator and service together per pair (null without the service's CPU). */
+    all_pct_per_pair: number | null;
+  };
   targets: {
     tandem_p99_at_most_30_ms: boolean | null;
     no_ingress_loss: boolean | null;
@@ -138,6 +152,8 @@ export interface TranslationSection {
     every_utterance_transcribed: boolean;
     /** The VAD dropped no chunk and no model run failed: it heard all the audio. */
     vad_kept_up: boolean | null;
+    /** Turn-taking: every utterance sent was detected (missed = Σ max(0, sent − detected) per stream is 0). Null: not a conversation. */
+    no_utterance_missed: boolean | null;
   };
 }
 
@@ -186,7 +202,7 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
   const p = t.provider_path;
   const m = t.memory;
   const lines = [
-    `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}, between answers: ${t.between}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
+    `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}, between answers: ${t.between}, VAD gate ${t.vad_gate}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
     `  machine          ${r.machine.cpu_model}, ${r.machine.cores} cores, node ${r.machine.node}, load ${r.machine.loadavg_1m_at_start} → ${r.machine.loadavg_1m_at_end}`,
     `  service          ${t.service.kind} ${t.service.url}, CPU ${t.service.cpu_pct ?? '?'} %`,
     `  utterances       detected ${u.detected} (${u.detected_per_direction_per_min} per direction per minute), answered ${u.answered}, final transcripts ${u.transcripts}; provider errors ${u.provider_errors}${errors ? ` {${errors}}` : ''}, disconnects ${u.disconnects}   [every utterance transcribed: ${mark(t.targets.every_utterance_transcribed)}]`,
@@ -201,7 +217,7 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
     `  ingress          generator sent ${t.ingress.generator_sent}, engine received ${t.ingress.engine_received ?? '?'}, lost ${t.ingress.lost ?? '?'} (${t.ingress.loss_pct ?? '?'} %); drops{${drops}} jitter lost ${t.ingress.jitter_lost ?? '?'}, late ${t.ingress.jitter_late ?? '?'}, overflow ${t.ingress.jitter_overflow ?? '?'} (accelerated ${t.ingress.jitter_accelerated ?? '?'}, concealed ${t.ingress.jitter_concealed ?? '?'}), mean target depth ${t.ingress.jitter_target_ms_avg} ms; RcvbufErrors +${t.ingress.rcvbuf_errors ?? '?'}   [no loss: ${mark(t.targets.no_ingress_loss)}]`,
     `  to provider      ${p === null ? '?' : `frames sent ${p['framesSent'] ?? 0}, dropped not-connected ${p['droppedNotConnected'] ?? 0}, backpressure ${p['droppedBackpressure'] ?? 0}; answer frames played ${p['framesPlayed'] ?? 0}, answer samples dropped ${p['queueDroppedSamples'] ?? 0}; VAD errors ${p['vadErrors'] ?? 0}`}   [no drops: ${mark(t.targets.no_provider_path_drops)}]`,
     `  egress           engine sent ${t.egress.engine_sent ?? '?'}, generator received ${t.egress.generator_received}; pacing within answers p50 ${t.egress.pacing_jitter_p50_ms ?? '?'} ms, p99 ${t.egress.pacing_jitter_p99_ms ?? '?'} ms over ${t.egress.pacing_intervals} intervals (${t.egress.answer_gaps} gaps between answers)`,
-    `  CPU              engine ${t.cpu.engine_pct} % of one core (run-queue wait ${t.cpu.engine_wait_pct ?? '?'} %), generator ${t.cpu.generator_pct} %, service ${t.cpu.service_pct ?? '?'} %`,
+    `  CPU              engine ${t.cpu.engine_pct} % of one core (run-queue wait ${t.cpu.engine_wait_pct ?? '?'} %), generator ${t.cpu.generator_pct} %, service ${t.cpu.service_pct ?? '?'} %; per pair: engine ${t.cpu.engine_pct_per_pair} %, all three ${t.cpu.all_pct_per_pair ?? '?'} %`,
     `  memory           RSS ${m.rss_mb.start ?? '?'} → ${m.rss_mb.end ?? '?'} MB (peak ${m.rss_mb.peak} MB); worker heap ${m.worker_heap_mb.start ?? '?'} → ${m.worker_heap_mb.end ?? '?'} MB (peak ${m.worker_heap_mb.peak} MB); heap after GC ${m.heap_after_gc_mb.start ?? '?'} → ${m.heap_after_gc_mb.end ?? '?'} MB (growth ${m.heap_after_gc_mb.growth ?? '?'} MB)`,
     `  engine ticks     late ${r.engine.late_ticks}, skipped ${r.engine.skipped_ticks}, max lateness ${r.engine.max_tick_lateness_ms} ms`,
     `  VAD              ${
@@ -210,5 +226,18 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
         : `model ${t.vad.model_chunks} chunks in ${t.vad.batches} batches (mean ${t.vad.mean_batch_size ?? '?'}), gated ${t.vad.gated_chunks} (pre-rolled ${t.vad.pre_rolled}), model share ${t.vad.model_share === null ? '?' : `${round(t.vad.model_share * 100, 1)} %`}; dropped ${t.vad.dropped_chunks}, errors ${t.vad.errors}`
     }   [VAD kept up: ${mark(t.targets.vad_kept_up)}]`,
   ];
+  if (t.conversation !== null) lines.splice(4, 0, ...conversationLines(t.conversation, t.targets.no_utterance_missed));
   return `${lines.join('\n')}\n`;
+}
+
+function conversationLines(c: ConversationSection, ok: boolean | null): string[] {
+  const dir = (name: 'A->B' | 'B->A'): string => {
+    const d = c.directions[name];
+    return `    ${name}           sent ${d.sent}, detected ${d.detected}, missed ${d.missed}, extra ${d.extra}${d.muted > 0 ? ` (muted on purpose ${d.muted})` : ''}; answered ${d.answered}, final transcripts ${d.transcripts}; Tandem p50 ${d.tandem.p50_ms ?? '?'} ms, p99 ${d.tandem.p99_ms ?? '?'} ms`;
+  };
+  return [
+    `  conversation     turns of ${c.turn_ms} ms (answer wait ${c.answer_wait_ms} ms, pauses ${c.background_dbfs === null ? 'digital silence' : `noise at ${c.background_dbfs} dBFS`}) over ${c.script_utterances} sentences, whole run: sent ${c.sent}, detected ${c.detected}, missed ${c.missed} (sent − detected), extra ${c.extra}; waited ${c.settle_ms} ms for the last   [no utterance missed: ${mark(ok)}]`,
+    dir('A->B'),
+    dir('B->A'),
+  ];
 }

@@ -1,75 +1,24 @@
-import { callLanguages, type ExtensionLanguageLookup } from './extension-languages.js';
+import { callLanguages } from './extension-languages.js';
 import { languagesFromStasisArgs, pairTranslationFor, type LanguageOverride } from './translation-settings.js';
 import type { PairTranslation } from '../../../engine/src/index.js';
-import { BurstLog } from '../../../common/src/burst-log.js';
 import { errorMessage } from '../../../common/src/errors.js';
 import { logger } from '../../../common/src/logger.js';
 import { TypedEmitter } from '../../../common/src/typed-emitter.js';
-import { LeaseKeeper, PoolExhaustedError, type PairLease, type PairStore } from '../alloc/index.js';
-import { isExternalMediaChannel, type AriClient, type AriEvent, type AriKnownEvent } from '../ari/index.js';
-import type { CallConfig } from './call-config.js';
-import type { EndedCall } from './call-facts.js';
-import { CallPair, type PairLeftovers, type TeardownReason } from './call-pair.js';
-import { PairLeftoverSweeper } from './pair-leftovers.js';
-import { pairIdOf, pairObjectIds } from './naming.js';
-import type { MediaEnginePort } from './ports.js';
+import { LeaseKeeper, type PairLease } from '../alloc/index.js';
+import { isExternalMediaChannel, type AriEvent, type AriKnownEvent } from '../ari/index.js';
+import { findAdoptableCalls } from './adoptable-calls.js';
+import type { CallAppDeps, CallAppEvents } from './call-app-deps.js';
+import { CallPair } from './call-pair.js';
+import { callRejectionLog, rejectCause, type CallRejectCause } from './call-rejections.js';
+import { channelOf } from './event-channel.js';
+import { PairLeftoverSweeper, type PairLeftovers } from './pair-leftovers.js';
+import { pairIdOf } from './naming.js';
+import { reconcileCalls, type ReconcileReport } from './reconcile.js';
+import type { TeardownReason } from './teardown-reason.js';
 
-/**
- * Why a caller was turned away before any pair was set up: every usable pair is leased
- * (`pool-exhausted`), the free ones have their leg B marked unreachable by presence
- * (`legb-unreachable`), the pair store failed (`allocation-failed`), or the node is draining
- * (`draining`: it finishes the calls it has and takes no new one).
- */
-export type CallRejectCause = 'pool-exhausted' | 'legb-unreachable' | 'allocation-failed' | 'draining';
-
-export const CALL_REJECT_CAUSES: readonly CallRejectCause[] = ['pool-exhausted', 'legb-unreachable', 'allocation-failed', 'draining'];
-
-export type CallAppEvents = {
-  /** A caller was given a pair; its setup begins (the console shows the row from here). */
-  pairallocated: [pair: CallPair];
-  pairactive: [pair: CallPair];
-  pairclosed: [pairId: string, reason: TeardownReason];
-  /** Once per call, after its teardown: what its call record says (emitted right after `pairclosed`). */
-  callended: [call: EndedCall];
-  callrejected: [channelId: string, reason: CallRejectCause];
-  reconciled: [report: ReconcileReport];
-  /** At start: the calls of a previous process of this node taken over and relaying again. */
-  adopted: [pairIds: string[]];
-  /** A pair's teardown left objects Asterisk did not confirm gone: the pair stays leased (state `releasing`) until they are. */
-  pairheld: [pairId: string, leftovers: PairLeftovers];
-  /** A held pair's leftovers are confirmed gone and its lease released. */
-  pairunheld: [pairId: string];
-  listenererror: [event: string, error: unknown];
-};
-
-export interface ReconcileReport {
-  hungUpChannels: string[];
-  destroyedBridges: string[];
-  releasedLeases: string[];
-  tornDownPairs: string[];
-  /** Held pairs (see `pairheld`) whose leftovers this round confirmed gone, and released. */
-  clearedPairs: string[];
-}
-
-export interface CallAppDeps {
-  ari: AriClient;
-  engine: MediaEnginePort;
-  store: PairStore;
-  config: CallConfig;
-  /** This node's name in the pair store (leases it holds carry it). */
-  node: string;
-  /** Periodic reconciliation, for leftovers of crashed nodes whose leases have since expired. 0 = off. */
-  reconcileIntervalMs?: number;
-  /** Retries of DELETEs a teardown could not confirm: the first after this long, doubling up to leftoverRetryMaxMs. */
-  leftoverRetryMinMs?: number;
-  leftoverRetryMaxMs?: number;
-  /** After a failed allocation, a reconciliation this much later frees a lease the store granted all the same (default 5000). */
-  reconcileAfterStoreFailureMs?: number;
-  /** At start, adopt the calls a previous process of this node left up (default true); false = tear them down. */
-  adopt?: boolean;
-  /** Each party's language from its extension (migration 006); absent: the node's defaults only. */
-  extensionLanguages?: ExtensionLanguageLookup;
-}
+export type { CallAppDeps, CallAppEvents } from './call-app-deps.js';
+export { CALL_REJECT_CAUSES, type CallRejectCause } from './call-rejections.js';
+export type { ReconcileReport } from './reconcile.js';
 
 /**
  * The `pair_session` Stasis application. It only dispatches: a new caller
@@ -87,16 +36,7 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
   readonly #accepting = new Set<string>();
   readonly #log = logger('control.calls');
   /** A flood of rejections is a few log lines, not one per caller. */
-  readonly #rejections = new BurstLog<CallRejectCause>(this.#log, {
-    what: 'calls rejected',
-    reasons: CALL_REJECT_CAUSES,
-    labels: {
-      'pool-exhausted': 'pool exhausted',
-      'legb-unreachable': 'no free pair whose leg B is reachable',
-      'allocation-failed': 'pair allocation failed',
-      draining: 'node draining',
-    },
-  });
+  readonly #rejections = callRejectionLog(this.#log);
   #reconciling: Promise<ReconcileReport> | null = null;
   #reconcileTimer: NodeJS.Timeout | null = null;
   #reconcileSoonTimer: NodeJS.Timeout | null = null;
@@ -393,38 +333,11 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
   async #adopt(): Promise<void> {
     if (this.#deps.adopt === false) return;
     const { ari, store, node } = this.#deps;
-    const [channels, bridges, leases] = await Promise.all([ari.listChannels(), ari.listBridges(), store.list()]);
-    const channelById = new Map(channels.map((c) => [c.id, c]));
-    const bridgeById = new Map(bridges.map((b) => [b.id, b]));
-    const leaseOf = new Map(leases.map((l) => [l.pairId, l]));
-    const candidates = new Set<string>();
-    for (const bridge of bridges) {
-      const pairId = pairIdOf(bridge.id);
-      if (pairId !== null && bridge.id === pairObjectIds(pairId).bridgeA) candidates.add(pairId);
-    }
     const adopted: CallPair[] = [];
-    for (const pairId of candidates) {
-      const ids = pairObjectIds(pairId);
-      const bridgeA = bridgeById.get(ids.bridgeA);
-      const bridgeB = bridgeById.get(ids.bridgeB);
-      const legB = channelById.get(ids.legB);
-      const callerId = bridgeA?.channels.find((id) => id !== ids.mediaA && pairIdOf(id) === null);
-      const caller = callerId === undefined ? undefined : channelById.get(callerId);
-      if (!bridgeA || !bridgeB || !legB || legB.state !== 'Up' || !bridgeB.channels.includes(ids.legB) || !caller) continue;
-      let poolIndexOk = true;
-      try {
-        store.pool.indexOf(pairId);
-      } catch {
-        poolIndexOk = false;
-      }
-      if (!poolIndexOk) continue;
-      const existing = leaseOf.get(pairId);
-      let lease: PairLease | null = null;
-      if (existing !== undefined) {
-        if (existing.node !== node || existing.owner !== 'call') continue;
-        lease = existing;
-        this.#keeper.track(pairId, existing.leaseToken);
-      } else if (store.claim) {
+    for (const { pairId, caller, lease: existing } of await findAdoptableCalls(ari, store, node)) {
+      let lease = existing;
+      if (lease !== null) this.#keeper.track(pairId, lease.leaseToken);
+      else if (store.claim) {
         lease = await store.claim(pairId, { callerId: caller.caller?.number || null, node, owner: 'call' }).catch(() => null);
         if (lease !== null) this.#keeper.track(pairId, lease.leaseToken);
       }
@@ -443,79 +356,23 @@ export class CallApp extends TypedEmitter<CallAppEvents> {
 
   async #reconcile(): Promise<ReconcileReport> {
     const { ari, store, node } = this.#deps;
-    const report: ReconcileReport = { hungUpChannels: [], destroyedBridges: [], releasedLeases: [], tornDownPairs: [], clearedPairs: [] };
     // Held pairs first: their leases are this node's, so the sweep below leaves their objects alone.
-    report.clearedPairs.push(...(await this.#leftovers.retryNow()));
-    const [channels, bridges, leases, application] = await Promise.all([ari.listChannels(), ari.listBridges(), store.list(), ari.getApplication()]);
-    const present = new Set(channels.map((c) => c.id));
-    const inOurApp = new Set(application.channel_ids);
-
-    // Pairs whose caller or answered leg B vanished while we were not listening.
-    await Promise.all(
-      [...this.#pairs.values()].map(async (pair) => {
-        const callerMissing = !present.has(pair.callerChannelId);
-        const legBMissing = pair.state === 'active' && !present.has(pair.ids.legB);
-        if (pair.state !== 'tearing-down' && pair.state !== 'closed' && (callerMissing || legBMissing)) {
-          report.tornDownPairs.push(pair.pairId);
-          await pair.teardown('missed-hangup');
-        }
-      }),
+    const cleared = await this.#leftovers.retryNow();
+    const report = await reconcileCalls(
+      {
+        ari,
+        store,
+        node,
+        pairs: this.#pairs,
+        owns: (channelId) => this.#byChannel.has(channelId) || this.#accepting.has(channelId),
+        heldLease: (pairId) => this.#keeper.held.get(pairId),
+      },
+      cleared,
     );
-
-    // Pairs alive anywhere: ours, leases other nodes hold in a shared store, and every API
-    // client's lease. What is left are this node's call leases without a call.
-    const live = new Set<string>(this.#pairs.keys());
-    const reclaimable = (lease: (typeof leases)[number]): boolean =>
-      lease.node === node && lease.owner === 'call' && !this.#pairs.has(lease.pairId) && this.#keeper.held.get(lease.pairId) !== lease.leaseToken;
-    for (const lease of leases) if (!reclaimable(lease)) live.add(lease.pairId);
-
-    for (const channel of channels) {
-      if (this.#byChannel.has(channel.id) || this.#accepting.has(channel.id)) continue;
-      const pairId = pairIdOf(channel.id);
-      if (pairId !== null && live.has(pairId)) continue;
-      // Ours: named by Tandem, an externalMedia leg, or any channel in our Stasis
-      // app (a caller whose pair died with a previous process can never be served).
-      const ours = pairId !== null || isExternalMediaChannel(channel) || inOurApp.has(channel.id);
-      if (!ours) continue;
-      if (await ari.hangup(channel.id).catch(() => false)) report.hungUpChannels.push(channel.id);
-    }
-    for (const bridge of bridges) {
-      const pairId = pairIdOf(bridge.id);
-      if (pairId === null || !bridge.id.startsWith('brg_') || live.has(pairId)) continue;
-      if (await ari.destroyBridge(bridge.id).catch(() => false)) report.destroyedBridges.push(bridge.id);
-    }
-    for (const lease of leases) {
-      if (!reclaimable(lease)) continue;
-      if (await store.release(lease.pairId, lease.leaseToken).catch(() => false)) report.releasedLeases.push(lease.pairId);
-    }
     const changed = report.hungUpChannels.length + report.destroyedBridges.length + report.releasedLeases.length + report.tornDownPairs.length + report.clearedPairs.length;
     if (changed > 0) this.#log.warn({ ...report }, 'reconciled leftovers');
     this.safeEmit('reconciled', report);
     return report;
-  }
-}
-
-function rejectCause(err: unknown): CallRejectCause {
-  if (!(err instanceof PoolExhaustedError)) return 'allocation-failed';
-  return err.unreachable > 0 ? 'legb-unreachable' : 'pool-exhausted';
-}
-
-function channelOf(event: AriKnownEvent): string | null {
-  switch (event.type) {
-    case 'StasisStart':
-    case 'StasisEnd':
-    case 'ChannelHangupRequest':
-    case 'ChannelDestroyed':
-    case 'ChannelStateChange':
-      return event.channel.id;
-    case 'Dial':
-      return event.peer.id;
-    case 'ChannelEnteredBridge':
-      return event.channel?.id ?? null;
-    case 'ChannelLeftBridge':
-      return event.channel.id;
-    default:
-      return null;
   }
 }
 

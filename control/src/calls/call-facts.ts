@@ -1,5 +1,5 @@
 import type { CodecName, PairStats } from '../../../engine/src/index.js';
-import type { TeardownReason } from './call-pair.js';
+import type { TeardownReason } from './teardown-reason.js';
 
 /** Whose side ended the call: the caller's channel, leg B's, or Tandem itself (a failure, a timer, shutdown). */
 export type HangupBy = 'caller' | 'legb' | 'tandem';
@@ -47,6 +47,9 @@ export interface EndedCall {
   engine: PairStats | null;
 }
 
+/** What a call's record says besides the facts CallFacts gathers: who the call was, and its setup time. */
+export type CallIdentity = Pick<EndedCall, 'pairId' | 'extA' | 'extB' | 'callId' | 'caller' | 'codec' | 'translated' | 'setupMs'>;
+
 /**
  * What a call's record needs, filled in by CallPair where it handles each
  * event: start (the caller's StasisStart), leg B's answer, the first channel
@@ -93,5 +96,28 @@ export class CallFacts {
 
   released(now = Date.now()): void {
     this.releasedAt ??= now;
+  }
+
+  /** The call's record from these facts and who the call was; null until teardown has released everything. */
+  endedCall(call: CallIdentity): EndedCall | null {
+    if (this.endedAt === null || this.releasedAt === null || this.hangupBy === null || this.teardownReason === null) return null;
+    return {
+      pairId: call.pairId,
+      extA: call.extA,
+      extB: call.extB,
+      callId: call.callId,
+      caller: call.caller,
+      codec: call.codec,
+      translated: call.translated,
+      startedAt: this.startedAt,
+      answeredAt: this.answeredAt,
+      setupMs: call.setupMs,
+      endedAt: this.endedAt,
+      releasedAt: this.releasedAt,
+      hangupBy: this.hangupBy,
+      hangupCause: this.hangupCause,
+      teardownReason: this.teardownReason,
+      engine: this.engine,
+    };
   }
 }

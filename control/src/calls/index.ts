@@ -1,7 +1,13 @@
-export { CallFacts, type EndedCall, type HangupBy } from './call-facts.js';
-export { CallPair, unicastRtpPeer, type CallPairState, type PairLeftovers, type TeardownReason } from './call-pair.js';
-export { PairLeftoverSweeper, type PairLeftoverEvents } from './pair-leftovers.js';
-export { CALL_REJECT_CAUSES, CallApp, type CallRejectCause, type CallAppEvents, type ReconcileReport } from './call-app.js';
+export { CallFacts, type CallIdentity, type EndedCall, type HangupBy } from './call-facts.js';
+export { CallPair } from './call-pair.js';
+export type { CallPairDeps, CallPairState } from './call-pair-deps.js';
+export { mediaWebSocketUrl, unicastRtpPeer } from './external-media-peer.js';
+export type { TeardownReason } from './teardown-reason.js';
+export { PairLeftoverSweeper, type PairLeftoverEvents, type PairLeftovers } from './pair-leftovers.js';
+export { CallApp } from './call-app.js';
+export type { CallAppDeps, CallAppEvents } from './call-app-deps.js';
+export { CALL_REJECT_CAUSES, type CallRejectCause } from './call-rejections.js';
+export type { ReconcileReport } from './reconcile.js';
 export { callConfigSchema, mediaUrlFromAriUrl, parseCallConfig, silentMediaPath, type CallConfig, type CallConfigInput, type MediaTransport } from './call-config.js';
 export { pairObjectIds, pairIdOf, type PairObjectIds } from './naming.js';
 export type { MediaEnginePort } from './ports.js';

@@ -2,7 +2,16 @@ import { errorMessage } from '../../../common/src/errors.js';
 import type { Logger } from '../../../common/src/logger.js';
 import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import type { AriClient } from '../ari/index.js';
-import type { PairLeftovers, TeardownReason } from './call-pair.js';
+import type { TeardownReason } from './teardown-reason.js';
+
+/**
+ * What a teardown could not confirm gone: a DELETE that failed or timed out (Asterisk may or may
+ * not have acted on it). 2xx and 404 both confirm: the object is gone or going.
+ */
+export interface PairLeftovers {
+  channels: string[];
+  bridges: string[];
+}
 
 export type PairLeftoverEvents = {
   /** A pair's teardown left objects Asterisk did not confirm gone: the pair stays leased until they are. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { EnvVarError, asEnvVarError, envIssueError } from '../../../common/src/env-error.js';
 import { ConfigError } from '../../../common/src/errors.js';
 import { parsePairTranslation, type PairTranslation } from '../../../engine/src/index.js';
+import { GOOGLE_ENV_SHAPE, GOOGLE_KEY_VARIABLES, googleRecognizerFromEnv, googleSynthesizerFromEnv, googleTranslatorFromEnv, googleVariableOfKey } from './google-env.js';
 
 /**
  * Where a node's translation settings come from: the environment gives the
@@ -22,8 +23,9 @@ const envSchema = z.object({
   TANDEM_LANG_B: z.string().min(2).default('es'),
   TANDEM_TRANSLATE_MODE: z.enum(['translated-only', 'duck']).default('translated-only'),
   // ---- cascade (docs/cascade.md): Deepgram recognizes; Apertium or DeepL translates; espeak-ng or ElevenLabs speaks ----
-  TANDEM_CASCADE_TRANSLATOR: z.enum(['apertium', 'deepl']).default('apertium'),
-  TANDEM_CASCADE_SYNTHESIZER: z.enum(['espeak-ng', 'elevenlabs']).default('espeak-ng'),
+  TANDEM_CASCADE_RECOGNIZER: z.enum(['deepgram', 'azure', 'google']).default('deepgram'),
+  TANDEM_CASCADE_TRANSLATOR: z.enum(['apertium', 'deepl', 'azure', 'google']).default('apertium'),
+  TANDEM_CASCADE_SYNTHESIZER: z.enum(['espeak-ng', 'elevenlabs', 'azure', 'google']).default('espeak-ng'),
   DEEPGRAM_API_KEY: z.string().min(1).optional(),
   /** A file holding the key (e.g. a mounted secret), read when DEEPGRAM_API_KEY is unset. */
   DEEPGRAM_API_KEY_FILE: z.string().min(1).optional(),
@@ -40,6 +42,19 @@ const envSchema = z.object({
   TANDEM_ELEVENLABS_VOICE_ID: z.string().min(1).optional(),
   TANDEM_ELEVENLABS_MODEL: z.string().min(1).optional(),
   TANDEM_APERTIUM_MODES_DIR: z.string().min(1).optional(),
+  /** The Azure Speech resource (recognizer and synthesizer): its key (or a file holding it) and region. */
+  AZURE_SPEECH_KEY: z.string().min(1).optional(),
+  AZURE_SPEECH_KEY_FILE: z.string().min(1).optional(),
+  TANDEM_AZURE_SPEECH_REGION: z.string().min(1).optional(),
+  TANDEM_AZURE_STT_URL: z.string().min(1).optional(),
+  TANDEM_AZURE_TTS_URL: z.string().min(1).optional(),
+  /** Voices per language: `es-MX=es-MX-JorgeNeural,en=en-US-GuyNeural`. */
+  TANDEM_AZURE_TTS_VOICES: z.string().min(1).optional(),
+  AZURE_TRANSLATOR_KEY: z.string().min(1).optional(),
+  AZURE_TRANSLATOR_KEY_FILE: z.string().min(1).optional(),
+  TANDEM_AZURE_TRANSLATOR_REGION: z.string().min(1).optional(),
+  TANDEM_AZURE_TRANSLATOR_URL: z.string().min(1).optional(),
+  ...GOOGLE_ENV_SHAPE,
   /** What the listener's leg carries between answers: silence (a continuous stream), or nothing (each answer starts at once). */
   TANDEM_TRANSLATE_BETWEEN: z.enum(['silence', 'nothing']).default('silence'),
 });
@@ -54,7 +69,7 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
   if (!parsed.success) throw envIssueError(parsed.error.issues, present);
   const e = parsed.data;
   if (e.TANDEM_TRANSLATE_PROVIDER === undefined) return undefined;
-  if (e.TANDEM_TRANSLATE_PROVIDER === 'cascade') return withEnvNames(present, () => parsePairTranslation({ ...common(e), provider: cascadeFromEnv(e) }));
+  if (e.TANDEM_TRANSLATE_PROVIDER === 'cascade') return withEnvNames(present, () => parsePairTranslation({ ...common(e), provider: cascadeFromEnv(e) }), cascadeVariableNames(e));
   if (e.TANDEM_TRANSLATE_URL === undefined) throw EnvVarError.missing('TANDEM_TRANSLATE_URL', 'the ws:// or wss:// URL of the translation service, needed when TANDEM_TRANSLATE_PROVIDER is set');
   const provider =
     e.TANDEM_TRANSLATE_PROVIDER === 'tandem'
@@ -70,22 +85,41 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
 
 type Env = z.output<typeof envSchema>;
 
-const KEY_VARIABLES = new Set(['OPENAI_API_KEY', 'DEEPGRAM_API_KEY', 'DEEPGRAM_API_KEY_FILE', 'DEEPL_AUTH_KEY', 'DEEPL_AUTH_KEY_FILE', 'ELEVENLABS_API_KEY', 'ELEVENLABS_API_KEY_FILE']);
+const KEY_VARIABLES = new Set([
+  'OPENAI_API_KEY',
+  'DEEPGRAM_API_KEY',
+  'DEEPGRAM_API_KEY_FILE',
+  'DEEPL_AUTH_KEY',
+  'DEEPL_AUTH_KEY_FILE',
+  'ELEVENLABS_API_KEY',
+  'ELEVENLABS_API_KEY_FILE',
+  'AZURE_SPEECH_KEY',
+  'AZURE_SPEECH_KEY_FILE',
+  'AZURE_TRANSLATOR_KEY',
+  'AZURE_TRANSLATOR_KEY_FILE',
+  ...GOOGLE_KEY_VARIABLES,
+]);
 
 function common(e: Env): { languages: { A: string; B: string }; mode: Env['TANDEM_TRANSLATE_MODE']; between: Env['TANDEM_TRANSLATE_BETWEEN'] } {
   return { languages: { A: e.TANDEM_LANG_A, B: e.TANDEM_LANG_B }, mode: e.TANDEM_TRANSLATE_MODE, between: e.TANDEM_TRANSLATE_BETWEEN };
 }
 
 /** Runs parsePairTranslation, naming the variable the person set rather than the settings key it became. */
-function withEnvNames<T>(present: Record<string, string | undefined>, parse: () => T): T {
+function withEnvNames<T>(present: Record<string, string | undefined>, parse: () => T, names: Readonly<Record<string, string>> = VARIABLE_OF_KEY): T {
   try {
     return parse();
   } catch (err) {
-    const variable = err instanceof ConfigError ? VARIABLE_OF_KEY[err.key] : undefined;
+    const variable = err instanceof ConfigError ? variableOf(err.key, names) : undefined;
     // Never echo a secret back in the error.
     if (err instanceof ConfigError && variable !== undefined) throw asEnvVarError(err, variable, KEY_VARIABLES.has(variable) ? '[redacted]' : (present[variable] ?? ''));
     throw err;
   }
+}
+
+/** The variable a settings key came from: its own entry, else its nearest parent's (`provider.synthesizer.voices.es` → `…voices`). */
+function variableOf(key: string, names: Readonly<Record<string, string>>): string | undefined {
+  for (let k = key; k !== ''; k = k.includes('.') ? k.slice(0, k.lastIndexOf('.')) : '') if (names[k] !== undefined) return names[k];
+  return undefined;
 }
 
 /** A secret from its variable, or from the file its `_FILE` variable names (trimmed); never logged. */
@@ -106,9 +140,13 @@ function secret(value: string | undefined, file: string | undefined, variable: s
 
 function cascadeFromEnv(e: Env): object {
   const translator =
-    e.TANDEM_CASCADE_TRANSLATOR === 'apertium'
+    e.TANDEM_CASCADE_TRANSLATOR === 'google'
+      ? googleTranslatorFromEnv(e, secret)
+      : e.TANDEM_CASCADE_TRANSLATOR === 'apertium'
       ? { kind: 'apertium', ...(e.TANDEM_APERTIUM_MODES_DIR ? { modesDir: e.TANDEM_APERTIUM_MODES_DIR } : {}) }
-      : {
+      : e.TANDEM_CASCADE_TRANSLATOR === 'azure'
+        ? azureTranslatorFromEnv(e)
+        : {
           kind: 'deepl',
           authKey: secret(e.DEEPL_AUTH_KEY, e.DEEPL_AUTH_KEY_FILE, 'DEEPL_AUTH_KEY', 'the DeepL API key, needed for TANDEM_CASCADE_TRANSLATOR=deepl'),
           ...(e.TANDEM_DEEPL_URL ? { serverUrl: e.TANDEM_DEEPL_URL } : {}),
@@ -116,9 +154,13 @@ function cascadeFromEnv(e: Env): object {
           ...(e.TANDEM_DEEPL_GLOSSARY_ID ? { glossaryId: e.TANDEM_DEEPL_GLOSSARY_ID } : {}),
         };
   const synthesizer =
-    e.TANDEM_CASCADE_SYNTHESIZER === 'espeak-ng'
+    e.TANDEM_CASCADE_SYNTHESIZER === 'google'
+      ? googleSynthesizerFromEnv(e, secret)
+      : e.TANDEM_CASCADE_SYNTHESIZER === 'espeak-ng'
       ? { kind: 'espeak-ng' }
-      : {
+      : e.TANDEM_CASCADE_SYNTHESIZER === 'azure'
+        ? azureSynthesizerFromEnv(e)
+        : {
           kind: 'elevenlabs',
           apiKey: secret(e.ELEVENLABS_API_KEY, e.ELEVENLABS_API_KEY_FILE, 'ELEVENLABS_API_KEY', 'the ElevenLabs API key, needed for TANDEM_CASCADE_SYNTHESIZER=elevenlabs'),
           voiceId: e.TANDEM_ELEVENLABS_VOICE_ID ?? missing('TANDEM_ELEVENLABS_VOICE_ID', 'the ElevenLabs voice to speak with'),
@@ -127,15 +169,75 @@ function cascadeFromEnv(e: Env): object {
         };
   return {
     kind: 'cascade',
-    recognizer: {
-      kind: 'deepgram',
-      apiKey: secret(e.DEEPGRAM_API_KEY, e.DEEPGRAM_API_KEY_FILE, 'DEEPGRAM_API_KEY', 'the Deepgram API key, needed for TANDEM_TRANSLATE_PROVIDER=cascade'),
-      ...(e.TANDEM_DEEPGRAM_URL ? { url: e.TANDEM_DEEPGRAM_URL } : {}),
-      ...(e.TANDEM_DEEPGRAM_MODEL ? { model: e.TANDEM_DEEPGRAM_MODEL } : {}),
-    },
+    recognizer:
+      e.TANDEM_CASCADE_RECOGNIZER === 'azure'
+        ? azureRecognizerFromEnv(e)
+        : e.TANDEM_CASCADE_RECOGNIZER === 'google'
+          ? googleRecognizerFromEnv(e, secret)
+          : {
+            kind: 'deepgram',
+            apiKey: secret(e.DEEPGRAM_API_KEY, e.DEEPGRAM_API_KEY_FILE, 'DEEPGRAM_API_KEY', 'the Deepgram API key, needed for TANDEM_CASCADE_RECOGNIZER=deepgram'),
+            ...(e.TANDEM_DEEPGRAM_URL ? { url: e.TANDEM_DEEPGRAM_URL } : {}),
+            ...(e.TANDEM_DEEPGRAM_MODEL ? { model: e.TANDEM_DEEPGRAM_MODEL } : {}),
+          },
     translator,
     synthesizer,
   };
+}
+
+// ---- Azure (docs/providers.md): one Speech resource for recognition and synthesis, a Translator resource ----
+
+function azureSpeechKey(e: Env, part: string): string {
+  return secret(e.AZURE_SPEECH_KEY, e.AZURE_SPEECH_KEY_FILE, 'AZURE_SPEECH_KEY', `the Azure Speech resource key, needed for ${part}=azure`);
+}
+
+function azureSpeechRegion(e: Env, part: string): string {
+  return e.TANDEM_AZURE_SPEECH_REGION ?? missing('TANDEM_AZURE_SPEECH_REGION', `the Azure Speech resource's region (e.g. westeurope), needed for ${part}=azure`);
+}
+
+function azureRecognizerFromEnv(e: Env): object {
+  const part = 'TANDEM_CASCADE_RECOGNIZER';
+  return { kind: 'azure', key: azureSpeechKey(e, part), region: azureSpeechRegion(e, part), ...(e.TANDEM_AZURE_STT_URL ? { url: e.TANDEM_AZURE_STT_URL } : {}) };
+}
+
+function azureTranslatorFromEnv(e: Env): object {
+  return {
+    kind: 'azure',
+    key: secret(e.AZURE_TRANSLATOR_KEY, e.AZURE_TRANSLATOR_KEY_FILE, 'AZURE_TRANSLATOR_KEY', 'the Azure Translator resource key, needed for TANDEM_CASCADE_TRANSLATOR=azure'),
+    ...(e.TANDEM_AZURE_TRANSLATOR_REGION ? { region: e.TANDEM_AZURE_TRANSLATOR_REGION } : {}),
+    ...(e.TANDEM_AZURE_TRANSLATOR_URL ? { url: e.TANDEM_AZURE_TRANSLATOR_URL } : {}),
+  };
+}
+
+function azureSynthesizerFromEnv(e: Env): object {
+  const part = 'TANDEM_CASCADE_SYNTHESIZER';
+  const voices: Record<string, string> = {};
+  for (const item of (e.TANDEM_AZURE_TTS_VOICES ?? '').split(',')) {
+    if (item.trim() === '') continue;
+    const [language, voice, extra] = item.split('=').map((x) => x.trim());
+    if (!language || !voice || extra !== undefined) throw EnvVarError.invalid('TANDEM_AZURE_TTS_VOICES', e.TANDEM_AZURE_TTS_VOICES ?? '', 'must be language=voice pairs separated by commas, e.g. es-MX=es-MX-JorgeNeural');
+    voices[language] = voice;
+  }
+  return { kind: 'azure', key: azureSpeechKey(e, part), region: azureSpeechRegion(e, part), voices, ...(e.TANDEM_AZURE_TTS_URL ? { url: e.TANDEM_AZURE_TTS_URL } : {}) };
+}
+
+/** VARIABLE_OF_KEY with the keys of the cascade parts chosen named after their own variables. */
+function cascadeVariableNames(e: Env): Readonly<Record<string, string>> {
+  const names: Record<string, string> = {
+    ...VARIABLE_OF_KEY,
+    ...googleVariableOfKey({ recognizer: e.TANDEM_CASCADE_RECOGNIZER === 'google', translator: e.TANDEM_CASCADE_TRANSLATOR === 'google', synthesizer: e.TANDEM_CASCADE_SYNTHESIZER === 'google' }),
+  };
+  if (e.TANDEM_CASCADE_RECOGNIZER === 'azure') Object.assign(names, { 'provider.recognizer.url': 'TANDEM_AZURE_STT_URL', 'provider.recognizer.key': 'AZURE_SPEECH_KEY', 'provider.recognizer.region': 'TANDEM_AZURE_SPEECH_REGION' });
+  if (e.TANDEM_CASCADE_TRANSLATOR === 'azure') Object.assign(names, { 'provider.translator.url': 'TANDEM_AZURE_TRANSLATOR_URL', 'provider.translator.key': 'AZURE_TRANSLATOR_KEY', 'provider.translator.region': 'TANDEM_AZURE_TRANSLATOR_REGION' });
+  if (e.TANDEM_CASCADE_SYNTHESIZER === 'azure') {
+    Object.assign(names, {
+      'provider.synthesizer.url': 'TANDEM_AZURE_TTS_URL',
+      'provider.synthesizer.key': 'AZURE_SPEECH_KEY',
+      'provider.synthesizer.region': 'TANDEM_AZURE_SPEECH_REGION',
+      'provider.synthesizer.voices': 'TANDEM_AZURE_TTS_VOICES',
+    });
+  }
+  return names;
 }
 
 /** The settings keys parsePairTranslation reports, and the variables they come from. */

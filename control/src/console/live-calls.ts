@@ -7,15 +7,20 @@ import type { LiveCall, LiveLeg, TimelineEntry } from '../../web/types.js';
 
 export type { LiveCall, LiveLeg, TimelineEntry };
 
+/** What the console reads of a call's pair (CallPair is one). */
+export type LivePair = Pick<CallPair, 'pairId' | 'callerChannelId' | 'callerId' | 'extA' | 'extB' | 'state' | 'channelIds'> & {
+  readonly facts: Pick<CallPair['facts'], 'startedAt' | 'answeredAt'>;
+};
+
 /** What the console reads from the pair_session app (CallApp is one). */
 export interface LiveCallsApp {
-  pairs(): CallPair[];
-  pair(pairId: string): CallPair | undefined;
-  on(event: 'pairallocated', listener: (pair: CallPair) => void): unknown;
-  on(event: 'pairactive', listener: (pair: CallPair) => void): unknown;
+  pairs(): LivePair[];
+  pair(pairId: string): LivePair | undefined;
+  on(event: 'pairallocated', listener: (pair: LivePair) => void): unknown;
+  on(event: 'pairactive', listener: (pair: LivePair) => void): unknown;
   on(event: 'pairclosed', listener: (pairId: string, reason: TeardownReason) => void): unknown;
-  off(event: 'pairallocated', listener: (pair: CallPair) => void): unknown;
-  off(event: 'pairactive', listener: (pair: CallPair) => void): unknown;
+  off(event: 'pairallocated', listener: (pair: LivePair) => void): unknown;
+  off(event: 'pairactive', listener: (pair: LivePair) => void): unknown;
   off(event: 'pairclosed', listener: (pairId: string, reason: TeardownReason) => void): unknown;
 }
 
@@ -176,7 +181,7 @@ export class LiveCalls {
     timeline.push({ at, what });
   }
 
-  readonly #onAllocated = (pair: CallPair): void => {
+  readonly #onAllocated = (pair: LivePair): void => {
     this.#timelines.set(pair.callerChannelId, [{ at: pair.facts.startedAt, what: `StasisStart caller ${pair.callerId ?? '(unknown)'}` }]);
     this.#note(pair.callerChannelId, `pair ${pair.pairId} allocated (${pair.extA} ↔ ${pair.extB})`);
     pair.channelIds.forEach((id, i) => this.#channels.set(id, { pairId: pair.pairId, role: ROLES[i] ?? 'channel' }));
@@ -188,7 +193,7 @@ export class LiveCalls {
     }
   };
 
-  readonly #onActive = (pair: CallPair): void => {
+  readonly #onActive = (pair: LivePair): void => {
     this.#note(pair.callerChannelId, 'media path up: both legs bridged to the engine');
   };
 

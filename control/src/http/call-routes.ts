@@ -43,6 +43,12 @@ const recordProperties = {
   mosB: nullableNumber,
   // Every leg counter, including drop reasons and translation counters that may grow: passed through as they are.
   legs: { type: ['object', 'null'], additionalProperties: true },
+  // The finished file on the node that recorded it (GET /v1/calls/:id/recording serves it); null: none (yet).
+  recording: {
+    type: ['object', 'null'],
+    required: ['path', 'format', 'bytes', 'durationMs'],
+    properties: { path: { type: 'string' }, format: { type: 'string', enum: ['wav', 'opus'] }, bytes: { type: 'integer' }, durationMs: { type: 'integer' } },
+  },
 } as const;
 
 /** A call record as the API shows it (docs/call-records.md). */

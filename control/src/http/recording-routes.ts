@@ -1,10 +1,33 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './errors.js';
 
 export interface RecordingLookup {
-  pathOf(recordId: string): string | null;
+  /** The file of that record's recording, or null (no such record, not recorded, not yet complete). */
+  pathOf(recordId: string): Promise<string | null>;
+}
+
+/**
+ * Finds a recording through the call records (memory, else PostgreSQL: so it is found after a restart),
+ * serving only files inside this node's recording directory: a record written by another node sharing the
+ * database names a path on that node, and a path elsewhere is never opened whatever a row says.
+ */
+export function recordsRecordingLookup(
+  records: { get(id: string): Promise<{ call: { recording: { path: string } | null } | null }> },
+  recordDir: string | null,
+): RecordingLookup {
+  const root = recordDir === null ? null : resolve(recordDir);
+  return {
+    pathOf: async (recordId) => {
+      if (root === null) return null;
+      const path = (await records.get(recordId)).call?.recording?.path;
+      if (path === undefined) return null;
+      const file = resolve(path);
+      return file.startsWith(root + sep) ? file : null;
+    },
+  };
 }
 
 const CONTENT_TYPES: Record<string, string> = { opus: 'audio/ogg', wav: 'audio/wav' };
@@ -16,7 +39,7 @@ const CONTENT_TYPES: Record<string, string> = { opus: 'audio/ogg', wav: 'audio/w
  */
 export function registerRecordingRoutes(app: FastifyInstance, options: { recordings: RecordingLookup }): void {
   app.get<{ Params: { id: string } }>('/v1/calls/:id/recording', async (request, reply) => {
-    const path = options.recordings.pathOf(request.params.id);
+    const path = await options.recordings.pathOf(request.params.id);
     const size = path === null ? null : await stat(path).then((s) => (s.isFile() ? s.size : null), () => null);
     if (path === null || size === null) throw new ApiError(404, 'NOT_FOUND', 'no recording of that call on this node');
     const type = CONTENT_TYPES[path.slice(path.lastIndexOf('.') + 1)] ?? 'application/octet-stream';

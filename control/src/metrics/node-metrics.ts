@@ -2,8 +2,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { LegStats, PairStats } from '../../../engine/src/index.js';
 import type { DirectionEvent } from '../../../engine/src/index.js';
 import type { CallRecord } from '../records/call-record.js';
-import { CALL_REJECT_CAUSES, type CallRejectCause } from '../calls/call-app.js';
+import { CALL_REJECT_CAUSES, type CallRejectCause } from '../calls/call-rejections.js';
 import type { EngineSample, EngineSampler } from './engine-sampler.js';
+import { VadMetrics } from './vad-metrics.js';
 
 /** The links whose state the node reports (`tandem_link_up{link}`). */
 export type LinkName = 'ari' | 'ami' | 'redis' | 'postgresql';
@@ -76,6 +77,7 @@ export class NodeMetrics {
   readonly #lateTicksCounted = new Map<number, number>();
   readonly #unsubscribe: () => void;
   readonly #links = new Map<LinkName, LinkProbe>();
+  readonly #vad: VadMetrics;
 
   constructor(options: NodeMetricsOptions) {
     const registers = [this.registry];
@@ -123,6 +125,7 @@ export class NodeMetrics {
     this.#listeners = new Gauge({ name: 'tandem_console_listeners', help: 'Operators listening in on a leg over WebRTC right now.', registers });
     this.#listenDropped = new Counter({ name: 'tandem_console_listen_dropped_frames_total', help: 'Tapped 20 ms frames the engine dropped because a listener fell a whole ring (1 s) behind.', registers });
     this.#lateTicks = new Counter({ name: 'tandem_engine_late_ticks_total', help: 'Engine playout ticks that ran late, summed over workers.', registers });
+    this.#vad = new VadMetrics(this.registry);
     const sampler = options.sampler;
     const engineGauge = (name: string, help: string, read: (s: EngineSample) => number): void => {
       new Gauge({
@@ -247,6 +250,7 @@ export class NodeMetrics {
   }
 
   #accumulate(sample: EngineSample): void {
+    this.#vad.accumulate(sample);
     for (const shard of sample.stats.shards) {
       const before = this.#lateTicksCounted.get(shard.threadId) ?? 0;
       const delta = shard.lateTicks >= before ? shard.lateTicks - before : shard.lateTicks;

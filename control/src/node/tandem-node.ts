@@ -9,20 +9,21 @@ import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { AmiPresenceService, type AmiConnectionOptions } from '../ami/index.js';
 import { createControlApi, registerCallRoutes, registerNodeRoutes, registerPresenceRoutes, registerTranslationRoutes, type ControlApi, type ListenAddress } from '../http/index.js';
-import { createPgPool } from '../realtime/db.js';
+import { createPgPool, pingPostgres } from '../realtime/db.js';
 import { pgExtensionLanguages } from '../calls/extension-languages.js';
 import { PgPresenceStore } from '../realtime/presence-store.js';
 import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
-import { CallRecords, PgCallRecordStore, buildCallRecord } from '../records/index.js';
+import { CallRecords, PgCallRecordStore } from '../records/index.js';
+import { recordCalls } from './record-calls.js';
+import { terminateEngineWorker } from './fault-drills.js';
 import { logRedisLink } from '../redis/link-log.js';
 import { PairAvailabilitySync } from './pair-availability.js';
 import { EngineSampler } from '../metrics/engine-sampler.js';
 import { NodeMetrics } from '../metrics/node-metrics.js';
 import { registerMetricsRoutes } from '../metrics/metrics-routes.js';
 import { registerConsole } from '../console/console-routes.js';
-import { RecordingIndex } from '../records/recording-index.js';
-import { registerRecordingRoutes } from '../http/recording-routes.js';
+import { recordsRecordingLookup, registerRecordingRoutes } from '../http/recording-routes.js';
 import { OperatorHolds } from '../console/operator-holds.js';
 import { PairReachabilitySync } from './pair-reachability.js';
 import { defaultNodeName, NodeIdentityClaim } from './node-identity.js';
@@ -241,7 +242,6 @@ export class TandemNode {
       closers.push(() => transcripts.close());
       // Closed after the app (whose teardowns still add records) and before the pool (its last writes).
       const records = new CallRecords({ store: db ? new PgCallRecordStore(db) : null });
-      const recordings = new RecordingIndex();
       closers.push(() => records.close());
       const app = new CallApp({
         ari,
@@ -276,13 +276,7 @@ export class TandemNode {
       });
       app.on('callrejected', (_channelId, reason) => metrics.callRejected(reason));
       engine.on('translation', (_pairId, _direction, event) => metrics.translationEvent(event));
-      app.on('callended', (call) => {
-        const record = buildCallRecord(call, { node });
-        records.add(record);
-        metrics.callEnded(record, call.engine);
-        if (options.calls?.record === true) recordings.callEnded(call.pairId, record.id);
-      });
-      engine.on('recording', (pairId, summary) => recordings.recordingDone(pairId, summary.path));
+      recordCalls({ app, engine, records, node, onRecord: (record, call) => metrics.callEnded(record, call.engine) });
       // The caller's channel id tells calls on the same pair apart.
       engine.on('transcript', (event) => transcripts.publish({ ...event, callId: app.pair(event.pairId)?.callerChannelId ?? null }));
       await app.start();
@@ -325,7 +319,7 @@ export class TandemNode {
           },
           ...(options.faultDrills === true ? { terminateWorker: (shard: number) => terminateEngineWorker(engine, app, shard) } : {}),
         });
-        registerRecordingRoutes(controlApi.app, { recordings });
+        registerRecordingRoutes(controlApi.app, { recordings: recordsRecordingLookup(records, engine.config.recording?.dir ?? null) });
         if (amiUp) metrics.setLink('ami', amiUp);
         registerMetricsRoutes(controlApi.app, {
           metrics,
@@ -391,32 +385,4 @@ export class TandemNode {
     })();
     return this.#closing;
   }
-}
-
-/** PostgreSQL answers a trivial query within a second. */
-async function pingPostgres(db: Pool): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), 1000);
-  });
-  try {
-    return await Promise.race([db.query('SELECT 1').then(() => true, () => false), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * A fault drill: terminates engine worker `shard` as a crash would. The engine closes its pairs
- * (`pairclosed` 'worker-crash'), the app tears their calls down, and the engine starts the shard again.
- */
-async function terminateEngineWorker(engine: MediaEngine, app: CallApp, shard: number): Promise<{ shard: number; pairs: string[] } | null> {
-  const stats = await engine.stats();
-  const threadId = stats.shards.find((s) => s.shard === shard)?.threadId;
-  const thread = engine.threads.find((t) => t.threadId === threadId);
-  if (threadId === undefined || !thread) return null;
-  const pairs = app.pairs().map((p) => p.pairId).filter((pairId) => engine.shardOf(pairId) === shard);
-  logger('control.node').warn({ shard, pairs: pairs.length }, 'fault drill: terminating an engine worker');
-  await thread.terminate();
-  return { shard, pairs };
 }

@@ -75,3 +75,16 @@ export async function withTransaction<T>(pool: Pool, fn: (client: pg.PoolClient)
     client.release(broken);
   }
 }
+
+/** PostgreSQL answers a trivial query within a second. */
+export async function pingPostgres(db: Pool): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 1000);
+  });
+  try {
+    return await Promise.race([db.query('SELECT 1').then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -49,6 +49,18 @@ export interface CallLegRecord {
 }
 
 /** One finished call: who, when, how it ended, and the quality of each leg. */
+/** A call's recording as its record keeps it (docs/recordings.md): the finished file on the node that recorded it. */
+export interface CallRecording {
+  /** Absolute path on the recording node (under its TANDEM_RECORD_DIR). */
+  path: string;
+  /** 'opus' (Ogg/Opus, two stereo streams) or 'wav' (4-channel PCM). */
+  format: 'wav' | 'opus';
+  /** File size. */
+  bytes: number;
+  /** Length of the audio, whole milliseconds. */
+  durationMs: number;
+}
+
 export interface CallRecord {
   /** A random UUID. */
   id: string;
@@ -85,6 +97,11 @@ export interface CallRecord {
   mosB: number | null;
   /** Null when the engine's counters were lost (worker crash) or the pair never opened. */
   legs: { A: CallLegRecord; B: CallLegRecord } | null;
+  /**
+   * The call's recording once its file is complete; null while it is not (yet), or when the call was not
+   * recorded. It is usually filled in after the record was first stored (Opus encoding takes a moment).
+   */
+  recording: CallRecording | null;
 }
 
 /** Each RTP packet carries 20 ms: the sender holds one frame's worth of audio before it can send it. */
@@ -123,7 +140,17 @@ export function buildCallRecord(call: EndedCall, context: { node: string; id?: s
     mosA: legs?.A.mos ?? null,
     mosB: legs?.B.mos ?? null,
     legs,
+    recording: null,
   };
+}
+
+/**
+ * What a record keeps of the engine's recording summary; null for a file that holds nothing (it could not
+ * be opened). Whole numbers, as the columns are.
+ */
+export function callRecording(summary: { path: string; format: 'wav' | 'opus'; bytes: number; durationMs: number }): CallRecording | null {
+  if (summary.bytes <= 0) return null;
+  return { path: summary.path, format: summary.format, bytes: Math.round(summary.bytes), durationMs: Math.round(summary.durationMs) };
 }
 
 function legRecords(stats: PairStats, codec: CodecName): { A: CallLegRecord; B: CallLegRecord } {

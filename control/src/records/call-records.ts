@@ -1,9 +1,7 @@
-import { errorMessage } from '../../../common/src/errors.js';
 import { logger, type Logger } from '../../../common/src/logger.js';
-import { pgErrorCode } from '../realtime/errors.js';
-import type { CallRecord } from './call-record.js';
+import type { CallRecord, CallRecording } from './call-record.js';
 import type { CallRecordQuery } from './call-record-query.js';
-import type { PgCallRecordStore, PgCallRecordStoreStats } from './pg-call-record-store.js';
+import { describePgError, type PgCallRecordStore, type PgCallRecordStoreStats } from './pg-call-record-store.js';
 import { RecentCallRecords } from './recent-call-records.js';
 
 /** Where a read was answered from: PostgreSQL, or this node's memory (no database, or it did not answer). */
@@ -68,6 +66,18 @@ export class CallRecords {
     if (!this.#closing) this.#store?.save(record);
   }
 
+  /**
+   * A recording completed for a record added earlier: kept on the in-memory record and queued for
+   * PostgreSQL (behind the record's own INSERT). Never throws, never waits; false when no record in
+   * memory has that id (it is still written: the database may hold the record).
+   */
+  attachRecording(id: string, recording: CallRecording): boolean {
+    const known = this.#recent.setRecording(id, recording);
+    this.#log.info({ id, recording }, 'call recording');
+    if (!this.#closing) this.#store?.saveRecording(id, recording);
+    return known;
+  }
+
   async list(query: CallRecordQuery = {}): Promise<{ calls: CallRecord[]; source: CallRecordSource }> {
     if (this.#store !== null && !this.#store.closed) {
       try {
@@ -112,7 +122,7 @@ export class CallRecords {
     const now = Date.now();
     if (now - this.#lastReadWarningAt < READ_WARNING_INTERVAL_MS) return;
     this.#lastReadWarningAt = now;
-    const hint = pgErrorCode(err) === '42P01' ? 'the database has no call_records table: run "tandem migrate"' : errorMessage(err);
+    const hint = describePgError(err);
     this.#log.warn({ err: hint, fallbacks: this.#readFallbacks }, 'reading call records from PostgreSQL failed: answering from memory');
   }
 }

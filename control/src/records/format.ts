@@ -13,7 +13,7 @@ export function qualityOf(record: CallRecord): 'good' | 'fair' | 'poor' | '-' {
   return worst >= 80 ? 'good' : worst >= 70 ? 'fair' : 'poor';
 }
 
-const COLUMNS = ['STARTED (UTC)', 'PAIR', 'CALLER → EXT', 'DURATION', 'ENDED BY', 'REASON', 'MOS A/B', 'LOSS A/B', 'QUALITY'] as const;
+const COLUMNS = ['STARTED (UTC)', 'PAIR', 'CALLER → EXT', 'DURATION', 'ENDED BY', 'REASON', 'MOS A/B', 'LOSS A/B', 'QUALITY', 'RECORDING'] as const;
 
 /** The `tandem calls` table: one line per call, columns padded to their widest cell. */
 export function formatCallTable(records: readonly CallRecord[]): string {
@@ -29,6 +29,7 @@ export function formatCallTable(records: readonly CallRecord[]): string {
       `${formatMos(r.mosA)}/${formatMos(r.mosB)}`,
       r.legs === null ? '-' : `${formatLoss(r.legs.A.lossPct)}/${formatLoss(r.legs.B.lossPct)}%`,
       qualityOf(r),
+      r.recording === null ? '-' : `${r.recording.format} ${formatDuration(r.recording.durationMs)} ${formatBytes(r.recording.bytes)}`,
     ]),
   ];
   const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => [...(row[i] ?? '')].length)));
@@ -42,6 +43,13 @@ function formatMos(mos: number | null): string {
 
 function formatLoss(pct: number): string {
   return pct < 10 ? pct.toFixed(1) : pct.toFixed(0);
+}
+
+/** 812 B, 37 KiB, 4.2 MiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 /** 850 ms → 0.9s, 62 s → 1m02s, 3723 s → 1h02m03s. */

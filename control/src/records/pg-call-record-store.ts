@@ -6,7 +6,7 @@ import type { HangupBy, TeardownReason } from '../calls/index.js';
 import { pgErrorCode } from '../realtime/errors.js';
 import { DropCounter } from '../transcripts/drop-counter.js';
 import { WriteBehindQueue } from '../transcripts/write-behind.js';
-import type { CallLegRecord, CallRecord } from './call-record.js';
+import type { CallLegRecord, CallRecord, CallRecording } from './call-record.js';
 import { normalizeQuery, type CallRecordQuery, type CallRecordReader } from './call-record-query.js';
 
 export type CallRecordDropReason = 'queue_full' | 'db_error' | 'closed';
@@ -27,7 +27,8 @@ export interface PgCallRecordStoreOptions {
 const log = logger('records.store');
 
 const COLUMNS = `id, pair_id, call_id, ext_a, ext_b, caller, node, started_at, answered_at, ended_at, duration_ms, talk_ms,
-  setup_ms, teardown_ms, hangup_by, hangup_cause, teardown_reason, codec, translated, mos_a, mos_b, legs`;
+  setup_ms, teardown_ms, hangup_by, hangup_cause, teardown_reason, codec, translated, mos_a, mos_b, legs,
+  recording_path, recording_format, recording_bytes, recording_duration_ms`;
 
 /*
  * One statement per batch whatever its size: the batch travels as one JSON
@@ -41,8 +42,24 @@ SELECT ${COLUMNS}
     id uuid, pair_id text, call_id text, ext_a text, ext_b text, caller text, node text,
     started_at timestamptz, answered_at timestamptz, ended_at timestamptz, duration_ms bigint, talk_ms bigint,
     setup_ms bigint, teardown_ms bigint, hangup_by text, hangup_cause smallint, teardown_reason text, codec text,
-    translated boolean, mos_a double precision, mos_b double precision, legs jsonb)
+    translated boolean, mos_a double precision, mos_b double precision, legs jsonb,
+    recording_path text, recording_format text, recording_bytes bigint, recording_duration_ms bigint)
 ON CONFLICT (id) DO NOTHING`;
+
+/*
+ * A recording completed after its record was queued: the same one-parameter shape. The
+ * record's INSERT always went into the queue first (records.add() before the recording
+ * could be joined to it), so the row exists unless its INSERT was dropped, and then the
+ * UPDATE finds nothing: the recording stays on the in-memory record only.
+ */
+const RECORDING_SQL = `
+UPDATE call_records AS c
+   SET recording_path = r.path, recording_format = r.format, recording_bytes = r.bytes, recording_duration_ms = r.duration_ms
+  FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, path text, format text, bytes bigint, duration_ms bigint)
+ WHERE c.id = r.id`;
+
+/** What waits for the database: a whole record, or a recording for a record queued earlier. */
+type Write = { kind: 'record'; record: CallRecord } | { kind: 'recording'; id: string; recording: CallRecording };
 
 interface Row {
   id: string;
@@ -67,6 +84,10 @@ interface Row {
   mos_a: number | null;
   mos_b: number | null;
   legs: { A: CallLegRecord; B: CallLegRecord } | null;
+  recording_path: string | null;
+  recording_format: string | null;
+  recording_bytes: string | null;
+  recording_duration_ms: string | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -82,20 +103,24 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class PgCallRecordStore implements CallRecordReader {
   readonly #pool: Pool;
   readonly #drops = new DropCounter<CallRecordDropReason>(log, 'call records', ['queue_full', 'db_error', 'closed']);
-  readonly #writes: WriteBehindQueue<CallRecord>;
+  readonly #writes: WriteBehindQueue<Write>;
 
   /** The pool belongs to the caller (close() does not end it). */
   constructor(pool: Pool, options: PgCallRecordStoreOptions = {}) {
     this.#pool = pool;
-    this.#writes = new WriteBehindQueue<CallRecord>({
+    this.#writes = new WriteBehindQueue<Write>({
       what: 'call records',
       maxQueue: positiveInt('maxQueue', options.maxQueue ?? 1000),
       batchSize: positiveInt('batchSize', options.batchSize ?? 100),
       drops: this.#drops,
+      // Records first: a recording in the batch may belong to a record in the same batch.
       write: async (batch) => {
-        await this.#pool.query(INSERT_SQL, [JSON.stringify(batch.map(toRow))]);
+        const records = batch.flatMap((w) => (w.kind === 'record' ? [toRow(w.record)] : []));
+        const recordings = batch.flatMap((w) => (w.kind === 'recording' ? [recordingRow(w.id, w.recording)] : []));
+        if (records.length > 0) await this.#pool.query(INSERT_SQL, [JSON.stringify(records)]);
+        if (recordings.length > 0) await this.#pool.query(RECORDING_SQL, [JSON.stringify(recordings)]);
       },
-      describeError: (err) => (pgErrorCode(err) === '42P01' ? 'the database has no call_records table: run "tandem migrate"' : errorMessage(err)),
+      describeError: describePgError,
     });
   }
 
@@ -109,7 +134,12 @@ export class PgCallRecordStore implements CallRecordReader {
 
   /** Queues a record for storage; false (and counted) when closed or the queue is full. */
   save(record: CallRecord): boolean {
-    return this.#writes.enqueue(record);
+    return this.#writes.enqueue({ kind: 'record', record });
+  }
+
+  /** Queues a recording for a record saved earlier; false (and counted) when closed or the queue is full. */
+  saveRecording(id: string, recording: CallRecording): boolean {
+    return this.#writes.enqueue({ kind: 'recording', id, recording });
   }
 
   /** Resolves when everything queued so far is written or dropped. */
@@ -183,7 +213,23 @@ function toRow(r: CallRecord): Record<string, unknown> {
     mos_a: r.mosA,
     mos_b: r.mosB,
     legs: r.legs,
+    recording_path: r.recording?.path ?? null,
+    recording_format: r.recording?.format ?? null,
+    recording_bytes: r.recording?.bytes ?? null,
+    recording_duration_ms: r.recording?.durationMs ?? null,
   };
+}
+
+function recordingRow(id: string, r: CallRecording): Record<string, unknown> {
+  return { id, path: r.path, format: r.format, bytes: r.bytes, duration_ms: r.durationMs };
+}
+
+/** The hint for a failed statement: a database not migrated far enough says what to run. */
+export function describePgError(err: unknown): string {
+  const code = pgErrorCode(err);
+  if (code === '42P01') return 'the database has no call_records table: run "tandem migrate"';
+  if (code === '42703') return `the call_records table lacks a column (${errorMessage(err)}): run "tandem migrate"`;
+  return errorMessage(err);
 }
 
 function toRecord(r: Row): CallRecord {
@@ -210,6 +256,10 @@ function toRecord(r: Row): CallRecord {
     mosA: r.mos_a,
     mosB: r.mos_b,
     legs: r.legs,
+    recording:
+      r.recording_path === null || r.recording_format === null || r.recording_bytes === null || r.recording_duration_ms === null
+        ? null
+        : { path: r.recording_path, format: r.recording_format === 'opus' ? 'opus' : 'wav', bytes: Number(r.recording_bytes), durationMs: Number(r.recording_duration_ms) },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { CallRecord } from './call-record.js';
+import type { CallRecord, CallRecording } from './call-record.js';
 import { normalizeQuery, type CallRecordQuery, type CallRecordReader } from './call-record-query.js';
 
 /**
@@ -41,6 +41,15 @@ export class RecentCallRecords implements CallRecordReader {
     if (sign < 0) matching.reverse(); // ties: the last added first
     matching.sort((a, b) => sign * (Date.parse(a.endedAt) - Date.parse(b.endedAt)));
     return Promise.resolve(matching.slice(0, q.limit));
+  }
+
+  /** Sets the recording of the record with that id (a new object: lists already handed out are unchanged); false when none. */
+  setRecording(id: string, recording: CallRecording): boolean {
+    const i = this.#ring.findIndex((r) => r.id === id);
+    const record = this.#ring[i];
+    if (record === undefined) return false;
+    this.#ring[i] = { ...record, recording };
+    return true;
   }
 
   get(id: string): Promise<CallRecord | null> {

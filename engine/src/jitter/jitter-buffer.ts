@@ -6,6 +6,7 @@ import { FrameRing } from './frame-ring.js';
 import { JitterStatsRecorder, type JitterStats } from './jitter-stats.js';
 import type { FrameDecoder, JitterPacket, PopResult, PushOutcome } from './jitter-types.js';
 import { FRAME_MS, validateJitterOptions, type JitterBufferOptions } from './options.js';
+import { dropOldest } from './overflow.js';
 import { ResyncDetector } from './resync-detector.js';
 
 const STATE_WAITING = 0; // no stream, or prefilling before the first frame of a stream
@@ -28,7 +29,8 @@ const EXT_BASE = 1 << 16;
  * an adaptive target, expand (concealment) and accelerate (dropping surplus frames).
  *
  * This file is the insert/pop state machine; the target (adaptive-depth.ts), resync decisions (resync-detector.ts),
- * concealment (concealer.ts), early reading (early-reader.ts) and accounting (jitter-stats.ts) live beside it.
+ * concealment (concealer.ts), early reading (early-reader.ts), overflow (overflow.ts) and accounting (jitter-stats.ts)
+ * live beside it.
  */
 export class JitterBuffer {
   readonly #decode: FrameDecoder;
@@ -250,7 +252,11 @@ export class JitterBuffer {
     }
     if (ring.count === 0 && this.#state !== STATE_PLAYING) this.#prefillSinceMs = nowMs;
     let outcome: PushOutcome = 'accepted';
-    if (ext - this.#headExt + 1 > this.#maxFrames && this.#dropOldest(ext)) outcome = 'overflow';
+    if (ext - this.#headExt + 1 > this.#maxFrames) {
+      const overflowBefore = stats.overflow;
+      this.#headExt = dropOldest(ring, stats, this.#headExt, ext, this.#maxFrames);
+      if (stats.overflow !== overflowBefore) outcome = 'overflow';
+    }
     ring.put(ext, ts, packet.marker, packet.buffer, packet.payloadOffset, packet.payloadLength, nowMs, this.#arrivalLatenessMs);
     // Reordered behind a frame the early reader already handed over (only possible near a stream's start).
     this.#early.skipIfPassed(ring, ext);
@@ -388,28 +394,6 @@ export class JitterBuffer {
     this.#depth.observe(nowMs, ts);
     this.#recorder.sampleJitter(this.#depth.jitterMs);
     this.#arrivalLatenessMs = this.#early.latenessOf(nowMs, ts);
-  }
-
-  /** Makes room for `ext` within maxDepthMs: drops the oldest frames, then moves the head to the oldest one kept. */
-  #dropOldest(ext: number): boolean {
-    const ring = this.#ring;
-    const stats = this.#stats;
-    const newHead = ext - this.#maxFrames + 1;
-    let dropped = false;
-    while (this.#headExt < newHead) {
-      if (ring.remove(this.#headExt)) {
-        stats.overflow++;
-        dropped = true;
-      } else {
-        stats.lost++;
-      }
-      this.#headExt++;
-    }
-    while (this.#headExt < ext && !ring.has(this.#headExt)) {
-      stats.lost++;
-      this.#headExt++;
-    }
-    return dropped;
   }
 
   #depthFrames(): number {

@@ -9,12 +9,11 @@ import type { LegName, LegStats, MediaStartInfo, UdpEndpoint, WebSocketDropReaso
 export type { WebSocketDropReason } from '../worker/protocol.js';
 import { mediaStartInfo, parseControlMessage, rawText } from './chan-websocket.js';
 import { EngineError } from './errors.js';
+import { mediaStartMismatch, mediaUrl, openMediaWebSocket } from './media-connection.js';
 import type { MediaLeg } from './media-leg.js';
 import { PcmRateConverter } from './pcm-rate-converter.js';
 import { FramePacketizer, WebSocketFrameCutter } from './websocket-frames.js';
 
-/** Largest message accepted from Asterisk (its own limit is 65500 bytes, docs/wideband-media.md). */
-const MAX_PAYLOAD_BYTES = 65536;
 /** Frames' worth of unsent bytes in the connection before further frames are dropped (a second of audio). */
 const MAX_BUFFERED_FRAMES = 50;
 /** How long close() waits for Asterisk's half of the close handshake before dropping the connection. */
@@ -147,22 +146,9 @@ export class WebSocketLeg implements MediaLeg {
   connect(url: string): Promise<MediaStartInfo> {
     if (this.#closed) return Promise.reject(new EngineError('MEDIA_CONNECT_FAILED', `leg ${this.name} of ${this.#pairId} is closed`));
     if (this.#ws !== null) return Promise.reject(new EngineError('MEDIA_CONNECT_FAILED', `leg ${this.name} of ${this.#pairId} already has a media connection`));
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      return Promise.reject(new TypeError(`media URL must be ws:// or wss://, got ${JSON.stringify(url)}`));
-    }
-    if (target.protocol !== 'ws:' && target.protocol !== 'wss:') {
-      return Promise.reject(new TypeError(`media URL must be ws:// or wss://, got ${target.protocol}`));
-    }
-    const ws = new WebSocket(target, {
-      // Asterisk offers no permessage-deflate; not offering it saves the negotiation.
-      perMessageDeflate: false,
-      handshakeTimeout: this.#connectTimeoutMs,
-      maxPayload: MAX_PAYLOAD_BYTES,
-      followRedirects: false,
-    });
+    const target = mediaUrl(url);
+    if (target instanceof TypeError) return Promise.reject(target);
+    const ws = openMediaWebSocket(target, this.#connectTimeoutMs);
     this.#ws = ws;
     return new Promise<MediaStartInfo>((resolve, reject) => {
       const fail = (reason: string): void => {
@@ -219,11 +205,9 @@ export class WebSocketLeg implements MediaLeg {
           fail(info);
           return;
         }
-        if (info.format !== this.codec.name || info.optimalFrameSize !== this.codec.frameBytes || info.ptimeMs !== 20) {
-          fail(
-            `Asterisk's channel speaks ${info.format} (${info.optimalFrameSize} bytes per ${info.ptimeMs} ms), ` +
-              `this leg ${this.codec.name} (${this.codec.frameBytes} bytes per 20 ms)`,
-          );
+        const mismatch = mediaStartMismatch(info, this.codec);
+        if (mismatch !== null) {
+          fail(mismatch);
           return;
         }
         clearTimeout(deadline);

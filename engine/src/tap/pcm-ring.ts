@@ -2,8 +2,15 @@
  * A bounded single-writer / single-reader ring of fixed-size PCM frames in a SharedArrayBuffer, so an
  * engine worker can hand a listener a pair's audio without a message per frame and without ever
  * waiting: the writer (the worker's tick) drops and counts a frame when the ring is full, the reader
- * (the main thread) takes whatever is there when it polls. Nothing here blocks or allocates per frame.
+ * (the main thread) takes whatever is there. The writer notifies after each frame, so a reader can
+ * await the next one (`waitForFrames`, Atomics.waitAsync: no thread blocks) instead of polling on a
+ * timer, which would add up to a polling period of delay to every frame. Nothing here blocks or
+ * allocates per frame.
  */
+
+type WaitAsync = (typedArray: Int32Array, index: number, value: number, timeoutMs?: number) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+/** ES2024's Atomics.waitAsync (in Node ≥ 16), typed here because the project's lib is ES2023. */
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /** Header slots (Int32): frames written, frames read, closed flag, frames dropped because the ring was full. */
 const WRITTEN = 0;
@@ -54,6 +61,8 @@ class RingView {
   /** Either side may end the tap: the writer when the pair closes, the reader when the listener leaves. */
   close(): void {
     Atomics.store(this.header, CLOSED, 1);
+    // A reader waiting for frames learns of the end at once.
+    Atomics.notify(this.header, WRITTEN);
   }
 }
 
@@ -69,6 +78,7 @@ export class PcmRingWriter extends RingView {
     }
     this.data.set(pcm.subarray(0, this.frameSamples), (written % this.capacity) * this.frameSamples);
     Atomics.store(header, WRITTEN, written + 1);
+    Atomics.notify(header, WRITTEN);
     return true;
   }
 }
@@ -87,5 +97,17 @@ export class PcmRingReader extends RingView {
       Atomics.store(header, READ, read);
     }
     return n;
+  }
+
+  /**
+   * Resolves once a frame is waiting (at once if one already is), the ring is closed, or `timeoutMs`
+   * passed. Never blocks the thread: the wait is Atomics.waitAsync on the written count.
+   */
+  waitForFrames(timeoutMs: number): Promise<void> {
+    const header = this.header;
+    const written = Atomics.load(header, WRITTEN);
+    if (written !== Atomics.load(header, READ) || this.closed) return Promise.resolve();
+    const wait = waitAsync(header, WRITTEN, written, timeoutMs);
+    return wait.async ? wait.value.then(() => undefined) : Promise.resolve();
   }
 }

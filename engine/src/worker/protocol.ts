@@ -238,6 +238,8 @@ export interface ShardStats {
   threadId: number;
   /** V8 heap in use by that worker, for leak checks under load. */
   heapUsedBytes: number;
+  /** CPU time (user + system) the worker thread has used since it started, ms; null where unknown (not Linux). */
+  cpuMs: number | null;
   /** The worker thread's nice value as configured and as applied (`error`: why not). */
   priority: ThreadPriority;
   pairs: number;

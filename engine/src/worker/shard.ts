@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { getHeapStatistics } from 'node:v8';
-import { threadId, type MessagePort } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
 import { errorMessage } from '../../../common/src/errors.js';
 import { logger } from '../../../common/src/logger.js';
 import { getCodec } from '../codec/index.js';
@@ -9,6 +9,7 @@ import type { Direction } from '../pipeline/stage.js';
 import { parsePairTranslation, type PairTranslation, type PairTranslationInput } from '../pipeline/translation/config.js';
 import { PairTranslator, type PairTranslatorOptions } from '../pipeline/translation/pair-translator.js';
 import { ShardVad } from './shard-vad.js';
+import { threadCpuMs } from './thread-cpu.js';
 import { PairRecorder } from '../pipeline/recording/pair-recorder.js';
 import { PairTap, type TapSource } from '../session/pair-tap.js';
 import type { PcmRingLayout } from '../tap/pcm-ring.js';
@@ -20,9 +21,9 @@ import { WebSocketLeg } from '../session/websocket-leg.js';
 import type { MediaLeg } from '../session/media-leg.js';
 import { resolveEngineIo } from '../config/resolve-io.js';
 import { PortAllocator } from '../transport/port-allocator.js';
-import { SharedRtpPort } from '../transport/shared-rtp-port.js';
 import type { EngineConfig } from '../config/engine-config.js';
 import { PlayoutScheduler } from './playout-scheduler.js';
+import { ShardSharedPort } from './shard-shared-port.js';
 import { applyThreadPriority, type ThreadPriority } from './thread-priority.js';
 import type {
   LegName,
@@ -30,30 +31,10 @@ import type {
   OpenPairRequest,
   OpenPairResult,
   PairStats,
-  ShardMessage,
   ShardNotification,
-  ShardRequest,
   ShardStats,
-  ShardTaskInput,
 } from './protocol.js';
-import { toErrorPayload } from './protocol.js';
-import { validateEndpoint, validateOpenPairRequest } from './validate.js';
-
-/**
- * Datagrams per receive call and per sendmmsg on a shard's shared port: a
- * 20 ms period of 250 pairs is 500 datagrams each way, spread over the
- * scheduler's slots, so a slot's sends fit one call.
- */
-const SHARED_PORT_BATCH = 256;
-
-/**
- * The socket buffers a shared port asks for. One port holds what a socket per
- * leg spread over hundreds of buffers: 250 pairs are 25,000 datagrams a second,
- * about 1 KB each in the kernel's accounting, so a stall of the worker for
- * 200 ms fills 4 MB (a 500-pair load test on a starved host overflowed it).
- * The kernel grants at most net.core.rmem_max / wmem_max (docs/batched-io.md).
- */
-const SHARED_PORT_BUFFER_BYTES = 32 * 1024 * 1024;
+import { validateOpenPairRequest } from './validate.js';
 
 /**
  * A shard owns the sockets of the pairs assigned to it for their whole life:
@@ -77,10 +58,8 @@ export class Shard {
   readonly #priority: ThreadPriority;
   /** How RTP legs reach the network here (the config's `io`, resolved). */
   readonly #io: 'native' | 'dgram';
-  /** The shard's shared RTP port while pairs use it (native I/O only). */
-  #shared: Promise<SharedRtpPort> | null = null;
-  /** The same port once bound, for stats. */
-  #sharedOpen: SharedRtpPort | null = null;
+  /** The shard's shared RTP port (native I/O only). */
+  readonly #shared: ShardSharedPort;
   #closed = false;
 
   constructor(index: number, shardCount: number, config: EngineConfig, notify: (notification: ShardNotification) => void = () => {}) {
@@ -105,6 +84,7 @@ export class Shard {
       shardCount,
       socketBufferBytes: config.socketBufferBytes,
     });
+    this.#shared = new ShardSharedPort(this.#ports, config.socketBufferBytes, this.#log);
     this.#scheduler = new PlayoutScheduler({
       slots: config.scheduleSlots,
       onTaskError: (err) => this.#log.error({ err }, 'pair tick failed'),
@@ -140,7 +120,7 @@ export class Shard {
       if (transport === 'rtp') {
         if (this.#io === 'native' && !latch) {
           // A latching leg's peer is unknown until it sends, so the shared port could not route to it.
-          const shared = await this.#sharedPort();
+          const shared = await this.#shared.open();
           socketA = shared.openLeg();
           socketB = shared.openLeg();
         } else {
@@ -350,6 +330,7 @@ export class Shard {
       shard: this.index,
       threadId,
       heapUsedBytes: getHeapStatistics().used_heap_size,
+      cpuMs: threadCpuMs(),
       priority: { ...this.#priority },
       pairs: this.#pairs.size,
       sockets: [...this.#pairs.values()].reduce((n, p) => n + p.openTransports, 0),
@@ -358,7 +339,7 @@ export class Shard {
       maxTickLatenessMs: s.maxLatenessMs,
       skippedTicks: s.skippedTicks,
       io: this.#io,
-      sharedPort: this.#sharedOpen?.stats() ?? null,
+      sharedPort: this.#shared.stats(),
       pairStats,
       vad: this.#vad.stats(),
     };
@@ -369,42 +350,9 @@ export class Shard {
     this.#closed = true;
     this.#scheduler.stop();
     for (const pairId of [...this.#pairs.keys()]) this.closePair(pairId, 'shard closed');
-    const shared = this.#shared;
-    this.#shared = null;
-    this.#sharedOpen = null;
-    // A port still binding closes as soon as it is bound.
-    void shared?.then((port) => port.close(), () => undefined);
+    this.#shared.close();
     this.#vad.close();
   }
-
-  /** The shard's shared RTP port: bound with the first pair that needs it, closed when its last leg goes. */
-  #sharedPort(): Promise<SharedRtpPort> {
-    if (this.#closed) return Promise.reject(new EngineError('ENGINE_CLOSED', 'the shard is closed'));
-    if (this.#shared === null) {
-      const opening = this.#ports.bindDatagramPort('native', SHARED_PORT_BATCH, Math.max(this.#config.socketBufferBytes, SHARED_PORT_BUFFER_BYTES)).then((port) => new SharedRtpPort(port, this.#log, this.#onSharedPortIdle));
-      this.#shared = opening;
-      // A failed bind is retried by the next pair rather than remembered.
-      opening.then(
-        (port) => {
-          if (this.#shared === opening) this.#sharedOpen = port;
-          this.#log.info({ io: port.io, local: port.local }, 'shared RTP port open');
-        },
-        () => {
-          if (this.#shared === opening) this.#shared = null;
-        },
-      );
-    }
-    return this.#shared;
-  }
-
-  /** The last leg left the shared port: it closes, and the next pair binds a new one (no socket held while idle). */
-  readonly #onSharedPortIdle = (port: SharedRtpPort): void => {
-    if (this.#sharedOpen === port) {
-      this.#shared = null;
-      this.#sharedOpen = null;
-    }
-    port.close();
-  };
 
   /** A pair's counters, with its translation's settings summary and stage counters when it is translated. */
   #pairStats(session: MediaPair): PairStats {
@@ -438,79 +386,9 @@ export class Shard {
   }
 }
 
-/**
- * Serves one shard over a MessagePort until told to shut down. Runs as a single
- * long-lived piscina task: the task's promise stays pending while the worker's
- * event loop keeps running (the pool is created with atomics disabled, so an
- * idle worker never parks its loop in Atomics.wait).
- */
-export async function serveShard(input: ShardTaskInput): Promise<{ shard: number; pairsAtShutdown: number }> {
-  const port: MessagePort = input.port;
-  let open = true;
-  const post = (message: ShardMessage): void => {
-    if (open) port.postMessage(message);
-  };
-  const shard = new Shard(input.shard, input.shardCount, input.config, post);
-
-  return await new Promise((resolve) => {
-    const finish = (): void => {
-      const pairsAtShutdown = shard.pairCount;
-      shard.close();
-      open = false;
-      port.off('message', onMessage);
-      port.close();
-      resolve({ shard: input.shard, pairsAtShutdown });
-    };
-    const onMessage = (message: ShardRequest): void => {
-      void handle(message).then(
-        (result) => {
-          post({ kind: 'response', id: message.id, ok: true, result });
-          if (message.type === 'shutdown') finish();
-        },
-        (err: unknown) => post({ kind: 'response', id: message.id, ok: false, error: toErrorPayload(err) }),
-      );
-    };
-    const handle = async (message: ShardRequest): Promise<unknown> => {
-      switch (message.type) {
-        case 'openPair':
-          return await shard.openPair(message.request);
-        case 'setRemote':
-          validateEndpoint(message.remote, 'remote');
-          await shard.setRemote(message.pairId, message.leg, message.remote);
-          return null;
-        case 'connectMedia':
-          return await shard.connectMedia(message.pairId, message.leg, message.url);
-        case 'closePair':
-          return shard.closePair(message.pairId, 'closed by control plane');
-        case 'setTranslation':
-          await shard.setTranslation(message.pairId, message.translation);
-          return null;
-        case 'clearPlayback':
-          return shard.clearPlayback(message.pairId, message.direction);
-        case 'tap':
-          shard.tap(message.pairId, message.tapId, message.source, message.ring);
-          return null;
-        case 'untap':
-          return shard.untap(message.pairId, message.tapId);
-        case 'stats':
-          return shard.stats();
-        case 'shutdown':
-          return { pairs: shard.pairCount };
-        default: {
-          const unknown: never = message;
-          throw new TypeError(`unknown shard request ${JSON.stringify(unknown)}`);
-        }
-      }
-    };
-    port.on('message', onMessage);
-    post({ kind: 'ready', shard: input.shard });
-  });
-}
-
 /** What a log line says about a pair's translation: never the provider's token or key. */
 function describe(translation: PairTranslation | null): object | null {
   if (translation === null) return null;
   return { provider: translation.provider.kind, languages: translation.languages, directions: translation.directions, vad: translation.vad.enabled };
 }
 
-export default serveShard;

@@ -95,3 +95,46 @@ describe('cascade translation settings from the environment', () => {
     expect(message).not.toContain('super-secret-value');
   });
 });
+
+describe('Google cascade parts from the environment', () => {
+  it('builds Google recognizer, translator and synthesizer with one key, endpoints and voices', () => {
+    const t = translationFromEnv({
+      TANDEM_TRANSLATE_PROVIDER: 'cascade',
+      TANDEM_CASCADE_RECOGNIZER: 'google',
+      TANDEM_CASCADE_TRANSLATOR: 'google',
+      TANDEM_CASCADE_SYNTHESIZER: 'google',
+      GOOGLE_API_KEY: 'g-key',
+      TANDEM_GOOGLE_PROJECT: 'tandem-prod',
+      TANDEM_GOOGLE_SPEECH_ENDPOINT: '127.0.0.1:7001',
+      TANDEM_GOOGLE_TLS: 'false',
+      TANDEM_GOOGLE_SPEECH_MODEL: 'phone_call',
+      TANDEM_GOOGLE_TTS_VOICES: 'es-US=es-US-Neural2-A, en=en-US-Standard-C',
+    });
+    expect(t?.provider).toMatchObject({
+      kind: 'cascade',
+      recognizer: { kind: 'google', endpoint: '127.0.0.1:7001', tls: false, apiKey: 'g-key', model: 'phone_call', streamLimitMs: 280_000 },
+      translator: { kind: 'google', endpoint: 'translate.googleapis.com:443', tls: false, apiKey: 'g-key', projectId: 'tandem-prod', location: 'global' },
+      synthesizer: { kind: 'google', endpoint: 'texttospeech.googleapis.com:443', apiKey: 'g-key', voices: { 'es-US': 'es-US-Neural2-A', en: 'en-US-Standard-C' } },
+    });
+  });
+
+  it('without a key the Google parts use Application Default Credentials (no apiKey, TLS on)', () => {
+    const t = translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', TANDEM_CASCADE_RECOGNIZER: 'google' });
+    expect(t?.provider).toMatchObject({ recognizer: { kind: 'google', tls: true, endpoint: 'speech.googleapis.com:443' } });
+    if (t?.provider.kind !== 'cascade') throw new Error('not a cascade');
+    expect('apiKey' in t.provider.recognizer).toBe(false);
+  });
+
+  it('names the missing project and the bad variable, never the key', () => {
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', TANDEM_CASCADE_TRANSLATOR: 'google' })).toThrow(/TANDEM_GOOGLE_PROJECT is required/);
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', DEEPGRAM_API_KEY: 'dg', TANDEM_CASCADE_SYNTHESIZER: 'google', TANDEM_GOOGLE_TTS_VOICES: 'es=' })).toThrow(/TANDEM_GOOGLE_TTS_VOICES/);
+    let message = '';
+    try {
+      translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'cascade', TANDEM_CASCADE_RECOGNIZER: 'google', GOOGLE_API_KEY: 'super-secret-google', TANDEM_GOOGLE_SPEECH_ENDPOINT: 'https://speech.googleapis.com' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/TANDEM_GOOGLE_SPEECH_ENDPOINT/);
+    expect(message).not.toContain('super-secret-google');
+  });
+});

@@ -35,7 +35,7 @@ describe('tandem calls', () => {
     mosB: null,
     legs: { A: legFixture({ mos: null, r: null, lossPct: 0 }), B: legFixture({ mos: null, r: null, lossPct: 0 }) },
   });
-  const lossy = recordFixture({ endedAt: new Date(now - 1000).toISOString(), caller: '5550003', mosA: 3.21, legs: { A: legFixture({ lossPct: 12.5, r: 62.1, mos: 3.21 }), B: legFixture({ ext: '7001', lossPct: 0, mos: 4.38, r: 91.7 }) } });
+  const lossy = recordFixture({ endedAt: new Date(now - 1000).toISOString(), caller: '5550003', mosA: 3.21, recording: { path: '/var/spool/tandem/pair_001-20261207T101402Z.opus', format: 'opus', bytes: 2_400_000, durationMs: 10_000 }, legs: { A: legFixture({ lossPct: 12.5, r: 62.1, mos: 3.21 }), B: legFixture({ ext: '7001', lossPct: 0, mos: 4.38, r: 91.7 }) } });
   let tcp: ControlApi;
   let unix: ControlApi;
   let url: string;
@@ -71,10 +71,10 @@ describe('tandem calls', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/^STARTED \(UTC\)\s+PAIR\s+CALLER → EXT\s+DURATION\s+ENDED BY\s+REASON\s+MOS A\/B\s+LOSS A\/B\s+QUALITY$/);
-    expect(lines[1]).toMatch(/pair_001\s+5550003 → 7001\s+10\.0s\s+caller\s+caller-hangup\s+3\.21\/4\.38\s+13\/0\.0%\s+poor$/);
-    expect(lines[2]).toMatch(/pair_002\s+5550002 → 7003\s+0\.9s\s+legb \(17\)\s+legb-busy\s+-\/-\s+0\.0\/0\.0%\s+-$/);
-    expect(lines[3]).toMatch(/pair_001\s+5550001 → 7001\s+10\.0s\s+caller\s+caller-hangup\s+4\.29\/4\.38\s+1\.0\/0\.0%\s+good$/);
+    expect(lines[0]).toMatch(/^STARTED \(UTC\)\s+PAIR\s+CALLER → EXT\s+DURATION\s+ENDED BY\s+REASON\s+MOS A\/B\s+LOSS A\/B\s+QUALITY\s+RECORDING$/);
+    expect(lines[1]).toMatch(/pair_001\s+5550003 → 7001\s+10\.0s\s+caller\s+caller-hangup\s+3\.21\/4\.38\s+13\/0\.0%\s+poor\s+opus 10\.0s 2\.3 MiB$/);
+    expect(lines[2]).toMatch(/pair_002\s+5550002 → 7003\s+0\.9s\s+legb \(17\)\s+legb-busy\s+-\/-\s+0\.0\/0\.0%\s+-\s+-$/);
+    expect(lines[3]).toMatch(/pair_001\s+5550001 → 7001\s+10\.0s\s+caller\s+caller-hangup\s+4\.29\/4\.38\s+1\.0\/0\.0%\s+good\s+-$/);
     expect(r.err).toMatch(/from the node's memory/);
   });
 

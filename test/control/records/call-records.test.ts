@@ -98,13 +98,14 @@ describe('the `tandem calls` table', () => {
     });
     const lossy = recordFixture({ legs: { A: legFixture({ lossPct: 12.5, r: 62.1, mos: 3.21 }), B: legFixture() }, mosA: 3.21 });
     const crashed = recordFixture({ legs: null, mosA: null, mosB: null, hangupBy: 'tandem', teardownReason: 'engine-error' });
-    const lines = formatCallTable([good, busy, lossy, crashed]).split('\n');
+    const recorded = { ...good, recording: { path: '/var/rec/pair_001-x.opus', format: 'opus' as const, bytes: 38_400, durationMs: 62_000 } };
+    const lines = formatCallTable([recorded, busy, lossy, crashed]).split('\n');
     expect(lines.at(-1)).toBe('');
-    expect(lines[0]).toMatch(/^STARTED \(UTC\)\s+PAIR\s+CALLER → EXT\s+DURATION\s+ENDED BY\s+REASON\s+MOS A\/B\s+LOSS A\/B\s+QUALITY$/);
-    expect(lines[1]).toMatch(/^2026-12-07 10:00:00\s+pair_001\s+5551234 → 7001\s+1m02s\s+caller\s+caller-hangup\s+4\.29\/4\.38\s+1\.0\/0\.0%\s+good$/);
-    expect(lines[2]).toMatch(/pair_002\s+\? → 7003\s+0\.9s\s+legb \(17\)\s+legb-busy\s+-\/-\s+0\.0\/0\.0%\s+-$/);
-    expect(lines[3]).toMatch(/3\.21\/4\.38\s+13\/1\.0%\s+poor$/);
-    expect(lines[4]).toMatch(/tandem\s+engine-error\s+-\/-\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^STARTED \(UTC\)\s+PAIR\s+CALLER → EXT\s+DURATION\s+ENDED BY\s+REASON\s+MOS A\/B\s+LOSS A\/B\s+QUALITY\s+RECORDING$/);
+    expect(lines[1]).toMatch(/^2026-12-07 10:00:00\s+pair_001\s+5551234 → 7001\s+1m02s\s+caller\s+caller-hangup\s+4\.29\/4\.38\s+1\.0\/0\.0%\s+good\s+opus 1m02s 38 KiB$/);
+    expect(lines[2]).toMatch(/pair_002\s+\? → 7003\s+0\.9s\s+legb \(17\)\s+legb-busy\s+-\/-\s+0\.0\/0\.0%\s+-\s+-$/);
+    expect(lines[3]).toMatch(/3\.21\/4\.38\s+13\/1\.0%\s+poor\s+-$/);
+    expect(lines[4]).toMatch(/tandem\s+engine-error\s+-\/-\s+-\s+-\s+-$/);
     // Columns line up: every row puts REASON at the same offset.
     const reasonAt = lines[0]!.indexOf('REASON');
     expect(lines.slice(1, 5).map((l) => l.slice(reasonAt).split(' ')[0])).toEqual(['caller-hangup', 'legb-busy', 'caller-hangup', 'engine-error']);

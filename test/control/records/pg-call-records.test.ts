@@ -76,6 +76,51 @@ describe('PgCallRecordStore on PostgreSQL', () => {
   });
 });
 
+describe('migration 007 and recordings on the record', () => {
+  const db = useTestDb();
+
+  it('recording columns are all set or all null; the store writes one with its record or after it, in order', async () => {
+    await db.pool.query('DELETE FROM call_records');
+    const partial = db.pool.query(
+      `INSERT INTO call_records (id, pair_id, call_id, ext_a, ext_b, node, started_at, ended_at, duration_ms, teardown_ms,
+                                 hangup_by, teardown_reason, codec, translated, recording_path)
+       VALUES (gen_random_uuid(), 'pair_001', 'c1', '7000', '7001', 'n', now(), now(), 0, 0, 'caller', 'caller-hangup', 'ulaw', false, '/r/a.wav')`,
+    );
+    await expect(partial).rejects.toMatchObject({ code: '23514' });
+
+    const store = new PgCallRecordStore(db.pool, { batchSize: 2 });
+    const wav = { path: '/var/spool/tandem/pair_001-20261207T100000.wav', format: 'wav' as const, bytes: 160_044, durationMs: 10_000 };
+    const opus = { path: "/var/spool/tandem/pair_002-x'; DROP TABLE call_records; --.opus", format: 'opus' as const, bytes: 17_312, durationMs: 9_980 };
+    const withFile = recordFixture({ recording: wav });
+    const later = recordFixture({ pairId: 'pair_002' });
+    const lost = recordFixture();
+    // The recording queued right behind its record (same batch) and one for a record never stored.
+    expect(store.save(withFile)).toBe(true);
+    expect(store.save(later)).toBe(true);
+    expect(store.saveRecording(later.id, opus)).toBe(true);
+    expect(store.saveRecording(lost.id, opus)).toBe(true);
+    await store.flush();
+    expect(store.stats()).toEqual({ queued: 0, written: 4, dropped: { queue_full: 0, db_error: 0, closed: 0 } });
+    expect(await store.get(withFile.id)).toEqual(withFile);
+    expect(await store.get(later.id)).toEqual({ ...later, recording: opus });
+    expect(await store.get(lost.id)).toBeNull();
+    const rows = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM call_records WHERE recording_path IS NOT NULL');
+    expect(Number(rows.rows[0]?.n)).toBe(2);
+    // A later batch updates a record stored by an earlier one.
+    const again = { ...wav, path: '/var/spool/tandem/again.wav' };
+    store.saveRecording(withFile.id, again);
+    await store.flush();
+    expect((await store.list({ pairId: 'pair_001' }))[0]?.recording).toEqual(again);
+    await store.close();
+  });
+
+  it('a database without migration 007 says to run tandem migrate', async () => {
+    const { describePgError } = await import('../../../control/src/records/index.js');
+    const err = await db.pool.query('SELECT no_such_column FROM call_records').catch((e: unknown) => e);
+    expect(describePgError(err)).toMatch(/lacks a column .*run "tandem migrate"/);
+  });
+});
+
 describe('PgCallRecordStore when PostgreSQL is unreachable', () => {
   it('every record is a counted db_error drop, nothing thrown, nothing unhandled; the queue stays bounded', async () => {
     const watch = watchUnhandledRejections();

@@ -58,6 +58,7 @@ export function recordFixture(over: Partial<CallRecord> = {}): CallRecord {
     mosA: 4.29,
     mosB: 4.38,
     legs: { A: legFixture(), B: legFixture({ ext: '7001', lost: 0, lossPct: 0, mos: 4.38, r: 91.7, dropped: {} }) },
+    recording: null,
     ...over,
   };
 }

@@ -13,6 +13,7 @@ import { formatCheck, verifyConfig, type CheckResult } from '../../../control/sr
 import { createTestDb, type TestDb } from '../realtime/pg-test-db.js';
 import { closedPort, freePortRange } from '../../support/ports.js';
 import { translationFromEnv } from '../../../control/src/calls/translation-settings.js';
+import { GoogleDouble } from '../../../tools/doubles/google-server.js';
 
 const ODBC_ROLE_SQL = fileURLToPath(new URL('../../../asterisk/odbc-role.sql', import.meta.url));
 
@@ -155,6 +156,27 @@ describe('tandem verify-config', () => {
     expect(recognizer?.detail).toMatch(/cannot connect/);
     expect(recognizer?.fix).toMatch(/docs\/cascade\.md/);
     expect(results.find((r) => r.name === 'cascade synthesizer espeak-ng')).toMatchObject({ ok: true });
+  }, 60_000);
+
+  it('probes the Google cascade parts configured by environment: a refused key is a failed line, never showing the key', async () => {
+    const google = await GoogleDouble.start({ apiKey: 'g-right-key', dictionary: { 'Hello.': 'Hola.' } });
+    try {
+      const env = { TANDEM_TRANSLATE_PROVIDER: 'cascade', TANDEM_CASCADE_RECOGNIZER: 'google', TANDEM_CASCADE_TRANSLATOR: 'google', TANDEM_CASCADE_SYNTHESIZER: 'google' };
+      const endpoints = { TANDEM_GOOGLE_SPEECH_ENDPOINT: google.endpoint, TANDEM_GOOGLE_TRANSLATE_ENDPOINT: google.endpoint, TANDEM_GOOGLE_TTS_ENDPOINT: google.endpoint, TANDEM_GOOGLE_TLS: 'false', TANDEM_GOOGLE_PROJECT: 'tandem-test', TANDEM_LANG_B: 'es-US' };
+      const good = await verifyConfig({ db: db.pool, portRange: await freePortRange(100), translation: translationFromEnv({ ...env, ...endpoints, GOOGLE_API_KEY: 'g-right-key' }) });
+      expect(good.filter((r) => r.name.startsWith('cascade ')).map((r) => [r.name.split(' (')[0], r.ok])).toEqual([
+        ['cascade recognizer google', true],
+        ['cascade translator google en→es-US', true],
+        ['cascade synthesizer google', true],
+      ]);
+      const bad = await verifyConfig({ db: db.pool, portRange: await freePortRange(100), translation: translationFromEnv({ ...env, ...endpoints, GOOGLE_API_KEY: 'g-wrong-key' }) });
+      const recognizer = bad.find((r) => r.name.startsWith('cascade recognizer google'));
+      expect(recognizer).toMatchObject({ ok: false, detail: 'key refused (UNAUTHENTICATED)' });
+      expect(recognizer?.fix).toMatch(/docs\/cascade\.md/);
+      expect(JSON.stringify(bad)).not.toContain('g-wrong-key');
+    } finally {
+      await google.close();
+    }
   }, 60_000);
 
   it('asterisk/odbc-role.sql gives the ODBC role exactly what Asterisk needs, and may be run again', async () => {

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeepgramRecognizer, type DeepgramOptions } from '../../../engine/src/pipeline/cascade/deepgram-recognizer.js';
 import type { RecognizedText } from '../../../engine/src/pipeline/cascade/types.js';
-import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
 import { DeepgramDouble, type DeepgramFault } from '../../../tools/doubles/deepgram-server.js';
+import { context, utterance, waitFor } from './helpers.js';
 
-const context: StageContext = { pairId: 'p1', srcExt: '1001', dstExt: '1002', direction: 'A->B' };
 const KEY = 'dg-test-key';
 
 function options(url: string, over: Partial<DeepgramOptions> = {}): DeepgramOptions {
@@ -24,32 +23,6 @@ function options(url: string, over: Partial<DeepgramOptions> = {}): DeepgramOpti
     maxMessageBytes: 1 << 20,
     ...over,
   };
-}
-
-/** 20 ms frames at 8 kHz: a 440 Hz tone (speech) or silence. */
-function frame(tone: boolean, index: number): MediaFrame {
-  const pcm = new Int16Array(160);
-  if (tone) for (let i = 0; i < 160; i++) pcm[i] = Math.round(6000 * Math.sin((2 * Math.PI * 440 * (index * 160 + i)) / 8000));
-  return { ...context, pcm, samples: 160, sampleRate: 8000, rtpTimestamp: index * 160, status: 'audio' };
-}
-
-function utterance(r: DeepgramRecognizer, speechFrames: number, silenceFrames: number): void {
-  let i = 0;
-  for (; i < speechFrames; i++) r.pushAudio(frame(true, i));
-  for (let j = 0; j < silenceFrames; j++, i++) r.pushAudio(frame(false, i));
-}
-
-function waitFor<T>(predicate: () => T | undefined | false, what: string, ms = 30_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = (): void => {
-      const v = predicate();
-      if (v !== undefined && v !== false) return resolve(v);
-      if (Date.now() - started > ms) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
 }
 
 describe('DeepgramRecognizer against the Deepgram double', () => {

@@ -42,7 +42,7 @@ describe('runTranslationLoadTest', () => {
     await service?.close();
   });
 
-  it('translates every pair through the service and reports utterances, latency shares, ingress loss and memory', async () => {
+  it('translates every pair through the service and reports utterances, latency shares, ingress loss and memory (both legs talking at once)', async () => {
     let engine: MediaEngine | null = null;
     let child: ChildProcess | null = null;
     const report = await runTranslationLoadTest({
@@ -52,6 +52,7 @@ describe('runTranslationLoadTest', () => {
       workers: 1,
       portRange: await freePortRange(100),
       service: { kind: 'url', url: service.url },
+      talk: 'overlap',
       hooks: { engineStarted: (e) => (engine = e), generatorForked: (c) => (child = c) },
     });
     const t = report.translation;
@@ -117,15 +118,71 @@ describe('runTranslationLoadTest', () => {
     // The JSON carries the section under `translation`, beside the load test's usual keys.
     const json = JSON.parse(reportToJson(report)) as Record<string, Record<string, unknown>>;
     expect(Object.keys(json['translation']!).sort()).toEqual(
-      ['between', 'cpu', 'directions', 'egress', 'ingress', 'languages', 'latency', 'memory', 'provider_path', 'service', 'targets', 'utterances', 'vad'].sort(),
+      ['between', 'conversation', 'cpu', 'directions', 'vad_gate', 'egress', 'ingress', 'languages', 'latency', 'memory', 'provider_path', 'service', 'targets', 'utterances', 'vad'].sort(),
     );
     expect(json['translation']!['latency']).toHaveProperty('tandem.p99_ms');
     for (const key of ['pairs', 'cpu_pct', 'rss_mb', 'packets_in', 'machine']) expect(json).toHaveProperty(key);
-    expect(text).toContain('5 pairs (10 translated directions, en↔es, between answers: silence)');
+    expect(text).toContain('5 pairs (10 translated directions, en↔es, between answers: silence, VAD gate adaptive)');
+    // Both legs talked at once: no conversation to count.
+    expect(t.conversation).toBeNull();
+    expect(t.targets.no_utterance_missed).toBeNull();
+    expect(t.cpu.engine_pct_per_pair).toBeCloseTo(t.cpu.engine_pct / 5, 2);
 
     // Nothing is left running.
     expect((engine as MediaEngine | null)?.closed).toBe(true);
     const c = child as ChildProcess | null;
     expect(c !== null && (c.exitCode !== null || c.signalCode !== null)).toBe(true);
+  }, 90_000);
+
+  // Turn-taking, on both generator cores: utterance 1 of the script is muted on purpose. With two pairs it is
+  // only pair 0's leg A's first utterance (conversationStart), so A->B misses exactly what was muted and B->A nothing.
+  it.each(['native', 'node'] as const)('counts a conversation\'s utterances sent against detected, and the one dropped on purpose as missed (%s generator core)', async (core) => {
+    const report = await runTranslationLoadTest({
+      pairs: 2,
+      seconds: 14,
+      warmupSeconds: 2,
+      workers: 1,
+      heapProbe: false,
+      generatorCore: core,
+      portRange: await freePortRange(100),
+      service: { kind: 'url', url: service.url },
+      conversation: { answerWaitMs: 1500, mutedUtterances: [1] },
+    });
+    const t = report.translation;
+    const text = formatTranslationReport(report);
+    const c = t.conversation;
+    expect(c, text).not.toBeNull();
+    expect(c!.mode).toBe('turns');
+    expect(c!.script_utterances).toBe(6);
+    const ab = c!.directions['A->B'];
+    const ba = c!.directions['B->A'];
+    // Every stream spoke: at least one whole utterance per leg of each pair.
+    expect(ab.sent, text).toBeGreaterThanOrEqual(2);
+    expect(ba.sent, text).toBeGreaterThanOrEqual(2);
+    // The muted utterance was sent (as silence) and is the only one missed.
+    expect(ab.muted, text).toBe(1);
+    expect(ab.missed, text).toBe(1);
+    expect(ba.muted, text).toBe(0);
+    expect(ba.missed, text).toBe(0);
+    expect(c!.missed).toBe(1);
+    expect(t.targets.no_utterance_missed).toBe(false);
+    // Clean speech: what was sent was detected (extra: at most an utterance whose closing silence the end of the run cut short).
+    expect(ab.detected - ab.extra, text).toBe(ab.sent - 1);
+    expect(ba.detected - ba.extra, text).toBe(ba.sent);
+    expect(ab.extra + ba.extra, text).toBeLessThanOrEqual(2);
+    // Every detected utterance was answered and transcribed, and Tandem's share is reported per direction.
+    for (const d of [ab, ba]) {
+      expect(d.answered, text).toBe(d.detected);
+      expect(d.transcripts, text).toBe(d.detected);
+      expect(d.tandem.count).toBe(d.answered);
+      expect(d.tandem.p99_ms!).toBeGreaterThanOrEqual(d.tandem.p50_ms!);
+    }
+    // Pauses are silence: the VAD's gate decided a large share of the audio without the model.
+    expect(t.vad!.model_share, text).toBeLessThan(0.8);
+    expect(t.cpu.engine_pct_per_pair).toBeCloseTo(t.cpu.engine_pct / 2, 2);
+    expect(c).toMatchObject({ answer_wait_ms: 1500, background_dbfs: null });
+    expect(text).toMatch(/conversation +turns of \d+ ms \(answer wait 1500 ms, pauses digital silence\) over 6 sentences, whole run: sent \d+, detected \d+, missed 1/);
+    expect(text).toMatch(/A->B +sent \d+, detected \d+, missed 1, extra \d+ \(muted on purpose 1\)/);
+    expect(JSON.parse(reportToJson(report))).toHaveProperty('translation.conversation.directions.B->A.missed', 0);
   }, 90_000);
 });

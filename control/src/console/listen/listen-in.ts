@@ -35,15 +35,16 @@ export interface ListenRequest {
 
 /** 10 ms at the tap's rate: what RTCAudioSource.onData takes. */
 const CHUNK = TAP_SAMPLE_RATE / 100;
-const PUMP_MS = 10;
+/** With no frame written for this long (a silent tap cannot be: the tick writes every 20 ms), look again anyway. */
+const IDLE_WAKE_MS = 250;
 const GATHER_TIMEOUT_MS = 5000;
 
 const log = logger('control.listen');
 
 /**
  * Listen-in (docs/console.md): an operator's browser hears a pair's leg live over WebRTC. Each listener
- * is an engine tap (a bounded ring the worker fills each tick, never waiting) drained every 10 ms into a
- * wrtc RTCAudioSource on a server-side RTCPeerConnection. Signalling is one POST (offer in, answer out,
+ * is an engine tap (a bounded ring the worker fills each tick, never waiting) drained as each frame lands
+ * (the worker's write wakes the pump: no polling period added to the delay) into a wrtc RTCAudioSource on a server-side RTCPeerConnection. Signalling is one POST (offer in, answer out,
  * no trickle); with no ICE servers configured only host candidates are offered. A listener ends when the
  * browser leaves (DELETE, or the connection closes/fails), when the call ends (the tap's ring closes), on
  * its connect deadline, or when the node closes. Every start and end is logged with who and which pair.
@@ -117,7 +118,7 @@ export class ListenIn {
   }
 }
 
-/** One browser listening: a tap, a PeerConnection, an audio source and the 10 ms pump between them. */
+/** One browser listening: a tap, a PeerConnection, an audio source and the pump between them. */
 class Listener {
   readonly id: string;
   readonly request: ListenRequest;
@@ -127,7 +128,6 @@ class Listener {
   #tap: PairTapHandle | null = null;
   #pc: PeerConnection | null = null;
   #track: AudioTrack | null = null;
-  #pump: NodeJS.Timeout | null = null;
   #deadline: NodeJS.Timeout | null = null;
   #stopped = false;
 
@@ -174,33 +174,44 @@ class Listener {
     return answer.sdp;
   }
 
-  /** Every 10 ms: move what the worker wrote into the audio source, 10 ms per onData; end when the call ended. */
+  /**
+   * As each frame lands, move it into the audio source, 10 ms per onData; end when the call ended. Woken
+   * by the worker's write (Atomics.waitAsync), not a timer: a 10 ms poll added 0–10 ms (5 on average) to
+   * every frame, plus its own lateness on a loaded event loop.
+   */
   #startPump(source: AudioSource): void {
     const tap = this.#tap;
     if (tap === null) return;
     const chunk = new Int16Array(CHUNK);
     const data = { samples: chunk, sampleRate: TAP_SAMPLE_RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: CHUNK };
-    this.#pump = setInterval(() => {
-      try {
-        tap.reader.drain((frame) => {
-          for (let at = 0; at + CHUNK <= frame.length; at += CHUNK) {
-            chunk.set(frame.subarray(at, at + CHUNK));
-            source.onData(data);
-          }
-        });
-      } catch (err) {
-        this.stop(`audio source failed: ${errorMessage(err)}`);
-        return;
+    const pump = async (): Promise<void> => {
+      while (!this.#stopped) {
+        try {
+          tap.reader.drain((frame) => {
+            for (let at = 0; at + CHUNK <= frame.length; at += CHUNK) {
+              chunk.set(frame.subarray(at, at + CHUNK));
+              source.onData(data);
+            }
+          });
+        } catch (err) {
+          this.stop(`audio source failed: ${errorMessage(err)}`);
+          return;
+        }
+        if (tap.reader.closed) {
+          this.stop('call ended');
+          return;
+        }
+        await tap.reader.waitForFrames(IDLE_WAKE_MS);
       }
-      if (tap.reader.closed) this.stop('call ended');
-    }, PUMP_MS);
+    };
+    void pump();
   }
 
   /** Idempotent: stops the pump, ends the tap and closes the connection. */
   stop(reason: string): void {
     if (this.#stopped) return;
+    // The pump sees #stopped when the tap's close wakes it.
     this.#stopped = true;
-    if (this.#pump !== null) clearInterval(this.#pump);
     if (this.#deadline !== null) clearTimeout(this.#deadline);
     void this.#tap?.close();
     const pc = this.#pc;

@@ -22,11 +22,11 @@ import { z } from 'zod';
 import { errorMessage } from '../../../../common/src/errors.js';
 import { logger, type Logger } from '../../../../common/src/logger.js';
 import { TypedEmitter } from '../../../../common/src/typed-emitter.js';
-import { encodeUlaw } from '../../codec/index.js';
-import { messageBytes, writeS16LE } from '../providers/provider-stage.js';
+import { messageBytes } from '../providers/provider-stage.js';
 import { OutboundDrops } from '../providers/outbound-drops.js';
-import { WsConnection, type WsConnectionSettings } from '../providers/ws-connection.js';
+import { WsConnection, pickWsConnectionSettings, type WsConnectionSettings } from '../providers/ws-connection.js';
 import type { MediaFrame, StageContext } from '../stage.js';
+import { complain, encodeForWire, forwardConnection, wireBytes } from './recognizer-wire.js';
 import type { CascadeRecognizer, CascadeRecognizerEvents } from './types.js';
 
 export interface DeepgramOptions extends WsConnectionSettings {
@@ -114,12 +114,7 @@ export class DeepgramRecognizer extends TypedEmitter<CascadeRecognizerEvents> im
     this.#conn = new WsConnection({
       url: url.toString(),
       authorization: `Token ${options.apiKey}`,
-      connectTimeoutMs: options.connectTimeoutMs,
-      reconnectInitialDelayMs: options.reconnectInitialDelayMs,
-      reconnectMaxDelayMs: options.reconnectMaxDelayMs,
-      reconnectMaxAttempts: options.reconnectMaxAttempts,
-      pingIntervalMs: options.pingIntervalMs,
-      maxMessageBytes: options.maxMessageBytes,
+      ...pickWsConnectionSettings(options),
       attemptGoal: 'connection',
       name: 'deepgram',
       log: this.#log,
@@ -130,17 +125,9 @@ export class DeepgramRecognizer extends TypedEmitter<CascadeRecognizerEvents> im
         this.#counts.connects++;
         this.safeEmit('connection', 'connected', '');
       })
-      .on('message', (data, isBinary) => this.#onMessage(data, isBinary))
-      .on('failure', (f) => this.safeEmit('error', f.code, f.message))
-      .on('down', (info) => {
-        // What the lost stream had half-recognized is gone with it: finish it rather than lose the words.
-        this.#finish();
-        if (info.opened) {
-          this.#counts.disconnects++;
-          this.safeEmit('connection', 'disconnected', `${info.code} ${info.reason}${info.willReconnect ? ' (reconnecting)' : ''}`);
-        }
-      })
-      .on('listenererror', (event, err) => this.safeEmit('listenererror', event, err));
+      .on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    // What the lost stream had half-recognized is gone with it: finish it rather than lose the words.
+    forwardConnection(this.#conn, this, this.#counts, () => this.#finish());
     this.#conn.start();
     this.#keepAlive = setInterval(() => this.#maybeKeepAlive(options.keepAliveMs), Math.max(250, options.keepAliveMs / 2));
     this.#keepAlive.unref();
@@ -162,10 +149,8 @@ export class DeepgramRecognizer extends TypedEmitter<CascadeRecognizerEvents> im
       return;
     }
     const n = frame.samples;
-    const bytes = this.#rate === 8000 ? n : 2 * n;
-    if (this.#sendBuf.length < bytes) this.#sendBuf = Buffer.alloc(bytes);
-    if (this.#rate === 8000) encodeUlaw(frame.pcm, n, this.#sendBuf, 0);
-    else writeS16LE(frame.pcm, n, this.#sendBuf);
+    if (this.#sendBuf.length < wireBytes(n, this.#rate)) this.#sendBuf = Buffer.alloc(wireBytes(n, this.#rate));
+    const bytes = encodeForWire(frame.pcm, n, this.#rate, this.#sendBuf);
     // A client socket masks into a fresh buffer synchronously, so the send buffer is reused safely.
     ws.send(this.#sendBuf.subarray(0, bytes), { binary: true });
     this.#drops.sent();
@@ -207,9 +192,7 @@ export class DeepgramRecognizer extends TypedEmitter<CascadeRecognizerEvents> im
   }
 
   #bad(message: string): void {
-    // Logged only at the first few: a garbage-spewing service must not flood the log.
-    if (this.#counts.badMessages++ < 10) this.#log.warn({ detail: message }, 'deepgram sent a message that is not protocol');
-    this.safeEmit('error', 'protocol', message);
+    complain(this.#log, 'deepgram', this.#counts, this, message);
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {

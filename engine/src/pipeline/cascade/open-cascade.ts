@@ -10,10 +10,12 @@ import type { StageContext } from '../stage.js';
 import type { CascadeProvider, RecognizerConfig, SynthesizerConfig, TranslatorConfig } from '../translation/config.js';
 import type { SpeechHooks, SpeechStage } from '../translation/speech-stage.js';
 import { ApertiumService } from './apertium-translator.js';
+import { azureRecognizer, azureSynthesizer, azureTranslator } from './azure-parts.js';
 import { CascadeStage } from './cascade-stage.js';
 import { DeepgramRecognizer } from './deepgram-recognizer.js';
 import { DeeplTranslator } from './deepl-translator.js';
 import { ElevenLabsSynthesizer } from './elevenlabs-synthesizer.js';
+import { googleRecognizer, googleSynthesizer, googleTranslator } from './google/open-google.js';
 import { acquireShared } from './shared.js';
 import type { CascadeRecognizer, CascadeSynthesizer, CascadeTranslator } from './types.js';
 
@@ -41,6 +43,10 @@ function recognizer(config: RecognizerConfig, request: CascadeRequest): CascadeR
         keepAliveMs: config.keepAliveMs,
         maxBufferedBytes: 64 * 1024,
       });
+    case 'azure':
+      return azureRecognizer(config, request.context, request.languages.source, request.legRate, CONNECTION);
+    case 'google':
+      return googleRecognizer(config, request, CONNECTION);
   }
 }
 
@@ -71,6 +77,10 @@ function translator(config: TranslatorConfig, provider: CascadeProvider): Cascad
       );
       return { name: 'deepl', translate: (text, req) => lease.value.translate(text, req), release: () => lease.release() };
     }
+    case 'azure':
+      return azureTranslator(config);
+    case 'google':
+      return googleTranslator(config, provider);
   }
 }
 
@@ -108,6 +118,10 @@ function synthesizer(config: SynthesizerConfig, request: CascadeRequest): Cascad
         connectTimeoutMs: CONNECTION.connectTimeoutMs,
         maxMessageBytes: CONNECTION.maxMessageBytes,
       });
+    case 'azure':
+      return azureSynthesizer(config, request.legRate);
+    case 'google':
+      return googleSynthesizer(config, request);
   }
 }
 

@@ -4,51 +4,23 @@
  * = reachable and accepted; 401/403 = key refused) and closed without sending
  * audio or text; Apertium and DeepL translate one short sentence per
  * direction (DeepL bills those few characters); espeak-ng lists its voices and
- * finds one for each language. Keys are never part of a result.
+ * finds one for each language; the Azure parts are in azure-probe.ts. Keys
+ * are never part of a result.
  */
-import WebSocket from 'ws';
 import { errorMessage } from '../../../../common/src/errors.js';
 import { EspeakSynthesizer } from '../providers/espeak-synthesizer.js';
 import type { CascadeProvider } from '../translation/config.js';
 import { ApertiumService } from './apertium-translator.js';
+import { probeAzureRecognizer, probeAzureSynthesizer, probeAzureTranslator } from './azure-probe.js';
 import { DeeplTranslator } from './deepl-translator.js';
+import { probeGoogleRecognizer, probeGoogleSynthesizer, probeGoogleTranslator } from './google/probe-google.js';
+import { PROBE_TIMEOUT_MS, host, tryUpgrade } from './probe-upgrade.js';
 
 export interface CascadeProbe {
   name: string;
   ok: boolean;
   detail: string;
 }
-
-const PROBE_TIMEOUT_MS = 10_000;
-
-/** Tries a WebSocket upgrade; resolves with what happened. */
-function tryUpgrade(url: string, headers: Record<string, string>): Promise<{ ok: boolean; detail: string }> {
-  return new Promise((resolve) => {
-    let done = false;
-    const ws = new WebSocket(url, { headers, handshakeTimeout: PROBE_TIMEOUT_MS, perMessageDeflate: false, followRedirects: false });
-    const finish = (ok: boolean, detail: string): void => {
-      if (done) return;
-      done = true;
-      ws.terminate();
-      resolve({ ok, detail });
-    };
-    ws.on('open', () => finish(true, 'connected, key accepted'));
-    ws.on('unexpected-response', (_req, res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      finish(false, status === 401 || status === 403 ? `key refused (HTTP ${status})` : `upgrade answered HTTP ${status}`);
-    });
-    ws.on('error', (err) => finish(false, `cannot connect: ${errorMessage(err)}`));
-  });
-}
-
-const host = (url: string): string => {
-  try {
-    return new URL(url).host;
-  } catch {
-    return '[invalid url]';
-  }
-};
 
 export async function probeCascade(provider: CascadeProvider, languages: { A: string; B: string }): Promise<CascadeProbe[]> {
   const out: CascadeProbe[] = [];
@@ -57,13 +29,16 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     { source: languages.B, target: languages.A },
   ];
   const r = provider.recognizer;
-  const dg = new URL(r.url);
-  dg.searchParams.set('model', r.model);
-  dg.searchParams.set('language', languages.A);
-  dg.searchParams.set('encoding', 'mulaw');
-  dg.searchParams.set('sample_rate', '8000');
-  const rec = await tryUpgrade(dg.toString(), { Authorization: `Token ${r.apiKey}` });
-  out.push({ name: `cascade recognizer deepgram (${host(r.url)})`, ...rec });
+  if (r.kind === 'google') out.push(await probeGoogleRecognizer(r, languages.A, PROBE_TIMEOUT_MS));
+  else if (r.kind === 'deepgram') {
+    const dg = new URL(r.url);
+    dg.searchParams.set('model', r.model);
+    dg.searchParams.set('language', languages.A);
+    dg.searchParams.set('encoding', 'mulaw');
+    dg.searchParams.set('sample_rate', '8000');
+    const rec = await tryUpgrade(dg.toString(), { Authorization: `Token ${r.apiKey}` });
+    out.push({ name: `cascade recognizer deepgram (${host(r.url)})`, ...rec });
+  } else out.push(await probeAzureRecognizer(r, languages.A));
 
   const t = provider.translator;
   const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
@@ -81,7 +56,9 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     } finally {
       service.close();
     }
-  } else {
+  } else if (t.kind === 'google') {
+    out.push(await probeGoogleTranslator(t, directions[0]!, PROBE_TIMEOUT_MS));
+  } else if (t.kind === 'deepl') {
     const deepl = new DeeplTranslator({ serverUrl: t.serverUrl, authKey: t.authKey, formality: t.formality, glossaryId: t.glossaryId, timeoutMs: PROBE_TIMEOUT_MS, maxRetries: 0 });
     const d = directions[0]!;
     try {
@@ -90,7 +67,7 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     } catch (err) {
       out.push({ name: 'cascade translator deepl', ok: false, detail: errorMessage(err) });
     }
-  }
+  } else out.push(await probeAzureTranslator(t, directions[0]!, signal));
 
   const s = provider.synthesizer;
   if (s.kind === 'espeak-ng') {
@@ -103,10 +80,12 @@ export async function probeCascade(provider: CascadeProvider, languages: { A: st
     } finally {
       await espeak.close();
     }
-  } else {
+  } else if (s.kind === 'google') {
+    out.push(await probeGoogleSynthesizer(s, directions.map((d) => d.target), PROBE_TIMEOUT_MS));
+  } else if (s.kind === 'elevenlabs') {
     const url = `${s.url.replace(/\/+$/, '')}/v1/text-to-speech/${encodeURIComponent(s.voiceId)}/stream-input?model_id=${encodeURIComponent(s.modelId)}&output_format=ulaw_8000`;
     const syn = await tryUpgrade(url, { 'xi-api-key': s.apiKey });
     out.push({ name: `cascade synthesizer elevenlabs (${host(s.url)})`, ...syn });
-  }
+  } else out.push(await probeAzureSynthesizer(s, directions.map((d) => d.target), signal));
   return out;
 }

@@ -45,3 +45,8 @@ export function acquireShared<T>(key: string, create: () => T, close: (value: T)
 export function sharedCount(): number {
   return entries.size;
 }
+
+/** How many users hold the shared value under `key` (0 when there is none): lets a caller spread users over several values. */
+export function sharedUsers(key: string): number {
+  return entries.get(key)?.users ?? 0;
+}

@@ -27,7 +27,7 @@ import {
   type SynthesisSession,
   type Synthesizer,
 } from './types.js';
-import { parseVoiceList, resolveVoice, type VoiceTable } from './espeak-voices.js';
+import { loadVoiceTable, resolveVoice, type VoiceTable } from './espeak-voices.js';
 
 export { parseVoiceList, resolveVoice, type VoiceTable } from './espeak-voices.js';
 
@@ -80,8 +80,6 @@ export interface EspeakSynthesizerStats {
   p99Ms: number;
 }
 
-/** Deadline for `espeak-ng --voices` (connect), whatever a synthesis call's timeout is. */
-const VOICE_LIST_TIMEOUT_MS = 10_000;
 const LATENCY_WINDOW = 1024;
 
 interface Job {
@@ -315,26 +313,7 @@ export class EspeakSynthesizer implements Synthesizer {
   }
 
   async #loadVoices(): Promise<VoiceTable> {
-    const text = await new Promise<string>((resolve, reject) => {
-      const child = spawn('espeak-ng', ['--voices'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      // Listing voices is a one-off at connect: it gets its own generous deadline, not a synthesis call's.
-      const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(this.#settings.timeoutMs, VOICE_LIST_TIMEOUT_MS));
-      child.stdout.on('data', (chunk: Buffer) => {
-        if (out.length < 1_000_000) out += chunk.toString('utf8');
-      });
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new ProviderError('unavailable', `espeak-ng cannot run: ${err.message}`));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolve(out);
-        else reject(new ProviderError('unavailable', `espeak-ng --voices exited with ${code ?? signal}`));
-      });
-    });
-    const table = parseVoiceList(text);
-    if (table.size === 0) throw new ProviderError('unavailable', 'espeak-ng lists no voices');
+    const table = await loadVoiceTable(this.#settings.timeoutMs);
     log.info({ voices: table.size }, 'espeak-ng voices loaded');
     return table;
   }

@@ -1,11 +1,15 @@
 /**
  * Which espeak-ng voice speaks a BCP 47 language tag: the voice table
- * `espeak-ng --voices` lists, and the rules that pick from it.
+ * `espeak-ng --voices` lists (read and parsed here), and the rules that pick from it.
  */
+import { spawn } from 'node:child_process';
 import { ProviderError } from './types.js';
 
 /** espeak-ng voice names by lower-case language tag, built from `espeak-ng --voices`. */
 export type VoiceTable = ReadonlyMap<string, string>;
+
+/** Deadline for `espeak-ng --voices` (connect), whatever a synthesis call's timeout is. */
+const VOICE_LIST_TIMEOUT_MS = 10_000;
 
 const TAG_PATTERN = /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/;
 
@@ -69,4 +73,32 @@ export function resolveVoice(table: VoiceTable, tag: string, overrides: Readonly
     if (voice !== undefined) return voice;
   }
   throw new ProviderError('unsupported_language', `espeak-ng has no voice for ${JSON.stringify(tag)}`);
+}
+
+/**
+ * Runs `espeak-ng --voices` and parses its table; rejects with `unavailable` when espeak-ng cannot run
+ * or lists no voices. `callTimeoutMs` is a synthesis call's deadline: the listing may take longer.
+ */
+export async function loadVoiceTable(callTimeoutMs: number): Promise<VoiceTable> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const child = spawn('espeak-ng', ['--voices'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    // Listing voices is a one-off at connect: it gets its own generous deadline, not a synthesis call's.
+    const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(callTimeoutMs, VOICE_LIST_TIMEOUT_MS));
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (out.length < 1_000_000) out += chunk.toString('utf8');
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new ProviderError('unavailable', `espeak-ng cannot run: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new ProviderError('unavailable', `espeak-ng --voices exited with ${code ?? signal}`));
+    });
+  });
+  const table = parseVoiceList(text);
+  if (table.size === 0) throw new ProviderError('unavailable', 'espeak-ng lists no voices');
+  return table;
 }

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { errorMessage } from '../../../../common/src/errors.js';
 import type { Logger } from '../../../../common/src/logger.js';
 import { TypedEmitter } from '../../../../common/src/typed-emitter.js';
+import { Backoff } from './backoff.js';
 
 /** The connection settings of a stage's options, as a zod shape to spread into the stage's schema. */
 export const WsConnectionSettingsShape = {
@@ -54,6 +55,8 @@ export interface WsConnectionOptions<F extends string = never> extends WsConnect
   token?: string | undefined;
   /** The whole `Authorization` header, for services with another scheme (Deepgram's `Token <key>`); wins over `token`; never logged. */
   authorization?: string | undefined;
+  /** More upgrade headers (Azure's `Ocp-Apim-Subscription-Key`); may hold secrets, never logged. */
+  headers?: Readonly<Record<string, string>> | undefined;
   /** Close codes after which reconnecting would not help, with the failure code each is reported as. */
   fatalCloseCodes?: ReadonlyMap<number, F> | undefined;
   /** The service in log lines: `<name> connected`. */
@@ -109,8 +112,7 @@ export class WsConnection<F extends string = never> extends TypedEmitter<WsConne
   #ws: WebSocket | null = null;
   #state: ConnState = 'idle';
   #closed = false;
-  #attempts = 0;
-  #reconnectTimer: NodeJS.Timeout | null = null;
+  readonly #backoff: Backoff;
   #pingTimer: NodeJS.Timeout | null = null;
   #awaitingPong = false;
   #closeWaiters: Array<() => void> = [];
@@ -118,6 +120,7 @@ export class WsConnection<F extends string = never> extends TypedEmitter<WsConne
   constructor(options: WsConnectionOptions<F>) {
     super();
     this.#opts = options;
+    this.#backoff = new Backoff(options);
   }
 
   /** Whether the socket is open (stays true while `down` is being emitted). */
@@ -142,7 +145,7 @@ export class WsConnection<F extends string = never> extends TypedEmitter<WsConne
 
   /** The connection proved itself: the next failure backs off from the initial delay again. */
   resetBackoff(): void {
-    this.#attempts = 0;
+    this.#backoff.reset();
   }
 
   /**
@@ -153,8 +156,7 @@ export class WsConnection<F extends string = never> extends TypedEmitter<WsConne
     if (this.#closed) return;
     this.#closed = true;
     this.#stopPing();
-    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = null;
+    this.#backoff.cancel();
     const ws = this.#ws;
     this.#state = 'stopped';
     if (ws === null) {
@@ -189,7 +191,7 @@ export class WsConnection<F extends string = never> extends TypedEmitter<WsConne
     if (this.#closed) return;
     const o = this.#opts;
     this.#state = 'connecting';
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     if (o.token !== undefined) headers['Authorization'] = `Bearer ${o.token}`;
     if (o.authorization !== undefined) headers['Authorization'] = o.authorization;
     let ws: WebSocket;
@@ -259,29 +261,21 @@ export class WsConnection<F extends string = never> extends TypedEmitter<WsConne
       const closeFatal = o.fatalCloseCodes?.get(code);
       if (closeFatal !== undefined) fatal = closeFatal;
       if (fatal !== null && opened) this.safeEmit('failure', { code: fatal, message: `service closed with ${code} ${reason}` });
-      const willReconnect = fatal === null && this.#attempts < o.reconnectMaxAttempts;
+      const willReconnect = fatal === null && this.#backoff.canRetry;
       this.safeEmit('down', { code, reason, opened, willReconnect });
       if (this.#closed) return; // a `down` listener closed the stage
       if (willReconnect) {
         this.#scheduleReconnect();
       } else {
         this.#state = 'stopped';
-        if (fatal === null) this.safeEmit('failure', { code: 'gave_up', message: `no ${o.attemptGoal} after ${this.#attempts} attempts` });
+        if (fatal === null) this.safeEmit('failure', { code: 'gave_up', message: `no ${o.attemptGoal} after ${this.#backoff.attempts} attempts` });
       }
     });
   }
 
   #scheduleReconnect(): void {
-    const o = this.#opts;
     this.#state = 'waiting';
-    const base = Math.min(o.reconnectMaxDelayMs, o.reconnectInitialDelayMs * 2 ** this.#attempts);
-    // ±20 % jitter so pairs cut off by one service outage do not reconnect in lockstep.
-    const delay = Math.round(base * (0.8 + 0.4 * Math.random()));
-    this.#attempts++;
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      this.#connect();
-    }, delay);
+    this.#backoff.next(() => this.#connect());
   }
 
   #startPing(ws: WebSocket): void {

@@ -1,8 +1,8 @@
 /**
  * Per-pair call recording: one 4-channel 16-bit PCM WAV per pair, at the
  * pair's codec rate, with both legs' original speech and what each listener
- * heard. WAV, not Ogg/Opus: no Opus encoder is installed (prism-media would need
- * @discordjs/opus or opusscript), and uncompressed PCM costs no CPU on the tick.
+ * heard. WAV while the call is up: uncompressed PCM costs no CPU on the tick (format 'opus'
+ * transcodes the finished file off the packet path, opus-transcode.ts).
  *
  *   channel 1  leg A original (what A's party said)
  *   channel 2  leg B original
@@ -19,7 +19,7 @@
  * silence (`paddedMs`), so one stalled direction cannot hold the file back.
  *
  * The tick never waits on the disk. Samples go into a preallocated interleaved
- * ring of two blocks (blockMs each); every completed block is copied into a
+ * ring of two blocks (blockMs each, interleaved-ring.ts); every completed block is copied into a
  * pooled buffer and handed to an async positional write, with at most
  * `maxInFlightBlocks` writes outstanding. A block that finds them all busy is
  * dropped and counted (`droppedMs`, reason logged once per streak). Because
@@ -41,6 +41,7 @@ import { logger, type Logger } from '../../../../common/src/logger.js';
 import { parseConfig } from '../../../../common/src/parse-config.js';
 import type { Direction, MediaFrame } from '../stage.js';
 import { DropTally } from './drop-tally.js';
+import { InterleavedRing } from './interleaved-ring.js';
 import { ChannelRateConverter } from './rate-converter.js';
 import { openFileSink, type RecordingSink, type RecordingSinkOpener } from './sink.js';
 import { WAV_HEADER_BYTES, wavHeader } from './wav.js';
@@ -87,13 +88,9 @@ export class PairRecorder {
   readonly #settings: Settings;
   readonly #log: Logger;
   readonly #blockFrames: number;
-  readonly #ringFrames: number;
-  readonly #ring: Int16Array;
-  readonly #cursor = [0, 0, 0, 0];
+  readonly #ring: InterleavedRing;
   readonly #capFrames: number;
   readonly #tickFrames: number;
-  /** Frames before this have been handed to a write (or dropped). */
-  #emitted = 0;
 
   readonly #pool: Buffer[] = [];
   #allocatedBuffers = 0;
@@ -107,7 +104,6 @@ export class PairRecorder {
 
   readonly #rates: ChannelRateConverter;
   readonly #drops: DropTally;
-  #paddedFrames = 0;
   #blocksWritten = 0;
   #rateErrors = 0;
 
@@ -124,8 +120,7 @@ export class PairRecorder {
     const dir = resolve(s.dir);
     this.path = join(dir, `${s.pairId}-${fileTimestamp((deps.now ?? (() => new Date()))())}.wav`);
     this.#blockFrames = (s.sampleRate * s.blockMs) / 1000;
-    this.#ringFrames = 2 * this.#blockFrames;
-    this.#ring = new Int16Array(this.#ringFrames * CHANNELS);
+    this.#ring = new InterleavedRing(CHANNELS, this.#blockFrames, (start, frames) => this.#emit(start, frames));
     this.#capFrames = Math.floor(s.maxDataBytes / BLOCK_ALIGN);
     this.#tickFrames = Math.max(1, Math.round((s.sampleRate * s.tickMs) / 1000));
     this.#rates = new ChannelRateConverter(s.sampleRate, CHANNELS);
@@ -180,7 +175,7 @@ export class PairRecorder {
     const c = channelIndex(channel);
     const count = Math.max(0, Math.min(samples, pcm.length));
     if (sampleRate === this.sampleRate) {
-      this.#put(c, pcm, count);
+      this.#ring.put(c, pcm, count);
       return;
     }
     const n = this.#rates.convertedLength(count, sampleRate);
@@ -188,21 +183,21 @@ export class PairRecorder {
       this.#rateErrors++;
       return;
     }
-    this.#put(c, this.#rates.resample(c, pcm, count, sampleRate), n);
+    this.#ring.put(c, this.#rates.resample(c, pcm, count, sampleRate), n);
   }
 
   /** Appends `samples` samples (at the file's rate) of silence to one channel. */
   writeSilence(channel: RecordingChannel, samples: number): void {
     if (this.#closing !== null || samples <= 0) return;
-    this.#put(channelIndex(channel), null, Math.floor(samples));
+    this.#ring.put(channelIndex(channel), null, Math.floor(samples));
   }
 
   stats(): RecordingStats {
     return {
       path: this.path,
-      durationMs: this.#framesToMs(this.#maxCursor()),
+      durationMs: this.#framesToMs(this.#ring.maxCursor()),
       droppedMs: this.#framesToMs(this.#drops.droppedFrames),
-      paddedMs: this.#framesToMs(this.#paddedFrames),
+      paddedMs: this.#framesToMs(this.#ring.paddedFrames),
       droppedByReason: { ...this.#drops.droppedByReason },
       blocksWritten: this.#blocksWritten,
       blocksDropped: this.#drops.blocksDropped,
@@ -222,75 +217,19 @@ export class PairRecorder {
     return this.#closing;
   }
 
-  // ---- ring ----
+  // ---- channels ----
 
   #writeFrame(c: RecordingChannel, frame: MediaFrame | null, converted: number, total: number): void {
     let written = 0;
+    const idx = channelIndex(c);
     if (frame !== null && converted > 0) {
-      const idx = channelIndex(c);
       const pcm = frame.sampleRate === this.sampleRate ? frame.pcm : this.#rates.resample(idx, frame.pcm, frame.samples, frame.sampleRate);
-      this.#put(idx, pcm, converted);
+      this.#ring.put(idx, pcm, converted);
       written = converted;
     } else if (frame !== null && converted < 0) {
       this.#rateErrors++;
     }
-    if (total > written) this.#put(channelIndex(c), null, total - written);
-  }
-
-  /** Appends n frames of channel c (null: silence), a block at most at a time. */
-  #put(c: number, src: Int16Array | null, n: number): void {
-    const block = this.#blockFrames;
-    for (let off = 0; off < n; off += block) this.#putChunk(c, src, off, Math.min(block, n - off));
-  }
-
-  #putChunk(c: number, src: Int16Array | null, srcOffset: number, n: number): void {
-    const cursor = this.#cursor;
-    const start = cursor[c]!;
-    // No channel may run more than a block ahead of the slowest one: the ring
-    // holds two blocks, and the older one must be complete before it is reused.
-    const floor = start + n - this.#blockFrames;
-    for (let k = 0; k < CHANNELS; k++) {
-      const at = cursor[k]!;
-      if (k !== c && at < floor) {
-        this.#fill(k, at, floor, null, 0);
-        this.#paddedFrames += floor - at;
-        cursor[k] = floor;
-      }
-    }
-    this.#emitCompleted();
-    this.#fill(c, start, start + n, src, srcOffset);
-    cursor[c] = start + n;
-    this.#emitCompleted();
-  }
-
-  #fill(c: number, from: number, to: number, src: Int16Array | null, srcOffset: number): void {
-    const ring = this.#ring;
-    const size = this.#ringFrames;
-    let idx = (from % size) * CHANNELS + c;
-    const wrap = size * CHANNELS;
-    for (let f = from, s = srcOffset; f < to; f++, s++) {
-      ring[idx] = src === null ? 0 : src[s]!;
-      idx += CHANNELS;
-      if (idx >= wrap) idx -= wrap;
-    }
-  }
-
-  #minCursor(): number {
-    const c = this.#cursor;
-    return Math.min(c[0]!, c[1]!, c[2]!, c[3]!);
-  }
-
-  #maxCursor(): number {
-    const c = this.#cursor;
-    return Math.max(c[0]!, c[1]!, c[2]!, c[3]!);
-  }
-
-  #emitCompleted(): void {
-    const min = this.#minCursor();
-    while (min - this.#emitted >= this.#blockFrames) {
-      this.#emit(this.#emitted, this.#blockFrames);
-      this.#emitted += this.#blockFrames;
-    }
+    if (total > written) this.#ring.put(idx, null, total - written);
   }
 
   // ---- writes ----
@@ -313,10 +252,8 @@ export class PairRecorder {
       return;
     }
     const buf = this.#takeBuffer();
-    const bytes = n * BLOCK_ALIGN;
-    const ringOffset = (start % this.#ringFrames) * BLOCK_ALIGN;
-    Buffer.from(this.#ring.buffer, this.#ring.byteOffset + ringOffset, bytes).copy(buf, 0);
-    const data = buf.subarray(0, bytes);
+    this.#ring.bytesAt(start, n).copy(buf, 0);
+    const data = buf.subarray(0, n * BLOCK_ALIGN);
     if (BIG_ENDIAN) data.swap16();
     const write = this.#writeBlock(buf, data, WAV_HEADER_BYTES + start * BLOCK_ALIGN, n);
     this.#inFlight.add(write);
@@ -378,17 +315,14 @@ export class PairRecorder {
     await this.#ready.catch(() => undefined);
     if (this.#state === 'open') this.#state = 'closing';
     // The tail: bring every channel to the furthest one, then write what is left.
-    const end = this.#maxCursor();
-    for (let k = 0; k < CHANNELS; k++) {
-      this.#fill(k, this.#cursor[k]!, end, null, 0);
-      this.#cursor[k] = end;
-    }
-    while (this.#emitted < end) {
+    const end = this.#ring.alignToMax();
+    for (let at = this.#ring.emitted; at < end; ) {
       // Closing may wait for the disk: the tail is not dropped for backpressure.
       while (this.#inFlight.size >= this.#settings.maxInFlightBlocks) await Promise.race(this.#inFlight);
-      const n = Math.min(this.#blockFrames, end - this.#emitted);
-      this.#emit(this.#emitted, n);
-      this.#emitted += n;
+      const n = Math.min(this.#blockFrames, end - at);
+      this.#emit(at, n);
+      at += n;
+      this.#ring.advanceEmitted(at);
     }
     await Promise.all([...this.#inFlight]);
 
@@ -414,10 +348,11 @@ export class PairRecorder {
     this.#state = 'closed';
     const summary: RecordingSummary = {
       path: this.path,
+      format: 'wav',
       durationMs: this.#framesToMs(frames),
       bytes,
       droppedMs: this.#framesToMs(this.#drops.droppedFrames),
-      paddedMs: this.#framesToMs(this.#paddedFrames),
+      paddedMs: this.#framesToMs(this.#ring.paddedFrames),
       error: this.#error,
     };
     this.#log.info({ ...summary }, 'recording closed');

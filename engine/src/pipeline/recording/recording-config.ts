@@ -52,6 +52,8 @@ export type RecordingDropReason = 'backpressure' | 'size_limit' | 'write_failed'
 /** What close() resolves: for the session record. */
 export interface RecordingSummary {
   path: string;
+  /** The file's format: 'wav' as written; 'opus' once transcoded (a WAV whose transcoding failed stays 'wav'). */
+  format: 'wav' | 'opus';
   /** Length of the audio in the file. */
   durationMs: number;
   /** File size (header + data); 0 when the file could not be opened. */

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { TimeoutError } from '../../../../common/src/errors.js';
+import { readWav, WavReadError, type WavContent } from '../../codec/wav-read.js';
 
 export interface SynthesizeOptions {
   /** espeak-ng voice, e.g. "en", "es", "fr" (`espeak-ng --voices`). */
@@ -72,38 +73,19 @@ interface Wav {
   data: Buffer;
 }
 
-/**
- * Reads a RIFF/WAVE with 16-bit mono PCM. espeak-ng writing to a pipe cannot
- * seek back to fill in sizes, so the data chunk's declared size is ignored and
- * everything after its header is taken.
- */
+/** Reads a RIFF/WAVE with 16-bit mono PCM (codec/wav-read.ts: the data chunk's declared size is ignored). */
 export function parseWav(buf: Buffer): Wav {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
-    throw new SynthesisError('bad_wav', 'not a RIFF/WAVE file');
+  let wav: WavContent;
+  try {
+    wav = readWav(buf);
+  } catch (err) {
+    if (err instanceof WavReadError) throw new SynthesisError('bad_wav', err.message);
+    throw err;
   }
-  let p = 12;
-  let sampleRate = 0;
-  while (p + 8 <= buf.length) {
-    const id = buf.toString('ascii', p, p + 4);
-    const size = buf.readUInt32LE(p + 4);
-    if (id === 'fmt ') {
-      if (p + 24 > buf.length) break;
-      const format = buf.readUInt16LE(p + 8);
-      const channels = buf.readUInt16LE(p + 10);
-      sampleRate = buf.readUInt32LE(p + 12);
-      const bits = buf.readUInt16LE(p + 22);
-      if (format !== 1 || channels !== 1 || bits !== 16) {
-        throw new SynthesisError('bad_wav', `need 16-bit mono PCM, got format ${format}, ${channels} ch, ${bits} bit`);
-      }
-    } else if (id === 'data') {
-      if (sampleRate === 0) throw new SynthesisError('bad_wav', 'data chunk before fmt chunk');
-      const start = p + 8;
-      const end = start + Math.floor((buf.length - start) / 2) * 2;
-      return { sampleRate, data: buf.subarray(start, end) };
-    }
-    p += 8 + size + (size % 2);
+  if (wav.format !== 1 || wav.channels !== 1 || wav.bitsPerSample !== 16) {
+    throw new SynthesisError('bad_wav', `need 16-bit mono PCM, got format ${wav.format}, ${wav.channels} ch, ${wav.bitsPerSample} bit`);
   }
-  throw new SynthesisError('bad_wav', 'no data chunk');
+  return { sampleRate: wav.sampleRate, data: wav.data };
 }
 
 /** Resamples little-endian s16 mono PCM with sox (its default high-quality rate converter). */

@@ -53,7 +53,75 @@ export const DeepgramRecognizerSchema = z
   })
   .strict();
 
-export const RecognizerSchema = z.discriminatedUnion('kind', [DeepgramRecognizerSchema]);
+/** An Azure resource's region, e.g. westeurope: the default endpoints are built from it. */
+const AzureRegion = z.string().regex(/^[a-z0-9]{2,40}$/, 'must be an Azure region name such as "westeurope"');
+
+export const AzureSpeechRecognizerSchema = z
+  .object({
+    kind: z.literal('azure'),
+    region: AzureRegion,
+    /** Default wss://<region>.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1; a double's in tests. */
+    url: WsUrl.optional(),
+    /** The Speech resource's key, sent as `Ocp-Apim-Subscription-Key`; never logged. */
+    key: z.string().min(1),
+    /** Silence after which the service ends a phrase by itself; Tandem's VAD also ends the turn's audio when it hears the speaker stop. */
+    segmentationSilenceMs: z.number().int().min(100).max(5000).default(500),
+    /** Most audio held while no turn is streaming (connecting, between turns); beyond it the oldest is dropped. */
+    maxPendingMs: z.number().int().min(20).max(10_000).default(2000),
+    /** No turn.end this long after the end of a turn's audio: the socket is reopened. */
+    turnEndTimeoutMs: z.number().int().min(500).max(60_000).default(5000),
+  })
+  .strict();
+
+// ---- Google Cloud (docs/providers.md): gRPC, an API key or Application Default Credentials ----
+
+/** host:port of a gRPC endpoint. */
+const GrpcEndpoint = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/, 'must be host:port, e.g. speech.googleapis.com:443');
+const googleAccess = (endpoint: string) => ({
+  endpoint: GrpcEndpoint.default(endpoint),
+  /** false only for a local double (plaintext HTTP/2). */
+  tls: z.boolean().default(true),
+  /** Sent as `x-goog-api-key`; without it Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS) are used. Never logged. */
+  apiKey: z.string().min(1).optional(),
+});
+
+export const GoogleRecognizerSchema = z
+  .object({
+    kind: z.literal('google'),
+    ...googleAccess('speech.googleapis.com:443'),
+    /** e.g. "phone_call", "latest_short"; the service's default when unset. */
+    model: z.string().min(1).optional(),
+    enableAutomaticPunctuation: z.boolean().default(true),
+    /** Audio per stream before Tandem opens the next one (Google ends a stream at about 305 s). */
+    streamLimitMs: z.number().int().min(1000).max(295_000).default(280_000),
+    /** A stream asked to finalize (end of speech) must end within this, else it is counted as a stall. */
+    finalizeTimeoutMs: z.number().int().min(50).max(30_000).default(5000),
+  })
+  .strict();
+
+export const GoogleTranslatorSchema = z
+  .object({
+    kind: z.literal('google'),
+    ...googleAccess('translate.googleapis.com:443'),
+    /** Cloud project of `parent: projects/<projectId>/locations/<location>` (Translation v3). */
+    projectId: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[0-9]+$/, 'must be a Google Cloud project id or number'),
+    location: z.string().regex(/^[a-z0-9-]+$/).default('global'),
+    model: z.string().min(1).optional(),
+    glossaryId: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const GoogleSynthesizerSchema = z
+  .object({
+    kind: z.literal('google'),
+    ...googleAccess('texttospeech.googleapis.com:443'),
+    /** Language tag (or primary subtag) → voice name, e.g. {"es-US": "es-US-Neural2-A"}; else the service picks one. */
+    voices: z.record(z.string(), z.string().min(1)).default({}),
+    speakingRate: z.number().min(0.25).max(4).default(1),
+  })
+  .strict();
+
+export const RecognizerSchema = z.discriminatedUnion('kind', [DeepgramRecognizerSchema, AzureSpeechRecognizerSchema, GoogleRecognizerSchema]);
 
 export const ApertiumTranslatorSchema = z
   .object({
@@ -79,7 +147,21 @@ export const DeeplTranslatorSchema = z
   })
   .strict();
 
-export const TranslatorSchema = z.discriminatedUnion('kind', [ApertiumTranslatorSchema, DeeplTranslatorSchema]);
+export const AzureTranslatorSchema = z
+  .object({
+    kind: z.literal('azure'),
+    /** The global endpoint, a resource's custom endpoint, or a double's. */
+    url: HttpUrl.default('https://api.cognitive.microsofttranslator.com'),
+    /** `Ocp-Apim-Subscription-Key`; never logged. */
+    key: z.string().min(1),
+    /** `Ocp-Apim-Subscription-Region`: needed for a regional or multi-service resource. */
+    region: AzureRegion.optional(),
+    /** A Custom Translator category id. */
+    category: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const TranslatorSchema = z.discriminatedUnion('kind', [ApertiumTranslatorSchema, DeeplTranslatorSchema, AzureTranslatorSchema, GoogleTranslatorSchema]);
 
 export const EspeakSynthesizerSchema = z
   .object({
@@ -104,7 +186,20 @@ export const ElevenLabsSynthesizerSchema = z
   })
   .strict();
 
-export const SynthesizerSchema = z.discriminatedUnion('kind', [EspeakSynthesizerSchema, ElevenLabsSynthesizerSchema]);
+export const AzureTtsSynthesizerSchema = z
+  .object({
+    kind: z.literal('azure'),
+    region: AzureRegion,
+    /** Default https://<region>.tts.speech.microsoft.com; a double's in tests. */
+    url: HttpUrl.optional(),
+    /** The Speech resource's key, `Ocp-Apim-Subscription-Key`; never logged. */
+    key: z.string().min(1),
+    /** Language tag or bare language → voice name (e.g. {"es-MX": "es-MX-JorgeNeural"}), before the built-in table. */
+    voices: z.record(z.string(), z.string().regex(/^[A-Za-z]{2,3}-[A-Za-z0-9-]+$/, 'must be an Azure voice name such as "es-MX-DaliaNeural"')).default({}),
+  })
+  .strict();
+
+export const SynthesizerSchema = z.discriminatedUnion('kind', [EspeakSynthesizerSchema, ElevenLabsSynthesizerSchema, AzureTtsSynthesizerSchema, GoogleSynthesizerSchema]);
 
 const CascadePartsOverrideSchema = z
   .object({ recognizer: RecognizerSchema.optional(), translator: TranslatorSchema.optional(), synthesizer: SynthesizerSchema.optional() })

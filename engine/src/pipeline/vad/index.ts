@@ -35,3 +35,4 @@ export {
   type VadStreamStats,
 } from './vad-stream.js';
 export { VadEngine, type VadEngineStats } from './vad-engine.js';
+export { FixedHistogram, VadTiming, DECISION_MS_BOUNDS, BATCH_MS_BOUNDS, QUEUE_DEPTH_BOUNDS, type HistogramSnapshot, type VadTimingSnapshot } from './vad-timing.js';

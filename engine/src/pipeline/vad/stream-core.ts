@@ -26,6 +26,7 @@ import { logger, type Logger } from '../../../../common/src/logger.js';
 import type { EnergyGate } from './energy-gate.js';
 import { VAD_STATE_SIZE, isVadSampleRate, vadGeometry, type VadGeometry, type VadSampleRate } from './model.js';
 import { AdaptiveGateSchema, type AdaptiveGateSettings, type VadStreamSettings } from './options.js';
+import { preRollBefore } from './pre-roll.js';
 import { PreRollRing } from './pre-roll-ring.js';
 import { SpeechSegmenter, type SegmentEvent } from './segmenter.js';
 import { gatePlan, segmenterSettings } from './stream-tuning.js';
@@ -265,7 +266,7 @@ export class StreamCore {
     const input = this.#partial!;
     const verdict = this.#gate!.classify(this.#sumSquares / g.window, this.#busy());
     const gated = verdict !== 'model';
-    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, silent: verdict === 'silent', decide: true, resetState: false };
+    const chunk: QueuedChunk = { input, start: this.#chunkStart, gated, silent: verdict === 'silent', decide: true, resetState: false, queuedAt: performance.now() };
     this.#stats.chunks++;
     this.#chunkStart += g.window;
     // The next chunk's context is this chunk's last `context` samples, as in the reference.
@@ -365,36 +366,11 @@ export class StreamCore {
     }
   }
 
-  /**
-   * The gate opened on `opening` after #closedRun gated chunks: the last (ring capacity) of them go to the
-   * model first, in order. Those still queued just change hands; those already decided come back from
-   * the ring (the model's answer replaces the gate's, which the idle segmenter ignored). A gap of
-   * stateResetAfterMs or more beyond the pre-roll restarts the model state at the first chunk it hears.
-   */
+  /** The gate opened on `opening`: the gated chunks just before it go to the model first (pre-roll.ts). */
   #preRollBefore(opening: QueuedChunk): void {
-    const q = this.#queue;
-    const preRoll = this.#ring.capacity;
-    let first = q.length;
-    let taken = 0;
-    while (first > 0 && taken < preRoll && q[first - 1]!.gated && !q[first - 1]!.silent) {
-      first--;
-      q[first]!.gated = false;
-      taken++;
-    }
-    // The decided ones came just before the queued run: every chunk left ahead of it in the queue is
-    // older (the ring empties whenever a chunk after them goes to the model).
-    if (taken < preRoll && this.#ring.length > 0 && (first === q.length || !q[first]?.silent) && !(first > 0 && q[first - 1]!.silent)) {
-      const back = this.#ring.takeNewest(preRoll - taken);
-      q.splice(first, 0, ...back.map((kept) => ({ input: kept.input, start: kept.start, gated: false, silent: false, decide: kept.redecidable, resetState: false })));
-      this.#stats.preRolled += back.length;
-      for (let i = 0; i < back.length; i++) this.#host.countPreRolled();
-      taken += back.length;
-    }
-    this.#ring.clear();
-    if (this.#resetAfterChunks > 0 && this.#closedRun - taken >= this.#resetAfterChunks) {
-      const head = taken > 0 ? q[first]! : opening;
-      head.resetState = true;
-    }
+    const restored = preRollBefore(this.#queue, this.#ring, opening, this.#closedRun, this.#resetAfterChunks);
+    this.#stats.preRolled += restored;
+    for (let i = 0; i < restored; i++) this.#host.countPreRolled();
     this.#closedRun = 0;
   }
 

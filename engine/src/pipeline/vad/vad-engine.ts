@@ -28,6 +28,7 @@ import { VadEngineOptionsSchema, VadStreamOptionsSchema, type VadEngineOptions, 
 import { SileroModel } from './silero-model.js';
 import { SileroSession } from './silero-session.js';
 import { VadStream, streamCore, type QueuedChunk, type StreamCore, type StreamHost } from './vad-stream.js';
+import { VadTiming, type VadTimingSnapshot } from './vad-timing.js';
 
 export interface VadEngineStats {
   openStreams: number;
@@ -56,6 +57,8 @@ export interface VadEngineStats {
   maxBatchMs: number;
   /** Longest time this thread spent on one batch's own work (gather + post, or scatter + events). */
   maxEventLoopBlockMs: number;
+  /** Decision time per inference, model time and queue depth per run, as histogram counts since start. */
+  timing: VadTimingSnapshot;
 }
 
 interface Member {
@@ -85,6 +88,7 @@ export class VadEngine {
   #closing: Promise<void> | null = null;
   #nextId = 1;
   #errorStreak = 0;
+  readonly #timing = new VadTiming();
   readonly #stats = {
     failedStreams: 0,
     inferences: 0,
@@ -140,8 +144,7 @@ export class VadEngine {
 
   stats(): VadEngineStats {
     const s = this.#stats;
-    let queuedChunks = 0;
-    for (const core of this.#streams.keys()) queuedChunks += core.queuedChunks;
+    const queuedChunks = this.#queuedChunks();
     return {
       openStreams: this.#streams.size,
       failedStreams: s.failedStreams,
@@ -158,7 +161,15 @@ export class VadEngine {
       meanBatchMs: s.answered === 0 ? 0 : s.batchMsTotal / s.answered,
       maxBatchMs: s.maxBatchMs,
       maxEventLoopBlockMs: s.maxEventLoopBlockMs,
+      timing: this.#timing.snapshot(),
     };
+  }
+
+  /** Chunks waiting in every stream's queue (a chunk in flight has left its queue). */
+  #queuedChunks(): number {
+    let n = 0;
+    for (const core of this.#streams.keys()) n += core.queuedChunks;
+    return n;
   }
 
   /** Closes every stream, waits for the run in progress, then releases the model it loaded. Idempotent. */
@@ -253,10 +264,12 @@ export class VadEngine {
   #runBatch(): void {
     if (this.#closing || this.#running) return;
     const t0 = performance.now();
+    const depth = this.#queuedChunks();
     const gathered = this.#gather();
     this.#decisiveReady = this.#settings.urgentDecisions && this.#anyDecisiveReady();
     if (!gathered) return;
     const { rate, members } = gathered;
+    this.#timing.queueDepth.observe(depth);
     const size = members.length;
     const g = vadGeometry(rate);
     const input = new Float32Array(size * g.input);
@@ -305,7 +318,10 @@ export class VadEngine {
       this.#onError(members, new Error(`model answered ${result.probabilities.length} rows for a batch of ${size}`));
       return;
     }
-    const ms = performance.now() - posted;
+    const now = performance.now();
+    const ms = now - posted;
+    this.#timing.batchMs.observe(ms);
+    for (const { chunk } of members) this.#timing.decisionMs.observe(now - chunk.queuedAt);
     this.#stats.answered++;
     this.#stats.batchMsTotal += ms;
     if (ms > this.#stats.maxBatchMs) this.#stats.maxBatchMs = ms;

@@ -75,6 +75,8 @@ export interface QueuedChunk {
   decide: boolean;
   /** Zero the model state before this chunk (the first after a gap the model did not see). */
   resetState: boolean;
+  /** performance.now() when it was queued: its decision time is measured from here. */
+  queuedAt: number;
 }
 
 /** What a stream needs from its engine. */

@@ -142,7 +142,7 @@ describe('PairRecorder', () => {
       recorder.frame('B->A', tone(bIn, TONES[1], t), tone(bOut, TONES[3], t));
     }
     const summary = await recorder.close();
-    expect(summary).toEqual({ path: recorder.path, durationMs: 2000, bytes: WAV_HEADER_BYTES + 2 * sampleRate * 8, droppedMs: 0, paddedMs: 0, error: null });
+    expect(summary).toEqual({ path: recorder.path, format: 'wav', durationMs: 2000, bytes: WAV_HEADER_BYTES + 2 * sampleRate * 8, droppedMs: 0, paddedMs: 0, error: null });
     expect((await stat(summary.path)).size).toBe(summary.bytes);
 
     expect(await soxInfo(summary.path)).toEqual({ channels: 4, rate: sampleRate, samples: 2 * sampleRate });

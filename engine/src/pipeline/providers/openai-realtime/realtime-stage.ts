@@ -294,34 +294,22 @@ export class OpenAiRealtimeStage extends ProviderStage {
         this.reportError({ code: 'service', serviceCode: (e.code ?? e.type ?? 'unknown').slice(0, 64), message: e.message ?? 'service error' });
         // Our response.create refused: no response.created will come for it.
         this.#responseTurns.refused(e.event_id);
-        // A refused commit gets no item: its times must not go to the next one.
-        const pendingTurns = this.#book.pendingTurns;
-        const refused = e.event_id == null ? -1 : pendingTurns.findIndex((t) => t.eventId === e.event_id);
-        if (refused >= 0) pendingTurns.splice(refused, 1);
+        this.#book.refused(e.event_id);
         break;
       }
       case 'input_audio_buffer.speech_started':
-        rememberBounded(this.#book.itemTimes, event.item_id, { startMs: this.#book.serviceMs(event.audio_start_ms), endMs: this.#book.serviceMs(event.audio_start_ms) });
+        this.#book.speechStarted(event.item_id, event.audio_start_ms);
         if (this.#settings.interruptOnSpeech && this.#interrupt()) this.#stats.bargeIns++;
         break;
-      case 'input_audio_buffer.speech_stopped': {
-        const times = this.#book.itemTimes.get(event.item_id);
-        const endMs = this.#book.serviceMs(event.audio_end_ms);
-        rememberBounded(this.#book.itemTimes, event.item_id, { startMs: times?.startMs ?? endMs, endMs });
+      case 'input_audio_buffer.speech_stopped':
+        this.#book.speechStopped(event.item_id, event.audio_end_ms);
         break;
-      }
-      case 'input_audio_buffer.committed': {
-        this.#book.lastCommittedItem = event.item_id;
-        const turn = this.#book.pendingTurns.shift();
-        if (turn !== undefined) rememberBounded(this.#book.itemTimes, event.item_id, { startMs: turn.startMs, endMs: turn.endMs });
+      case 'input_audio_buffer.committed':
+        this.#book.committed(event.item_id);
         break;
-      }
-      case 'conversation.item.input_audio_transcription.delta': {
-        const text = ((this.#book.itemText.get(event.item_id) ?? '') + event.delta).slice(0, 16_384);
-        rememberBounded(this.#book.itemText, event.item_id, text);
-        this.#emitTranscript(event.item_id, text, false);
+      case 'conversation.item.input_audio_transcription.delta':
+        this.#emitTranscript(event.item_id, this.#book.appendItemText(event.item_id, event.delta), false);
         break;
-      }
       case 'conversation.item.input_audio_transcription.completed':
         this.#emitTranscript(event.item_id, event.transcript, true);
         this.#book.itemText.delete(event.item_id);

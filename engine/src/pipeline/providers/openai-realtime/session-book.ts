@@ -54,6 +54,38 @@ export class RealtimeSessionBook {
     this.pendingTurns.push(turn);
     if (this.pendingTurns.length > MAX_TRACKED) this.pendingTurns.shift();
   }
+
+  /** A client event the service refused (its `error.event_id`): a refused commit gets no item, so its times must not go to the next one. */
+  refused(eventId: string | null | undefined): void {
+    const refused = eventId == null ? -1 : this.pendingTurns.findIndex((t) => t.eventId === eventId);
+    if (refused >= 0) this.pendingTurns.splice(refused, 1);
+  }
+
+  /** input_audio_buffer.speech_started: the item's speech starts at `audioStartMs` (service clock). */
+  speechStarted(itemId: string, audioStartMs: number): void {
+    rememberBounded(this.itemTimes, itemId, { startMs: this.serviceMs(audioStartMs), endMs: this.serviceMs(audioStartMs) });
+  }
+
+  /** input_audio_buffer.speech_stopped: the item's speech ends at `audioEndMs` (service clock). */
+  speechStopped(itemId: string, audioEndMs: number): void {
+    const times = this.itemTimes.get(itemId);
+    const endMs = this.serviceMs(audioEndMs);
+    rememberBounded(this.itemTimes, itemId, { startMs: times?.startMs ?? endMs, endMs });
+  }
+
+  /** input_audio_buffer.committed: responses now answer this item; a client-ended turn's times become its times. */
+  committed(itemId: string): void {
+    this.lastCommittedItem = itemId;
+    const turn = this.pendingTurns.shift();
+    if (turn !== undefined) rememberBounded(this.itemTimes, itemId, { startMs: turn.startMs, endMs: turn.endMs });
+  }
+
+  /** A transcription delta added to the item's text so far (bounded); returns that text. */
+  appendItemText(itemId: string, delta: string): string {
+    const text = ((this.itemText.get(itemId) ?? '') + delta).slice(0, 16_384);
+    rememberBounded(this.itemText, itemId, text);
+    return text;
+  }
 }
 
 /** Map/Set insert that evicts the oldest entry beyond MAX_TRACKED. */
