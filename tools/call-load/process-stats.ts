@@ -57,6 +57,18 @@ export function processCpu(start: ProcessTimes | null, end: ProcessTimes | null,
  * other processes' sockets on the same ports never count. Null if unreadable.
  */
 export function countUdpSockets(pid: number, ports: { min: number; max: number }): number | null {
+  return countSockets(pid, ['udp', 'udp6'], (local) => local >= ports.min && local <= ports.max);
+}
+
+/**
+ * TCP connections process `pid` holds to remote port `port` (e.g. its ARI client's keep-alive
+ * connections to Asterisk's HTTP server), by the same inode match. Null if unreadable.
+ */
+export function countTcpConnectionsTo(pid: number, port: number): number | null {
+  return countSockets(pid, ['tcp', 'tcp6'], (_local, remote) => remote === port);
+}
+
+function countSockets(pid: number, tables: readonly string[], match: (localPort: number, remotePort: number) => boolean): number | null {
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
@@ -74,8 +86,9 @@ export function countUdpSockets(pid: number, ports: { min: number; max: number }
     const m = /^socket:\[(\d+)\]$/.exec(target);
     if (m?.[1]) inodes.add(m[1]);
   }
+  const portOf = (address: string): number => Number.parseInt(address.slice(address.lastIndexOf(':') + 1), 16);
   let count = 0;
-  for (const table of ['udp', 'udp6']) {
+  for (const table of tables) {
     let text: string;
     try {
       text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
@@ -86,10 +99,10 @@ export function countUdpSockets(pid: number, ports: { min: number; max: number }
       const cols = line.trim().split(/\s+/);
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
       const local = cols[1];
+      const remote = cols[2];
       const inode = cols[9];
-      if (local === undefined || inode === undefined || !inodes.has(inode)) continue;
-      const port = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-      if (port >= ports.min && port <= ports.max) count++;
+      if (local === undefined || remote === undefined || inode === undefined || !inodes.has(inode)) continue;
+      if (match(portOf(local), portOf(remote))) count++;
     }
   }
   return count;

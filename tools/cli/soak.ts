@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { parseInteger, parsePortRange } from '../../control/src/cli/commands/engine-options.js';
+import { renderHtmlReport } from '../soak/html-report.js';
 import { runSoak, type SoakReport } from '../soak/soak.js';
 
 interface SoakFlags {
@@ -15,6 +16,10 @@ interface SoakFlags {
   ports?: { min: number; max: number };
   seed: number;
   json?: string;
+  html?: string;
+  databaseUrl?: string;
+  faultMs: number;
+  workers: number;
 }
 
 /** `tandem soak`: churn and faults through `tandem start` against the simulator, with a report and a verdict. */
@@ -32,7 +37,15 @@ export function registerSoakCommand(program: Command): void {
     .addOption(new Option('--no-drain', 'skip the final drain (SIGTERM with calls in flight)'))
     .addOption(new Option('--ports <min-max>', "engine leg ports of tandem start (default 29000-30999)").argParser(parsePortRange))
     .addOption(new Option('--seed <n>', 'random holds, sides and moments, repeatable').default(1).argParser(parseInteger))
+    .addOption(new Option('--workers <n>', "tandem start's engine worker threads (worker-kill terminates worker 0)").default(1).argParser(parseInteger))
+    .addOption(new Option('--fault-ms <ms>', 'how long Redis is paused, PostgreSQL cut, the HTTP server stalled').default(3000).argParser(parseInteger))
+    .addOption(
+      new Option('--database-url <url>', 'a PostgreSQL server (a role that may create databases): the soak makes its own database there, adds call records, AMI presence and their faults').env(
+        'SOAK_DATABASE_URL',
+      ),
+    )
     .addOption(new Option('--json <file>', 'write the whole report (phases, samples over time, verdict) as JSON'))
+    .addOption(new Option('--html <file>', 'write the report as one self-contained HTML page with plots over time'))
     .action(async (flags: SoakFlags) => {
       const redisUrl = process.env['REDIS_URL'] || undefined;
       const report: SoakReport = await runSoak({
@@ -44,11 +57,15 @@ export function registerSoakCommand(program: Command): void {
         faults: flags.faults,
         drain: flags.drain,
         seed: flags.seed,
+        faultMs: flags.faultMs,
+        workers: flags.workers,
+        ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
         ...(flags.ports ? { portRange: flags.ports } : {}),
         ...(redisUrl ? { redisUrl } : {}),
         onProgress: (line) => process.stderr.write(`${line}\n`),
       });
       if (flags.json) await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+      if (flags.html) await writeFile(flags.html, renderHtmlReport(report));
       const last = report.samples.at(-1);
       process.stdout.write(
         `soak: ${report.phases.reduce((a, p) => a + p.attempted, 0)} calls in ${report.duration_s} s (${report.store} store), ` +

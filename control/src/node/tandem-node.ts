@@ -16,6 +16,7 @@ import { registerTranscriptRoutes } from '../http/transcript-routes.js';
 import { PgTranscriptStore, TranscriptHub } from '../transcripts/index.js';
 import { CallRecords, PgCallRecordStore } from '../records/index.js';
 import { recordCalls } from './record-calls.js';
+import { terminateEngineWorker } from './fault-drills.js';
 import { logRedisLink } from '../redis/link-log.js';
 import { PairAvailabilitySync } from './pair-availability.js';
 import { EngineSampler } from '../metrics/engine-sampler.js';
@@ -56,6 +57,8 @@ export interface TandemNodeOptions {
   drainTimeoutMs?: number;
   /** At start, adopt the calls a previous process of this node left up (default true); false = tear them down (docs/drain.md). */
   adoptCalls?: boolean;
+  /** Fault drills over the API (`POST /v1/node/workers/:shard/terminate`); off unless asked for (the soak). */
+  faultDrills?: boolean;
 }
 
 /** What a drain did: calls that ended by themselves before the deadline, and those torn down at it. */
@@ -327,6 +330,7 @@ export class TandemNode {
             void drainNode();
             return { calls, timeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS };
           },
+          ...(options.faultDrills === true ? { terminateWorker: (shard: number) => terminateEngineWorker(engine, app, shard) } : {}),
         });
         registerRecordingRoutes(controlApi.app, { recordings: recordsRecordingLookup(records, engine.config.recording?.dir ?? null) });
         if (amiUp) metrics.setLink('ami', amiUp);

@@ -16,14 +16,17 @@ import { freePortRange } from '../../support/ports.js';
 const TOKEN = 'console-browser-token-0123456789';
 const DEADLINE = 60_000;
 
-/** Plays `pcm` (8 kHz) once, then silence. */
+/**
+ * Plays `pcm` (8 kHz) over and over. The caller speaks from the moment its channel exists; on a
+ * loaded machine the media path may come up after a single sentence is over, so it is said again.
+ */
 function speechSource(pcm: Int16Array): AudioSource {
   let at = 0;
   return (sampleRate, samples) => {
     const out = new Int16Array(samples);
     if (sampleRate === 8000) {
-      for (let i = 0; i < samples && at + i < pcm.length; i++) out[i] = pcm[at + i]!;
-      at += samples;
+      for (let i = 0; i < samples; i++) out[i] = pcm[(at + i) % pcm.length]!;
+      at = (at + samples) % pcm.length;
     }
     return out;
   };

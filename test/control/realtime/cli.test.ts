@@ -43,9 +43,9 @@ describe('CLI commands', () => {
   it('migrate, then migrate again', async () => {
     const a = await run(['migrate', ...url]);
     expect(a.code).toBe(0);
-    expect(a.out).toMatch(/applied 6 migration\(s\): 001_extensions, 002_pjsip_realtime, 003_ps_sync_trigger, 004_transcripts, 005_call_records, 006_extension_language/);
+    expect(a.out).toMatch(/applied 7 migration\(s\): 001_extensions, 002_pjsip_realtime, 003_ps_sync_trigger, 004_transcripts, 005_call_records, 006_extension_language, 007_call_record_recording/);
     const b = await run(['migrate', ...url]);
-    expect(b.out).toBe('schema already up to date (version 6)\n');
+    expect(b.out).toBe('schema already up to date (version 7)\n');
   });
 
   it('extensions add / update / list / remove', async () => {

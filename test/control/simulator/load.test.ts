@@ -109,6 +109,30 @@ describe('HTTP sessions', () => {
     s3.destroy();
   });
 
+  it('takeHttpSessions: idle keep-alive connections are closed and new ones stall until release; a busy WebSocket keeps its session', async () => {
+    sim = await AsteriskSimulator.start({ username: 'tnd', password: 'tnd', sessionLimit: 10 });
+    ws = await EventSocket.open(sim.ariUrl, 'pair_session', 'tnd', 'tnd');
+    const idle = await openRaw(sim.ariUrl);
+    expect(await get(idle)).toBe('HTTP/1.1 200 OK');
+    const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    const taken = sim.takeHttpSessions();
+    await idleClosed;
+    const late = await openRaw(sim.ariUrl);
+    let served = false;
+    const answer = get(late).then((line) => {
+      served = true;
+      return line;
+    });
+    await sleep(300);
+    expect(served).toBe(false);
+    expect(sim.httpSessions().waiting).toBe(1);
+    expect(sim.isAppConnected('pair_session')).toBe(true);
+    taken.release();
+    expect(await answer).toBe('HTTP/1.1 200 OK');
+    expect(sim.httpSessions().waiting).toBe(0);
+    late.destroy();
+  });
+
   it('the event WebSocket upgrade answers 101 with the headers Asterisk sends', async () => {
     sim = await AsteriskSimulator.start({ username: 'tnd', password: 'tnd' });
     const recorded = JSON.parse(readFileSync(`${DATA_DIR}s1_pair_caller_hangup/ari_ws_upgrade_response.json`, 'utf8')) as {

@@ -8,7 +8,7 @@ const small = { calls: 80, ratePerSecond: 10, maxConcurrent: 8, holdMs: [1500, 3
 describe('tandem soak', () => {
   it('churns calls through tandem start with every fault, ends with a drain, and passes with nothing left behind', async () => {
     const report = await runSoak({ ...small, portRange: await freePortRange(100) });
-    expect(report.phases.map((p) => p.name)).toEqual(['warmup', 'churn', 'ari-websocket-drop', 'rtp-garbage', 'node-restart']);
+    expect(report.phases.map((p) => p.name)).toEqual(['warmup', 'churn', 'ari-websocket-drop', 'rtp-garbage', 'http-stall', 'worker-kill', 'node-restart']);
     for (const phase of report.phases) {
       expect(phase.leftovers).toEqual({ channels: 0, bridges: 0, leases: 0, engine_sockets: 0 });
       expect(phase.dropped).toEqual({});

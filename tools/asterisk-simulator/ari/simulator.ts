@@ -71,6 +71,8 @@ export class AsteriskSimulator {
   readonly #admitted = new Set<Socket>();
   readonly #held = new Map<Socket, Array<() => void>>();
   readonly #sessionLimit: number;
+  /** The HTTP stall fault: others hold every session, and take each one freed, until it ends. */
+  #sessionsTaken = false;
   readonly #events: RecordedEvent[] = [];
   readonly #deleteFaults = new DeleteFaultPlan();
   #url = '';
@@ -241,7 +243,7 @@ export class AsteriskSimulator {
    */
   #admit(socket: Socket): void {
     this.#connections.add(socket);
-    if (this.#admitted.size < this.#sessionLimit) this.#admitted.add(socket);
+    if (!this.#sessionsTaken && this.#admitted.size < this.#sessionLimit) this.#admitted.add(socket);
     else this.#waiting.push(socket);
     socket.once('close', () => {
       this.#connections.delete(socket);
@@ -255,12 +257,47 @@ export class AsteriskSimulator {
   /** The connection no longer holds a session (closed, or handed to a media channel): the next waiting one is served. */
   #release(socket: Socket): void {
     if (!this.#admitted.delete(socket)) return;
-    const next = this.#waiting.shift();
-    if (!next) return;
-    this.#admitted.add(next);
-    const held = this.#held.get(next) ?? [];
-    this.#held.delete(next);
-    for (const run of held) run();
+    this.#admitWaiting();
+  }
+
+  /** Serves waiting connections, oldest first, while sessions are free. */
+  #admitWaiting(): void {
+    while (!this.#sessionsTaken && this.#admitted.size < this.#sessionLimit) {
+      const next = this.#waiting.shift();
+      if (!next) return;
+      this.#admitted.add(next);
+      const held = this.#held.get(next) ?? [];
+      this.#held.delete(next);
+      for (const run of held) run();
+    }
+  }
+
+  /**
+   * Fault: the HTTP server at its `sessionlimit`, as when other clients hold every session and take
+   * each one freed. Idle keep-alive connections are closed (as Asterisk's `session_keep_alive` ends
+   * them), so each new connection stalls unanswered (the FACTS behaviour) until `release()`.
+   * Connections busy with a request, and upgraded WebSockets, keep their sessions.
+   */
+  takeHttpSessions(): { release: () => void } {
+    this.#assertOpen();
+    if (!Number.isFinite(this.#sessionLimit)) throw new InvalidStateError('takeHttpSessions needs a sessionLimit');
+    if (this.#sessionsTaken) throw new InvalidStateError('HTTP sessions are already taken');
+    this.#sessionsTaken = true;
+    this.#server.closeIdleConnections();
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#sessionsTaken = false;
+        if (!this.#closed) this.#admitWaiting();
+      },
+    };
+  }
+
+  /** HTTP connections served and waiting for a session (the stall fault's evidence). */
+  httpSessions(): { admitted: number; waiting: number } {
+    return { admitted: this.#admitted.size, waiting: this.#waiting.length };
   }
 
   #whenAdmitted(socket: Socket, run: () => void): void {

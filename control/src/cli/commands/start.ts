@@ -44,6 +44,8 @@ const startEnvSchema = z.object({
   TANDEM_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).optional(),
   /** At start, take over the calls a previous process of this node left up (default), or tear them down. */
   TANDEM_ADOPT_CALLS: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  /** Fault drills over the internal API (the soak terminates an engine worker); never on by default. */
+  TANDEM_FAULT_DRILLS: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
 /**
@@ -128,6 +130,7 @@ export function registerStartCommand(program: Command): void {
       ...(env.AMI_USERNAME && env.AMI_SECRET ? { ami: { host: env.AMI_HOST, port: env.AMI_PORT, username: env.AMI_USERNAME, secret: env.AMI_SECRET } } : {}),
       ...(env.TANDEM_DRAIN_TIMEOUT_MS !== undefined ? { drainTimeoutMs: env.TANDEM_DRAIN_TIMEOUT_MS } : {}),
       ...(env.TANDEM_ADOPT_CALLS !== undefined ? { adoptCalls: env.TANDEM_ADOPT_CALLS === 'true' } : {}),
+      ...(env.TANDEM_FAULT_DRILLS === 'true' ? { faultDrills: true } : {}),
     }).catch((err: unknown) => {
       if (stopping.signal.aborted) return null;
       throw err;
