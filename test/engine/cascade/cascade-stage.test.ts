@@ -1,35 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { logger } from '../../../common/src/logger.js';
-import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import { CascadeStage } from '../../../engine/src/pipeline/cascade/cascade-stage.js';
-import type { CascadeRecognizerEvents, CascadeSynthesizer, CascadeTranslator, SpeakRequest, TranslateRequest } from '../../../engine/src/pipeline/cascade/types.js';
+import type { CascadeSynthesizer, CascadeTranslator, SpeakRequest, TranslateRequest } from '../../../engine/src/pipeline/cascade/types.js';
 import { ProviderError } from '../../../engine/src/pipeline/providers/types.js';
 import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
 import type { SpeechHooks } from '../../../engine/src/pipeline/translation/speech-stage.js';
+import { FakeRecognizer } from './fake-recognizer.js';
 
 const context: StageContext = { pairId: 'p', srcExt: '1', dstExt: '2', direction: 'A->B' };
-
-class FakeRecognizer extends TypedEmitter<CascadeRecognizerEvents> {
-  readonly name = 'fake-asr';
-  frames = 0;
-  ends = 0;
-  closed = false;
-  pushAudio(): void {
-    this.frames++;
-  }
-  endOfSpeech(): void {
-    this.ends++;
-  }
-  stats(): object {
-    return { frames: this.frames };
-  }
-  close(): void {
-    this.closed = true;
-  }
-  say(text: string, final = true): void {
-    this.safeEmit('transcript', { text, final, startMs: 0, endMs: 500, confidence: 0.9 });
-  }
-}
 
 type Behaviour = 'ok' | 'fail' | 'hang';
 
@@ -163,8 +141,9 @@ describe('CascadeStage', () => {
     recognizer.say('two');
     const saidAt = performance.now();
     await until(() => rec.audio === 3200);
-    // Measured from 'two''s own end (at least 100 ms after the stale one), so it cannot include that gap.
-    expect(s.providerShare()!.recognitionMs).toBeLessThanOrEqual(saidAt - staleAt - 100);
+    // Measured from 'two''s own end (about 100 ms after the stale one), so it cannot include that gap. Half of it is
+    // the bound: a timer may fire a hair before 100 ms by performance.now(), and the true share is near 0.
+    expect(s.providerShare()!.recognitionMs).toBeLessThan(saidAt - staleAt - 50);
     s.close();
   });
 

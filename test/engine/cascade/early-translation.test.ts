@@ -1,29 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { logger } from '../../../common/src/logger.js';
-import { TypedEmitter } from '../../../common/src/typed-emitter.js';
 import { CascadeStage, type CascadeStageOptions } from '../../../engine/src/pipeline/cascade/cascade-stage.js';
 import { DeepgramRecognizer } from '../../../engine/src/pipeline/cascade/deepgram-recognizer.js';
 import { StablePrefix, compareFinal } from '../../../engine/src/pipeline/cascade/early-translation.js';
-import type { CascadeRecognizer, CascadeRecognizerEvents, CascadeSynthesizer, CascadeTranslator, SpeakRequest, TranslateRequest } from '../../../engine/src/pipeline/cascade/types.js';
+import type { CascadeRecognizer, CascadeSynthesizer, CascadeTranslator, SpeakRequest, TranslateRequest } from '../../../engine/src/pipeline/cascade/types.js';
 import { ProviderError } from '../../../engine/src/pipeline/providers/types.js';
 import type { StageContext } from '../../../engine/src/pipeline/stage.js';
 import { DeepgramDouble } from '../../../tools/doubles/deepgram-server.js';
+import { FakeRecognizer } from './fake-recognizer.js';
 import { deepgramOptions, toneFrame } from './helpers.js';
 
 const context: StageContext = { pairId: 'p', srcExt: '1', dstExt: '2', direction: 'A->B' };
-
-class FakeRecognizer extends TypedEmitter<CascadeRecognizerEvents> {
-  readonly name = 'fake-asr';
-  pushAudio(): void {}
-  endOfSpeech(): void {}
-  stats(): object {
-    return {};
-  }
-  close(): void {}
-  say(text: string, final: boolean): void {
-    this.safeEmit('transcript', { text, final, startMs: 0, endMs: 500, confidence: 0.9 });
-  }
-}
 
 /** Translates to `ES(text)`; `failFirst` makes its first call fail (after a tick, as a service would). */
 function translator(failFirst = false): CascadeTranslator & { calls: string[] } {

@@ -63,7 +63,10 @@ export function rms(chunks: Int16Array[]): number {
   return n === 0 ? 0 : Math.sqrt(sum / n);
 }
 
-/** A DeepgramRecognizer's options against a double at `url`: quick reconnects, no pings. */
+/** A WebSocket recognizer's connection against a local double: quick reconnects, no pings. */
+export const TEST_CONNECTION = { connectTimeoutMs: 5000, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100, reconnectMaxAttempts: 5, pingIntervalMs: 0, maxMessageBytes: 1 << 20 };
+
+/** A DeepgramRecognizer's options against a double at `url`. */
 export function deepgramOptions(url: string, apiKey: string, over: Partial<DeepgramOptions> = {}): DeepgramOptions {
   return {
     url,
@@ -73,12 +76,7 @@ export function deepgramOptions(url: string, apiKey: string, over: Partial<Deepg
     utteranceEndMs: 1000,
     keepAliveMs: 4000,
     maxBufferedBytes: 64 * 1024,
-    connectTimeoutMs: 5000,
-    reconnectInitialDelayMs: 20,
-    reconnectMaxDelayMs: 100,
-    reconnectMaxAttempts: 5,
-    pingIntervalMs: 0,
-    maxMessageBytes: 1 << 20,
+    ...TEST_CONNECTION,
     ...over,
   };
 }
