@@ -23,7 +23,8 @@ const NOT_REFERENCES = new Set(['common/src/zz.ts', 'control/src/calls/zz.ts', '
 export function missingPaths(root: string, files: readonly string[]): Array<{ path: string; in: string }> {
   const missing: Array<{ path: string; in: string }> = [];
   for (const file of files) {
-    if (!SCANNED.test(file)) continue;
+    // This file's own examples name paths that do not exist on purpose.
+    if (!SCANNED.test(file) || file === 'test/doc-paths.test.ts') continue;
     const text = readFileSync(join(root, file), 'utf8');
     for (const m of text.matchAll(PATH)) {
       const path = m[1]!.replace(/\.$/, '');
