@@ -50,12 +50,13 @@ describe('ApertiumService', () => {
   });
 
   it('a pipeline that never answers is restarted and its calls fail with timeout', async () => {
-    // A mode whose pipeline swallows input and never writes: the stand-in for a stuck stage.
+    // A mode whose pipeline swallows input and never writes: the stand-in for a stuck stage. (Each
+    // program of a mode gets apertium's -z, so it must be one that takes it: `cat -z` would exit at once.)
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const dir = mkdtempSync(join(tmpdir(), 'apertium-modes-'));
-    writeFileSync(join(dir, 'eng-spa.mode'), 'cat > /dev/null\n');
+    writeFileSync(join(dir, 'eng-spa.mode'), 'sed -n ""\n');
     service = new ApertiumService({ ...options, modesDir: dir, requestTimeoutMs: 300 });
     await expect(service.translate('hello', req())).rejects.toMatchObject({ code: 'timeout' });
     expect(service.stats()['eng-spa']!.restarts).toBe(1);
