@@ -17,7 +17,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { ConfigError, errorMessage } from '../../common/src/errors.js';
 import { logger } from '../../common/src/logger.js';
-import type { Direction } from '../../engine/src/pipeline/stage.js';
 import { EnergyUtteranceDetector, type Utterance } from '../../engine/src/pipeline/streaming/energy-detector.js';
 import { AnswerCache } from './answer-cache.js';
 import type { ReferenceSessionRecord, ReferenceUtterance } from './reference-records.js';
