@@ -33,6 +33,8 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
   const { driver, node } = ctx;
   const phaseStart = Date.now();
   const idleBefore = { pid: node.pid, fds: await node.idleFds(), heap: await node.heapMb(), ended: await node.callsEnded(), stored: await ctx.database?.callRecords(), translationErrors: await node.translationErrors() };
+  // Calls are scheduled from here, after the idle reads, so the phase does not open with a burst catching up on them.
+  const scheduleStart = Date.now();
   const phaseCalls: Call[] = [];
   const faultAfter = fault === 'none' ? Infinity : Math.floor(count / 3);
   let injectedAt: number | null = null;
@@ -55,7 +57,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
       i < count || (injectedAt !== null && recoveryMs === null && (faultAt === null || Date.now() - faultAt < RECOVERY_WINDOW_MS));
     for (let i = 0; more(i) && !ctx.timeUp(); i++) {
       // The schedule resumes after a blocking fault rather than catching up in a burst.
-      await sleep(phaseStart + pausedMs + (i * 1000) / ctx.rate - Date.now());
+      await sleep(scheduleStart + pausedMs + (i * 1000) / ctx.rate - Date.now());
       while (driver.inFlight >= ctx.maxConcurrent) await sleep(5);
       if (i === faultAfter) {
         const injecting = Date.now();
@@ -113,6 +115,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
     failed: tally('failed'),
     dropped: tally('dropped'),
     lost_within_reach: phaseCalls.filter((c) => c.outcome === 'lost').length,
+    checked_after_fault: phaseCalls.filter((c) => c.mediaAfterFault !== null).length,
     setup_p50_ms: percentile(setupTimes, 50),
     setup_p99_ms: percentile(setupTimes, 99),
     fault_ms: faultMs,

@@ -96,6 +96,8 @@ export interface PhaseReport {
   dropped: Record<string, number>;
   /** Calls the fault took by definition (their pairs were on the worker killed): torn down, not judged as dropped. */
   lost_within_reach: number;
+  /** Calls set up before the fault and up after it, whose audio was checked after it (each one not dropped carried audio). */
+  checked_after_fault: number;
   setup_p50_ms: number | null;
   setup_p99_ms: number | null;
   /** How long the fault lasted (a restart: kill → the new process connected); calls wait meanwhile. */

@@ -5,7 +5,7 @@ import { freePortRange } from '../../support/ports.js';
 describe('tandem soak --translate: a provider that stalls', () => {
   it('the provider reads audio and answers nothing for the window: calls up across it keep their audio (the ducked original), none dropped, it answers again after, nothing left', async () => {
     const report = await runSoak({
-      calls: 40,
+      calls: 60,
       ratePerSecond: 10,
       maxConcurrent: 8,
       holdMs: [1500, 3000],
@@ -17,7 +17,8 @@ describe('tandem soak --translate: a provider that stalls', () => {
     });
     expect(report.translate).toBe(true);
     const phase = report.phases.find((p) => p.name === 'provider-stall');
-    expect(phase?.fault_note).toMatch(/^the translation provider stalled for 3000 ms \(\d+ sessions open\)/);
+    // Calls were up (translated) when it stalled.
+    expect(Number(/\((\d+) sessions open\)/.exec(phase?.fault_note ?? '')?.[1])).toBeGreaterThan(0);
     const stall = phase?.provider_stall;
     // Tandem kept streaming to the stalled provider, which held back what it had to send.
     expect(stall?.sessions_caught).toBeGreaterThan(0);
@@ -27,6 +28,7 @@ describe('tandem soak --translate: a provider that stalls', () => {
     expect(stall?.provider_recovery_ms).not.toBeNull();
     expect(stall?.node_translation_errors).not.toBeNull();
     // Calls up across the stall carried audio after it; a call placed after it set up.
+    expect(phase?.checked_after_fault).toBeGreaterThan(0);
     expect(phase?.dropped).toEqual({});
     expect(phase?.recovery_ms).not.toBeNull();
     for (const p of report.phases) expect(p.leftovers).toEqual({ channels: 0, bridges: 0, leases: 0, engine_sockets: 0 });
