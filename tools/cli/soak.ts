@@ -20,6 +20,7 @@ interface SoakFlags {
   databaseUrl?: string;
   faultMs: number;
   workers: number;
+  translate?: boolean;
 }
 
 /** `tandem soak`: churn and faults through `tandem start` against the simulator, with a report and a verdict. */
@@ -44,6 +45,7 @@ export function registerSoakCommand(program: Command): void {
         'SOAK_DATABASE_URL',
       ),
     )
+    .addOption(new Option('--translate', 'translate every call (duck mode) through the reference service the soak starts on 127.0.0.1, and add the provider-stall fault'))
     .addOption(new Option('--json <file>', 'write the whole report (phases, samples over time, verdict) as JSON'))
     .addOption(new Option('--html <file>', 'write the report as one self-contained HTML page with plots over time'))
     .action(async (flags: SoakFlags) => {
@@ -60,6 +62,7 @@ export function registerSoakCommand(program: Command): void {
         faultMs: flags.faultMs,
         workers: flags.workers,
         ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
+        ...(flags.translate ? { translate: true } : {}),
         ...(flags.ports ? { portRange: flags.ports } : {}),
         ...(redisUrl ? { redisUrl } : {}),
         onProgress: (line) => process.stderr.write(`${line}\n`),
@@ -68,7 +71,7 @@ export function registerSoakCommand(program: Command): void {
       if (flags.html) await writeFile(flags.html, renderHtmlReport(report));
       const last = report.samples.at(-1);
       process.stdout.write(
-        `soak: ${report.phases.reduce((a, p) => a + p.attempted, 0)} calls in ${report.duration_s} s (${report.store} store), ` +
+        `soak: ${report.phases.reduce((a, p) => a + p.attempted, 0)} calls in ${report.duration_s} s (${report.store} store${report.translate ? ', translated' : ''}), ` +
           `${report.phases.length} phases${report.drain ? ' + drain' : ''}; RSS ${report.samples[0]?.rss_mb ?? '?'} → ${last?.rss_mb ?? '?'} MB, ` +
           `heap ${report.samples[0]?.heap_used_mb ?? '?'} → ${last?.heap_used_mb ?? '?'} MB; verdict ${report.verdict.toUpperCase()}\n`,
       );

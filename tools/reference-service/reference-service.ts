@@ -17,9 +17,10 @@
 import type { RawData, WebSocket } from 'ws';
 import { ConfigError, errorMessage } from '../../common/src/errors.js';
 import { logger } from '../../common/src/logger.js';
-import type { Direction } from '../../engine/src/pipeline/stage.js';
 import { EnergyUtteranceDetector, type Utterance } from '../../engine/src/pipeline/streaming/energy-detector.js';
 import { AnswerCache } from './answer-cache.js';
+import type { ReferenceSessionRecord, ReferenceUtterance } from './reference-records.js';
+import { StallGate } from './stall-gate.js';
 import { EspeakSynthesizer, type EspeakSynthesizerOptions, type EspeakSynthesizerStats } from '../../engine/src/pipeline/providers/espeak-synthesizer.js';
 import { messageBytes } from '../../engine/src/pipeline/providers/provider-stage.js';
 import { WsDoubleServer, guardSessionMessages, sendIfOpen } from '../doubles/ws-double-server.js';
@@ -68,34 +69,10 @@ export function referenceAnswerText(n: number, durationMs: number): string {
   return `utterance ${n}, ${(Math.round(durationMs / 100) / 10).toFixed(1)} s`;
 }
 
+export type { ReferenceSessionRecord, ReferenceUtterance } from './reference-records.js';
+export type { StallReport } from './stall-gate.js';
+
 const DEFAULT_CACHE_ENTRIES = 256;
-
-export interface ReferenceUtterance {
-  n: number;
-  startMs: number;
-  endMs: number;
-  text: string;
-  /** Bytes of synthesized audio sent back (0 until sent, or if cancelled by clear). */
-  audioBytes: number;
-}
-
-/** What one session (one connection) received: for tests and demos. */
-export interface ReferenceSessionRecord {
-  id: string;
-  start: StartMessage | null;
-  pairId: string | null;
-  srcExt: string | null;
-  direction: Direction | null;
-  bytesReceived: number;
-  /** `speech` hints received (the client's VAD); when any arrive, they bound the utterances. */
-  speechHints: number;
-  utterances: ReferenceUtterance[];
-  marksAcked: string[];
-  clears: number;
-  stopped: boolean;
-  protocolErrors: string[];
-  closed: boolean;
-}
 
 export type ReferenceServiceEvents = {
   session: [record: ReferenceSessionRecord];
@@ -109,6 +86,8 @@ const log = logger('pipeline.reference-service');
 
 export class ReferenceService extends WsDoubleServer<Session, ReferenceServiceEvents> {
   readonly sessions: ReferenceSessionRecord[] = [];
+  /** Stalls every session on demand (reads audio, sends nothing): a provider-stall fault. */
+  readonly stallGate = new StallGate();
   readonly #options: ReferenceServiceOptions;
   readonly #synth: EspeakSynthesizer;
   readonly #cache: AnswerCache;
@@ -326,6 +305,7 @@ class Session {
       return;
     }
     this.#record.bytesReceived += buf.length;
+    this.#service.stallGate.audio(this.#record.id, buf.length);
     // Once the client's VAD bounds utterances, the energy detector's answer is ignored: skip its work.
     if (this.#clientVad) return;
     const n = buf.length >> 1;
@@ -386,11 +366,11 @@ class Session {
   }
 
   #send(message: Parameters<typeof encodeServiceMessage>[0]): void {
-    if (!this.#disposed) sendIfOpen(this.#ws, encodeServiceMessage(message));
+    if (!this.#disposed && this.#service.stallGate.maySend(this.#record.id)) sendIfOpen(this.#ws, encodeServiceMessage(message));
   }
 
   #sendBinary(pcm: Buffer): void {
-    if (!this.#disposed) sendIfOpen(this.#ws, pcm, true);
+    if (!this.#disposed && this.#service.stallGate.maySend(this.#record.id)) sendIfOpen(this.#ws, pcm, true);
   }
 
   #fail(code: string, message: string, closeCode: number): void {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { Redis } from 'ioredis';
 import type { AmiSimulator, AsteriskSimulator } from '../asterisk-simulator/index.js';
+import type { ReferenceService, StallReport } from '../reference-service/reference-service.js';
 import { sleep } from './probes.js';
 import type { SoakNode } from './soak-node.js';
 import type { TcpProxy } from './tcp-proxy.js';
@@ -18,6 +19,8 @@ export interface InjectedFault {
   link: 'ami' | 'postgresql' | null;
   /** Pairs the fault takes by definition (on the worker killed): their calls are lost within its reach. */
   lostPairs?: readonly string[];
+  /** The provider-stall fault: what the stall caught, once released. */
+  stall?: Promise<StallReport>;
 }
 
 export interface FaultTargets {
@@ -29,10 +32,12 @@ export interface FaultTargets {
   redisUrl?: string;
   ami?: AmiSimulator;
   postgresProxy?: TcpProxy;
+  /** The translation provider (with `--translate`): the provider-stall fault stalls it. */
+  provider?: ReferenceService;
 }
 
 /** The faults that apply to a run, in the order the phases inject them. */
-export function defaultFaults(run: { redis: boolean; database: boolean }): FaultName[] {
+export function defaultFaults(run: { redis: boolean; database: boolean; translate?: boolean }): FaultName[] {
   return [
     'ari-websocket-drop',
     'rtp-garbage',
@@ -40,6 +45,7 @@ export function defaultFaults(run: { redis: boolean; database: boolean }): Fault
     'worker-kill',
     ...(run.redis ? (['redis-pause'] as const) : []),
     ...(run.database ? (['postgres-unreachable', 'ami-drop'] as const) : []),
+    ...(run.translate ? (['provider-stall'] as const) : []),
     'node-restart',
   ];
 }
@@ -95,6 +101,15 @@ export async function injectFault(fault: FaultName, t: FaultTargets): Promise<In
       if (!t.ami) return instant('skipped: no AMI (needs a database)');
       t.ami.dropConnections();
       return instant("the simulator's AMI reset every session", 'ami');
+    }
+    case 'provider-stall': {
+      // Reads every session's audio and answers nothing for the window, then answers again.
+      const provider = t.provider;
+      if (!provider) return instant('skipped: no translation provider (needs --translate)');
+      provider.stallGate.stall();
+      const live = provider.liveSessions;
+      const stall = sleep(t.durationMs).then(() => provider.stallGate.release());
+      return { note: `the translation provider stalled for ${t.durationMs} ms (${live} sessions open): audio read, nothing sent`, over: stall.then(() => undefined), blocking: false, link: null, stall };
     }
     case 'node-restart': {
       // A crash: nothing torn down; the next process under the same name adopts the calls.

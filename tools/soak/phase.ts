@@ -4,7 +4,8 @@ import { injectFault, type FaultTargets } from './faults.js';
 import { percentile, round, sleep } from './probes.js';
 import type { SoakDatabase } from './soak-database.js';
 import type { SoakNode } from './soak-node.js';
-import type { FaultName, Leftovers, PhaseReport } from './types.js';
+import type { StallReport } from '../reference-service/reference-service.js';
+import type { FaultName, Leftovers, PhaseReport, ProviderStallReport } from './types.js';
 
 /** How long the end of a phase waits for Tandem to release everything. */
 const SETTLE_TIMEOUT_MS = 20_000;
@@ -31,7 +32,9 @@ export interface PhaseContext {
 export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName, count: number): Promise<PhaseReport> {
   const { driver, node } = ctx;
   const phaseStart = Date.now();
-  const idleBefore = { pid: node.pid, fds: await node.idleFds(), heap: await node.heapMb(), ended: await node.callsEnded(), stored: await ctx.database?.callRecords() };
+  const idleBefore = { pid: node.pid, fds: await node.idleFds(), heap: await node.heapMb(), ended: await node.callsEnded(), stored: await ctx.database?.callRecords(), translationErrors: await node.translationErrors() };
+  // Calls are scheduled from here, after the idle reads, so the phase does not open with a burst catching up on them.
+  const scheduleStart = Date.now();
   const phaseCalls: Call[] = [];
   const faultAfter = fault === 'none' ? Infinity : Math.floor(count / 3);
   let injectedAt: number | null = null;
@@ -41,6 +44,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
   let pausedMs = 0;
   let recoveryMs: number | null = null;
   let linkRecovery: Promise<number | null> = Promise.resolve(null);
+  let stall: Promise<StallReport> | null = null;
   const poller = setInterval(() => {
     driver.poll(phaseCalls);
     if (faultAt !== null && recoveryMs === null) {
@@ -53,7 +57,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
       i < count || (injectedAt !== null && recoveryMs === null && (faultAt === null || Date.now() - faultAt < RECOVERY_WINDOW_MS));
     for (let i = 0; more(i) && !ctx.timeUp(); i++) {
       // The schedule resumes after a blocking fault rather than catching up in a burst.
-      await sleep(phaseStart + pausedMs + (i * 1000) / ctx.rate - Date.now());
+      await sleep(scheduleStart + pausedMs + (i * 1000) / ctx.rate - Date.now());
       while (driver.inFlight >= ctx.maxConcurrent) await sleep(5);
       if (i === faultAfter) {
         const injecting = Date.now();
@@ -62,6 +66,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
         driver.faultWindow.endedAt = Infinity;
         const injected = await injectFault(fault, ctx.faults);
         faultNote = injected.note;
+        stall = injected.stall ?? null;
         if (injected.lostPairs) driver.markWithinReach(phaseCalls, injected.lostPairs);
         if (injected.link) linkRecovery = watchLink(node, injected.link, injected.over);
         const ended = injected.over.then(() => {
@@ -86,6 +91,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
   driver.forget(phaseCalls);
   const leftovers = await settle(ctx);
   const linkRecoveryMs = await linkRecovery;
+  const providerStall = stall === null ? null : await stallOfPhase(ctx, stall, idleBefore.pid, idleBefore.translationErrors);
   const idleAfter = { pid: node.pid, fds: await node.idleFds(), heap: await node.heapMb() };
   const records = ctx.database ? await recordsOfPhase(ctx, idleBefore.pid, idleBefore.ended, idleBefore.stored ?? 0) : null;
   const samePid = idleBefore.pid === idleAfter.pid;
@@ -109,6 +115,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
     failed: tally('failed'),
     dropped: tally('dropped'),
     lost_within_reach: phaseCalls.filter((c) => c.outcome === 'lost').length,
+    checked_after_fault: phaseCalls.filter((c) => c.mediaAfterFault !== null).length,
     setup_p50_ms: percentile(setupTimes, 50),
     setup_p99_ms: percentile(setupTimes, 99),
     fault_ms: faultMs,
@@ -116,12 +123,27 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
     link_recovery_ms: linkRecoveryMs,
     fault_note: faultNote,
     records,
+    provider_stall: providerStall,
     leftovers,
     fd_growth: fdGrowth,
     ari_connection_growth: ariGrowth,
     other_fd_growth: fdGrowth !== null && ariGrowth !== null ? fdGrowth - ariGrowth : null,
     heap_growth_mb: samePid && idleBefore.heap !== null && idleAfter.heap !== null ? round(idleAfter.heap - idleBefore.heap) : null,
     duration_s: round((Date.now() - phaseStart) / 1000),
+  };
+}
+
+/** What the stalled provider caught, when it answered again, and what the node reported of it. */
+async function stallOfPhase(ctx: PhaseContext, stall: Promise<StallReport>, pidBefore: number, errorsBefore: number | null): Promise<ProviderStallReport> {
+  const caught = await stall;
+  const errorsAfter = ctx.node.pid === pidBefore ? await ctx.node.translationErrors() : null;
+  return {
+    stalled_ms: caught.stalledMs,
+    sessions_caught: caught.sessionsCaught,
+    audio_bytes_accepted: caught.audioBytesAccepted,
+    messages_withheld: caught.messagesWithheld,
+    provider_recovery_ms: ctx.faults.provider?.stallGate.answerAfterReleaseMs ?? null,
+    node_translation_errors: errorsBefore !== null && errorsAfter !== null ? errorsAfter - errorsBefore : null,
   };
 }
 

@@ -105,6 +105,12 @@ export class SoakNode {
     return body === null ? null : (metricSum(body, 'tandem_calls_ended_total') ?? 0);
   }
 
+  /** Errors translated directions reported since this process started (`tandem_translation_errors_total`). */
+  async translationErrors(): Promise<number | null> {
+    const body = await this.metrics();
+    return body === null ? null : (metricSum(body, 'tandem_translation_errors_total') ?? 0);
+  }
+
   /** Whether the node reports a link up (`tandem_link_up{link}`); null: no answer or no such link. */
   async linkUp(link: 'ami' | 'postgresql' | 'redis' | 'ari'): Promise<boolean | null> {
     const body = await this.metrics();

@@ -6,6 +6,7 @@ import { errorMessage } from '../../common/src/errors.js';
 import { logger } from '../../common/src/logger.js';
 import { AmiSimulator, AsteriskSimulator, tone, type EndpointConfig } from '../asterisk-simulator/index.js';
 import { deleteRedisPrefix } from '../call-load/tandem-under-test.js';
+import { ReferenceService } from '../reference-service/reference-service.js';
 import { CallDriver, LEG_B_TONE_HZ } from './call-driver.js';
 import { runDrain } from './drain.js';
 import { defaultFaults, type FaultTargets } from './faults.js';
@@ -69,6 +70,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   let database: SoakDatabase | null = null;
   let ami: AmiSimulator | undefined;
   let postgresProxy: TcpProxy | undefined;
+  let provider: ReferenceService | undefined;
   try {
     const dir = await mkdtemp(join(tmpdir(), 'tandem-soak-'));
     closers.push(() => rm(dir, { recursive: true, force: true }));
@@ -92,6 +94,15 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       ami = amiSim;
       closers.push(() => amiSim.close());
       Object.assign(env, { DATABASE_URL: db.urlVia('127.0.0.1', proxy.port), AMI_HOST: amiSim.host, AMI_PORT: String(amiSim.port), AMI_USERNAME: 'tandem', AMI_SECRET: amiSecret });
+    }
+    if (options.translate) {
+      // Duck mode: the original stays audible under the translation, so both phones still hear the
+      // other party's tone and a stalled provider costs the translation, not the call's audio.
+      const token = randomBytes(12).toString('hex');
+      const service = await ReferenceService.start({ host: '127.0.0.1', port: 0, token });
+      provider = service;
+      closers.push(() => service.close());
+      Object.assign(env, { TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: service.url, TANDEM_TRANSLATE_TOKEN: token, TANDEM_TRANSLATE_MODE: 'duck', TANDEM_LANG_A: 'en', TANDEM_LANG_B: 'es' });
     }
     Object.assign(env, options.tandemEnv ?? {});
     node = await SoakNode.start({ env, apiSocket: env['TANDEM_API_SOCKET'], portRange, sim, workers: options.workers ?? 1 });
@@ -145,6 +156,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     ...(ami ? { ami } : {}),
     ...(postgresProxy ? { postgresProxy } : {}),
+    ...(provider ? { provider } : {}),
   };
   const ctx: PhaseContext = { sim, node, driver, faults, database, rate, maxConcurrent, started, timeUp };
   const phase = async (name: string, fault: FaultName, count: number): Promise<void> => {
@@ -153,7 +165,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     progress(
       `phase ${name}: ${report.attempted} attempted, ${report.set_up} set up, ${report.completed} completed, dropped ${JSON.stringify(report.dropped)}, lost within reach ${report.lost_within_reach}, ` +
         `failed ${JSON.stringify(report.failed)}, setup p50/p99 ${report.setup_p50_ms}/${report.setup_p99_ms} ms, recovery ${report.recovery_ms ?? '-'} ms` +
-        `${report.link_recovery_ms !== null ? `, link up after ${report.link_recovery_ms} ms` : ''}, leftovers ${JSON.stringify(report.leftovers)}`,
+        `${report.link_recovery_ms !== null ? `, link up after ${report.link_recovery_ms} ms` : ''}${report.provider_stall ? `, provider stall ${JSON.stringify(report.provider_stall)}` : ''}, leftovers ${JSON.stringify(report.leftovers)}`,
     );
   };
 
@@ -161,7 +173,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   /** `tandem start` ended by itself (not by a fault): the run stops there, with its last output as evidence. */
   let diedWith: string | null = null;
   try {
-    const faultList: readonly FaultName[] = !(options.faults ?? true) ? [] : (options.faultList ?? defaultFaults({ redis: options.redisUrl !== undefined, database: database !== null }));
+    const faultList: readonly FaultName[] = !(options.faults ?? true) ? [] : (options.faultList ?? defaultFaults({ redis: options.redisUrl !== undefined, database: database !== null, translate: provider !== undefined }));
     // Half the calls churn with no fault; the rest are shared by the fault phases.
     const churnCalls = faultList.length === 0 ? calls : Math.ceil(calls / 2);
     const perFault = faultList.length === 0 ? 0 : Math.max(3, Math.floor((calls - churnCalls) / faultList.length));
@@ -192,6 +204,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     tandem_command: node.process.command,
     store: options.redisUrl ? 'redis' : 'memory',
     database: database !== null,
+    translate: provider !== undefined,
     calls_planned: calls,
     rate_per_s: rate,
     max_concurrent: maxConcurrent,

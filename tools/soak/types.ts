@@ -9,7 +9,8 @@ export type FaultName =
   | 'ami-drop'
   | 'http-stall'
   | 'worker-kill'
-  | 'node-restart';
+  | 'node-restart'
+  | 'provider-stall';
 
 export interface SoakOptions {
   /** Churned calls in all (split over the phases); default 10,000. */
@@ -38,6 +39,11 @@ export interface SoakOptions {
   faults?: boolean;
   /** Only these faults, in this order (default: every one that applies). */
   faultList?: readonly FaultName[];
+  /**
+   * Translate every call (duck mode, so the original stays audible under the translation) through the
+   * reference service on 127.0.0.1, which the soak starts; adds the `provider-stall` fault.
+   */
+  translate?: boolean;
   /** Engine leg ports of `tandem start`. */
   portRange?: { min: number; max: number };
   /** End with a drain (SIGTERM with calls in flight): must exit 0 with everything released. Default true. */
@@ -90,6 +96,8 @@ export interface PhaseReport {
   dropped: Record<string, number>;
   /** Calls the fault took by definition (their pairs were on the worker killed): torn down, not judged as dropped. */
   lost_within_reach: number;
+  /** Calls set up before the fault and up after it, whose audio was checked after it (each one not dropped carried audio). */
+  checked_after_fault: number;
   setup_p50_ms: number | null;
   setup_p99_ms: number | null;
   /** How long the fault lasted (a restart: kill → the new process connected); calls wait meanwhile. */
@@ -101,6 +109,8 @@ export interface PhaseReport {
   fault_note: string | null;
   /** Calls the node ended in this phase and the call records it stored in PostgreSQL for them (with a database). */
   records: { ended: number; stored: number } | null;
+  /** The provider-stall fault: what the stalled provider caught and what the node noticed. */
+  provider_stall: ProviderStallReport | null;
   /** Once the phase's calls ended and Tandem settled. */
   leftovers: Leftovers;
   /** Idle → idle across the phase (same process; null across a restart). Heap used here swings with GC timing: reported, judged by the floor. */
@@ -111,6 +121,20 @@ export interface PhaseReport {
   other_fd_growth: number | null;
   heap_growth_mb: number | null;
   duration_s: number;
+}
+
+export interface ProviderStallReport {
+  stalled_ms: number;
+  /** Provider sessions that received audio, or had something to send, while it stalled. */
+  sessions_caught: number;
+  /** Audio the provider read (accepted) while stalled: Tandem kept streaming to it. */
+  audio_bytes_accepted: number;
+  /** Messages (started, transcripts, audio, marks) the provider held back. */
+  messages_withheld: number;
+  /** Release → the provider's first message to a session after it (its recovery as Tandem sees it). */
+  provider_recovery_ms: number | null;
+  /** The node's `tandem_translation_errors_total` across the phase: what Tandem reported of the stall. */
+  node_translation_errors: number | null;
 }
 
 export interface DrainReport {
@@ -126,6 +150,8 @@ export interface SoakReport {
   tandem_command: string;
   store: 'memory' | 'redis';
   database: boolean;
+  /** Calls translated through the reference service (`--translate`). */
+  translate: boolean;
   calls_planned: number;
   rate_per_s: number;
   max_concurrent: number;

@@ -40,6 +40,13 @@ export function judge(phases: readonly PhaseReport[], samples: readonly SoakSamp
       if (p.link_recovery_ms === null) failures.push(`${p.name}: the node never reported the link up again`);
       else if (p.link_recovery_ms > RECOVERY_LIMIT_MS) failures.push(`${p.name}: link up again only after ${p.link_recovery_ms} ms (> ${RECOVERY_LIMIT_MS})`);
     }
+    // A stall that caught no session proved nothing; a provider that never answered again did not recover.
+    if (p.fault === 'provider-stall' && !skipped) {
+      const stall = p.provider_stall;
+      if (stall === null || stall.sessions_caught === 0) failures.push(`${p.name}: the stall caught no provider session`);
+      else if (stall.provider_recovery_ms === null) failures.push(`${p.name}: the provider never answered a session after the stall`);
+      else if (stall.provider_recovery_ms > RECOVERY_LIMIT_MS) failures.push(`${p.name}: the provider answered again only after ${stall.provider_recovery_ms} ms (> ${RECOVERY_LIMIT_MS})`);
+    }
     // Records of calls that ended while PostgreSQL was cut are within its reach; anywhere else one lost is a failure.
     if (p.records && p.records.stored < p.records.ended && p.fault !== 'postgres-unreachable') {
       failures.push(`${p.name}: ${p.records.ended - p.records.stored} call record(s) of ${p.records.ended} not stored`);

@@ -7,11 +7,13 @@ const clean = { channels: 0, bridges: 0, leases: 0, engine_sockets: 0 };
 
 function phase(over: Partial<PhaseReport>): PhaseReport {
   return {
-    name: 'churn', fault: 'none', fault_window_s: null, attempted: 10, set_up: 10, completed: 10, abandoned: 0, failed: {}, dropped: {}, lost_within_reach: 0,
-    setup_p50_ms: 100, setup_p99_ms: 200, fault_ms: null, recovery_ms: null, link_recovery_ms: null, fault_note: null, records: null,
+    name: 'churn', fault: 'none', fault_window_s: null, attempted: 10, set_up: 10, completed: 10, abandoned: 0, failed: {}, dropped: {}, lost_within_reach: 0, checked_after_fault: 0,
+    setup_p50_ms: 100, setup_p99_ms: 200, fault_ms: null, recovery_ms: null, link_recovery_ms: null, fault_note: null, records: null, provider_stall: null,
     leftovers: clean, fd_growth: 0, ari_connection_growth: 0, other_fd_growth: 0, heap_growth_mb: 0, duration_s: 5, ...over,
   };
 }
+
+const stall = { stalled_ms: 3000, sessions_caught: 6, audio_bytes_accepted: 96_000, messages_withheld: 2, provider_recovery_ms: 40, node_translation_errors: 0 };
 
 function samples(n: number): SoakSample[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -31,6 +33,9 @@ describe('soak verdict', () => {
         // The ARI pool regrowing is no leak; other fds growing is.
         phase({ name: 'churn', fd_growth: 35, ari_connection_growth: 35, other_fd_growth: 0 }),
         phase({ name: 'churn', fd_growth: 47, ari_connection_growth: 33, other_fd_growth: 14 }),
+        phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, sessions_caught: 0 } }),
+        phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, provider_recovery_ms: null } }),
+        phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: stall }),
       ],
       samples(12),
       null,
@@ -41,6 +46,8 @@ describe('soak verdict', () => {
       'http-stall: recovered only after 5200 ms (> 5000)',
       'http-stall: 1 call record(s) of 10 not stored',
       'churn: file descriptors other than ARI connections grew by 14 idle to idle (all fds 47)',
+      'provider-stall: the stall caught no provider session',
+      'provider-stall: the provider never answered a session after the stall',
     ]);
   });
 });
@@ -48,7 +55,7 @@ describe('soak verdict', () => {
 describe('soak HTML report', () => {
   it('is one self-contained page: every series plotted, each fault window shaded and named, the failures listed', () => {
     const report: SoakReport = {
-      mode: 'soak', tandem_command: 'node tandem start', store: 'memory', database: true, calls_planned: 20, rate_per_s: 10, max_concurrent: 8, hold_ms: [200, 3000],
+      mode: 'soak', tandem_command: 'node tandem start', store: 'memory', database: true, translate: false, calls_planned: 20, rate_per_s: 10, max_concurrent: 8, hold_ms: [200, 3000],
       phases: [phase({}), phase({ name: 'postgres-unreachable', fault: 'postgres-unreachable', fault_window_s: [4, 7], fault_note: 'cut <proxy>', recovery_ms: 90, link_recovery_ms: 150, records: { ended: 9, stored: 6 } })],
       drain: { calls_in_flight: 5, exit_code: 0, exit_signal: null, finished_or_torn_down: true, leftovers: { channels: 0, bridges: 0, leases: null, engine_sockets: null } },
       samples: samples(12), duration_s: 12, stopped_by_time_limit: false, heap_floor_growth_mb: 0.5, verdict: 'fail', failures: ['churn: fds grew by 99 <idle>'],

@@ -99,3 +99,32 @@ describe('ReferenceService answers', () => {
     await expect(ReferenceService.start({ cacheEntries: -1 })).rejects.toThrow(/cacheEntries/);
   });
 });
+
+describe('ReferenceService stalled (the soak provider-stall fault)', () => {
+  it('reads audio and sends nothing while stalled, counting what it held back; released, it answers again', async () => {
+    const svc = await ReferenceService.start();
+    cleanups.push(() => svc.close());
+    const client = await connect(svc.url, 'pair_001');
+    const before = client.messages.length;
+    svc.stallGate.stall();
+    expect(svc.stallGate.stalled).toBe(true);
+    client.ws.send(Buffer.alloc(320), { binary: true });
+    speak(client, 0, 1000);
+    // The answer was made (counted as sent by the session) but held back by the stall.
+    await waitFor(() => svc.stats().answersSent === 1, 15_000, 'the answer made during the stall');
+    await waitFor(() => svc.sessions[0]!.bytesReceived === 320, 5000, 'audio read');
+    expect(client.messages.length).toBe(before);
+    expect(client.audioBytes).toBe(0);
+    const report = svc.stallGate.release();
+    expect(report.sessionsCaught).toBe(1);
+    expect(report.audioBytesAccepted).toBe(320);
+    // transcript, translation, at least one audio chunk, mark.
+    expect(report.messagesWithheld).toBeGreaterThanOrEqual(4);
+    expect(svc.stallGate.answerAfterReleaseMs).toBeNull();
+
+    speak(client, 2000, 3000);
+    await waitFor(() => marks(client) === 1, 15_000, 'an answer after the release');
+    expect(client.audioBytes).toBeGreaterThan(0);
+    expect(svc.stallGate.answerAfterReleaseMs).not.toBeNull();
+  });
+});
