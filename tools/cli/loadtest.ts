@@ -18,6 +18,7 @@ import {
 } from '../media-load/index.js';
 import { DEFAULT_ANSWER_WAIT_MS, runTranslationLoadTest, TALK_MODES, type TalkMode, type TranslationServiceSpec } from '../media-load/translation-load.js';
 import { formatTranslationReport } from '../media-load/translation-report.js';
+import { DEFAULT_CASCADE, formatCascadeParts, parseCascadeParts, type CascadeParts } from '../media-load/cascade-doubles.js';
 
 interface LoadtestFlags {
   generator?: 'native' | 'node';
@@ -46,6 +47,8 @@ interface LoadtestFlags {
   cpuProfDir?: string;
   translate?: boolean;
   translateUrl?: string;
+  provider?: 'tandem' | 'cascade';
+  cascade?: string;
   between?: 'silence' | 'nothing';
   talk?: TalkMode;
   answerWait?: number;
@@ -125,6 +128,8 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--no-heap', 'skip the heap probe (full GC of every engine thread at both ends of the window)'))
     .addOption(new Option('--translate', 'translate every pair (en↔es, VAD on) through the reference service, started as a child process; reports utterance latency instead of relay loss'))
     .addOption(new Option('--translate-url <url>', 'with --translate: use this Tandem-protocol service instead of starting the reference service'))
+    .addOption(new Option('--provider <kind>', 'with --translate: tandem (default: the reference service over the Tandem protocol) or cascade (recognizer → translator → synthesizer against the local doubles, started as a child process)').choices(['tandem', 'cascade']))
+    .addOption(new Option('--cascade <parts>', `with --provider cascade: recognizer,translator,synthesizer — deepgram,deepl|apertium,elevenlabs|espeak-ng (default ${formatCascadeParts(DEFAULT_CASCADE)})`))
     .addOption(new Option('--between <what>', 'with --translate: what the listener hears between answers: a continuous silence stream, or nothing (each answer starts a talkspurt at once)').choices(['silence', 'nothing']))
     .addOption(new Option('--talk <mode>', 'with --translate: turns (default: the parties of a pair speak in turns, every utterance counted sent vs detected) or overlap (both legs talk all the time, the earlier mode)').choices(TALK_MODES))
     .addOption(new Option('--answer-wait <ms>', `with --talk turns: silence after each utterance before the other party speaks (default ${DEFAULT_ANSWER_WAIT_MS})`).argParser(nonNegativeNumber))
@@ -160,8 +165,8 @@ export function registerLoadtestCommand(program: Command): void {
       if (flags.generator !== undefined) options.generatorCore = flags.generator;
       if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
       if (flags.translate === true || flags.translateUrl !== undefined) return await runTranslateCommand(options, flags);
-      if (flags.between !== undefined || flags.talk !== undefined || flags.answerWait !== undefined || flags.background !== undefined || flags.vadGate !== undefined) {
-        process.stderr.write('tandem loadtest: --between, --talk, --answer-wait, --background and --vad-gate need --translate\n');
+      if (flags.provider !== undefined || flags.cascade !== undefined || flags.between !== undefined || flags.talk !== undefined || flags.answerWait !== undefined || flags.background !== undefined || flags.vadGate !== undefined) {
+        process.stderr.write('tandem loadtest: --provider, --cascade, --between, --talk, --answer-wait, --background and --vad-gate need --translate\n');
         process.exitCode = 1;
         return;
       }
@@ -205,6 +210,8 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
     flags.png !== undefined ? '--png' : null,
     flags.talk === 'overlap' && flags.answerWait !== undefined ? '--answer-wait with --talk overlap' : null,
     flags.talk === 'overlap' && flags.background !== undefined ? '--background with --talk overlap' : null,
+    flags.provider === 'cascade' && flags.translateUrl !== undefined ? '--translate-url with --provider cascade' : null,
+    flags.provider !== 'cascade' && flags.cascade !== undefined ? '--cascade without --provider cascade' : null,
   ].filter((f) => f !== null);
   if (refused.length > 0) {
     process.stderr.write(`tandem loadtest: ${refused.join(', ')} cannot be used with --translate\n`);
@@ -213,13 +220,26 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
   }
   const { ramp: _ramp, preferTone: _tone, onProgress: _relayProgress, ...rest } = options;
   let service: TranslationServiceSpec;
-  if (flags.translateUrl !== undefined) {
+  // This same CLI, run the way this process was (node, its flags such as --import tsx, the script).
+  const self = (command: string[]): { command: string; args: string[] } => {
+    const script = process.argv[1];
+    if (script === undefined) throw new Error(`cannot tell which script is running, to start \`tandem ${command[0]}\``);
+    return { command: process.execPath, args: [...process.execArgv, script, ...command] };
+  };
+  if (flags.provider === 'cascade') {
+    let parts: CascadeParts;
+    try {
+      parts = flags.cascade === undefined ? DEFAULT_CASCADE : parseCascadeParts(flags.cascade);
+    } catch (err) {
+      process.stderr.write(`tandem loadtest: --cascade: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    service = { kind: 'cascade', parts, process: self(['cascade-doubles', '--cascade', formatCascadeParts(parts)]) };
+  } else if (flags.translateUrl !== undefined) {
     service = { kind: 'url', url: flags.translateUrl };
   } else {
-    // This same CLI, run the way this process was (node, its flags such as --import tsx, the script).
-    const script = process.argv[1];
-    if (script === undefined) throw new Error('cannot tell which script is running, to start the reference service');
-    service = { kind: 'process', command: process.execPath, args: [...process.execArgv, script, 'reference-service', '--port', '0'] };
+    service = { kind: 'process', ...self(['reference-service', '--port', '0']) };
   }
   try {
     const report = await runTranslationLoadTest({

@@ -25,6 +25,7 @@ export class ServiceProcessError extends Error {
 
 const LISTENING = /^listening (wss?:\/\/\S+)\s*$/;
 const STATS_PREFIX = 'stats ';
+const MAX_PREAMBLE_LINES = 100;
 /** Kernel clock ticks per second (USER_HZ): 100 on every Linux ABI Node runs on. */
 const USER_HZ = 100;
 
@@ -32,14 +33,17 @@ const log = logger('loadtest.service-process');
 
 export class ServiceProcess {
   readonly url: string;
+  /** Lines the child printed before its URL (e.g. `tandem cascade-doubles`' `doubles {json}`). */
+  readonly preamble: readonly string[];
   readonly #child: ChildProcessByStdio<null, Readable, null>;
   readonly #exited: Promise<void>;
   #stats: Record<string, unknown> | null = null;
   #stopping: Promise<Record<string, unknown> | null> | null = null;
 
-  private constructor(child: ChildProcessByStdio<null, Readable, null>, url: string, exited: Promise<void>, onLine: (handler: (line: string) => void) => void) {
+  private constructor(child: ChildProcessByStdio<null, Readable, null>, url: string, preamble: readonly string[], exited: Promise<void>, onLine: (handler: (line: string) => void) => void) {
     this.#child = child;
     this.url = url;
+    this.preamble = preamble;
     this.#exited = exited;
     onLine((line) => {
       if (!line.startsWith(STATS_PREFIX)) return;
@@ -76,17 +80,19 @@ export class ServiceProcess {
     });
     const timeoutMs = options.startTimeoutMs ?? 20_000;
     let timer: NodeJS.Timeout | undefined;
+    const preamble: string[] = [];
     try {
       const url = await new Promise<string>((resolve, reject) => {
         handler = (line) => {
           const m = LISTENING.exec(line);
           if (m) resolve(m[1]!);
+          else if (preamble.length < MAX_PREAMBLE_LINES) preamble.push(line);
         };
         child.once('error', (err) => reject(new ServiceProcessError(`${options.command}: ${err.message}`)));
         void exited.then(() => reject(new ServiceProcessError(`${options.command} exited (${child.exitCode ?? child.signalCode}) before printing its URL`)));
         timer = setTimeout(() => reject(new ServiceProcessError(`${options.command} printed no URL within ${timeoutMs} ms`)), timeoutMs);
       });
-      const service = new ServiceProcess(child, url, exited, (h) => (handler = h));
+      const service = new ServiceProcess(child, url, preamble, exited, (h) => (handler = h));
       log.info({ url, pid: child.pid }, 'translation service started');
       return service;
     } catch (err) {

@@ -36,6 +36,9 @@ export class TranslationCollector {
   readonly #vad: number[] = [];
   readonly #endpointing: number[] = [];
   readonly #lateness: number[] = [];
+  readonly #recognition: number[] = [];
+  readonly #translation: number[] = [];
+  readonly #synthesis: number[] = [];
   readonly #timeline: TranslationSection['memory']['timeline'] = [];
   #rssPeak = 0;
   #heapPeak = 0;
@@ -143,6 +146,9 @@ export class TranslationCollector {
         tandem_ingress: summarize(this.#ingress),
         tandem_vad: summarize(this.#vad),
         tandem_egress: summarize(this.#egress),
+        provider_recognition: summarize(this.#recognition),
+        provider_translation: summarize(this.#translation),
+        provider_synthesis: summarize(this.#synthesis),
         end_frame_arrival_lateness: summarize(this.#lateness),
       },
       ingress: {
@@ -220,6 +226,9 @@ export class TranslationCollector {
         this.#vad.push(event.vadMs);
         this.#endpointing.push(event.endpointingMs);
         this.#lateness.push(event.arrivalLatenessMs);
+        if (event.recognitionMs !== undefined) this.#recognition.push(event.recognitionMs);
+        if (event.translationMs !== undefined) this.#translation.push(event.translationMs);
+        if (event.synthesisMs !== undefined) this.#synthesis.push(event.synthesisMs);
         break;
       case 'error':
         this.#counts.providerErrors++;

@@ -4,8 +4,8 @@ import type { PairTranslationInput } from '../../engine/src/pipeline/translation
 import { LoadTestError } from './errors.js';
 import type { ConversationSpec } from './generator-protocol.js';
 import { runLoadTest, type LoadTestOptions } from './orchestrator.js';
-import { ServiceProcess, type ServiceProcessOptions } from './service-process.js';
 import { TranslationCollector } from './translation-collector.js';
+import { startProvider, type RunningProvider, type TranslationServiceSpec } from './translation-provider.js';
 import type { TranslationLoadReport } from './translation-report.js';
 
 /**
@@ -19,13 +19,12 @@ import type { TranslationLoadReport } from './translation-report.js';
  * legs loop speech at once, no utterance count. What it measures comes from
  * the engine's own events (speech, latency, transcripts, errors) and counters
  * (legs, stages), the generator's totals, and the engine process's memory
- * sampled once a second (translation-collector.ts).
+ * sampled once a second (translation-collector.ts). With a `cascade` service
+ * the pairs translate through the cascade provider against the local doubles
+ * instead (translation-provider.ts, cascade-doubles.ts), and the report splits
+ * the provider's time into recognition, translation and synthesis.
  */
-export type TranslationServiceSpec =
-  /** A service already running (or external): the run only connects to it. */
-  | { kind: 'url'; url: string; token?: string }
-  /** A command started for the run and stopped after it (`tandem reference-service`); see service-process.ts. */
-  | ({ kind: 'process' } & ServiceProcessOptions);
+export type { TranslationServiceSpec } from './translation-provider.js';
 
 export interface TranslationLoadOptions extends Omit<LoadTestOptions, 'translation' | 'ramp' | 'preferTone'> {
   service: TranslationServiceSpec;
@@ -53,21 +52,12 @@ const log = logger('loadtest.translation');
 export async function runTranslationLoadTest(options: TranslationLoadOptions): Promise<TranslationLoadReport> {
   const { service: spec, languages = { A: 'en', B: 'es' }, between = 'silence', talk = 'turns', conversation, hooks = {}, ...rest } = options;
   if (talk === 'overlap' && conversation !== undefined) throw new LoadTestError('INVALID_OPTIONS', 'a conversation spec needs talk: turns');
-  let child: ServiceProcess | null = null;
+  let running: RunningProvider | null = null;
   let childStats: Record<string, unknown> | null = null;
-  const collector = new TranslationCollector(() => child?.cpuMs() ?? null);
+  const collector = new TranslationCollector(() => running?.cpuMs() ?? null);
   try {
-    if (spec.kind === 'process') {
-      const { kind: _kind, ...processOptions } = spec;
-      child = await ServiceProcess.start(processOptions);
-    }
-    const url = child?.url ?? (spec.kind === 'url' ? spec.url : '');
-    const token = spec.kind === 'url' ? spec.token : undefined;
-    const translation: PairTranslationInput = {
-      provider: { kind: 'tandem', url, sampleRate: 8000, ...(token !== undefined ? { token } : {}) },
-      languages,
-      between,
-    };
+    running = await startProvider(spec);
+    const translation: PairTranslationInput = { provider: running.provider, languages, between };
     const talkSpec = talk === 'turns' ? (conversation ?? { answerWaitMs: DEFAULT_ANSWER_WAIT_MS }) : undefined;
     const report = await runLoadTest({
       ...rest,
@@ -89,10 +79,10 @@ export async function runTranslationLoadTest(options: TranslationLoadOptions): P
         },
       },
     });
-    if (child !== null) childStats = await child.stop();
+    childStats = await running.stop();
     const section = collector.section({
       report,
-      service: { kind: child !== null ? 'child-process' : 'external', url, stats: childStats },
+      service: { ...running.service, stats: childStats },
       languages,
       between,
       vadGate: rest.engine?.vad?.adaptiveGate?.enabled === false ? 'absolute' : 'adaptive',
@@ -101,6 +91,6 @@ export async function runTranslationLoadTest(options: TranslationLoadOptions): P
     return { ...report, translation: section };
   } finally {
     collector.close();
-    await child?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'stopping the translation service failed'));
+    await running?.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'stopping the translation service failed'));
   }
 }

@@ -18,9 +18,14 @@ export interface LatencySummary {
 
 export interface TranslationSection {
   service: {
-    /** child-process: started for this run (its CPU is its own); external: a URL given to the run. */
-    kind: 'child-process' | 'external';
+    /** child-process: started for this run (its CPU is its own); external: a URL given to the run; in-process: cascade doubles in the engine's process (tests). */
+    kind: 'child-process' | 'external' | 'in-process';
+    /** The Tandem-protocol service's URL; a cascade's: the recognizer double's. */
     url: string;
+    /** tandem: the pairs' provider speaks docs/media-streaming-protocol.md; cascade: recognizer → translator → synthesizer. */
+    provider: 'tandem' | 'cascade';
+    /** The cascade's parts and the doubles' URLs (local parts, Apertium and espeak-ng, have none). Null for tandem. */
+    cascade: { recognizer: string; translator: string; synthesizer: string; urls: Record<string, string> } | null;
     /** The service process's CPU over the measured window with its exited children's (espeak-ng, sox), % of one core (child only). */
     cpu_pct: number | null;
     /** What the service reported when it stopped (the reference service: cache hits/misses, synthesis). */
@@ -68,6 +73,13 @@ export interface TranslationSection {
     tandem_vad: LatencySummary;
     /** Of tandem: the answer's wait for its 20 ms tick on the way out. */
     tandem_egress: LatencySummary;
+    /**
+     * Cascade only (count 0 otherwise): provider split into its parts, per utterance — the VAD's decision to the
+     * final transcript, translating it, and the translation to the first synthesized audio reaching Tandem.
+     */
+    provider_recognition: LatencySummary;
+    provider_translation: LatencySummary;
+    provider_synthesis: LatencySummary;
     /**
      * Not in total: how late each end-of-speech frame arrived against its stream's timing (the generator's
      * lateness, or time in the kernel while the engine's worker was busy). Bounds what the shares cannot see.
@@ -204,11 +216,18 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
   const lines = [
     `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}, between answers: ${t.between}, VAD gate ${t.vad_gate}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
     `  machine          ${r.machine.cpu_model}, ${r.machine.cores} cores, node ${r.machine.node}, load ${r.machine.loadavg_1m_at_start} → ${r.machine.loadavg_1m_at_end}`,
-    `  service          ${t.service.kind} ${t.service.url}, CPU ${t.service.cpu_pct ?? '?'} %`,
+    `  service          ${serviceLine(t.service)}, CPU ${t.service.cpu_pct ?? '?'} %`,
     `  utterances       detected ${u.detected} (${u.detected_per_direction_per_min} per direction per minute), answered ${u.answered}, final transcripts ${u.transcripts}; provider errors ${u.provider_errors}${errors ? ` {${errors}}` : ''}, disconnects ${u.disconnects}   [every utterance transcribed: ${mark(t.targets.every_utterance_transcribed)}]`,
     `  latency total    ${ms(t.latency.total)}   (end of speech → first translated frame injected)`,
     `    endpointing    ${ms(t.latency.endpointing)}   (the VAD's configured silence: the speaker is done)`,
     `    provider       ${ms(t.latency.provider)}   (VAD decision → first answer audio)`,
+    ...(t.service.provider === 'cascade'
+      ? [
+          `      recognition (VAD decision → final transcript)        ${ms(t.latency.provider_recognition)}`,
+          `      translation (final transcript → translated text)     ${ms(t.latency.provider_translation)}`,
+          `      synthesis   (translated text → first audio)          ${ms(t.latency.provider_synthesis)}`,
+        ]
+      : []),
     `    tandem         ${ms(t.latency.tandem)}   [target p99 ≤ 30 ms: ${mark(t.targets.tandem_p99_at_most_30_ms)}]`,
     `      in  (arrival → VAD and provider)      ${ms(t.latency.tandem_ingress)}`,
     `      VAD (silence heard → decision)        ${ms(t.latency.tandem_vad)}`,
@@ -228,6 +247,13 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
   ];
   if (t.conversation !== null) lines.splice(4, 0, ...conversationLines(t.conversation, t.targets.no_utterance_missed));
   return `${lines.join('\n')}\n`;
+}
+
+function serviceLine(s: TranslationSection['service']): string {
+  if (s.cascade === null) return `${s.kind} ${s.url}`;
+  const c = s.cascade;
+  const urls = Object.entries(c.urls).map(([k, v]) => `${k} ${v}`).join(', ');
+  return `cascade ${c.recognizer} → ${c.translator} → ${c.synthesizer} (doubles ${s.kind}: ${urls})`;
 }
 
 function conversationLines(c: ConversationSection, ok: boolean | null): string[] {
