@@ -62,7 +62,14 @@ export function snapshotEngine(stats: EngineStats): EngineSnapshot {
       for (const stage of Object.values(pair.translation?.stages ?? {})) {
         const { speech, ...own } = stage as { speech?: unknown } & Record<string, unknown>;
         for (const [key, value] of Object.entries(own)) add(s.stages, key, value);
-        if (speech !== null && typeof speech === 'object') for (const [key, value] of Object.entries(speech)) add(s.stages, key, value);
+        if (speech !== null && typeof speech === 'object') {
+          for (const [key, value] of Object.entries(speech)) {
+            // A cascade's stage nests its recognizer's counters (audio sent, drops before the socket): summed beside the
+            // stage's, so the provider-path line and its drop target read them; one the stage also has is prefixed.
+            if (key !== 'recognizer' || value === null || typeof value !== 'object') add(s.stages, key, value);
+            else for (const [k, v] of Object.entries(value as Record<string, unknown>)) add(s.stages, k in speech ? `recognizer_${k}` : k, v);
+          }
+        }
       }
     }
   }

@@ -118,7 +118,7 @@ export class TranslationCollector {
     const rxDropped: Record<string, number> = {};
     for (const [key, n] of Object.entries(legs ?? {})) if (key.startsWith('rx_dropped_') && n !== 0) rxDropped[key.slice('rx_dropped_'.length)] = n;
     const jitter = (key: string): number | null => (legs === null ? null : (legs[`jitter_${key}`] ?? 0));
-    const pathDrops = stages === null ? null : (stages['droppedNotConnected'] ?? 0) + (stages['droppedBackpressure'] ?? 0) + (stages['queueDroppedSamples'] ?? 0);
+    const pathDrops = stages === null ? null : (stages['droppedNotConnected'] ?? 0) + (stages['droppedBackpressure'] ?? 0) + (stages['queueDroppedSamples'] ?? 0) + (stages['utterancesDropped'] ?? 0);
     const windowLoss = legs === null ? null : (jitter('lost') ?? 0) + (jitter('late') ?? 0) + (jitter('overflow') ?? 0) + Object.values(rxDropped).reduce((a, b) => a + b, 0);
     const conversation = g.conversation === undefined || x.conversation === undefined ? null : this.#conversation.section(g.conversation, x.conversation);
     const mb = (b: number | null): number | null => (b === null ? null : round(b / MB, 1));

@@ -75,6 +75,12 @@ describe('runTranslationLoadTest through the cascade (Deepgram → DeepL → Ele
     const mean = (key: keyof typeof t.latency): number => t.latency[key].mean_ms!;
     expect(mean('provider_recognition') + mean('provider_translation') + mean('provider_synthesis'), text).toBeGreaterThanOrEqual(mean('provider') - 1);
     expect(mean('tandem')).toBeCloseTo(mean('tandem_ingress') + mean('tandem_vad') + mean('tandem_egress'), 0);
+    // The provider path carries the cascade's counters: audio the recognizer sent, finals, utterances answered, no drops.
+    expect(t.provider_path?.['framesSent'], text).toBeGreaterThan(0);
+    expect(t.provider_path?.['finals'], text).toBeGreaterThan(0);
+    expect(t.provider_path?.['utterancesDone'], text).toBeGreaterThan(0);
+    expect(t.targets.no_provider_path_drops, text).toBe(true);
+    expect(text).toMatch(/cascade finals \d+, utterances done \d+, dropped 0/);
     expect(t.ingress.lost).toBe(0);
     expect(t.cpu.engine_pct_per_pair).toBeCloseTo(t.cpu.engine_pct / 2, 2);
 
