@@ -18,7 +18,7 @@ import {
 } from '../media-load/index.js';
 import { DEFAULT_ANSWER_WAIT_MS, runTranslationLoadTest, TALK_MODES, type TalkMode, type TranslationServiceSpec } from '../media-load/translation-load.js';
 import { formatTranslationReport } from '../media-load/translation-report.js';
-import { DEFAULT_CASCADE, formatCascadeParts, parseCascadeParts, type CascadeParts } from '../media-load/cascade-doubles.js';
+import { DEFAULT_CASCADE, formatCascadeParts, LOAD_RECOGNIZER_ENDPOINTING_MS, parseCascadeParts, type CascadeParts } from '../media-load/cascade-doubles.js';
 
 interface LoadtestFlags {
   generator?: 'native' | 'node';
@@ -49,6 +49,7 @@ interface LoadtestFlags {
   translateUrl?: string;
   provider?: 'tandem' | 'cascade';
   cascade?: string;
+  cascadeEndpointing?: number;
   between?: 'silence' | 'nothing';
   talk?: TalkMode;
   answerWait?: number;
@@ -130,6 +131,7 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--translate-url <url>', 'with --translate: use this Tandem-protocol service instead of starting the reference service'))
     .addOption(new Option('--provider <kind>', 'with --translate: tandem (default: the reference service over the Tandem protocol) or cascade (recognizer → translator → synthesizer against the local doubles, started as a child process)').choices(['tandem', 'cascade']))
     .addOption(new Option('--cascade <parts>', `with --provider cascade: recognizer,translator,synthesizer — deepgram,deepl|apertium,elevenlabs|espeak-ng (default ${formatCascadeParts(DEFAULT_CASCADE)})`))
+    .addOption(new Option('--cascade-endpointing <ms>', `with --provider cascade: the recognizer's own endpointing (default ${LOAD_RECOGNIZER_ENDPOINTING_MS}, above the VAD's 300 ms, so Tandem's VAD ends every utterance and each answer is timed)`).argParser(positiveInteger))
     .addOption(new Option('--between <what>', 'with --translate: what the listener hears between answers: a continuous silence stream, or nothing (each answer starts a talkspurt at once)').choices(['silence', 'nothing']))
     .addOption(new Option('--talk <mode>', 'with --translate: turns (default: the parties of a pair speak in turns, every utterance counted sent vs detected) or overlap (both legs talk all the time, the earlier mode)').choices(TALK_MODES))
     .addOption(new Option('--answer-wait <ms>', `with --talk turns: silence after each utterance before the other party speaks (default ${DEFAULT_ANSWER_WAIT_MS})`).argParser(nonNegativeNumber))
@@ -165,7 +167,7 @@ export function registerLoadtestCommand(program: Command): void {
       if (flags.generator !== undefined) options.generatorCore = flags.generator;
       if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
       if (flags.translate === true || flags.translateUrl !== undefined) return await runTranslateCommand(options, flags);
-      if (flags.provider !== undefined || flags.cascade !== undefined || flags.between !== undefined || flags.talk !== undefined || flags.answerWait !== undefined || flags.background !== undefined || flags.vadGate !== undefined) {
+      if (flags.provider !== undefined || flags.cascade !== undefined || flags.cascadeEndpointing !== undefined || flags.between !== undefined || flags.talk !== undefined || flags.answerWait !== undefined || flags.background !== undefined || flags.vadGate !== undefined) {
         process.stderr.write('tandem loadtest: --provider, --cascade, --between, --talk, --answer-wait, --background and --vad-gate need --translate\n');
         process.exitCode = 1;
         return;
@@ -212,6 +214,7 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
     flags.talk === 'overlap' && flags.background !== undefined ? '--background with --talk overlap' : null,
     flags.provider === 'cascade' && flags.translateUrl !== undefined ? '--translate-url with --provider cascade' : null,
     flags.provider !== 'cascade' && flags.cascade !== undefined ? '--cascade without --provider cascade' : null,
+    flags.provider !== 'cascade' && flags.cascadeEndpointing !== undefined ? '--cascade-endpointing without --provider cascade' : null,
   ].filter((f) => f !== null);
   if (refused.length > 0) {
     process.stderr.write(`tandem loadtest: ${refused.join(', ')} cannot be used with --translate\n`);
@@ -235,7 +238,12 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
       process.exitCode = 1;
       return;
     }
-    service = { kind: 'cascade', parts, process: self(['cascade-doubles', '--cascade', formatCascadeParts(parts)]) };
+    service = {
+      kind: 'cascade',
+      parts,
+      process: self(['cascade-doubles', '--cascade', formatCascadeParts(parts)]),
+      ...(flags.cascadeEndpointing !== undefined ? { recognizerEndpointingMs: flags.cascadeEndpointing } : {}),
+    };
   } else if (flags.translateUrl !== undefined) {
     service = { kind: 'url', url: flags.translateUrl };
   } else {

@@ -53,15 +53,23 @@ export function formatCascadeParts(parts: CascadeParts): string {
   return `${parts.recognizer},${parts.translator},${parts.synthesizer}`;
 }
 
+/**
+ * Deepgram's own endpointing in a load run, above the VAD's 300 ms: every utterance is then ended by Tandem's VAD
+ * (its Finalize makes the double answer at once), so each answer comes after the VAD's decision and is timed. At
+ * 300 ms the double's final races the VAD, and an answer that reaches the engine before the VAD's decision is
+ * played but not timed (TranslatingStage times an answer only against a decision already made).
+ */
+export const LOAD_RECOGNIZER_ENDPOINTING_MS = 1000;
+
 /** The engine's provider config for a pair: every part pointed at its double (or run locally). */
-export function cascadeProvider(parts: CascadeParts, urls: CascadeDoubleUrls): PairTranslationInput['provider'] {
+export function cascadeProvider(parts: CascadeParts, urls: CascadeDoubleUrls, recognizerEndpointingMs = LOAD_RECOGNIZER_ENDPOINTING_MS): PairTranslationInput['provider'] {
   const need = (url: string | undefined, name: string): string => {
     if (url === undefined) throw new LoadTestError('INVALID_OPTIONS', `the cascade needs the ${name} double, and none was started`);
     return url;
   };
   return {
     kind: 'cascade',
-    recognizer: { kind: 'deepgram', url: urls.deepgram, apiKey: KEYS.deepgram, endpointingMs: 300 },
+    recognizer: { kind: 'deepgram', url: urls.deepgram, apiKey: KEYS.deepgram, endpointingMs: recognizerEndpointingMs },
     translator: parts.translator === 'deepl' ? { kind: 'deepl', serverUrl: need(urls.deepl, 'DeepL'), authKey: KEYS.deepl } : { kind: 'apertium' },
     synthesizer: parts.synthesizer === 'elevenlabs' ? { kind: 'elevenlabs', url: need(urls.elevenlabs, 'ElevenLabs'), apiKey: KEYS.elevenlabs, voiceId: VOICE_ID } : { kind: 'espeak-ng' },
   };

@@ -1,6 +1,6 @@
 import { errorMessage } from '../../common/src/errors.js';
 import type { PairTranslationInput } from '../../engine/src/pipeline/translation/config.js';
-import { CascadeDoubles, cascadeProvider, type CascadeDoubleUrls, type CascadeParts } from './cascade-doubles.js';
+import { CascadeDoubles, cascadeProvider, LOAD_RECOGNIZER_ENDPOINTING_MS, type CascadeDoubleUrls, type CascadeParts } from './cascade-doubles.js';
 import { LoadTestError } from './errors.js';
 import { ServiceProcess, type ServiceProcessOptions } from './service-process.js';
 import type { TranslationSection } from './translation-report.js';
@@ -17,7 +17,7 @@ export type TranslationServiceSpec =
   /** A command started for the run and stopped after it (`tandem reference-service`); see service-process.ts. */
   | ({ kind: 'process' } & ServiceProcessOptions)
   /** The cascade provider against the doubles: `process` runs them as `tandem cascade-doubles`, else in this process. */
-  | { kind: 'cascade'; parts: CascadeParts; process?: ServiceProcessOptions };
+  | { kind: 'cascade'; parts: CascadeParts; process?: ServiceProcessOptions; /** Deepgram's endpointing; default LOAD_RECOGNIZER_ENDPOINTING_MS. */ recognizerEndpointingMs?: number };
 
 /** A started provider: the pairs' provider config, the service's CPU so far, and stop() (idempotent) with what it counted. */
 export interface RunningProvider {
@@ -60,13 +60,13 @@ export async function startProvider(spec: TranslationServiceSpec): Promise<Runni
       stop: () => child.stop(),
     };
   }
-  const cascade = { recognizer: spec.parts.recognizer, translator: spec.parts.translator, synthesizer: spec.parts.synthesizer };
+  const cascade = { recognizer: spec.parts.recognizer, translator: spec.parts.translator, synthesizer: spec.parts.synthesizer, recognizer_endpointing_ms: spec.recognizerEndpointingMs ?? LOAD_RECOGNIZER_ENDPOINTING_MS };
   if (spec.process !== undefined) {
     const child = await ServiceProcess.start(spec.process);
     try {
       const urls = doubleUrls(child);
       return {
-        provider: cascadeProvider(spec.parts, urls),
+        provider: cascadeProvider(spec.parts, urls, spec.recognizerEndpointingMs),
         service: { kind: 'child-process', url: child.url, provider: 'cascade', cascade: { ...cascade, urls: { ...urls } } },
         cpuMs: () => child.cpuMs(),
         stop: () => child.stop(),
@@ -79,7 +79,7 @@ export async function startProvider(spec: TranslationServiceSpec): Promise<Runni
   const doubles = await CascadeDoubles.start(spec.parts);
   let stopped: Promise<Record<string, unknown>> | null = null;
   return {
-    provider: cascadeProvider(spec.parts, doubles.urls),
+    provider: cascadeProvider(spec.parts, doubles.urls, spec.recognizerEndpointingMs),
     service: { kind: 'in-process', url: doubles.urls.deepgram, provider: 'cascade', cascade: { ...cascade, urls: { ...doubles.urls } } },
     cpuMs: () => null,
     stop: () => (stopped ??= doubles.close().then(() => doubles.stats())),

@@ -25,7 +25,7 @@ export interface TranslationSection {
     /** tandem: the pairs' provider speaks docs/media-streaming-protocol.md; cascade: recognizer → translator → synthesizer. */
     provider: 'tandem' | 'cascade';
     /** The cascade's parts and the doubles' URLs (local parts, Apertium and espeak-ng, have none). Null for tandem. */
-    cascade: { recognizer: string; translator: string; synthesizer: string; urls: Record<string, string> } | null;
+    cascade: { recognizer: string; translator: string; synthesizer: string; /** Deepgram's own endpointing (see cascade-doubles.ts). */ recognizer_endpointing_ms: number; urls: Record<string, string> } | null;
     /** The service process's CPU over the measured window with its exited children's (espeak-ng, sox), % of one core (child only). */
     cpu_pct: number | null;
     /** What the service reported when it stopped (the reference service: cache hits/misses, synthesis). */
@@ -253,7 +253,7 @@ function serviceLine(s: TranslationSection['service']): string {
   if (s.cascade === null) return `${s.kind} ${s.url}`;
   const c = s.cascade;
   const urls = Object.entries(c.urls).map(([k, v]) => `${k} ${v}`).join(', ');
-  return `cascade ${c.recognizer} → ${c.translator} → ${c.synthesizer} (doubles ${s.kind}: ${urls})`;
+  return `cascade ${c.recognizer} (endpointing ${c.recognizer_endpointing_ms} ms) → ${c.translator} → ${c.synthesizer} (doubles ${s.kind}: ${urls})`;
 }
 
 function conversationLines(c: ConversationSection, ok: boolean | null): string[] {
