@@ -4,6 +4,7 @@ import { reportToJson } from '../../../tools/media-load/report.js';
 import { cascadeProvider, parseCascadeParts } from '../../../tools/media-load/cascade-doubles.js';
 import { runTranslationLoadTest } from '../../../tools/media-load/translation-load.js';
 import { formatTranslationReport } from '../../../tools/media-load/translation-report.js';
+import { startProvider } from '../../../tools/media-load/translation-provider.js';
 import { freePortRange } from '../../support/ports.js';
 
 describe('cascade load run helpers', () => {
@@ -24,6 +25,32 @@ describe('cascade load run helpers', () => {
     });
     expect(() => cascadeProvider(parseCascadeParts('deepgram,deepl,espeak-ng'), { deepgram: 'ws://127.0.0.1:1/v1/listen' })).toThrow(/DeepL double/);
   });
+});
+
+describe('tandem cascade-doubles (the CLI runs the doubles in a child process)', () => {
+  it('prints every double\'s URL, the pairs\' provider points at them, and on stop it reports what the doubles saw', async () => {
+    const running = await startProvider({
+      kind: 'cascade',
+      parts: parseCascadeParts('deepgram,apertium,elevenlabs'),
+      process: { command: process.execPath, args: ['--import', 'tsx', 'tools/cli/main.ts', 'cascade-doubles', '--cascade', 'deepgram,apertium,elevenlabs'], startTimeoutMs: 60_000 },
+    });
+    try {
+      expect(running.service).toMatchObject({ kind: 'child-process', provider: 'cascade', cascade: { translator: 'apertium', recognizer_endpointing_ms: 1000 } });
+      // Apertium runs in the engine: no DeepL double was started.
+      expect(Object.keys(running.service.cascade!.urls).sort()).toEqual(['deepgram', 'elevenlabs']);
+      expect(running.provider).toMatchObject({
+        kind: 'cascade',
+        recognizer: { kind: 'deepgram', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/listen$/) as unknown, endpointingMs: 1000 },
+        translator: { kind: 'apertium' },
+        synthesizer: { kind: 'elevenlabs', url: running.service.cascade!.urls['elevenlabs'] },
+      });
+      expect(running.cpuMs()).toBeGreaterThanOrEqual(0);
+    } finally {
+      const stats = await running.stop();
+      expect(stats).toMatchObject({ deepgram: { sessions: 0, utterances: 0 }, elevenlabs: { sessions: 0 } });
+      expect(stats).not.toHaveProperty('deepl');
+    }
+  }, 90_000);
 });
 
 describe('runTranslationLoadTest through the cascade (Deepgram → DeepL → ElevenLabs doubles)', () => {

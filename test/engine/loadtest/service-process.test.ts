@@ -15,6 +15,8 @@ describe('ServiceProcess', () => {
   it('reads the URL from the child, reports its CPU, and on stop returns its stats line', async () => {
     const service = await ServiceProcess.start(node(WELL_BEHAVED));
     expect(service.url).toBe('ws://127.0.0.1:45999/');
+    // What it printed before the URL is kept (tandem cascade-doubles puts its doubles' URLs there).
+    expect(service.preamble).toEqual(['{"level":30,"msg":"a log line first is ignored"}']);
     expect(service.pid).toBeGreaterThan(0);
     expect(service.cpuMs()).toBeGreaterThanOrEqual(0);
     const stats = await service.stop();
