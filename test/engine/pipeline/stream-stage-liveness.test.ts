@@ -59,26 +59,29 @@ describe('StreamingStage liveness check (tandem.media.v1 ping/pong)', () => {
     svc.stallGate.stall();
     await waitFor(() => errors.some((e) => e.code === 'stalled'), 20_000, 'stall detected');
     expect(errors.filter((e) => e.code !== 'stalled')).toEqual([]);
-    expect(errors[0]!.message).toMatch(/no (pong to ping \d+|started) within 1000 ms/);
+    expect(errors[0]!.message).toMatch(/no pong to ping \d+ within 1000 ms/);
     expect(s.stats().stalls).toBeGreaterThanOrEqual(1);
-    // Dropped and reopened: the stalled service sees a new session (which it does not confirm).
-    await waitFor(() => s.stats().connects >= 2, 10_000, 'reconnect during the stall');
+    // Dropped and reopened: the stalled service sees a new session, which it does not confirm, and
+    // that session is pinged from the start (the service listed `ping` before), so it is found
+    // stalled too: a stall is reported per stalled session.
+    await waitFor(() => s.stats().stalls >= 2, 20_000, 'the reopened session found stalled too');
+    expect(s.stats().connects).toBeGreaterThanOrEqual(2);
     expect(s.stats().disconnects).toBeGreaterThanOrEqual(1);
-    const startedBeforeRelease = started.length;
 
     const report = svc.stallGate.release();
     expect(report.messagesWithheld).toBeGreaterThan(0);
-    // The session open at the release may be one the stall left unconfirmed: it is found stalled
-    // (no started) and replaced, or, if its start came in after the release, confirmed. Either way a
-    // confirmed session follows, and it translates.
-    await waitFor(() => started.length > startedBeforeRelease, 20_000, 'a session confirmed after the release');
-    await waitFor(() => s.connected, 10_000, 'connected');
+    // The session open at the release has lost its `started`, but its pings are answered now, so it
+    // is not flagged; it translates.
+    const pongsAtRelease = s.stats().pongsReceived;
+    await waitFor(() => s.connected && s.stats().pongsReceived > pongsAtRelease, 20_000, 'pongs after the release');
     const stallsAfterRecovery = s.stats().stalls;
     expect(await translateOnce(s)).toMatch(/^utterance 1, \d+\.\d s$/);
     const last = svc.sessions.at(-1)!;
     expect(last.utterances).toHaveLength(1);
     expect(last.pings).toBeGreaterThan(0);
     expect(s.stats().stalls).toBe(stallsAfterRecovery);
+    expect(errors.every((e) => e.code === 'stalled')).toBe(true);
+    expect(started.length).toBeGreaterThanOrEqual(1);
   });
 
   it('never pings or flags a service that does not list the ping feature, even while it stalls', async () => {
@@ -177,17 +180,16 @@ describe('LivenessCheck', () => {
     expect(c.pong(1)).toBe('unmatched');
   });
 
-  it('without pinging, stalls only on a missed started deadline', () => {
+  it('stops pinging for good when started says the service does not support it', () => {
     const { c, pings, stalls } = check();
-    c.expectStarted();
-    vi.advanceTimersByTime(99);
+    c.begin();
+    vi.advanceTimersByTime(30);
+    expect(pings).toEqual([1, 2, 3]);
     c.started(false);
+    c.begin();
     vi.advanceTimersByTime(1000);
-    expect(pings).toEqual([]);
+    expect(pings).toEqual([1, 2, 3]);
     expect(stalls).toEqual([]);
-    const second = check();
-    second.c.expectStarted();
-    vi.advanceTimersByTime(100);
-    expect(second.stalls).toEqual(['no started within 100 ms']);
+    expect(c.outstanding).toBe(0);
   });
 });

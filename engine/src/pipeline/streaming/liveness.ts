@@ -4,10 +4,9 @@
  * unanswered ping has had no `pong` for `timeoutMs`. A WebSocket ping cannot see this: the socket
  * layer answers it even when the service's message logic is stuck.
  *
- * The session's deadline for `started` is here too: a service known (from an earlier session of the
- * same stage) to support the check must confirm a new session within `timeoutMs`, or that session
- * is stalled as well — a service that hangs before it says hello is as dead as one that stops
- * answering pings.
+ * The stage starts pinging when `started` lists the feature, or at once on a new connection to a
+ * service whose previous session listed it: a service that hangs before it says hello is as dead
+ * as one that stops answering pings, and one whose `started` was lost but that answers pings is not.
  *
  * One instance per session; stop() cancels everything and is idempotent. Timers come from
  * `timers` so tests can drive them; the check never reads a clock itself.
@@ -46,7 +45,6 @@ export class LivenessCheck {
   /** Unanswered ping ids, oldest first, each with its deadline timer. */
   readonly #pending = new Map<number, unknown>();
   #interval: unknown = null;
-  #startedDeadline: unknown = null;
   #stopped = false;
 
   constructor(options: LivenessOptions) {
@@ -54,21 +52,16 @@ export class LivenessCheck {
     this.#timers = options.timers ?? nodeTimers;
   }
 
-  /** Waits for `started`: without it within timeoutMs the session is stalled. */
-  expectStarted(): void {
-    if (this.#stopped || this.#startedDeadline !== null) return;
-    this.#startedDeadline = this.#timers.setTimeout(() => {
-      this.#startedDeadline = null;
-      this.#stall(`no started within ${this.#o.timeoutMs} ms`);
-    }, this.#o.timeoutMs);
+  /** Starts pinging (no-op if already). */
+  begin(): void {
+    if (this.#stopped || this.#interval !== null) return;
+    this.#interval = this.#timers.setInterval(() => this.#ping(), this.#o.intervalMs);
   }
 
-  /** `started` came: its deadline is met; with `pinging`, the pings begin. */
+  /** `started` came: it says whether the service supports pings (false stops them for good). */
   started(pinging: boolean): void {
-    if (this.#stopped) return;
-    this.#clearStartedDeadline();
-    if (!pinging || this.#interval !== null) return;
-    this.#interval = this.#timers.setInterval(() => this.#ping(), this.#o.intervalMs);
+    if (pinging) this.begin();
+    else this.stop();
   }
 
   /**
@@ -93,7 +86,6 @@ export class LivenessCheck {
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#clearStartedDeadline();
     if (this.#interval !== null) this.#timers.clearInterval(this.#interval);
     this.#interval = null;
     for (const timer of this.#pending.values()) this.#timers.clearTimeout(timer);
@@ -108,11 +100,6 @@ export class LivenessCheck {
     }, this.#o.timeoutMs);
     this.#pending.set(id, deadline);
     this.#o.sendPing(id);
-  }
-
-  #clearStartedDeadline(): void {
-    if (this.#startedDeadline !== null) this.#timers.clearTimeout(this.#startedDeadline);
-    this.#startedDeadline = null;
   }
 
   #stall(detail: string): void {

@@ -61,7 +61,7 @@ export const StreamingStageOptionsSchema = z
      * a `ping` this often; 0 disables it.
      */
     livenessIntervalMs: z.number().int().nonnegative().default(5000),
-    /** No `pong` within this (or, from a service known to answer pings, no `started`): stalled, reconnect. */
+    /** No `pong` within this: the service is stalled; the connection is dropped and reopened. */
     livenessTimeoutMs: z.number().int().positive().default(10_000),
     /** connectTimeoutMs, reconnectInitialDelayMs / MaxDelayMs / MaxAttempts, pingIntervalMs, maxMessageBytes. */
     ...WsConnectionSettingsShape,
@@ -324,7 +324,9 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
       onStall: (detail) => this.#onStall(ws, detail),
     });
     this.#liveness = check;
-    if (this.#servicePings) check.expectStarted();
+    // A service that listed `ping` before is checked from the start: one that hangs before its
+    // `started` is stalled too, and one whose `started` went missing but that answers is not.
+    if (this.#servicePings) check.begin();
   }
 
   #stopLiveness(): void {
@@ -335,15 +337,22 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
   #onStarted(features: readonly string[]): void {
     this.#servicePings = features.includes(FEATURE_PING);
     this.#liveness?.started(this.#servicePings);
-    if (this.#stalled) {
-      this.#stalled = false;
-      this.log.info({ stalls: this.#live.stalls }, 'streaming service answers again after a stall');
-    }
+    this.#answering();
+  }
+
+  /** The service answered this session: a stall reported before is over (logged once). */
+  #answering(): void {
+    if (!this.#stalled) return;
+    this.#stalled = false;
+    this.log.info({ stalls: this.#live.stalls }, 'streaming service answers again after a stall');
   }
 
   #onPong(id: number): void {
     this.#live.pongsReceived++;
-    if (this.#liveness?.pong(id) === 'matched') return;
+    if (this.#liveness?.pong(id) === 'matched') {
+      this.#answering();
+      return;
+    }
     // Logged at the first only: a service that sends junk ids must not flood the log.
     if (this.#live.pongsUnmatched++ === 0) this.log.warn({ id }, 'pong for no outstanding ping (counted in pongsUnmatched)');
   }
