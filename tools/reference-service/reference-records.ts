@@ -25,6 +25,8 @@ export interface ReferenceSessionRecord {
   utterances: ReferenceUtterance[];
   marksAcked: string[];
   clears: number;
+  /** Liveness `ping`s received (each answered with `pong`, unless the stall gate holds it back). */
+  pings: number;
   stopped: boolean;
   protocolErrors: string[];
   closed: boolean;

@@ -27,6 +27,7 @@ import { WsDoubleServer, guardSessionMessages, sendIfOpen } from '../doubles/ws-
 import {
   CloseCode,
   PROTOCOL_VERSION,
+  FEATURE_PING,
   encodeServiceMessage,
   tryParseClientMessage,
   type StartMessage,
@@ -48,6 +49,12 @@ export interface ReferenceServiceOptions {
   chunkMs?: number;
   /** Synthesized answers kept, least recently used evicted first; 0 disables the cache. Default 256. */
   cacheEntries?: number;
+  /**
+   * Optional protocol features listed in `started.features`; default `['ping']` (the liveness
+   * check, answered from the session's message logic, so the stall gate holds pongs back too).
+   * `[]` plays a service that predates them.
+   */
+  features?: string[];
   /** The espeak-ng synthesizer's bounds (default here: 4 at once, 1024 queued). */
   synthesizer?: EspeakSynthesizerOptions;
 }
@@ -175,6 +182,7 @@ export class ReferenceService extends WsDoubleServer<Session, ReferenceServiceEv
       utterances: [],
       marksAcked: [],
       clears: 0,
+      pings: 0,
       stopped: false,
       protocolErrors: [],
       closed: false,
@@ -274,6 +282,10 @@ class Session {
       case 'speech':
         this.#onSpeechHint(msg.state, msg.atMs);
         break;
+      case 'ping':
+        this.#record.pings++;
+        this.#send({ event: 'pong', id: msg.id });
+        break;
     }
   }
 
@@ -287,7 +299,8 @@ class Session {
       ...(this.#options.thresholdRms !== undefined ? { thresholdRms: this.#options.thresholdRms } : {}),
       ...(this.#options.hangoverMs !== undefined ? { hangoverMs: this.#options.hangoverMs } : {}),
     });
-    this.#send({ event: 'started', protocol: PROTOCOL_VERSION, sessionId: this.#record.id });
+    const features = this.#options.features ?? [FEATURE_PING];
+    this.#send({ event: 'started', protocol: PROTOCOL_VERSION, sessionId: this.#record.id, ...(features.length > 0 ? { features } : {}) });
     log.info({ session: this.#record.id, pairId: start.pairId, srcExt: start.srcExt, direction: start.direction }, 'reference session started');
     this.#service.notify('session', this.#record);
   }

@@ -1,6 +1,6 @@
 /**
  * A stalled service, on demand (the soak's `provider-stall` fault): while stalled, every session
- * still reads its audio but sends nothing (no `started`, no transcript, no audio, no mark); what it
+ * still reads its audio but sends nothing (no `started`, no transcript, no audio, no mark, no `pong`); what it
  * would have sent is dropped and counted. Released, it answers again; the gate tells how long the
  * first answer after the release took.
  */

@@ -16,7 +16,7 @@ import { SoakDatabase } from './soak-database.js';
 import { SoakNode } from './soak-node.js';
 import { TcpProxy } from './tcp-proxy.js';
 import type { DrainReport, FaultName, PhaseReport, SoakOptions, SoakReport, SoakSample } from './types.js';
-import { judge } from './verdict.js';
+import { SOAK_LIVENESS, judge } from './verdict.js';
 
 export type { FaultName, PhaseReport, SoakOptions, SoakReport, SoakSample } from './types.js';
 
@@ -103,6 +103,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       provider = service;
       closers.push(() => service.close());
       Object.assign(env, { TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: service.url, TANDEM_TRANSLATE_TOKEN: token, TANDEM_TRANSLATE_MODE: 'duck', TANDEM_LANG_A: 'en', TANDEM_LANG_B: 'es' });
+      // Short liveness deadlines, so the provider-stall fault (3 s by default) is one the node must notice.
+      Object.assign(env, { TANDEM_TRANSLATE_LIVENESS_INTERVAL_MS: String(SOAK_LIVENESS.intervalMs), TANDEM_TRANSLATE_LIVENESS_TIMEOUT_MS: String(SOAK_LIVENESS.timeoutMs) });
     }
     Object.assign(env, options.tandemEnv ?? {});
     node = await SoakNode.start({ env, apiSocket: env['TANDEM_API_SOCKET'], portRange, sim, workers: options.workers ?? 1 });

@@ -11,6 +11,12 @@ export const RECOVERY_LIMIT_MS = 5000;
  */
 export const OTHER_FD_TOLERANCE = 10;
 const HEAP_FLOOR_LIMIT_MB = 30;
+/**
+ * The liveness check the soak gives the node's Tandem-protocol client (docs/media-streaming-protocol.md
+ * §6): a stall longer than interval + timeout must have been detected and reported as an error.
+ */
+export const SOAK_LIVENESS = { intervalMs: 500, timeoutMs: 1500 } as const;
+const STALL_DETECTION_MS = SOAK_LIVENESS.intervalMs + SOAK_LIVENESS.timeoutMs;
 
 /** Anything leaked or lost fails the run: one line of evidence per reason. */
 export function judge(phases: readonly PhaseReport[], samples: readonly SoakSample[], drain: DrainReport | null): { failures: string[]; heapFloor: number | null } {
@@ -46,6 +52,11 @@ export function judge(phases: readonly PhaseReport[], samples: readonly SoakSamp
       if (stall === null || stall.sessions_caught === 0) failures.push(`${p.name}: the stall caught no provider session`);
       else if (stall.provider_recovery_ms === null) failures.push(`${p.name}: the provider never answered a session after the stall`);
       else if (stall.provider_recovery_ms > RECOVERY_LIMIT_MS) failures.push(`${p.name}: the provider answered again only after ${stall.provider_recovery_ms} ms (> ${RECOVERY_LIMIT_MS})`);
+      // Tandem must notice a stall its liveness check had time to see: a silent provider is a bug.
+      if (stall !== null && stall.sessions_caught > 0 && stall.stalled_ms >= STALL_DETECTION_MS) {
+        if (stall.node_translation_errors === null) failures.push(`${p.name}: the node's translation errors could not be read across the stall`);
+        else if (stall.node_translation_errors === 0) failures.push(`${p.name}: a ${stall.stalled_ms} ms stall went unnoticed (tandem_translation_errors_total +0)`);
+      }
     }
     // Records of calls that ended while PostgreSQL was cut are within its reach; anywhere else one lost is a failure.
     if (p.records && p.records.stored < p.records.ended && p.fault !== 'postgres-unreachable') {

@@ -15,6 +15,9 @@ const envSchema = z.object({
   TANDEM_TRANSLATE_URL: z.string().min(1).optional(),
   /** Bearer token of a Tandem-protocol service. */
   TANDEM_TRANSLATE_TOKEN: z.string().min(1).optional(),
+  /** Liveness check of a Tandem-protocol service that supports it (docs/media-streaming-protocol.md §6). */
+  TANDEM_TRANSLATE_LIVENESS_INTERVAL_MS: z.coerce.number().int().optional(),
+  TANDEM_TRANSLATE_LIVENESS_TIMEOUT_MS: z.coerce.number().int().optional(),
   /** API key of an OpenAI-Realtime-compatible service. */
   OPENAI_API_KEY: z.string().min(1).optional(),
   TANDEM_TRANSLATE_MODEL: z.string().min(1).optional(),
@@ -41,7 +44,13 @@ export function translationFromEnv(env: NodeJS.ProcessEnv): PairTranslation | un
   if (e.TANDEM_TRANSLATE_URL === undefined) throw EnvVarError.missing('TANDEM_TRANSLATE_URL', 'the ws:// or wss:// URL of the translation service, needed when TANDEM_TRANSLATE_PROVIDER is set');
   const provider =
     e.TANDEM_TRANSLATE_PROVIDER === 'tandem'
-      ? { kind: 'tandem' as const, url: e.TANDEM_TRANSLATE_URL, ...(e.TANDEM_TRANSLATE_TOKEN ? { token: e.TANDEM_TRANSLATE_TOKEN } : {}) }
+      ? {
+          kind: 'tandem' as const,
+          url: e.TANDEM_TRANSLATE_URL,
+          ...(e.TANDEM_TRANSLATE_TOKEN ? { token: e.TANDEM_TRANSLATE_TOKEN } : {}),
+          ...(e.TANDEM_TRANSLATE_LIVENESS_INTERVAL_MS !== undefined ? { livenessIntervalMs: e.TANDEM_TRANSLATE_LIVENESS_INTERVAL_MS } : {}),
+          ...(e.TANDEM_TRANSLATE_LIVENESS_TIMEOUT_MS !== undefined ? { livenessTimeoutMs: e.TANDEM_TRANSLATE_LIVENESS_TIMEOUT_MS } : {}),
+        }
       : {
           kind: 'openai-realtime' as const,
           url: e.TANDEM_TRANSLATE_URL,
@@ -81,6 +90,8 @@ function variableOf(key: string, names: Readonly<Record<string, string>>): strin
 const VARIABLE_OF_KEY: Readonly<Record<string, string>> = {
   'provider.url': 'TANDEM_TRANSLATE_URL',
   'provider.token': 'TANDEM_TRANSLATE_TOKEN',
+  'provider.livenessIntervalMs': 'TANDEM_TRANSLATE_LIVENESS_INTERVAL_MS',
+  'provider.livenessTimeoutMs': 'TANDEM_TRANSLATE_LIVENESS_TIMEOUT_MS',
   'provider.apiKey': 'OPENAI_API_KEY',
   'provider.model': 'TANDEM_TRANSLATE_MODEL',
   'languages.A': 'TANDEM_LANG_A',

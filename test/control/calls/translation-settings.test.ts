@@ -21,6 +21,10 @@ describe('translation settings', () => {
     const paused = translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://127.0.0.1:9000/', TANDEM_TRANSLATE_BETWEEN: 'nothing' });
     expect(paused?.between).toBe('nothing');
     expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://x/', TANDEM_TRANSLATE_BETWEEN: 'noise' })).toThrow(/TANDEM_TRANSLATE_BETWEEN/);
+    const live = translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://x/', TANDEM_TRANSLATE_LIVENESS_INTERVAL_MS: '500', TANDEM_TRANSLATE_LIVENESS_TIMEOUT_MS: '1500' });
+    expect(live?.provider).toMatchObject({ livenessIntervalMs: 500, livenessTimeoutMs: 1500 });
+    expect(t?.provider).not.toHaveProperty('livenessIntervalMs');
+    expect(() => translationFromEnv({ TANDEM_TRANSLATE_PROVIDER: 'tandem', TANDEM_TRANSLATE_URL: 'ws://x/', TANDEM_TRANSLATE_LIVENESS_TIMEOUT_MS: '0' })).toThrow(/TANDEM_TRANSLATE_LIVENESS_TIMEOUT_MS/);
   });
 
   it('names the missing or bad variable', () => {

@@ -13,7 +13,7 @@ function phase(over: Partial<PhaseReport>): PhaseReport {
   };
 }
 
-const stall = { stalled_ms: 3000, sessions_caught: 6, audio_bytes_accepted: 96_000, messages_withheld: 2, provider_recovery_ms: 40, node_translation_errors: 0 };
+const stall = { stalled_ms: 3000, sessions_caught: 6, audio_bytes_accepted: 96_000, messages_withheld: 2, provider_recovery_ms: 40, node_translation_errors: 4 };
 
 function samples(n: number): SoakSample[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -36,6 +36,11 @@ describe('soak verdict', () => {
         phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, sessions_caught: 0 } }),
         phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, provider_recovery_ms: null } }),
         phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: stall }),
+        // A stall the node's liveness check had time to see must have been reported...
+        phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, node_translation_errors: 0 } }),
+        phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, node_translation_errors: null } }),
+        // ...one shorter than its interval + timeout need not be.
+        phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, stalled_ms: 1000, node_translation_errors: 0 } }),
       ],
       samples(12),
       null,
@@ -48,6 +53,8 @@ describe('soak verdict', () => {
       'churn: file descriptors other than ARI connections grew by 14 idle to idle (all fds 47)',
       'provider-stall: the stall caught no provider session',
       'provider-stall: the provider never answered a session after the stall',
+      'provider-stall: a 3000 ms stall went unnoticed (tandem_translation_errors_total +0)',
+      "provider-stall: the node's translation errors could not be read across the stall",
     ]);
   });
 });

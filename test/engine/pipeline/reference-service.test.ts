@@ -127,4 +127,31 @@ describe('ReferenceService stalled (the soak provider-stall fault)', () => {
     expect(client.audioBytes).toBeGreaterThan(0);
     expect(svc.stallGate.answerAfterReleaseMs).not.toBeNull();
   });
+
+  it('lists the ping feature and answers each ping with its id, except while stalled', async () => {
+    const svc = await ReferenceService.start();
+    cleanups.push(() => svc.close());
+    const client = await connect(svc.url, 'pair_001');
+    await waitFor(() => client.messages.some((m) => m.event === 'started'), 5000, 'started');
+    expect(client.messages.find((m) => m.event === 'started')).toMatchObject({ features: ['ping'] });
+    const pongs = (): number[] => client.messages.flatMap((m) => (m.event === 'pong' ? [m.id] : []));
+    client.ws.send(encodeClientMessage({ event: 'ping', id: 1 }));
+    await waitFor(() => pongs().length === 1, 5000, 'pong 1');
+    svc.stallGate.stall();
+    client.ws.send(encodeClientMessage({ event: 'ping', id: 2 }));
+    await waitFor(() => svc.sessions[0]!.pings === 2, 5000, 'ping 2 read');
+    const report = svc.stallGate.release();
+    expect(report.messagesWithheld).toBe(1);
+    client.ws.send(encodeClientMessage({ event: 'ping', id: 3 }));
+    await waitFor(() => pongs().length === 2, 5000, 'pong 3');
+    expect(pongs()).toEqual([1, 3]);
+  });
+
+  it('without features, its started lists none', async () => {
+    const svc = await ReferenceService.start({ features: [] });
+    cleanups.push(() => svc.close());
+    const client = await connect(svc.url, 'pair_001');
+    await waitFor(() => client.messages.some((m) => m.event === 'started'), 5000, 'started');
+    expect(client.messages.find((m) => m.event === 'started')).not.toHaveProperty('features');
+  });
 });

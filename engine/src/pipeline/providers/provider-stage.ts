@@ -46,7 +46,9 @@ export type ProviderErrorCode =
   /** The socket failed after it was open. */
   | 'socket'
   /** reconnectMaxAttempts consecutive failures: the stage stopped trying. */
-  | 'gave_up';
+  | 'gave_up'
+  /** The service stopped answering the liveness check (connection kept, logic stuck): dropped and reconnected. */
+  | 'stalled';
 
 export interface ProviderError {
   code: ProviderErrorCode;

@@ -1,5 +1,6 @@
 export {
   PROTOCOL_VERSION,
+  FEATURE_PING,
   MAX_JSON_MESSAGE_BYTES,
   CloseCode,
   ProtocolError,
@@ -20,6 +21,8 @@ export {
   type StopMessage,
   type MarkMessage,
   type SpeechMessage,
+  type PingMessage,
+  type PongMessage,
   SpeechMessageSchema,
   type ClientMessage,
   type StartedMessage,
@@ -28,6 +31,7 @@ export {
   type ErrorMessage,
   type ServiceMessage,
 } from './protocol.js';
+export { LivenessCheck, type LivenessOptions, type LivenessTimers, type PongResult } from './liveness.js';
 export { PlaybackQueue } from './playback-queue.js';
 export {
   StreamingStage,

@@ -86,21 +86,39 @@ export const MarkMessageSchema = z.object({ event: z.literal('mark'), name: Id }
  */
 export const SpeechMessageSchema = z.object({ event: z.literal('speech'), state: z.enum(['start', 'end']), atMs: Millis });
 
+/** Ids of the liveness check's ping/pong: the client counts from 1. */
+const PingId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/**
+ * Client → service, only to a service that listed {@link FEATURE_PING} in `started.features`:
+ * the service must answer `pong` with the same id from its message-processing logic (not the
+ * socket layer), so a service whose logic is stuck is told apart from one that is merely quiet.
+ */
+export const PingMessageSchema = z.object({ event: z.literal('ping'), id: PingId });
+
 export const ClientMessageSchema = z.discriminatedUnion('event', [
   StartMessageSchema,
   StopMessageSchema,
   ClientClearMessageSchema,
   MarkMessageSchema,
   SpeechMessageSchema,
+  PingMessageSchema,
 ]);
 
 // ---- service → client ----
+
+/** The optional features of v1 a service may list in `started.features` (docs/media-streaming-protocol.md §8). */
+export const FEATURE_PING = 'ping';
 
 export const StartedMessageSchema = z.object({
   event: z.literal('started'),
   protocol: z.string().min(1).max(64),
   sessionId: Id.optional(),
+  /** Optional features this service supports; unknown names are ignored. Absent: none. */
+  features: z.array(z.string().min(1).max(64)).max(64).optional(),
 });
+
+/** Service → client: the answer to `ping` with its id. */
+export const PongMessageSchema = z.object({ event: z.literal('pong'), id: PingId });
 
 export const TranscriptMessageSchema = z.object({
   event: z.literal('transcript'),
@@ -135,6 +153,7 @@ export const ServiceMessageSchema = z.discriminatedUnion('event', [
   MarkMessageSchema,
   ServiceClearMessageSchema,
   ErrorMessageSchema,
+  PongMessageSchema,
 ]);
 
 export type StartMessage = z.output<typeof StartMessageSchema>;
@@ -143,6 +162,8 @@ export type StartMessageInput = z.input<typeof StartMessageSchema>;
 export type StopMessage = z.output<typeof StopMessageSchema>;
 export type MarkMessage = z.output<typeof MarkMessageSchema>;
 export type SpeechMessage = z.output<typeof SpeechMessageSchema>;
+export type PingMessage = z.output<typeof PingMessageSchema>;
+export type PongMessage = z.output<typeof PongMessageSchema>;
 export type ClientMessage = z.output<typeof ClientMessageSchema>;
 export type StartedMessage = z.output<typeof StartedMessageSchema>;
 export type TranscriptMessage = z.output<typeof TranscriptMessageSchema>;
@@ -150,8 +171,8 @@ export type TranslationMessage = z.output<typeof TranslationMessageSchema>;
 export type ErrorMessage = z.output<typeof ErrorMessageSchema>;
 export type ServiceMessage = z.output<typeof ServiceMessageSchema>;
 
-const CLIENT_EVENTS = new Set(['start', 'stop', 'clear', 'mark', 'speech']);
-const SERVICE_EVENTS = new Set(['started', 'transcript', 'translation', 'mark', 'clear', 'error']);
+const CLIENT_EVENTS = new Set(['start', 'stop', 'clear', 'mark', 'speech', 'ping']);
+const SERVICE_EVENTS = new Set(['started', 'transcript', 'translation', 'mark', 'clear', 'error', 'pong']);
 
 /** Raw text as `ws` hands it over: a string, a Buffer, or fragments. */
 export type RawMessage = string | Buffer | ArrayBuffer | Buffer[];

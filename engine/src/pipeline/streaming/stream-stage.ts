@@ -28,8 +28,10 @@ import {
 import { WsConnectionSettingsShape, pickWsConnectionSettings, type WsDownInfo } from '../providers/ws-connection.js';
 import type { MediaFrame, StageContext } from '../stage.js';
 import type { PlaybackConverter } from './playback-mixer.js';
+import { LivenessCheck } from './liveness.js';
 import {
   CloseCode,
+  FEATURE_PING,
   PROTOCOL_VERSION,
   encodeClientMessage,
   tryParseServiceMessage,
@@ -54,6 +56,13 @@ export const StreamingStageOptionsSchema = z
     maxBufferedBytes: z.number().int().positive().default(64 * 1024),
     /** Most seconds of service audio queued for playback; beyond it the oldest is dropped. */
     maxQueueSeconds: z.number().positive().max(600).default(30),
+    /**
+     * Liveness check (protocol §6), only with a service that lists `ping` in `started.features`:
+     * a `ping` this often; 0 disables it.
+     */
+    livenessIntervalMs: z.number().int().nonnegative().default(5000),
+    /** No `pong` within this: the service is stalled; the connection is dropped and reopened. */
+    livenessTimeoutMs: z.number().int().positive().default(10_000),
     /** connectTimeoutMs, reconnectInitialDelayMs / MaxDelayMs / MaxAttempts, pingIntervalMs, maxMessageBytes. */
     ...WsConnectionSettingsShape,
   })
@@ -84,6 +93,12 @@ export interface StreamingStageStats extends ProviderStageStats {
   marksAcked: number;
   marksDiscarded: number;
   clearsFromService: number;
+  /** Sessions found stalled by the liveness check (each also reported as a `stalled` error). */
+  stalls: number;
+  pingsSent: number;
+  pongsReceived: number;
+  /** Pongs with an id never sent or already answered: counted, otherwise ignored. */
+  pongsUnmatched: number;
 }
 
 export class StreamingStage extends ProviderStage<FatalCloseCode> {
@@ -98,6 +113,13 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
   #sendView: Buffer = this.#sendBuf.subarray(0, 0);
 
   readonly #marks = { marksReceived: 0, marksAcked: 0, marksDiscarded: 0, clearsFromService: 0 };
+  readonly #live = { stalls: 0, pingsSent: 0, pongsReceived: 0, pongsUnmatched: 0 };
+  /** The current session's liveness check (null: disabled, or no session). */
+  #liveness: LivenessCheck | null = null;
+  /** The last session's `started` listed `ping`: the next session must confirm within the timeout. */
+  #servicePings = false;
+  /** A stall was reported and no session has been confirmed since (its log line is written once). */
+  #stalled = false;
 
   /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
   constructor(context: StageContext, options: StreamingStageOptions) {
@@ -127,7 +149,7 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
 
   /** A snapshot of the counters. */
   stats(): StreamingStageStats {
-    return { ...this.baseStats(), ...this.#marks };
+    return { ...this.baseStats(), ...this.#marks, ...this.#live };
   }
 
   /** Drops queued playback and tells the service to cancel what it is still producing. */
@@ -151,6 +173,7 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
   /** Sends `stop`, closes the socket, cancels timers. Idempotent. */
   close(): void {
     if (!this.beginClose()) return;
+    this.#stopLiveness();
     this.conn.close(CloseCode.normal, 'stop', encodeClientMessage({ event: 'stop', reason: 'closed' }));
     this.log.info({ stats: this.stats() }, 'streaming stage closed');
   }
@@ -229,10 +252,12 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
         targetLanguage: this.#settings.targetLanguage,
       }),
     );
+    this.#startLiveness(ws);
     this.safeEmit('connected');
   }
 
   protected connectionLost({ opened }: WsDownInfo): boolean {
+    this.#stopLiveness();
     // Marks of the lost session mean nothing to the next one; its audio is still worth playing.
     this.#marks.marksDiscarded += this.queue.discardMarks();
     return !opened;
@@ -255,7 +280,11 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
     if (msg === undefined) return;
     switch (msg.event) {
       case 'started':
+        this.#onStarted(msg.features ?? []);
         this.safeEmit('started', msg.sessionId);
+        break;
+      case 'pong':
+        this.#onPong(msg.id);
         break;
       case 'transcript':
         this.safeEmit('transcript', msg);
@@ -277,6 +306,66 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
         this.reportError({ code: 'service', serviceCode: msg.code, message: msg.message });
         break;
     }
+  }
+
+  // ---- liveness (protocol §6) ----
+
+  #startLiveness(ws: WebSocket): void {
+    this.#stopLiveness();
+    if (this.#settings.livenessIntervalMs === 0) return;
+    const check = new LivenessCheck({
+      intervalMs: this.#settings.livenessIntervalMs,
+      timeoutMs: this.#settings.livenessTimeoutMs,
+      sendPing: (id) => {
+        if (this.conn.socket !== ws) return;
+        ws.send(encodeClientMessage({ event: 'ping', id }));
+        this.#live.pingsSent++;
+      },
+      onStall: (detail) => this.#onStall(ws, detail),
+    });
+    this.#liveness = check;
+    // A service that listed `ping` before is checked from the start: one that hangs before its
+    // `started` is stalled too, and one whose `started` went missing but that answers is not.
+    if (this.#servicePings) check.begin();
+  }
+
+  #stopLiveness(): void {
+    this.#liveness?.stop();
+    this.#liveness = null;
+  }
+
+  #onStarted(features: readonly string[]): void {
+    this.#servicePings = features.includes(FEATURE_PING);
+    this.#liveness?.started(this.#servicePings);
+    this.#answering();
+  }
+
+  /** The service answered this session: a stall reported before is over (logged once). */
+  #answering(): void {
+    if (!this.#stalled) return;
+    this.#stalled = false;
+    this.log.info({ stalls: this.#live.stalls }, 'streaming service answers again after a stall');
+  }
+
+  #onPong(id: number): void {
+    this.#live.pongsReceived++;
+    if (this.#liveness?.pong(id) === 'matched') {
+      this.#answering();
+      return;
+    }
+    // Logged at the first only: a service that sends junk ids must not flood the log.
+    if (this.#live.pongsUnmatched++ === 0) this.log.warn({ id }, 'pong for no outstanding ping (counted in pongsUnmatched)');
+  }
+
+  /** The session is stalled: counted, reported as `stalled`, dropped; WsConnection reconnects with its backoff. */
+  #onStall(ws: WebSocket, detail: string): void {
+    this.#live.stalls++;
+    // One line per stall, not per failed session inside it: the counter and the error event carry those.
+    if (!this.#stalled) this.log.warn({ detail }, 'streaming service stalled; reconnecting');
+    this.#stalled = true;
+    this.#liveness = null;
+    this.safeEmit('error', { code: 'stalled', message: `service stalled: ${detail}` });
+    if (this.conn.socket === ws) ws.terminate();
   }
 }
 

@@ -19,6 +19,10 @@ export const TandemProviderSchema = z
     /** Bearer token; never logged. */
     token: z.string().min(1).optional(),
     sampleRate: z.union([z.literal(8000), z.literal(16000)]).default(16000),
+    /** Liveness ping period with a service that lists the `ping` feature (protocol §6); 0 disables. Default 5000. */
+    livenessIntervalMs: z.number().int().nonnegative().optional(),
+    /** No pong (or started) within this: the service is stalled. Default 10000. */
+    livenessTimeoutMs: z.number().int().positive().optional(),
   })
   .strict();
 

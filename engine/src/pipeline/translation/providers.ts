@@ -53,6 +53,8 @@ function openTandem(request: SpeechStageRequest, hooks: SpeechHooks): SpeechStag
     sourceLanguage: languages.source,
     targetLanguage: languages.target,
     sampleRate: provider.sampleRate,
+    ...(provider.livenessIntervalMs !== undefined ? { livenessIntervalMs: provider.livenessIntervalMs } : {}),
+    ...(provider.livenessTimeoutMs !== undefined ? { livenessTimeoutMs: provider.livenessTimeoutMs } : {}),
     mode: request.mode,
     duckGain: request.duckGain,
   });
