@@ -64,6 +64,9 @@ describe('ari-client against the simulator', () => {
     expect(port).toBeGreaterThan(0);
     expect(sim.channels().find((c) => c.id === 'em_pair_001_A')?.localPort).toBe(port);
 
+    // Asterisk may answer the externalMedia POST before the channel enters Stasis, and refuses to
+    // bridge it until then (docs/asterisk-facts.md): wait for its StasisStart, as Tandem does.
+    await until(() => events.some((e) => e.type === 'StasisStart' && e.id === 'em_pair_001_A'));
     await ari.bridges.addChannel({ bridgeId: 'brg_pair_001_A', channel: [call.channelId, 'em_pair_001_A'] });
     expect(sim.bridges()[0]?.channels).toEqual([call.channelId, 'em_pair_001_A']);
 
