@@ -99,15 +99,33 @@ export class CallDriver {
     return call;
   }
 
-  /** Which pair each caller is in, from the bridges (brg_<PAIR>_A holds the caller). */
+  /**
+   * Which pair each caller is in, from the bridges (brg_<PAIR>_A holds the caller). A bridge A
+   * holding two callers at once is a pair granted twice: counted, with the first few as evidence.
+   */
   pairOfCaller(): Map<string, string> {
     const map = new Map<string, string>();
     for (const bridge of this.#sim.bridges()) {
       const pairId = pairIdOf(bridge.id);
       if (pairId === null || !bridge.id.endsWith('_A')) continue;
-      for (const id of bridge.channels) if (pairIdOf(id) === null) map.set(id, pairId);
+      const callers = bridge.channels.filter((id) => pairIdOf(id) === null);
+      for (const id of callers) map.set(id, pairId);
+      if (callers.length > 1) this.#sawDoubleGrant(pairId, callers);
     }
     return map;
+  }
+
+  /** Pairs seen holding two callers at once (each pair and set of callers counted once). */
+  doubleGrants = 0;
+  readonly doubleGrantExamples: string[] = [];
+  readonly #doubleGrantsSeen = new Set<string>();
+
+  #sawDoubleGrant(pairId: string, callers: readonly string[]): void {
+    const key = `${pairId}: ${[...callers].sort().join(', ')}`;
+    if (this.#doubleGrantsSeen.has(key)) return;
+    this.#doubleGrantsSeen.add(key);
+    this.doubleGrants++;
+    if (this.doubleGrantExamples.length < 10) this.doubleGrantExamples.push(key);
   }
 
   /** What both externalMedia legs of a pair received from the engine (audio relayed to the phones). */

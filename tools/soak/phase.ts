@@ -32,6 +32,7 @@ export interface PhaseContext {
 export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName, count: number): Promise<PhaseReport> {
   const { driver, node } = ctx;
   const phaseStart = Date.now();
+  const doubleGrantsBefore = driver.doubleGrants;
   const idleBefore = { pid: node.pid, fds: await node.idleFds(), heap: await node.heapMb(), ended: await node.callsEnded(), stored: await ctx.database?.callRecords(), translationErrors: await node.translationErrors() };
   // Calls are scheduled from here, after the idle reads, so the phase does not open with a burst catching up on them.
   const scheduleStart = Date.now();
@@ -116,6 +117,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
     dropped: tally('dropped'),
     lost_within_reach: phaseCalls.filter((c) => c.outcome === 'lost').length,
     checked_after_fault: phaseCalls.filter((c) => c.mediaAfterFault !== null).length,
+    double_grants: driver.doubleGrants - doubleGrantsBefore,
     setup_p50_ms: percentile(setupTimes, 50),
     setup_p99_ms: percentile(setupTimes, 99),
     fault_ms: faultMs,

@@ -98,6 +98,8 @@ export interface PhaseReport {
   lost_within_reach: number;
   /** Calls set up before the fault and up after it, whose audio was checked after it (each one not dropped carried audio). */
   checked_after_fault: number;
+  /** Pairs seen holding two callers at once during the phase (a pair granted twice); must be 0. */
+  double_grants: number;
   setup_p50_ms: number | null;
   setup_p99_ms: number | null;
   /** How long the fault lasted (a restart: kill → the new process connected); calls wait meanwhile. */

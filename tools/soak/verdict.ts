@@ -24,6 +24,7 @@ export function judge(phases: readonly PhaseReport[], samples: readonly SoakSamp
   for (const p of phases) {
     const l = p.leftovers;
     if (l.channels + l.bridges > 0 || (l.leases ?? 0) > 0 || (l.engine_sockets ?? 0) > 0) failures.push(`${p.name}: leftovers after settling ${JSON.stringify(l)}`);
+    if (p.double_grants > 0) failures.push(`${p.name}: ${p.double_grants} pair(s) granted to two callers at once`);
     const dropped = Object.values(p.dropped).reduce((a, b) => a + b, 0);
     if (dropped > 0) failures.push(`${p.name}: ${dropped} set-up call(s) dropped ${JSON.stringify(p.dropped)}`);
     if (p.fault === 'none') {

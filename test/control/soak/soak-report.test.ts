@@ -7,7 +7,7 @@ const clean = { channels: 0, bridges: 0, leases: 0, engine_sockets: 0 };
 
 function phase(over: Partial<PhaseReport>): PhaseReport {
   return {
-    name: 'churn', fault: 'none', fault_window_s: null, attempted: 10, set_up: 10, completed: 10, abandoned: 0, failed: {}, dropped: {}, lost_within_reach: 0, checked_after_fault: 0,
+    name: 'churn', fault: 'none', fault_window_s: null, attempted: 10, set_up: 10, completed: 10, abandoned: 0, failed: {}, dropped: {}, lost_within_reach: 0, checked_after_fault: 0, double_grants: 0,
     setup_p50_ms: 100, setup_p99_ms: 200, fault_ms: null, recovery_ms: null, link_recovery_ms: null, fault_note: null, records: null, provider_stall: null,
     leftovers: clean, fd_growth: 0, ari_connection_growth: 0, other_fd_growth: 0, heap_growth_mb: 0, duration_s: 5, ...over,
   };
@@ -41,6 +41,8 @@ describe('soak verdict', () => {
         phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, node_translation_errors: null } }),
         // ...one shorter than its interval + timeout need not be.
         phase({ name: 'provider-stall', fault: 'provider-stall', fault_note: 'stalled', recovery_ms: 100, provider_stall: { ...stall, stalled_ms: 1000, node_translation_errors: 0 } }),
+        // A pair seen holding two callers at once (e.g. granted twice while Redis was paused).
+        phase({ name: 'redis-pause', fault: 'redis-pause', fault_note: 'CLIENT PAUSE 3000 ALL', recovery_ms: 100, double_grants: 1 }),
       ],
       samples(12),
       null,
@@ -55,6 +57,7 @@ describe('soak verdict', () => {
       'provider-stall: the provider never answered a session after the stall',
       'provider-stall: a 3000 ms stall went unnoticed (tandem_translation_errors_total +0)',
       "provider-stall: the node's translation errors could not be read across the stall",
+      'redis-pause: 1 pair(s) granted to two callers at once',
     ]);
   });
 });
