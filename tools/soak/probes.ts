@@ -49,10 +49,10 @@ export function fdCount(pid: number): number | null {
   }
 }
 
-/** GET on Tandem's API socket; null when it does not answer. */
-export function apiGet(socketPath: string, path: string): Promise<{ status: number; body: string } | null> {
+/** One bodiless request on Tandem's API socket; null when it does not answer within `timeoutMs`. */
+function apiRequest(socketPath: string, path: string, method: 'GET' | 'POST', timeoutMs: number): Promise<{ status: number; body: string } | null> {
   return new Promise((resolve) => {
-    const req = request({ socketPath, path, method: 'GET', timeout: 3000 }, (res) => {
+    const req = request({ socketPath, path, method, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -64,19 +64,14 @@ export function apiGet(socketPath: string, path: string): Promise<{ status: numb
   });
 }
 
+/** GET on Tandem's API socket; null when it does not answer. */
+export function apiGet(socketPath: string, path: string): Promise<{ status: number; body: string } | null> {
+  return apiRequest(socketPath, path, 'GET', 3000);
+}
+
 /** POST (no body) on Tandem's API socket; null when it does not answer. */
 export function apiPost(socketPath: string, path: string): Promise<{ status: number; body: string } | null> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path, method: 'POST', timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(null));
-    req.end();
-  });
+  return apiRequest(socketPath, path, 'POST', 10_000);
 }
 
 /** The sum of a Prometheus series' samples whose line starts with `prefix` (a name, or a name and labels). */
