@@ -43,9 +43,14 @@ describe('concurrency', () => {
       await ok('POST', `/channels?endpoint=PJSIP/7001&app=pair_session&appArgs=${p},7000,7001&channelId=chan_${p}_B`, 200);
       await ok('POST', `/channels/externalMedia?app=pair_session&external_host=127.0.0.1:9&format=ulaw&channelId=em_${p}_A`, 200);
       await ok('POST', `/channels/externalMedia?app=pair_session&external_host=127.0.0.1:9&format=ulaw&channelId=em_${p}_B`, 200);
+      // A channel joins a bridge only once it is in Stasis (the externalMedia 200 may come first, as
+      // recorded). Polling the simulator's state is cheaper than 100 waiters re-scanning every event.
+      const inStasis = async (id: string): Promise<void> => {
+        while (!s.channels().some((c) => c.id === id && c.inStasis)) await sleep(10);
+      };
+      await inStasis(`em_${p}_A`);
       await ok('POST', `/bridges/brg_${p}_A/addChannel?channel=${call.channelId},em_${p}_A`, 204);
-      // Polling the simulator's state is cheaper than 100 waiters re-scanning every event.
-      while (!s.channels().some((c) => c.id === `chan_${p}_B` && c.inStasis)) await sleep(10);
+      await Promise.all([inStasis(`chan_${p}_B`), inStasis(`em_${p}_B`)]);
       await ok('POST', `/bridges/brg_${p}_B/addChannel?channel=chan_${p}_B,em_${p}_B`, 204);
       await sleep(Math.random() * 50);
       const callerFirst = i % 2 === 0;

@@ -71,7 +71,9 @@ async function pairWithMedia(format: MediaFormat) {
   const emB = await rest(base, 'POST', `/channels/externalMedia?app=pair_session&external_host=127.0.0.1:${b.port}&format=${format}&channelId=em_B`);
   a.forwardTo = Number((emA.json as { channelvars: Record<string, string> }).channelvars['UNICASTRTP_LOCAL_PORT']);
   b.forwardTo = Number((emB.json as { channelvars: Record<string, string> }).channelvars['UNICASTRTP_LOCAL_PORT']);
-  await ws.waitFor((ev) => ev.some((e) => e.type === 'StasisStart' && subjectOf(e) === 'chan_B'));
+  // Each channel joins a bridge only once it is in Stasis: Asterisk may answer the externalMedia POST
+  // first and refuse the add until then (docs/asterisk-facts.md), as the simulator does.
+  for (const id of ['chan_B', 'em_A', 'em_B']) await ws.waitFor((ev) => ev.some((e) => e.type === 'StasisStart' && subjectOf(e) === id));
   await rest(base, 'POST', `/bridges/brg_A/addChannel?channel=${call.channelId},em_A`);
   await rest(base, 'POST', '/bridges/brg_B/addChannel?channel=chan_B,em_B');
   return { sim, a, b, callerId: call.channelId };
