@@ -197,6 +197,9 @@ describe('fallback is per direction', () => {
       languages: { A: 'en', B: 'es' },
     });
     const stages: Array<{ ctx: StageContext; stage: SpeechStage; translations: string[] }> = [];
+    // The recognizers' own view of their sockets: audio pushed before a socket is open is dropped
+    // (counted), and the double counts a session live before its client has seen it open.
+    const connected = new Set<string>();
     for (const direction of ['A->B', 'B->A'] as const) {
       const ctx: StageContext = { pairId: 'pf', srcExt: '1', dstExt: '2', direction };
       const translations: string[] = [];
@@ -215,14 +218,14 @@ describe('fallback is per direction', () => {
           mark: () => undefined,
           audio: () => undefined,
           error: () => undefined,
-          connection: () => undefined,
+          connection: (state) => (state === 'connected' ? connected.add(direction) : connected.delete(direction)),
         },
       );
       stages.push({ ctx, stage, translations });
     }
     try {
       // No wall-clock bound of its own (a busy host is slow): the test's timeout is the bound.
-      while (deepgram.liveSessions < 2) await new Promise((r) => setTimeout(r, 10));
+      while (deepgram.liveSessions < 2 || connected.size < 2) await new Promise((r) => setTimeout(r, 10));
       expect(deepgram.liveSessions).toBe(2);
       for (const s of stages) for (let i = 0; i < 80; i++) s.stage.hear(toneFrame(s.ctx, i < 50, i));
       const done = (s: (typeof stages)[number]) => (s.stage.stats() as CascadeStageStats).utterancesDone === 1;
