@@ -10,6 +10,7 @@ interface SoakFlags {
   concurrency: number;
   holdMin: number;
   holdMax: number;
+  setupTimeout: number;
   maxSeconds: number;
   faults: boolean;
   drain: boolean;
@@ -33,6 +34,7 @@ export function registerSoakCommand(program: Command): void {
     .addOption(new Option('--concurrency <n>', 'calls up at once at most').default(40).argParser(parseInteger))
     .addOption(new Option('--hold-min <ms>', 'shortest mid-call hold').default(200).argParser(parseInteger))
     .addOption(new Option('--hold-max <ms>', 'longest mid-call hold').default(3000).argParser(parseInteger))
+    .addOption(new Option('--setup-timeout <ms>', 'a call without audio both ways this long after it was placed counts as failed').default(10_000).argParser(parseInteger))
     .addOption(new Option('--max-seconds <n>', 'stop placing calls after this long').default(3600).argParser(parseInteger))
     .addOption(new Option('--no-faults', 'churn only'))
     .addOption(new Option('--no-drain', 'skip the final drain (SIGTERM with calls in flight)'))
@@ -55,6 +57,7 @@ export function registerSoakCommand(program: Command): void {
         ratePerSecond: flags.rate,
         maxConcurrent: flags.concurrency,
         holdMs: [flags.holdMin, Math.max(flags.holdMin, flags.holdMax)],
+        setupTimeoutMs: flags.setupTimeout,
         maxSeconds: flags.maxSeconds,
         faults: flags.faults,
         drain: flags.drain,

@@ -4,8 +4,8 @@ import { voicedCount } from './probes.js';
 
 export const CALLER_TONE_HZ = 440;
 export const LEG_B_TONE_HZ = 880;
-/** A call without audio on both phones by then counts as failed (and is hung up). */
-const SETUP_TIMEOUT_MS = 10_000;
+/** A call without audio on both phones by then counts as failed (and is hung up); the soak's default. */
+export const DEFAULT_SETUP_TIMEOUT_MS = 10_000;
 
 export type Moment = 'ringing' | 'after-answer' | 'mid-call';
 
@@ -22,6 +22,8 @@ export interface Call {
   /** Its pair was on the engine worker a fault killed: ended by Tandem, it is lost within the fault's reach. */
   withinReach: boolean;
   reason: string | null;
+  /** For a call that never set up: what the phones had heard by then (the evidence in the report). */
+  evidence: string | null;
   hangupTimer: NodeJS.Timeout | null;
   /** Packets Asterisk's externalMedia legs had received from the engine a second after a fault (calls up across it). */
   mediaAfterFault: { at: number; received: number } | null;
@@ -41,12 +43,14 @@ export class CallDriver {
   readonly #sim: AsteriskSimulator;
   readonly #random: () => number;
   readonly #holdMs: [number, number];
+  readonly #setupTimeoutMs: number;
   #callNumber = 0;
 
-  constructor(sim: AsteriskSimulator, random: () => number, holdMs: [number, number]) {
+  constructor(sim: AsteriskSimulator, random: () => number, holdMs: [number, number], setupTimeoutMs = DEFAULT_SETUP_TIMEOUT_MS) {
     this.#sim = sim;
     this.#random = random;
     this.#holdMs = holdMs;
+    this.#setupTimeoutMs = setupTimeoutMs;
   }
 
   /** Calls placed and not yet ended. */
@@ -84,6 +88,7 @@ export class CallDriver {
       ended: false,
       outcome: 'pending',
       reason: null,
+      evidence: null,
       hangupTimer: null,
       mediaAfterFault: null,
       withinReach: false,
@@ -164,6 +169,7 @@ export class CallDriver {
       else {
         call.outcome = 'failed';
         call.reason = 'setup-timeout';
+        call.evidence = this.#setupEvidence(call);
       }
     }
     const target = call.side === 'legb' && call.pairId !== null ? `chan_${call.pairId}_B` : call.channelId;
@@ -195,8 +201,24 @@ export class CallDriver {
           call.hangupTimer = setTimeout(() => this.hangUp(call), hold);
         }
       }
-      if (call.setUpAt === null && now - call.placedAt > SETUP_TIMEOUT_MS) this.hangUp(call);
+      if (call.setUpAt === null && now - call.placedAt > this.#setupTimeoutMs) this.hangUp(call);
     }
+  }
+
+  /** Why a call counts as never set up: its pair, and the voiced frames each phone and externalMedia leg had seen. */
+  #setupEvidence(call: Call): string {
+    const after = `${call.channelId} after ${Date.now() - call.placedAt} ms`;
+    if (call.pairId === null) return `${after}: in no pair's bridge A`;
+    const legB = `chan_${call.pairId}_B`;
+    const present = new Set(this.#sim.channels().map((c) => c.id));
+    const media = (side: 'A' | 'B'): string => {
+      const stats = this.#sim.mediaStats(`em_${call.pairId}_${side}`);
+      return stats ? `${stats.received} received` : 'absent';
+    };
+    return (
+      `${after}: pair ${call.pairId}, caller heard ${voicedCount(this.#sim.heard(call.channelId))} voiced frames, ` +
+      `leg B ${present.has(legB) ? `heard ${voicedCount(this.#sim.heard(legB))}` : 'absent'}, externalMedia A ${media('A')}, B ${media('B')}`
+    );
   }
 
   /** The calls whose pairs a fault takes by definition. */

@@ -114,6 +114,7 @@ export async function runPhase(ctx: PhaseContext, name: string, fault: FaultName
     completed: phaseCalls.filter((c) => c.outcome === 'completed').length,
     abandoned: phaseCalls.filter((c) => c.outcome === 'abandoned').length,
     failed: tally('failed'),
+    failed_evidence: phaseCalls.flatMap((c) => (c.outcome === 'failed' && c.evidence !== null ? [c.evidence] : [])).slice(0, 5),
     dropped: tally('dropped'),
     lost_within_reach: phaseCalls.filter((c) => c.outcome === 'lost').length,
     checked_after_fault: phaseCalls.filter((c) => c.mediaAfterFault !== null).length,

@@ -116,7 +116,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const started = Date.now();
   const samples: SoakSample[] = [];
   const phases: PhaseReport[] = [];
-  const driver = new CallDriver(sim, random, holdMs);
+  const driver = new CallDriver(sim, random, holdMs, options.setupTimeoutMs);
   let stoppedByTime = false;
   const timeUp = (): boolean => {
     if (Date.now() - started > maxSeconds * 1000) stoppedByTime = true;

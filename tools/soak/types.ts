@@ -19,6 +19,8 @@ export interface SoakOptions {
   maxConcurrent?: number;
   /** Mid-call holding time, uniformly random in [min, max] ms. */
   holdMs?: [number, number];
+  /** A call without audio both ways this long after it was placed counts as failed (default 10,000 ms). */
+  setupTimeoutMs?: number;
   /** Stop placing calls after this long, whatever is left (the run is bounded in time too). */
   maxSeconds?: number;
   /** Pairs in Redis under a fresh key prefix (and a `redis-pause` fault); memory otherwise. */
@@ -90,8 +92,10 @@ export interface PhaseReport {
   completed: number;
   /** Hung up on purpose before set up (the `ringing` moment): not a failure. */
   abandoned: number;
-  /** Never set up (rejected, torn down while setting up, or no audio within 10 s), by reason. */
+  /** Never set up (rejected, torn down while setting up, or no audio within the setup timeout), by reason. */
   failed: Record<string, number>;
+  /** The first few calls that timed out in setup, with what their phones and legs had heard. */
+  failed_evidence: string[];
   /** Set up, then ended by Tandem before the driver hung up, or silent after a fault it was up across: a dropped call. */
   dropped: Record<string, number>;
   /** Calls the fault took by definition (their pairs were on the worker killed): torn down, not judged as dropped. */

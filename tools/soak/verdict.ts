@@ -29,7 +29,7 @@ export function judge(phases: readonly PhaseReport[], samples: readonly SoakSamp
     if (dropped > 0) failures.push(`${p.name}: ${dropped} set-up call(s) dropped ${JSON.stringify(p.dropped)}`);
     if (p.fault === 'none') {
       const failed = Object.values(p.failed).reduce((a, b) => a + b, 0);
-      if (failed > 0) failures.push(`${p.name}: ${failed} call(s) never set up without any fault ${JSON.stringify(p.failed)}`);
+      if (failed > 0) failures.push(`${p.name}: ${failed} call(s) never set up without any fault ${JSON.stringify(p.failed)}${p.failed_evidence.length > 0 ? ` (${p.failed_evidence.join('; ')})` : ''}`);
     }
     // Idle to idle, Tandem's ARI client keeps up to its connection bound (40) of keep-alive sockets to
     // Asterisk, closed as they idle out and regrown by the next burst: those move fds by tens either way

@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { renderHtmlReport } from '../../../tools/soak/html-report.js';
 import { runSoak, type SoakOptions } from '../../../tools/soak/soak.js';
 import { freePortRange } from '../../support/ports.js';
+import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from './busy-machine.js';
 
 const PG_ADMIN_URL = process.env['TANDEM_TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** Short bounded runs: a warm-up, a small churn and one fault phase each, no drain. */
-const small: SoakOptions = { calls: 40, ratePerSecond: 10, maxConcurrent: 8, holdMs: [1500, 3000], seed: 11, drain: false };
+const small: SoakOptions = { calls: 40, ratePerSecond: 10, maxConcurrent: 8, holdMs: [1500, 3000], setupTimeoutMs: BUSY_MACHINE_SETUP_TIMEOUT_MS, seed: 11, drain: false };
 
 describe('tandem soak faults', () => {
   it("Asterisk's HTTP server at sessionlimit: calls set up again once it serves, none up across it dropped, nothing left; the HTML report plots the run", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSoak } from '../../../tools/soak/soak.js';
 import { freePortRange } from '../../support/ports.js';
+import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from './busy-machine.js';
 
 describe('tandem soak --translate: a provider that stalls', () => {
   it('the provider reads audio and answers nothing for the window: the node notices (translation errors rise), calls up across it keep their audio (the ducked original), none dropped, it answers again after, nothing left', async () => {
@@ -9,6 +10,7 @@ describe('tandem soak --translate: a provider that stalls', () => {
       ratePerSecond: 10,
       maxConcurrent: 8,
       holdMs: [1500, 3000],
+      setupTimeoutMs: BUSY_MACHINE_SETUP_TIMEOUT_MS,
       seed: 11,
       drain: false,
       translate: true,

@@ -7,7 +7,7 @@ const clean = { channels: 0, bridges: 0, leases: 0, engine_sockets: 0 };
 
 function phase(over: Partial<PhaseReport>): PhaseReport {
   return {
-    name: 'churn', fault: 'none', fault_window_s: null, attempted: 10, set_up: 10, completed: 10, abandoned: 0, failed: {}, dropped: {}, lost_within_reach: 0, checked_after_fault: 0, double_grants: 0,
+    name: 'churn', fault: 'none', fault_window_s: null, attempted: 10, set_up: 10, completed: 10, abandoned: 0, failed: {}, failed_evidence: [], dropped: {}, lost_within_reach: 0, checked_after_fault: 0, double_grants: 0,
     setup_p50_ms: 100, setup_p99_ms: 200, fault_ms: null, recovery_ms: null, link_recovery_ms: null, fault_note: null, records: null, provider_stall: null,
     leftovers: clean, fd_growth: 0, ari_connection_growth: 0, other_fd_growth: 0, heap_growth_mb: 0, duration_s: 5, ...over,
   };

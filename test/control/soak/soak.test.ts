@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { runSoak } from '../../../tools/soak/soak.js';
 import { REDIS_URL } from '../alloc/redis-helpers.js';
 import { freePortRange } from '../../support/ports.js';
+import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from './busy-machine.js';
 
-const small = { calls: 80, ratePerSecond: 10, maxConcurrent: 8, holdMs: [1500, 3000] as [number, number], seed: 7 };
+const small = { calls: 80, ratePerSecond: 10, maxConcurrent: 8, holdMs: [1500, 3000] as [number, number], setupTimeoutMs: BUSY_MACHINE_SETUP_TIMEOUT_MS, seed: 7 };
 
 describe('tandem soak', () => {
   it('churns calls through tandem start with every fault, ends with a drain, and passes with nothing left behind', async () => {
@@ -14,7 +15,7 @@ describe('tandem soak', () => {
       expect(phase.dropped).toEqual({});
       if (phase.fault !== 'none') expect(phase.recovery_ms).not.toBeNull();
     }
-    expect(report.phases[1]!.failed).toEqual({});
+    expect(report.phases[1]!.failed, report.phases[1]!.failed_evidence.join('\n')).toEqual({});
     expect(report.phases[1]!.set_up).toBeGreaterThan(30);
     expect(report.drain).toMatchObject({ exit_code: 0, finished_or_torn_down: true });
     expect(report.samples.length).toBeGreaterThan(3);
