@@ -137,7 +137,7 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
       banner: 'tandem console calls',
       heartbeatMs: HEARTBEAT_MS,
       maxBufferedBytes: MAX_BUFFERED_BYTES,
-      subscribe: (send) => live.watch((rows, at) => send('calls', JSON.stringify({ at, calls: rows }))),
+      subscribe: (send) => live.watch((rows, at) => send('calls', live.rowsJson(rows, at))),
     });
   });
 

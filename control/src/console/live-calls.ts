@@ -56,6 +56,8 @@ export class LiveCalls {
   #timer: NodeJS.Timeout | null = null;
   #rows: LiveCall[] = [];
   #rowsAt = 0;
+  /** The calls stream's payload for `#rows`, made once however many pages watch. */
+  #rowsJson: { rows: LiveCall[]; text: string } | null = null;
   #closed = false;
 
   constructor(options: { app: LiveCallsApp; sampler: EngineSampler; ari: AriEventSource; intervalMs?: number }) {
@@ -82,6 +84,15 @@ export class LiveCalls {
         this.#timer = null;
       }
     };
+  }
+
+  /**
+   * Rows as the calls stream sends them (`{ at, calls }`), serialized once per sample: every open
+   * calls page gets the same text, so a second page costs a socket write, not another 500-row JSON.
+   */
+  rowsJson(rows: LiveCall[], at: number): string {
+    if (this.#rowsJson?.rows !== rows) this.#rowsJson = { rows, text: JSON.stringify({ at, calls: rows }) };
+    return this.#rowsJson.text;
   }
 
   /** A call's timeline by its call id (live or recently ended), oldest first. */
