@@ -1,7 +1,8 @@
 /**
  * What watching costs: N mirrored calls through the Asterisk simulator, then
- * the same run measured side by side — phases with no console open and a
- * phase with console pages streaming (the calls page twice, one call's page)
+ * the same run measured side by side — phases with no console open, a phase
+ * where only the engine sample the console shares is taken, and a phase with
+ * console pages streaming (the calls page twice, one call's page)
  * and /metrics scraped every second. The simulator, the pages and the scraper
  * run on a thread of their own (console-world.ts), so this thread holds only
  * Tandem's control plane, as in production. Prints, per phase, the engine's
@@ -84,9 +85,14 @@ async function totals(): Promise<Totals> {
   return t;
 }
 
-async function phase(name: string, watch: boolean): Promise<string> {
+/**
+ * `watch`: the console pages and the scraper; `sample`: only the engine sample they share, once a
+ * second (what the workers pay for being watched, without the control plane's rows and JSON).
+ */
+async function phase(name: string, watch: 'none' | 'sample' | 'console'): Promise<string> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
-  if (watch) await ask({ type: 'watch', base, token: TOKEN, paths: ['/console/stream/calls', '/console/stream/calls', '/console/stream/call/pair_001'] }, 'watching');
+  const sampling = watch === 'sample' ? setInterval(() => void node.sampler.sample().catch(() => undefined), 1000) : null;
+  if (watch === 'console') await ask({ type: 'watch', base, token: TOKEN, paths: ['/console/stream/calls', '/console/stream/calls', '/console/stream/call/pair_001'] }, 'watching');
   const before = await totals();
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
@@ -96,7 +102,8 @@ async function phase(name: string, watch: boolean): Promise<string> {
   const after = await totals();
   const cpu = process.cpuUsage(cpuBefore);
   const elapsedMs = performance.now() - startedAt;
-  const watched = watch ? await ask({ type: 'unwatch' }, 'watched') : null;
+  if (sampling) clearInterval(sampling);
+  const watched = watch === 'console' ? await ask({ type: 'unwatch' }, 'watched') : null;
   // Percent of one core over the phase.
   const engineCpuMs = after.engineCpuMs === null || before.engineCpuMs === null ? null : after.engineCpuMs - before.engineCpuMs;
   const engineCpu = engineCpuMs === null ? 'engine CPU n/a' : `engine CPU ${((100 * engineCpuMs) / elapsedMs).toFixed(1)} %`;
@@ -116,14 +123,17 @@ async function phase(name: string, watch: boolean): Promise<string> {
     `control-plane loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms`,
     watched
       ? `streams ${(watched.bytes / seconds / 1024).toFixed(1)} KiB/s in ${watched.events} events, /metrics ${watched.scrapes} scrapes mean ${(watched.scrapeMs / Math.max(1, watched.scrapes)).toFixed(1)} ms`
-      : 'no console, no scrapes',
+      : watch === 'sample'
+        ? 'engine sampled every second, no console'
+        : 'no console, no scrapes',
   ].join(' | ');
 }
 
 process.stdout.write(`${pairs} mirrored calls through the simulator, ${workers} engine workers, ${seconds} s per phase (CPU in % of one core)\n`);
-process.stdout.write(`${await phase('console closed', false)}\n`);
-process.stdout.write(`${await phase('console open', true)}\n`);
-process.stdout.write(`${await phase('console closed', false)}\n`);
+process.stdout.write(`${await phase('console closed', 'none')}\n`);
+process.stdout.write(`${await phase('engine sampled', 'sample')}\n`);
+process.stdout.write(`${await phase('console open', 'console')}\n`);
+process.stdout.write(`${await phase('console closed', 'none')}\n`);
 await node.close();
 await ask({ type: 'close' }, 'closed');
 await world.terminate();
