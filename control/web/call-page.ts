@@ -12,6 +12,8 @@ interface Latency {
   vadMs: number;
   providerMs: number;
   egressMs: number;
+  /** The provider's answer came before the VAD's decision: its share is 0 and the parts overlap. */
+  answeredBeforeDecision?: boolean;
 }
 
 /**
@@ -154,7 +156,8 @@ export function callPage(root: HTMLElement, pairId: string, recordId: string | n
     },
     latency: (data) => {
       for (const l of data as Latency[]) {
-        latency.append(h('tr', {}, ...[l.direction, l.totalMs, l.ingressMs, l.endpointingMs, l.vadMs, l.providerMs, l.egressMs].map((v) => h('td', {}, typeof v === 'number' ? num(v, 0) : v))));
+        const provider = l.answeredBeforeDecision === true ? 'before VAD' : l.providerMs;
+        latency.append(h('tr', {}, ...[l.direction, l.totalMs, l.ingressMs, l.endpointingMs, l.vadMs, provider, l.egressMs].map((v) => h('td', {}, typeof v === 'number' ? num(v, 0) : v))));
       }
     },
     ended: (data) => {

@@ -26,7 +26,7 @@ export class TranslationCollector {
   #counting = false;
   #timer: NodeJS.Timeout | null = null;
   #sampling = false;
-  readonly #counts = { detected: 0, speechStarts: 0, transcripts: 0, providerErrors: 0, disconnects: 0 };
+  readonly #counts = { detected: 0, speechStarts: 0, transcripts: 0, providerErrors: 0, disconnects: 0, answeredBeforeDecision: 0 };
   readonly #errorsByCode: Record<string, number> = {};
   readonly #total: number[] = [];
   readonly #provider: number[] = [];
@@ -133,6 +133,7 @@ export class TranslationCollector {
         detected_per_direction_per_min: this.#countedMs > 0 ? round((this.#counts.detected / (r.pairs * 2)) * (60_000 / this.#countedMs), 2) : 0,
         speech_starts: this.#counts.speechStarts,
         answered: total.count,
+        answered_before_decision: this.#counts.answeredBeforeDecision,
         transcripts: this.#counts.transcripts,
         provider_errors: this.#counts.providerErrors,
         provider_errors_by_code: { ...this.#errorsByCode },
@@ -218,6 +219,7 @@ export class TranslationCollector {
         else this.#counts.speechStarts++;
         break;
       case 'latency':
+        if (event.answeredBeforeDecision === true) this.#counts.answeredBeforeDecision++;
         this.#total.push(event.totalMs);
         this.#provider.push(event.providerMs);
         this.#tandem.push(event.tandemMs);

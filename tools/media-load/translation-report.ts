@@ -51,6 +51,11 @@ export interface TranslationSection {
      * before the previous one's answer arrived (one is timed at a time).
      */
     answered: number;
+    /**
+     * Of answered: the provider's first answer audio came while the VAD still heard speech (its own endpointing
+     * was faster), timed at the VAD's decision with provider 0 (DirectionEvent latency `answeredBeforeDecision`).
+     */
+    answered_before_decision: number;
     /** Final transcripts (transcript and translation both final). */
     transcripts: number;
     provider_errors: number;
@@ -217,7 +222,7 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
     `tandem loadtest --translate: ${r.pairs} pairs (${t.directions} translated directions, ${t.languages.A}↔${t.languages.B}, between answers: ${t.between}, VAD gate ${t.vad_gate}), ${r.seconds} s measured after ${r.warmup_seconds} s warm-up, ${r.workers} engine workers, ${r.codec}, ${r.audio_source} audio`,
     `  machine          ${r.machine.cpu_model}, ${r.machine.cores} cores, node ${r.machine.node}, load ${r.machine.loadavg_1m_at_start} → ${r.machine.loadavg_1m_at_end}`,
     `  service          ${serviceLine(t.service)}, CPU ${t.service.cpu_pct ?? '?'} %`,
-    `  utterances       detected ${u.detected} (${u.detected_per_direction_per_min} per direction per minute), answered ${u.answered}, final transcripts ${u.transcripts}; provider errors ${u.provider_errors}${errors ? ` {${errors}}` : ''}, disconnects ${u.disconnects}   [every utterance transcribed: ${mark(t.targets.every_utterance_transcribed)}]`,
+    `  utterances       detected ${u.detected} (${u.detected_per_direction_per_min} per direction per minute), answered ${u.answered} (${u.answered_before_decision} before the VAD's decision), final transcripts ${u.transcripts}; provider errors ${u.provider_errors}${errors ? ` {${errors}}` : ''}, disconnects ${u.disconnects}   [every utterance transcribed: ${mark(t.targets.every_utterance_transcribed)}]`,
     `  latency total    ${ms(t.latency.total)}   (end of speech → first translated frame injected)`,
     `    endpointing    ${ms(t.latency.endpointing)}   (the VAD's configured silence: the speaker is done)`,
     `    provider       ${ms(t.latency.provider)}   (VAD decision → first answer audio)`,

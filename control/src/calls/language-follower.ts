@@ -4,8 +4,12 @@
  * their parties' extension languages (one indexed query for all of them), so a
  * change made by `tandem extensions update --language`, the API or plain SQL
  * reaches calls already running. A call whose languages changed gets its
- * translation set again (the engine rebuilds its directions' stages, so the
- * next utterance is recognized, translated and spoken in the new languages).
+ * translation set again; the engine rebuilds each direction's stage at that
+ * direction's next pause (MediaPair.replaceStages: an utterance being spoken,
+ * translated or played finishes in the old languages, and a direction busy for
+ * 10 s swaps anyway), so the next utterance is recognized, translated and
+ * spoken in the new languages. `apply` resolves once the engine has accepted
+ * the change, not when the directions have swapped.
  *
  * What the dialplan (`lang_a=`/`lang_b=`) said keeps winning, and a pair whose
  * translation the API replaced is left alone (the API said otherwise).

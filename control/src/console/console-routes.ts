@@ -165,7 +165,7 @@ export function registerConsole(app: FastifyInstance, options: ConsoleOptions): 
       if (eventPairId !== pairId || event.type !== 'latency') return;
       if (latencies.length >= 200) latencies.shift();
       const { totalMs, ingressMs, endpointingMs, vadMs, providerMs, egressMs } = event;
-      latencies.push({ direction, totalMs, ingressMs, endpointingMs, vadMs, providerMs, egressMs });
+      latencies.push({ direction, totalMs, ingressMs, endpointingMs, vadMs, providerMs, egressMs, answeredBeforeDecision: event.answeredBeforeDecision === true });
     };
     node.engine.on('translation', onTranslation);
     let endedSent = false;

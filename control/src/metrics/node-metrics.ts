@@ -69,6 +69,7 @@ export class NodeMetrics {
   readonly #legFrames: Counter<'leg' | 'kind'>;
   readonly #latency: Histogram<'part'>;
   readonly #translationErrors: Counter<never>;
+  readonly #answersBeforeDecision: Counter<never>;
   readonly #early: Counter<'outcome'>;
   readonly #fallbackSwitches: Counter<'part' | 'to'>;
   readonly #fallbackCalls: Counter<'part'>;
@@ -128,6 +129,11 @@ export class NodeMetrics {
       registers,
     });
     this.#translationErrors = new Counter({ name: 'tandem_translation_errors_total', help: 'Errors a translated direction reported (provider failures and the like).', registers });
+    this.#answersBeforeDecision = new Counter({
+      name: 'tandem_translation_answers_before_decision_total',
+      help: 'Utterances whose first answer audio came while the VAD still heard speech (timed with a provider share of 0).',
+      registers,
+    });
     this.#early = new Counter({ name: 'tandem_cascade_early_translations_total', help: 'Cascade translations of a stable partial: started, and at the final reused, extended (only the rest translated), replaced or failed.', labelNames: ['outcome'], registers });
     this.#fallbackSwitches = new Counter({ name: 'tandem_cascade_fallback_switches_total', help: 'A cascade direction switched a part to its offline fallback (to="fallback") or back to the cloud provider (to="cloud").', labelNames: ['part', 'to'], registers });
     this.#fallbackCalls = new Counter({ name: 'tandem_cascade_fallback_calls_total', help: 'Cascade calls answered by the offline fallback part.', labelNames: ['part'], registers });
@@ -242,6 +248,7 @@ export class NodeMetrics {
         const ms = event[part];
         if (ms !== undefined) this.#latency.observe({ part: part.slice(0, -2) }, Math.max(0, ms) / 1000);
       }
+      if (event.answeredBeforeDecision === true) this.#answersBeforeDecision.inc();
     } else if (event.type === 'error') {
       this.#translationErrors.inc();
     }

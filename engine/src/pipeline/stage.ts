@@ -53,6 +53,13 @@ export interface PipelineStage {
    * leaves at once instead of at the next tick of the old phase; the ticks then follow 20 ms after it.
    */
   setWake?(wake: () => void): void;
+  /**
+   * Optional: whether replacing the stage now would cut nothing off (MediaDirection.replaceStageAtPause swaps
+   * a stage only then, or at its bound): the speaker is not in speech, no utterance awaits its answer and none
+   * of an answer is left to play. Absent: always idle (a stage that holds nothing across ticks, like the
+   * identity duplex). Called once per tick while a swap waits, so it must be cheap and must not throw.
+   */
+  idle?(): boolean;
   /** Drops anything queued for output (e.g. the listener started talking). */
   flush(): void;
   close(): void;

@@ -7,6 +7,23 @@ export interface FrameObserver {
   frame(direction: Direction, input: MediaFrame | null, output: MediaFrame | null): void;
 }
 
+/** How a waiting stage swap ended (replaceStageAtPause): at a pause, or forced by its bound. */
+export interface StageSwap {
+  forced: boolean;
+  /** From the request to the swap, on the direction's clock. */
+  waitedMs: number;
+  /** The new stage could not be built: the old one keeps running. */
+  error?: unknown;
+}
+
+/** A stage to take over at the direction's next pause: built only then, so nothing it opens is paid for earlier. */
+interface PendingSwap {
+  build: () => PipelineStage;
+  requestedAtMs: number;
+  maxWaitMs: number;
+  onSwap: (swap: StageSwap) => void;
+}
+
 /** The part of the worker's scheduler a direction uses to line its tick up with its packets. */
 export interface SlotPlanner {
   slotAfter(timeMs: number): number;
@@ -61,6 +78,9 @@ export class MediaDirection {
   #outputIdle = true;
   /** After a wake, a scheduled tick before this instant (the rest of that period) does nothing. */
   #notBeforeMs = Number.NEGATIVE_INFINITY;
+  /** A stage waiting for the current one's next pause (replaceStageAtPause). */
+  #pendingSwap: PendingSwap | null = null;
+  #closed = false;
 
   constructor(
     pairId: string,
@@ -101,6 +121,7 @@ export class MediaDirection {
   }
 
   #outputTick(nowMs: number): void {
+    if (this.#pendingSwap !== null) this.#swapIfPaused();
     const frame = this.#frame;
     const result = this.#source.jitter.pop(nowMs, frame.pcm);
     let input: MediaFrame | null = null;
@@ -130,16 +151,58 @@ export class MediaDirection {
     this.#observer = observer;
   }
 
-  /** Swaps the stage between two ticks (new translation settings); the old one is closed. */
+  /** Swaps the stage between two ticks, now, whatever it is doing; the old one is closed. */
   replaceStage(stage: PipelineStage): void {
+    if (this.#closed) {
+      stage.close();
+      return;
+    }
+    this.#pendingSwap = null;
     const old = this.#stage;
     this.#useStage(stage);
     old.close();
   }
 
+  /**
+   * Swaps the stage at its next pause (PipelineStage.idle), checked before each tick: an utterance being heard,
+   * translated or played finishes on the old stage. The new stage is built only then. A stage that is not idle
+   * within `maxWaitMs` is swapped anyway (`forced`). A later request replaces one still waiting (its stage was
+   * never built); close() drops it.
+   */
+  replaceStageAtPause(build: () => PipelineStage, maxWaitMs: number, onSwap: (swap: StageSwap) => void = () => {}): void {
+    if (this.#closed) return;
+    this.#pendingSwap = { build, requestedAtMs: this.#now(), maxWaitMs, onSwap };
+  }
+
+  /** A swap is waiting for the stage's next pause. */
+  get swapPending(): boolean {
+    return this.#pendingSwap !== null;
+  }
+
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pendingSwap = null;
     this.#source.onStored = null;
     this.#stage.close();
+  }
+
+  #swapIfPaused(): void {
+    const pending = this.#pendingSwap!;
+    const waitedMs = this.#now() - pending.requestedAtMs;
+    const idle = this.#stage.idle?.() ?? true;
+    if (!idle && waitedMs < pending.maxWaitMs) return;
+    this.#pendingSwap = null;
+    let stage: PipelineStage;
+    try {
+      stage = pending.build();
+    } catch (err) {
+      // On the tick: a stage that cannot be built must not break it. The direction keeps the stage it has.
+      pending.onSwap({ forced: !idle, waitedMs, error: err });
+      return;
+    }
+    this.replaceStage(stage);
+    pending.onSwap({ forced: !idle, waitedMs });
   }
 
   /**

@@ -1,9 +1,10 @@
+import { errorMessage } from '../../../common/src/errors.js';
 import type { Logger } from '../../../common/src/logger.js';
 import type { Codec } from '../codec/index.js';
 import type { StageContext, StageFactory } from '../pipeline/index.js';
 import type { LegName, MediaStartInfo, MediaTransport, PairStats, UdpEndpoint } from '../worker/protocol.js';
 import { EngineError } from './errors.js';
-import { MediaDirection, type FrameObserver, type SlotPlanner } from './media-direction.js';
+import { MediaDirection, type FrameObserver, type SlotPlanner, type StageSwap } from './media-direction.js';
 import type { Direction, MediaFrame } from '../pipeline/index.js';
 import { LevelMeter } from './level-meter.js';
 import type { PairTap } from './pair-tap.js';
@@ -33,6 +34,23 @@ export interface MediaPairOptions {
   recorder?: PairRecorder | null;
   /** Called with the recording's summary once its file is complete. */
   onRecordingClosed?: (summary: RecordingSummary) => void;
+  /** How long a direction's new stage waits for its next pause before it takes over anyway (default STAGE_SWAP_MAX_WAIT_MS). */
+  stageSwapMaxWaitMs?: number;
+}
+
+/**
+ * A direction that never pauses (a speaker who never stops, an answer the provider never finishes, a service
+ * that sends no marks) still gets its new stage after this long: 10 s is longer than nearly every utterance
+ * plus its answer, and short enough that a language change is not lost in a long monologue. Counted and
+ * logged as `forced`.
+ */
+export const STAGE_SWAP_MAX_WAIT_MS = 10_000;
+
+/** Stage swaps of the pair's directions (replaceStages): at a pause, forced by the bound, or failed to build. */
+export interface StageSwapCounts {
+  atPause: number;
+  forced: number;
+  failed: number;
 }
 
 export class MediaPair {
@@ -52,6 +70,8 @@ export class MediaPair {
   readonly #levelB = new LevelMeter();
   /** Listeners' taps (none: nothing copied). */
   readonly #taps = new Map<string, PairTap>();
+  readonly #stageSwapMaxWaitMs: number;
+  readonly #swaps: StageSwapCounts = { atPause: 0, forced: 0, failed: 0 };
   #closed = false;
 
   constructor(options: MediaPairOptions) {
@@ -61,6 +81,7 @@ export class MediaPair {
     this.legA = options.legA;
     this.legB = options.legB;
     this.#log = options.log;
+    this.#stageSwapMaxWaitMs = options.stageSwapMaxWaitMs ?? STAGE_SWAP_MAX_WAIT_MS;
     const { pairId, extA, extB, stageFactory } = options;
     const planner = options.planner ?? null;
     const margin = options.alignMarginMs ?? 2;
@@ -157,11 +178,39 @@ export class MediaPair {
     return [this.#aToB, this.#bToA];
   }
 
-  /** Rebuilds both directions' stages (e.g. new languages); the old stages are closed. */
+  /**
+   * New stages for both directions (e.g. new languages), each taking over at its own direction's next pause
+   * (MediaDirection.replaceStageAtPause): what is being said, translated or played finishes on the old stage,
+   * which is then closed. Each new stage is built from `stageFactory` at its swap, so a later call before then
+   * replaces this one and nothing is opened for it; closing the pair drops a swap still waiting.
+   */
   replaceStages(stageFactory: StageFactory): void {
     if (this.#closed) return;
-    this.#aToB.replaceStage(stageFactory(this.#stageContexts[0]));
-    this.#bToA.replaceStage(stageFactory(this.#stageContexts[1]));
+    for (const [direction, context] of [
+      [this.#aToB, this.#stageContexts[0]],
+      [this.#bToA, this.#stageContexts[1]],
+    ] as const) {
+      direction.replaceStageAtPause(() => stageFactory(context), this.#stageSwapMaxWaitMs, (swap) => this.#swapped(context, swap));
+    }
+  }
+
+  /** Stage swaps so far, and the directions still waiting for their pause. */
+  get stageSwaps(): StageSwapCounts & { pending: number } {
+    return { ...this.#swaps, pending: (this.#aToB.swapPending ? 1 : 0) + (this.#bToA.swapPending ? 1 : 0) };
+  }
+
+  #swapped(context: StageContext, swap: StageSwap): void {
+    const at = { pairId: this.pairId, direction: context.direction, waitedMs: Math.round(swap.waitedMs) };
+    if (swap.error !== undefined) {
+      this.#swaps.failed++;
+      this.#log.error({ ...at, err: errorMessage(swap.error) }, 'new stage not built: the direction keeps its stage');
+    } else if (swap.forced) {
+      this.#swaps.forced++;
+      this.#log.warn({ ...at, forced: this.#swaps.forced }, 'stage swapped without a pause: the direction was busy for the whole bound');
+    } else {
+      this.#swaps.atPause++;
+      this.#log.info(at, 'stage swapped at a pause');
+    }
   }
 
   get recordingPath(): string | null {
@@ -178,6 +227,7 @@ export class MediaPair {
       codec: this.legA.codec.name,
       legA: { ...this.legA.stats(), level: this.#levelA.read() },
       legB: { ...this.legB.stats(), level: this.#levelB.read() },
+      ...(this.#swaps.atPause + this.#swaps.forced + this.#swaps.failed > 0 || this.#aToB.swapPending || this.#bToA.swapPending ? { stageSwaps: this.stageSwaps } : {}),
     };
   }
 

@@ -223,6 +223,11 @@ export interface PairStats {
   legA: LegStats;
   legB: LegStats;
   recording?: { path: string; droppedMs: number };
+  /**
+   * Present once the pair's stages were replaced (new translation settings): swaps done at a direction's pause,
+   * forced by the bound (STAGE_SWAP_MAX_WAIT_MS), failed to build, and directions still waiting for their pause.
+   */
+  stageSwaps?: { atPause: number; forced: number; failed: number; pending: number };
   /** Present when the pair is translated: settings summary and each direction's stage counters. */
   translation?: {
     languages: { A: string; B: string };

@@ -281,7 +281,11 @@ export class Shard {
     return await PairRecorder.open({ ...settings, pairId, sampleRate: sampleRate === 16000 ? 16000 : 8000 });
   }
 
-  /** New translation settings for a running pair: both directions' stages are rebuilt (null: identity). */
+  /**
+   * New translation settings for a running pair (null: identity). Resolves once they are accepted: each
+   * direction's stage is rebuilt with them at that direction's next pause (MediaPair.replaceStages), so an
+   * utterance in progress finishes in the old settings.
+   */
   async setTranslation(pairId: string, input: PairTranslationInput | null): Promise<void> {
     const session = this.#require(pairId);
     const translation = input === null ? null : parsePairTranslation(input);
@@ -298,7 +302,7 @@ export class Shard {
     const current = translator;
     session.replaceStages((context) => current.stageFor(context));
     if (translation === null) this.#translators.delete(pairId);
-    this.#log.info({ pairId, translation: describe(translation) }, 'pair translation changed');
+    this.#log.info({ pairId, translation: describe(translation) }, 'pair translation changed: each direction takes it at its next pause');
   }
 
   /** Drops queued translated audio; returns how many directions were cleared (0 for an untranslated pair). */

@@ -128,6 +128,39 @@ describe('CascadeStage', () => {
     expect(t.released).toBe(1);
   });
 
+  it('says when it is answering and when it is playing, so a new language waits for its pause', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const synth = fakeSynth();
+    const speak = synth.speak.bind(synth);
+    synth.speak = async (text, req) => {
+      await held;
+      return speak(text, req);
+    };
+    const { s, recognizer, rec } = stage(fakeTranslator(() => 'ok'), synth);
+    expect([s.answering(), s.playing()]).toEqual([false, false]);
+    // Words recognized, their final still to come.
+    recognizer.say('hello', false);
+    expect(s.answering()).toBe(true);
+    // The final is being translated and synthesized.
+    recognizer.say('hello there');
+    expect(s.answering()).toBe(true);
+    await until(() => rec.translations.length === 1);
+    expect([s.answering(), s.playing()]).toEqual([true, false]);
+    release();
+    await until(() => !s.answering());
+    // Its audio is queued until the listener has heard it (and its mark was reached).
+    expect(s.playing()).toBe(true);
+    for (let i = 0; i < 9; i++) s.process(null);
+    expect(s.playing()).toBe(true);
+    expect(rec.marks).toHaveLength(0);
+    // The tenth 20 ms frame is the last of its 1600 samples.
+    s.process(null);
+    expect(rec.marks).toHaveLength(1);
+    expect(s.playing()).toBe(false);
+    s.close();
+  });
+
   it('recognition time is measured from the end of speech of the same utterance only', async () => {
     const { s, recognizer, rec } = stage(fakeTranslator(() => 'ok'), fakeSynth());
     recognizer.say('one'); // the final came before Tandem's VAD heard the end

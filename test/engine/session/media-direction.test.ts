@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getCodec } from '../../../engine/src/codec/index.js';
 import { JitterBuffer } from '../../../engine/src/jitter/index.js';
 import type { MediaFrame, PipelineStage } from '../../../engine/src/pipeline/index.js';
-import { MediaDirection, type SlotPlanner } from '../../../engine/src/session/media-direction.js';
+import { MediaDirection, type SlotPlanner, type StageSwap } from '../../../engine/src/session/media-direction.js';
 import type { RtpLeg } from '../../../engine/src/session/rtp-leg.js';
 import { FRAME_UNITS, packet, seqOf, taggedDecoder } from '../jitter/helpers.js';
 
@@ -212,5 +212,133 @@ describe('MediaDirection', () => {
     direction.tick(clock());
     wake!();
     expect(calls).toBe(1);
+  });
+
+  describe('replaceStageAtPause', () => {
+    /** A stage the test says is busy or idle, which records the ticks it ran and whether it was closed. */
+    function pausable(name: string, log: string[]): PipelineStage & { busy: boolean; closed: boolean } {
+      const stage = {
+        busy: false,
+        closed: false,
+        idle: () => !stage.busy,
+        process: () => (log.push(name), null),
+        flush: () => undefined,
+        close: () => void (stage.closed = true),
+      };
+      return stage;
+    }
+
+    function setup() {
+      const { source, destination } = legs();
+      const log: string[] = [];
+      const old = pausable('old', log);
+      const direction = new MediaDirection('p1', 'A->B', source, destination, old, null, MARGIN_MS, clock);
+      const built: Array<PipelineStage & { busy: boolean; closed: boolean }> = [];
+      const build = (name: string) => () => {
+        const stage = pausable(name, log);
+        built.push(stage);
+        return stage;
+      };
+      const swaps: StageSwap[] = [];
+      const tick = (): void => {
+        clockMs += 20;
+        direction.tick(clockMs);
+      };
+      return { direction, old, log, built, build, swaps, onSwap: (swap: StageSwap) => swaps.push(swap), tick };
+    }
+
+    it('keeps the busy stage until its pause, building the new one only then', () => {
+      const { direction, old, log, built, build, swaps, onSwap, tick } = setup();
+      old.busy = true;
+      direction.replaceStageAtPause(build('new'), 10_000, onSwap);
+      tick();
+      tick();
+      expect(log).toEqual(['old', 'old']);
+      expect(built).toHaveLength(0);
+      expect(direction.swapPending).toBe(true);
+      old.busy = false;
+      tick();
+      // Swapped before that tick: the new stage runs it.
+      expect(log).toEqual(['old', 'old', 'new']);
+      expect(built).toHaveLength(1);
+      expect(old.closed).toBe(true);
+      expect(swaps).toEqual([{ forced: false, waitedMs: 60 }]);
+      expect(direction.swapPending).toBe(false);
+      direction.close();
+      expect(built[0]!.closed).toBe(true);
+    });
+
+    it('swaps anyway once the bound has passed, and says it was forced', () => {
+      const { direction, old, log, build, swaps, onSwap, tick } = setup();
+      old.busy = true;
+      direction.replaceStageAtPause(build('new'), 100, onSwap);
+      for (let i = 0; i < 4; i++) tick();
+      expect(log.every((name) => name === 'old')).toBe(true);
+      tick();
+      expect(log.at(-1)).toBe('new');
+      expect(old.closed).toBe(true);
+      expect(swaps).toEqual([{ forced: true, waitedMs: 100 }]);
+      direction.close();
+    });
+
+    it('a second change before the first applied replaces it: only the last stage is ever built', () => {
+      const { direction, old, log, built, build, swaps, onSwap, tick } = setup();
+      old.busy = true;
+      direction.replaceStageAtPause(build('first'), 10_000, onSwap);
+      tick();
+      direction.replaceStageAtPause(build('second'), 10_000, onSwap);
+      old.busy = false;
+      tick();
+      expect(log).toEqual(['old', 'second']);
+      expect(built).toHaveLength(1);
+      expect(swaps).toHaveLength(1);
+      direction.close();
+    });
+
+    it('closing with a swap waiting closes the old stage and never builds the new one', () => {
+      const { direction, old, built, build, swaps, onSwap, tick } = setup();
+      old.busy = true;
+      direction.replaceStageAtPause(build('new'), 10_000, onSwap);
+      tick();
+      direction.close();
+      expect(old.closed).toBe(true);
+      expect(direction.swapPending).toBe(false);
+      // A request after the close is refused, and a late tick builds nothing.
+      direction.replaceStageAtPause(build('late'), 0, onSwap);
+      tick();
+      expect(built).toHaveLength(0);
+      expect(swaps).toHaveLength(0);
+    });
+
+    it('a stage that cannot be built leaves the old one running and is reported', () => {
+      const { direction, old, log, swaps, onSwap, tick } = setup();
+      direction.replaceStageAtPause(
+        () => {
+          throw new Error('no credentials');
+        },
+        10_000,
+        onSwap,
+      );
+      tick();
+      expect(log).toEqual(['old']);
+      expect(old.closed).toBe(false);
+      expect(swaps).toHaveLength(1);
+      expect(swaps[0]!.error).toBeInstanceOf(Error);
+      expect(direction.swapPending).toBe(false);
+      direction.close();
+    });
+
+    it('a stage without idle() (the identity duplex) is swapped at the next tick', () => {
+      const { source, destination } = legs();
+      const log: string[] = [];
+      const direction = new MediaDirection('p1', 'A->B', source, destination, { ...recordingStage([]), process: () => (log.push('identity'), null) }, null, MARGIN_MS, clock);
+      const swaps: StageSwap[] = [];
+      direction.replaceStageAtPause(() => ({ ...recordingStage([]), process: () => (log.push('new'), null) }), 10_000, (swap) => swaps.push(swap));
+      clockMs += 20;
+      direction.tick(clockMs);
+      expect(log).toEqual(['new']);
+      expect(swaps).toEqual([{ forced: false, waitedMs: 20 }]);
+      direction.close();
+    });
   });
 });

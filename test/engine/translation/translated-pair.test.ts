@@ -9,6 +9,7 @@ import { ReferenceService } from '../../../tools/reference-service/reference-ser
 import type { TranscriptEvent } from '../../../engine/src/pipeline/transcript-event.js';
 import type { PairTranslationInput } from '../../../engine/src/pipeline/translation/config.js';
 import type { DirectionEvent } from '../../../engine/src/pipeline/translation/translating-stage.js';
+import type { PairStats } from '../../../engine/src/worker/protocol.js';
 import { RtpPeer, paced, sleep, waitFor } from '../../support/rtp-peer.js';
 import { speechScript, ulawRms, type SpeechScript } from './speech-fixture.js';
 import { freePortRange } from '../../support/ports.js';
@@ -55,6 +56,15 @@ async function openPeers(engine: MediaEngine, pairId: string, extra: Partial<Pai
 async function closePeers(engine: MediaEngine, pairId: string, ...peers: RtpPeer[]): Promise<void> {
   await engine.closePair(pairId);
   for (const peer of peers) peer.close();
+}
+
+/** The pair's stats once `ready` holds (polled: the engine's stats are a request to its worker). */
+async function pairStatsWhen(engine: MediaEngine, pairId: string, ready: (p: PairStats) => boolean): Promise<PairStats> {
+  for (;;) {
+    const found = (await engine.stats()).shards.flatMap((s) => s.pairStats).find((p) => p.pairId === pairId);
+    if (found !== undefined && ready(found)) return found;
+    await sleep(20);
+  }
 }
 
 const speaking = (peer: RtpPeer) => peer.received.filter((p) => ulawRms(p.payload) > SPEECH_RMS);
@@ -253,21 +263,22 @@ describe('translated pair (engine + Silero VAD + reference service)', () => {
     try {
       await engine.setTranslation('pair_t1', translation(service.url, { languages: { A: 'en', B: 'fr' } }));
       await waitFor(() => service.sessions.some((s) => s.pairId === 'pair_t1' && s.start?.targetLanguage === 'fr' && !s.closed));
-      const stats = await engine.stats();
-      const translated = stats.shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
+      const translated = await pairStatsWhen(engine, 'pair_t1', (p) => p.stageSwaps?.pending === 0);
       expect(translated?.translation?.languages).toEqual({ A: 'en', B: 'fr' });
       // Both legs feed translation: their jitter buffers favour latency.
       expect([translated?.legA.latencyFirst, translated?.legB.latencyFirst]).toEqual([true, true]);
       // ...and hand each frame to recognition on arrival.
       expect([translated?.legA.earlyReading, translated?.legB.earlyReading]).toEqual([true, true]);
+      // Each direction takes new settings at its next pause: nobody speaks here, so at its next tick.
       await engine.setTranslation('pair_t1', translation(service.url, { directions: ['B->A'] }));
-      const oneWay = (await engine.stats()).shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
-      expect([oneWay?.legA.latencyFirst, oneWay?.legB.latencyFirst]).toEqual([false, true]);
-      expect([oneWay?.legA.earlyReading, oneWay?.legB.earlyReading]).toEqual([false, true]);
+      const oneWay = await pairStatsWhen(engine, 'pair_t1', (p) => p.stageSwaps?.pending === 0 && p.stageSwaps.atPause === 4);
+      expect([oneWay.legA.latencyFirst, oneWay.legB.latencyFirst]).toEqual([false, true]);
+      expect([oneWay.legA.earlyReading, oneWay.legB.earlyReading]).toEqual([false, true]);
       await engine.setTranslation('pair_t1', null);
-      const mirrored = (await engine.stats()).shards.flatMap((s) => s.pairStats).find((p) => p.pairId === 'pair_t1');
-      expect([mirrored?.legA.latencyFirst, mirrored?.legB.latencyFirst]).toEqual([false, false]);
-      expect([mirrored?.legA.earlyReading, mirrored?.legB.earlyReading]).toEqual([false, false]);
+      const mirrored = await pairStatsWhen(engine, 'pair_t1', (p) => p.stageSwaps?.pending === 0 && p.stageSwaps.atPause === 6);
+      expect(mirrored.stageSwaps).toEqual({ atPause: 6, forced: 0, failed: 0, pending: 0 });
+      expect([mirrored.legA.latencyFirst, mirrored.legB.latencyFirst]).toEqual([false, false]);
+      expect([mirrored.legA.earlyReading, mirrored.legB.earlyReading]).toEqual([false, false]);
       // Back to the transparent duplex: what A sends is what B hears.
       const tone = script.frames.slice(Math.round(script.spans[0]!.startMs / 20), Math.round(script.spans[0]!.startMs / 20) + 50);
       await paced(tone.length, (i) => peerA.sendRtp(legs.legA, tone[i]!));

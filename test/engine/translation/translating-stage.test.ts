@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { logger } from '../../../common/src/logger.js';
 import type { MediaFrame, StageContext } from '../../../engine/src/pipeline/stage.js';
 import type { SpeechHooks, SpeechStage } from '../../../engine/src/pipeline/translation/speech-stage.js';
-import { TranslatingStage, type DirectionEvent, type VadDecision } from '../../../engine/src/pipeline/translation/translating-stage.js';
+import { TRANSLATION_GRACE_MS } from '../../../engine/src/pipeline/translation/transcript-assembler.js';
+import { PROVIDER_FIRST_WORD_MS, TranslatingStage, type DirectionEvent, type VadDecision } from '../../../engine/src/pipeline/translation/translating-stage.js';
 
 const context: StageContext = { pairId: 'pair_ts', direction: 'A->B', srcExt: '7000', dstExt: '7001' };
 
@@ -12,6 +13,9 @@ class FakeSpeech implements SpeechStage {
   readonly heard: number[] = [];
   readonly processedInputs: Array<{ heard: boolean | undefined }> = [];
   answer: MediaFrame | null = null;
+  /** What playing() and answering() say. */
+  queued = false;
+  producing = false;
   hooks: SpeechHooks;
 
   constructor(hooks: SpeechHooks) {
@@ -27,6 +31,12 @@ class FakeSpeech implements SpeechStage {
     return this.answer;
   }
 
+  playing(): boolean {
+    return this.queued;
+  }
+  answering(): boolean {
+    return this.producing;
+  }
   speechStarted(): void {}
   speechEnded(): void {}
   flush(): void {}
@@ -158,6 +168,147 @@ describe('TranslatingStage', () => {
     stage.process(null);
     speech!.hooks.audio(160);
     expect(woken).toBe(wakes);
+    stage.close();
+  });
+
+  it('times an answer that came before the VAD decision once, at the decision, from that answer', () => {
+    let clock = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const { stage, speech, decide, events } = setup();
+    for (let i = 0; i < 30; i++) {
+      clock = 1000 + 20 * i;
+      stage.hear(frame(i, { ingressDelayMs: 0.5 }));
+      if (i === 2) decide({ type: 'speech_start', startMs: 40 });
+      if (i === 20) {
+        // The provider's endpointing beat the VAD: its answer arrives while the VAD still hears speech...
+        speech().hooks.audio(160);
+        speech().answer = frame(99, { heard: false });
+        clock += 4;
+        // ...and is played at once.
+        expect(stage.process(null)).toBe(speech().answer);
+      }
+    }
+    expect(events.filter((e) => e.type === 'latency')).toHaveLength(0);
+    clock = 1483;
+    decide({ type: 'speech_end', startMs: 40, endMs: 200, decidedMs: 500 });
+    const latency = events.filter((e) => e.type === 'latency');
+    expect(latency).toEqual([
+      {
+        type: 'latency',
+        utteranceEndMs: 200,
+        ingressMs: 0.5,
+        endpointingMs: 300,
+        vadMs: 3,
+        // Clamped: the answer was there before the decision.
+        providerMs: 0,
+        // From the answer's arrival (1400) to its first frame on the wire (1404).
+        egressMs: 4,
+        tandemMs: 7.5,
+        totalMs: 307.5,
+        arrivalLatenessMs: 0,
+        answeredBeforeDecision: true,
+      },
+    ]);
+    // The speech end came first, so a load run counts the utterance as detected, then answered.
+    expect(events.map((e) => e.type).slice(-2)).toEqual(['speech', 'latency']);
+    // The rest of that answer plays; the utterance is not timed again.
+    clock = 1500;
+    stage.process(null);
+    speech().hooks.audio(160);
+    stage.process(null);
+    expect(events.filter((e) => e.type === 'latency')).toHaveLength(1);
+    stage.close();
+  });
+
+  it('an early answer not yet played at the decision is timed when its first frame goes out', () => {
+    let clock = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const { stage, speech, decide, events } = setup();
+    for (let i = 0; i < 30; i++) {
+      clock = 1000 + 20 * i;
+      stage.hear(frame(i));
+    }
+    decide({ type: 'speech_start', startMs: 0 });
+    clock = 1470;
+    speech().hooks.audio(160);
+    clock = 1483;
+    decide({ type: 'speech_end', startMs: 0, endMs: 200, decidedMs: 500 });
+    expect(events.filter((e) => e.type === 'latency')).toHaveLength(0);
+    clock = 1490;
+    speech().answer = frame(99, { heard: false });
+    stage.process(null);
+    const latency = events.filter((e) => e.type === 'latency');
+    expect(latency).toHaveLength(1);
+    expect(latency[0]).toMatchObject({ providerMs: 0, egressMs: 20, answeredBeforeDecision: true });
+    stage.close();
+  });
+
+  it('audio continuing an answer still queued while the speaker talks again is not taken as the new utterance’s answer', () => {
+    let clock = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const { stage, speech, decide, events } = setup();
+    for (let i = 0; i < 30; i++) {
+      clock = 1000 + 20 * i;
+      stage.hear(frame(i));
+    }
+    decide({ type: 'speech_start', startMs: 0 });
+    // The last answer is still playing at this tick, and more of it arrives.
+    speech().queued = true;
+    speech().answer = frame(98, { heard: false });
+    stage.process(null);
+    speech().hooks.audio(160);
+    clock = 1483;
+    decide({ type: 'speech_end', startMs: 0, endMs: 200, decidedMs: 500 });
+    stage.process(null);
+    expect(events.filter((e) => e.type === 'latency')).toHaveLength(0);
+    // This utterance's own answer comes after the decision and is timed as usual, without the flag.
+    clock = 1600;
+    speech().hooks.audio(160);
+    clock = 1605;
+    stage.process(null);
+    const latency = events.filter((e) => e.type === 'latency');
+    expect(latency).toHaveLength(1);
+    expect(latency[0]).toMatchObject({ providerMs: 117, egressMs: 5 });
+    expect(latency[0]).not.toHaveProperty('answeredBeforeDecision');
+    stage.close();
+  });
+
+  it('is idle only when the speaker is silent, nothing is being answered or played, and the last utterance was reported on', () => {
+    let clock = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const { stage, speech, decide } = setup();
+    expect(stage.idle()).toBe(true);
+    decide({ type: 'speech_start', startMs: 0 });
+    expect(stage.idle()).toBe(false);
+    decide({ type: 'speech_end', startMs: 0, endMs: 1000, decidedMs: 1500 });
+    // The provider has said nothing of the utterance yet: it gets PROVIDER_FIRST_WORD_MS to.
+    expect(stage.idle()).toBe(false);
+    clock += PROVIDER_FIRST_WORD_MS - 1;
+    expect(stage.idle()).toBe(false);
+    // Its words: the utterance waits for its final translation.
+    speech().hooks.transcript({ event: 'transcript', utteranceId: 'u1', text: 'hello', final: true, startMs: 0, endMs: 1000, language: 'en' });
+    expect(stage.idle()).toBe(false);
+    speech().hooks.translation({ event: 'translation', utteranceId: 'u1', text: 'hola', final: true, language: 'es' });
+    expect(stage.idle()).toBe(true);
+    // The provider producing the answer, then the answer queued for the listener.
+    speech().producing = true;
+    expect(stage.idle()).toBe(false);
+    speech().producing = false;
+    speech().queued = true;
+    expect(stage.idle()).toBe(false);
+    speech().queued = false;
+    expect(stage.idle()).toBe(true);
+    // An utterance the provider never reports on (noise) holds the pause for PROVIDER_FIRST_WORD_MS only.
+    decide({ type: 'speech_start', startMs: 2000 });
+    decide({ type: 'speech_end', startMs: 2000, endMs: 2300, decidedMs: 2800 });
+    expect(stage.idle()).toBe(false);
+    clock += PROVIDER_FIRST_WORD_MS;
+    expect(stage.idle()).toBe(true);
+    // A partial the provider abandons holds it until TRANSLATION_GRACE_MS after its last word.
+    speech().hooks.transcript({ event: 'transcript', utteranceId: 'u2', text: 'uh', final: false, startMs: 2000, endMs: 2300, language: 'en' });
+    expect(stage.idle()).toBe(false);
+    clock += TRANSLATION_GRACE_MS;
+    expect(stage.idle()).toBe(true);
     stage.close();
   });
 });

@@ -174,6 +174,16 @@ export class CascadeStage implements SpeechStage {
     this.#o.recognizer.endOfSpeech();
   }
 
+  /** Synthesized audio is queued for the listener, or an utterance's mark waits for it to play. */
+  playing(): boolean {
+    return !this.#closed && (this.#queue.length > 0 || this.#queue.pendingMarks > 0);
+  }
+
+  /** Recognized words await their final, or a final awaits (or is in) its translation and synthesis. */
+  answering(): boolean {
+    return !this.#closed && (this.#partialId !== null || this.#waiting.length > 0 || this.#running !== null);
+  }
+
   /** Barge-in / clear: drops queued audio, the utterance being produced and those waiting. */
   flush(): void {
     if (this.#closed) return;

@@ -213,6 +213,11 @@ export abstract class ProviderStage<F extends ProviderErrorCode = never> extends
     }
   }
 
+  /** Service audio is queued for playback, or a mark waits for the audio before it to play. */
+  playing(): boolean {
+    return !this.#closed && (this.queue.length > 0 || this.queue.pendingMarks > 0);
+  }
+
   /** Resolves once close() was called and the socket is fully closed. */
   whenClosed(): Promise<void> {
     return this.conn.whenClosed();

@@ -120,6 +120,12 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
   #servicePings = false;
   /** A stall was reported and no session has been confirmed since (its log line is written once). */
   #stalled = false;
+  /**
+   * A final translation came and neither audio nor a mark has since: its spoken answer is on its way (the
+   * reference service synthesizes after sending the text). The protocol does not tie audio to an utterance,
+   * so the next audio or mark is taken as that answer's.
+   */
+  #answerDue = false;
 
   /** Validates options (ConfigError naming the bad key) and starts connecting at once. */
   constructor(context: StageContext, options: StreamingStageOptions) {
@@ -152,9 +158,15 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
     return { ...this.baseStats(), ...this.#marks, ...this.#live };
   }
 
+  /** A final translation's audio (or mark) has not come yet (SpeechStage.answering). */
+  answering(): boolean {
+    return this.#answerDue && !this.closed;
+  }
+
   /** Drops queued playback and tells the service to cancel what it is still producing. */
   flush(): void {
     if (this.closed) return;
+    this.#answerDue = false;
     this.queue.clear();
     this.playbackAdvanced();
     this.#sendJson(encodeClientMessage({ event: 'clear' }));
@@ -260,6 +272,8 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
     this.#stopLiveness();
     // Marks of the lost session mean nothing to the next one; its audio is still worth playing.
     this.#marks.marksDiscarded += this.queue.discardMarks();
+    // Nor will its answer in progress come over the next one.
+    this.#answerDue = false;
     return !opened;
   }
 
@@ -272,6 +286,7 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
       return;
     }
     this.counts.audioMessagesReceived++;
+    this.#answerDue = false;
     this.playAudio(buf);
   }
 
@@ -290,13 +305,16 @@ export class StreamingStage extends ProviderStage<FatalCloseCode> {
         this.safeEmit('transcript', msg);
         break;
       case 'translation':
+        if (msg.final) this.#answerDue = true;
         this.safeEmit('translation', msg);
         break;
       case 'mark':
+        this.#answerDue = false;
         this.#marks.marksReceived++;
         this.queue.addMark(msg.name);
         break;
       case 'clear':
+        this.#answerDue = false;
         this.#marks.clearsFromService++;
         this.queue.clear();
         this.playbackAdvanced();

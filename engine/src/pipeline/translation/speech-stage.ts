@@ -27,6 +27,15 @@ export interface SpeechStage extends PipelineStage {
   /** Tandem's VAD heard the speaker stop. */
   speechEnded(atMs: number): void;
   stats(): object;
+  /** Translated audio is queued for the listener (or a mark still waits for its audio to play). */
+  playing(): boolean;
+  /**
+   * The provider is still producing an answer the stage knows of (a cascade's recognized words awaiting their
+   * final, translation or synthesis; a Realtime response in progress; a Tandem-protocol final translation
+   * whose audio or mark has not come yet). With playing() and the VAD, this is the direction's pause
+   * (TranslatingStage.idle).
+   */
+  answering(): boolean;
   /**
    * A cascade's split of the provider share of the last answered utterance
    * (recognition, translation, synthesis); absent for single-service providers.

@@ -16,6 +16,8 @@ interface Open {
   translatedText: string | null;
   translationFinal: boolean;
   finalisedAt: number;
+  /** When the provider last said something about it. */
+  updatedAt: number;
   done: boolean;
 }
 
@@ -42,6 +44,7 @@ export class TranscriptAssembler {
   transcript(message: TranscriptMessage, nowMs: number): void {
     const entry = this.#entry(message.utteranceId, nowMs);
     if (entry.done) return;
+    entry.updatedAt = nowMs;
     entry.text = message.text;
     entry.language = message.language;
     entry.startMs = message.startMs;
@@ -56,9 +59,19 @@ export class TranscriptAssembler {
   translation(message: TranslationMessage, nowMs: number): void {
     const entry = this.#entry(message.utteranceId, nowMs);
     if (entry.done) return;
+    entry.updatedAt = nowMs;
     entry.translatedText = message.text;
     if (message.final) entry.translationFinal = true;
     this.#publish(message.utteranceId, entry);
+  }
+
+  /**
+   * An utterance the provider has begun (a transcript or translation) is not complete yet and was last heard of
+   * within TRANSLATION_GRACE_MS: its final text is still to come. One the provider went quiet on counts no more.
+   */
+  awaiting(nowMs: number): boolean {
+    for (const entry of this.#open.values()) if (!entry.done && nowMs - entry.updatedAt < TRANSLATION_GRACE_MS) return true;
+    return false;
   }
 
   /** Finalises utterances whose translation is overdue; called on the tick. */
@@ -87,6 +100,7 @@ export class TranscriptAssembler {
         translatedText: null,
         translationFinal: false,
         finalisedAt: nowMs,
+        updatedAt: nowMs,
         done: false,
       };
       this.#open.set(id, entry);

@@ -55,6 +55,12 @@ export type DirectionEvent =
       recognitionMs?: number;
       translationMs?: number;
       synthesisMs?: number;
+      /**
+       * The provider's first answer audio came while Tandem's VAD still heard speech (the provider's endpointing
+       * was faster than the VAD's): providerMs is 0 and egressMs runs from that audio. The parts then overlap
+       * (the answer did not wait for the VAD), so totalMs, still their sum, is an upper bound of the wait.
+       */
+      answeredBeforeDecision?: true;
     };
 
 export interface TranslationSink {
@@ -80,6 +86,12 @@ export interface TranslatingStageOptions {
 const FRAME_RING = 1024;
 /** An utterance whose answer has not been injected within this long stops being measured. */
 const LATENCY_GIVE_UP_MS = 30_000;
+/**
+ * After the VAD ends an utterance, the provider has this long to say anything about it (a transcript, a
+ * translation, audio) before the direction counts as paused without it (idle()): a recognizer reports a short
+ * utterance's first words a few hundred ms after its end, and one that heard only noise reports nothing.
+ */
+export const PROVIDER_FIRST_WORD_MS = 2000;
 
 interface PendingLatency {
   endWallMs: number;
@@ -91,6 +103,15 @@ interface PendingLatency {
   decisionWallMs: number;
   utteranceEndMs: number;
   answerAtMs: number;
+  /** The answer came before the decision (TranslatingStage's #early). */
+  beforeDecision: boolean;
+}
+
+/** An answer that arrived while the VAD still heard speech, kept until the VAD ends the utterance. */
+interface EarlyAnswer {
+  answerAtMs: number;
+  /** Its first frame on the wire, NaN until then. */
+  injectedAtMs: number;
 }
 
 /**
@@ -114,6 +135,11 @@ export class TranslatingStage implements PipelineStage {
   #framesOffered = 0;
   #frameMs = 20;
   #pending: PendingLatency | null = null;
+  #early: EarlyAnswer | null = null;
+  /** The provider's audio was still queued after the last tick: new audio continues that answer. */
+  #answerQueued = false;
+  /** When the VAD last ended an utterance the provider has said nothing about since (-Infinity: none). */
+  #endUnansweredAtMs = Number.NEGATIVE_INFINITY;
   #speaking = false;
   #closed = false;
   #vadErrors = 0;
@@ -128,8 +154,14 @@ export class TranslatingStage implements PipelineStage {
     this.#log = options.log;
     this.#assembler = new TranscriptAssembler(options.context, options.languages, (event) => this.#report(() => this.#sink.transcript(event)));
     const hooks: SpeechHooks = {
-      transcript: (message) => this.#assembler.transcript(message, performance.now()),
-      translation: (message) => this.#assembler.translation(message, performance.now()),
+      transcript: (message) => {
+        this.#endUnansweredAtMs = Number.NEGATIVE_INFINITY;
+        this.#assembler.transcript(message, performance.now());
+      },
+      translation: (message) => {
+        this.#endUnansweredAtMs = Number.NEGATIVE_INFINITY;
+        this.#assembler.translation(message, performance.now());
+      },
       mark: (name) => this.#report(() => this.#sink.event({ type: 'mark', name })),
       audio: () => this.#onAnswerAudio(),
       error: (code, message) => this.#report(() => this.#sink.event({ type: 'error', code, message })),
@@ -148,6 +180,21 @@ export class TranslatingStage implements PipelineStage {
     return this.#speaking;
   }
 
+  /**
+   * The direction's pause (PipelineStage.idle): the VAD hears no speech; the provider is not producing an
+   * answer it knows of (SpeechStage.answering) and has none queued for the listener (SpeechStage.playing); no
+   * utterance it has begun to report awaits its final text (TranscriptAssembler.awaiting); and the utterance
+   * the VAD ended last has been reported on, or PROVIDER_FIRST_WORD_MS passed without a word about it.
+   * Not seen: speech the VAD has not yet recognised as speech (its first frames before speech_start).
+   */
+  idle(): boolean {
+    if (this.#closed) return true;
+    if (this.#speaking || this.#speech.answering() || this.#speech.playing()) return false;
+    const now = performance.now();
+    if (now - this.#endUnansweredAtMs < PROVIDER_FIRST_WORD_MS) return false;
+    return !this.#assembler.awaiting(now);
+  }
+
   /** The speaker's frames as they arrive (MediaDirection's early reader): to the VAD and the provider at once. */
   hear(frame: MediaFrame): void {
     if (this.#closed || !this.#offer(frame, performance.now())) return;
@@ -160,6 +207,7 @@ export class TranslatingStage implements PipelineStage {
     // A frame not heard early goes to the provider inside speech.process.
     if (frame !== null && frame.heard !== true) this.#offer(frame, now);
     const output = this.#speech.process(frame);
+    this.#answerQueued = this.#speech.playing();
     if ((this.#framesOffered & 63) === 0) this.#assembler.expire(now);
     this.#outputPaused = output === null;
     if (output === null) return this.#silence;
@@ -211,6 +259,7 @@ export class TranslatingStage implements PipelineStage {
     if (this.#closed) return;
     if (decision.type === 'speech_start') {
       this.#speaking = true;
+      this.#early = null;
       this.#speech.speechStarted(decision.startMs);
       this.#report(() => this.#sink.event({ type: 'speech', state: 'start', atMs: decision.startMs }));
       return;
@@ -218,13 +267,17 @@ export class TranslatingStage implements PipelineStage {
     this.#speaking = false;
     this.#speech.speechEnded(decision.endMs);
     const now = performance.now();
+    const early = this.#early;
+    this.#early = null;
+    // An utterance the provider already answered has been reported on.
+    this.#endUnansweredAtMs = early === null ? now : Number.NEGATIVE_INFINITY;
     const endFrame = this.#frameAt(decision.endMs);
     const decidedFrame = this.#frameAt(Math.max(decision.endMs, decision.decidedMs));
     // The ring holds the last FRAME_RING frames; an utterance whose frames have left it cannot be timed.
     if (endFrame >= 0 && decidedFrame >= 0) {
       const endWallMs = this.#frameWall[endFrame % FRAME_RING]!;
       const decidedWallMs = this.#frameWall[decidedFrame % FRAME_RING]!;
-      this.#pending = {
+      const pending: PendingLatency = {
         endWallMs,
         ingressMs: this.#frameIngress[endFrame % FRAME_RING]!,
         arrivalLatenessMs: this.#frameLateness[endFrame % FRAME_RING]!,
@@ -232,8 +285,14 @@ export class TranslatingStage implements PipelineStage {
         vadMs: Math.max(0, now - decidedWallMs),
         decisionWallMs: now,
         utteranceEndMs: decision.endMs,
-        answerAtMs: Number.NaN,
+        answerAtMs: early === null ? Number.NaN : early.answerAtMs,
+        beforeDecision: early !== null,
       };
+      this.#pending = pending;
+      this.#report(() => this.#sink.event({ type: 'speech', state: 'end', atMs: decision.endMs }));
+      // An early answer already on the wire: the utterance is timed now, once.
+      if (early !== null && !Number.isNaN(early.injectedAtMs)) this.#record(pending, early.injectedAtMs);
+      return;
     }
     this.#report(() => this.#sink.event({ type: 'speech', state: 'end', atMs: decision.endMs }));
   }
@@ -245,13 +304,23 @@ export class TranslatingStage implements PipelineStage {
   }
 
   #onAnswerAudio(): void {
+    const now = performance.now();
+    this.#endUnansweredAtMs = Number.NEGATIVE_INFINITY;
     const pending = this.#pending;
-    if (pending !== null && Number.isNaN(pending.answerAtMs)) pending.answerAtMs = performance.now();
+    if (pending !== null) {
+      if (Number.isNaN(pending.answerAtMs)) pending.answerAtMs = now;
+    } else if (this.#speaking && this.#early === null && !this.#answerQueued) {
+      // The provider answered before the VAD ended the utterance (its endpointing was faster). Audio that
+      // continues an answer still queued at the last tick is that earlier answer's, not this utterance's.
+      this.#early = { answerAtMs: now, injectedAtMs: Number.NaN };
+    }
     // A continuous silence stream has a phase the answer must keep; a paused leg can start a talkspurt now.
     if (this.#silence === null && this.#outputPaused && !this.#closed) this.#wake?.();
   }
 
   #onInjected(now: number): void {
+    const early = this.#early;
+    if (early !== null && Number.isNaN(early.injectedAtMs)) early.injectedAtMs = now;
     const pending = this.#pending;
     if (pending === null) return;
     if (now - pending.endWallMs > LATENCY_GIVE_UP_MS) {
@@ -259,11 +328,16 @@ export class TranslatingStage implements PipelineStage {
       return;
     }
     if (Number.isNaN(pending.answerAtMs)) return;
+    this.#record(pending, now);
+  }
+
+  /** Reports the utterance's latency, its first answer frame on the wire at `injectedAtMs`. */
+  #record(pending: PendingLatency, injectedAtMs: number): void {
     this.#pending = null;
     const { ingressMs, endpointingMs, vadMs } = pending;
-    // Answer audio is only taken for an utterance once the VAD has ended it, so this is never negative.
+    // An answer that came before the decision (beforeDecision) clamps at 0: the provider kept no one waiting.
     const providerMs = Math.max(0, pending.answerAtMs - pending.decisionWallMs);
-    const egressMs = now - pending.answerAtMs;
+    const egressMs = Math.max(0, injectedAtMs - pending.answerAtMs);
     const tandemMs = ingressMs + vadMs + egressMs;
     const share = this.#speech.providerShare?.() ?? null;
     this.#report(() =>
@@ -279,6 +353,7 @@ export class TranslatingStage implements PipelineStage {
         endpointingMs,
         arrivalLatenessMs: pending.arrivalLatenessMs,
         ...(share === null ? {} : share),
+        ...(pending.beforeDecision ? { answeredBeforeDecision: true as const } : {}),
       }),
     );
   }

@@ -127,6 +127,11 @@ export class OpenAiRealtimeStage extends ProviderStage {
     else if (this.#settings.sendSilence) this.#send(frame, this.#zeros);
   }
 
+  /** A response is in progress or asked for on the open session (SpeechStage.answering); a lost session owes nothing. */
+  answering(): boolean {
+    return !this.closed && this.conn.open && this.#responseTurns.busy;
+  }
+
   /** Drops queued playback and cancels the response in progress (the listener started talking). */
   flush(): void {
     if (this.closed) return;

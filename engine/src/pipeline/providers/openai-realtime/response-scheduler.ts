@@ -22,6 +22,11 @@ export class ResponseScheduler {
     return this.#activeResponseId;
   }
 
+  /** A response is in progress, requested or waiting to be requested: the service still owes an answer. */
+  get busy(): boolean {
+    return this.#activeResponseId !== null || this.#createInFlight !== null || this.#createPending;
+  }
+
   /** Asks for a response now, or once the one in progress (or requested) is done. */
   request(): void {
     if (this.#activeResponseId !== null || this.#createInFlight !== null) {

@@ -230,7 +230,10 @@ describe('OpenAiRealtimeStage with client turn detection', () => {
 
     s.speechStarted(120);
     const log = await drive(s, words, RATE, (l) => l.ticks * 160 >= words.length);
+    expect(s.answering()).toBe(false);
     expect(s.speechEnded(2480)).toBe(true);
+    // A response is asked for: the service owes an answer (a new language waits for it).
+    expect(s.answering()).toBe(true);
     // A second short turn right away, while the first response is still being produced.
     s.speechStarted(2600);
     await drive(s, words, RATE, (l) => l.ticks === 10, { log: newLog() });
@@ -249,6 +252,8 @@ describe('OpenAiRealtimeStage with client turn detection', () => {
     expect(got.translations.filter((t) => t.final).map((t) => t.utteranceId)).toEqual([rec.utterances[0]!.itemId, rec.utterances[1]!.itemId]);
     expect(got.marks.map((m) => m.name)).toEqual(rec.utterances.map((u) => `response:${u.responseId}`));
     expect(s.stats()).toMatchObject({ commits: 2, commitsSkipped: 1, responsesDone: 2, bargeIns: 0 });
+    // Both answers done and played: the direction is at a pause.
+    expect([s.answering(), s.playing()]).toEqual([false, false]);
   });
 
   it('plays 16 kHz legs, accepts the beta event names, and duck mode mixes the original under the answer', async () => {
