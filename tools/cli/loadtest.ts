@@ -18,7 +18,8 @@ import {
 } from '../media-load/index.js';
 import { DEFAULT_ANSWER_WAIT_MS, runTranslationLoadTest, TALK_MODES, type TalkMode, type TranslationServiceSpec } from '../media-load/translation-load.js';
 import { formatTranslationReport } from '../media-load/translation-report.js';
-import { DEFAULT_CASCADE, formatCascadeParts, LOAD_RECOGNIZER_ENDPOINTING_MS, parseCascadeParts, type CascadeParts } from '../media-load/cascade-doubles.js';
+import { DEFAULT_CASCADE, formatCascadeParts, LOAD_RECOGNIZER_ENDPOINTING_MS, parseCascadeParts, type CascadeDelays, type CascadeParts } from '../media-load/cascade-doubles.js';
+import { DEFAULT_DELAY_SEED, DELAY_PROFILE_NAMES, type DelayProfileName } from '../doubles/answer-delays.js';
 
 interface LoadtestFlags {
   generator?: 'native' | 'node';
@@ -50,6 +51,8 @@ interface LoadtestFlags {
   provider?: 'tandem' | 'cascade';
   cascade?: string;
   cascadeEndpointing?: number;
+  cascadeDelays?: DelayProfileName;
+  cascadeDelaySeed?: number;
   between?: 'silence' | 'nothing';
   talk?: TalkMode;
   answerWait?: number;
@@ -132,6 +135,8 @@ export function registerLoadtestCommand(program: Command): void {
     .addOption(new Option('--provider <kind>', 'with --translate: tandem (default: the reference service over the Tandem protocol) or cascade (recognizer → translator → synthesizer against the local doubles, started as a child process)').choices(['tandem', 'cascade']))
     .addOption(new Option('--cascade <parts>', `with --provider cascade: recognizer,translator,synthesizer — deepgram,deepl|apertium,elevenlabs|espeak-ng (default ${formatCascadeParts(DEFAULT_CASCADE)})`))
     .addOption(new Option('--cascade-endpointing <ms>', `with --provider cascade: the recognizer's own endpointing (default ${LOAD_RECOGNIZER_ENDPOINTING_MS}, above the VAD's 300 ms, so Tandem's VAD ends every utterance and each answer is timed)`).argParser(positiveInteger))
+    .addOption(new Option('--cascade-delays <profile>', 'with --provider cascade: how long the doubles take to answer — none (default: at once, as the earlier figures) or realistic (about as long as the real services; docs/cascade.md)').choices(DELAY_PROFILE_NAMES))
+    .addOption(new Option('--cascade-delay-seed <n>', `with --cascade-delays: seed of the delays' random spread (default ${DEFAULT_DELAY_SEED}; same seed, same delays)`).argParser(parseInteger))
     .addOption(new Option('--between <what>', 'with --translate: what the listener hears between answers: a continuous silence stream, or nothing (each answer starts a talkspurt at once)').choices(['silence', 'nothing']))
     .addOption(new Option('--talk <mode>', 'with --translate: turns (default: the parties of a pair speak in turns, every utterance counted sent vs detected) or overlap (both legs talk all the time, the earlier mode)').choices(TALK_MODES))
     .addOption(new Option('--answer-wait <ms>', `with --talk turns: silence after each utterance before the other party speaks (default ${DEFAULT_ANSWER_WAIT_MS})`).argParser(nonNegativeNumber))
@@ -167,8 +172,8 @@ export function registerLoadtestCommand(program: Command): void {
       if (flags.generator !== undefined) options.generatorCore = flags.generator;
       if (flags.ports !== undefined) options.portRange = parsePortRange(flags.ports);
       if (flags.translate === true || flags.translateUrl !== undefined) return await runTranslateCommand(options, flags);
-      if (flags.provider !== undefined || flags.cascade !== undefined || flags.cascadeEndpointing !== undefined || flags.between !== undefined || flags.talk !== undefined || flags.answerWait !== undefined || flags.background !== undefined || flags.vadGate !== undefined) {
-        process.stderr.write('tandem loadtest: --provider, --cascade, --between, --talk, --answer-wait, --background and --vad-gate need --translate\n');
+      if (flags.provider !== undefined || flags.cascade !== undefined || flags.cascadeEndpointing !== undefined || flags.cascadeDelays !== undefined || flags.cascadeDelaySeed !== undefined || flags.between !== undefined || flags.talk !== undefined || flags.answerWait !== undefined || flags.background !== undefined || flags.vadGate !== undefined) {
+        process.stderr.write('tandem loadtest: --provider, --cascade, --cascade-endpointing, --cascade-delays, --cascade-delay-seed, --between, --talk, --answer-wait, --background and --vad-gate need --translate\n');
         process.exitCode = 1;
         return;
       }
@@ -215,6 +220,8 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
     flags.provider === 'cascade' && flags.translateUrl !== undefined ? '--translate-url with --provider cascade' : null,
     flags.provider !== 'cascade' && flags.cascade !== undefined ? '--cascade without --provider cascade' : null,
     flags.provider !== 'cascade' && flags.cascadeEndpointing !== undefined ? '--cascade-endpointing without --provider cascade' : null,
+    flags.provider !== 'cascade' && flags.cascadeDelays !== undefined ? '--cascade-delays without --provider cascade' : null,
+    flags.provider !== 'cascade' && flags.cascadeDelaySeed !== undefined ? '--cascade-delay-seed without --provider cascade' : null,
   ].filter((f) => f !== null);
   if (refused.length > 0) {
     process.stderr.write(`tandem loadtest: ${refused.join(', ')} cannot be used with --translate\n`);
@@ -238,10 +245,12 @@ async function runTranslateCommand(options: LoadTestOptions, flags: LoadtestFlag
       process.exitCode = 1;
       return;
     }
+    const delays: CascadeDelays = { profile: flags.cascadeDelays ?? 'none', seed: flags.cascadeDelaySeed ?? DEFAULT_DELAY_SEED };
     service = {
       kind: 'cascade',
       parts,
-      process: self(['cascade-doubles', '--cascade', formatCascadeParts(parts)]),
+      process: self(['cascade-doubles', '--cascade', formatCascadeParts(parts), '--delays', delays.profile, '--delay-seed', String(delays.seed)]),
+      delays,
       ...(flags.cascadeEndpointing !== undefined ? { recognizerEndpointingMs: flags.cascadeEndpointing } : {}),
     };
   } else if (flags.translateUrl !== undefined) {

@@ -17,6 +17,11 @@
  * as `{ interim, final }` is heard one way in the interims and recognized
  * another way at the final (a recognizer revising itself).
  *
+ * With `delays` (answer-delays.ts), a final `Results` and the `UtteranceEnd`
+ * after it go out a planned delay after the double decided the utterance was
+ * over, as a real recognizer's finals trail the audio; every message of a
+ * session stays in order behind it (answers queue per session).
+ *
  * Faults, switched per server: `stall` (takes audio, never answers), `drop`
  * (ends the socket when an utterance starts), `malformed` (answers each
  * utterance with garbage before its Results), `ratelimit` (refuses the upgrade
@@ -25,6 +30,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
 import { logger } from '../../common/src/logger.js';
+import { AnswerDelays, AnswerQueue } from './answer-delays.js';
 import { EnergySegmenter } from './energy-segmenter.js';
 import { Script, ScriptedUtterance, type ScriptOptions } from './scripted-utterances.js';
 import { WsDoubleServer, guardSessionMessages, sendIfOpen, type DoubleSession } from './ws-double-server.js';
@@ -36,6 +42,8 @@ export interface DeepgramDoubleOptions extends ScriptOptions {
   fault?: DeepgramFault;
   host?: string;
   port?: number;
+  /** How long finals take (default: profile none, at once). */
+  delays?: AnswerDelays;
 }
 
 /** What a session heard, for the test to check. */
@@ -46,6 +54,8 @@ export interface DeepgramSessionRecord {
   finalizes: number;
   closeStreams: number;
   utterances: number;
+  /** Final Results sent (after their delay). */
+  finalsSent: number;
   closed: boolean;
 }
 
@@ -59,13 +69,16 @@ class DeepgramSession implements DoubleSession {
   /** Finds speech by energy; its clock is the stream's. */
   readonly #segmenter: EnergySegmenter;
   readonly #utterance: ScriptedUtterance;
+  /** Everything the session sends, in order, finals after their delay. */
+  readonly #answers: AnswerQueue;
 
   constructor(ws: WebSocket, req: IncomingMessage, server: DeepgramDouble) {
     this.#ws = ws;
     this.#server = server;
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams.entries());
-    this.record = { query, audioBytes: 0, keepAlives: 0, finalizes: 0, closeStreams: 0, utterances: 0, closed: false };
+    this.record = { query, audioBytes: 0, keepAlives: 0, finalizes: 0, closeStreams: 0, utterances: 0, finalsSent: 0, closed: false };
+    this.#answers = new AnswerQueue(server.delays.timers);
     const rate = Number(query['sample_rate'] ?? 16000);
     this.#segmenter = new EnergySegmenter(query['encoding'] === 'mulaw' ? 'mulaw' : 'linear16', rate, (rms, nowMs) => this.#onChunk(rms, nowMs));
     this.#endpointingMs = Number(query['endpointing'] ?? 10);
@@ -79,7 +92,7 @@ class DeepgramSession implements DoubleSession {
         this.#send({ type: 'SpeechStarted', channel: [0], timestamp: startMs / 1000 });
         return true;
       },
-      interim: (words) => this.#results(words, false, false, false),
+      interim: (words) => this.#send(this.#results(words, false, false, false)),
       silence: (silenceMs) => {
         if (silenceMs >= this.#endpointingMs) this.#final(false);
       },
@@ -93,6 +106,7 @@ class DeepgramSession implements DoubleSession {
 
   dispose(): void {
     this.record.closed = true;
+    this.#answers.close();
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
@@ -106,8 +120,12 @@ class DeepgramSession implements DoubleSession {
       } else if (msg.type === 'CloseStream') {
         this.record.closeStreams++;
         if (this.#utterance.inSpeech) this.#final(true);
-        this.#send({ type: 'Metadata', request_id: 'double', created: new Date().toISOString(), duration: this.#segmenter.nowMs / 1000, channels: 1 });
-        this.#ws.close(1000);
+        const metadata = JSON.stringify({ type: 'Metadata', request_id: 'double', created: new Date().toISOString(), duration: this.#segmenter.nowMs / 1000, channels: 1 });
+        // After the last final, however late it is.
+        this.#answers.push(0, () => {
+          sendIfOpen(this.#ws, metadata);
+          this.#ws.close(1000);
+        });
       } else {
         // Deepgram closes on a text frame it does not understand.
         this.#ws.close(1008, 'DATA-0000');
@@ -124,20 +142,23 @@ class DeepgramSession implements DoubleSession {
 
   #final(fromFinalize: boolean): void {
     this.#utterance.end();
-    if (this.#server.fault === 'malformed') {
-      sendIfOpen(this.#ws, '{"type":"Results","channel":');
-      sendIfOpen(this.#ws, JSON.stringify({ type: 'Mystery', payload: 1 }));
-    }
-    this.#results(this.#utterance.text, true, !fromFinalize, fromFinalize);
-    this.#send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: this.#segmenter.nowMs / 1000 });
+    // Written now (the utterance's times as they are), sent after the final's delay.
+    const messages: string[] = [];
+    if (this.#server.fault === 'malformed') messages.push('{"type":"Results","channel":', JSON.stringify({ type: 'Mystery', payload: 1 }));
+    messages.push(JSON.stringify(this.#results(this.#utterance.text, true, !fromFinalize, fromFinalize)));
+    messages.push(JSON.stringify({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: this.#segmenter.nowMs / 1000 }));
+    this.#answers.push(this.#server.delays.plan('deepgramFinal'), () => {
+      for (const m of messages) sendIfOpen(this.#ws, m);
+      this.record.finalsSent++;
+    });
   }
 
-  #results(transcript: string, isFinal: boolean, speechFinal: boolean, fromFinalize: boolean): void {
+  #results(transcript: string, isFinal: boolean, speechFinal: boolean, fromFinalize: boolean): object {
     const start = this.#utterance.startMs / 1000;
     const end = this.#segmenter.nowMs / 1000;
     const words = transcript.split(' ');
     const step = (end - start) / Math.max(1, words.length);
-    this.#send({
+    return {
       type: 'Results',
       channel_index: [0, 1],
       duration: end - start,
@@ -155,23 +176,26 @@ class DeepgramSession implements DoubleSession {
         ],
       },
       metadata: { request_id: 'double', model_info: { name: this.record.query['model'] ?? 'nova' } },
-    });
+    };
   }
 
   #send(msg: object): void {
-    sendIfOpen(this.#ws, JSON.stringify(msg));
+    const text = JSON.stringify(msg);
+    this.#answers.push(0, () => sendIfOpen(this.#ws, text));
   }
 }
 
 export class DeepgramDouble extends WsDoubleServer<DeepgramSession> {
   readonly sessions: DeepgramSessionRecord[] = [];
   readonly script: Script;
+  readonly delays: AnswerDelays;
   fault: DeepgramFault;
 
   private constructor(options: DeepgramDoubleOptions) {
     super({ bearer: options.apiKey, authScheme: 'Token', maxPayload: 1 << 20, path: '/v1/listen', name: 'deepgram double', log });
     this.script = new Script(options);
     this.fault = options.fault ?? 'none';
+    this.delays = options.delays ?? new AnswerDelays();
   }
 
   static async start(options: DeepgramDoubleOptions): Promise<DeepgramDouble> {

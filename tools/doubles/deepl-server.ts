@@ -11,10 +11,15 @@
  * (503, DeepL's "temporary errors in the DeepL service"), `stall`
  * (never answers), `drop` (ends the connection mid-answer), `malformed`
  * (a 200 whose body is not the documented JSON).
+ *
+ * With `delays` (answer-delays.ts), a translation's response goes out a
+ * planned delay after its request arrived, as DeepL's round trip takes;
+ * close() clears the timers of answers still waiting.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { AnswerDelays } from './answer-delays.js';
 
 export type DeeplFault = 'none' | 'ratelimit' | 'quota' | 'unavailable' | 'stall' | 'drop' | 'malformed';
 
@@ -31,14 +36,20 @@ export class DeeplDouble {
   readonly requests: DeeplRequestRecord[] = [];
   fault: DeeplFault = 'none';
   rejected = 0;
+  /** Translations answered (sent, after their delay). */
+  answered = 0;
+  readonly delays: AnswerDelays;
   readonly #server: Server;
+  /** Delayed answers not sent yet: cleared on close, or when the client goes away first. */
+  readonly #waiting = new Set<unknown>();
   readonly #sockets = new Set<Socket>();
   readonly #key: string;
   readonly #dictionary: Record<string, string>;
 
-  private constructor(key: string, dictionary: Record<string, string>) {
+  private constructor(key: string, dictionary: Record<string, string>, delays: AnswerDelays) {
     this.#key = key;
     this.#dictionary = dictionary;
+    this.delays = delays;
     this.#server = createServer((req, res) => this.#handle(req, res));
     this.#server.on('connection', (s: Socket) => {
       this.#sockets.add(s);
@@ -46,8 +57,8 @@ export class DeeplDouble {
     });
   }
 
-  static async start(options: { authKey: string; dictionary?: Record<string, string> }): Promise<DeeplDouble> {
-    const d = new DeeplDouble(options.authKey, options.dictionary ?? {});
+  static async start(options: { authKey: string; dictionary?: Record<string, string>; /** How long answers take (default: profile none, at once). */ delays?: AnswerDelays }): Promise<DeeplDouble> {
+    const d = new DeeplDouble(options.authKey, options.dictionary ?? {}, options.delays ?? new AnswerDelays());
     await new Promise<void>((resolve) => d.#server.listen(0, '127.0.0.1', resolve));
     return d;
   }
@@ -58,6 +69,8 @@ export class DeeplDouble {
   }
 
   async close(): Promise<void> {
+    for (const handle of this.#waiting) this.delays.timers.clear(handle);
+    this.#waiting.clear();
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -124,7 +137,29 @@ export class DeeplDouble {
       }
       const target = record.targetLang.toUpperCase();
       const translations = record.text.map((t) => ({ detected_source_language: (record.sourceLang ?? 'EN').toUpperCase(), text: this.#dictionary[t] ?? `[${target}] ${t}` }));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ translations }));
+      this.#answerAfter(this.delays.plan('deeplResponse'), res, () => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ translations }));
+        this.answered++;
+      });
     });
+  }
+
+  /** Answers at once for a zero delay (profile none), else when the delay has passed, unless the client left first. */
+  #answerAfter(delayMs: number, res: ServerResponse, answer: () => void): void {
+    if (delayMs <= 0) {
+      answer();
+      return;
+    }
+    const handle = this.delays.timers.set(() => {
+      this.#waiting.delete(handle);
+      res.off('close', gone);
+      answer();
+    }, delayMs);
+    const gone = (): void => {
+      this.delays.timers.clear(handle);
+      this.#waiting.delete(handle);
+    };
+    this.#waiting.add(handle);
+    res.once('close', gone);
   }
 }

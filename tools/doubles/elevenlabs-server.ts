@@ -18,11 +18,18 @@
  * chunk), `malformed` (garbage between chunks), `badvoice` (closes with 1008
  * and a reason, as ElevenLabs does for a voice or key it refuses), `ratelimit`
  * (HTTP 429 on the upgrade).
+ *
+ * With `delays` (answer-delays.ts), the first chunk of a generation goes out a
+ * planned delay after the text that asked for it (ElevenLabs' time to first
+ * audio) and each later chunk a planned gap after the one before (generation
+ * a little faster than real time); `isFinal` and the close follow the last
+ * chunk. A session's messages keep their order (answers queue per session).
  */
 import type { IncomingMessage } from 'node:http';
 import type { RawData, WebSocket } from 'ws';
 import { logger } from '../../common/src/logger.js';
 import { encodeUlaw } from '../../engine/src/codec/index.js';
+import { AnswerDelays, AnswerQueue } from './answer-delays.js';
 import { WsDoubleServer, guardSessionMessages, sendIfOpen, type DoubleSession } from './ws-double-server.js';
 
 export type ElevenLabsFault = 'none' | 'stall' | 'drop' | 'malformed' | 'badvoice' | 'ratelimit';
@@ -46,6 +53,8 @@ class ElevenLabsSession implements DoubleSession {
   #pending = '';
   #idle: NodeJS.Timeout | null = null;
   readonly #idleMs: number;
+  /** Everything the session answers, in order, audio at its planned pace. */
+  readonly #answers: AnswerQueue;
 
   constructor(ws: WebSocket, req: IncomingMessage, server: ElevenLabsDouble) {
     this.#ws = ws;
@@ -53,6 +62,7 @@ class ElevenLabsSession implements DoubleSession {
     const url = new URL(req.url ?? '/', 'http://x');
     this.record = { path: url.pathname, query: Object.fromEntries(url.searchParams.entries()), messages: [], chunksSent: 0, closed: false, timedOut: false };
     this.#idleMs = 1000 * Number(this.record.query['inactivity_timeout'] ?? 20);
+    this.#answers = new AnswerQueue(server.delays.timers);
     this.#armIdle();
     guardSessionMessages(ws, { id: 'elevenlabs', log, label: 'elevenlabs session' }, (data, isBinary) => this.#onMessage(data, isBinary), () => ws.terminate());
     if (server.fault === 'badvoice') ws.close(1008, 'voice_id does not exist');
@@ -65,6 +75,7 @@ class ElevenLabsSession implements DoubleSession {
   dispose(): void {
     this.record.closed = true;
     if (this.#idle !== null) clearTimeout(this.#idle);
+    this.#answers.close();
   }
 
   #armIdle(): void {
@@ -96,13 +107,16 @@ class ElevenLabsSession implements DoubleSession {
     if (typeof msg.text === 'string') this.#armIdle();
     if (this.#server.fault === 'stall') return;
     if (typeof msg.text !== 'string') {
-      sendIfOpen(this.#ws, JSON.stringify({ message: 'text is required', error: 'invalid_request', code: 1008 }));
+      this.#answers.push(0, () => sendIfOpen(this.#ws, JSON.stringify({ message: 'text is required', error: 'invalid_request', code: 1008 })));
       return;
     }
     if (msg.text === '') {
       this.#generate();
-      sendIfOpen(this.#ws, JSON.stringify({ isFinal: true }));
-      this.#ws.close(1000);
+      // After the last chunk, however late it goes out.
+      this.#answers.push(0, () => {
+        sendIfOpen(this.#ws, JSON.stringify({ isFinal: true }));
+        this.#ws.close(1000);
+      });
       return;
     }
     this.#pending += msg.text;
@@ -117,6 +131,7 @@ class ElevenLabsSession implements DoubleSession {
     const rate = ulaw ? 8000 : 16000;
     const total = Math.round((text.length * 60 * rate) / 1000);
     const chunk = rate / 10;
+    const delays = this.#server.delays;
     for (let at = 0; at < total; at += chunk) {
       const n = Math.min(chunk, total - at);
       const pcm = new Int16Array(n);
@@ -129,14 +144,21 @@ class ElevenLabsSession implements DoubleSession {
         bytes = Buffer.alloc(2 * n);
         for (let i = 0; i < n; i++) bytes.writeInt16LE(pcm[i]!, 2 * i);
       }
-      sendIfOpen(this.#ws, JSON.stringify({ audio: bytes.toString('base64'), isFinal: false, normalizedAlignment: { chars: [], charStartTimesMs: [], charsDurationsMs: [] } }));
-      this.record.chunksSent++;
-      if (this.#server.fault === 'drop') {
-        this.#ws.terminate();
-        return;
-      }
-      if (this.#server.fault === 'malformed') sendIfOpen(this.#ws, '{"audio": 42');
+      const message = JSON.stringify({ audio: bytes.toString('base64'), isFinal: false, normalizedAlignment: { chars: [], charStartTimesMs: [], charsDurationsMs: [] } });
+      this.#answers.push(delays.plan(at === 0 ? 'elevenlabsFirstAudio' : 'elevenlabsChunkGap'), () => this.#sendChunk(message));
     }
+  }
+
+  #sendChunk(message: string): void {
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#ws.send(message);
+    this.record.chunksSent++;
+    if (this.#server.fault === 'drop') {
+      this.#answers.close();
+      this.#ws.terminate();
+      return;
+    }
+    if (this.#server.fault === 'malformed') sendIfOpen(this.#ws, '{"audio": 42');
   }
 }
 
@@ -144,15 +166,17 @@ export class ElevenLabsDouble extends WsDoubleServer<ElevenLabsSession> {
   readonly sessions: ElevenLabsSessionRecord[] = [];
   fault: ElevenLabsFault = 'none';
   refusedKeys = 0;
+  readonly delays: AnswerDelays;
   readonly #key: string;
 
-  private constructor(apiKey: string) {
+  private constructor(apiKey: string, delays: AnswerDelays) {
     super({ maxPayload: 1 << 20, path: '', name: 'elevenlabs double', log });
     this.#key = apiKey;
+    this.delays = delays;
   }
 
-  static async start(options: { apiKey: string }): Promise<ElevenLabsDouble> {
-    const d = new ElevenLabsDouble(options.apiKey);
+  static async start(options: { apiKey: string; /** How long audio takes (default: profile none, at once). */ delays?: AnswerDelays }): Promise<ElevenLabsDouble> {
+    const d = new ElevenLabsDouble(options.apiKey, options.delays ?? new AnswerDelays());
     await d.listen(undefined, undefined);
     return d;
   }

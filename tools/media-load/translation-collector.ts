@@ -9,7 +9,7 @@ import { ConversationTally } from './conversation-tally.js';
 import { delta, snapshotEngine, vadSection, type EngineSnapshot } from './engine-snapshot.js';
 import { LoadTestError } from './errors.js';
 import type { ConversationSpec, CoreResult } from './generator-protocol.js';
-import { round, type LoadTestReport } from './report.js';
+import { HEAP_GROWTH_TOLERANCE_MB, round, type LoadTestReport } from './report.js';
 import { pacingWithinAnswers, summarize, type TranslationSection } from './translation-report.js';
 
 const MB = 1024 * 1024;
@@ -42,8 +42,11 @@ export class TranslationCollector {
   readonly #timeline: TranslationSection['memory']['timeline'] = [];
   #rssPeak = 0;
   #heapPeak = 0;
+  #mainHeapPeak = 0;
   #rssStart: number | null = null;
   #rssEnd: number | null = null;
+  #mainHeapStart: number | null = null;
+  #mainHeapEnd: number | null = null;
   #start: Promise<EngineSnapshot | null> = Promise.resolve(null);
   #windowStart: { at: number; serviceCpuMs: number | null } | null = null;
   #serviceCpuPct: number | null = null;
@@ -69,7 +72,9 @@ export class TranslationCollector {
 
   measuring(): void {
     this.#counting = true;
-    this.#rssStart = process.memoryUsage().rss;
+    const memory = process.memoryUsage();
+    this.#rssStart = memory.rss;
+    this.#mainHeapStart = memory.heapUsed;
     this.#windowStart = { at: performance.now(), serviceCpuMs: this.#serviceCpuMs() };
     this.#start = this.#stats().then((stats) => (stats === null ? null : snapshotEngine(stats)));
   }
@@ -84,8 +89,11 @@ export class TranslationCollector {
     if (start !== null && start.serviceCpuMs !== null && cpuNow !== null && now > start.at) {
       this.#serviceCpuPct = round(((cpuNow - start.serviceCpuMs) / (now - start.at)) * 100, 1);
     }
-    this.#rssEnd = process.memoryUsage().rss;
+    const memory = process.memoryUsage();
+    this.#rssEnd = memory.rss;
     this.#rssPeak = Math.max(this.#rssPeak, this.#rssEnd);
+    this.#mainHeapEnd = memory.heapUsed;
+    this.#mainHeapPeak = Math.max(this.#mainHeapPeak, memory.heapUsed);
     this.#generator = generator;
     const stats = await this.#stats();
     this.#end = stats === null ? null : snapshotEngine(stats);
@@ -122,6 +130,9 @@ export class TranslationCollector {
     const windowLoss = legs === null ? null : (jitter('lost') ?? 0) + (jitter('late') ?? 0) + (jitter('overflow') ?? 0) + Object.values(rxDropped).reduce((a, b) => a + b, 0);
     const conversation = g.conversation === undefined || x.conversation === undefined ? null : this.#conversation.section(g.conversation, x.conversation);
     const mb = (b: number | null): number | null => (b === null ? null : round(b / MB, 1));
+    const growth = (start: number | null, endBytes: number | null): number | null => (start === null || endBytes === null ? null : round((endBytes - start) / MB, 1));
+    const workerHeapStart = begin?.workerHeapBytes ?? null;
+    const workerHeapEnd = end?.workerHeapBytes ?? null;
     return {
       service: { ...x.service, cpu_pct: this.#serviceCpuPct },
       languages: x.languages,
@@ -176,9 +187,11 @@ export class TranslationCollector {
         answer_gaps: pacing.gaps,
       },
       memory: {
-        rss_mb: { start: mb(this.#rssStart), end: mb(this.#rssEnd), peak: round(this.#rssPeak / MB, 1) },
-        worker_heap_mb: { start: mb(begin?.workerHeapBytes ?? null), end: mb(end?.workerHeapBytes ?? null), peak: round(this.#heapPeak / MB, 1) },
+        rss_mb: { start: mb(this.#rssStart), end: mb(this.#rssEnd), peak: round(this.#rssPeak / MB, 1), growth: growth(this.#rssStart, this.#rssEnd) },
+        worker_heap_mb: { start: mb(workerHeapStart), end: mb(workerHeapEnd), peak: round(this.#heapPeak / MB, 1), growth: growth(workerHeapStart, workerHeapEnd) },
+        main_heap_mb: { start: mb(this.#mainHeapStart), end: mb(this.#mainHeapEnd), peak: round(this.#mainHeapPeak / MB, 1), growth: growth(this.#mainHeapStart, this.#mainHeapEnd) },
         heap_after_gc_mb: { start: r.heap_start_mb, end: r.heap_end_mb, growth: r.heap_growth_mb },
+        heap_growth_tolerance_mb: HEAP_GROWTH_TOLERANCE_MB,
         timeline: this.#timeline,
       },
       vad,
@@ -198,6 +211,7 @@ export class TranslationCollector {
         every_utterance_transcribed: this.#counts.detected > 0 && this.#counts.transcripts >= 0.99 * this.#counts.detected,
         vad_kept_up: vad === null ? null : vad.dropped_chunks === 0 && vad.errors === 0,
         no_utterance_missed: conversation === null ? null : conversation.sent > 0 && conversation.missed === 0,
+        memory_bounded: r.heap_growth_mb === null ? null : r.heap_growth_mb < HEAP_GROWTH_TOLERANCE_MB,
       },
     };
   }
@@ -259,11 +273,17 @@ export class TranslationCollector {
     if (this.#sampling || this.#timer === null) return;
     this.#sampling = true;
     try {
-      const rss = process.memoryUsage().rss;
+      const { rss, heapUsed } = process.memoryUsage();
       const heap = await this.#workerHeap();
       this.#rssPeak = Math.max(this.#rssPeak, rss);
+      this.#mainHeapPeak = Math.max(this.#mainHeapPeak, heapUsed);
       if (heap !== null) this.#heapPeak = Math.max(this.#heapPeak, heap);
-      this.#timeline.push({ t: round((performance.now() - this.#startedAt) / 1000, 1), rss_mb: round(rss / MB, 1), worker_heap_mb: heap === null ? null : round(heap / MB, 1) });
+      this.#timeline.push({
+        t: round((performance.now() - this.#startedAt) / 1000, 1),
+        rss_mb: round(rss / MB, 1),
+        worker_heap_mb: heap === null ? null : round(heap / MB, 1),
+        main_heap_mb: round(heapUsed / MB, 1),
+      });
     } finally {
       this.#sampling = false;
     }

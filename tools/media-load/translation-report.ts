@@ -25,7 +25,19 @@ export interface TranslationSection {
     /** tandem: the pairs' provider speaks docs/media-streaming-protocol.md; cascade: recognizer → translator → synthesizer. */
     provider: 'tandem' | 'cascade';
     /** The cascade's parts and the doubles' URLs (local parts, Apertium and espeak-ng, have none). Null for tandem. */
-    cascade: { recognizer: string; translator: string; synthesizer: string; /** Deepgram's own endpointing (see cascade-doubles.ts). */ recognizer_endpointing_ms: number; urls: Record<string, string> } | null;
+    cascade: {
+      recognizer: string;
+      translator: string;
+      synthesizer: string;
+      /** Deepgram's own endpointing (see cascade-doubles.ts). */
+      recognizer_endpointing_ms: number;
+      /**
+       * How long the doubles took to answer: the profile (none: at once; realistic: docs/cascade.md), its seed and
+       * each delayed answer's range [min, max] ms. What they actually drew is in `stats.<double>.delays`.
+       */
+      delays: { profile: string; seed: number; ranges_ms: Record<string, [number, number]> };
+      urls: Record<string, string>;
+    } | null;
     /** The service process's CPU over the measured window with its exited children's (espeak-ng, sox), % of one core (child only). */
     cpu_pct: number | null;
     /** What the service reported when it stopped (the reference service: cache hits/misses, synthesis). */
@@ -123,15 +135,23 @@ export interface TranslationSection {
     pacing_intervals: number;
     answer_gaps: number;
   };
+  /**
+   * The engine process's memory. start: when the measured window started (setup and warm-up done); end: when it
+   * ended; peak: the most seen from engine start on (1 s samples); growth: end − start. RSS and the sampled heaps
+   * move with the garbage collector's rhythm; the verdict (targets.memory_bounded) is the heap after a full GC.
+   */
   memory: {
-    /** Engine process RSS: when the measured window started, when it ended, and the most seen from engine start on (1 s samples). */
-    rss_mb: { start: number | null; end: number | null; peak: number };
+    rss_mb: { start: number | null; end: number | null; peak: number; growth: number | null };
     /** Engine workers' V8 heap in use (no GC first), summed over workers. */
-    worker_heap_mb: { start: number | null; end: number | null; peak: number };
-    /** Main + workers after a full GC, from the base report. */
+    worker_heap_mb: { start: number | null; end: number | null; peak: number; growth: number | null };
+    /** The engine process's main thread V8 heap in use (no GC first; in-process doubles live here too). */
+    main_heap_mb: { start: number | null; end: number | null; peak: number; growth: number | null };
+    /** Main + workers after a full GC, from the base report (null without the heap probe). */
     heap_after_gc_mb: { start: number | null; end: number | null; growth: number | null };
-    /** One sample a second from engine start: seconds since then, RSS, worker heap. */
-    timeline: Array<{ t: number; rss_mb: number; worker_heap_mb: number | null }>;
+    /** Heap-after-GC growth below this is noise (V8's caches settling), not a leak. */
+    heap_growth_tolerance_mb: number;
+    /** One sample a second from engine start: seconds since then, RSS, worker heap, main-thread heap. */
+    timeline: Array<{ t: number; rss_mb: number; worker_heap_mb: number | null; main_heap_mb: number }>;
   };
   /**
    * The workers' Silero VAD over the measured window, summed: 32 ms chunks the model heard (pre-rolls and
@@ -171,6 +191,8 @@ export interface TranslationSection {
     vad_kept_up: boolean | null;
     /** Turn-taking: every utterance sent was detected (missed = Σ max(0, sent − detected) per stream is 0). Null: not a conversation. */
     no_utterance_missed: boolean | null;
+    /** The heap after a full GC grew less than memory.heap_growth_tolerance_mb over the window. Null: no heap probe. */
+    memory_bounded: boolean | null;
   };
 }
 
@@ -242,7 +264,8 @@ export function formatTranslationReport(r: TranslationLoadReport): string {
     `  to provider      ${p === null ? '?' : `frames sent ${p['framesSent'] ?? 0}, dropped not-connected ${p['droppedNotConnected'] ?? 0}, backpressure ${p['droppedBackpressure'] ?? 0}; answer frames played ${p['framesPlayed'] ?? 0}, answer samples dropped ${p['queueDroppedSamples'] ?? 0}; VAD errors ${p['vadErrors'] ?? 0}${t.service.provider === 'cascade' ? `; cascade finals ${p['finals'] ?? 0}, utterances done ${p['utterancesDone'] ?? 0}, dropped ${p['utterancesDropped'] ?? 0}, translate failures ${p['translateFailures'] ?? 0}, synthesis failures ${p['synthesisFailures'] ?? 0}, timeouts ${p['timeouts'] ?? 0}` : ''}`}   [no drops: ${mark(t.targets.no_provider_path_drops)}]`,
     `  egress           engine sent ${t.egress.engine_sent ?? '?'}, generator received ${t.egress.generator_received}; pacing within answers p50 ${t.egress.pacing_jitter_p50_ms ?? '?'} ms, p99 ${t.egress.pacing_jitter_p99_ms ?? '?'} ms over ${t.egress.pacing_intervals} intervals (${t.egress.answer_gaps} gaps between answers)`,
     `  CPU              engine ${t.cpu.engine_pct} % of one core (run-queue wait ${t.cpu.engine_wait_pct ?? '?'} %), generator ${t.cpu.generator_pct} %, service ${t.cpu.service_pct ?? '?'} %; per pair: engine ${t.cpu.engine_pct_per_pair} %, all three ${t.cpu.all_pct_per_pair ?? '?'} %`,
-    `  memory           RSS ${m.rss_mb.start ?? '?'} → ${m.rss_mb.end ?? '?'} MB (peak ${m.rss_mb.peak} MB); worker heap ${m.worker_heap_mb.start ?? '?'} → ${m.worker_heap_mb.end ?? '?'} MB (peak ${m.worker_heap_mb.peak} MB); heap after GC ${m.heap_after_gc_mb.start ?? '?'} → ${m.heap_after_gc_mb.end ?? '?'} MB (growth ${m.heap_after_gc_mb.growth ?? '?'} MB)`,
+    `  memory           RSS ${m.rss_mb.start ?? '?'} → ${m.rss_mb.end ?? '?'} MB (peak ${m.rss_mb.peak} MB, growth ${m.rss_mb.growth ?? '?'} MB); heap in use: main ${m.main_heap_mb.start ?? '?'} → ${m.main_heap_mb.end ?? '?'} MB (peak ${m.main_heap_mb.peak} MB), workers ${m.worker_heap_mb.start ?? '?'} → ${m.worker_heap_mb.end ?? '?'} MB (peak ${m.worker_heap_mb.peak} MB)`,
+    `    after full GC  ${m.heap_after_gc_mb.start ?? '?'} → ${m.heap_after_gc_mb.end ?? '?'} MB, growth ${m.heap_after_gc_mb.growth ?? '?'} MB (tolerance ${m.heap_growth_tolerance_mb} MB)   [memory bounded: ${mark(t.targets.memory_bounded)}]`,
     `  engine ticks     late ${r.engine.late_ticks}, skipped ${r.engine.skipped_ticks}, max lateness ${r.engine.max_tick_lateness_ms} ms`,
     `  VAD              ${
       t.vad === null
@@ -258,7 +281,9 @@ function serviceLine(s: TranslationSection['service']): string {
   if (s.cascade === null) return `${s.kind} ${s.url}`;
   const c = s.cascade;
   const urls = Object.entries(c.urls).map(([k, v]) => `${k} ${v}`).join(', ');
-  return `cascade ${c.recognizer} (endpointing ${c.recognizer_endpointing_ms} ms) → ${c.translator} → ${c.synthesizer} (doubles ${s.kind}: ${urls})`;
+  const d = c.delays;
+  const delays = d.profile === 'none' ? 'answering at once' : `delays ${d.profile} (seed ${d.seed}: ${Object.entries(d.ranges_ms).map(([k, [lo, hi]]) => `${k} ${lo}–${hi} ms`).join(', ')})`;
+  return `cascade ${c.recognizer} (endpointing ${c.recognizer_endpointing_ms} ms) → ${c.translator} → ${c.synthesizer} (doubles ${s.kind}, ${delays}: ${urls})`;
 }
 
 function conversationLines(c: ConversationSection, ok: boolean | null): string[] {
