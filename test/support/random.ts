@@ -1,14 +1,5 @@
 /**
- * mulberry32: a fast seeded uniform [0, 1) source, so a randomized test can be
- * replayed from the seed it prints or fixes.
+ * A seeded uniform [0, 1) source (mulberry32), so a randomized test can be replayed from the seed it
+ * prints or fixes: the one the tools' doubles and the soak use.
  */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../tools/doubles/seeded-random.js';

@@ -1,4 +1,4 @@
-/** Mulberry32: a small seeded uniform [0, 1) source, so a double's random delays repeat from run to run. */
+/** Mulberry32: a small seeded uniform [0, 1) source, so random delays, holds and test inputs repeat from run to run. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -5,18 +5,6 @@ import { rms, type HeardChunk } from '../asterisk-simulator/ari/index.js';
 /** A heard frame with at least this RMS carries the other party's tone (silence and concealment do not). */
 const VOICED_RMS = 300;
 
-/** Mulberry32: a seeded run picks the same holds, sides and moments again. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 

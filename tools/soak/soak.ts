@@ -11,7 +11,8 @@ import { CallDriver, LEG_B_TONE_HZ } from './call-driver.js';
 import { runDrain } from './drain.js';
 import { defaultFaults, type FaultTargets } from './faults.js';
 import { runPhase, type PhaseContext } from './phase.js';
-import { percentile, round, rssMb, seeded, sleep } from './probes.js';
+import { seededRandom } from '../doubles/seeded-random.js';
+import { percentile, round, rssMb, sleep } from './probes.js';
 import { SoakDatabase } from './soak-database.js';
 import { SoakNode } from './soak-node.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -37,7 +38,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const maxSeconds = options.maxSeconds ?? 3600;
   // Below Linux's ephemeral ports (32768…), so no bind(0) socket lands in it.
   const portRange = options.portRange ?? { min: 29000, max: 30999 };
-  const random = seeded(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const progress = options.onProgress ?? (() => undefined);
   const poolSize = maxConcurrent * 2 + 10;
   const password = randomBytes(12).toString('hex');
