@@ -12,6 +12,7 @@ export interface ViaAriFlags {
   calls?: number;
   rate?: number;
   hold?: number;
+  holdFrom?: 'stasis-start' | 'set-up';
   ringMs?: number;
   maxConcurrent?: number;
   pool?: number;
@@ -78,6 +79,7 @@ export function registerViaAriOptions(command: Command): Command {
     .addOption(new Option('--calls <n>', '[via-ari] calls in total (default 100)').argParser(positiveInteger))
     .addOption(new Option('--rate <r>', '[via-ari] new calls per second (default 50)').argParser(positiveNumber))
     .addOption(new Option('--hold <s>', '[via-ari] seconds each caller stays before hanging up (default 2)').argParser(positiveNumber))
+    .addOption(new Option('--hold-from <when>', '[via-ari] the hold counts from StasisStart (a slower setup fails) or from set-up (a slow setup is measured, not failed; default stasis-start)').choices(['stasis-start', 'set-up']))
     .addOption(new Option('--ring-ms <ms>', '[via-ari] leg B answers after this long (default 0)').argParser(nonNegativeInteger))
     .addOption(new Option('--max-concurrent <n>', '[via-ari] calls up at once (default min(calls, rate·hold + 10))').argParser(positiveInteger))
     .addOption(new Option('--pool <n>', '[via-ari] pairs in the pool (default: 2 × max concurrent)').argParser(positiveInteger))
@@ -97,6 +99,7 @@ export function viaAriOptionsFromFlags(flags: ViaAriFlags): ViaAriRunOptions {
   if (flags.calls !== undefined) options.calls = flags.calls;
   if (flags.rate !== undefined) options.ratePerSecond = flags.rate;
   if (flags.hold !== undefined) options.holdSeconds = flags.hold;
+  if (flags.holdFrom !== undefined) options.holdFrom = flags.holdFrom;
   if (flags.ringMs !== undefined) options.ringMs = flags.ringMs;
   if (flags.maxConcurrent !== undefined) options.maxConcurrent = flags.maxConcurrent;
   if (flags.pool !== undefined) options.poolSize = flags.pool;

@@ -8,7 +8,8 @@ import { ConfigError } from '../../common/src/errors.js';
  * |--------------------------|------------------------------|---------|
  * | calls                    | 100                          | calls placed in total |
  * | ratePerSecond            | 50                           | new calls per second (absolute schedule) |
- * | holdSeconds              | 2                            | the caller hangs up this long after its StasisStart |
+ * | holdSeconds              | 2                            | the caller hangs up this long after its StasisStart (or after it is set up: holdFrom) |
+ * | holdFrom                 | stasis-start                 | `stasis-start`: the hold counts from the call's StasisStart, so a setup slower than it fails; `set-up`: from audio both ways, so a slow setup is measured, not failed (tests on busy machines) |
  * | maxConcurrent            | min(calls, ⌈rate·hold⌉ + 10) | calls up at once; placement waits beyond it |
  * | poolSize                 | 2 · maxConcurrent            | pairs in Tandem's pool (= answering pair endpoints); a lease is held until Tandem's teardown ends, after the caller left |
  * | ringMs                   | 0                            | leg B answers after this long (0 = at once) |
@@ -16,7 +17,7 @@ import { ConfigError } from '../../common/src/errors.js';
  * | ariMaxConcurrentRequests | min(40, sessionLimit − 3)    | Tandem's ARI request bound (WebSocket + a spare kept free) |
  * | workers                  | 1                            | engine worker threads |
  * | portRange                | 31000–32999                  | engine leg ports (2 per pair) |
- * | setupTimeoutMs           | 5000                         | a call without audio on both phones by then failed (capped at the hold) |
+ * | setupTimeoutMs           | 5000                         | a call without audio on both phones by then failed (capped at the hold when it counts from StasisStart) |
  * | teardownTimeoutMs        | 10000                        | how long the end waits for everything to be released |
  * | pollIntervalMs           | 1                            | how often the phones are looked at (setup time resolution) |
  * | processMode              | node-process                 | `node-process`: Tandem is `tandem start` in a child process; `in-process`: a TandemNode on the driver's event loop |
@@ -36,6 +37,7 @@ export const viaAriConfigSchema = z
     calls: z.number().int().min(1).max(100_000).default(100),
     ratePerSecond: z.number().positive().max(10_000).default(50),
     holdSeconds: z.number().positive().max(3600).default(2),
+    holdFrom: z.enum(['stasis-start', 'set-up']).default('stasis-start'),
     maxConcurrent: z.number().int().min(1).max(100_000).optional(),
     poolSize: z.number().int().min(1).max(100_000).optional(),
     ringMs: z.number().int().min(0).max(60_000).default(0),

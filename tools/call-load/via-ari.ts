@@ -130,11 +130,21 @@ async function drive(ctx: DriveContext): Promise<ViaAriReport> {
   const { config, sim, tandem, meter, observer, atConnect, timers, loopDelay, machine, redisPrefix, onProgress } = ctx;
   const now = (): number => performance.now();
   const holdMs = config.holdSeconds * 1000;
+  const holdFromSetUp = config.holdFrom === 'set-up';
+  /** Hangs the caller up `ms` from now (the run's timers, cleared when it ends), unless `unless` says otherwise then. */
+  const hangUpIn = (record: CallRecord, ms: number, unless: (r: CallRecord) => boolean = () => false): void => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (!unless(record)) hangUp(record);
+    }, ms);
+    timers.add(t);
+  };
   const tracker = new CallTracker({
     probe: new VoicedProbe((channelId) => sim.heard(channelId)),
     now,
-    setupTimeoutMs: Math.min(config.setupTimeoutMs, holdMs),
+    setupTimeoutMs: holdFromSetUp ? config.setupTimeoutMs : Math.min(config.setupTimeoutMs, holdMs),
     onSetUp: (record) => {
+      if (holdFromSetUp) hangUpIn(record, holdMs);
       if (record.pairId !== null) observer.callSetUp(record.pairId, record.placedAt);
       const second = Math.floor((record.placedAt - started) / 1000);
       const done = Math.max(record.callerHeardAt ?? NaN, record.legBHeardAt ?? NaN);
@@ -194,7 +204,7 @@ async function drive(ctx: DriveContext): Promise<ViaAriReport> {
     if (!sim.closed) sim.hangup(record.channelId);
   };
 
-  const planMs = (config.calls / config.ratePerSecond) * 1000 + holdMs;
+  const planMs = (config.calls / config.ratePerSecond) * 1000 + holdMs + (holdFromSetUp ? config.setupTimeoutMs : 0);
   const deadline = setTimeout(() => {
     stopped = true;
     stoppedByDeadline = true;
@@ -218,11 +228,9 @@ async function drive(ctx: DriveContext): Promise<ViaAriReport> {
         tracker.notInStasis(record);
         continue;
       }
-      const t = setTimeout(() => {
-        timers.delete(t);
-        hangUp(record);
-      }, holdMs);
-      timers.add(t);
+      // Counted from set-up, the hold starts in onSetUp; a call never set up is hung up at its setup timeout.
+      if (holdFromSetUp) hangUpIn(record, config.setupTimeoutMs, (r) => r.outcome === 'set-up');
+      else hangUpIn(record, holdMs);
     }
     while (tracker.inProgress > 0 && !stopped) await sleep(20, timers);
   } finally {

@@ -43,11 +43,11 @@ describe('via-ARI settings', () => {
     registerViaAriOptions(cmd).action((flags: ViaAriFlags) => {
       seen = flags;
     });
-    program.parse(['loadtest', '--via-ari', '--calls', '40', '--rate', '20', '--hold', '1.5', '--session-limit', '10', '--pool', '5', '--ring-ms', '200', '--ports', '31000-31999', '--json', 'x.json'], { from: 'user' });
+    program.parse(['loadtest', '--via-ari', '--calls', '40', '--rate', '20', '--hold', '1.5', '--hold-from', 'set-up', '--session-limit', '10', '--pool', '5', '--ring-ms', '200', '--ports', '31000-31999', '--json', 'x.json'], { from: 'user' });
     expect(seen).not.toBeNull();
     const flags = seen as unknown as ViaAriFlags;
     expect(flags.viaAri).toBe(true);
-    expect(viaAriOptionsFromFlags(flags)).toEqual({ calls: 40, ratePerSecond: 20, holdSeconds: 1.5, sessionLimit: 10, poolSize: 5, ringMs: 200, portRange: { min: 31000, max: 31999 } });
+    expect(viaAriOptionsFromFlags(flags)).toEqual({ calls: 40, ratePerSecond: 20, holdSeconds: 1.5, holdFrom: 'set-up', sessionLimit: 10, poolSize: 5, ringMs: 200, portRange: { min: 31000, max: 31999 } });
     expect(() => viaAriOptionsFromFlags({ ports: '31000' })).toThrow(ConfigError);
     program.parse(['loadtest', '--via-ari', '--in-process', '--redis-url', 'redis://127.0.0.1:6379', '--ari-concurrency', '7'], { from: 'user' });
     expect(viaAriOptionsFromFlags(seen as unknown as ViaAriFlags)).toEqual({ processMode: 'in-process', redisUrl: 'redis://127.0.0.1:6379', ariMaxConcurrentRequests: 7 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../common/src/errors.js';
 import { parseViaAriConfig, registerViaAriOptions, runViaAriLoadTest, viaAriOptionsFromFlags, type ViaAriFlags, type ViaAriReport } from '../../../tools/call-load/index.js';
 import { REDIS_URL } from '../alloc/redis-helpers.js';
+import { VIA_ARI_ON_A_BUSY_MACHINE } from '../../support/busy-machine.js';
 import { freePortRange } from '../../support/ports.js';
 
 /**
@@ -50,7 +51,7 @@ describe('tandem loadtest --via-ari with slow and unanswered DELETEs', () => {
   });
 
   it('memory store: 30 calls at 15/s, every object confirmed gone, nothing left', async () => {
-    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, poolSize: 40, portRange: await freePortRange(100), ...FAULTS });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, ...VIA_ARI_ON_A_BUSY_MACHINE, poolSize: 40, portRange: await freePortRange(100), ...FAULTS });
     expectCallsServed(r);
     // The faults happened: ~150 DELETEs, delayed, and some never answered (P(none) ≈ 1e-10).
     expect(r.delete_faults.delayed).toBeGreaterThan(0);
@@ -59,7 +60,7 @@ describe('tandem loadtest --via-ari with slow and unanswered DELETEs', () => {
   }, 240_000);
 
   it('Redis store: the same, and no lease left in Redis', async () => {
-    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, poolSize: 40, redisUrl: REDIS_URL, portRange: await freePortRange(100), ...FAULTS });
+    const r = await runViaAriLoadTest({ processMode: 'in-process', calls: 30, ratePerSecond: 15, holdSeconds: 2, ...VIA_ARI_ON_A_BUSY_MACHINE, poolSize: 40, redisUrl: REDIS_URL, portRange: await freePortRange(100), ...FAULTS });
     expectCallsServed(r);
     expect(r.delete_faults.dropped_kept + r.delete_faults.dropped_deleted).toBeGreaterThan(0);
     expectNothingLeft(r);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { runViaAriLoadTest, SETUP_STEPS } from '../../../tools/call-load/index.js';
 import { keysUnder, REDIS_URL } from '../alloc/redis-helpers.js';
+import { VIA_ARI_ON_A_BUSY_MACHINE } from '../../support/busy-machine.js';
 import { freePortRange } from '../../support/ports.js';
 
 describe('tandem loadtest --via-ari, Tandem in its own process', () => {
   it('20 calls at 5/s through `tandem start` as a child: all set up with audio both ways, the child exits cleanly, nothing left', async () => {
     const ports = await freePortRange(100);
-    const r = await runViaAriLoadTest({ calls: 20, ratePerSecond: 5, holdSeconds: 1, portRange: ports });
+    const r = await runViaAriLoadTest({ calls: 20, ratePerSecond: 5, holdSeconds: 1, ...VIA_ARI_ON_A_BUSY_MACHINE, portRange: ports });
     expect(r.process_mode).toBe('node-process');
     expect(r.tandem_command?.endsWith(` start --workers 1 --ports ${ports.min}-${ports.max}`)).toBe(true);
     expect(r).toMatchObject({ calls: 20, placed: 20, set_up: 20, failed: 0, rejected: 0, failures: {}, rejections: {}, early_teardowns: {} });
@@ -49,12 +50,12 @@ describe('tandem loadtest --via-ari, Tandem in its own process', () => {
     expect(r.setup_by_second.reduce((n, b) => n + b.calls, 0)).toBe(20);
     expect(r.setup_by_second.length).toBeGreaterThanOrEqual(4);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
-  }, 60_000);
+  }, 240_000);
 });
 
 describe('tandem loadtest --via-ari, Tandem in its own process with pairs in Redis', () => {
   it('a pool smaller than the concurrency: Tandem refuses the calls it has no pair for, nothing is left in Redis', async () => {
-    const r = await runViaAriLoadTest({ calls: 15, ratePerSecond: 5, holdSeconds: 1.5, poolSize: 3, redisUrl: REDIS_URL, portRange: await freePortRange(20) });
+    const r = await runViaAriLoadTest({ calls: 15, ratePerSecond: 5, holdSeconds: 1.5, ...VIA_ARI_ON_A_BUSY_MACHINE, poolSize: 3, redisUrl: REDIS_URL, portRange: await freePortRange(20) });
     expect(r.redis_url).toBe(REDIS_URL);
     expect(r.redis_key_prefix).toMatch(/^tandem:loadtest:[0-9a-f]{12}:$/);
     // Read from the simulator: Tandem hung the caller up (congestion) before tagging it with a pair.
@@ -70,5 +71,5 @@ describe('tandem loadtest --via-ari, Tandem in its own process with pairs in Red
     expect(r.tandem_warnings).toBeGreaterThanOrEqual(1);
     expect(r.tandem_warnings).toBeLessThanOrEqual(r.rejected);
     expect(await keysUnder(r.redis_key_prefix!)).toEqual([]);
-  }, 60_000);
+  }, 240_000);
 });

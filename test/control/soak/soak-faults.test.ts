@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderHtmlReport } from '../../../tools/soak/html-report.js';
 import { runSoak, type SoakOptions } from '../../../tools/soak/soak.js';
 import { freePortRange } from '../../support/ports.js';
-import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from './busy-machine.js';
+import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from '../../support/busy-machine.js';
 
 const PG_ADMIN_URL = process.env['TANDEM_TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** Short bounded runs: a warm-up, a small churn and one fault phase each, no drain. */

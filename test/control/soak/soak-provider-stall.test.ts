@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSoak } from '../../../tools/soak/soak.js';
 import { freePortRange } from '../../support/ports.js';
-import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from './busy-machine.js';
+import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from '../../support/busy-machine.js';
 
 describe('tandem soak --translate: a provider that stalls', () => {
   it('the provider reads audio and answers nothing for the window: the node notices (translation errors rise), calls up across it keep their audio (the ducked original), none dropped, it answers again after, nothing left', async () => {

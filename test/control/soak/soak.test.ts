@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runSoak } from '../../../tools/soak/soak.js';
 import { REDIS_URL } from '../alloc/redis-helpers.js';
 import { freePortRange } from '../../support/ports.js';
-import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from './busy-machine.js';
+import { BUSY_MACHINE_SETUP_TIMEOUT_MS } from '../../support/busy-machine.js';
 
 const small = { calls: 80, ratePerSecond: 10, maxConcurrent: 8, holdMs: [1500, 3000] as [number, number], setupTimeoutMs: BUSY_MACHINE_SETUP_TIMEOUT_MS, seed: 7 };
 
