@@ -59,7 +59,7 @@ export async function serveShard(input: ShardTaskInput): Promise<{ shard: number
         case 'untap':
           return shard.untap(message.pairId, message.tapId);
         case 'stats':
-          return shard.stats();
+          return await shard.statsInSlices();
         case 'shutdown':
           return { pairs: shard.pairCount };
         default: {
