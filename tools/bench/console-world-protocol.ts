@@ -14,7 +14,7 @@ export const fromWorldSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), ariUrl: z.string() }),
   z.object({ type: z.literal('placed'), calls: z.number() }),
   z.object({ type: z.literal('watching') }),
-  z.object({ type: z.literal('watched'), bytes: z.number(), events: z.number(), scrapes: z.number(), scrapeMs: z.number() }),
+  z.object({ type: z.literal('watched'), bytes: z.number(), events: z.number() }),
   z.object({ type: z.literal('closed') }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);

@@ -1,13 +1,12 @@
 import { request } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { AsteriskSimulator, tone } from '../asterisk-simulator/ari/index.js';
 import { toWorldSchema, type FromWorld, type ToWorld } from './console-world-protocol.js';
 
 /**
  * Everything outside Tandem in the console benchmark, on a thread of its own: the
- * Asterisk simulator (its calls and all their RTP), the operator's console pages
- * (Server-Sent Events streams) and the Prometheus scraper. The benchmark's main
+ * Asterisk simulator (its calls and all their RTP) and the operator's console pages
+ * (Server-Sent Events streams). The benchmark's main
  * thread then holds only Tandem's control plane, as it would in production, so
  * its event-loop delay is the control plane's and not the simulator's.
  */
@@ -18,12 +17,12 @@ let sim: AsteriskSimulator | null = null;
 let watching: { stop(): FromWorld } | null = null;
 const post = (message: FromWorld): void => port.postMessage(message);
 
-/** The console pages' streams and a scrape of /metrics every second, counted until stopped. */
+/** The console pages' streams, counted until stopped (the benchmark's main thread scrapes /metrics). */
 async function watch(base: string, token: string, paths: readonly string[]): Promise<{ stop(): FromWorld }> {
   const login = await fetch(`${base}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
   if (login.status !== 204) throw new Error(`console login answered ${login.status}`);
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  const totals = { bytes: 0, events: 0, scrapes: 0, scrapeMs: 0 };
+  const totals = { bytes: 0, events: 0 };
   const streams = paths.map((path) => {
     const req = request(`${base}${path}`, { headers: { cookie } }, (res) => {
       res.on('data', (chunk: Buffer) => {
@@ -35,18 +34,8 @@ async function watch(base: string, token: string, paths: readonly string[]): Pro
     req.end();
     return req;
   });
-  const scraper = setInterval(() => {
-    const at = performance.now();
-    void fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })
-      .then((r) => r.text())
-      .then(() => {
-        totals.scrapeMs += performance.now() - at;
-        totals.scrapes++;
-      }, () => undefined);
-  }, 1000);
   return {
     stop: () => {
-      clearInterval(scraper);
       for (const req of streams) req.destroy();
       return { type: 'watched', ...totals };
     },
@@ -68,7 +57,7 @@ async function handle(message: ToWorld): Promise<FromWorld> {
       watching = await watch(message.base, message.token, message.paths);
       return { type: 'watching' };
     case 'unwatch': {
-      const done = watching?.stop() ?? { type: 'watched', bytes: 0, events: 0, scrapes: 0, scrapeMs: 0 };
+      const done = watching?.stop() ?? { type: 'watched', bytes: 0, events: 0 };
       watching = null;
       return done;
     }
