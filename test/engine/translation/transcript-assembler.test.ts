@@ -54,4 +54,18 @@ describe('TranscriptAssembler', () => {
     expect(new Set(finals).size).toBe(100);
     expect(finals).toHaveLength(100);
   });
+
+  it('holds an utterance with its texts only while it is open: a long call keeps no finished ones, and a late message for a recent one is still ignored', () => {
+    const { a, events } = assembler();
+    for (let i = 0; i < 1000; i++) {
+      a.transcript(transcript(`u${i}`, `sentence ${i}`, true), i);
+      a.translation(translation(`u${i}`, `frase ${i}`, true), i);
+    }
+    expect(events.filter((e) => e.final)).toHaveLength(1000);
+    expect(a.openCount).toBe(0);
+    a.translation(translation('u999', 'late', true), 2000);
+    a.transcript(transcript('u990', 'late', false), 2000);
+    expect(events).toHaveLength(2000);
+  });
 });
+

@@ -4,6 +4,8 @@ import type { TranscriptEvent } from '../transcript-event.js';
 
 /** Utterances remembered at once; an older one still waiting for its translation is finalised as is. */
 const MAX_OPEN_UTTERANCES = 32;
+/** Finalised utterances remembered by id only, so a late message for one is ignored rather than reopening it. */
+const MAX_FINISHED_IDS = 32;
 /** A final transcript whose translation never comes is finalised without it after this long. */
 export const TRANSLATION_GRACE_MS = 5000;
 
@@ -34,6 +36,11 @@ export class TranscriptAssembler {
   readonly #languages: { source: string; target: string };
   readonly #emit: (event: TranscriptEvent) => void;
   readonly #open = new Map<string, Open>();
+  /**
+   * Ids of the newest finalised utterances: a finished utterance leaves `#open` (its texts were emitted), so a
+   * direction holds per utterance only while it is open, not its texts for the rest of the call.
+   */
+  readonly #finished = new Set<string>();
 
   constructor(context: StageContext, languages: { source: string; target: string }, emit: (event: TranscriptEvent) => void) {
     this.#context = context;
@@ -42,6 +49,7 @@ export class TranscriptAssembler {
   }
 
   transcript(message: TranscriptMessage, nowMs: number): void {
+    if (this.#finished.has(message.utteranceId)) return;
     const entry = this.#entry(message.utteranceId, nowMs);
     if (entry.done) return;
     entry.updatedAt = nowMs;
@@ -57,6 +65,7 @@ export class TranscriptAssembler {
   }
 
   translation(message: TranslationMessage, nowMs: number): void {
+    if (this.#finished.has(message.utteranceId)) return;
     const entry = this.#entry(message.utteranceId, nowMs);
     if (entry.done) return;
     entry.updatedAt = nowMs;
@@ -124,6 +133,14 @@ export class TranscriptAssembler {
   #finish(id: string, entry: Open): void {
     entry.done = true;
     this.#emit(this.#event(id, entry, true));
+    this.#open.delete(id);
+    this.#finished.add(id);
+    if (this.#finished.size > MAX_FINISHED_IDS) this.#finished.delete(this.#finished.values().next().value as string);
+  }
+
+  /** Utterances held with their texts (open ones); finished ones are kept by id only. */
+  get openCount(): number {
+    return this.#open.size;
   }
 
   #event(utteranceId: string, entry: Open, final: boolean): TranscriptEvent {
