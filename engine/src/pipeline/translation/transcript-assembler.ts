@@ -20,7 +20,6 @@ interface Open {
   finalisedAt: number;
   /** When the provider last said something about it. */
   updatedAt: number;
-  done: boolean;
 }
 
 /**
@@ -51,7 +50,6 @@ export class TranscriptAssembler {
   transcript(message: TranscriptMessage, nowMs: number): void {
     if (this.#finished.has(message.utteranceId)) return;
     const entry = this.#entry(message.utteranceId, nowMs);
-    if (entry.done) return;
     entry.updatedAt = nowMs;
     entry.text = message.text;
     entry.language = message.language;
@@ -67,7 +65,6 @@ export class TranscriptAssembler {
   translation(message: TranslationMessage, nowMs: number): void {
     if (this.#finished.has(message.utteranceId)) return;
     const entry = this.#entry(message.utteranceId, nowMs);
-    if (entry.done) return;
     entry.updatedAt = nowMs;
     entry.translatedText = message.text;
     if (message.final) entry.translationFinal = true;
@@ -79,20 +76,20 @@ export class TranscriptAssembler {
    * within TRANSLATION_GRACE_MS: its final text is still to come. One the provider went quiet on counts no more.
    */
   awaiting(nowMs: number): boolean {
-    for (const entry of this.#open.values()) if (!entry.done && nowMs - entry.updatedAt < TRANSLATION_GRACE_MS) return true;
+    for (const entry of this.#open.values()) if (nowMs - entry.updatedAt < TRANSLATION_GRACE_MS) return true;
     return false;
   }
 
   /** Finalises utterances whose translation is overdue; called on the tick. */
   expire(nowMs: number): void {
     for (const [id, entry] of this.#open) {
-      if (!entry.done && entry.transcriptFinal && nowMs - entry.finalisedAt >= TRANSLATION_GRACE_MS) this.#finish(id, entry);
+      if (entry.transcriptFinal && nowMs - entry.finalisedAt >= TRANSLATION_GRACE_MS) this.#finish(id, entry);
     }
   }
 
   /** Finalises everything with a final transcript (the stage is closing). */
   close(): void {
-    for (const [id, entry] of this.#open) if (!entry.done && entry.transcriptFinal) this.#finish(id, entry);
+    for (const [id, entry] of this.#open) if (entry.transcriptFinal) this.#finish(id, entry);
     this.#open.clear();
   }
 
@@ -110,7 +107,6 @@ export class TranscriptAssembler {
         translationFinal: false,
         finalisedAt: nowMs,
         updatedAt: nowMs,
-        done: false,
       };
       this.#open.set(id, entry);
     }
@@ -121,7 +117,7 @@ export class TranscriptAssembler {
     const first = this.#open.entries().next();
     if (first.done === true) return;
     const [id, entry] = first.value;
-    if (!entry.done && entry.transcriptFinal) this.#finish(id, entry);
+    if (entry.transcriptFinal) this.#finish(id, entry);
     this.#open.delete(id);
   }
 
@@ -131,7 +127,6 @@ export class TranscriptAssembler {
   }
 
   #finish(id: string, entry: Open): void {
-    entry.done = true;
     this.#emit(this.#event(id, entry, true));
     this.#open.delete(id);
     this.#finished.add(id);
